@@ -1,0 +1,165 @@
+/*
+ * Bounded growable buffer. Never grows past b->max; never leaves b in a partial state after a
+ * failed append.
+ */
+#include "core/buf.h"
+
+#include "core/alloc.h"
+#include "core/err.h"
+
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <string.h>
+
+void
+cst_buf_init(struct cst_buf *b, size_t max)
+{
+	b->p = NULL;
+	b->len = b->cap = 0;
+	b->max = max;
+}
+
+void
+cst_buf_free(struct cst_buf *b)
+{
+	cst_free(b->p);
+	b->p = NULL;
+	b->len = b->cap = 0;
+}
+
+void
+cst_buf_free_secret(struct cst_buf *b)
+{
+	if (b->p)
+		OPENSSL_cleanse(b->p, b->cap + 1);
+	cst_buf_free(b);
+}
+
+void
+cst_buf_reset(struct cst_buf *b)
+{
+	b->len = 0;
+	if (b->p)
+		b->p[0] = '\0';
+}
+
+int
+cst_buf_reserve(struct cst_buf *b, size_t n)
+{
+	size_t need, ncap;
+	char *np;
+
+	if (__builtin_add_overflow(b->len, n, &need) || need > b->max)
+		return CST_ELIMIT;
+	if (need <= b->cap && b->p)
+		return 0;
+	ncap = b->cap ? b->cap : 64;
+	while (ncap < need)
+		ncap = ncap > b->max / 2 ? b->max : ncap * 2;
+	if (ncap < need)
+		ncap = need;
+	if ((np = cst_reallocarray(b->p, ncap + 1, 1)) == NULL)
+		return CST_ENOMEM;
+	b->p = np;
+	b->cap = ncap;
+	b->p[b->len] = '\0';
+	return 0;
+}
+
+int
+cst_buf_add(struct cst_buf *b, const void *data, size_t n)
+{
+	int r;
+
+	if ((r = cst_buf_reserve(b, n)) != 0)
+		return r;
+	if (n)
+		memcpy(b->p + b->len, data, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+	return 0;
+}
+
+int
+cst_buf_adds(struct cst_buf *b, const char *s)
+{
+	return cst_buf_add(b, s, strlen(s));
+}
+
+int
+cst_buf_vprintf(struct cst_buf *b, const char *fmt, va_list ap)
+{
+	va_list ap2;
+	int n, r;
+
+	va_copy(ap2, ap);
+	n = vsnprintf(NULL, 0, fmt, ap2);
+	va_end(ap2);
+	if (n < 0)
+		return CST_EINVAL;
+	if ((r = cst_buf_reserve(b, (size_t)n)) != 0)
+		return r;
+	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+	b->len += (size_t)n;
+	return 0;
+}
+
+int
+cst_buf_printf(struct cst_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = cst_buf_vprintf(b, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+int
+cst_buf_add_json_str(struct cst_buf *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t start = b->len, i;
+	int r = 0;
+
+	if ((r = cst_buf_add(b, "\"", 1)) != 0)
+		return r;
+	for (i = 0; i < n && r == 0; i++) {
+		unsigned char c = (unsigned char)s[i];
+		char esc[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
+
+		switch (c) {
+		case '"': r = cst_buf_add(b, "\\\"", 2); break;
+		case '\\': r = cst_buf_add(b, "\\\\", 2); break;
+		case '\n': r = cst_buf_add(b, "\\n", 2); break;
+		case '\r': r = cst_buf_add(b, "\\r", 2); break;
+		case '\t': r = cst_buf_add(b, "\\t", 2); break;
+		default:
+			if (c < 0x20 || c == 0x7f)
+				r = cst_buf_add(b, esc, 6);
+			else
+				r = cst_buf_add(b, &s[i], 1);
+		}
+	}
+	if (r == 0)
+		r = cst_buf_add(b, "\"", 1);
+	if (r != 0) {
+		b->len = start;
+		if (b->p)
+			b->p[start] = '\0';
+	}
+	return r;
+}
+
+void
+cst_buf_consume(struct cst_buf *b, size_t n)
+{
+	if (n >= b->len) {
+		cst_buf_reset(b);
+		return;
+	}
+	memmove(b->p, b->p + n, b->len - n);
+	b->len -= n;
+	b->p[b->len] = '\0';
+}

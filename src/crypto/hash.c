@@ -1,0 +1,58 @@
+/*
+ * EVP-only wrappers. Never uses deprecated low-level digest APIs.
+ */
+#include "crypto/hash.h"
+
+#include "core/err.h"
+#include "core/str.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+int
+cst_sha256(const void *data, size_t len, unsigned char out[CST_SHA256_LEN])
+{
+	unsigned int n = 0;
+
+	if (EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) != 1 || n != CST_SHA256_LEN)
+		return CST_ECRYPTO;
+	return 0;
+}
+
+int
+cst_sha256_hex(const void *data, size_t len, char out[2 * CST_SHA256_LEN + 1])
+{
+	unsigned char d[CST_SHA256_LEN];
+	int r;
+
+	if ((r = cst_sha256(data, len, d)) != 0)
+		return r;
+	cst_hex(d, sizeof(d), out);
+	return 0;
+}
+
+int
+cst_hmac_sha256(const void *key, size_t key_len, const void *data, size_t len,
+    unsigned char out[CST_SHA256_LEN])
+{
+	unsigned int n = 0;
+
+	if (HMAC(EVP_sha256(), key, (int)key_len, data, len, out, &n) == NULL ||
+	    n != CST_SHA256_LEN)
+		return CST_ECRYPTO;
+	return 0;
+}
+
+int
+cst_random_bytes(void *buf, size_t n)
+{
+	return RAND_bytes(buf, (int)n) == 1 ? 0 : CST_ECRYPTO;
+}
+
+bool
+cst_ct_eq(const void *a, const void *b, size_t n)
+{
+	return CRYPTO_memcmp(a, b, n) == 0;
+}

@@ -1,0 +1,161 @@
+/*
+ * The gateway configuration (castellan.yaml): a typed, validated, immutable object. Parsing is
+ * strict: an unknown key, a wrong type or an out-of-range value is an error that names the
+ * key's path. Relative paths are resolved against the configuration file's directory.
+ *
+ * Lifetime: a loaded configuration is reference-counted; the serving code takes a reference
+ * per connection so SIGHUP can swap in a new one without disturbing requests in flight.
+ */
+#ifndef CST_GATEWAY_CONFIG_H
+#define CST_GATEWAY_CONFIG_H
+
+#include <netinet/in.h>
+#include <openssl/ssl.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+enum cst_param_action {
+	CST_PARAM_STRIP,	/* remove the parameter before forwarding */
+	CST_PARAM_REJECT,	/* answer 400 */
+	CST_PARAM_ALLOW,	/* forward unchanged */
+};
+
+enum cst_clamp_action {
+	CST_CLAMP,		/* lower max_tokens to the limit */
+	CST_CLAMP_REJECT,	/* answer 400 */
+};
+
+enum cst_content_logging {
+	CST_CONTENT_NONE,	/* no content, no sizes */
+	CST_CONTENT_METADATA,	/* sizes and counts only (default) */
+	CST_CONTENT_REDACTED,	/* content with credentials and long digit runs masked */
+	CST_CONTENT_FULL,	/* content as received */
+};
+
+struct cst_rate_limits {
+	int64_t rpm;		/* requests per minute; 0 = unlimited */
+	int64_t tpm;		/* tokens per minute; 0 = unlimited */
+	int64_t concurrency;	/* requests in flight; 0 = unlimited */
+};
+
+struct cst_request_limits {
+	size_t header_bytes;		/* request line + headers */
+	size_t body_bytes;
+	size_t json_depth;
+	size_t messages;
+	int64_t max_tokens;		/* per-request ceiling */
+	int64_t default_max_tokens;	/* injected when a request gives none */
+	enum cst_clamp_action max_tokens_action;
+	uint64_t header_timeout_ms;	/* first byte of a request to the end of its headers */
+	uint64_t body_timeout_ms;	/* end of headers to end of body */
+	uint64_t idle_timeout_ms;	/* keep-alive connection with no request */
+	uint64_t stream_max_ms;		/* total duration of a streamed response */
+	uint64_t stream_idle_ms;	/* silence between two upstream events */
+	size_t response_bytes;		/* largest non-streamed upstream response */
+	size_t event_bytes;		/* largest single SSE event */
+	size_t connections;		/* open client connections per worker */
+};
+
+struct cst_upstream_conf {
+	char *name;
+	char *url;		/* as configured */
+	bool tls;
+	char *host;
+	uint16_t port;
+	char *base_path;	/* without trailing '/', may be "" */
+	char *ca_file;		/* NULL = system trust store */
+	char *api_key_file;	/* file holding the upstream credential, or NULL */
+	char *api_key_env;	/* environment variable holding it, or NULL */
+	char *api_key;		/* the secret itself (inline or read by prepare); wiped on free */
+	uint64_t connect_timeout_ms, first_byte_timeout_ms, total_timeout_ms;
+	size_t max_idle;	/* idle pooled connections per worker */
+	/* Filled by cst_config_prepare(): */
+	struct sockaddr_storage addr;
+	socklen_t addr_len;
+	SSL_CTX *ssl_ctx;	/* for https upstreams */
+};
+
+struct cst_model_conf {
+	char *name;
+	size_t upstream;	/* index into upstreams */
+	char *upstream_model;	/* name sent upstream; NULL = same as name */
+};
+
+struct cst_principal_conf {
+	char *name;
+	enum cst_param_action extraction_params;
+};
+
+struct cst_listener_conf {
+	char *address;
+	uint16_t port;
+	bool tls;
+	char *cert, *key;
+	char *client_ca;	/* verify client certificates against this CA (NULL = no mTLS) */
+	SSL_CTX *ssl_ctx;	/* filled by cst_config_prepare() */
+};
+
+struct cst_config {
+	int refs;		/* atomic */
+	char *path;		/* the file it came from (NULL if parsed from memory) */
+	char *dir;		/* base directory for relative paths */
+
+	struct cst_listener_conf listen;
+	struct cst_listener_conf admin;	/* always TLS with a client CA */
+	int workers;			/* 0 = number of cores */
+	uint64_t drain_timeout_ms;
+
+	char *state_db;
+	char *records_path;
+	bool records_sync_each;		/* fdatasync after every record (else batched) */
+	enum cst_content_logging content_logging;
+
+	char *token_key_path;
+	uint64_t token_max_ttl_s, token_default_ttl_s;
+
+	struct cst_request_limits limits;
+	struct cst_rate_limits defaults;	/* per principal, unless a credential says otherwise */
+	struct cst_rate_limits global;
+	enum cst_param_action extraction_params;
+
+	struct cst_upstream_conf *upstreams;
+	size_t n_upstreams;
+	struct cst_model_conf *models;
+	size_t n_models;
+	struct cst_principal_conf *principals;
+	size_t n_principals;
+};
+
+#define CST_CONFIG_MAX_BYTES (1024 * 1024)
+
+/*
+ * Parses a configuration document. dir is the base for relative paths (copied). Performs no
+ * I/O: files are not opened, names are not resolved. Returns 0 and a new configuration with
+ * one reference, or CST_EINVAL / CST_ELIMIT / CST_ENOMEM with a message naming the key in err.
+ */
+int cst_config_parse(const char *data, size_t len, const char *dir, struct cst_config **out,
+    char *err, size_t err_len);
+
+/* Reads and parses a configuration file (at most CST_CONFIG_MAX_BYTES). Also CST_EIO. */
+int cst_config_load(const char *path, struct cst_config **out, char *err, size_t err_len);
+
+/*
+ * Readies a parsed configuration for serving: resolves upstream addresses, reads upstream
+ * secrets from api_key_file / api_key_env, builds TLS contexts. Returns 0 or a CST_E* code
+ * with a message in err.
+ */
+int cst_config_prepare(struct cst_config *cfg, char *err, size_t err_len);
+
+struct cst_config *cst_config_ref(struct cst_config *cfg);
+/* Drops a reference; frees the configuration (wiping secrets) on the last one. NULL is ok. */
+void cst_config_unref(struct cst_config *cfg);
+
+/* Finds a model by name; NULL if not configured. */
+const struct cst_model_conf *cst_config_model(const struct cst_config *cfg, const char *name,
+    size_t len);
+/* The extraction-parameter policy for a principal (its override or the global one). */
+enum cst_param_action cst_config_extraction(const struct cst_config *cfg, const char *principal);
+
+#endif

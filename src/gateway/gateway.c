@@ -1,0 +1,421 @@
+/*
+ * The serving process: one event loop per worker thread (each with its own SO_REUSEPORT
+ * listener and upstream pool), and the main loop, which runs the admin listener, signals,
+ * configuration reloads and the state-database poll. Shared state is swapped as immutable,
+ * reference-counted snapshots; a worker never blocks on disk.
+ */
+#include "gateway/gateway.h"
+
+#include "core/alloc.h"
+#include "core/clock.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "gateway/gateway_int.h"
+
+#include <event2/thread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static void
+limits_cb(void *arg, struct cst_server_limits *out)
+{
+	struct cst_worker *w = arg;
+	struct cst_gateway *gw = w->gw;
+	const struct cst_request_limits *l;
+
+	pthread_mutex_lock(&gw->mu);
+	l = &gw->cfg->limits;
+	out->header_bytes = l->header_bytes;
+	out->body_bytes = l->body_bytes;
+	out->header_timeout_ms = l->header_timeout_ms;
+	out->body_timeout_ms = l->body_timeout_ms;
+	out->idle_timeout_ms = l->idle_timeout_ms;
+	out->write_timeout_ms = l->idle_timeout_ms;
+	pthread_mutex_unlock(&gw->mu);
+}
+
+static void
+on_request(struct cst_conn *c, void *arg)
+{
+	cst_pipeline_start(arg, c);
+}
+
+static void
+on_abort(struct cst_conn *c, void *arg)
+{
+	(void)arg;
+	cst_pipeline_abort(c);
+}
+
+static void
+on_reject(void *arg, enum cst_server_reject why)
+{
+	static const char *const names[] = { "header_too_large", "body_too_large", "malformed",
+		"client_timeout", "plaintext_on_tls", "too_many_connections" };
+	struct cst_worker *w = arg;
+
+	cst_metrics_reject(w->gw->metrics, names[why]);
+}
+
+static struct cst_server_ops worker_ops = {
+	limits_cb, on_request, on_abort, on_reject, 10000,
+};
+
+static void *
+worker_main(void *arg)
+{
+	struct cst_worker *w = arg;
+
+	event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY);
+	return NULL;
+}
+
+/* Runs on a worker: cuts requests the current snapshot no longer allows. */
+static void
+cut_disallowed(evutil_socket_t fd, short what, void *arg)
+{
+	struct cst_worker *w = arg;
+	struct cst_authdb *db;
+	struct cst_txn *t, *next;
+
+	(void)fd;
+	(void)what;
+	pthread_mutex_lock(&w->gw->mu);
+	db = cst_authdb_ref(w->gw->db);
+	pthread_mutex_unlock(&w->gw->mu);
+	for (t = w->txns; t; t = next) {
+		next = t->next;
+		if (db->lockdown)
+			cst_pipeline_cut(t, "the gateway entered lockdown");
+		else if (t->cred && (cst_authdb_blocked(db, t->cred->principal) ||
+		    cst_authdb_by_id(db, t->cred->id) == NULL ||
+		    cst_authdb_by_id(db, t->cred->id)->revoked_ms != 0))
+			cst_pipeline_cut(t, "the principal was blocked or its credential revoked");
+	}
+	cst_authdb_unref(db);
+}
+
+int
+cst_gateway_reload_state(struct cst_gateway *gw)
+{
+	struct cst_authdb *db, *old;
+	int i, r;
+
+	if ((r = cst_authdb_load(gw->store, &db)) != 0)
+		return r;
+	pthread_mutex_lock(&gw->mu);
+	old = gw->db;
+	gw->db = db;
+	pthread_mutex_unlock(&gw->mu);
+	cst_authdb_unref(old);
+	cst_store_data_version(gw->store, &gw->store_version);
+	for (i = 0; i < gw->n_workers; i++)
+		event_base_once(gw->workers[i].base, -1, EV_TIMEOUT, cut_disallowed,
+		    &gw->workers[i], NULL);
+	return 0;
+}
+
+void
+cst_gateway_admin_record(struct cst_gateway *gw, const char *actor, const char *action,
+    const char *target, int status)
+{
+	uint64_t now = cst_clock_unix_ms();
+	struct cst_buf b;
+	char ts[32];
+
+	cst_store_admin_action(gw->store, now, actor, action, target);
+	cst_buf_init(&b, 4096);
+	cst_time_iso(now, ts);
+	cst_buf_printf(&b, "{\"type\":\"admin\",\"time\":\"%s\",\"actor\":", ts);
+	cst_buf_add_json_str(&b, actor, strlen(actor));
+	cst_buf_printf(&b, ",\"action\":\"%s\",\"target\":", action);
+	cst_buf_add_json_str(&b, target, strlen(target));
+	if (cst_buf_printf(&b, ",\"status\":%d}", status) != 0 ||
+	    gw->sink->append(gw->sink, b.p, b.len) != 0)
+		cst_log_error("admin record could not be queued");
+	cst_buf_free(&b);
+}
+
+static void
+poll_state(evutil_socket_t fd, short what, void *arg)
+{
+	struct cst_gateway *gw = arg;
+	int64_t v;
+
+	(void)fd;
+	(void)what;
+	if (cst_store_data_version(gw->store, &v) == 0 && v != gw->store_version &&
+	    cst_gateway_reload_state(gw) != 0)
+		cst_log_error("cannot reload the state database; keeping the previous snapshot");
+}
+
+/* Runs on a worker after a reload: new connections use the new TLS context. */
+static void
+swap_ctx(evutil_socket_t fd, short what, void *arg)
+{
+	struct cst_worker *w = arg;
+	SSL_CTX *ctx;
+
+	(void)fd;
+	(void)what;
+	pthread_mutex_lock(&w->gw->mu);
+	ctx = w->gw->cfg->listen.ssl_ctx;
+	if (ctx)
+		cst_listener_set_ssl_ctx(w->listener, ctx);
+	pthread_mutex_unlock(&w->gw->mu);
+}
+
+static void
+on_sighup(evutil_socket_t fd, short what, void *arg)
+{
+	struct cst_gateway *gw = arg;
+	struct cst_config *cfg = NULL, *old;
+	char err[512];
+	int i;
+
+	(void)fd;
+	(void)what;
+	if (cst_config_load(gw->cfg->path, &cfg, err, sizeof(err)) != 0 ||
+	    cst_config_prepare(cfg, err, sizeof(err)) != 0) {
+		cst_log_error("reload refused, keeping the running configuration: %s", err);
+		cst_config_unref(cfg);
+		return;
+	}
+	if (strcmp(cfg->listen.address, gw->cfg->listen.address) != 0 ||
+	    cfg->listen.port != gw->cfg->listen.port || cfg->listen.tls != gw->cfg->listen.tls ||
+	    cfg->admin.port != gw->cfg->admin.port || cfg->workers != gw->cfg->workers)
+		cst_log_warn("reload: listen addresses, TLS on/off and workers change only on "
+		    "restart");
+	pthread_mutex_lock(&gw->mu);
+	old = gw->cfg;
+	gw->cfg = cfg;
+	gw->generation++;
+	pthread_mutex_unlock(&gw->mu);
+	for (i = 0; i < gw->n_workers; i++)
+		event_base_once(gw->workers[i].base, -1, EV_TIMEOUT, swap_ctx, &gw->workers[i], NULL);
+	if (gw->admin && cfg->admin.ssl_ctx)
+		cst_listener_set_ssl_ctx(gw->admin, cfg->admin.ssl_ctx);
+	cst_config_unref(old);
+	cst_log_info("configuration reloaded from %s", cfg->path);
+}
+
+static void
+stop_worker(evutil_socket_t fd, short what, void *arg)
+{
+	struct cst_worker *w = arg;
+
+	(void)fd;
+	(void)what;
+	cst_listener_stop(w->listener);
+	cst_listener_close_idle(w->listener);
+}
+
+static void
+drain_check(evutil_socket_t fd, short what, void *arg)
+{
+	struct cst_gateway *gw = arg;
+	size_t open = 0;
+	int i;
+
+	(void)fd;
+	(void)what;
+	for (i = 0; i < gw->n_workers; i++)
+		open += __atomic_load_n(&gw->workers[i].txns, __ATOMIC_RELAXED) != NULL;
+	if (open == 0 || cst_clock_mono_us() >= gw->drain_deadline_us) {
+		if (open)
+			cst_log_warn("drain timeout: closing requests still in progress");
+		event_base_loopexit(gw->main_base, NULL);
+	}
+}
+
+static void
+on_sigterm(evutil_socket_t fd, short what, void *arg)
+{
+	struct cst_gateway *gw = arg;
+	struct timeval tv = { 0, 100000 };
+	int i;
+
+	(void)fd;
+	(void)what;
+	if (gw->draining)
+		return;
+	gw->draining = true;
+	cst_log_info("draining: no new connections; waiting up to %llu ms for requests in "
+	    "progress", (unsigned long long)gw->cfg->drain_timeout_ms);
+	gw->drain_deadline_us = cst_clock_mono_us() + gw->cfg->drain_timeout_ms * 1000;
+	for (i = 0; i < gw->n_workers; i++)
+		event_base_once(gw->workers[i].base, -1, EV_TIMEOUT, stop_worker, &gw->workers[i],
+		    NULL);
+	if (gw->admin)
+		cst_listener_stop(gw->admin);
+	gw->drain_ev = event_new(gw->main_base, -1, EV_PERSIST, drain_check, gw);
+	if (gw->drain_ev)
+		event_add(gw->drain_ev, &tv);
+	else
+		event_base_loopexit(gw->main_base, NULL);
+}
+
+static int
+start_workers(struct cst_gateway *gw, int n, char *err, size_t err_len)
+{
+	int i, fd;
+
+	if ((gw->workers = cst_calloc((size_t)n, sizeof(*gw->workers))) == NULL)
+		return CST_ENOMEM;
+	worker_ops.max_connections = gw->cfg->limits.connections;
+	for (i = 0; i < n; i++) {
+		struct cst_worker *w = &gw->workers[i];
+
+		w->gw = gw;
+		w->id = i;
+		gw->n_workers = i + 1;
+		if ((w->base = event_base_new()) == NULL || (w->pool = cst_upool_new(w->base)) == NULL)
+			return CST_ENOMEM;
+		fd = cst_listen_socket(gw->cfg->listen.address, gw->cfg->listen.port, true, err,
+		    err_len);
+		if (fd < 0)
+			return CST_EIO;
+		if ((w->listener = cst_listener_new(w->base, fd, gw->cfg->listen.ssl_ctx, &worker_ops,
+		    w)) == NULL)
+			return CST_ENOMEM;
+	}
+	for (i = 0; i < n; i++)
+		if (pthread_create(&gw->workers[i].thread, NULL, worker_main, &gw->workers[i]) != 0)
+			return CST_EIO;
+	return 0;
+}
+
+static void
+free_worker(evutil_socket_t fd, short what, void *arg)
+{
+	struct cst_worker *w = arg;
+
+	(void)fd;
+	(void)what;
+	cst_listener_free(w->listener);	/* aborts what is left; records are written */
+	w->listener = NULL;
+	cst_upool_free(w->pool);
+	w->pool = NULL;
+	event_base_loopbreak(w->base);
+}
+
+int
+cst_gateway_serve(const char *config_path)
+{
+	struct cst_gateway gw;
+	struct timeval one_s = { 1, 0 };
+	char err[512];
+	int i, r, n, status = 1, admin_fd;
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+
+	memset(&gw, 0, sizeof(gw));
+	pthread_mutex_init(&gw.mu, NULL);
+	signal(SIGPIPE, SIG_IGN);	/* lint: allow (process setup) */
+	if (evthread_use_pthreads() != 0) {
+		cst_log_error("libevent threading unavailable");
+		return 1;
+	}
+	if ((r = cst_config_load(config_path, &gw.cfg, err, sizeof(err))) != 0 ||
+	    (r = cst_config_prepare(gw.cfg, err, sizeof(err))) != 0) {
+		fprintf(stderr, "castellan: %s: %s\n", config_path, err);
+		goto out;
+	}
+	if (!gw.cfg->listen.tls)
+		cst_log_warn("TLS is OFF on %s:%u: credentials and prompts cross the network in "
+		    "clear text", gw.cfg->listen.address, gw.cfg->listen.port);
+	if ((r = cst_store_open(gw.cfg->state_db, false, &gw.store)) != 0) {
+		fprintf(stderr, "castellan: state database %s: %s (run castellan init)\n",
+		    gw.cfg->state_db, cst_strerror(r));
+		goto out;
+	}
+	if ((r = cst_token_key_load(gw.cfg->token_key_path, false, gw.token_key)) != 0) {
+		fprintf(stderr, "castellan: token key %s: %s\n", gw.cfg->token_key_path,
+		    cst_strerror(r));
+		goto out;
+	}
+	if ((r = cst_authdb_load(gw.store, &gw.db)) != 0 ||
+	    (r = cst_store_data_version(gw.store, &gw.store_version)) != 0) {
+		fprintf(stderr, "castellan: cannot read the state database\n");
+		goto out;
+	}
+	if ((r = cst_jsonl_sink_open(gw.cfg->records_path, gw.cfg->records_sync_each, &gw.sink))
+	    != 0) {
+		fprintf(stderr, "castellan: records %s: %s\n", gw.cfg->records_path, cst_strerror(r));
+		goto out;
+	}
+	if ((gw.limiter = cst_limiter_new()) == NULL || (gw.metrics = cst_metrics_new()) == NULL ||
+	    (gw.main_base = event_base_new()) == NULL)
+		goto out;
+	gw.started_ms = cst_clock_unix_ms();
+	n = gw.cfg->workers > 0 ? gw.cfg->workers : (cores > 0 ? (int)cores : 1);
+	if (gw.cfg->admin.port != 0) {
+		if ((admin_fd = cst_listen_socket(gw.cfg->admin.address, gw.cfg->admin.port, false,
+		    err, sizeof(err))) < 0) {
+			fprintf(stderr, "castellan: admin listener: %s\n", err);
+			goto out;
+		}
+		if ((gw.admin = cst_listener_new(gw.main_base, admin_fd, gw.cfg->admin.ssl_ctx,
+		    &cst_admin_ops, &gw)) == NULL)
+			goto out;
+	}
+	if ((r = start_workers(&gw, n, err, sizeof(err))) != 0) {
+		fprintf(stderr, "castellan: %s\n", r == CST_EIO ? err : cst_strerror(r));
+		goto out;
+	}
+	gw.poll_ev = event_new(gw.main_base, -1, EV_PERSIST, poll_state, &gw);
+	gw.sig_hup = evsignal_new(gw.main_base, SIGHUP, on_sighup, &gw);
+	gw.sig_term = evsignal_new(gw.main_base, SIGTERM, on_sigterm, &gw);
+	gw.sig_int = evsignal_new(gw.main_base, SIGINT, on_sigterm, &gw);
+	if (!gw.poll_ev || !gw.sig_hup || !gw.sig_term || !gw.sig_int)
+		goto out;
+	event_add(gw.poll_ev, &one_s);
+	event_add(gw.sig_hup, NULL);
+	event_add(gw.sig_term, NULL);
+	event_add(gw.sig_int, NULL);
+	fprintf(stdout, "castellan: serving on %s://%s:%u (%d workers); admin on https://%s:%u\n",
+	    gw.cfg->listen.tls ? "https" : "http", gw.cfg->listen.address, gw.cfg->listen.port, n,
+	    gw.cfg->admin.address, gw.cfg->admin.port);
+	fflush(stdout);
+	event_base_dispatch(gw.main_base);
+	status = 0;
+out:
+	for (i = 0; i < gw.n_workers; i++) {
+		struct cst_worker *w = &gw.workers[i];
+
+		if (w->thread) {
+			event_base_once(w->base, -1, EV_TIMEOUT, free_worker, w, NULL);
+			pthread_join(w->thread, NULL);
+		} else {
+			cst_listener_free(w->listener);
+			cst_upool_free(w->pool);
+		}
+		if (w->base)
+			event_base_free(w->base);
+	}
+	cst_free(gw.workers);
+	cst_listener_free(gw.admin);
+	if (gw.poll_ev)
+		event_free(gw.poll_ev);
+	if (gw.sig_hup)
+		event_free(gw.sig_hup);
+	if (gw.sig_term)
+		event_free(gw.sig_term);
+	if (gw.sig_int)
+		event_free(gw.sig_int);
+	if (gw.drain_ev)
+		event_free(gw.drain_ev);
+	if (gw.main_base)
+		event_base_free(gw.main_base);
+	if (gw.sink)
+		gw.sink->close(gw.sink);
+	cst_metrics_free(gw.metrics);
+	cst_limiter_free(gw.limiter);
+	cst_authdb_unref(gw.db);
+	cst_store_close(gw.store);
+	cst_config_unref(gw.cfg);
+	OPENSSL_cleanse(gw.token_key, sizeof(gw.token_key));
+	pthread_mutex_destroy(&gw.mu);
+	return status;
+}

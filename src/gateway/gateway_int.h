@@ -1,0 +1,183 @@
+/*
+ * What the gateway's files share: the process-wide gateway state, the per-thread workers and
+ * the per-request transaction that the pipeline stages read and write. Only src/gateway/
+ * includes this header.
+ */
+#ifndef CST_GATEWAY_GATEWAY_INT_H
+#define CST_GATEWAY_GATEWAY_INT_H
+
+#include "audit/sink.h"
+#include "core/buf.h"
+#include "gateway/auth.h"
+#include "gateway/config.h"
+#include "gateway/limiter.h"
+#include "gateway/metrics.h"
+#include "gateway/request.h"
+#include "net/server.h"
+#include "net/sse.h"
+#include "net/upstream.h"
+#include "store/store.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct cst_txn;
+
+struct cst_worker {
+	struct cst_gateway *gw;
+	int id;
+	struct event_base *base;
+	pthread_t thread;
+	struct cst_listener *listener;
+	struct cst_upool *pool;
+	struct cst_txn *txns;		/* requests in progress on this worker */
+};
+
+struct cst_gateway {
+	pthread_mutex_t mu;		/* guards cfg and db */
+	struct cst_config *cfg;
+	struct cst_authdb *db;
+	unsigned char token_key[CST_TOKEN_KEY_LEN];
+	struct cst_limiter *limiter;
+	struct cst_metrics *metrics;
+	struct cst_record_sink *sink;
+	struct cst_store *store;	/* main thread only */
+	int64_t store_version;
+	struct cst_worker *workers;
+	int n_workers;
+	struct event_base *main_base;
+	struct cst_listener *admin;
+	struct event *poll_ev, *sig_hup, *sig_term, *sig_int, *drain_ev;
+	uint64_t started_ms;
+	uint64_t drain_deadline_us;
+	bool draining;
+	unsigned generation;		/* bumped on reload: pool keys include it */
+};
+
+/* Stage phases in the fixed order the runner applies them. */
+enum cst_phase {
+	CST_PHASE_PARSE,	/* route and framing */
+	CST_PHASE_LOCKDOWN,
+	CST_PHASE_AUTHN,
+	CST_PHASE_DECODE,	/* JSON body, only after authentication */
+	CST_PHASE_AUTHZ,
+	CST_PHASE_ADMIT,	/* limits, quotas, parameter policy */
+	CST_PHASE_INSPECT_IN,
+	CST_PHASE_ROUTE,
+	CST_PHASE_UPSTREAM,
+	CST_PHASE_INSPECT_OUT,
+	CST_PHASE_RESPOND,
+	CST_PHASE_LOG,
+	CST_PHASE_OBSERVE,
+};
+
+enum cst_verdict {
+	CST_CONTINUE,		/* go on to the next stage */
+	CST_RESPOND,		/* the response is decided (t->status set): skip to RESPOND */
+	CST_SUSPEND,		/* waiting for I/O; the stage resumes the runner later */
+};
+
+struct cst_stage {
+	enum cst_phase phase;
+	const char *name;
+	enum cst_verdict (*run)(struct cst_txn *t);
+};
+
+#define CST_REQUEST_ID_LEN 32
+
+struct cst_txn {
+	struct cst_worker *w;
+	struct cst_conn *conn;		/* NULL once the client is gone */
+	struct cst_txn *prev, *next;
+	struct cst_config *cfg;		/* reference held for the request */
+	struct cst_authdb *db;		/* reference held for the request */
+	char id[CST_REQUEST_ID_LEN + 1];
+	uint64_t start_us, start_ms;
+	size_t next_stage;
+	bool running;			/* inside the runner (not suspended) */
+	bool aborted;			/* the client went away */
+	bool cut;			/* ended by lockdown or block */
+
+	enum cst_route route;
+	/* Identity (AUTHN). */
+	const struct cst_credential *cred;	/* in db */
+	const char *auth_kind;		/* "key", "token", "cert" or NULL */
+	/* Request (DECODE, ADMIT). */
+	struct cst_model_request req;
+	bool has_req;
+	const struct cst_model_conf *model;
+	const struct cst_upstream_conf *up;
+	int64_t reserved;		/* tokens reserved at admission */
+	bool admitted;
+	struct cst_buf up_body;		/* bytes sent upstream; then the upstream response */
+	size_t request_bytes;
+	/* Upstream. */
+	struct cst_upreq *upreq;
+	int upstream_status;
+	enum cst_upstream_failure up_failure;
+	uint64_t upstream_start_us, first_byte_us, upstream_end_us;
+	bool streaming;			/* relaying SSE to the client */
+	bool stream_upstream;		/* upstream answered with text/event-stream */
+	struct cst_sse_parser sse;
+	uint64_t stream_started_us;
+	struct event *stream_timer;	/* stream_max deadline */
+	int64_t prompt_tokens, completion_tokens;
+	bool usage_from_upstream;
+	uint64_t completion_bytes;	/* content bytes seen, for an estimate without usage */
+	size_t response_bytes;
+	/* Response. */
+	int status;
+	const char *err_type;
+	char err_msg[256];
+	uint64_t retry_after;
+	struct cst_buf resp;		/* body answered by the gateway itself */
+	bool responded;
+	bool output_inspected;
+	struct cst_buf decisions;	/* JSON objects separated by commas */
+	struct cst_buf content_out;	/* response content kept for content logging */
+};
+
+/* Sets an error response: status, OpenAI error type, message. Returns CST_RESPOND. */
+enum cst_verdict cst_txn_fail(struct cst_txn *t, int status, const char *type,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Appends a decision {"stage":..,"action":..,"detail":..} to the record. */
+void cst_txn_decide(struct cst_txn *t, const char *stage, const char *action,
+    const char *detail);
+/* The principal of the request ("" if unauthenticated). */
+const char *cst_txn_principal(const struct cst_txn *t);
+
+/* The runner (pipeline.c). */
+void cst_pipeline_start(struct cst_worker *w, struct cst_conn *conn);
+void cst_pipeline_resume(struct cst_txn *t);
+void cst_pipeline_abort(struct cst_conn *conn);
+/* Ends t now because of lockdown or a block (cuts a stream in flight). */
+void cst_pipeline_cut(struct cst_txn *t, const char *why);
+
+/* Stages (one file each). */
+enum cst_verdict cst_stage_parse(struct cst_txn *t);
+enum cst_verdict cst_stage_lockdown(struct cst_txn *t);
+enum cst_verdict cst_stage_authn(struct cst_txn *t);
+enum cst_verdict cst_stage_decode(struct cst_txn *t);
+enum cst_verdict cst_stage_authz(struct cst_txn *t);
+enum cst_verdict cst_stage_admit(struct cst_txn *t);
+enum cst_verdict cst_stage_route(struct cst_txn *t);
+enum cst_verdict cst_stage_upstream(struct cst_txn *t);
+enum cst_verdict cst_stage_respond(struct cst_txn *t);
+/* LOG and OBSERVE always run and cannot change the response. */
+void cst_stage_log(struct cst_txn *t);
+void cst_stage_observe(struct cst_txn *t);
+
+/* Effective limits of the caller: the credential's, else the configured defaults. */
+void cst_txn_rate_limits(const struct cst_txn *t, struct cst_rate_limits *out);
+int64_t cst_txn_max_tokens(const struct cst_txn *t);
+
+/* Admin API (admin.c) and its listener ops. */
+extern const struct cst_server_ops cst_admin_ops;
+/* Reloads the credential snapshot from the store and cuts what it no longer allows. */
+int cst_gateway_reload_state(struct cst_gateway *gw);
+/* Appends an admin record to the sink and the store's history. */
+void cst_gateway_admin_record(struct cst_gateway *gw, const char *actor, const char *action,
+    const char *target, int status);
+
+#endif

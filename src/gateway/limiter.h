@@ -1,0 +1,51 @@
+/*
+ * Admission counters shared by all worker threads: requests per minute and tokens per minute
+ * (token buckets refilled continuously), and requests in flight, per principal and globally.
+ * Tokens are reserved at admission (prompt estimate + max_tokens) and reconciled with the
+ * usage the upstream reports, so one request can never overshoot a budget it was not granted.
+ */
+#ifndef CST_GATEWAY_LIMITER_H
+#define CST_GATEWAY_LIMITER_H
+
+#include "gateway/config.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct cst_limiter;
+
+enum cst_limit_verdict {
+	CST_LIMIT_OK,
+	CST_LIMIT_RPM,			/* principal requests per minute */
+	CST_LIMIT_TPM,			/* principal tokens per minute */
+	CST_LIMIT_CONCURRENCY,		/* principal requests in flight */
+	CST_LIMIT_GLOBAL_RPM,
+	CST_LIMIT_GLOBAL_TPM,
+	CST_LIMIT_GLOBAL_CONCURRENCY,
+	CST_LIMIT_TPM_TOO_LARGE,	/* one request needs more than a whole minute's budget */
+};
+
+/* The metrics/record label of a verdict ("rpm", "tpm", ...). */
+const char *cst_limit_str(enum cst_limit_verdict v);
+
+struct cst_limiter *cst_limiter_new(void);
+void cst_limiter_free(struct cst_limiter *l);
+
+/*
+ * Admits one request for principal needing `tokens` tokens, under the principal limits pl and
+ * the global limits gl, at monotonic time now_us. On CST_LIMIT_OK the request counts as in
+ * flight and its tokens are reserved; the caller must call cst_limiter_release exactly once.
+ * Otherwise nothing is counted and *retry_after_s says when to try again.
+ */
+enum cst_limit_verdict cst_limiter_admit(struct cst_limiter *l, const char *principal,
+    const struct cst_rate_limits *pl, const struct cst_rate_limits *gl, int64_t tokens,
+    uint64_t now_us, uint64_t *retry_after_s);
+
+/*
+ * Ends an admitted request: returns reserved - used tokens to the buckets (used may exceed
+ * reserved: the difference is charged) and decrements the in-flight counts.
+ */
+void cst_limiter_release(struct cst_limiter *l, const char *principal, int64_t reserved,
+    int64_t used, uint64_t now_us);
+
+#endif

@@ -1,0 +1,295 @@
+/*
+ * UPSTREAM: sends the request and relays the answer. A streamed (SSE) answer is relayed event
+ * by event as each completes, never buffered whole; when the client reads slowly the upstream
+ * is paused (backpressure). Usage reported by the upstream reconciles the token reservation;
+ * the usage-only chunk the gateway asked for is dropped unless the client asked for it. The
+ * stream always ends with the gateway's own `data: [DONE]`, and only if the upstream finished.
+ * A non-streamed answer is buffered up to limits.response_bytes.
+ */
+#include "gateway/gateway_int.h"
+
+#include "core/clock.h"
+#include "core/err.h"
+#include "core/json.h"
+#include "core/log.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define CLIENT_HIGH_WATER (256 * 1024)
+#define CLIENT_LOW_WATER (64 * 1024)
+
+static void
+take_usage(struct cst_txn *t, json_t *usage)
+{
+	json_t *p = json_object_get(usage, "prompt_tokens");
+	json_t *c = json_object_get(usage, "completion_tokens");
+
+	if (json_is_integer(p) && json_integer_value(p) >= 0) {
+		t->prompt_tokens = json_integer_value(p);
+		t->usage_from_upstream = true;
+	}
+	if (json_is_integer(c) && json_integer_value(c) >= 0)
+		t->completion_tokens = json_integer_value(c);
+}
+
+/* Keeps content for the record when the policy asks for it (bounded). */
+static void
+keep_content(struct cst_txn *t, const char *p, size_t n)
+{
+	if (t->cfg->content_logging < CST_CONTENT_REDACTED)
+		return;
+	if (t->content_out.len + n > t->content_out.max)
+		n = t->content_out.max - t->content_out.len;
+	cst_buf_add(&t->content_out, p, n);
+}
+
+/* Looks at one event's data. Returns true if the event must not be forwarded. */
+static bool
+inspect_event(struct cst_txn *t, const struct cst_sse_event *ev)
+{
+	json_t *root = NULL, *choices, *usage;
+	char err[64];
+	bool drop = false;
+	size_t i;
+
+	if (!ev->has_data || ev->done)
+		return ev->done;
+	if (cst_json_decode(ev->data.p, ev->data.len, 64, &root, err, sizeof(err)) != 0)
+		return false;	/* not JSON: relayed as is */
+	choices = json_object_get(root, "choices");
+	usage = json_object_get(root, "usage");
+	if (json_is_object(usage)) {
+		take_usage(t, usage);
+		if (json_is_array(choices) && json_array_size(choices) == 0 &&
+		    !t->req.client_wants_usage)
+			drop = true;
+	}
+	if (json_is_array(choices)) {
+		json_t *ch;
+
+		json_array_foreach(choices, i, ch) {
+			json_t *d = json_object_get(ch, "delta"), *txt = json_object_get(ch, "text");
+			json_t *content = d ? json_object_get(d, "content") : NULL;
+
+			if (json_is_string(content)) {
+				t->completion_bytes += json_string_length(content);
+				keep_content(t, json_string_value(content), json_string_length(content));
+			}
+			if (json_is_string(txt)) {
+				t->completion_bytes += json_string_length(txt);
+				keep_content(t, json_string_value(txt), json_string_length(txt));
+			}
+		}
+	}
+	json_decref(root);
+	return drop;
+}
+
+static void
+on_client_drain(void *arg)
+{
+	struct cst_txn *t = arg;
+
+	if (t->upreq)
+		cst_upreq_pause(t->upreq, false);
+}
+
+static void
+on_stream_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct cst_txn *t = arg;
+
+	(void)fd;
+	(void)what;
+	if (t->upreq) {
+		cst_upreq_abort(t->upreq);
+		t->upreq = NULL;
+	}
+	t->up_failure = CST_UPFAIL_TOTAL_TIMEOUT;
+	cst_txn_decide(t, "upstream", "cut", "limits.stream_max reached");
+	cst_pipeline_resume(t);
+}
+
+static void
+up_head(void *arg, const struct cst_http_response *res)
+{
+	struct cst_txn *t = arg;
+	const struct cst_http_header *ct = cst_http_find(res->headers, res->n_headers,
+	    "content-type");
+	char hdr[160];
+
+	t->first_byte_us = cst_clock_mono_us();
+	t->upstream_status = res->status;
+	t->stream_upstream = ct && ct->value.len >= 17 &&
+	    cst_str_ieq(cst_str_make(ct->value.p, 17), "text/event-stream");
+	if (!(t->req.stream && t->stream_upstream && res->status == 200) || t->conn == NULL)
+		return;
+	snprintf(hdr, sizeof(hdr), "Content-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+	    "X-Request-Id: %s\r\n", t->id);
+	if (cst_conn_stream_start(t->conn, 200, hdr) != 0)
+		return;
+	t->streaming = true;
+	t->responded = true;
+	t->status = 200;
+	t->stream_started_us = t->first_byte_us;
+	cst_metrics_streams(t->w->gw->metrics, 1);
+	if ((t->stream_timer = evtimer_new(t->w->base, on_stream_deadline, t)) != NULL) {
+		uint64_t ms = t->cfg->limits.stream_max_ms;
+		struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000) };
+
+		evtimer_add(t->stream_timer, &tv);
+	}
+}
+
+static void
+relay(struct cst_txn *t, const char *data, size_t len)
+{
+	struct cst_sse_event ev;
+	int r;
+
+	if (cst_sse_feed(&t->sse, data, len) != 0) {
+		t->up_failure = CST_UPFAIL_PROTOCOL;
+		cst_txn_decide(t, "upstream", "cut", "event larger than limits.event_bytes");
+		if (t->upreq) {
+			cst_upreq_abort(t->upreq);
+			t->upreq = NULL;
+		}
+		cst_pipeline_resume(t);
+		return;
+	}
+	while ((r = cst_sse_next(&t->sse, &ev)) == 1) {
+		t->response_bytes += ev.raw.len;
+		if (inspect_event(t, &ev))
+			continue;
+		if (cst_conn_stream_write(t->conn, ev.raw.p, ev.raw.len) != 0)
+			break;
+	}
+	if (t->upreq && cst_conn_pending(t->conn) > CLIENT_HIGH_WATER) {
+		cst_upreq_pause(t->upreq, true);
+		cst_conn_on_drain(t->conn, CLIENT_LOW_WATER, on_client_drain, t);
+	}
+}
+
+static void
+up_body(void *arg, const char *data, size_t len)
+{
+	struct cst_txn *t = arg;
+
+	if (t->streaming) {
+		if (t->conn)
+			relay(t, data, len);
+		return;
+	}
+	if (t->up_body.len + len > t->cfg->limits.response_bytes) {
+		cst_upreq_abort(t->upreq);
+		t->upreq = NULL;
+		t->up_failure = CST_UPFAIL_PROTOCOL;
+		cst_txn_decide(t, "upstream", "deny", "response larger than limits.response_bytes");
+		cst_pipeline_resume(t);
+		return;
+	}
+	t->response_bytes += len;
+	cst_buf_add(&t->up_body, data, len);
+}
+
+static void
+up_done(void *arg, enum cst_upstream_failure why)
+{
+	struct cst_txn *t = arg;
+
+	t->upreq = NULL;
+	t->upstream_end_us = cst_clock_mono_us();
+	t->up_failure = why;
+	cst_pipeline_resume(t);
+}
+
+static const struct cst_upstream_cbs up_cbs = { up_head, up_body, up_done };
+
+enum cst_verdict
+cst_stage_upstream(struct cst_txn *t)
+{
+	const struct cst_upstream_conf *u = t->up;
+	struct cst_upstream_target target;
+	char key[320];
+
+	snprintf(key, sizeof(key), "%u|%s|%s|%u|%d", t->w->gw->generation, u->name, u->host,
+	    u->port, u->tls);
+	memset(&target, 0, sizeof(target));
+	target.pool_key = key;
+	target.addr = (const struct sockaddr *)&u->addr;
+	target.addr_len = u->addr_len;
+	target.ssl_ctx = u->ssl_ctx;
+	target.host = u->host;
+	target.connect_timeout_ms = u->connect_timeout_ms;
+	target.first_byte_timeout_ms = u->first_byte_timeout_ms;
+	target.total_timeout_ms = t->req.stream ? t->cfg->limits.stream_max_ms + 1000 :
+	    u->total_timeout_ms;
+	target.idle_timeout_ms = t->req.stream ? t->cfg->limits.stream_idle_ms : 0;
+	target.max_idle = u->max_idle;
+	/* Reuse up_body for the response once the request is handed over (it is copied). */
+	t->upstream_start_us = cst_clock_mono_us();
+	t->upreq = cst_upstream_send(t->w->pool, &target, t->up_body.p, t->up_body.len, &up_cbs, t);
+	if (t->cfg->content_logging >= CST_CONTENT_REDACTED) {
+		/* Keep the forwarded body for the record: after the blank line of the head. */
+		const char *b = strstr(t->up_body.p, "\r\n\r\n");
+
+		cst_buf_reset(&t->resp);
+		if (b)
+			cst_buf_add(&t->resp, b + 4, t->up_body.len - (size_t)(b + 4 - t->up_body.p));
+	}
+	cst_buf_reset(&t->up_body);
+	t->up_body.max = t->cfg->limits.response_bytes;
+	if (t->upreq == NULL) {
+		t->up_failure = CST_UPFAIL_CONNECT;
+		return CST_CONTINUE;
+	}
+	return CST_SUSPEND;
+}
+
+/* Called by RESPOND for an upstream exchange that ended (stage_respond.c). */
+void cst__upstream_conclude(struct cst_txn *t);
+
+void
+cst__upstream_conclude(struct cst_txn *t)
+{
+	json_t *root = NULL, *usage;
+	char err[64];
+
+	if (t->up_failure != CST_UPFAIL_NONE) {
+		bool timeout = t->up_failure == CST_UPFAIL_CONNECT_TIMEOUT ||
+		    t->up_failure == CST_UPFAIL_FIRST_BYTE_TIMEOUT ||
+		    t->up_failure == CST_UPFAIL_TOTAL_TIMEOUT ||
+		    t->up_failure == CST_UPFAIL_IDLE_TIMEOUT;
+
+		cst_txn_decide(t, "upstream", "fail", cst_upstream_failure_str(t->up_failure));
+		cst_metrics_reject(t->w->gw->metrics, timeout ? "upstream_timeout" : "upstream_error");
+		if (!t->streaming)
+			cst_txn_fail(t, timeout ? 504 : 502, "upstream_error", "%s",
+			    cst_upstream_failure_str(t->up_failure));
+		else {
+			t->status = timeout ? 504 : 502;
+			t->err_type = "upstream_error";
+			snprintf(t->err_msg, sizeof(t->err_msg), "%s",
+			    cst_upstream_failure_str(t->up_failure));
+		}
+		return;
+	}
+	if (t->streaming)
+		return;
+	if (t->upstream_status >= 500) {
+		cst_txn_decide(t, "upstream", "fail", "upstream server error");
+		cst_txn_fail(t, 502, "upstream_error", "the model server failed (status %d)",
+		    t->upstream_status);
+		return;
+	}
+	t->status = t->upstream_status;
+	if (t->upstream_status == 200 && cst_json_decode(t->up_body.p ? t->up_body.p : "",
+	    t->up_body.len, 64, &root, err, sizeof(err)) == 0) {
+		usage = json_object_get(root, "usage");
+		if (json_is_object(usage))
+			take_usage(t, usage);
+		json_decref(root);
+	}
+	keep_content(t, t->up_body.p ? t->up_body.p : "", t->up_body.len);
+}
