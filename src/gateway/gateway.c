@@ -305,7 +305,7 @@ int
 cst_gateway_serve(const char *config_path)
 {
 	struct cst_gateway gw;
-	struct timeval one_s = { 1, 0 };
+	struct timeval poll_tv = { 0, 250000 };	/* state database poll */
 	char err[512];
 	int i, r, n, status = 1, admin_fd;
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -370,7 +370,7 @@ cst_gateway_serve(const char *config_path)
 	gw.sig_int = evsignal_new(gw.main_base, SIGINT, on_sigterm, &gw);
 	if (!gw.poll_ev || !gw.sig_hup || !gw.sig_term || !gw.sig_int)
 		goto out;
-	event_add(gw.poll_ev, &one_s);
+	event_add(gw.poll_ev, &poll_tv);
 	event_add(gw.sig_hup, NULL);
 	event_add(gw.sig_term, NULL);
 	event_add(gw.sig_int, NULL);

@@ -59,6 +59,8 @@ struct cst_conn {
 	bool streaming;			/* chunked response in progress */
 	bool close_after;
 	bool got_bytes;			/* a byte of the current request arrived */
+	bool linger;			/* after an early answer, discard the rest of the upload */
+	size_t lingered;
 	void *data;
 	size_t drain_low;
 	void (*drain_cb)(void *);
@@ -69,6 +71,7 @@ struct cst_conn {
 
 static void conn_free(struct cst_conn *c);
 static void on_read(struct bufferevent *bev, void *arg);
+static void on_write(struct bufferevent *bev, void *arg);
 
 const char *
 cst_http_reason(int status)
@@ -170,6 +173,7 @@ send_error_close(struct cst_conn *c, int status, const char *type, const char *m
 	    "{\"error\":{\"message\":\"%s\",\"type\":\"%s\",\"code\":%d}}", msg, type, status);
 
 	c->close_after = true;
+	c->linger = status == 413;
 	c->st = ST_HANDLING;
 	if (cst_conn_send(c, status, "Content-Type: application/json\r\n", body, (size_t)n) != 0) {
 		conn_free(c);
@@ -191,7 +195,7 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 		reject(c, CST_REJECT_TIMEOUT);
 	if (c->st == ST_HANDLING)
 		return;	/* the handler owns deadlines while it works */
-	conn_free(c);
+	conn_free(c);	/* includes the end of a lingering close */
 }
 
 /* Moves views from the input buffer (at old) to the copy (at neu). */
@@ -338,6 +342,12 @@ on_read(struct bufferevent *bev, void *arg)
 		read_head(c, in);
 	else if (c->st == ST_READ_BODY)
 		read_body(c, in);
+	else if (c->st == ST_CLOSING && c->linger) {
+		c->lingered += evbuffer_get_length(in);
+		evbuffer_drain(in, evbuffer_get_length(in));
+		if (c->lingered > 4 * c->lim.body_bytes + 65536)
+			conn_free(c);
+	}
 	/* ST_HANDLING / ST_CLOSING: input waits (bounded by the read high-water mark). */
 }
 
@@ -358,6 +368,13 @@ on_write(struct bufferevent *bev, void *arg)
 	size_t pending = evbuffer_get_length(bufferevent_get_output(bev));
 
 	if (c->st == ST_CLOSING && pending == 0) {
+		if (c->linger) {
+			/* Keep reading (and discarding) briefly so the client sees the answer. */
+			bufferevent_setwatermark(bev, EV_READ, 0, 0);
+			bufferevent_enable(bev, EV_READ);
+			arm_timer(c, 2000);
+			return;
+		}
 		conn_free(c);
 		return;
 	}
@@ -416,10 +433,12 @@ start_bev(struct cst_conn *c, SSL *ssl)
 static void
 on_peek(evutil_socket_t fd, short what, void *arg)
 {
-	static const char plain[] = "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\n"
-	    "Connection: close\r\nContent-Length: 102\r\n\r\n"
-	    "{\"error\":{\"message\":\"this port requires TLS (https://)\","
+	static const char body[] = "{\"error\":{\"message\":\"this port requires TLS (https://)\","
 	    "\"type\":\"invalid_request_error\",\"code\":400}}";
+	char plain[256];
+	int plain_len = snprintf(plain, sizeof(plain), "HTTP/1.1 400 Bad Request\r\n"
+	    "Content-Type: application/json\r\nConnection: close\r\nContent-Length: %zu\r\n\r\n%s",
+	    sizeof(body) - 1, body);
 	struct cst_conn *c = arg;
 	unsigned char b;
 	ssize_t n;
@@ -436,9 +455,15 @@ on_peek(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if (b != 0x16) {
+		char sink[16384];
+
 		reject(c, CST_REJECT_PLAINTEXT_ON_TLS);
-		if (send(fd, plain, sizeof(plain) - 1, MSG_NOSIGNAL) < 0)
+		/* Consume what was sent so closing does not turn into a reset before the answer. */
+		while (recv(fd, sink, sizeof(sink), MSG_DONTWAIT) > 0)
+			;
+		if (send(fd, plain, (size_t)plain_len, MSG_NOSIGNAL) < 0)
 			cst_log_debug("plaintext reply: %s", strerror(errno));
+		shutdown(fd, SHUT_WR);
 		conn_free(c);
 		return;
 	}
@@ -749,9 +774,10 @@ cst_conn_finish(struct cst_conn *c, bool keep_alive)
 		c->close_after = true;
 	if (c->close_after) {
 		c->st = ST_CLOSING;
-		bufferevent_disable(c->bev, EV_READ);
+		if (!c->linger)
+			bufferevent_disable(c->bev, EV_READ);
 		if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
-			conn_free(c);
+			on_write(c->bev, c);
 		return;
 	}
 	c->st = ST_READ_HEAD;
