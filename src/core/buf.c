@@ -86,6 +86,8 @@ cst_buf_adds(struct cst_buf *b, const char *s)
 	return cst_buf_add(b, s, strlen(s));
 }
 
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
 int
 cst_buf_vprintf(struct cst_buf *b, const char *fmt, va_list ap)
 {
@@ -103,6 +105,7 @@ cst_buf_vprintf(struct cst_buf *b, const char *fmt, va_list ap)
 	b->len += (size_t)n;
 	return 0;
 }
+#pragma GCC diagnostic pop
 
 int
 cst_buf_printf(struct cst_buf *b, const char *fmt, ...)
