@@ -399,7 +399,8 @@ parse_limits(struct parse *ps, json_t *obj, struct cst_request_limits *l)
 	get_duration(ps, obj, "limits", "stream_max", 1000, 86400000, &l->stream_max_ms);
 	get_duration(ps, obj, "limits", "stream_idle", 100, 3600000, &l->stream_idle_ms);
 	get_size(ps, obj, "limits", "response_bytes", 1024, 1024 * 1024 * 1024, &l->response_bytes);
-	get_size(ps, obj, "limits", "event_bytes", 1024, 64 * 1024 * 1024, &l->event_bytes);
+	/* At least two decode slices, so one upstream read of small events never trips it. */
+	get_size(ps, obj, "limits", "event_bytes", 131072, 64 * 1024 * 1024, &l->event_bytes);
 	get_size(ps, obj, "limits", "connections", 1, 1000000, &l->connections);
 	if (ps->r == 0 && l->default_max_tokens > l->max_tokens) {
 		set_path(ps, "limits", "default_max_tokens");

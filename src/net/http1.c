@@ -334,7 +334,8 @@ cst_http_parse_request(const char *buf, size_t len, struct cst_http_request *req
 	f.framing.keep_alive = req->minor_version == 1 ? !f.conn_close :
 	    (f.conn_keep_alive && !f.conn_close);
 	req->framing = f.framing;
-	req->expect_continue = f.expect_continue;
+	/* RFC 9110 §10.1.1: a 100-continue expectation in an HTTP/1.0 request is ignored. */
+	req->expect_continue = f.expect_continue && req->minor_version == 1;
 	return head_length(buf, p);
 }
 

@@ -282,6 +282,11 @@ process(struct cst_upreq *r)
 			r->chunked = r->res.framing.chunked;
 			r->close_delimited = !r->chunked && !r->res.framing.has_content_length;
 			r->body_left = r->res.framing.content_length;
+			if (r->res.status == 204 || r->res.status == 304) {
+				/* These never have a body (RFC 9110 §15.3.5, §15.4.5). */
+				r->chunked = r->close_delimited = false;
+				r->body_left = 0;
+			}
 			if (r->chunked)
 				cst_http_chunked_init(&r->chunk);
 			c->st = UPC_BODY;

@@ -136,6 +136,8 @@ static const struct req_ok req_ok[] = {
 	  "GET", "/", 1, 1, "Connection", "closed", false, 0, false, true, false },
 	{ "expect", "PUT /a HTTP/1.1\r\nExpect: 100-Continue\r\nContent-Length: 0\r\n\r\n", "x",
 	  "PUT", "/a", 1, 2, "Expect", "100-Continue", true, 0, false, true, true },
+	{ "expect in 1.0", "PUT /a HTTP/1.0\r\nExpect: 100-continue\r\n\r\n", "",
+	  "PUT", "/a", 0, 1, "Expect", "100-continue", false, 0, false, false, false },
 	{ "expect other", "PUT /a HTTP/1.1\r\nExpect: 200-ok\r\n\r\n", "",
 	  "PUT", "/a", 1, 1, "Expect", "200-ok", false, 0, false, true, false },
 	{ "ows trimmed", "GET / HTTP/1.1\r\nX:   a \t b \t \r\n\r\n", "",
@@ -161,6 +163,9 @@ static const struct req_ok req_ok[] = {
 	  UINT64_C(9007199254740991), false, true, false },
 	{ "cl in 1.0", "POST / HTTP/1.0\r\nContent-Length: 3\r\n\r\n", "abc",
 	  "POST", "/", 0, 1, "Content-Length", "3", true, 3, false, false, false },
+	{ "near-miss names", "POST / HTTP/1.1\r\nContent-Lengtx: 5\r\nTransfer-Encodinx: gzip\r\n"
+	  "Connectiox: close\r\nExpecx: 100-continue\r\n\r\n", "",
+	  "POST", "/", 1, 4, "Content-Lengtx", "5", false, 0, false, true, false },
 	{ "long values", "GET /0123456789abcdef0123456789abcdef0123456789abcdef HTTP/1.1\r\n"
 	  "Authorization: Bearer 0123456789abcdef0123456789abcdef0123456789abcdef\t!\r\n\r\n",
 	  "", "GET", "/0123456789abcdef0123456789abcdef0123456789abcdef", 1, 1,
@@ -617,6 +622,7 @@ static const struct chunk_ok chunk_ok[] = {
 	{ "ext name only", "5;foo\r\nhello\r\n0\r\n\r\n", 0, "hello", 0 },
 	{ "ext several", "5;a=1;b;c=x\r\nhello\r\n0\r\n\r\n", 0, "hello", 0 },
 	{ "ext BWS", "5 ;\ta = b ; c\t=\t\"d\" ;e\r\nhello\r\n0\r\n\r\n", 0, "hello", 0 },
+	{ "ext more BWS", "5  ;a  =  b \t;c  ;d\r\nhello\r\n0\r\n\r\n", 0, "hello", 0 },
 	{ "ext quoted", "5;a=\"x y;z=\\\"q\\\\\"\r\nhello\r\n0\r\n\r\n", 0, "hello", 0 },
 	{ "ext last chunk", "5\r\nhello\r\n0;sig=abc\r\n\r\n", 0, "hello", 0 },
 	{ "trailers", "5\r\nhello\r\n0\r\nX-Trailer: v\r\nY:\r\nZ: a b \r\n\r\n", 0, "hello", 0 },

@@ -384,6 +384,7 @@ test_max_event(void **state)
 	assert_int_equal(cst_sse_feed(&p, "", 0), CST_ELIMIT);
 	assert_int_equal(cst_sse_feed(&p, "\n", 1), CST_ELIMIT);
 	assert_int_equal(cst_sse_next(&p, &ev), 0);
+	assert_int_equal(cst_sse_pending(&p), 11);	/* "data: defg\n" never became an event */
 	cst_sse_free(&p);
 
 	/* One byte over, fed at once. */
