@@ -7,6 +7,7 @@
  * inputs.
  */
 #include "core/err.h"
+#include "../fuzz_check.h"
 #include "net/http1.h"
 
 #include <stdbool.h>
@@ -15,19 +16,6 @@
 #include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void
-check(bool ok)
-{
-	if (!ok)
-		abort();
-}
-
-static bool
-view_in(struct cst_str s, const char *base, size_t len)
-{
-	return s.p >= base && s.len <= len && (size_t)(s.p - base) <= len - s.len;
-}
 
 /* Parses a heap copy of exactly n bytes, so that ASan sees any read past n. */
 static int

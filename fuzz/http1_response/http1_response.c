@@ -9,6 +9,7 @@
  */
 #include "core/buf.h"
 #include "core/err.h"
+#include "../fuzz_check.h"
 #include "net/http1.h"
 
 #include <stdbool.h>
@@ -17,19 +18,6 @@
 #include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void
-check(bool ok)
-{
-	if (!ok)
-		abort();
-}
-
-static bool
-view_in(struct cst_str s, const char *base, size_t len)
-{
-	return s.p >= base && s.len <= len && (size_t)(s.p - base) <= len - s.len;
-}
 
 static int
 parse_copy(const char *buf, size_t n, struct cst_http_response *res)

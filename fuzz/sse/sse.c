@@ -8,6 +8,7 @@
  */
 #include "core/buf.h"
 #include "core/err.h"
+#include "../fuzz_check.h"
 #include "net/sse.h"
 
 #include <stdbool.h>
@@ -16,19 +17,6 @@
 #include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void
-check(bool ok)
-{
-	if (!ok)
-		abort();
-}
-
-static bool
-inside(struct cst_str s, const char *base, size_t len)
-{
-	return base != NULL && s.p >= base && s.len <= len && (size_t)(s.p - base) <= len - s.len;
-}
 
 static bool
 has_byte(struct cst_str s, char c)
@@ -43,17 +31,17 @@ check_event(const struct cst_sse_parser *p, const struct cst_sse_event *ev, stru
 	char last;
 
 	check(ev->raw.len >= 1 && ev->raw.len <= p->max_event);
-	check(inside(ev->raw, p->in.p, p->in.len));
+	check(view_in(ev->raw, p->in.p, p->in.len));
 	last = ev->raw.p[ev->raw.len - 1];
 	check(last == '\n' || last == '\r');
-	check(ev->event.len == 0 || inside(ev->event, ev->raw.p, ev->raw.len));
+	check(ev->event.len == 0 || view_in(ev->event, ev->raw.p, ev->raw.len));
 	check(!has_byte(ev->event, '\r') && !has_byte(ev->event, '\n'));
 	check(!has_byte(ev->data, '\r'));
 	if (!ev->has_data)
 		check(ev->data.len == 0 && !ev->done);
 	else if (ev->data.len > 0)
-		check(inside(ev->data, ev->raw.p, ev->raw.len) ||
-		    inside(ev->data, p->data.p, p->data.len));
+		check(view_in(ev->data, ev->raw.p, ev->raw.len) ||
+		    view_in(ev->data, p->data.p, p->data.len));
 	check(ev->done == (ev->has_data && ev->data.len == 6 &&
 	    memcmp(ev->data.p, "[DONE]", 6) == 0));
 	check(ev->data.len < ev->raw.len);

@@ -164,6 +164,8 @@ enum cst_verdict cst_stage_admit(struct cst_txn *t);
 enum cst_verdict cst_stage_route(struct cst_txn *t);
 enum cst_verdict cst_stage_upstream(struct cst_txn *t);
 enum cst_verdict cst_stage_respond(struct cst_txn *t);
+/* Turns the end of an upstream exchange into the status and usage RESPOND reports. */
+void cst__upstream_conclude(struct cst_txn *t);
 /* LOG and OBSERVE always run and cannot change the response. */
 void cst_stage_log(struct cst_txn *t);
 void cst_stage_observe(struct cst_txn *t);

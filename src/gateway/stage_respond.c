@@ -10,8 +10,6 @@
 #include <stdio.h>
 #include <string.h>
 
-void cst__upstream_conclude(struct cst_txn *t);
-
 static void
 send_error(struct cst_txn *t)
 {

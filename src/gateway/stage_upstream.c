@@ -247,9 +247,6 @@ cst_stage_upstream(struct cst_txn *t)
 	return CST_SUSPEND;
 }
 
-/* Called by RESPOND for an upstream exchange that ended (stage_respond.c). */
-void cst__upstream_conclude(struct cst_txn *t);
-
 void
 cst__upstream_conclude(struct cst_txn *t)
 {
