@@ -1,16 +1,36 @@
 /*
  * Corpus replay driver: runs LLVMFuzzerTestOneInput on every file named on the command line
  * (directories are walked one level deep), so that normal and sanitizer builds replay the seed
- * corpora without libFuzzer. Exit status is non-zero if no input was found.
+ * corpora without libFuzzer. Exit status is non-zero if no input was found. An input that
+ * makes the target abort is named on stderr.
  */
 #include <dirent.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static const char *current;	/* the input being run, for on_abort */
+
+static void
+on_abort(int sig)
+{
+	static const char msg[] = "replay: aborted on input ";
+
+	(void)sig;
+	if (current) {
+		(void)!write(2, msg, sizeof(msg) - 1);
+		(void)!write(2, current, strlen(current));
+		(void)!write(2, "\n", 1);
+	}
+	signal(SIGABRT, SIG_DFL);
+	abort();
+}
 
 static int
 run_file(const char *path)
@@ -34,7 +54,9 @@ run_file(const char *path)
 		return -1;
 	}
 	fclose(f);
+	current = path;
 	LLVMFuzzerTestOneInput(data, (size_t)n);
+	current = NULL;
 	free(data);
 	return 0;
 }
@@ -44,6 +66,7 @@ main(int argc, char **argv)
 {
 	int i, count = 0;
 
+	signal(SIGABRT, on_abort);
 	for (i = 1; i < argc; i++) {
 		struct stat st;
 		DIR *d;

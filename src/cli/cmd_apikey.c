@@ -19,15 +19,23 @@ static const char usage[] =
     "       castellan apikey list [-c FILE]\n"
     "       castellan apikey revoke [-c FILE] ID\n\n"
     "create prints the key once on stdout; only its SHA-256 is stored. Limits not given take\n"
-    "the configuration's defaults. --expires takes a duration (default unit: days).\n";
+    "the configuration's defaults. --rpm, --tpm and --concurrency take 0 for unlimited;\n"
+    "--max-tokens is a ceiling per request of at least 1 (it can only lower limits.max_tokens).\n"
+    "--principal: " CST_PRINCIPAL_RULE ".\n"
+    "--expires takes a duration (default unit: days).\n";
 
+/* Parses a limit of at least min into *out; a usage error (exit 64) naming opt otherwise. */
 static int
-parse_limit(const char *opt, const char *v, int64_t *out)
+parse_limit(const char *opt, const char *v, uint64_t min, int64_t *out)
 {
 	uint64_t n;
 
-	if (cst_parse_u64(cst_str_make(v, strlen(v)), INT64_MAX, &n) != 0)
-		return cst_cli_usage_error("apikey", "--%s: expected a non-negative integer", opt);
+	if (cst_parse_u64(cst_str_make(v, strlen(v)), INT64_MAX, &n) != 0 || n < min)
+		return min == 0 ?
+		    cst_cli_usage_error("apikey", "--%s: expected a non-negative integer (0 = "
+		    "unlimited)", opt) :
+		    cst_cli_usage_error("apikey", "--%s: expected an integer of at least %llu", opt,
+		    (unsigned long long)min);
 	*out = (int64_t)n;
 	return 0;
 }
@@ -88,24 +96,24 @@ cst_cmd_apikey(int argc, char **argv)
 		switch (ch) {
 		case 'c': config = optarg; break;
 		case 'p':
-			if (strlen(optarg) == 0 || strlen(optarg) > CST_PRINCIPAL_MAX ||
-			    strpbrk(optarg, ", \t\r\n\"\\") != NULL)
-				return cst_cli_usage_error("apikey", "--principal: 1 to %d characters, "
-				    "no spaces, commas or quotes", CST_PRINCIPAL_MAX);
+			if (!cst_principal_name_valid(optarg))
+				return cst_cli_usage_error("apikey", "--principal: invalid name; use "
+				    CST_PRINCIPAL_RULE);
 			snprintf(c.principal, sizeof(c.principal), "%s", optarg);
 			break;
 		case 'm':
 			if (cst_cli_models("apikey", optarg, c.models, sizeof(c.models)) != 0)
 				return CST_EXIT_USAGE;
 			break;
-		case 'r': if (parse_limit("rpm", optarg, &c.rpm)) return CST_EXIT_USAGE; break;
-		case 't': if (parse_limit("tpm", optarg, &c.tpm)) return CST_EXIT_USAGE; break;
+		case 'r': if (parse_limit("rpm", optarg, 0, &c.rpm)) return CST_EXIT_USAGE; break;
+		case 't': if (parse_limit("tpm", optarg, 0, &c.tpm)) return CST_EXIT_USAGE; break;
 		case 'n':
-			if (parse_limit("concurrency", optarg, &c.concurrency))
+			if (parse_limit("concurrency", optarg, 0, &c.concurrency))
 				return CST_EXIT_USAGE;
 			break;
 		case 'x':
-			if (parse_limit("max-tokens", optarg, &c.max_tokens))
+			/* 0 would be forwarded as max_tokens 0, not "unlimited". */
+			if (parse_limit("max-tokens", optarg, 1, &c.max_tokens))
 				return CST_EXIT_USAGE;
 			break;
 		case 'e':

@@ -2,6 +2,7 @@
  * castellan cert issue: client certificates from the local CA, registered as credentials.
  */
 #include "cli/cli.h"
+#include "gateway/auth.h"
 
 #include "core/clock.h"
 #include "core/err.h"
@@ -51,10 +52,9 @@ cst_cmd_cert(int argc, char **argv)
 		switch (ch) {
 		case 'c': config = optarg; break;
 		case 'p':
-			if (strlen(optarg) == 0 || strlen(optarg) > CST_PRINCIPAL_MAX ||
-			    strpbrk(optarg, ", \t\r\n\"\\") != NULL)
-				return cst_cli_usage_error("cert", "--principal: 1 to %d characters, no "
-				    "spaces, commas or quotes", CST_PRINCIPAL_MAX);
+			if (!cst_principal_name_valid(optarg))
+				return cst_cli_usage_error("cert", "--principal: %s",
+				    CST_PRINCIPAL_RULE);
 			snprintf(c.principal, sizeof(c.principal), "%s", optarg);
 			break;
 		case 'm':

@@ -1,5 +1,13 @@
 /*
  * castellan init DIR: a working, secure-by-default setup. Refuses to overwrite anything.
+ *
+ * Everything init creates is private to the user who runs it: directories 0700, files 0600
+ * (castellan.yaml, state.db, token.key, the private keys, and the certificates too; the
+ * certificates are not secret, but a copy is easy to hand out, and one rule is easy to check).
+ * The process runs with umask 077 while it creates them, and the files that matter are also
+ * created with an explicit 0600 and O_EXCL. state.db's -wal and -shm files, which SQLite makes
+ * later, take state.db's mode. DIR must be new, or an existing empty directory owned by the
+ * user and not writable by group or others (it is then set to 0700).
  */
 #include "cli/cli.h"
 
@@ -9,18 +17,23 @@
 #include "crypto/x509.h"
 #include "gateway/auth.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static const char usage[] =
     "usage: castellan init DIR [--upstream URL] [--model NAME] [--port N] [--admin-port N]\n\n"
     "Creates DIR/castellan.yaml, a local CA (DIR/tls/ca.crt), a TLS server certificate for\n"
     "localhost, an admin client certificate (DIR/tls/admin.crt), the token signing key and the\n"
     "state database. Defaults: upstream http://127.0.0.1:8081/v1, model demo-model, ports 8443\n"
-    "(gateway, HTTPS) and 8444 (admin, mutual TLS).\n";
+    "(gateway, HTTPS) and 8444 (admin, mutual TLS; --admin-port 0 disables it).\n\n"
+    "DIR must not exist yet, or be an empty directory of yours that group and others cannot\n"
+    "write. Everything created is private: directories 0700, files 0600.\n";
 
 static const char config_tmpl[] =
     "# Castellan gateway configuration (see docs/configuration.md for every key).\n"
@@ -69,16 +82,102 @@ static const char config_tmpl[] =
     "  - name: %s\n"
     "    upstream: local\n";
 
+/* Writes "dir/name" into out (len bytes). Returns 0, or CST_E2BIG if it does not fit. */
 static int
 path_join(char *out, size_t len, const char *dir, const char *name)
 {
-	int n = snprintf(out, len, "%s/%s", dir, name);
+	size_t d = strlen(dir), n = strlen(name);
 
-	return (n < 0 || (size_t)n >= len) ? CST_E2BIG : 0;
+	if (d + 1 + n >= len)
+		return CST_E2BIG;
+	memcpy(out, dir, d);
+	out[d] = '/';
+	memcpy(out + d + 1, name, n + 1);
+	return 0;
 }
 
-int
-cst_cmd_init(int argc, char **argv)
+/*
+ * Makes dir (0700), or accepts an existing directory only if it is empty, owned by the user
+ * and not writable by group or others, and then sets it to 0700. A symbolic link is refused.
+ * Returns 0 or a CLI exit code after printing what was wrong.
+ */
+static int
+prepare_dir(const char *dir)
+{
+	struct dirent *e;
+	struct stat st;
+	DIR *d;
+	int fd;
+
+	if (mkdir(dir, 0700) == 0)
+		return 0;
+	if (errno != EEXIST)
+		return cst_cli_fail("init", "%s: %s", dir, strerror(errno));
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return cst_cli_fail("init", "%s: %s", dir, errno == ENOTDIR || errno == ELOOP ?
+		    "exists and is not a directory (symbolic links are refused)" : strerror(errno));
+	if (fstat(fd, &st) != 0) {
+		close(fd);
+		return cst_cli_fail("init", "%s: %s", dir, strerror(errno));
+	}
+	if (st.st_uid != geteuid()) {
+		close(fd);
+		return cst_cli_fail("init", "%s: owned by uid %u, not by you (uid %u); give a new "
+		    "directory", dir, (unsigned)st.st_uid, (unsigned)geteuid());
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		close(fd);
+		return cst_cli_fail("init", "%s: writable by group or others (mode %04o); give a new "
+		    "directory, or one only you can write", dir, (unsigned)(st.st_mode & 07777));
+	}
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return cst_cli_fail("init", "%s: %s", dir, strerror(errno));
+	}
+	errno = 0;
+	while ((e = readdir(d)) != NULL)
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			break;
+	if (e != NULL || errno != 0) {
+		int r = e != NULL ?
+		    cst_cli_fail("init", "%s: not empty (it holds '%s'); refusing to overwrite or mix "
+		    "with existing files: give a new or empty directory", dir, e->d_name) :
+		    cst_cli_fail("init", "%s: %s", dir, strerror(errno));
+
+		closedir(d);
+		return r;
+	}
+	if (fchmod(dirfd(d), 0700) != 0) {
+		int r = cst_cli_fail("init", "%s: cannot set mode 0700: %s", dir, strerror(errno));
+
+		closedir(d);
+		return r;
+	}
+	closedir(d);
+	return 0;
+}
+
+/* Creates path (which must not exist) with mode 0600 for writing; NULL with errno set. */
+static FILE *
+create_private(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	FILE *f;
+
+	if (fd < 0)
+		return NULL;
+	if ((f = fdopen(fd, "w")) == NULL) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+	}
+	return f;
+}
+
+/* The command itself; cst_cmd_init runs it under umask 077. */
+static int
+init_run(int argc, char **argv)
 {
 	static const struct option opts[] = { { "upstream", required_argument, NULL, 'u' },
 		{ "model", required_argument, NULL, 'm' }, { "port", required_argument, NULL, 'p' },
@@ -93,7 +192,7 @@ cst_cmd_init(int argc, char **argv)
 	struct cst_store *st = NULL;
 	uint64_t port = 8443, aport = 8444;
 	FILE *f;
-	int ch, r, n;
+	int ch, r, n, fd;
 
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -102,10 +201,12 @@ cst_cmd_init(int argc, char **argv)
 		case 'm': model = optarg; break;
 		case 'p':
 		case 'a':
+			/* The gateway port must be fixed (listen.port 1..65535); admin 0 = off. */
 			if (cst_parse_u64(cst_str_make(optarg, strlen(optarg)), 65535,
-			    ch == 'p' ? &port : &aport) != 0)
-				return cst_cli_usage_error("init", "--%s: expected a port number",
-				    ch == 'p' ? "port" : "admin-port");
+			    ch == 'p' ? &port : &aport) != 0 || (ch == 'p' && port == 0))
+				return cst_cli_usage_error("init", "--%s: expected a port number (%s)",
+				    ch == 'p' ? "port" : "admin-port", ch == 'p' ? "1 to 65535" :
+				    "1 to 65535, or 0 to disable the admin listener");
 			break;
 		case 'h': fputs(usage, stdout); return CST_EXIT_OK;
 		default: return cst_cli_usage_error("init", "unknown option");
@@ -118,8 +219,8 @@ cst_cmd_init(int argc, char **argv)
 		return cst_cli_usage_error("init", "--model: one model name");
 	if (path_join(p_tls, sizeof(p_tls), dir, "tls") != 0)
 		return cst_cli_usage_error("init", "directory name too long");
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-		return cst_cli_fail("init", "%s: %s", dir, strerror(errno));
+	if ((r = prepare_dir(dir)) != 0)
+		return r;
 	if (mkdir(p_tls, 0700) != 0)
 		return cst_cli_fail("init", "%s: %s (refusing to overwrite an existing setup)", p_tls,
 		    strerror(errno));
@@ -140,7 +241,7 @@ cst_cmd_init(int argc, char **argv)
 		return cst_cli_fail("init", "certificates: %s", cst_strerror(r));
 	if ((r = cst_token_key_load(p_tok, true, tk)) != 0)
 		return cst_cli_fail("init", "%s: %s", p_tok, cst_strerror(r));
-	if ((f = fopen(p_cfg, "wx")) == NULL)
+	if ((f = create_private(p_cfg)) == NULL)
 		return cst_cli_fail("init", "%s: %s", p_cfg, strerror(errno));
 	n = fprintf(f, config_tmpl, (unsigned)port, (unsigned)aport, upstream, model);
 	if (fclose(f) != 0 || n < 0)
@@ -148,6 +249,10 @@ cst_cmd_init(int argc, char **argv)
 	if ((r = cst_config_load(p_cfg, &cfg, err, sizeof(err))) != 0)
 		return cst_cli_fail("init", "the generated configuration is invalid: %s", err);
 	cst_config_unref(cfg);
+	/* Made empty with 0600 first: SQLite would create it with 0644 less the umask. */
+	if ((fd = open(p_db, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0 ||
+	    close(fd) != 0)
+		return cst_cli_fail("init", "%s: %s", p_db, strerror(errno));
 	if ((r = cst_store_open(p_db, true, &st)) != 0)
 		return cst_cli_fail("init", "%s: %s", p_db, cst_strerror(r));
 	memset(&admin, 0, sizeof(admin));
@@ -175,4 +280,14 @@ cst_cmd_init(int argc, char **argv)
 	    dir, p_cfg, model, upstream, p_tls, p_tls, p_db, p_cfg, p_cfg, model, p_tls,
 	    (unsigned)port, p_cfg);
 	return CST_EXIT_OK;
+}
+
+int
+cst_cmd_init(int argc, char **argv)
+{
+	mode_t old = umask(077);
+	int r = init_run(argc, argv);
+
+	umask(old);
+	return r;
 }

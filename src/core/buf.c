@@ -36,6 +36,14 @@ cst_buf_free_secret(struct cst_buf *b)
 }
 
 void
+cst_buf_reset_secret(struct cst_buf *b)
+{
+	if (b->p)
+		OPENSSL_cleanse(b->p, b->len);
+	cst_buf_reset(b);
+}
+
+void
 cst_buf_reset(struct cst_buf *b)
 {
 	b->len = 0;
@@ -58,6 +66,8 @@ cst_buf_reserve(struct cst_buf *b, size_t n)
 		ncap = ncap > b->max / 2 ? b->max : ncap * 2;
 	if (ncap < need)
 		ncap = need;
+	if (ncap > b->max)	/* keeps cap <= max, which in-place formatting relies on */
+		ncap = b->max;
 	if ((np = cst_reallocarray(b->p, ncap + 1, 1)) == NULL)
 		return CST_ENOMEM;
 	b->p = np;
@@ -94,9 +104,16 @@ cst_buf_vprintf(struct cst_buf *b, const char *fmt, va_list ap)
 	va_list ap2;
 	int n, r;
 
+	/* Format in place when it fits (one pass); otherwise measure, grow and format again. */
 	va_copy(ap2, ap);
-	n = vsnprintf(NULL, 0, fmt, ap2);
+	n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? b->cap - b->len + 1 : 0, fmt, ap2);
 	va_end(ap2);
+	if (n >= 0 && b->p && (size_t)n <= b->cap - b->len) {
+		b->len += (size_t)n;
+		return 0;
+	}
+	if (b->p)
+		b->p[b->len] = '\0';	/* undo a truncated attempt */
 	if (n < 0)
 		return CST_EINVAL;
 	if ((r = cst_buf_reserve(b, (size_t)n)) != 0)

@@ -26,6 +26,8 @@ void cst_buf_free(struct cst_buf *b);
 void cst_buf_free_secret(struct cst_buf *b);
 /* Empties the buffer, keeping its storage. */
 void cst_buf_reset(struct cst_buf *b);
+/* Empties the buffer after wiping what it held; for buffers that held secrets. */
+void cst_buf_reset_secret(struct cst_buf *b);
 /* Makes room for n more bytes. CST_ELIMIT past max, CST_ENOMEM. */
 int cst_buf_reserve(struct cst_buf *b, size_t n);
 /* Appends n bytes. CST_ELIMIT, CST_ENOMEM. */

@@ -53,9 +53,9 @@ cst_parse_u64(struct cst_str s, uint64_t max, uint64_t *out)
 	uint64_t v = 0;
 	size_t i;
 
-	if (s.len == 0 || s.len > 20)
-		return s.len == 0 ? CST_EINVAL : CST_ELIMIT;
-	for (i = 0; i < s.len; i++) {
+	if (s.len == 0)
+		return CST_EINVAL;
+	for (i = 0; i < s.len; i++) {	/* overflow is checked per digit: any length is safe */
 		unsigned d = (unsigned char)s.p[i] - '0';
 
 		if (d > 9)

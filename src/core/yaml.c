@@ -7,6 +7,7 @@
 #include "core/err.h"
 #include "core/str.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <yaml.h>
@@ -45,10 +46,72 @@ plain_scalar(const char *s, size_t n)
 		memcpy(tmp, s, n);
 		tmp[n] = '\0';
 		d = strtod(tmp, &end);
-		if (*end == '\0')
+		if (*end == '\0' && isfinite(d))	/* an overflow stays a string */
 			return json_real(d);
 	}
 	return json_stringn(s, n);
+}
+
+#define TAG_PREFIX "tag:yaml.org,2002:"
+
+/*
+ * A scalar event to a node: plain untagged scalars by the core schema, quoted ones and "!" or
+ * !!str as strings, !!int !!float !!bool !!null only when the text is one. Returns the node,
+ * or NULL with *r = CST_EINVAL and err set, or NULL with *r untouched (out of memory).
+ */
+static json_t *
+scalar_node(const yaml_event_t *ev, size_t line, int *r, char *err, size_t err_len)
+{
+	const char *s = (const char *)ev->data.scalar.value;
+	const char *tag = (const char *)ev->data.scalar.tag;
+	size_t n = ev->data.scalar.length;
+	static const struct {
+		const char *name;
+		json_type type;
+	} typed[] = { { "int", JSON_INTEGER }, { "float", JSON_REAL }, { "bool", JSON_TRUE },
+		{ "null", JSON_NULL } };
+	json_t *node;
+
+	if (memchr(s, '\0', n) != NULL) {
+		snprintf(err, err_len, "line %zu: a scalar contains a NUL character", line);
+		*r = CST_EINVAL;
+		return NULL;
+	}
+	if (tag == NULL)
+		return ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE ? plain_scalar(s, n) :
+		    json_stringn(s, n);
+	if (strcmp(tag, "!") == 0 || strcmp(tag, TAG_PREFIX "str") == 0)
+		return json_stringn(s, n);
+	for (size_t i = 0; i < sizeof(typed) / sizeof(typed[0]); i++) {
+		json_type got;
+
+		if (strncmp(tag, TAG_PREFIX, strlen(TAG_PREFIX)) != 0 ||
+		    strcmp(tag + strlen(TAG_PREFIX), typed[i].name) != 0)
+			continue;
+		if ((node = plain_scalar(s, n)) == NULL)
+			return NULL;
+		got = json_typeof(node) == JSON_FALSE ? JSON_TRUE : json_typeof(node);
+		if (got == typed[i].type || (typed[i].type == JSON_REAL && got == JSON_INTEGER))
+			return node;
+		json_decref(node);
+		snprintf(err, err_len, "line %zu: '%.40s' is not a valid !!%s", line, s,
+		    typed[i].name);
+		*r = CST_EINVAL;
+		return NULL;
+	}
+	snprintf(err, err_len, "line %zu: tag '%.60s' is not supported", line, tag);
+	*r = CST_EINVAL;
+	return NULL;
+}
+
+/* Tags allowed on a mapping or sequence: none, "!", or the standard !!map / !!seq. */
+static bool
+collection_tag_ok(const yaml_char_t *tag, bool mapping)
+{
+	const char *t = (const char *)tag;
+
+	return t == NULL || strcmp(t, "!") == 0 ||
+	    strcmp(t, mapping ? TAG_PREFIX "map" : TAG_PREFIX "seq") == 0;
 }
 
 static int
@@ -141,18 +204,39 @@ cst_yaml_load(const char *data, size_t len, const struct cst_yaml_limits *lim, j
 					r = CST_ELIMIT;
 					break;
 				}
-				if (ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
-				    ev.data.scalar.tag == NULL)
-					node = plain_scalar((const char *)ev.data.scalar.value,
-					    ev.data.scalar.length);
-				else
+				if ((node = scalar_node(&ev, line, &r, err, err_len)) == NULL) {
+					if (r == 0)
+						r = CST_ENOMEM;
+					break;
+				}
+				/* A mapping key is its text: "1", "true" and "~" are names too. */
+				if (depth > 0 && json_is_object(stack[depth - 1].node) &&
+				    stack[depth - 1].key == NULL && !json_is_string(node)) {
+					json_decref(node);
 					node = json_stringn((const char *)ev.data.scalar.value,
 					    ev.data.scalar.length);
+					if (node == NULL) {
+						r = CST_ENOMEM;
+						break;
+					}
+				}
 			} else {
-				if (depth >= lim->max_depth || depth >= YAML_STACK_MAX) {
+				size_t max_depth = lim->max_depth < YAML_STACK_MAX ? lim->max_depth :
+				    YAML_STACK_MAX;
+				bool mapping = ev.type == YAML_MAPPING_START_EVENT;
+
+				if (depth >= max_depth) {
 					snprintf(err, err_len, "line %zu: nesting deeper than %zu", line,
-					    lim->max_depth);
+					    max_depth);
 					r = CST_ELIMIT;
+					break;
+				}
+				if (!collection_tag_ok(mapping ? ev.data.mapping_start.tag :
+				    ev.data.sequence_start.tag, mapping)) {
+					snprintf(err, err_len, "line %zu: tag '%.60s' is not supported",
+					    line, (const char *)(mapping ? ev.data.mapping_start.tag :
+					    ev.data.sequence_start.tag));
+					r = CST_EINVAL;
 					break;
 				}
 				node = ev.type == YAML_MAPPING_START_EVENT ? json_object() :

@@ -1,8 +1,10 @@
 /*
  * Loads one YAML document into a jansson tree, so that configuration, Kubernetes manifests and
  * Sigma rules are all read through one bounded loader. Plain scalars follow the YAML 1.2 core
- * schema (null, true/false, integers, floats, else strings); quoted scalars are always strings.
- * Aliases, anchors, tags other than the standard ones and multiple documents are refused.
+ * schema (null, true/false, decimal integers, finite decimal floats, else strings); quoted
+ * scalars are always strings. Tags: "!", !!str, !!int, !!float, !!bool, !!null (the text must
+ * be one), !!map and !!seq; any other tag is refused. Aliases, anchors, scalars containing a
+ * NUL character and multiple documents are refused.
  */
 #ifndef CST_CORE_YAML_H
 #define CST_CORE_YAML_H
@@ -19,7 +21,7 @@ struct cst_yaml_limits {
 /*
  * Parses data[0..len). On success returns 0 and sets *out to a new reference (caller owns it).
  * On failure returns CST_EINVAL (syntax error, duplicate mapping key, non-scalar key, alias,
- * multiple documents), CST_ELIMIT (a limit was exceeded) or CST_ENOMEM, and writes a message
+ * anchor, unsupported tag, NUL character, multiple documents), CST_ELIMIT (a limit was exceeded) or CST_ENOMEM, and writes a message
  * naming the line and the problem into err (size err_len).
  */
 int cst_yaml_load(const char *data, size_t len, const struct cst_yaml_limits *lim,

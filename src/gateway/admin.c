@@ -32,15 +32,23 @@ reply(struct cst_conn *c, int status, const char *ctype, const char *body, size_
 	cst_conn_finish(c, true);
 }
 
+/* Answers {"error":{...}}; msg is escaped as a JSON string (it may quote the expected body). */
 static void
 reply_json_error(struct cst_conn *c, int status, const char *msg)
 {
-	char body[300];
-	int n = snprintf(body, sizeof(body), "{\"error\":{\"message\":\"%s\",\"type\":\"%s\","
-	    "\"code\":%d}}", msg, status == 403 ? "permission_error" : "invalid_request_error",
-	    status);
+	static const char fallback[] = "{\"error\":{\"message\":\"internal error\","
+	    "\"type\":\"server_error\",\"code\":500}}";
+	struct cst_buf b;
 
-	reply(c, status, "application/json", body, (size_t)n);
+	cst_buf_init(&b, 4096);
+	if (cst_buf_adds(&b, "{\"error\":{\"message\":") != 0 ||
+	    cst_buf_add_json_str(&b, msg, strlen(msg)) != 0 ||
+	    cst_buf_printf(&b, ",\"type\":\"%s\",\"code\":%d}}", status >= 500 ? "server_error" :
+	    status == 403 ? "permission_error" : "invalid_request_error", status) != 0)
+		reply(c, 500, "application/json", fallback, sizeof(fallback) - 1);
+	else
+		reply(c, status, "application/json", b.p, b.len);
+	cst_buf_free(&b);
 }
 
 static void
@@ -135,7 +143,7 @@ admin_request(struct cst_conn *c, void *arg)
 	struct cst_str body = cst_conn_body(c);
 	const struct cst_credential *admin;
 	struct cst_authdb *db;
-	char path[64], err[160], target[128], actor[CST_PRINCIPAL_MAX + 48];
+	char path[64], err[256] = "", target[128], actor[CST_PRINCIPAL_MAX + 48];
 	const char *action = "?";
 	struct cst_buf out;
 	json_t *root = NULL;
@@ -176,18 +184,31 @@ admin_request(struct cst_conn *c, void *arg)
 	}
 	target[0] = '\0';
 	r = apply(gw, path, root, &action, target, sizeof(target), err, sizeof(err));
-	if (r == 0)
-		r = cst_gateway_reload_state(gw);
 	if (r == CST_ENOENT && strcmp(err, "no such admin route") == 0) {
 		reply_json_error(c, 404, err);
 		goto done;
 	}
-	cst_gateway_admin_record(gw, actor, action, target, r == 0 ? 200 : 400);
 	if (r != 0) {
-		reply_json_error(c, r == CST_ENOENT ? 404 : 400, r == CST_EDB ?
-		    "state database error" : err);
+		/* apply sets err for what the client got wrong; the rest are server failures. */
+		int status = r == CST_ENOENT ? 404 : r == CST_EINVAL ? 400 : 500;
+
+		if (status == 500)
+			snprintf(err, sizeof(err), "%s failed: the state database could not be "
+			    "updated (%s)", action, cst_strerror(r));
+		cst_gateway_admin_record(gw, actor, action, target, status);
+		reply_json_error(c, status, err);
 		goto done;
 	}
+	if ((r = cst_gateway_reload_state(gw)) != 0) {
+		/* The change is committed; only this process's snapshot is stale. */
+		snprintf(err, sizeof(err), "%s was saved to the state database, but the gateway "
+		    "could not reload it (%s): it is not in effect yet", action, cst_strerror(r));
+		cst_log_error("admin %s: %s %s: %s", actor, action, target, err);
+		cst_gateway_admin_record(gw, actor, action, target, 500);
+		reply_json_error(c, 500, err);
+		goto done;
+	}
+	cst_gateway_admin_record(gw, actor, action, target, 200);
 	cst_log_info("admin %s: %s %s", actor, action, target);
 	status_body(gw, &out);
 	reply(c, 200, "application/json", out.p, out.len);

@@ -21,6 +21,25 @@
 /* base64url of {"alg":"HS256","typ":"JWT"}: the only header accepted. */
 static const char jwt_header[] = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9";
 
+_Static_assert(CST_PRINCIPAL_MAX == 64, "CST_PRINCIPAL_RULE states the length limit");
+
+bool
+cst_principal_name_valid(const char *name)
+{
+	size_t i, n = strlen(name);
+
+	if (n == 0 || n > CST_PRINCIPAL_MAX)
+		return false;
+	for (i = 0; i < n; i++) {
+		char c = name[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    c == '-' || c == '_' || c == '.' || c == ':' || c == '/' || c == '@'))
+			return false;
+	}
+	return true;
+}
+
 const char *
 cst_auth_result_str(enum cst_auth_result r)
 {
@@ -62,9 +81,12 @@ static int
 add_block(const char *name, void *arg)
 {
 	struct cst_authdb *db = arg;
-	char **n = cst_reallocarray(db->blocked, db->n_blocked + 1, sizeof(*n));
+	char **n;
 
-	if (n == NULL)
+	/* A row without a name (SQL NULL) is damage: refuse the snapshot rather than guess. */
+	if (name == NULL)
+		return CST_EDB;
+	if ((n = cst_reallocarray(db->blocked, db->n_blocked + 1, sizeof(*n))) == NULL)
 		return CST_ENOMEM;
 	db->blocked = n;
 	if ((db->blocked[db->n_blocked] = cst_strdup(name)) == NULL)

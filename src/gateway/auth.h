@@ -33,7 +33,18 @@ struct cst_authdb {
 	bool lockdown;
 };
 
-/* Loads a snapshot from the store. 0, CST_ENOMEM, CST_EDB. */
+/*
+ * The one rule for new principal names (castellan.yaml principals, castellan apikey create):
+ * 1 to CST_PRINCIPAL_MAX bytes of ASCII letters, digits and - _ . : / @. CST_PRINCIPAL_RULE
+ * says so in words for error messages. Names already stored are not re-checked.
+ */
+#define CST_PRINCIPAL_RULE "1 to 64 characters: letters, digits and - _ . : / @"
+bool cst_principal_name_valid(const char *name);
+
+/*
+ * Loads a snapshot from the store. 0, CST_ENOMEM, CST_EDB (also for a damaged row, such as a
+ * blocked principal without a name: the caller keeps its previous snapshot).
+ */
 int cst_authdb_load(struct cst_store *st, struct cst_authdb **out);
 struct cst_authdb *cst_authdb_ref(struct cst_authdb *db);
 void cst_authdb_unref(struct cst_authdb *db);

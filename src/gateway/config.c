@@ -10,6 +10,7 @@
 #include "core/log.h"
 #include "core/str.h"
 #include "core/yaml.h"
+#include "gateway/auth.h"
 #include "net/tls.h"
 
 #include <arpa/inet.h>
@@ -355,7 +356,11 @@ parse_listener(struct parse *ps, json_t *obj, const char *where, const char *dir
 	if (check_keys(ps, obj, where, admin ? admin_keys : keys) != 0)
 		return;
 	get_str(ps, obj, where, "address", &l->address, 255);
-	get_int(ps, obj, where, "port", 0, 65535, &port);
+	/*
+	 * Port 0 would let the kernel pick a port, a different one for each worker's socket, and
+	 * one nobody is told about. For admin, 0 keeps its documented meaning: no admin listener.
+	 */
+	get_int(ps, obj, where, "port", admin ? 0 : 1, 65535, &port);
 	l->port = (uint16_t)port;
 	if (admin) {
 		get_path(ps, obj, where, "cert", dir, &l->cert);
@@ -382,9 +387,11 @@ parse_limits(struct parse *ps, json_t *obj, struct cst_request_limits *l)
 		"body_timeout", "idle_timeout", "stream_max", "stream_idle", "response_bytes",
 		"event_bytes", "connections", NULL };
 	int act = (int)l->max_tokens_action;
+	json_t *def;
 
 	if (obj == NULL || check_keys(ps, obj, "limits", keys) != 0)
 		return;
+	def = json_object_get(obj, "default_max_tokens");
 	get_size(ps, obj, "limits", "header_bytes", 1024, 1024 * 1024, &l->header_bytes);
 	get_size(ps, obj, "limits", "body_bytes", 1024, 256 * 1024 * 1024, &l->body_bytes);
 	get_size(ps, obj, "limits", "json_depth", 2, 256, &l->json_depth);
@@ -402,9 +409,23 @@ parse_limits(struct parse *ps, json_t *obj, struct cst_request_limits *l)
 	/* At least two decode slices, so one upstream read of small events never trips it. */
 	get_size(ps, obj, "limits", "event_bytes", 131072, 64 * 1024 * 1024, &l->event_bytes);
 	get_size(ps, obj, "limits", "connections", 1, 1000000, &l->connections);
+	/*
+	 * A default the user did not set follows a lowered ceiling; one the user set above the
+	 * ceiling is a contradiction, reported with both keys.
+	 */
 	if (ps->r == 0 && l->default_max_tokens > l->max_tokens) {
-		set_path(ps, "limits", "default_max_tokens");
-		fail(ps, CST_EINVAL, "must not exceed limits.max_tokens");
+		if (def == NULL || json_is_null(def)) {
+			l->default_max_tokens = l->max_tokens;
+		} else {
+			json_t *max = json_object_get(obj, "max_tokens");
+
+			set_path(ps, "limits", "default_max_tokens");
+			if (max == NULL || json_is_null(max))
+				fail(ps, CST_EINVAL, "must not exceed limits.max_tokens (%lld when not "
+				    "set)", (long long)l->max_tokens);
+			else
+				fail(ps, CST_EINVAL, "must not exceed limits.max_tokens");
+		}
 	}
 }
 
@@ -587,9 +608,13 @@ parse_principals(struct parse *ps, struct cst_config *c, json_t *obj)
 			fail(ps, CST_ENOMEM, "out of memory");
 			return;
 		}
-		if (!valid_name(name, 64) || !json_is_object(v)) {
-			set_path(ps, NULL, where);
-			fail(ps, CST_EINVAL, "expected a principal name with a mapping of settings");
+		set_path(ps, NULL, where);
+		if (!cst_principal_name_valid(name)) {
+			fail(ps, CST_EINVAL, "invalid principal name: use " CST_PRINCIPAL_RULE);
+			return;
+		}
+		if (!json_is_object(v)) {
+			fail(ps, CST_EINVAL, "expected a mapping of settings");
 			return;
 		}
 		if (check_keys(ps, v, where, keys) != 0)
@@ -609,6 +634,7 @@ set_defaults(struct cst_config *c)
 	c->admin.tls = true;
 	c->drain_timeout_ms = 30000;
 	c->content_logging = CST_CONTENT_METADATA;
+	c->records_sync_window_ms = 10;
 	c->token_max_ttl_s = 3600;
 	c->token_default_ttl_s = 900;
 	c->limits.header_bytes = 16384;
@@ -656,7 +682,7 @@ cst_config_parse(const char *data, size_t len, const char *dir, struct cst_confi
 	static const char *const top_keys[] = { "listen", "admin", "workers", "drain_timeout",
 		"state_db", "records", "tokens", "limits", "defaults", "global", "policy",
 		"principals", "upstreams", "models", NULL };
-	static const char *const rec_keys[] = { "path", "sync", "content", NULL };
+	static const char *const rec_keys[] = { "path", "sync", "sync_window", "content", NULL };
 	static const char *const tok_keys[] = { "key", "max_ttl", "default_ttl", NULL };
 	static const char *const pol_keys[] = { "extraction_params", NULL };
 	struct cst_yaml_limits yl = { 32, 100000, 65536 };
@@ -695,6 +721,7 @@ cst_config_parse(const char *data, size_t len, const char *dir, struct cst_confi
 
 		get_path(&ps, o, "records", "path", c->dir, &c->records_path);
 		get_enum(&ps, o, "records", "sync", sync_modes, &sync);
+		get_duration(&ps, o, "records", "sync_window", 0, 1000, &c->records_sync_window_ms);
 		get_enum(&ps, o, "records", "content", content_modes, &content);
 		c->records_sync_each = sync == 1;
 		c->content_logging = (enum cst_content_logging)content;
@@ -702,15 +729,27 @@ cst_config_parse(const char *data, size_t len, const char *dir, struct cst_confi
 	if ((o = get_obj(&ps, root, "", "tokens")) != NULL && check_keys(&ps, o, "tokens",
 	    tok_keys) == 0) {
 		uint64_t ms_max = c->token_max_ttl_s * 1000, ms_def = c->token_default_ttl_s * 1000;
+		json_t *def = json_object_get(o, "default_ttl");
 
 		get_path(&ps, o, "tokens", "key", c->dir, &c->token_key_path);
 		get_duration(&ps, o, "tokens", "max_ttl", 1000, 3600000, &ms_max);
 		get_duration(&ps, o, "tokens", "default_ttl", 1000, 3600000, &ms_def);
 		c->token_max_ttl_s = ms_max / 1000;
 		c->token_default_ttl_s = ms_def / 1000;
+		/* As for limits.default_max_tokens: an unset default follows a lowered maximum. */
 		if (ps.r == 0 && c->token_default_ttl_s > c->token_max_ttl_s) {
-			set_path(&ps, "tokens", "default_ttl");
-			fail(&ps, CST_EINVAL, "must not exceed tokens.max_ttl");
+			if (def == NULL || json_is_null(def)) {
+				c->token_default_ttl_s = c->token_max_ttl_s;
+			} else {
+				json_t *max = json_object_get(o, "max_ttl");
+
+				set_path(&ps, "tokens", "default_ttl");
+				if (max == NULL || json_is_null(max))
+					fail(&ps, CST_EINVAL, "must not exceed tokens.max_ttl (%llu s when "
+					    "not set)", (unsigned long long)c->token_max_ttl_s);
+				else
+					fail(&ps, CST_EINVAL, "must not exceed tokens.max_ttl");
+			}
 		}
 	}
 	parse_limits(&ps, get_obj(&ps, root, "", "limits"), &c->limits);

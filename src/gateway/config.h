@@ -109,7 +109,8 @@ struct cst_config {
 
 	char *state_db;
 	char *records_path;
-	bool records_sync_each;		/* fdatasync after every record (else batched) */
+	bool records_sync_each;		/* a request waits until its record is synced */
+	uint64_t records_sync_window_ms;	/* group commit: at most one fdatasync per window */
 	enum cst_content_logging content_logging;
 
 	char *token_key_path;

@@ -10,6 +10,7 @@
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "crypto/hash.h"
 #include "gateway/gateway_int.h"
 
 #include <event2/thread.h>
@@ -167,11 +168,53 @@ swap_ctx(evutil_socket_t fd, short what, void *arg)
 	pthread_mutex_unlock(&w->gw->mu);
 }
 
+static bool
+str_differs(const char *a, const char *b)
+{
+	return (a == NULL) != (b == NULL) || (a && strcmp(a, b) != 0);
+}
+
+/*
+ * The first setting that only takes effect at start-up and differs between the running and
+ * the new configuration, or NULL. A reload that would change one is refused as a whole, so
+ * the file and the running gateway never disagree silently.
+ */
+static const char *
+restart_only_change(const struct cst_config *a, const struct cst_config *b)
+{
+	if (str_differs(a->listen.address, b->listen.address))
+		return "listen.address";
+	if (a->listen.port != b->listen.port)
+		return "listen.port";
+	if (a->listen.tls != b->listen.tls)
+		return "listen.tls.enabled";
+	if (str_differs(a->admin.address, b->admin.address))
+		return "admin.address";
+	if (a->admin.port != b->admin.port)
+		return "admin.port";
+	if (a->workers != b->workers)
+		return "workers";
+	if (a->limits.connections != b->limits.connections)
+		return "limits.connections";
+	if (str_differs(a->state_db, b->state_db))
+		return "state_db";
+	if (str_differs(a->records_path, b->records_path))
+		return "records.path";
+	if (a->records_sync_each != b->records_sync_each)
+		return "records.sync";
+	if (a->records_sync_window_ms != b->records_sync_window_ms)
+		return "records.sync_window";
+	if (str_differs(a->token_key_path, b->token_key_path))
+		return "tokens.key";
+	return NULL;
+}
+
 static void
 on_sighup(evutil_socket_t fd, short what, void *arg)
 {
 	struct cst_gateway *gw = arg;
 	struct cst_config *cfg = NULL, *old;
+	const char *changed;
 	char err[512];
 	int i;
 
@@ -183,11 +226,12 @@ on_sighup(evutil_socket_t fd, short what, void *arg)
 		cst_config_unref(cfg);
 		return;
 	}
-	if (strcmp(cfg->listen.address, gw->cfg->listen.address) != 0 ||
-	    cfg->listen.port != gw->cfg->listen.port || cfg->listen.tls != gw->cfg->listen.tls ||
-	    cfg->admin.port != gw->cfg->admin.port || cfg->workers != gw->cfg->workers)
-		cst_log_warn("reload: listen addresses, TLS on/off and workers change only on "
-		    "restart");
+	if ((changed = restart_only_change(gw->cfg, cfg)) != NULL) {
+		cst_log_error("reload refused, keeping the running configuration: %s changed, and "
+		    "it takes effect only on restart", changed);
+		cst_config_unref(cfg);
+		return;
+	}
 	pthread_mutex_lock(&gw->mu);
 	old = gw->cfg;
 	gw->cfg = cfg;
@@ -257,6 +301,24 @@ on_sigterm(evutil_socket_t fd, short what, void *arg)
 		event_base_loopexit(gw->main_base, NULL);
 }
 
+/*
+ * A worker's event base. The epoll change list folds the add/delete pairs a request causes
+ * within one loop iteration into at most one epoll_ctl.
+ */
+static struct event_base *
+worker_base(void)
+{
+	struct event_config *ec = event_config_new();
+	struct event_base *b;
+
+	if (ec == NULL)
+		return NULL;
+	event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+	b = event_base_new_with_config(ec);
+	event_config_free(ec);
+	return b;
+}
+
 static int
 start_workers(struct cst_gateway *gw, int n, char *err, size_t err_len)
 {
@@ -271,7 +333,8 @@ start_workers(struct cst_gateway *gw, int n, char *err, size_t err_len)
 		w->gw = gw;
 		w->id = i;
 		gw->n_workers = i + 1;
-		if ((w->base = event_base_new()) == NULL || (w->pool = cst_upool_new(w->base)) == NULL)
+		if ((w->base = worker_base()) == NULL || (w->pool = cst_upool_new(w->base)) == NULL ||
+		    cst_random_bytes(w->rid_prefix, sizeof(w->rid_prefix)) != 0)
 			return CST_ENOMEM;
 		fd = cst_listen_socket(gw->cfg->listen.address, gw->cfg->listen.port, true, err,
 		    err_len);
@@ -340,8 +403,8 @@ cst_gateway_serve(const char *config_path)
 		fprintf(stderr, "castellan: cannot read the state database\n");
 		goto out;
 	}
-	if ((r = cst_jsonl_sink_open(gw.cfg->records_path, gw.cfg->records_sync_each, &gw.sink))
-	    != 0) {
+	if ((r = cst_jsonl_sink_open(gw.cfg->records_path, gw.cfg->records_sync_each,
+	    (unsigned)gw.cfg->records_sync_window_ms, &gw.sink)) != 0) {
 		fprintf(stderr, "castellan: records %s: %s\n", gw.cfg->records_path, cst_strerror(r));
 		goto out;
 	}

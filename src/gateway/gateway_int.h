@@ -32,6 +32,8 @@ struct cst_worker {
 	struct cst_listener *listener;
 	struct cst_upool *pool;
 	struct cst_txn *txns;		/* requests in progress on this worker */
+	unsigned char rid_prefix[8];	/* random per worker and run: request id = prefix + seq */
+	uint64_t rid_seq;
 };
 
 struct cst_gateway {
@@ -123,8 +125,9 @@ struct cst_txn {
 	uint64_t stream_started_us;
 	struct event *stream_timer;	/* stream_max deadline */
 	int64_t prompt_tokens, completion_tokens;
-	bool usage_from_upstream;
-	uint64_t completion_bytes;	/* content bytes seen, for an estimate without usage */
+	bool usage_from_upstream;	/* prompt_tokens came from the upstream's usage */
+	bool completion_from_upstream;	/* completion_tokens came from the upstream's usage */
+	uint64_t completion_bytes;	/* generated text seen: estimate 4 bytes a token without */
 	size_t response_bytes;
 	/* Response. */
 	int status;

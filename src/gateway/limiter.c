@@ -134,7 +134,9 @@ refill(struct bucket *b, const struct cst_rate_limits *rl, uint64_t now_us)
 		b->fresh = false;
 		return;
 	}
-	dt = now_us > b->last_us ? (double)(now_us - b->last_us) / 60e6 : 0;
+	if (now_us <= b->last_us)	/* clocks read before the lock may arrive out of order */
+		return;
+	dt = (double)(now_us - b->last_us) / 60e6;
 	b->last_us = now_us;
 	b->req += dt * (double)rl->rpm;
 	if (b->req > (double)rl->rpm)
@@ -153,7 +155,9 @@ wait_s(double have, double need, int64_t per_min)
 	if (per_min <= 0)
 		return 60;
 	s = (need - have) * 60.0 / (double)per_min;
-	return s < 1 ? 1 : (uint64_t)s + 1;
+	if (s < 1)
+		return 1;
+	return (double)(uint64_t)s < s ? (uint64_t)s + 1 : (uint64_t)s;	/* rounded up */
 }
 
 static enum cst_limit_verdict

@@ -10,7 +10,6 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/str.h"
-#include "crypto/hash.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -118,6 +117,8 @@ finish(struct cst_txn *t)
 	}
 	if (t->streaming)
 		cst_metrics_streams(gw->metrics, -1);
+	if (!t->completion_from_upstream)
+		t->completion_tokens = (int64_t)((t->completion_bytes + 3) / 4);
 	cst_stage_log(t);
 	cst_stage_observe(t);
 	if (t->admitted) {
@@ -130,7 +131,7 @@ finish(struct cst_txn *t)
 	if (t->has_req)
 		cst_request_free(&t->req);
 	cst_sse_free(&t->sse);
-	cst_buf_free(&t->up_body);
+	cst_buf_free_secret(&t->up_body);
 	cst_buf_free(&t->resp);
 	cst_buf_free(&t->decisions);
 	cst_buf_free(&t->content_out);
@@ -186,8 +187,9 @@ cst_pipeline_start(struct cst_worker *w, struct cst_conn *conn)
 	struct cst_gateway *gw = w->gw;
 	unsigned char rid[CST_REQUEST_ID_LEN / 2];
 	struct cst_txn *t = cst_calloc(1, sizeof(*t));
+	uint64_t seq = ++w->rid_seq;
 
-	if (t == NULL || cst_random_bytes(rid, sizeof(rid)) != 0) {
+	if (t == NULL) {
 		static const char body[] = "{\"error\":{\"message\":\"out of memory\","
 		    "\"type\":\"server_error\",\"code\":503}}";
 
@@ -197,6 +199,9 @@ cst_pipeline_start(struct cst_worker *w, struct cst_conn *conn)
 		cst_conn_finish(conn, false);
 		return;
 	}
+	memcpy(rid, w->rid_prefix, sizeof(w->rid_prefix));
+	for (size_t i = sizeof(rid); i > sizeof(w->rid_prefix); i--, seq >>= 8)
+		rid[i - 1] = (unsigned char)seq;
 	cst_hex(rid, sizeof(rid), t->id);
 	t->w = w;
 	t->conn = conn;

@@ -233,7 +233,8 @@ cst_request_decode(enum cst_route route, const char *body, size_t len,
 				bad(err, err_len, rc, "'logprobs' must be true or false");
 				goto fail;
 			}
-			r.extraction |= CST_XP_LOGPROBS;
+			if (json_is_true(v))	/* false asks for nothing */
+				r.extraction |= CST_XP_LOGPROBS;
 		}
 		if (positive_int(r.root, "max_completion_tokens", &r.has_max_tokens, &r.max_tokens,
 		    err, err_len) != 0)
@@ -252,13 +253,9 @@ cst_request_decode(enum cst_route route, const char *body, size_t len,
 				bad(err, err_len, rc, "'logprobs' must be a non-negative integer");
 				goto fail;
 			}
+			/* Even 0 returns the sampled token's log probability here. */
 			r.extraction |= CST_XP_LOGPROBS;
 		}
-		if (positive_int(r.root, "best_of", NULL, &n, err, err_len) != 0)
-			goto fail;
-		if (n > 1)
-			r.extraction |= CST_XP_BEST_OF;
-		n = 1;
 		break;
 	case CST_ROUTE_EMBEDDINGS:
 		if ((v = json_object_get(r.root, "input")) == NULL) {
@@ -286,19 +283,35 @@ cst_request_decode(enum cst_route route, const char *body, size_t len,
 				bad(err, err_len, rc, "'top_logprobs' must be a non-negative integer");
 				goto fail;
 			}
-			r.extraction |= CST_XP_TOP_LOGPROBS;
+			if (json_integer_value(v) > 0)
+				r.extraction |= CST_XP_TOP_LOGPROBS;
 		}
 		if ((v = json_object_get(r.root, "logit_bias")) != NULL && !json_is_null(v)) {
 			if (!json_is_object(v)) {
 				bad(err, err_len, rc, "'logit_bias' must be an object");
 				goto fail;
 			}
-			r.extraction |= CST_XP_LOGIT_BIAS;
+			if (json_object_size(v) > 0)
+				r.extraction |= CST_XP_LOGIT_BIAS;
 		}
 		if (positive_int(r.root, "n", NULL, &n, err, err_len) != 0)
 			goto fail;
 		if (n > 1)
 			r.extraction |= CST_XP_N;
+		/* best_of: completions, and chat on servers that accept it (vLLM). */
+		n = 1;
+		if (positive_int(r.root, "best_of", NULL, &n, err, err_len) != 0)
+			goto fail;
+		if (n > 1)
+			r.extraction |= CST_XP_BEST_OF;
+		/* vLLM's prompt_logprobs: even 0 returns the prompt tokens' log probabilities. */
+		if ((v = json_object_get(r.root, "prompt_logprobs")) != NULL && !json_is_null(v)) {
+			if (!json_is_integer(v) || json_integer_value(v) < 0) {
+				bad(err, err_len, rc, "'prompt_logprobs' must be a non-negative integer");
+				goto fail;
+			}
+			r.extraction |= CST_XP_PROMPT_LOGPROBS;
+		}
 	}
 	*out = r;
 	return 0;
@@ -318,11 +331,11 @@ void
 cst_request_xp_names(unsigned mask, char *buf, size_t len)
 {
 	static const char *const names[] = { "logprobs", "top_logprobs", "logit_bias", "n",
-		"best_of" };
+		"best_of", "prompt_logprobs" };
 	size_t i, off = 0;
 
 	buf[0] = '\0';
-	for (i = 0; i < 5 && off < len; i++)
+	for (i = 0; i < sizeof(names) / sizeof(names[0]) && off < len; i++)
 		if (mask & (1u << i))
 			off += (size_t)snprintf(buf + off, len - off, "%s%s", off ? "," : "", names[i]);
 }
@@ -341,8 +354,14 @@ cst_request_apply(struct cst_model_request *r, enum cst_param_action extraction,
 		return CST_EINVAL;
 	}
 	if (r->extraction && extraction == CST_PARAM_STRIP) {
-		if (r->extraction & CST_XP_LOGPROBS)
+		/*
+		 * top_logprobs goes with logprobs whatever its value: servers refuse top_logprobs
+		 * without logprobs, and 0 means nothing once logprobs is gone.
+		 */
+		if (r->extraction & CST_XP_LOGPROBS) {
 			json_object_del(r->root, "logprobs");
+			json_object_del(r->root, "top_logprobs");
+		}
 		if (r->extraction & CST_XP_TOP_LOGPROBS)
 			json_object_del(r->root, "top_logprobs");
 		if (r->extraction & CST_XP_LOGIT_BIAS)
@@ -351,6 +370,8 @@ cst_request_apply(struct cst_model_request *r, enum cst_param_action extraction,
 			json_object_del(r->root, "n");
 		if (r->extraction & CST_XP_BEST_OF)
 			json_object_del(r->root, "best_of");
+		if (r->extraction & CST_XP_PROMPT_LOGPROBS)
+			json_object_del(r->root, "prompt_logprobs");
 		res->stripped = r->extraction;
 	}
 	if (r->route != CST_ROUTE_EMBEDDINGS) {

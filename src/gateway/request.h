@@ -31,13 +31,19 @@ const char *cst_route_name(enum cst_route r);
 /* The path appended to an upstream's base URL ("/chat/completions", ...). */
 const char *cst_route_upstream_path(enum cst_route r);
 
-/* Parameters that help model extraction (OWASP LLM10). */
+/*
+ * Parameters that help model extraction (OWASP LLM10). A bit is set only when the value turns
+ * the feature on; values that ask for nothing (logprobs false, top_logprobs 0, logit_bias {},
+ * n 1, best_of 1, null) set no bit, so a reject policy lets them through and a strip policy
+ * forwards them unchanged.
+ */
 enum {
-	CST_XP_LOGPROBS = 1,
-	CST_XP_TOP_LOGPROBS = 2,
-	CST_XP_LOGIT_BIAS = 4,
+	CST_XP_LOGPROBS = 1,	/* chat: logprobs true; completions: logprobs any integer >= 0 */
+	CST_XP_TOP_LOGPROBS = 2,	/* top_logprobs > 0 */
+	CST_XP_LOGIT_BIAS = 4,	/* logit_bias with at least one entry */
 	CST_XP_N = 8,		/* n > 1 */
-	CST_XP_BEST_OF = 16,	/* best_of > 1 (completions) */
+	CST_XP_BEST_OF = 16,	/* best_of > 1 */
+	CST_XP_PROMPT_LOGPROBS = 32,	/* vLLM prompt_logprobs, any integer >= 0 */
 };
 
 struct cst_model_request {
@@ -50,7 +56,7 @@ struct cst_model_request {
 	int64_t max_tokens;		/* max_tokens or max_completion_tokens */
 	size_t n_messages;
 	uint64_t prompt_bytes;		/* bytes of prompt text, for the token estimate */
-	unsigned extraction;		/* CST_XP_* present in the request */
+	unsigned extraction;		/* CST_XP_* the request turns on */
 };
 
 /*
@@ -72,7 +78,8 @@ struct cst_policy_result {
 };
 
 /*
- * Applies the parameter policy: extraction parameters (strip / reject / allow), the max_tokens
+ * Applies the parameter policy: extraction parameters (strip / reject / allow: only those in
+ * r->extraction count; stripping logprobs also removes any top_logprobs), the max_tokens
  * ceiling cap (clamp or reject; injects default_max when absent), the upstream model name
  * (NULL = unchanged), and asks a streaming upstream for usage. Returns 0 or CST_EINVAL with a
  * client message in err.

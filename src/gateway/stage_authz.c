@@ -38,7 +38,7 @@ static enum cst_verdict
 issue_token(struct cst_txn *t)
 {
 	struct cst_str body = cst_conn_body(t->conn);
-	uint64_t ttl = t->cfg->token_default_ttl_s;
+	uint64_t ttl = t->cfg->token_default_ttl_s, now = cst_clock_unix_ms();
 	char token[CST_TOKEN_MAX], err[128];
 	json_t *root = NULL, *v;
 
@@ -60,12 +60,28 @@ issue_token(struct cst_txn *t)
 			ttl = (uint64_t)json_integer_value(v);
 		json_decref(root);
 	}
+	/*
+	 * ttl = min(requested or tokens.default_ttl, tokens.max_ttl, whole seconds the key has
+	 * left). A key with less than a second left is treated as expired: 401, as AUTHN answers
+	 * for a key past its expiry. The token is issued at the same now, so its exp (whole
+	 * seconds, iat rounded down) never passes the key's expiry.
+	 */
 	if (ttl > t->cfg->token_max_ttl_s)
 		ttl = t->cfg->token_max_ttl_s;
-	if (t->cred->expires_ms && t->start_ms + ttl * 1000 > t->cred->expires_ms)
-		ttl = (t->cred->expires_ms - t->start_ms) / 1000;
-	if (ttl == 0 || cst_token_issue(t->cred, t->w->gw->token_key, cst_clock_unix_ms(), ttl, token,
-	    sizeof(token)) != 0)
+	if (t->cred->expires_ms) {
+		uint64_t left_s = t->cred->expires_ms > now ? (t->cred->expires_ms - now) / 1000 : 0;
+
+		if (left_s == 0) {
+			cst_metrics_reject(t->w->gw->metrics, "auth_expired");
+			cst_txn_decide(t, "authz", "deny", "key expires in less than a second");
+			return cst_txn_fail(t, 401, "authentication_error", "invalid credentials "
+			    "(expired): the API key expires in less than a second, too soon to issue a "
+			    "token");
+		}
+		if (ttl > left_s)
+			ttl = left_s;
+	}
+	if (cst_token_issue(t->cred, t->w->gw->token_key, now, ttl, token, sizeof(token)) != 0)
 		return cst_txn_fail(t, 500, "server_error", "cannot issue a token");
 	cst_buf_printf(&t->resp, "{\"token\":\"%s\",\"token_type\":\"Bearer\",\"expires_in\":%llu,"
 	    "\"principal\":", token, (unsigned long long)ttl);

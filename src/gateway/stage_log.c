@@ -12,7 +12,24 @@
 
 #include <string.h>
 
-/* Masks digit runs of 4 or more and credential-looking words (redacted content logging). */
+/* The largest record line; content is cut to fit, never the record's structure. */
+#define LOG_RECORD_MAX (512 * 1024)
+/* Kept free after the content for the truncation markers and the closing brace. */
+#define LOG_TAIL_RESERVE 256
+
+/* Letters and digits (ASCII): the characters that continue a word for redaction. */
+static bool
+is_alnum(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+/*
+ * Masks digit runs of 4 or more and credential-looking words (redacted content logging). A
+ * credential prefix ("cst_", "sk-", "eyJ") counts only at the start of a word: at the start of
+ * the text or after a character that is not a letter or digit, so "task-force" stays as it is.
+ * The masked word runs to the next space, quote or line break.
+ */
 static void
 redact(char *p, size_t n)
 {
@@ -29,9 +46,10 @@ redact(char *p, size_t n)
 			i = j;
 			continue;
 		}
-		if ((n - i >= 4 && memcmp(p + i, "cst_", 4) == 0) ||
+		if ((i == 0 || !is_alnum(p[i - 1])) &&
+		    ((n - i >= 4 && memcmp(p + i, "cst_", 4) == 0) ||
 		    (n - i >= 3 && memcmp(p + i, "sk-", 3) == 0) ||
-		    (n - i >= 3 && memcmp(p + i, "eyJ", 3) == 0)) {
+		    (n - i >= 3 && memcmp(p + i, "eyJ", 3) == 0))) {
 			while (i < n && p[i] != ' ' && p[i] != '"' && p[i] != '\n')
 				p[i++] = '*';
 			continue;
@@ -40,15 +58,70 @@ redact(char *p, size_t n)
 	}
 }
 
-static void
-add_content(struct cst_buf *b, const char *key, struct cst_buf *src, bool mask)
+/* Bytes one input byte takes inside a JSON string, as cst_buf_add_json_str encodes it. */
+static size_t
+json_char_size(unsigned char c)
 {
+	if (c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t')
+		return 2;
+	return c < 0x20 || c == 0x7f ? 6 : 1;
+}
+
+/* Size of s (n bytes) encoded as a JSON string, quotes included. */
+static size_t
+json_str_size(const char *s, size_t n)
+{
+	size_t i, size = 2;
+
+	for (i = 0; i < n; i++)
+		size += json_char_size((unsigned char)s[i]);
+	return size;
+}
+
+/* Size of the member ,"key":"..." whose string (quotes included) takes str_size bytes. */
+static size_t
+member_size(const char *key, size_t str_size)
+{
+	return 4 + strlen(key) + str_size;
+}
+
+/*
+ * Appends the content src as the member ,"key":"..." if it fits in budget bytes. If it does
+ * not, appends the longest prefix that fits (cut on a UTF-8 character boundary, so the line
+ * stays valid UTF-8) followed by ,"key_truncated":true,"key_bytes":N, N being the full size;
+ * if not even the key fits, only those two markers. The markers take at most
+ * LOG_TAIL_RESERVE / 2 bytes, which the caller keeps free outside budget. On any append
+ * failure the buffer is left as it was before the call, so the record stays valid JSON.
+ */
+static void
+add_content(struct cst_buf *b, const char *key, const struct cst_buf *src, size_t budget)
+{
+	size_t start = b->len, k = 0, used;
+
 	if (src->len == 0)
 		return;
-	if (mask)
-		redact(src->p, src->len);
-	cst_buf_printf(b, ",\"%s\":", key);
-	cst_buf_add_json_str(b, src->p, src->len);
+	if (member_size(key, json_str_size(src->p, src->len)) <= budget) {
+		if (cst_buf_printf(b, ",\"%s\":", key) == 0 &&
+		    cst_buf_add_json_str(b, src->p, src->len) == 0)
+			return;
+		goto undo;
+	}
+	used = member_size(key, 2);
+	if (used <= budget) {
+		while (k < src->len && used + json_char_size((unsigned char)src->p[k]) <= budget)
+			used += json_char_size((unsigned char)src->p[k++]);
+		while (k > 0 && k < src->len && ((unsigned char)src->p[k] & 0xc0) == 0x80)
+			k--;	/* do not split a UTF-8 sequence */
+		if (cst_buf_printf(b, ",\"%s\":", key) != 0 ||
+		    cst_buf_add_json_str(b, src->p, k) != 0)
+			goto undo;
+	}
+	if (cst_buf_printf(b, ",\"%s_truncated\":true,\"%s_bytes\":%zu", key, key, src->len) == 0)
+		return;
+undo:
+	b->len = start;
+	if (b->p)
+		b->p[start] = '\0';
 }
 
 void
@@ -62,7 +135,7 @@ cst_stage_log(struct cst_txn *t)
 	struct cst_buf b;
 	int r;
 
-	cst_buf_init(&b, 512 * 1024);
+	cst_buf_init(&b, LOG_RECORD_MAX);
 	cst_time_iso(t->start_ms, ts);
 	cst_buf_printf(&b, "{\"type\":\"invocation\",\"time\":\"%s\",\"request_id\":\"%s\","
 	    "\"principal\":", ts, t->id);
@@ -95,11 +168,30 @@ cst_stage_log(struct cst_txn *t)
 		cst_buf_printf(&b, ",\"request_bytes\":%zu,\"response_bytes\":%zu,\"messages\":%zu",
 		    t->request_bytes, t->response_bytes, t->has_req ? t->req.n_messages : 0);
 	if (t->cfg->content_logging >= CST_CONTENT_REDACTED) {
-		bool mask = t->cfg->content_logging == CST_CONTENT_REDACTED;
+		/* resp holds the request sent upstream, or else the gateway's own answer. */
+		struct cst_buf *req = t->upstream_start_us ? &t->resp : NULL, *out = &t->content_out;
+		size_t room = 0, req_need = 0, out_need = 0, req_budget, out_budget;
 
-		if (t->upstream_start_us)	/* otherwise resp holds the gateway's own answer */
-			add_content(&b, "request_content", &t->resp, mask);
-		add_content(&b, "response_content", &t->content_out, mask);
+		if (t->cfg->content_logging == CST_CONTENT_REDACTED) {
+			if (req)
+				redact(req->p, req->len);
+			redact(out->p, out->len);
+		}
+		if (b.len + LOG_TAIL_RESERVE < LOG_RECORD_MAX)
+			room = LOG_RECORD_MAX - LOG_TAIL_RESERVE - b.len;
+		if (req && req->len)
+			req_need = member_size("request_content", json_str_size(req->p, req->len));
+		if (out->len)
+			out_need = member_size("response_content", json_str_size(out->p, out->len));
+		/* Both fit, or the smaller one fits in half and the other takes the rest. */
+		req_budget = out_budget = room / 2;
+		if (req_need <= room / 2)
+			out_budget = room - req_need;
+		else if (out_need <= room / 2)
+			req_budget = room - out_need;
+		if (req)
+			add_content(&b, "request_content", req, req_budget);
+		add_content(&b, "response_content", out, out_budget);
 	}
 	r = cst_buf_adds(&b, "}");
 	if (r != 0 || gw->sink->append(gw->sink, b.p, b.len) != 0)

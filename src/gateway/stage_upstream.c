@@ -29,8 +29,10 @@ take_usage(struct cst_txn *t, json_t *usage)
 		t->prompt_tokens = json_integer_value(p);
 		t->usage_from_upstream = true;
 	}
-	if (json_is_integer(c) && json_integer_value(c) >= 0)
+	if (json_is_integer(c) && json_integer_value(c) >= 0) {
 		t->completion_tokens = json_integer_value(c);
+		t->completion_from_upstream = true;
+	}
 }
 
 /* Keeps content for the record when the policy asks for it (bounded). */
@@ -44,6 +46,37 @@ keep_content(struct cst_txn *t, const char *p, size_t n)
 	cst_buf_add(&t->content_out, p, n);
 }
 
+/*
+ * Adds the generated text in choices (each choice's holder.content, or its text) to
+ * completion_bytes, for an estimate when the upstream reports no usage, and keeps it for the
+ * record if keep is set.
+ */
+static void
+count_text(struct cst_txn *t, json_t *choices, const char *holder, bool keep)
+{
+	json_t *ch;
+	size_t i;
+
+	if (!json_is_array(choices))
+		return;
+	json_array_foreach(choices, i, ch) {
+		json_t *h = json_object_get(ch, holder), *txt = json_object_get(ch, "text");
+		json_t *content = h ? json_object_get(h, "content") : NULL;
+
+		if (json_is_string(content)) {
+			t->completion_bytes += json_string_length(content);
+			if (keep)
+				keep_content(t, json_string_value(content),
+				    json_string_length(content));
+		}
+		if (json_is_string(txt)) {
+			t->completion_bytes += json_string_length(txt);
+			if (keep)
+				keep_content(t, json_string_value(txt), json_string_length(txt));
+		}
+	}
+}
+
 /* Looks at one event's data. Returns true if the event must not be forwarded. */
 static bool
 inspect_event(struct cst_txn *t, const struct cst_sse_event *ev)
@@ -51,7 +84,6 @@ inspect_event(struct cst_txn *t, const struct cst_sse_event *ev)
 	json_t *root = NULL, *choices, *usage;
 	char err[64];
 	bool drop = false;
-	size_t i;
 
 	if (!ev->has_data || ev->done)
 		return ev->done;
@@ -65,23 +97,7 @@ inspect_event(struct cst_txn *t, const struct cst_sse_event *ev)
 		    !t->req.client_wants_usage)
 			drop = true;
 	}
-	if (json_is_array(choices)) {
-		json_t *ch;
-
-		json_array_foreach(choices, i, ch) {
-			json_t *d = json_object_get(ch, "delta"), *txt = json_object_get(ch, "text");
-			json_t *content = d ? json_object_get(d, "content") : NULL;
-
-			if (json_is_string(content)) {
-				t->completion_bytes += json_string_length(content);
-				keep_content(t, json_string_value(content), json_string_length(content));
-			}
-			if (json_is_string(txt)) {
-				t->completion_bytes += json_string_length(txt);
-				keep_content(t, json_string_value(txt), json_string_length(txt));
-			}
-		}
-	}
+	count_text(t, choices, "delta", true);
 	json_decref(root);
 	return drop;
 }
@@ -238,7 +254,7 @@ cst_stage_upstream(struct cst_txn *t)
 		if (b)
 			cst_buf_add(&t->resp, b + 4, t->up_body.len - (size_t)(b + 4 - t->up_body.p));
 	}
-	cst_buf_reset(&t->up_body);
+	cst_buf_reset_secret(&t->up_body);	/* it held the upstream credential */
 	t->up_body.max = t->cfg->limits.response_bytes;
 	if (t->upreq == NULL) {
 		t->up_failure = CST_UPFAIL_CONNECT;
@@ -286,7 +302,10 @@ cst__upstream_conclude(struct cst_txn *t)
 		usage = json_object_get(root, "usage");
 		if (json_is_object(usage))
 			take_usage(t, usage);
+		count_text(t, json_object_get(root, "choices"), "message", false);
 		json_decref(root);
+	} else if (t->upstream_status == 200) {
+		t->completion_bytes = t->up_body.len;	/* not JSON: every byte may be text */
 	}
 	keep_content(t, t->up_body.p ? t->up_body.p : "", t->up_body.len);
 }

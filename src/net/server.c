@@ -14,6 +14,7 @@
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "net/bevio.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -22,6 +23,7 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/listener.h>
 #include <netinet/tcp.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -683,34 +685,54 @@ cst_conn_data(const struct cst_conn *c)
 	return c->data;
 }
 
+/*
+ * Sends the response head and then the n pieces of iov (body or chunk), in one write where the
+ * socket allows. Returns 0, CST_ESTATE (head already sent or connection not handling) or
+ * CST_ENOMEM.
+ */
 static int
-write_head(struct cst_conn *c, int status, const char *extra, const char *framing)
+send_head(struct cst_conn *c, int status, const char *extra, const char *framing,
+    const struct iovec *body, int n)
 {
-	struct evbuffer *out = bufferevent_get_output(c->bev);
+	char small[1024], *head = small;
+	struct iovec iov[4];
+	int len, r;
 
-	if (c->head_sent || c->st != ST_HANDLING)
+	if (c->head_sent || c->st != ST_HANDLING || n > 3)
 		return CST_ESTATE;
+	for (int pass = 0; pass < 2; pass++) {
+		size_t cap = head == small ? sizeof(small) : (size_t)len + 1;
+
+		len = snprintf(head, cap, "HTTP/1.1 %d %s\r\n%s%sConnection: %s\r\n\r\n", status,
+		    cst_http_reason(status), extra ? extra : "", framing,
+		    c->close_after ? "close" : "keep-alive");
+		if (len < 0)
+			return CST_ENOMEM;
+		if ((size_t)len < cap)
+			break;
+		if ((head = cst_malloc((size_t)len + 1)) == NULL)
+			return CST_ENOMEM;
+	}
 	c->head_sent = true;
-	if (evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n%s%sConnection: %s\r\n\r\n", status,
-	    cst_http_reason(status), extra ? extra : "", framing,
-	    c->close_after ? "close" : "keep-alive") < 0)
-		return CST_ENOMEM;
-	return 0;
+	iov[0].iov_base = head;
+	iov[0].iov_len = (size_t)len;
+	for (int i = 0; i < n; i++)
+		iov[i + 1] = body[i];
+	r = cst_bev_writev(c->bev, iov, n + 1);
+	if (head != small)
+		cst_free(head);
+	return r;
 }
 
 int
 cst_conn_send(struct cst_conn *c, int status, const char *extra_headers, const void *body,
     size_t len)
 {
+	struct iovec iov = { .iov_base = (void *)(uintptr_t)body, .iov_len = len };
 	char cl[48];
-	int r;
 
 	snprintf(cl, sizeof(cl), "Content-Length: %zu\r\n", len);
-	if ((r = write_head(c, status, extra_headers, cl)) != 0)
-		return r;
-	if (len && bufferevent_write(c->bev, body, len) != 0)
-		return CST_ENOMEM;
-	return 0;
+	return send_head(c, status, extra_headers, cl, &iov, len ? 1 : 0);
 }
 
 int
@@ -718,7 +740,8 @@ cst_conn_stream_start(struct cst_conn *c, int status, const char *extra_headers)
 {
 	int r;
 
-	if ((r = write_head(c, status, extra_headers, "Transfer-Encoding: chunked\r\n")) != 0)
+	if ((r = send_head(c, status, extra_headers, "Transfer-Encoding: chunked\r\n", NULL,
+	    0)) != 0)
 		return r;
 	c->streaming = true;
 	return 0;
@@ -727,26 +750,31 @@ cst_conn_stream_start(struct cst_conn *c, int status, const char *extra_headers)
 int
 cst_conn_stream_write(struct cst_conn *c, const void *data, size_t len)
 {
-	struct evbuffer *out;
+	char size[24];
+	struct iovec iov[3];
 
 	if (!c->streaming || c->st != ST_HANDLING)
 		return CST_ESTATE;
 	if (len == 0)
 		return 0;
-	out = bufferevent_get_output(c->bev);
-	if (evbuffer_add_printf(out, "%zx\r\n", len) < 0 || evbuffer_add(out, data, len) != 0 ||
-	    evbuffer_add(out, "\r\n", 2) != 0)
-		return CST_ENOMEM;
-	return 0;
+	iov[0].iov_base = size;
+	iov[0].iov_len = (size_t)snprintf(size, sizeof(size), "%zx\r\n", len);
+	iov[1].iov_base = (void *)(uintptr_t)data;
+	iov[1].iov_len = len;
+	iov[2].iov_base = (void *)(uintptr_t)"\r\n";
+	iov[2].iov_len = 2;
+	return cst_bev_writev(c->bev, iov, 3);
 }
 
 int
 cst_conn_stream_end(struct cst_conn *c)
 {
+	struct iovec iov = { .iov_base = (void *)(uintptr_t)"0\r\n\r\n", .iov_len = 5 };
+
 	if (!c->streaming || c->st != ST_HANDLING)
 		return CST_ESTATE;
 	c->streaming = false;
-	return bufferevent_write(c->bev, "0\r\n\r\n", 5) == 0 ? 0 : CST_ENOMEM;
+	return cst_bev_writev(c->bev, &iov, 1);
 }
 
 size_t

@@ -9,6 +9,7 @@
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "net/bevio.h"
 #include "net/tls.h"
 
 #include <errno.h>
@@ -165,7 +166,7 @@ req_free(struct cst_upreq *r)
 {
 	cst_free(r->pool_key);
 	cst_free(r->host);
-	cst_buf_free(&r->data);
+	cst_buf_free_secret(&r->data);	/* the request may carry the upstream credential */
 	cst_buf_free(&r->decoded);
 	cst_free(r);
 }
@@ -210,9 +211,12 @@ static void
 conn_release(struct upconn *c, bool reusable, size_t max_idle)
 {
 	struct cst_upool *p = c->pool;
+	size_t same_key = 0;
 
 	c->req = NULL;
-	if (!reusable || p->n_idle >= max_idle ||
+	for (struct upconn *i = p->idle; i && same_key < max_idle; i = i->next)
+		same_key += strcmp(i->key, c->key) == 0;
+	if (!reusable || same_key >= max_idle ||
 	    evbuffer_get_length(bufferevent_get_input(c->bev)) != 0) {
 		conn_free(c);
 		return;
@@ -499,6 +503,7 @@ cst_upstream_send(struct cst_upool *p, const struct cst_upstream_target *t, cons
 {
 	struct cst_upreq *r = cst_calloc(1, sizeof(*r));
 	struct upconn **pp;
+	struct iovec iov;
 
 	if (r == NULL)
 		return NULL;
@@ -533,8 +538,11 @@ cst_upstream_send(struct cst_upool *p, const struct cst_upstream_target *t, cons
 		evtimer_del(c->timer);
 		event_assign(c->timer, p->base, -1, 0, conn_timer, c);
 		arm_deadline(r);
-		if (bufferevent_write(c->bev, r->data.p, r->data.len) == 0 &&
-		    bufferevent_enable(c->bev, EV_READ | EV_WRITE) == 0)
+		iov.iov_base = r->data.p;
+		iov.iov_len = r->data.len;
+		/* Enabling EV_WRITE again would register and drop EPOLLOUT for nothing. */
+		if (bufferevent_enable(c->bev, (bufferevent_get_enabled(c->bev) & EV_WRITE) ?
+		    EV_READ : EV_READ | EV_WRITE) == 0 && cst_bev_writev(c->bev, &iov, 1) == 0)
 			return r;
 		conn_free(c);
 		r->conn = NULL;

@@ -32,7 +32,7 @@ def test_credentials_401(make_gateway, stub):
     # revoked
     kid = "ak_" + key[4:20]
     run("apikey", "revoke", "-c", g.config, kid)
-    time.sleep(0.6)  # the gateway polls the state database every second
+    time.sleep(0.6)  # the gateway polls the state database every 250 ms
     assert g.chat(key)[0] == 401
     # expired key
     short = g.apikey("carol", "demo-model", "--expires", "1s")
