@@ -12,7 +12,8 @@
  *  - independently of max_depth, whenever jansson itself accepts the text (any top-level
  *    value, duplicates allowed), the pre-scan finds it balanced and measures exactly the
  *    tree's depth (at least that depth if a duplicate key was folded away), so an over-deep
- *    or unbalanced verdict is never given to valid JSON.
+ *    or unbalanced verdict is never given to valid JSON;
+ *  - cst_json_member agrees with the strict decode (see check_member).
  * A violated invariant calls abort(). This file must never leak or keep state between inputs.
  */
 #include "core/err.h"
@@ -100,6 +101,36 @@ check_scan_depth(const char *p, size_t n, size_t d)
 		check(cst_json_check_depth(p, n, d - 1) == CST_ELIMIT);
 }
 
+/*
+ * cst_json_member against the strict decode of the same text (out): for an object written
+ * without escapes (so raw and decoded names agree) or NUL bytes, member "a" is found exactly when the tree
+ * has it, and its raw text decodes to the same value; for an array it is refused.
+ */
+static void
+check_member(const char *p, size_t n, size_t max_depth, json_t *out)
+{
+	struct cst_str v = { NULL, 0 };
+	int m = cst_json_member(p, n, max_depth, "a", &v);
+	json_t *want, *got;
+
+	check(m == 0 || m == CST_ENOENT || m == CST_EINVAL || m == CST_ELIMIT);
+	if (json_is_array(out)) {
+		check(m == CST_EINVAL);
+		return;
+	}
+	/* jansson lets a NUL byte through between tokens; the scanner follows the grammar. */
+	if (memchr(p, '\\', n) != NULL || memchr(p, '\0', n) != NULL)
+		return;
+	want = json_object_get(out, "a");
+	check(m == (want ? 0 : CST_ENOENT));
+	if (want == NULL)
+		return;
+	check(view_in(v, p, n) && v.len > 0);
+	got = json_loadb(v.p, v.len, JSON_DECODE_ANY, NULL);
+	check(got != NULL && json_equal(got, want));
+	json_decref(got);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -136,6 +167,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		count_tokens(p, size, &opens, &colons);
 		check(opens == s.containers);
 		check(colons == s.members);	/* no duplicate was folded away */
+		check_member(p, size, max_depth, out);
 		json_decref(out);
 	}
 

@@ -35,53 +35,6 @@ static const char usage[] =
     "DIR must not exist yet, or be an empty directory of yours that group and others cannot\n"
     "write. Everything created is private: directories 0700, files 0600.\n";
 
-static const char config_tmpl[] =
-    "# Castellan gateway configuration (see docs/configuration.md for every key).\n"
-    "listen:\n"
-    "  address: 127.0.0.1\n"
-    "  port: %u\n"
-    "  tls:\n"
-    "    enabled: true\n"
-    "    cert: tls/server.crt\n"
-    "    key: tls/server.key\n"
-    "    client_ca: tls/ca.crt        # client certificates as an alternative identity\n"
-    "admin:\n"
-    "  address: 127.0.0.1\n"
-    "  port: %u\n"
-    "  cert: tls/server.crt\n"
-    "  key: tls/server.key\n"
-    "  client_ca: tls/ca.crt\n"
-    "state_db: state.db\n"
-    "records:\n"
-    "  path: records.jsonl\n"
-    "  content: metadata                # none | metadata | redacted | full\n"
-    "tokens:\n"
-    "  key: token.key\n"
-    "  max_ttl: 1h\n"
-    "limits:\n"
-    "  body_bytes: 1048576\n"
-    "  json_depth: 32\n"
-    "  messages: 256\n"
-    "  max_tokens: 4096\n"
-    "  max_tokens_action: clamp         # clamp | reject\n"
-    "  header_timeout: 10s\n"
-    "  idle_timeout: 60s\n"
-    "defaults:                          # per principal, unless a key says otherwise\n"
-    "  rpm: 60\n"
-    "  tpm: 100000\n"
-    "  concurrency: 8\n"
-    "global:\n"
-    "  concurrency: 4096\n"
-    "policy:\n"
-    "  extraction_params: strip         # strip | reject | allow\n"
-    "upstreams:\n"
-    "  - name: local\n"
-    "    url: %s\n"
-    "    # api_key_file: upstream.key   # a credential the gateway adds; clients never see it\n"
-    "models:\n"
-    "  - name: %s\n"
-    "    upstream: local\n";
-
 /* Writes "dir/name" into out (len bytes). Returns 0, or CST_E2BIG if it does not fit. */
 static int
 path_join(char *out, size_t len, const char *dir, const char *name)
@@ -243,7 +196,7 @@ init_run(int argc, char **argv)
 		return cst_cli_fail("init", "%s: %s", p_tok, cst_strerror(r));
 	if ((f = create_private(p_cfg)) == NULL)
 		return cst_cli_fail("init", "%s: %s", p_cfg, strerror(errno));
-	n = fprintf(f, config_tmpl, (unsigned)port, (unsigned)aport, upstream, model);
+	n = fprintf(f, CST_CONFIG_TEMPLATE, (unsigned)port, (unsigned)aport, upstream, model);
 	if (fclose(f) != 0 || n < 0)
 		return cst_cli_fail("init", "%s: write failed", p_cfg);
 	if ((r = cst_config_load(p_cfg, &cfg, err, sizeof(err))) != 0)

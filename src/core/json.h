@@ -5,6 +5,8 @@
 #ifndef CST_CORE_JSON_H
 #define CST_CORE_JSON_H
 
+#include "core/str.h"
+
 #include <jansson.h>
 #include <stddef.h>
 
@@ -24,5 +26,18 @@ int cst_json_check_depth(const char *data, size_t len, size_t max_depth);
  */
 int cst_json_decode(const char *data, size_t len, size_t max_depth, json_t **out, char *err,
     size_t err_len);
+
+/*
+ * Finds the member key of the top-level object in data[0..len) without building a tree, for
+ * hot paths that need one member of a large document. The whole text must be one object in
+ * the JSON grammar, nested at most max_depth deep, with key present at most once (names are
+ * compared byte for byte, escapes not decoded). Strings are checked for control characters
+ * and escape syntax but not for UTF-8 validity, and duplicates of other keys are not looked
+ * for: where that matters, use cst_json_decode. Returns 0 and the member's raw value text in
+ * *out (a view into data), CST_ENOENT if the object has no such member, CST_ELIMIT if too
+ * deep, CST_EINVAL otherwise.
+ */
+int cst_json_member(const char *data, size_t len, size_t max_depth, const char *key,
+    struct cst_str *out);
 
 #endif

@@ -10,13 +10,31 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
+#include <pthread.h>
+
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+static EVP_MD *sha256_fetched;
+
+static void
+fetch_sha256(void)
+{
+	sha256_fetched = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+/* SHA-256 fetched once: EVP_sha256() makes every digest look the algorithm up again. */
+static const EVP_MD *
+sha256_md(void)
+{
+	pthread_once(&sha256_once, fetch_sha256);
+	return sha256_fetched ? sha256_fetched : EVP_sha256();
+}
 
 int
 cst_sha256(const void *data, size_t len, unsigned char out[CST_SHA256_LEN])
 {
 	unsigned int n = 0;
 
-	if (EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) != 1 || n != CST_SHA256_LEN)
+	if (EVP_Digest(data, len, out, &n, sha256_md(), NULL) != 1 || n != CST_SHA256_LEN)
 		return CST_ECRYPTO;
 	return 0;
 }

@@ -132,6 +132,62 @@ struct cst_config {
 #define CST_CONFIG_MAX_BYTES (1024 * 1024)
 
 /*
+ * The configuration file `castellan init` writes: a printf format with four conversions, in
+ * this order: %u the gateway port (listen.port, 1 to 65535), %u the admin port (admin.port;
+ * 0 turns the admin listener off), %s the upstream URL (upstreams[0].url) and %s the model
+ * name (models[0].name). Relative paths name the files init creates beside it. A string
+ * literal, not an array, so that the compiler checks the arguments wherever it is used
+ * (-Wformat=2). The one copy: src/cli/cmd_init.c writes it, and
+ * tests/unit/gateway/test_config.c parses it and checks every value it sets.
+ */
+#define CST_CONFIG_TEMPLATE \
+	"# Castellan gateway configuration (see docs/configuration.md for every key).\n" \
+	"listen:\n" \
+	"  address: 127.0.0.1\n" \
+	"  port: %u\n" \
+	"  tls:\n" \
+	"    enabled: true\n" \
+	"    cert: tls/server.crt\n" \
+	"    key: tls/server.key\n" \
+	"    client_ca: tls/ca.crt        # client certificates as an alternative identity\n" \
+	"admin:\n" \
+	"  address: 127.0.0.1\n" \
+	"  port: %u\n" \
+	"  cert: tls/server.crt\n" \
+	"  key: tls/server.key\n" \
+	"  client_ca: tls/ca.crt\n" \
+	"state_db: state.db\n" \
+	"records:\n" \
+	"  path: records.jsonl\n" \
+	"  content: metadata                # none | metadata | redacted | full\n" \
+	"tokens:\n" \
+	"  key: token.key\n" \
+	"  max_ttl: 1h\n" \
+	"limits:\n" \
+	"  body_bytes: 1048576\n" \
+	"  json_depth: 32\n" \
+	"  messages: 256\n" \
+	"  max_tokens: 4096\n" \
+	"  max_tokens_action: clamp         # clamp | reject\n" \
+	"  header_timeout: 10s\n" \
+	"  idle_timeout: 60s\n" \
+	"defaults:                          # per principal, unless a key says otherwise\n" \
+	"  rpm: 60\n" \
+	"  tpm: 100000\n" \
+	"  concurrency: 8\n" \
+	"global:\n" \
+	"  concurrency: 4096\n" \
+	"policy:\n" \
+	"  extraction_params: strip         # strip | reject | allow\n" \
+	"upstreams:\n" \
+	"  - name: local\n" \
+	"    url: %s\n" \
+	"    # api_key_file: upstream.key   # a credential the gateway adds; clients never see it\n" \
+	"models:\n" \
+	"  - name: %s\n" \
+	"    upstream: local\n"
+
+/*
  * Parses a configuration document. dir is the base for relative paths (copied). Performs no
  * I/O: files are not opened, names are not resolved. Returns 0 and a new configuration with
  * one reference, or CST_EINVAL / CST_ELIMIT / CST_ENOMEM with a message naming the key in err.

@@ -454,6 +454,7 @@ out:
 			cst_listener_free(w->listener);
 			cst_upool_free(w->pool);
 		}
+		cst_buf_free(&w->record);	/* the worker thread has ended */
 		if (w->base)
 			event_base_free(w->base);
 	}

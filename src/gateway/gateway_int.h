@@ -32,6 +32,7 @@ struct cst_worker {
 	struct cst_listener *listener;
 	struct cst_upool *pool;
 	struct cst_txn *txns;		/* requests in progress on this worker */
+	struct cst_buf record;		/* invocation record being built (reused) */
 	unsigned char rid_prefix[8];	/* random per worker and run: request id = prefix + seq */
 	uint64_t rid_seq;
 };

@@ -124,6 +124,9 @@ undo:
 		b->p[start] = '\0';
 }
 
+/* Microseconds as the two integer arguments of "%llu.%03llu" (milliseconds, 3 decimals). */
+#define MS3(us) (unsigned long long)((us) / 1000), (unsigned long long)((us) % 1000)
+
 void
 cst_stage_log(struct cst_txn *t)
 {
@@ -131,11 +134,16 @@ cst_stage_log(struct cst_txn *t)
 	const char *model = t->model ? t->model->name : (t->has_req && t->req.model ?
 	    t->req.model : "");
 	uint64_t now = cst_clock_mono_us();
+	uint64_t up_us = t->upstream_start_us ? (t->upstream_end_us ? t->upstream_end_us : now) -
+	    t->upstream_start_us : 0;
+	uint64_t fb_us = t->first_byte_us ? t->first_byte_us - t->upstream_start_us : 0;
+	struct cst_buf b = t->w->record;	/* the worker's buffer: no allocation per request */
 	char ts[32];
-	struct cst_buf b;
 	int r;
 
-	cst_buf_init(&b, LOG_RECORD_MAX);
+	if (b.max == 0)
+		cst_buf_init(&b, LOG_RECORD_MAX);
+	cst_buf_reset(&b);
 	cst_time_iso(t->start_ms, ts);
 	cst_buf_printf(&b, "{\"type\":\"invocation\",\"time\":\"%s\",\"request_id\":\"%s\","
 	    "\"principal\":", ts, t->id);
@@ -150,15 +158,13 @@ cst_stage_log(struct cst_txn *t)
 	cst_buf_add_json_str(&b, model, strlen(model));
 	cst_buf_printf(&b, ",\"upstream\":%s%s%s,\"status\":%d,\"stream\":%s,"
 	    "\"prompt_tokens\":%lld,\"completion_tokens\":%lld,\"usage_source\":\"%s\","
-	    "\"reserved_tokens\":%lld,\"latency_ms\":%.3f,\"upstream_ms\":%.3f,"
-	    "\"first_byte_ms\":%.3f,\"decisions\":[%s],\"output_inspected\":false",
+	    "\"reserved_tokens\":%lld,\"latency_ms\":%llu.%03llu,\"upstream_ms\":%llu.%03llu,"
+	    "\"first_byte_ms\":%llu.%03llu,\"decisions\":[%s],\"output_inspected\":false",
 	    t->up ? "\"" : "", t->up ? t->up->name : "null", t->up ? "\"" : "", t->status,
 	    t->has_req && t->req.stream ? "true" : "false", (long long)t->prompt_tokens,
 	    (long long)t->completion_tokens, t->usage_from_upstream ? "upstream" : "estimate",
-	    (long long)t->reserved, (double)(now - t->start_us) / 1000.0,
-	    t->upstream_start_us ? (double)((t->upstream_end_us ? t->upstream_end_us : now) -
-	    t->upstream_start_us) / 1000.0 : 0.0, t->first_byte_us ? (double)(t->first_byte_us -
-	    t->upstream_start_us) / 1000.0 : 0.0, t->decisions.p ? t->decisions.p : "");
+	    (long long)t->reserved, MS3(now - t->start_us), MS3(up_us), MS3(fb_us),
+	    t->decisions.p ? t->decisions.p : "");
 	if (t->err_type) {
 		cst_buf_printf(&b, ",\"error\":{\"type\":\"%s\",\"message\":", t->err_type);
 		cst_buf_add_json_str(&b, t->err_msg, strlen(t->err_msg));
@@ -196,7 +202,9 @@ cst_stage_log(struct cst_txn *t)
 	r = cst_buf_adds(&b, "}");
 	if (r != 0 || gw->sink->append(gw->sink, b.p, b.len) != 0)
 		cst_log_error("request %s: the invocation record could not be queued", t->id);
-	cst_buf_free(&b);
+	if (t->cfg->content_logging >= CST_CONTENT_REDACTED)
+		cst_buf_free_secret(&b);	/* content may be sensitive: keep no copy */
+	t->w->record = b;
 }
 
 void

@@ -77,6 +77,51 @@ count_text(struct cst_txn *t, json_t *choices, const char *holder, bool keep)
 	}
 }
 
+/* Reads a non-negative integer member of a usage object's raw text into *out. */
+static bool
+usage_count(struct cst_str usage, const char *key, int64_t *out)
+{
+	struct cst_str v;
+	uint64_t n;
+
+	if (cst_json_member(usage.p, usage.len, 8, key, &v) != 0 ||
+	    cst_parse_u64(v, (uint64_t)INT64_MAX, &n) != 0)
+		return false;
+	*out = (int64_t)n;
+	return true;
+}
+
+/*
+ * Token usage of a non-streamed answer. The usage member is found without decoding the whole
+ * body (answers can be large); the generated text is decoded and counted only when the
+ * upstream reports no completion count, and a body that is not JSON counts whole.
+ */
+static void
+account_answer(struct cst_txn *t)
+{
+	const char *body = t->up_body.p ? t->up_body.p : "";
+	struct cst_str usage;
+	json_t *root;
+	char err[64];
+	int r = cst_json_member(body, t->up_body.len, 64, "usage", &usage);
+
+	if (r == 0 && usage.len > 0 && usage.p[0] == '{') {
+		if (usage_count(usage, "prompt_tokens", &t->prompt_tokens))
+			t->usage_from_upstream = true;
+		if (usage_count(usage, "completion_tokens", &t->completion_tokens))
+			t->completion_from_upstream = true;
+	}
+	if (t->completion_from_upstream)
+		return;
+	if ((r != 0 && r != CST_ENOENT) ||
+	    cst_json_decode(body, t->up_body.len, 64, &root, err, sizeof(err)) != 0) {
+		t->completion_bytes = t->up_body.len;	/* not JSON: every byte may be text */
+		return;
+	}
+	count_text(t, json_object_get(root, "choices"), "message", false);
+	json_decref(root);
+}
+
 /* Looks at one event's data. Returns true if the event must not be forwarded. */
 static bool
 inspect_event(struct cst_txn *t, const struct cst_sse_event *ev)
@@ -266,9 +311,6 @@ cst_stage_upstream(struct cst_txn *t)
 void
 cst__upstream_conclude(struct cst_txn *t)
 {
-	json_t *root = NULL, *usage;
-	char err[64];
-
 	if (t->up_failure != CST_UPFAIL_NONE) {
 		bool timeout = t->up_failure == CST_UPFAIL_CONNECT_TIMEOUT ||
 		    t->up_failure == CST_UPFAIL_FIRST_BYTE_TIMEOUT ||
@@ -297,15 +339,7 @@ cst__upstream_conclude(struct cst_txn *t)
 		return;
 	}
 	t->status = t->upstream_status;
-	if (t->upstream_status == 200 && cst_json_decode(t->up_body.p ? t->up_body.p : "",
-	    t->up_body.len, 64, &root, err, sizeof(err)) == 0) {
-		usage = json_object_get(root, "usage");
-		if (json_is_object(usage))
-			take_usage(t, usage);
-		count_text(t, json_object_get(root, "choices"), "message", false);
-		json_decref(root);
-	} else if (t->upstream_status == 200) {
-		t->completion_bytes = t->up_body.len;	/* not JSON: every byte may be text */
-	}
+	if (t->upstream_status == 200)
+		account_answer(t);
 	keep_content(t, t->up_body.p ? t->up_body.p : "", t->up_body.len);
 }

@@ -7,11 +7,7 @@
  * and allocation failures injected with cst_alloc_fail_after() at every allocation. These
  * tests must never pass on a stub.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <setjmp.h>
-#include <cmocka.h>
+#include "../check.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -23,28 +19,6 @@
 #include "core/alloc.h"
 #include "core/buf.h"
 #include "core/err.h"
-
-#define N_ELEM(a) (sizeof(a) / sizeof((a)[0]))
-
-/* Fails the test with the case name and the failed condition. */
-#define CHECK(name, cond)                                                        \
-	do {                                                                     \
-		if (!(cond)) {                                                   \
-			print_error("case \"%s\": %s (%s:%d)\n", (name), #cond,  \
-			    __FILE__, __LINE__);                                 \
-			fail();                                                  \
-		}                                                                \
-	} while (0)
-
-#define CHECK_INT(name, got, want)                                               \
-	do {                                                                     \
-		long long g_ = (long long)(got), w_ = (long long)(want);        \
-		if (g_ != w_) {                                                  \
-			print_error("case \"%s\": %s = %lld, want %lld (%s:%d)\n", \
-			    (name), #got, g_, w_, __FILE__, __LINE__);           \
-			fail();                                                  \
-		}                                                                \
-	} while (0)
 
 /* The buffer holds exactly want[0..n) followed by a NUL. */
 static bool

@@ -3,14 +3,12 @@
  * exactly at the limit and one past it, brackets and escaped quotes inside strings that must
  * not count) and the strict decoder (duplicate keys at any level, NUL escapes, malformed
  * input and every proper prefix of a valid document refused with a message naming the byte
- * offset; the out-parameter untouched on failure). Inputs are exact-size heap copies so a
+ * offset; the out-parameter untouched on failure), and the member scanner (the raw text of
+ * a top-level member, nested and quoted look-alikes ignored, grammar errors and repeats
+ * refused). Inputs are exact-size heap copies so a
  * read past the end is caught. These tests must never pass on a stub.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <setjmp.h>
-#include <cmocka.h>
+#include "../check.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -20,40 +18,6 @@
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/json.h"
-
-#define N_ELEM(a) (sizeof(a) / sizeof((a)[0]))
-
-/* Fails the test with the case name and the failed condition. */
-#define CHECK(name, cond)                                                        \
-	do {                                                                     \
-		if (!(cond)) {                                                   \
-			print_error("case \"%s\": %s (%s:%d)\n", (name), #cond,  \
-			    __FILE__, __LINE__);                                 \
-			fail();                                                  \
-		}                                                                \
-	} while (0)
-
-#define CHECK_INT(name, got, want)                                               \
-	do {                                                                     \
-		long long g_ = (long long)(got), w_ = (long long)(want);        \
-		if (g_ != w_) {                                                  \
-			print_error("case \"%s\": %s = %lld, want %lld (%s:%d)\n", \
-			    (name), #got, g_, w_, __FILE__, __LINE__);           \
-			fail();                                                  \
-		}                                                                \
-	} while (0)
-
-/* A heap copy of exactly n bytes (no NUL), so ASan catches over-reads. */
-static char *
-exact(const char *s, size_t n)
-{
-	char *p = malloc(n ? n : 1);
-
-	assert_non_null(p);
-	if (n)
-		memcpy(p, s, n);
-	return p;
-}
 
 static int
 depth_n(const char *s, size_t n, size_t max)
@@ -328,6 +292,80 @@ test_decode_err_len(void **state)
 	assert_null(v);
 }
 
+/* ---- cst_json_member --------------------------------------------------------------- */
+
+struct member_case {
+	const char *name;
+	const char *in;
+	const char *key;
+	int want;
+	const char *value;	/* raw text of the member when want is 0 */
+};
+
+static const struct member_case member_cases[] = {
+	{ "object member", "{\"usage\":{\"prompt_tokens\":3}}", "usage", 0,
+	  "{\"prompt_tokens\":3}" },
+	{ "spaces kept out", " { \"a\" : [1, 2] ,\"b\":2 } ", "a", 0, "[1, 2]" },
+	{ "number", "{\"n\":-12.5e+3}", "n", 0, "-12.5e+3" },
+	{ "string with escapes", "{\"s\":\"a\\\"b\\u00e9\"}", "s", 0, "\"a\\\"b\\u00e9\"" },
+	{ "literals", "{\"t\":true,\"f\":false,\"z\":null}", "z", 0, "null" },
+	{ "nested key ignored", "{\"x\":{\"usage\":1}}", "usage", CST_ENOENT, NULL },
+	{ "key inside a string ignored", "{\"x\":\"\\\"usage\\\":1\"}", "usage", CST_ENOENT,
+	  NULL },
+	{ "absent", "{}", "usage", CST_ENOENT, NULL },
+	{ "twice", "{\"a\":1,\"a\":2}", "a", CST_EINVAL, NULL },
+	{ "not an object", "[1]", "a", CST_EINVAL, NULL },
+	{ "trailing bytes", "{\"a\":1}x", "a", CST_EINVAL, NULL },
+	{ "trailing comma", "{\"a\":1,}", "a", CST_EINVAL, NULL },
+	{ "array trailing comma", "{\"a\":[1,]}", "a", CST_EINVAL, NULL },
+	{ "missing colon", "{\"a\" 1}", "a", CST_EINVAL, NULL },
+	{ "bad escape", "{\"a\":\"\\x\"}", "a", CST_EINVAL, NULL },
+	{ "short unicode escape", "{\"a\":\"\\u12\"}", "a", CST_EINVAL, NULL },
+	{ "control character", "{\"a\":\"x\ny\"}", "a", CST_EINVAL, NULL },
+	{ "leading zero", "{\"a\":01}", "a", CST_EINVAL, NULL },
+	{ "bare minus", "{\"a\":-}", "a", CST_EINVAL, NULL },
+	{ "dot without digits", "{\"a\":1.}", "a", CST_EINVAL, NULL },
+	{ "exponent without digits", "{\"a\":1e}", "a", CST_EINVAL, NULL },
+	{ "truncated literal", "{\"a\":tru}", "a", CST_EINVAL, NULL },
+	{ "unterminated", "{\"a\":\"x", "a", CST_EINVAL, NULL },
+	{ "unclosed", "{\"a\":[1", "a", CST_EINVAL, NULL },
+	{ "mismatched", "{\"a\":[1}", "a", CST_EINVAL, NULL },
+	{ "empty", "", "a", CST_EINVAL, NULL },
+	{ "at the depth limit", "{\"a\":{\"b\":{}}}", "a", 0, "{\"b\":{}}" },
+};
+
+static void
+test_member_table(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < N_ELEM(member_cases); i++) {
+		const struct member_case *c = &member_cases[i];
+		size_t n = strlen(c->in);
+		char *p = exact(c->in, n);
+		struct cst_str v = { NULL, 0 };
+		int r = cst_json_member(p, n, 3, c->key, &v);
+
+		CHECK_INT(c->name, r, c->want);
+		if (c->want == 0) {
+			CHECK_INT(c->name, v.len, strlen(c->value));
+			CHECK(c->name, memcmp(v.p, c->value, v.len) == 0);
+			CHECK(c->name, v.p >= p && v.p + v.len <= p + n);
+		}
+		free(p);
+	}
+}
+
+static void
+test_member_depth(void **state)
+{
+	const char *s = "{\"a\":{\"b\":{\"c\":[]}}}";
+	struct cst_str v;
+
+	(void)state;
+	CHECK_INT("depth 4 allowed", cst_json_member(s, strlen(s), 4, "a", &v), 0);
+	CHECK_INT("depth 3 refused", cst_json_member(s, strlen(s), 3, "a", &v), CST_ELIMIT);
+}
+
 int
 main(void)
 {
@@ -338,6 +376,8 @@ main(void)
 		cmocka_unit_test(test_decode_bad),
 		cmocka_unit_test(test_decode_prefixes),
 		cmocka_unit_test(test_decode_err_len),
+		cmocka_unit_test(test_member_table),
+		cmocka_unit_test(test_member_depth),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

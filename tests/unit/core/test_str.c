@@ -5,11 +5,7 @@
  * truncation (guard bytes around the destination), cst_hex and cst_time_iso. Out-parameters
  * must be left alone on failure. These tests must never pass on a stub.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <setjmp.h>
-#include <cmocka.h>
+#include "../check.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -19,51 +15,7 @@
 #include "core/err.h"
 #include "core/str.h"
 
-#define N_ELEM(a) (sizeof(a) / sizeof((a)[0]))
-
-/* Fails the test with the case name and the failed condition. */
-#define CHECK(name, cond)                                                        \
-	do {                                                                     \
-		if (!(cond)) {                                                   \
-			print_error("case \"%s\": %s (%s:%d)\n", (name), #cond,  \
-			    __FILE__, __LINE__);                                 \
-			fail();                                                  \
-		}                                                                \
-	} while (0)
-
-#define CHECK_INT(name, got, want)                                               \
-	do {                                                                     \
-		long long g_ = (long long)(got), w_ = (long long)(want);        \
-		if (g_ != w_) {                                                  \
-			print_error("case \"%s\": %s = %lld, want %lld (%s:%d)\n", \
-			    (name), #got, g_, w_, __FILE__, __LINE__);           \
-			fail();                                                  \
-		}                                                                \
-	} while (0)
-
-#define CHECK_U64(name, got, want)                                               \
-	do {                                                                     \
-		unsigned long long g_ = (got), w_ = (want);                     \
-		if (g_ != w_) {                                                  \
-			print_error("case \"%s\": %s = %llu, want %llu (%s:%d)\n", \
-			    (name), #got, g_, w_, __FILE__, __LINE__);           \
-			fail();                                                  \
-		}                                                                \
-	} while (0)
-
 #define SENTINEL UINT64_C(0xdeadbeefcafef00d)
-
-/* A heap copy of exactly n bytes (no NUL), so ASan catches over-reads. */
-static char *
-exact(const char *s, size_t n)
-{
-	char *p = malloc(n ? n : 1);
-
-	assert_non_null(p);
-	if (n)
-		memcpy(p, s, n);
-	return p;
-}
 
 /* ---- views ------------------------------------------------------------------------- */
 

@@ -9,11 +9,7 @@
  * grants, principal names, a damaged snapshot and the token key file are covered too. These
  * tests must never pass on a stub.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <setjmp.h>
-#include <cmocka.h>
+#include "../check.h"
 
 #include <jansson.h>
 #include <sqlite3.h>
@@ -30,28 +26,6 @@
 #include "crypto/hash.h"
 #include "gateway/auth.h"
 #include "store/store.h"
-
-#define N_ELEM(a) (sizeof(a) / sizeof((a)[0]))
-
-/* Fails the test with the case name and the failed condition. */
-#define CHECK(name, cond)                                                        \
-	do {                                                                     \
-		if (!(cond)) {                                                   \
-			print_error("case \"%s\": %s (%s:%d)\n", (name), #cond,  \
-			    __FILE__, __LINE__);                                 \
-			fail();                                                  \
-		}                                                                \
-	} while (0)
-
-#define CHECK_INT(name, got, want)                                               \
-	do {                                                                     \
-		long long g_ = (long long)(got), w_ = (long long)(want);        \
-		if (g_ != w_) {                                                  \
-			print_error("case \"%s\": %s = %lld, want %lld (%s:%d)\n", \
-			    (name), #got, g_, w_, __FILE__, __LINE__);           \
-			fail();                                                  \
-		}                                                                \
-	} while (0)
 
 #define NOW UINT64_C(1700000000000)
 #define T_EXPIRE (NOW + 60000)
@@ -319,9 +293,7 @@ test_apikey_bearer(void **state)
 		size_t n = mutate(f, c, k);
 		bool is_token = true;
 
-		p = malloc(n ? n : 1);	/* exact size: no over-read */
-		assert_non_null(p);
-		memcpy(p, k, n);
+		p = exact(k, n);
 		CHECK_INT(c->name, cst_auth_bearer(f->db, cst_str_make(p, n), tkey, c->now, &cred,
 		    &is_token), c->want);
 		free(p);
@@ -618,10 +590,8 @@ verify(const struct fixture *f, const char *t, const unsigned char *key, uint64_
 	bool is_token = false;
 	enum cst_auth_result r;
 	size_t n = strlen(t);
-	char *p = malloc(n ? n : 1);
+	char *p = exact(t, n);
 
-	assert_non_null(p);
-	memcpy(p, t, n);	/* exact size: no over-read */
 	r = cst_auth_bearer(f->db, cst_str_make(p, n), key, now, cred, &is_token);
 	free(p);
 	assert_true(is_token);

@@ -1,17 +1,13 @@
 /*
  * Unit tests for src/gateway/config.c: cst_config_parse and cst_config_load. The file that
- * `castellan init` writes (src/cli/cmd_init.c, copied literally) parses to the expected
+ * `castellan init` writes (CST_CONFIG_TEMPLATE with init's defaults) parses to the expected
  * values; a minimal file gets every documented default (docs/configuration.md); explicit
  * values of every kind are read; upstream URLs are table-tested; and each bad input is
  * table-tested for its exact error code and exact message, which names the key path. Failed
  * parses leave *out alone and free everything (ASan leak check), including under injected
  * allocation failures at every allocation. These tests must never pass on a stub.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <setjmp.h>
-#include <cmocka.h>
+#include "../check.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -23,86 +19,17 @@
 #include "core/err.h"
 #include "gateway/config.h"
 
-#define N_ELEM(a) (sizeof(a) / sizeof((a)[0]))
+/* The file `castellan init DIR` writes when given no options (src/cli/cmd_init.c). */
+static const char *
+init_yaml(void)
+{
+	static char buf[4096];
+	int n = snprintf(buf, sizeof(buf), CST_CONFIG_TEMPLATE, 8443u, 8444u,
+	    "http://127.0.0.1:8081/v1", "demo-model");
 
-/* Fails the test with the case name and the failed condition. */
-#define CHECK(name, cond)                                                        \
-	do {                                                                     \
-		if (!(cond)) {                                                   \
-			print_error("case \"%s\": %s (%s:%d)\n", (name), #cond,  \
-			    __FILE__, __LINE__);                                 \
-			fail();                                                  \
-		}                                                                \
-	} while (0)
-
-#define CHECK_INT(name, got, want)                                               \
-	do {                                                                     \
-		long long g_ = (long long)(got), w_ = (long long)(want);        \
-		if (g_ != w_) {                                                  \
-			print_error("case \"%s\": %s = %lld, want %lld (%s:%d)\n", \
-			    (name), #got, g_, w_, __FILE__, __LINE__);           \
-			fail();                                                  \
-		}                                                                \
-	} while (0)
-
-#define CHECK_STR(name, got, want)                                               \
-	do {                                                                     \
-		const char *g_ = (got), *w_ = (want);                           \
-		if ((g_ == NULL) != (w_ == NULL) || (g_ && strcmp(g_, w_) != 0)) { \
-			print_error("case \"%s\": %s = \"%s\", want \"%s\" (%s:%d)\n", \
-			    (name), #got, g_ ? g_ : "(null)", w_ ? w_ : "(null)",  \
-			    __FILE__, __LINE__);                                 \
-			fail();                                                  \
-		}                                                                \
-	} while (0)
-
-/* The template of src/cli/cmd_init.c with its defaults filled in. */
-static const char init_yaml[] =
-    "# Castellan gateway configuration (see docs/configuration.md for every key).\n"
-    "listen:\n"
-    "  address: 127.0.0.1\n"
-    "  port: 8443\n"
-    "  tls:\n"
-    "    enabled: true\n"
-    "    cert: tls/server.crt\n"
-    "    key: tls/server.key\n"
-    "    client_ca: tls/ca.crt        # client certificates as an alternative identity\n"
-    "admin:\n"
-    "  address: 127.0.0.1\n"
-    "  port: 8444\n"
-    "  cert: tls/server.crt\n"
-    "  key: tls/server.key\n"
-    "  client_ca: tls/ca.crt\n"
-    "state_db: state.db\n"
-    "records:\n"
-    "  path: records.jsonl\n"
-    "  content: metadata                # none | metadata | redacted | full\n"
-    "tokens:\n"
-    "  key: token.key\n"
-    "  max_ttl: 1h\n"
-    "limits:\n"
-    "  body_bytes: 1048576\n"
-    "  json_depth: 32\n"
-    "  messages: 256\n"
-    "  max_tokens: 4096\n"
-    "  max_tokens_action: clamp         # clamp | reject\n"
-    "  header_timeout: 10s\n"
-    "  idle_timeout: 60s\n"
-    "defaults:                          # per principal, unless a key says otherwise\n"
-    "  rpm: 60\n"
-    "  tpm: 100000\n"
-    "  concurrency: 8\n"
-    "global:\n"
-    "  concurrency: 4096\n"
-    "policy:\n"
-    "  extraction_params: strip         # strip | reject | allow\n"
-    "upstreams:\n"
-    "  - name: local\n"
-    "    url: http://127.0.0.1:8081/v1\n"
-    "    # api_key_file: upstream.key   # a credential the gateway adds; clients never see it\n"
-    "models:\n"
-    "  - name: demo-model\n"
-    "    upstream: local\n";
+	assert_true(n > 0 && (size_t)n < sizeof(buf));
+	return buf;
+}
 
 /* The smallest valid file: no TLS, no admin listener, one upstream, one model. */
 #define LISTEN "listen:\n  tls:\n    enabled: false\n"
@@ -115,12 +42,9 @@ static int
 parse(const char *yaml, const char *dir, struct cst_config **out, char *err, size_t err_len)
 {
 	size_t n = strlen(yaml);
-	char *p = malloc(n ? n : 1);	/* exact size: no over-read */
-	int r;
+	char *p = exact(yaml, n);
+	int r = cst_config_parse(p, n, dir, out, err, err_len);
 
-	assert_non_null(p);
-	memcpy(p, yaml, n);
-	r = cst_config_parse(p, n, dir, out, err, err_len);
 	free(p);
 	return r;
 }
@@ -140,33 +64,18 @@ parse_ok(const char *name, const char *yaml, const char *dir)
 	return c;
 }
 
+/*
+ * Values the init file and the smallest valid file must both end up with: init writes these
+ * defaults out, the smallest file leaves them to the parser (docs/configuration.md section 3).
+ */
 static void
-test_init_file(void **state)
+check_common_defaults(const char *n, const struct cst_config *c)
 {
-	struct cst_config *c;
-	const struct cst_upstream_conf *u;
-	const char *n = "init";
-
-	(void)state;
-	c = parse_ok(n, init_yaml, "/srv/cst");
-	CHECK_STR(n, c->dir, "/srv/cst");
-	CHECK(n, c->path == NULL);
 	CHECK_STR(n, c->listen.address, "127.0.0.1");
 	CHECK_INT(n, c->listen.port, 8443);
-	CHECK_INT(n, c->listen.tls, true);
-	CHECK_STR(n, c->listen.cert, "/srv/cst/tls/server.crt");
-	CHECK_STR(n, c->listen.key, "/srv/cst/tls/server.key");
-	CHECK_STR(n, c->listen.client_ca, "/srv/cst/tls/ca.crt");
-	CHECK(n, c->listen.ssl_ctx == NULL);	/* no I/O until prepare */
 	CHECK_STR(n, c->admin.address, "127.0.0.1");
-	CHECK_INT(n, c->admin.port, 8444);
-	CHECK_STR(n, c->admin.cert, "/srv/cst/tls/server.crt");
-	CHECK_STR(n, c->admin.client_ca, "/srv/cst/tls/ca.crt");
-	CHECK_STR(n, c->state_db, "/srv/cst/state.db");
-	CHECK_STR(n, c->records_path, "/srv/cst/records.jsonl");
-	CHECK_INT(n, c->content_logging, CST_CONTENT_METADATA);
 	CHECK_INT(n, c->records_sync_each, false);
-	CHECK_STR(n, c->token_key_path, "/srv/cst/token.key");
+	CHECK_INT(n, c->content_logging, CST_CONTENT_METADATA);
 	CHECK_INT(n, c->token_max_ttl_s, 3600);
 	CHECK_INT(n, c->token_default_ttl_s, 900);
 	CHECK_INT(n, c->limits.body_bytes, 1048576);
@@ -183,6 +92,31 @@ test_init_file(void **state)
 	CHECK_INT(n, c->global.tpm, 0);
 	CHECK_INT(n, c->global.concurrency, 4096);
 	CHECK_INT(n, c->extraction_params, CST_PARAM_STRIP);
+}
+
+static void
+test_init_file(void **state)
+{
+	struct cst_config *c;
+	const struct cst_upstream_conf *u;
+	const char *n = "init";
+
+	(void)state;
+	c = parse_ok(n, init_yaml(), "/srv/cst");
+	check_common_defaults(n, c);
+	CHECK_STR(n, c->dir, "/srv/cst");
+	CHECK(n, c->path == NULL);
+	CHECK_INT(n, c->listen.tls, true);
+	CHECK_STR(n, c->listen.cert, "/srv/cst/tls/server.crt");
+	CHECK_STR(n, c->listen.key, "/srv/cst/tls/server.key");
+	CHECK_STR(n, c->listen.client_ca, "/srv/cst/tls/ca.crt");
+	CHECK(n, c->listen.ssl_ctx == NULL);	/* no I/O until prepare */
+	CHECK_INT(n, c->admin.port, 8444);
+	CHECK_STR(n, c->admin.cert, "/srv/cst/tls/server.crt");
+	CHECK_STR(n, c->admin.client_ca, "/srv/cst/tls/ca.crt");
+	CHECK_STR(n, c->state_db, "/srv/cst/state.db");
+	CHECK_STR(n, c->records_path, "/srv/cst/records.jsonl");
+	CHECK_STR(n, c->token_key_path, "/srv/cst/token.key");
 	CHECK_INT(n, c->n_upstreams, 1);
 	u = &c->upstreams[0];
 	CHECK_STR(n, u->name, "local");
@@ -215,44 +149,24 @@ test_defaults(void **state)
 
 	(void)state;
 	c = parse_ok(n, MIN, NULL);
+	check_common_defaults(n, c);
 	CHECK_STR(n, c->dir, ".");
-	CHECK_STR(n, c->listen.address, "127.0.0.1");
-	CHECK_INT(n, c->listen.port, 8443);
 	CHECK_INT(n, c->listen.tls, false);
 	CHECK(n, c->listen.cert == NULL && c->listen.key == NULL && c->listen.client_ca == NULL);
-	CHECK_STR(n, c->admin.address, "127.0.0.1");
 	CHECK_INT(n, c->admin.port, 0);
 	CHECK_INT(n, c->workers, 0);
 	CHECK_INT(n, c->drain_timeout_ms, 30000);
 	CHECK_STR(n, c->state_db, "./state.db");
 	CHECK_STR(n, c->records_path, "./records.jsonl");
-	CHECK_INT(n, c->records_sync_each, false);
-	CHECK_INT(n, c->content_logging, CST_CONTENT_METADATA);
 	CHECK_STR(n, c->token_key_path, "./token.key");
-	CHECK_INT(n, c->token_max_ttl_s, 3600);
-	CHECK_INT(n, c->token_default_ttl_s, 900);
 	CHECK_INT(n, c->limits.header_bytes, 16384);
-	CHECK_INT(n, c->limits.body_bytes, 1048576);
-	CHECK_INT(n, c->limits.json_depth, 32);
-	CHECK_INT(n, c->limits.messages, 256);
-	CHECK_INT(n, c->limits.max_tokens, 4096);
 	CHECK_INT(n, c->limits.default_max_tokens, 1024);
-	CHECK_INT(n, c->limits.max_tokens_action, CST_CLAMP);
-	CHECK_INT(n, c->limits.header_timeout_ms, 10000);
 	CHECK_INT(n, c->limits.body_timeout_ms, 30000);
-	CHECK_INT(n, c->limits.idle_timeout_ms, 60000);
 	CHECK_INT(n, c->limits.stream_max_ms, 600000);
 	CHECK_INT(n, c->limits.stream_idle_ms, 60000);
 	CHECK_INT(n, c->limits.response_bytes, 16777216);
 	CHECK_INT(n, c->limits.event_bytes, 1048576);
 	CHECK_INT(n, c->limits.connections, 10000);
-	CHECK_INT(n, c->defaults.rpm, 60);
-	CHECK_INT(n, c->defaults.tpm, 100000);
-	CHECK_INT(n, c->defaults.concurrency, 8);
-	CHECK_INT(n, c->global.rpm, 0);
-	CHECK_INT(n, c->global.tpm, 0);
-	CHECK_INT(n, c->global.concurrency, 4096);
-	CHECK_INT(n, c->extraction_params, CST_PARAM_STRIP);
 	u = &c->upstreams[0];
 	CHECK_INT(n, u->connect_timeout_ms, 5000);
 	CHECK_INT(n, u->first_byte_timeout_ms, 60000);
@@ -416,35 +330,37 @@ test_values(void **state)
 static void
 test_defaults_follow(void **state)
 {
-	struct cst_config *c;
+	static const struct {
+		const char *name;
+		const char *yaml;
+		int64_t max_tokens, default_max_tokens;
+		uint64_t max_ttl_s, default_ttl_s;
+	} cases[] = {
+		/* name, file: max_tokens, default_max_tokens, max_ttl (s), default_ttl (s) */
+		{ "max_tokens lowered", MIN "limits:\n  max_tokens: 512\n", 512, 512, 3600, 900 },
+		{ "max_tokens raised", MIN "limits:\n  max_tokens: 9000\n", 9000, 1024, 3600, 900 },
+		{ "null default", MIN "limits:\n  max_tokens: 10\n  default_max_tokens: null\n",
+		  10, 10, 3600, 900 },
+		{ "default equal", MIN "limits:\n  max_tokens: 10\n  default_max_tokens: 10\n",
+		  10, 10, 3600, 900 },
+		{ "max_ttl lowered", MIN "tokens:\n  max_ttl: 10m\n", 4096, 1024, 600, 600 },
+		{ "max_ttl 20m", MIN "tokens:\n  max_ttl: 20m\n", 4096, 1024, 1200, 900 },
+		{ "default_ttl below max", MIN "tokens:\n  max_ttl: 10m\n  default_ttl: 5m\n",
+		  4096, 1024, 600, 300 },
+	};
+	size_t i;
 
 	(void)state;
-	c = parse_ok("max_tokens lowered", MIN "limits:\n  max_tokens: 512\n", NULL);
-	CHECK_INT("max_tokens lowered", c->limits.max_tokens, 512);
-	CHECK_INT("max_tokens lowered", c->limits.default_max_tokens, 512);
-	cst_config_unref(c);
-	c = parse_ok("max_tokens raised", MIN "limits:\n  max_tokens: 9000\n", NULL);
-	CHECK_INT("max_tokens raised", c->limits.default_max_tokens, 1024);
-	cst_config_unref(c);
-	c = parse_ok("explicit null default", MIN "limits:\n  max_tokens: 10\n"
-	    "  default_max_tokens: null\n", NULL);
-	CHECK_INT("explicit null default", c->limits.default_max_tokens, 10);
-	cst_config_unref(c);
-	c = parse_ok("default equal", MIN "limits:\n  max_tokens: 10\n  default_max_tokens: 10\n",
-	    NULL);
-	CHECK_INT("default equal", c->limits.default_max_tokens, 10);
-	cst_config_unref(c);
-	c = parse_ok("max_ttl lowered", MIN "tokens:\n  max_ttl: 10m\n", NULL);
-	CHECK_INT("max_ttl lowered", c->token_max_ttl_s, 600);
-	CHECK_INT("max_ttl lowered", c->token_default_ttl_s, 600);
-	cst_config_unref(c);
-	c = parse_ok("max_ttl 20m", MIN "tokens:\n  max_ttl: 20m\n", NULL);
-	CHECK_INT("max_ttl 20m", c->token_default_ttl_s, 900);
-	cst_config_unref(c);
-	c = parse_ok("default_ttl below max", MIN "tokens:\n  max_ttl: 10m\n  default_ttl: 5m\n",
-	    NULL);
-	CHECK_INT("default_ttl below max", c->token_default_ttl_s, 300);
-	cst_config_unref(c);
+	for (i = 0; i < N_ELEM(cases); i++) {
+		const char *n = cases[i].name;
+		struct cst_config *c = parse_ok(n, cases[i].yaml, NULL);
+
+		CHECK_INT(n, c->limits.max_tokens, cases[i].max_tokens);
+		CHECK_INT(n, c->limits.default_max_tokens, cases[i].default_max_tokens);
+		CHECK_INT(n, c->token_max_ttl_s, cases[i].max_ttl_s);
+		CHECK_INT(n, c->token_default_ttl_s, cases[i].default_ttl_s);
+		cst_config_unref(c);
+	}
 }
 
 struct url_case {
@@ -866,7 +782,7 @@ test_load(void **state)
 	size_t n, pre = strlen(MIN);
 
 	snprintf(path, sizeof(path), "%s/castellan.yaml", t->dir);
-	write_file(path, init_yaml, strlen(init_yaml));
+	write_file(path, init_yaml(), strlen(init_yaml()));
 	assert_int_equal(cst_config_load(path, &c, err, sizeof(err)), 0);
 	assert_string_equal(c->path, path);
 	assert_string_equal(c->dir, t->dir);

@@ -8,11 +8,7 @@
  * expected JSON. Behaviour follows docs/configuration.md section 4. These tests must never
  * pass on a stub.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <setjmp.h>
-#include <cmocka.h>
+#include "../check.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -22,39 +18,6 @@
 #include "core/buf.h"
 #include "core/err.h"
 #include "gateway/request.h"
-
-#define N_ELEM(a) (sizeof(a) / sizeof((a)[0]))
-
-/* Fails the test with the case name and the failed condition. */
-#define CHECK(name, cond)                                                        \
-	do {                                                                     \
-		if (!(cond)) {                                                   \
-			print_error("case \"%s\": %s (%s:%d)\n", (name), #cond,  \
-			    __FILE__, __LINE__);                                 \
-			fail();                                                  \
-		}                                                                \
-	} while (0)
-
-#define CHECK_INT(name, got, want)                                               \
-	do {                                                                     \
-		long long g_ = (long long)(got), w_ = (long long)(want);        \
-		if (g_ != w_) {                                                  \
-			print_error("case \"%s\": %s = %lld, want %lld (%s:%d)\n", \
-			    (name), #got, g_, w_, __FILE__, __LINE__);           \
-			fail();                                                  \
-		}                                                                \
-	} while (0)
-
-#define CHECK_STR(name, got, want)                                               \
-	do {                                                                     \
-		const char *g_ = (got), *w_ = (want);                           \
-		if ((g_ == NULL) != (w_ == NULL) || (g_ && strcmp(g_, w_) != 0)) { \
-			print_error("case \"%s\": %s = \"%s\", want \"%s\" (%s:%d)\n", \
-			    (name), #got, g_ ? g_ : "(null)", w_ ? w_ : "(null)",  \
-			    __FILE__, __LINE__);                                 \
-			fail();                                                  \
-		}                                                                \
-	} while (0)
 
 static struct cst_request_limits
 limits(void)
@@ -73,12 +36,9 @@ decode(enum cst_route route, const char *body, const struct cst_request_limits *
     struct cst_model_request *out, char *err, size_t err_len)
 {
 	size_t n = strlen(body);
-	char *p = malloc(n ? n : 1);
-	int r;
+	char *p = exact(body, n);
+	int r = cst_request_decode(route, p, n, lim, out, err, err_len);
 
-	assert_non_null(p);
-	memcpy(p, body, n);
-	r = cst_request_decode(route, p, n, lim, out, err, err_len);
 	free(p);
 	return r;
 }
@@ -152,11 +112,9 @@ test_routes(void **state)
 	for (i = 0; i < N_ELEM(route_cases); i++) {
 		const struct route_case *c = &route_cases[i];
 		size_t n = strlen(c->target);
-		char *t = malloc(n ? n : 1);
+		char *t = exact(c->target, n);
 		char name[96];
 
-		assert_non_null(t);
-		memcpy(t, c->target, n);
 		snprintf(name, sizeof(name), "%s %s", c->method, c->target);
 		CHECK_INT(name, cst_route_match(cst_str_make(c->method, strlen(c->method)),
 		    cst_str_make(t, n)), c->want);
@@ -447,16 +405,6 @@ static const struct bad_case bad_cases[] = {
 	{ "tokens route", CST_ROUTE_TOKENS, "{\"model\":\"m\"}", CST_EINVAL,
 	  "this route takes no model request" },
 };
-
-static bool
-msg_matches(const char *got, const char *want)
-{
-	size_t n = strlen(want);
-
-	if (n > 0 && want[n - 1] == '*')
-		return strncmp(got, want, n - 1) == 0 && strlen(got) > n - 1;
-	return strcmp(got, want) == 0;
-}
 
 static void
 test_decode_bad(void **state)

@@ -6,11 +6,7 @@
  * exact error. The chunked decoder is fed whole, one byte at a time and split at every point,
  * and must give the same output each way. These tests must never pass on a stub.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <setjmp.h>
-#include <cmocka.h>
+#include "../check.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,48 +16,6 @@
 #include "core/buf.h"
 #include "core/err.h"
 #include "net/http1.h"
-
-#define N_ELEM(a) (sizeof(a) / sizeof((a)[0]))
-
-/* Fails the test with the case name and the failed condition. */
-#define CHECK(name, cond)                                                        \
-	do {                                                                     \
-		if (!(cond)) {                                                   \
-			print_error("case \"%s\": %s (%s:%d)\n", (name), #cond,  \
-			    __FILE__, __LINE__);                                 \
-			fail();                                                  \
-		}                                                                \
-	} while (0)
-
-#define CHECK_INT(name, got, want)                                               \
-	do {                                                                     \
-		long long g_ = (long long)(got), w_ = (long long)(want);        \
-		if (g_ != w_) {                                                  \
-			print_error("case \"%s\": %s = %lld, want %lld (%s:%d)\n", \
-			    (name), #got, g_, w_, __FILE__, __LINE__);           \
-			fail();                                                  \
-		}                                                                \
-	} while (0)
-
-/* A heap copy of exactly n bytes (no NUL), so ASan catches over-reads. */
-static char *
-exact(const char *s, size_t n)
-{
-	char *p = malloc(n ? n : 1);
-
-	assert_non_null(p);
-	if (n)
-		memcpy(p, s, n);
-	return p;
-}
-
-static bool
-str_is(struct cst_str s, const char *want)
-{
-	size_t n = strlen(want);
-
-	return s.len == n && (n == 0 || memcmp(s.p, want, n) == 0);
-}
 
 /* The view lies inside [base, base+len). */
 static bool
@@ -88,6 +42,18 @@ parse_res_n(const char *in, size_t n, struct cst_http_response *res)
 
 	free(b);
 	return r;
+}
+
+/* A head followed by the bytes after it, in one heap block (hl + bl bytes; the caller frees it). */
+static char *
+head_body(const char *head, size_t hl, const char *body, size_t bl)
+{
+	char *p = malloc(hl + bl + 1);
+
+	assert_non_null(p);
+	memcpy(p, head, hl);
+	memcpy(p + hl, body, bl);
+	return p;
 }
 
 /* ---- requests ---------------------------------------------------------------------- */
@@ -215,10 +181,7 @@ test_request_valid(void **state)
 		for (k = 0; k < hl; k++)
 			CHECK_INT(c->name, parse_req_n(c->head, k, &req), CST_EAGAIN);
 		/* The head alone, then with the body after it: the body is not consumed. */
-		full = malloc(hl + bl + 1);
-		assert_non_null(full);
-		memcpy(full, c->head, hl);
-		memcpy(full + hl, c->body, bl);
+		full = head_body(c->head, hl, c->body, bl);
 		for (k = hl; k <= hl + bl; k += bl ? bl : 1) {
 			char *b = exact(full, k);
 
@@ -496,10 +459,7 @@ test_response_valid(void **state)
 		bl = strlen(c->body);
 		for (k = 0; k < hl; k++)
 			CHECK_INT(c->name, parse_res_n(c->head, k, &res), CST_EAGAIN);
-		full = malloc(hl + bl + 1);
-		assert_non_null(full);
-		memcpy(full, c->head, hl);
-		memcpy(full + hl, c->body, bl);
+		full = head_body(c->head, hl, c->body, bl);
 		for (k = hl; k <= hl + bl; k += bl ? bl : 1) {
 			char *b = exact(full, k);
 

@@ -6,11 +6,7 @@
  * the split. Limits, the BOM, CR/LF/CRLF endings and allocation failures are tested
  * separately. These tests must never pass on a stub.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <setjmp.h>
-#include <cmocka.h>
+#include "../check.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,35 +16,6 @@
 #include "core/buf.h"
 #include "core/err.h"
 #include "net/sse.h"
-
-#define N_ELEM(a) (sizeof(a) / sizeof((a)[0]))
-
-#define CHECK(name, cond)                                                        \
-	do {                                                                     \
-		if (!(cond)) {                                                   \
-			print_error("case \"%s\": %s (%s:%d)\n", (name), #cond,  \
-			    __FILE__, __LINE__);                                 \
-			fail();                                                  \
-		}                                                                \
-	} while (0)
-
-#define CHECK_INT(name, got, want)                                               \
-	do {                                                                     \
-		long long g_ = (long long)(got), w_ = (long long)(want);        \
-		if (g_ != w_) {                                                  \
-			print_error("case \"%s\": %s = %lld, want %lld (%s:%d)\n", \
-			    (name), #got, g_, w_, __FILE__, __LINE__);           \
-			fail();                                                  \
-		}                                                                \
-	} while (0)
-
-static bool
-str_is(struct cst_str s, const char *want)
-{
-	size_t n = strlen(want);
-
-	return s.len == n && (n == 0 || memcmp(s.p, want, n) == 0);
-}
 
 struct want_ev {
 	const char *raw;	/* as returned when the stream is fed whole */
@@ -202,9 +169,7 @@ run_pieces(const struct sse_case *c, const size_t *cuts, size_t n_cuts)
 		size_t n = cuts[i] - fed;
 
 		/* An exact-size heap copy: the parser must not read past it. */
-		piece = malloc(n ? n : 1);
-		assert_non_null(piece);
-		memcpy(piece, c->in + fed, n);
+		piece = exact(c->in + fed, n);
 		CHECK_INT(c->name, cst_sse_feed(&p, piece, n), 0);
 		free(piece);
 		fed = cuts[i];
