@@ -6,13 +6,17 @@
   (c) castellan over HTTP and over HTTPS, with API-key authentication, authorisation, rate,
       token and concurrency limits (set high enough not to bind) and invocation records on.
 
-Prints, per target, requests/s, p50 and p99 latency at maximum load (wrk, closed loop), the
-ratios castellan/nginx, then the p99 that castellan adds over the direct path at half of its
-own maximum load (paced with wrk's delay()), then the resident memory of castellan holding
-N concurrent idle streams over TLS. Goals (issue #2): throughput >= 0.7x nginx, added p99 at
-half load <= 1 ms, 1,000 idle streams <= 100 MB resident in total.
+Maximum load: wrk closed loop, the targets taking turns for --rounds rounds; prints the median
+requests/s, p50 and p99 of each target and the median of the per-round ratios castellan/nginx.
+Half load: at half of castellan's maximum rate (paced with wrk's delay()), rounds of direct,
+nginx and castellan; prints the p99 castellan adds over the direct path (median over rounds)
+and, for reference, what nginx adds at the same rate. Then the resident memory of castellan
+holding --streams concurrent idle streams over TLS. Goals (issue #2): throughput >= 0.7x
+nginx, added p99 at half load <= 1 ms, 1,000 idle streams <= 100 MB resident in total. Exit
+status 0 only if every goal is met. BENCH_VERBOSE=1 prints every maximum-load round.
 
 usage: gateway.py CASTELLAN_BIN STUB_BIN [--duration S] [--connections N] [--streams N]
+                  [--rounds N]
 """
 import argparse
 import json
