@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #define QUEUE_MAX (64 * 1024 * 1024)
-#define NAP_NS 1000000		/* after a batch, let the next one gather for 1 ms */
+#define NAP_NS 5000000		/* after a batch, let the next one gather for 5 ms */
 
 struct jsonl_sink {
 	struct cst_record_sink base;

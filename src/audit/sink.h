@@ -22,9 +22,9 @@ struct cst_record_sink {
 
 /*
  * A sink writing one record per line to path (created 0600 if absent, appended to otherwise).
- * The writer thread writes each batch as soon as it takes it (a crash of the process loses
- * nothing written) and calls fdatasync at most once per sync_window_ms (group commit), or at
- * once when a flush or a sync_each append waits. sync_each: append returns only after its
+ * The writer thread writes what is queued in batches a few milliseconds apart (a crash of the
+ * process loses nothing written) and calls fdatasync at most once per sync_window_ms (group
+ * commit), or at once when a flush or a sync_each append waits. sync_each: append returns only after its
  * record is synced.
  */
 int cst_jsonl_sink_open(const char *path, bool sync_each, unsigned sync_window_ms,

@@ -8,6 +8,7 @@
 #include "core/err.h"
 
 #include <openssl/crypto.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -136,19 +137,92 @@ cst_buf_printf(struct cst_buf *b, const char *fmt, ...)
 	return r;
 }
 
+/* Length of the well-formed UTF-8 sequence at s[0..n) (s[0] >= 0x80), or 0 if there is none. */
+static size_t
+utf8_seq(const unsigned char *s, size_t n)
+{
+	uint32_t cp, min;
+	size_t len, i;
+
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		len = 2, cp = s[0] & 0x1fu, min = 0x80;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		len = 3, cp = s[0] & 0x0fu, min = 0x800;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		len = 4, cp = s[0] & 0x07u, min = 0x10000;
+	} else {
+		return 0;
+	}
+	if (n < len)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3fu);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;	/* overlong, out of range or a surrogate */
+	return len;
+}
+
+/* Bytes the unit at s[0..n) (one escaped byte or one UTF-8 sequence) takes, and its length. */
+static size_t
+json_unit(const unsigned char *s, size_t n, size_t *len)
+{
+	unsigned char c = s[0];
+
+	*len = 1;
+	if (c >= 0x20 && c < 0x7f)
+		return c == '"' || c == '\\' ? 2 : 1;
+	if (c == '\n' || c == '\r' || c == '\t')
+		return 2;
+	if (c >= 0x80 && (*len = utf8_seq(s, n)) > 0)
+		return *len;
+	*len = 1;
+	return 6;	/* \u00XX, or \ufffd for a byte that is not UTF-8 */
+}
+
+size_t
+cst_json_str_len(const char *s, size_t n, size_t max, size_t *fit)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0, size = 0, len, w;
+
+	while (i < n && size + (w = json_unit(u + i, n - i, &len)) <= max) {
+		size += w;
+		i += len;
+	}
+	if (fit)
+		*fit = i;
+	return size;
+}
+
 int
 cst_buf_add_json_str(struct cst_buf *b, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
-	size_t start = b->len, i;
-	int r = 0;
+	const unsigned char *u = (const unsigned char *)s;
+	size_t start = b->len, i = 0, run = 0;
+	int r;
 
 	if ((r = cst_buf_add(b, "\"", 1)) != 0)
 		return r;
-	for (i = 0; i < n && r == 0; i++) {
-		unsigned char c = (unsigned char)s[i];
+	while (i < n && r == 0) {
+		unsigned char c = u[i];
 		char esc[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
+		size_t k;
 
+		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+			i++;
+			continue;
+		}
+		if (c >= 0x80 && (k = utf8_seq(u + i, n - i)) > 0) {
+			i += k;
+			continue;
+		}
+		/* Copy the plain run before c, then c escaped. */
+		if (i > run && (r = cst_buf_add(b, s + run, i - run)) != 0)
+			break;
 		switch (c) {
 		case '"': r = cst_buf_add(b, "\\\"", 2); break;
 		case '\\': r = cst_buf_add(b, "\\\\", 2); break;
@@ -156,12 +230,15 @@ cst_buf_add_json_str(struct cst_buf *b, const char *s, size_t n)
 		case '\r': r = cst_buf_add(b, "\\r", 2); break;
 		case '\t': r = cst_buf_add(b, "\\t", 2); break;
 		default:
-			if (c < 0x20 || c == 0x7f)
-				r = cst_buf_add(b, esc, 6);
+			if (c >= 0x80)	/* not UTF-8: the replacement character */
+				r = cst_buf_add(b, "\\ufffd", 6);
 			else
-				r = cst_buf_add(b, &s[i], 1);
+				r = cst_buf_add(b, esc, 6);
 		}
+		run = ++i;
 	}
+	if (r == 0 && i > run)
+		r = cst_buf_add(b, s + run, i - run);
 	if (r == 0)
 		r = cst_buf_add(b, "\"", 1);
 	if (r != 0) {

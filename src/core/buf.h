@@ -38,8 +38,18 @@ int cst_buf_adds(struct cst_buf *b, const char *s);
 int cst_buf_printf(struct cst_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 int cst_buf_vprintf(struct cst_buf *b, const char *fmt, va_list ap);
-/* Appends s as the contents of a JSON string (quotes included), escaping as RFC 8259 asks. */
+/*
+ * Appends s as a JSON string (quotes included), escaping as RFC 8259 asks. Bytes that are not
+ * well-formed UTF-8 (stray continuation bytes, overlongs, surrogates, truncated sequences)
+ * become \ufffd, so the output is always valid UTF-8.
+ */
 int cst_buf_add_json_str(struct cst_buf *b, const char *s, size_t n);
+/*
+ * Bytes s[0..n) takes between the quotes as cst_buf_add_json_str writes it, counting only the
+ * longest prefix whose encoding fits in max bytes (SIZE_MAX: all of it); *fit (if not NULL)
+ * gets that prefix's length, never splitting a UTF-8 sequence.
+ */
+size_t cst_json_str_len(const char *s, size_t n, size_t max, size_t *fit);
 /* Removes the first n bytes (n <= len). */
 void cst_buf_consume(struct cst_buf *b, size_t n);
 

@@ -15,6 +15,7 @@ struct bucket {
 	double tok;		/* model tokens available (may be negative: debt) */
 	uint64_t last_us;
 	int64_t inflight;
+	int64_t rpm, tpm;	/* the limits the bucket was last filled under (0: unlimited) */
 	bool fresh;
 };
 
@@ -130,9 +131,23 @@ refill(struct bucket *b, const struct cst_rate_limits *rl, uint64_t now_us)
 	if (b->fresh) {
 		b->req = (double)rl->rpm;
 		b->tok = (double)rl->tpm;
+		b->rpm = rl->rpm;
+		b->tpm = rl->tpm;
 		b->last_us = now_us;
 		b->fresh = false;
 		return;
+	}
+	/* A reload or a key change moved a limit: an unlimited bucket starts full, a lowered
+	 * limit caps what is left. */
+	if (b->rpm != rl->rpm) {
+		if (b->rpm <= 0 || b->req > (double)rl->rpm)
+			b->req = (double)rl->rpm;
+		b->rpm = rl->rpm;
+	}
+	if (b->tpm != rl->tpm) {
+		if (b->tpm <= 0 || b->tok > (double)rl->tpm)
+			b->tok = (double)rl->tpm;
+		b->tpm = rl->tpm;
 	}
 	if (now_us <= b->last_us)	/* clocks read before the lock may arrive out of order */
 		return;

@@ -10,6 +10,7 @@
 #include "core/log.h"
 #include "core/str.h"
 
+#include <stdint.h>
 #include <string.h>
 
 /* The largest record line; content is cut to fit, never the record's structure. */
@@ -58,24 +59,11 @@ redact(char *p, size_t n)
 	}
 }
 
-/* Bytes one input byte takes inside a JSON string, as cst_buf_add_json_str encodes it. */
-static size_t
-json_char_size(unsigned char c)
-{
-	if (c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t')
-		return 2;
-	return c < 0x20 || c == 0x7f ? 6 : 1;
-}
-
 /* Size of s (n bytes) encoded as a JSON string, quotes included. */
 static size_t
 json_str_size(const char *s, size_t n)
 {
-	size_t i, size = 2;
-
-	for (i = 0; i < n; i++)
-		size += json_char_size((unsigned char)s[i]);
-	return size;
+	return 2 + cst_json_str_len(s, n, SIZE_MAX, NULL);
 }
 
 /* Size of the member ,"key":"..." whose string (quotes included) takes str_size bytes. */
@@ -108,10 +96,7 @@ add_content(struct cst_buf *b, const char *key, const struct cst_buf *src, size_
 	}
 	used = member_size(key, 2);
 	if (used <= budget) {
-		while (k < src->len && used + json_char_size((unsigned char)src->p[k]) <= budget)
-			used += json_char_size((unsigned char)src->p[k++]);
-		while (k > 0 && k < src->len && ((unsigned char)src->p[k] & 0xc0) == 0x80)
-			k--;	/* do not split a UTF-8 sequence */
+		cst_json_str_len(src->p, src->len, budget - used, &k);	/* whole characters */
 		if (cst_buf_printf(b, ",\"%s\":", key) != 0 ||
 		    cst_buf_add_json_str(b, src->p, k) != 0)
 			goto undo;

@@ -12,6 +12,7 @@
 
 #include "core/alloc.h"
 #include "core/buf.h"
+#include "core/clock.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "net/bevio.h"
@@ -61,6 +62,7 @@ struct cst_conn {
 	bool streaming;			/* chunked response in progress */
 	bool close_after;
 	bool got_bytes;			/* a byte of the current request arrived */
+	uint64_t head_deadline_us;	/* when the head must be complete (0: not started) */
 	bool linger;			/* after an early answer, discard the rest of the upload */
 	size_t lingered;
 	void *data;
@@ -157,6 +159,21 @@ arm_timer(struct cst_conn *c, uint64_t ms)
 	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000) };
 
 	evtimer_add(c->timer, &tv);
+}
+
+/*
+ * Arms the header deadline: header_timeout from the accept for a connection's first request
+ * (the TLS handshake included), from the first byte for later ones. Re-arming never extends
+ * a deadline already running.
+ */
+static void
+arm_head(struct cst_conn *c)
+{
+	uint64_t now = cst_clock_mono_us();
+
+	if (c->head_deadline_us == 0)
+		c->head_deadline_us = now + c->lim.header_timeout_ms * 1000;
+	arm_timer(c, c->head_deadline_us > now ? (c->head_deadline_us - now + 999) / 1000 : 0);
 }
 
 static void
@@ -288,7 +305,7 @@ read_head(struct cst_conn *c, struct evbuffer *in)
 	if (!c->got_bytes) {
 		c->got_bytes = true;
 		c->l->ops->limits(c->l->arg, &c->lim);
-		arm_timer(c, c->lim.header_timeout_ms);
+		arm_head(c);
 	}
 	n = avail < c->lim.header_bytes ? avail : c->lim.header_bytes;
 	p = (const char *)evbuffer_pullup(in, (ev_ssize_t)n);
@@ -428,7 +445,7 @@ start_bev(struct cst_conn *c, SSL *ssl)
 	bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	c->st = ST_READ_HEAD;
-	arm_timer(c, c->lim.header_timeout_ms);
+	arm_head(c);
 }
 
 /* TLS listener: the first byte of a TLS connection is a handshake record (0x16). */
@@ -526,7 +543,7 @@ on_accept(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa, i
 			conn_free(c);
 			return;
 		}
-		arm_timer(c, c->lim.header_timeout_ms);
+		arm_head(c);
 		return;
 	}
 	start_bev(c, NULL);
@@ -810,6 +827,7 @@ cst_conn_finish(struct cst_conn *c, bool keep_alive)
 	}
 	c->st = ST_READ_HEAD;
 	c->got_bytes = false;
+	c->head_deadline_us = 0;	/* the next request's head is timed from its first byte */
 	c->l->ops->limits(c->l->arg, &c->lim);
 	arm_timer(c, c->lim.idle_timeout_ms);
 	if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)

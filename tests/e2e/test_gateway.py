@@ -181,6 +181,30 @@ def test_slow_header_sender_is_cut(make_gateway):
     assert b"200 OK" not in data
 
 
+def test_header_deadline_counts_from_accept(make_gateway):
+    # A first byte sent late does not restart the clock: the head must be complete within
+    # header_timeout of the accept (TLS handshake included), not of the first byte.
+    g = make_gateway("limits:\n  header_timeout: 1s\n")
+    t0 = time.time()
+    s = g.ssl_context().wrap_socket(socket.create_connection(("127.0.0.1", g.port)),
+                                    server_hostname="localhost")
+    time.sleep(0.8)
+    s.settimeout(0.2)
+    cut = None
+    try:
+        while time.time() - t0 < 4:
+            s.sendall(b"P")
+            try:
+                if s.recv(100) == b"":
+                    cut = time.time() - t0
+                    break
+            except (socket.timeout, TimeoutError):
+                pass
+    except (OSError, ssl.SSLError):
+        cut = time.time() - t0
+    assert cut is not None and cut < 1.6, cut
+
+
 def test_upstream_down_502(make_gateway):
     port = socket.socket()
     port.bind(("127.0.0.1", 0))

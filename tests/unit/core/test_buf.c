@@ -334,6 +334,7 @@ struct json_case {
 };
 
 #define J(name, in, out) { name, in, sizeof(in) - 1, out, true }
+#define B(name, in, out) { name, in, sizeof(in) - 1, out, false }	/* in is not UTF-8 */
 
 static const struct json_case json_cases[] = {
 	J("empty", "", "\"\""),
@@ -357,6 +358,16 @@ static const struct json_case json_cases[] = {
 	J("U+2028 passthrough", "\xe2\x80\xa8", "\"\xe2\x80\xa8\""),
 	J("C1 U+0085 passthrough", "\xc2\x85", "\"\xc2\x85\""),
 	J("log injection", "x\n{\"fake\":1}", "\"x\\n{\\\"fake\\\":1}\""),
+	/* Not UTF-8: each offending byte becomes U+FFFD, the output stays valid UTF-8. */
+	B("stray continuation", "a\x80" "b", "\"a\\ufffdb\""),
+	B("0xff", "\xff", "\"\\ufffd\""),
+	B("truncated 2-byte", "caf\xc3", "\"caf\\ufffd\""),
+	B("truncated 3-byte then ASCII", "\xe2\x82x", "\"\\ufffd\\ufffdx\""),
+	B("overlong slash", "\xc0\xaf", "\"\\ufffd\\ufffd\""),
+	B("overlong 3-byte", "\xe0\x80\xaf", "\"\\ufffd\\ufffd\\ufffd\""),
+	B("surrogate", "\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\""),
+	B("above U+10FFFF", "\xf4\x90\x80\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\""),
+	J("U+10FFFF", "\xf4\x8f\xbf\xbf", "\"\xf4\x8f\xbf\xbf\""),
 };
 
 static void
@@ -376,6 +387,15 @@ test_json_str(void **state)
 		cst_buf_init(&b, 1024);
 		CHECK_INT(c->name, cst_buf_add_json_str(&b, in, c->in_len), 0);
 		CHECK(c->name, buf_is(&b, c->out, strlen(c->out)));
+		CHECK_INT(c->name, cst_json_str_len(in, c->in_len, SIZE_MAX, &pre) + 2,
+		    strlen(c->out));
+		CHECK_INT(c->name, pre, c->in_len);
+		if (!c->roundtrip) {	/* the output is valid UTF-8 JSON all the same */
+			json_t *v = json_loadb(b.p, b.len, JSON_DECODE_ANY, NULL);
+
+			CHECK(c->name, v != NULL && json_is_string(v));
+			json_decref(v);
+		}
 		if (c->roundtrip) {
 			json_error_t je;
 			json_t *v = json_loadb(b.p, b.len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);

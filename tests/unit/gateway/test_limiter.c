@@ -4,7 +4,7 @@
  * retry-after that is long enough and not much longer), continuous refill capped at one
  * minute's budget, tokens per minute with reservation and reconciliation (an over-reservation
  * is returned, an under-reservation charged as debt), requests too large for any minute,
- * concurrency caps, the global limits and their interplay with per-principal ones (a refused
+ * concurrency caps, limits that change under a live bucket, the global limits and their interplay with per-principal ones (a refused
  * request counts nowhere), many principals (table growth) and allocation failure. These
  * tests must never pass on a stub.
  */
@@ -132,6 +132,45 @@ test_rpm(void **state)
 		CHECK(c->name, retry >= 1 && retry <= lo + 1);
 		cst_limiter_free(l);
 	}
+}
+
+/*
+ * A limit that changes under a live bucket (reload, key change): from unlimited the bucket
+ * starts full at once; a lowered limit caps what is left.
+ */
+static void
+test_limit_changes(void **state)
+{
+	struct cst_rate_limits none = { 0, 0, 0 }, five = { 5, 0, 0 }, two = { 2, 0, 0 };
+	struct cst_limiter *l = cst_limiter_new();
+	uint64_t retry;
+	int k;
+
+	(void)state;
+	assert_non_null(l);
+	CHECK_INT("unlimited", admit(l, "p", &none, &unlimited, 0, T0, &retry), CST_LIMIT_OK);
+	cst_limiter_release(l, "p", 0, 0, T0);
+	for (k = 0; k < 5; k++) {
+		CHECK_INT("limit set: full at once", admit(l, "p", &five, &unlimited, 0,
+		    T0 + 1, &retry), CST_LIMIT_OK);
+		cst_limiter_release(l, "p", 0, 0, T0 + 1);
+	}
+	CHECK_INT("limit set: then refused", admit(l, "p", &five, &unlimited, 0, T0 + 1, &retry),
+	    CST_LIMIT_RPM);
+	cst_limiter_free(l);
+
+	l = cst_limiter_new();
+	assert_non_null(l);
+	CHECK_INT("five", admit(l, "q", &five, &unlimited, 0, T0, &retry), CST_LIMIT_OK);
+	cst_limiter_release(l, "q", 0, 0, T0);
+	for (k = 0; k < 2; k++) {
+		CHECK_INT("lowered to two", admit(l, "q", &two, &unlimited, 0, T0 + 1, &retry),
+		    CST_LIMIT_OK);
+		cst_limiter_release(l, "q", 0, 0, T0 + 1);
+	}
+	CHECK_INT("lowered: capped", admit(l, "q", &two, &unlimited, 0, T0 + 1, &retry),
+	    CST_LIMIT_RPM);
+	cst_limiter_free(l);
 }
 
 /* Refill is continuous and capped at one minute's budget, however long the pause. */
@@ -425,6 +464,7 @@ main(void)
 		cmocka_unit_test(test_unlimited),
 		cmocka_unit_test(test_rpm),
 		cmocka_unit_test(test_rpm_refill_cap),
+		cmocka_unit_test(test_limit_changes),
 		cmocka_unit_test(test_tpm_reserve_reconcile),
 		cmocka_unit_test(test_tpm_too_large),
 		cmocka_unit_test(test_concurrency),
