@@ -19,22 +19,41 @@
 #include <string.h>
 #include <unistd.h>
 
+void
+cst_worker_snapshot(struct cst_worker *w)
+{
+	struct cst_gateway *gw = w->gw;
+	struct cst_config *old_cfg;
+	struct cst_authdb *old_db;
+
+	if (w->cfg != NULL &&
+	    __atomic_load_n(&gw->snapshot_gen, __ATOMIC_ACQUIRE) == w->snapshot_gen)
+		return;
+	old_cfg = w->cfg;
+	old_db = w->db;
+	pthread_mutex_lock(&gw->mu);
+	w->cfg = cst_config_ref(gw->cfg);
+	w->db = cst_authdb_ref(gw->db);
+	w->snapshot_gen = gw->snapshot_gen;
+	pthread_mutex_unlock(&gw->mu);
+	cst_config_unref(old_cfg);
+	cst_authdb_unref(old_db);
+}
+
 static void
 limits_cb(void *arg, struct cst_server_limits *out)
 {
 	struct cst_worker *w = arg;
-	struct cst_gateway *gw = w->gw;
 	const struct cst_request_limits *l;
 
-	pthread_mutex_lock(&gw->mu);
-	l = &gw->cfg->limits;
+	cst_worker_snapshot(w);
+	l = &w->cfg->limits;
 	out->header_bytes = l->header_bytes;
 	out->body_bytes = l->body_bytes;
 	out->header_timeout_ms = l->header_timeout_ms;
 	out->body_timeout_ms = l->body_timeout_ms;
 	out->idle_timeout_ms = l->idle_timeout_ms;
 	out->write_timeout_ms = l->idle_timeout_ms;
-	pthread_mutex_unlock(&gw->mu);
 }
 
 static void
@@ -109,6 +128,7 @@ cst_gateway_reload_state(struct cst_gateway *gw)
 	pthread_mutex_lock(&gw->mu);
 	old = gw->db;
 	gw->db = db;
+	__atomic_add_fetch(&gw->snapshot_gen, 1, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&gw->mu);
 	cst_authdb_unref(old);
 	cst_store_data_version(gw->store, &gw->store_version);
@@ -236,6 +256,7 @@ on_sighup(evutil_socket_t fd, short what, void *arg)
 	old = gw->cfg;
 	gw->cfg = cfg;
 	gw->generation++;
+	__atomic_add_fetch(&gw->snapshot_gen, 1, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&gw->mu);
 	for (i = 0; i < gw->n_workers; i++)
 		event_base_once(gw->workers[i].base, -1, EV_TIMEOUT, swap_ctx, &gw->workers[i], NULL);
@@ -361,6 +382,10 @@ free_worker(evutil_socket_t fd, short what, void *arg)
 	w->listener = NULL;
 	cst_upool_free(w->pool);
 	w->pool = NULL;
+	cst_config_unref(w->cfg);
+	cst_authdb_unref(w->db);
+	w->cfg = NULL;
+	w->db = NULL;
 	event_base_loopbreak(w->base);
 }
 

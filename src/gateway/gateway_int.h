@@ -33,6 +33,9 @@ struct cst_worker {
 	struct cst_upool *pool;
 	struct cst_txn *txns;		/* requests in progress on this worker */
 	struct cst_buf record;		/* invocation record being built (reused) */
+	struct cst_config *cfg;		/* this worker's references to gw->cfg and gw->db, */
+	struct cst_authdb *db;		/* renewed by cst_worker_snapshot when snapshot_gen moves */
+	unsigned snapshot_gen;
 	unsigned char rid_prefix[8];	/* random per worker and run: request id = prefix + seq */
 	uint64_t rid_seq;
 };
@@ -56,6 +59,7 @@ struct cst_gateway {
 	uint64_t drain_deadline_us;
 	bool draining;
 	unsigned generation;		/* bumped on reload: pool keys include it */
+	unsigned snapshot_gen;		/* bumped (under mu, read atomically) when cfg or db changes */
 };
 
 /* Stage phases in the fixed order the runner applies them. */
@@ -185,5 +189,11 @@ int cst_gateway_reload_state(struct cst_gateway *gw);
 /* Appends an admin record to the sink and the store's history. */
 void cst_gateway_admin_record(struct cst_gateway *gw, const char *actor, const char *action,
     const char *target, int status);
+
+/*
+ * Brings w->cfg and w->db up to date with the gateway's (one atomic load when nothing changed,
+ * so requests need not take gw->mu). Worker thread only.
+ */
+void cst_worker_snapshot(struct cst_worker *w);
 
 #endif

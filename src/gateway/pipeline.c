@@ -184,7 +184,6 @@ cst_pipeline_resume(struct cst_txn *t)
 void
 cst_pipeline_start(struct cst_worker *w, struct cst_conn *conn)
 {
-	struct cst_gateway *gw = w->gw;
 	unsigned char rid[CST_REQUEST_ID_LEN / 2];
 	struct cst_txn *t = cst_calloc(1, sizeof(*t));
 	uint64_t seq = ++w->rid_seq;
@@ -207,10 +206,9 @@ cst_pipeline_start(struct cst_worker *w, struct cst_conn *conn)
 	t->conn = conn;
 	t->start_us = cst_clock_mono_us();
 	t->start_ms = cst_clock_unix_ms();
-	pthread_mutex_lock(&gw->mu);
-	t->cfg = cst_config_ref(gw->cfg);
-	t->db = cst_authdb_ref(gw->db);
-	pthread_mutex_unlock(&gw->mu);
+	cst_worker_snapshot(w);
+	t->cfg = cst_config_ref(w->cfg);
+	t->db = cst_authdb_ref(w->db);
 	cst_buf_init(&t->up_body, t->cfg->limits.body_bytes * 2 + 65536);
 	cst_buf_init(&t->resp, 1024 * 1024);
 	cst_buf_init(&t->decisions, 16384);
