@@ -40,6 +40,25 @@ cst_sha256(const void *data, size_t len, unsigned char out[CST_SHA256_LEN])
 }
 
 int
+cst_sha256_parts(const void *a, size_t a_len, const void *b, size_t b_len,
+    unsigned char out[CST_SHA256_LEN])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned int n = 0;
+	int r = CST_ECRYPTO;
+
+	if (ctx == NULL)
+		return CST_ECRYPTO;
+	if (EVP_DigestInit_ex(ctx, sha256_md(), NULL) == 1 &&
+	    (a_len == 0 || EVP_DigestUpdate(ctx, a, a_len) == 1) &&
+	    (b_len == 0 || EVP_DigestUpdate(ctx, b, b_len) == 1) &&
+	    EVP_DigestFinal_ex(ctx, out, &n) == 1 && n == CST_SHA256_LEN)
+		r = 0;
+	EVP_MD_CTX_free(ctx);
+	return r;
+}
+
+int
 cst_sha256_hex(const void *data, size_t len, char out[2 * CST_SHA256_LEN + 1])
 {
 	unsigned char d[CST_SHA256_LEN];

@@ -11,6 +11,9 @@
 
 /* SHA-256 of data into out. Returns 0 or CST_ECRYPTO. */
 int cst_sha256(const void *data, size_t len, unsigned char out[CST_SHA256_LEN]);
+/* SHA-256 of a[0..a_len) followed by b[0..b_len) (either may be NULL when empty). */
+int cst_sha256_parts(const void *a, size_t a_len, const void *b, size_t b_len,
+    unsigned char out[CST_SHA256_LEN]);
 /* Lower-case hex SHA-256 (65 bytes with NUL). Returns 0 or CST_ECRYPTO. */
 int cst_sha256_hex(const void *data, size_t len, char out[2 * CST_SHA256_LEN + 1]);
 /* HMAC-SHA-256 of data under key. Returns 0 or CST_ECRYPTO. */
