@@ -51,6 +51,8 @@ int cst_strlcpy(char *dst, const char *src, size_t dst_size);
 
 /* Lower-case hex of n bytes into out (2n+1 bytes). */
 void cst_hex(const unsigned char *in, size_t n, char *out);
+/* Decodes 2n lower-case hex digits at s into out[0..n). 0, or CST_EINVAL on any other byte. */
+int cst_unhex(const char *s, size_t n, unsigned char *out);
 
 /* ISO-8601 UTC time with milliseconds ("2026-01-02T03:04:05.678Z") of a unix time in ms. */
 void cst_time_iso(uint64_t unix_ms, char out[32]);

@@ -405,22 +405,12 @@ cst_token_issue(const struct cst_credential *cred, const unsigned char key[CST_T
 	return 0;
 }
 
-static int
-unhex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 int
 cst_token_key_load(const char *path, bool create, unsigned char key[CST_TOKEN_KEY_LEN])
 {
 	char hex[2 * CST_TOKEN_KEY_LEN + 2];
 	ssize_t n;
-	int fd, i;
+	int fd;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 && errno == ENOENT && create) {
@@ -444,14 +434,10 @@ cst_token_key_load(const char *path, bool create, unsigned char key[CST_TOKEN_KE
 		OPENSSL_cleanse(hex, sizeof(hex));
 		return CST_EINVAL;
 	}
-	for (i = 0; i < CST_TOKEN_KEY_LEN; i++) {
-		int hi = unhex(hex[2 * i]), lo = unhex(hex[2 * i + 1]);
-
-		if (hi < 0 || lo < 0) {
-			OPENSSL_cleanse(hex, sizeof(hex));
-			return CST_EINVAL;
-		}
-		key[i] = (unsigned char)(hi << 4 | lo);
+	if (cst_unhex(hex, CST_TOKEN_KEY_LEN, key) != 0) {
+		OPENSSL_cleanse(hex, sizeof(hex));
+		OPENSSL_cleanse(key, CST_TOKEN_KEY_LEN);
+		return CST_EINVAL;
 	}
 	OPENSSL_cleanse(hex, sizeof(hex));
 	return 0;

@@ -19,8 +19,10 @@
 #include <string.h>
 
 #include "audit/merkle.h"
+#include "core/b64.h"
 #include "core/err.h"
 #include "core/json.h"
+#include "core/str.h"
 #include "crypto/hash.h"
 
 #define HL CST_MERKLE_HASH_LEN
@@ -30,29 +32,12 @@ typedef uint8_t hash_t[HL];
 
 /* ---- helpers --------------------------------------------------------------------------- */
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* Decodes lower-case hex of exactly 2 * cap digits; fails the test otherwise. */
 static void
 unhex(const char *s, uint8_t *out, size_t cap)
 {
-	size_t i;
-
 	assert_int_equal(strlen(s), 2 * cap);
-	for (i = 0; i < cap; i++) {
-		int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
-
-		assert_true(hi >= 0 && lo >= 0);
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
+	assert_int_equal(cst_unhex(s, cap, out), 0);
 }
 
 /* xorshift64*: deterministic test leaves (rand() is banned). */
@@ -776,46 +761,13 @@ test_policy(void **state)
 
 /* ---- transparency-dev/merkle JSON vectors ---------------------------------------------- */
 
-/* Strict standard base64 with padding (RFC 4648 §4): -1 on any deviation, else length. */
+/* Standard base64 through src/core/b64.h: -1 on any deviation, else the length. */
 static long
 b64std_decode(const char *in, size_t len, uint8_t *out, size_t cap)
 {
-	static const char al[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	size_t i, o = 0, pad = 0;
-	uint32_t acc = 0;
+	size_t n;
 
-	if (len % 4 != 0)
-		return -1;
-	for (i = 0; i < len; i++) {
-		const char *p;
-		int v;
-
-		if (in[i] == '=') {
-			if (i < len - 2)
-				return -1;
-			pad++;
-			v = 0;
-		} else {
-			if (pad > 0 || in[i] == '\0' || (p = strchr(al, in[i])) == NULL)
-				return -1;
-			v = (int)(p - al);
-		}
-		acc = acc << 6 | (uint32_t)v;
-		if (i % 4 == 3) {
-			uint8_t b[3] = { (uint8_t)(acc >> 16), (uint8_t)(acc >> 8), (uint8_t)acc };
-			size_t k, take = 3 - pad;
-
-			if ((pad == 1 && (acc & 0xff)) || (pad == 2 && (acc & 0xffff)))
-				return -1;	/* non-zero bits under the padding */
-			if (o + take > cap)
-				return -1;
-			for (k = 0; k < take; k++)
-				out[o++] = b[k];
-			acc = 0;
-		}
-	}
-	return (long)o;
+	return cst_b64_decode(in, len, out, cap, &n) == 0 ? (long)n : -1;
 }
 
 /* The raw text of member key, decoded by jansson (any JSON value); NULL if absent. */
