@@ -97,6 +97,13 @@ def test_rpm_limit_and_retry_after(make_gateway):
     assert g.chat(g.apikey("bob"))[0] == 200
 
 
+def wait_until(cond, timeout=10):
+    deadline = time.time() + timeout
+    while not cond():
+        assert time.time() < deadline, "condition not reached"
+        time.sleep(0.02)
+
+
 def test_tpm_reservation(make_gateway, stub):
     g = make_gateway(upstream_path="/x/delay_ms=800/v1")
     key = g.apikey("alice", "demo-model", "--tpm", "600")
@@ -104,7 +111,7 @@ def test_tpm_reservation(make_gateway, stub):
     out = []
     t = threading.Thread(target=lambda: out.append(g.chat(key, max_tokens=500)[0]))
     t.start()
-    time.sleep(0.3)
+    wait_until(lambda: len(stub.requests()) == 1)  # the first one is at the upstream
     status, h, body, _ = g.chat(key, max_tokens=500)
     t.join()
     assert out == [200]
@@ -124,7 +131,7 @@ def test_concurrency_cap_slow_upstream(make_gateway, stub):
     out = []
     t = threading.Thread(target=lambda: out.append(g.chat(key)[0]))
     t.start()
-    time.sleep(0.3)
+    wait_until(lambda: len(stub.requests()) == 1)  # the first one is at the upstream
     status, h, body, _ = g.chat(key)
     t.join()
     assert out == [200]
@@ -468,10 +475,12 @@ def test_sighup_reload(make_gateway, stub):
     c = g.conn()
     assert g.request("GET", "/v1/models", key=key, conn=c)[0] == 200
     g.proc.send_signal(1)
-    time.sleep(0.5)
+    deadline = time.time() + 5
+    while g.chat(key, logprobs=True)[0] != 400 and time.time() < deadline:
+        time.sleep(0.1)  # the reload is applied by the main loop, soon after the signal
+    assert g.chat(key, logprobs=True)[0] == 400
     # the connection opened before the reload still works
     assert g.request("GET", "/v1/models", key=key, conn=c)[0] == 200
-    assert g.chat(key, logprobs=True)[0] == 400
 
 
 def test_cli_conventions(tmp_path):
