@@ -258,20 +258,25 @@ reverse_into(uint8_t (*out)[HLEN], uint8_t (*tmp)[HLEN], size_t cnt)
 		memcpy(out[i], tmp[cnt - 1 - i], HLEN);
 }
 
-int
-cst_merkle_inclusion_proof(const struct cst_merkle_source *src, uint64_t index,
-    uint64_t size, uint8_t (*out)[HLEN], size_t max, size_t *n)
+typedef int walk_fn(const struct cst_merkle_source *src, uint64_t a, uint64_t size, bool hash,
+    uint8_t (*tmp)[HLEN], size_t *cnt);
+
+/*
+ * Runs walk once to count the proof (no hashing, so a short max fails before any work), then
+ * to hash it, and writes it to out in proof order.
+ */
+static int
+emit_proof(walk_fn *walk, const struct cst_merkle_source *src, uint64_t a, uint64_t size,
+    uint8_t (*out)[HLEN], size_t max, size_t *n)
 {
-	uint8_t tmp[CST_MERKLE_MAX_INCLUSION][HLEN];
+	uint8_t tmp[CST_MERKLE_MAX_CONSISTENCY_GEN][HLEN];	/* the longer of the two kinds */
 	size_t cnt = 0;
 	int r;
 
-	if (src == NULL || src->leaf == NULL || index >= size)
-		return CST_EINVAL;
-	(void)walk_inclusion(src, index, size, false, tmp, &cnt);
+	(void)walk(src, a, size, false, tmp, &cnt);
 	if (cnt > max)
 		return CST_E2BIG;
-	if ((r = walk_inclusion(src, index, size, true, tmp, &cnt)) != 0)
+	if ((r = walk(src, a, size, true, tmp, &cnt)) != 0)
 		return r;
 	reverse_into(out, tmp, cnt);
 	*n = cnt;
@@ -279,23 +284,21 @@ cst_merkle_inclusion_proof(const struct cst_merkle_source *src, uint64_t index,
 }
 
 int
+cst_merkle_inclusion_proof(const struct cst_merkle_source *src, uint64_t index,
+    uint64_t size, uint8_t (*out)[HLEN], size_t max, size_t *n)
+{
+	if (src == NULL || src->leaf == NULL || index >= size)
+		return CST_EINVAL;
+	return emit_proof(walk_inclusion, src, index, size, out, max, n);
+}
+
+int
 cst_merkle_consistency_proof(const struct cst_merkle_source *src, uint64_t m, uint64_t size,
     uint8_t (*out)[HLEN], size_t max, size_t *n)
 {
-	uint8_t tmp[CST_MERKLE_MAX_CONSISTENCY_GEN][HLEN];
-	size_t cnt = 0;
-	int r;
-
 	if (src == NULL || src->leaf == NULL || m == 0 || m > size)
 		return CST_EINVAL;
-	(void)walk_consistency(src, m, size, false, tmp, &cnt);
-	if (cnt > max)
-		return CST_E2BIG;
-	if ((r = walk_consistency(src, m, size, true, tmp, &cnt)) != 0)
-		return r;
-	reverse_into(out, tmp, cnt);
-	*n = cnt;
-	return 0;
+	return emit_proof(walk_consistency, src, m, size, out, max, n);
 }
 
 /* ---- verification (RFC 9162 §2.1.3.2 and §2.1.4.2) ------------------------------------- */

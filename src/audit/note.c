@@ -441,6 +441,21 @@ cosig_header(uint64_t t, char *buf, size_t cap)
 }
 
 /* Ed25519 over hdr || text (hdr may be empty). Allocates the message only if hdr is used. */
+/* hdr followed by text in one OpenSSL allocation (the signed message); *len its length. */
+static unsigned char *
+join_message(const char *hdr, size_t hdr_len, const char *text, size_t text_len, size_t *len)
+{
+	unsigned char *m = OPENSSL_malloc(hdr_len + text_len + 1);
+
+	if (m == NULL)
+		return NULL;
+	memcpy(m, hdr, hdr_len);
+	if (text_len)
+		memcpy(m + hdr_len, text, text_len);
+	*len = hdr_len + text_len;
+	return m;
+}
+
 static int
 ed25519_verify(const uint8_t pub[32], const char *hdr, size_t hdr_len, const char *text,
     size_t text_len, const uint8_t sig[64])
@@ -454,16 +469,10 @@ ed25519_verify(const uint8_t pub[32], const char *hdr, size_t hdr_len, const cha
 
 	if (pk == NULL || ctx == NULL)
 		goto out;
-	if (hdr_len > 0) {
-		if ((m = OPENSSL_malloc(hdr_len + text_len + 1)) == NULL) {
-			r = CST_ENOMEM;
-			goto out;
-		}
-		memcpy(m, hdr, hdr_len);
-		if (text_len)
-			memcpy(m + hdr_len, text, text_len);
-		msgp = m;
-		mlen = hdr_len + text_len;
+	if (hdr_len > 0 && (msgp = m = join_message(hdr, hdr_len, text, text_len, &mlen)) ==
+	    NULL) {
+		r = CST_ENOMEM;
+		goto out;
 	}
 	if (EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, pk) != 1)
 		goto out;
@@ -489,15 +498,10 @@ ed25519_sign(const uint8_t seed[32], const char *hdr, size_t hdr_len, const char
 
 	if (pk == NULL || ctx == NULL)
 		goto out;
-	if (hdr_len > 0) {
-		if ((m = OPENSSL_malloc(hdr_len + text_len + 1)) == NULL) {
-			r = CST_ENOMEM;
-			goto out;
-		}
-		memcpy(m, hdr, hdr_len);
-		memcpy(m + hdr_len, text, text_len);
-		msgp = m;
-		mlen = hdr_len + text_len;
+	if (hdr_len > 0 && (msgp = m = join_message(hdr, hdr_len, text, text_len, &mlen)) ==
+	    NULL) {
+		r = CST_ENOMEM;
+		goto out;
 	}
 	if (EVP_DigestSignInit(ctx, NULL, NULL, NULL, pk) != 1 ||
 	    EVP_DigestSign(ctx, sig, &slen, msgp, mlen) != 1 || slen != 64)

@@ -32,11 +32,7 @@ sha256_md(void)
 int
 cst_sha256(const void *data, size_t len, unsigned char out[CST_SHA256_LEN])
 {
-	unsigned int n = 0;
-
-	if (EVP_Digest(data, len, out, &n, sha256_md(), NULL) != 1 || n != CST_SHA256_LEN)
-		return CST_ECRYPTO;
-	return 0;
+	return cst_sha256_parts(data, len, NULL, 0, out);
 }
 
 int

@@ -102,16 +102,16 @@ cut_disallowed(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	pthread_mutex_lock(&w->gw->mu);
-	db = cst_authdb_ref(w->gw->db);
-	pthread_mutex_unlock(&w->gw->mu);
+	cst_worker_snapshot(w);
+	db = cst_authdb_ref(w->db);	/* held while cutting, whatever the next snapshot is */
 	for (t = w->txns; t; t = next) {
+		const struct cst_credential *c = t->cred ? cst_authdb_by_id(db, t->cred->id) : NULL;
+
 		next = t->next;
 		if (db->lockdown)
 			cst_pipeline_cut(t, "the gateway entered lockdown");
-		else if (t->cred && (cst_authdb_blocked(db, t->cred->principal) ||
-		    cst_authdb_by_id(db, t->cred->id) == NULL ||
-		    cst_authdb_by_id(db, t->cred->id)->revoked_ms != 0))
+		else if (t->cred && (cst_authdb_blocked(db, t->cred->principal) || c == NULL ||
+		    c->revoked_ms != 0))
 			cst_pipeline_cut(t, "the principal was blocked or its credential revoked");
 	}
 	cst_authdb_unref(db);
