@@ -237,8 +237,8 @@ def main():
             print(f"  castellan {s} adds {added[s]:.3f} ms at p99 (goal <= {GOAL_ADDED_P99_MS}); "
                   f"nginx adds {ngx_added:.3f} ms at the same rate")
 
-        recs = sum(1 for _ in open(os.path.join(gws["http"][0].dir, "records.jsonl")))
-        print(f"\ninvocation records written by castellan http: {recs}")
+        recs = len(gws["http"][0].log_lines())
+        print(f"\nrecords in the audit log of castellan http: {recs}")
 
         print(f"\nidle streams (TLS, each upstream stream sends its first event and then waits)")
         (tmp / "streams").mkdir()

@@ -56,16 +56,26 @@ def main():
     g.admin("lockdown", "off")
     print("castellan admin lockdown off")
     g.stop()
-    recs = [json.loads(l) for l in open(os.path.join(g.dir, "records.jsonl"))]
+    recs = g.records()
     inv = {r["request_id"]: r for r in recs if r["type"] == "invocation"}
     missing = [i for i in seen if i not in inv]
-    print(f"\n{len(inv)} invocation records, {len(recs) - len(inv)} admin records in "
-          f"{g.dir}/records.jsonl; decisions of the stripped request:")
+    log_dir = os.path.join(g.dir, "log")
+    print(f"\n{len(inv)} invocation records, {len(recs) - len(inv)} admin records in the "
+          f"tamper-evident log {log_dir}; decisions of the stripped request:")
     print("  " + json.dumps(inv[seen[4]]["decisions"]))
     secret_free = all(alice not in json.dumps(r) for r in recs)
     print(f"every response has its record: {not missing}; no key in any record: {secret_free}")
+    vkey = os.path.join(g.dir, "log.key.vkey")
+    print(f"\ncastellan log verify {log_dir} --key {vkey}")
+    verify = run("log", "verify", log_dir, "--key", vkey, check=False)
+    print("  " + verify.stdout.strip().replace("\n", "\n  "))
+    index = next(l["index"] for l in g.log_lines() if l.get("record", {}).get("request_id") == seen[0])
+    proof = run("log", "prove", log_dir, "--index", str(index), check=False)
+    print(f"\ncastellan log prove {log_dir} --index {index}   (record of request {seen[0]})")
+    print("  " + proof.stdout.strip().replace("\n", "\n  "))
     stub.stop()
-    return 0 if not missing and secret_free else 1
+    ok = not missing and secret_free and verify.returncode == 0 and proof.returncode == 0
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -79,6 +79,13 @@ cst_merkle_frontier_init(struct cst_merkle_frontier *f)
 int
 cst_merkle_frontier_append(struct cst_merkle_frontier *f, const uint8_t leaf_hash[HLEN])
 {
+	return cst_merkle_frontier_append_nodes(f, leaf_hash, NULL, NULL);
+}
+
+int
+cst_merkle_frontier_append_nodes(struct cst_merkle_frontier *f, const uint8_t leaf_hash[HLEN],
+    uint8_t (*nodes)[HLEN], size_t *n)
+{
 	uint8_t h[HLEN];
 	unsigned i;
 	int r;
@@ -86,13 +93,46 @@ cst_merkle_frontier_append(struct cst_merkle_frontier *f, const uint8_t leaf_has
 	if (f->size == UINT64_MAX)
 		return CST_ELIMIT;
 	memcpy(h, leaf_hash, HLEN);
+	if (nodes)
+		memcpy(nodes[0], h, HLEN);
 	/* Carry: each set low bit is a perfect subtree that the new one completes. */
-	for (i = 0; (f->size >> i) & 1; i++)
+	for (i = 0; (f->size >> i) & 1; i++) {
 		if ((r = cst_merkle_node_hash(f->hash[i], h, h)) != 0)
 			return r;
+		if (nodes)
+			memcpy(nodes[i + 1], h, HLEN);
+	}
 	memcpy(f->hash[i], h, HLEN);
 	f->size++;
+	if (n)
+		*n = i + 1;
 	return 0;
+}
+
+uint64_t
+cst_merkle_stored_index(unsigned level, uint64_t n)
+{
+	uint64_t i = 0;
+	unsigned l;
+
+	for (l = level; l > 0; l--)
+		n = 2 * n + 1;
+	for (; n > 0; n >>= 1)
+		i += n;
+	return i + level;
+}
+
+uint64_t
+cst_merkle_stored_count(uint64_t size)
+{
+	uint64_t n, count;
+
+	if (size == 0)
+		return 0;
+	count = cst_merkle_stored_index(0, size - 1) + 1;
+	for (n = size - 1; n & 1; n >>= 1)
+		count++;
+	return count;
 }
 
 int

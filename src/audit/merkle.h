@@ -73,9 +73,30 @@ void cst_merkle_frontier_init(struct cst_merkle_frontier *f);
  */
 int cst_merkle_frontier_append(struct cst_merkle_frontier *f,
     const uint8_t leaf_hash[CST_MERKLE_HASH_LEN]);
+/*
+ * As cst_merkle_frontier_append, and also writes the hashes the append completes into
+ * nodes[0..*n): nodes[0] is the leaf hash, nodes[k] the new perfect subtree of 2^k leaves
+ * ending at this leaf. nodes needs room for CST_MERKLE_MAX_HEIGHT + 1 hashes. nodes and n may
+ * be NULL. These are exactly the hashes Go's tlog.StoredHashes appends for the record, so a
+ * store that appends them in order holds hash (level, index) at cst_merkle_stored_index.
+ */
+int cst_merkle_frontier_append_nodes(struct cst_merkle_frontier *f,
+    const uint8_t leaf_hash[CST_MERKLE_HASH_LEN], uint8_t (*nodes)[CST_MERKLE_HASH_LEN],
+    size_t *n);
 /* The root MTH of the first f->size leaves into out; f is not modified. 0 or CST_ECRYPTO. */
 int cst_merkle_frontier_root(const struct cst_merkle_frontier *f,
     uint8_t out[CST_MERKLE_HASH_LEN]);
+
+/* ---- stored-hash layout (golang.org/x/mod/sumdb/tlog) -------------------------------- */
+
+/*
+ * Position of the perfect subtree (level, n) (leaves [n << level, (n + 1) << level)) in the
+ * sequence of hashes that appending leaves with cst_merkle_frontier_append_nodes produces
+ * (tlog.StoredHashIndex). Defined while the result fits a uint64 (trees below 2^62 leaves).
+ */
+uint64_t cst_merkle_stored_index(unsigned level, uint64_t n);
+/* Number of hashes that sequence holds for a tree of size leaves (tlog.StoredHashCount). */
+uint64_t cst_merkle_stored_count(uint64_t size);
 
 /* ---- hash sources and proof generation ------------------------------------------------- */
 

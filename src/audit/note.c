@@ -413,6 +413,66 @@ cst_note_skey_wipe(struct cst_note_skey *k)
 }
 
 int
+cst_note_skey_generate(const char *name, uint8_t type, struct cst_note_skey *out, char *msg,
+    size_t msg_cap)
+{
+	struct cst_note_skey k;
+	size_t n = strlen(name);
+	int r;
+
+	if (n == 0 || n > CST_NOTE_MAX_NAME || !valid_name(name, n))
+		return fail(CST_EINVAL, msg, msg_cap, "key name must be 1 to %d bytes without "
+		    "white space or '+'", CST_NOTE_MAX_NAME);
+	if (type != CST_NOTE_SIG_ED25519 && type != CST_NOTE_SIG_COSIG)
+		return fail(CST_EINVAL, msg, msg_cap, "unsupported key type 0x%02x", type);
+	memset(&k, 0, sizeof(k));
+	memcpy(k.name, name, n);
+	k.name_len = n;
+	k.type = type;
+	if ((r = cst_random_bytes(k.seed, sizeof(k.seed))) != 0 ||
+	    (r = seed_pub(k.seed, k.pub)) != 0 ||
+	    (r = cst_note_key_id(name, n, type, k.pub, sizeof(k.pub), &k.id)) != 0) {
+		cst_note_skey_wipe(&k);
+		return r;
+	}
+	*out = k;
+	cst_note_skey_wipe(&k);
+	return 0;
+}
+
+int
+cst_note_skey_format(const struct cst_note_skey *k, char *out, size_t cap)
+{
+	uint8_t payload[33];
+	char b64[45];
+	int n;
+
+	payload[0] = k->type;
+	memcpy(payload + 1, k->seed, 32);
+	cst_b64_encode(payload, sizeof(payload), b64);
+	n = snprintf(out, cap, "PRIVATE+KEY+%.*s+%08x+%.44s", (int)k->name_len, k->name,
+	    (unsigned)k->id, b64);
+	OPENSSL_cleanse(payload, sizeof(payload));
+	OPENSSL_cleanse(b64, sizeof(b64));
+	if (n < 0 || (size_t)n >= cap) {
+		OPENSSL_cleanse(out, cap);
+		return CST_E2BIG;
+	}
+	return 0;
+}
+
+void
+cst_note_vkey_of(const struct cst_note_skey *k, struct cst_note_vkey *out)
+{
+	memset(out, 0, sizeof(*out));
+	memcpy(out->name, k->name, k->name_len);
+	out->name_len = k->name_len;
+	out->id = k->id;
+	out->type = k->type;
+	memcpy(out->pub, k->pub, sizeof(out->pub));
+}
+
+int
 cst_note_vkey_format(const struct cst_note_vkey *k, char *out, size_t cap)
 {
 	uint8_t payload[33];

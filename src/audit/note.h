@@ -130,6 +130,22 @@ int cst_note_vkey_parse(const char *s, size_t len, struct cst_note_vkey *out, ch
 int cst_note_skey_parse(const char *s, size_t len, struct cst_note_skey *out, char *msg,
     size_t msg_cap);
 
+/*
+ * A new signer key named name of type (CST_NOTE_SIG_ED25519 or CST_NOTE_SIG_COSIG) from the
+ * OpenSSL CSPRNG. 0 and *out; CST_EINVAL (bad name or type, reason in msg); CST_ECRYPTO.
+ */
+int cst_note_skey_generate(const char *name, uint8_t type, struct cst_note_skey *out,
+    char *msg, size_t msg_cap);
+
+/*
+ * Writes k in the Go signer-key form "PRIVATE+KEY+<name>+<hex>+<base64(type || seed)>" into
+ * out[0..cap) with a NUL. The output is secret. 0; CST_E2BIG (out is wiped).
+ */
+int cst_note_skey_format(const struct cst_note_skey *k, char *out, size_t cap);
+
+/* The verifier key of signer key k. */
+void cst_note_vkey_of(const struct cst_note_skey *k, struct cst_note_vkey *out);
+
 /* Wipes a signer key (OPENSSL_cleanse). k may be NULL. */
 void cst_note_skey_wipe(struct cst_note_skey *k);
 

@@ -31,5 +31,6 @@ int cst_cmd_serve(int argc, char **argv);
 int cst_cmd_apikey(int argc, char **argv);
 int cst_cmd_cert(int argc, char **argv);
 int cst_cmd_admin(int argc, char **argv);
+int cst_cmd_log(int argc, char **argv);
 
 #endif

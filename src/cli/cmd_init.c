@@ -13,7 +13,9 @@
 
 #include "core/clock.h"
 #include "core/err.h"
+#include "audit/tlog.h"
 #include "core/str.h"
+#include "crypto/hash.h"
 #include "crypto/x509.h"
 #include "gateway/auth.h"
 
@@ -27,10 +29,12 @@
 #include <unistd.h>
 
 static const char usage[] =
-    "usage: castellan init DIR [--upstream URL] [--model NAME] [--port N] [--admin-port N]\n\n"
+    "usage: castellan init DIR [--upstream URL] [--model NAME] [--port N] [--admin-port N]\n"
+    "                          [--origin NAME]\n\n"
     "Creates DIR/castellan.yaml, a local CA (DIR/tls/ca.crt), a TLS server certificate for\n"
     "localhost, an admin client certificate (DIR/tls/admin.crt), the token signing key and the\n"
-    "state database. Defaults: upstream http://127.0.0.1:8081/v1, model demo-model, ports 8443\n"
+    "state database, and the signing key of the tamper-evident audit log (DIR/log.key; the\n"
+    "log's origin is NAME, by default castellan/<host>/<random>). Defaults: upstream http://127.0.0.1:8081/v1, model demo-model, ports 8443\n"
     "(gateway, HTTPS) and 8444 (admin, mutual TLS; --admin-port 0 disables it).\n\n"
     "DIR must not exist yet, or be an empty directory of yours that group and others cannot\n"
     "write. Everything created is private: directories 0700, files 0600.\n";
@@ -128,15 +132,42 @@ create_private(const char *path)
 	return f;
 }
 
+/*
+ * A log origin unique to this setup: "castellan/<host>/<8 random hex digits>", the host name
+ * reduced to the characters a key name may hold.
+ */
+static void
+default_origin(char *out, size_t cap)
+{
+	char host[64] = "", rnd[9];
+	unsigned char b[4];
+	size_t i, j = 0;
+
+	if (gethostname(host, sizeof(host) - 1) != 0)
+		host[0] = '\0';
+	for (i = 0; host[i] && j + 1 < sizeof(host); i++)
+		if ((host[i] >= 'a' && host[i] <= 'z') || (host[i] >= 'A' && host[i] <= 'Z') ||
+		    (host[i] >= '0' && host[i] <= '9') || host[i] == '.' || host[i] == '-')
+			host[j++] = host[i];
+	host[j] = '\0';
+	if (cst_random_bytes(b, sizeof(b)) != 0)
+		memset(b, 0, sizeof(b));
+	snprintf(rnd, sizeof(rnd), "%02x%02x%02x%02x", b[0], b[1], b[2], b[3]);
+	snprintf(out, cap, "castellan/%s/%s", j ? host : "localhost", rnd);
+}
+
 /* The command itself; cst_cmd_init runs it under umask 077. */
 static int
 init_run(int argc, char **argv)
 {
 	static const struct option opts[] = { { "upstream", required_argument, NULL, 'u' },
 		{ "model", required_argument, NULL, 'm' }, { "port", required_argument, NULL, 'p' },
-		{ "admin-port", required_argument, NULL, 'a' }, { "help", no_argument, NULL, 'h' },
+		{ "admin-port", required_argument, NULL, 'a' },
+		{ "origin", required_argument, NULL, 'o' }, { "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 } };
 	const char *upstream = "http://127.0.0.1:8081/v1", *model = "demo-model", *dir;
+	const char *origin = NULL;
+	char p_log[4096], origin_buf[128], vkey[600];
 	char p_ca[4096], p_cak[4096], p_crt[4096], p_key[4096], p_adm[4096], p_admk[4096];
 	char p_cfg[4096], p_db[4096], p_tok[4096], p_tls[4096], fp[65], err[512], models[64];
 	unsigned char tk[CST_TOKEN_KEY_LEN];
@@ -152,6 +183,7 @@ init_run(int argc, char **argv)
 		switch (ch) {
 		case 'u': upstream = optarg; break;
 		case 'm': model = optarg; break;
+		case 'o': origin = optarg; break;
 		case 'p':
 		case 'a':
 			/* The gateway port must be fixed (listen.port 1..65535); admin 0 = off. */
@@ -186,6 +218,7 @@ init_run(int argc, char **argv)
 	path_join(p_cfg, sizeof(p_cfg), dir, "castellan.yaml");
 	path_join(p_db, sizeof(p_db), dir, "state.db");
 	path_join(p_tok, sizeof(p_tok), dir, "token.key");
+	path_join(p_log, sizeof(p_log), dir, "log.key");
 	if ((r = cst_x509_make_ca(p_ca, p_cak, "Castellan local CA", 3650)) != 0 ||
 	    (r = cst_x509_issue(p_ca, p_cak, p_crt, p_key, CST_CERT_SERVER, "localhost", "gateway",
 	    NULL, 825, fp)) != 0 ||
@@ -194,6 +227,11 @@ init_run(int argc, char **argv)
 		return cst_cli_fail("init", "certificates: %s", cst_strerror(r));
 	if ((r = cst_token_key_load(p_tok, true, tk)) != 0)
 		return cst_cli_fail("init", "%s: %s", p_tok, cst_strerror(r));
+	if (origin == NULL)
+		default_origin(origin_buf, sizeof(origin_buf));
+	if (cst_tlog_key_create(p_log, origin ? origin : origin_buf, vkey, sizeof(vkey), err,
+	    sizeof(err)) != 0)
+		return cst_cli_fail("init", "%s", err);
 	if ((f = create_private(p_cfg)) == NULL)
 		return cst_cli_fail("init", "%s: %s", p_cfg, strerror(errno));
 	n = fprintf(f, CST_CONFIG_TEMPLATE, (unsigned)port, (unsigned)aport, upstream, model);
@@ -224,14 +262,16 @@ init_run(int argc, char **argv)
 	    "  %s        configuration (model '%s' -> %s)\n"
 	    "  %s/ca.crt        local CA: give it to clients to verify the gateway\n"
 	    "  %s/admin.crt     admin client certificate (with admin.key)\n"
-	    "  %s           state database\n\n"
+	    "  %s           state database\n"
+	    "  %s          audit log signing key; verifier key: %s\n\n"
 	    "Next steps:\n"
 	    "  1. castellan serve -c %s\n"
 	    "  2. castellan apikey create -c %s --principal alice --models %s\n"
 	    "  3. curl --cacert %s/ca.crt https://localhost:%u/v1/models -H 'Authorization: Bearer KEY'\n"
-	    "  4. castellan admin status -c %s\n",
-	    dir, p_cfg, model, upstream, p_tls, p_tls, p_db, p_cfg, p_cfg, model, p_tls,
-	    (unsigned)port, p_cfg);
+	    "  4. castellan admin status -c %s\n"
+	    "  5. castellan log verify %s/log --key %s.vkey\n",
+	    dir, p_cfg, model, upstream, p_tls, p_tls, p_db, p_log, vkey, p_cfg, p_cfg, model, p_tls,
+	    (unsigned)port, p_cfg, dir, p_log);
 	return CST_EXIT_OK;
 }
 

@@ -20,6 +20,7 @@ static const struct {
 	{ "apikey", cst_cmd_apikey, "create, list and revoke API keys" },
 	{ "cert", cst_cmd_cert, "issue client certificates for mTLS identities and admins" },
 	{ "admin", cst_cmd_admin, "kill switch and status: lockdown, block, unblock, revoke" },
+	{ "log", cst_cmd_log, "tamper-evident audit log: verify, show, prove, checkpoint" },
 };
 
 static void

@@ -54,6 +54,8 @@ reply_json_error(struct cst_conn *c, int status, const char *msg)
 static void
 status_body(struct cst_gateway *gw, struct cst_buf *b)
 {
+	char why[CST_TLOG_MSG_LEN] = "";
+	bool failed = gw->sink->failed(gw->sink, why, sizeof(why));
 	size_t i, open = 0;
 	int w;
 
@@ -66,7 +68,12 @@ status_body(struct cst_gateway *gw, struct cst_buf *b)
 			cst_buf_add(b, ",", 1);
 		cst_buf_add_json_str(b, gw->db->blocked[i], strlen(gw->db->blocked[i]));
 	}
-	cst_buf_printf(b, "],\"credentials\":%zu,\"connections\":%zu,\"workers\":%d,"
+	cst_buf_printf(b, "],\"audit_log\":{\"ok\":%s", failed ? "false" : "true");
+	if (failed) {
+		cst_buf_adds(b, ",\"error\":");
+		cst_buf_add_json_str(b, why, strlen(why));
+	}
+	cst_buf_printf(b, "},\"credentials\":%zu,\"connections\":%zu,\"workers\":%d,"
 	    "\"uptime_s\":%llu,\"version\":\"%s\"}", gw->db->n_creds, open, gw->n_workers,
 	    (unsigned long long)((cst_clock_unix_ms() - gw->started_ms) / 1000), CST_VERSION);
 	pthread_mutex_unlock(&gw->mu);

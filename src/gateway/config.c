@@ -252,6 +252,7 @@ static const char *const param_actions[] = { "strip", "reject", "allow", NULL };
 static const char *const clamp_actions[] = { "clamp", "reject", NULL };
 static const char *const content_modes[] = { "none", "metadata", "redacted", "full", NULL };
 static const char *const sync_modes[] = { "batch", "always", NULL };
+static const char *const failure_modes[] = { "closed", "open", NULL };
 
 static bool
 valid_name(const char *s, size_t max)
@@ -635,6 +636,7 @@ set_defaults(struct cst_config *c)
 	c->drain_timeout_ms = 30000;
 	c->content_logging = CST_CONTENT_METADATA;
 	c->records_sync_window_ms = 10;
+	c->records_checkpoint_ms = 60000;
 	c->token_max_ttl_s = 3600;
 	c->token_default_ttl_s = 900;
 	c->limits.header_bytes = 16384;
@@ -682,7 +684,8 @@ cst_config_parse(const char *data, size_t len, const char *dir, struct cst_confi
 	static const char *const top_keys[] = { "listen", "admin", "workers", "drain_timeout",
 		"state_db", "records", "tokens", "limits", "defaults", "global", "policy",
 		"principals", "upstreams", "models", NULL };
-	static const char *const rec_keys[] = { "path", "sync", "sync_window", "content", NULL };
+	static const char *const rec_keys[] = { "path", "key", "seal_key", "sync", "sync_window",
+	    "checkpoint_interval", "on_failure", "content", NULL };
 	static const char *const tok_keys[] = { "key", "max_ttl", "default_ttl", NULL };
 	static const char *const pol_keys[] = { "extraction_params", NULL };
 	struct cst_yaml_limits yl = { 32, 100000, 65536 };
@@ -717,9 +720,15 @@ cst_config_parse(const char *data, size_t len, const char *dir, struct cst_confi
 	get_path(&ps, root, "", "state_db", c->dir, &c->state_db);
 	if ((o = get_obj(&ps, root, "", "records")) != NULL && check_keys(&ps, o, "records",
 	    rec_keys) == 0) {
-		int sync = 0, content = (int)c->content_logging;
+		int sync = 0, failure = 0, content = (int)c->content_logging;
 
 		get_path(&ps, o, "records", "path", c->dir, &c->records_path);
+		get_path(&ps, o, "records", "key", c->dir, &c->records_key_path);
+		get_path(&ps, o, "records", "seal_key", c->dir, &c->records_seal_key_path);
+		get_duration(&ps, o, "records", "checkpoint_interval", 1000, 86400000,
+		    &c->records_checkpoint_ms);
+		get_enum(&ps, o, "records", "on_failure", failure_modes, &failure);
+		c->records_fail_open = failure == 1;
 		get_enum(&ps, o, "records", "sync", sync_modes, &sync);
 		get_duration(&ps, o, "records", "sync_window", 0, 1000, &c->records_sync_window_ms);
 		get_enum(&ps, o, "records", "content", content_modes, &content);
@@ -795,7 +804,8 @@ cst_config_parse(const char *data, size_t len, const char *dir, struct cst_confi
 	if ((c->listen.address == NULL && (c->listen.address = cst_strdup("127.0.0.1")) == NULL) ||
 	    (c->admin.address == NULL && (c->admin.address = cst_strdup("127.0.0.1")) == NULL) ||
 	    dup_default(&c->state_db, c->dir, "state.db") != 0 ||
-	    dup_default(&c->records_path, c->dir, "records.jsonl") != 0 ||
+	    dup_default(&c->records_path, c->dir, "log") != 0 ||
+	    dup_default(&c->records_key_path, c->dir, "log.key") != 0 ||
 	    dup_default(&c->token_key_path, c->dir, "token.key") != 0)
 		fail(&ps, CST_ENOMEM, "out of memory");
 out:
@@ -983,6 +993,8 @@ cst_config_unref(struct cst_config *c)
 	cst_free(c->dir);
 	cst_free(c->state_db);
 	cst_free(c->records_path);
+	cst_free(c->records_key_path);
+	cst_free(c->records_seal_key_path);
 	cst_free(c->token_key_path);
 	cst_free(c);
 }

@@ -108,9 +108,13 @@ struct cst_config {
 	uint64_t drain_timeout_ms;
 
 	char *state_db;
-	char *records_path;
-	bool records_sync_each;		/* a request waits until its record is synced */
+	char *records_path;		/* the tamper-evident log directory */
+	char *records_key_path;		/* its checkpoint signing key (signer state: + ".head") */
+	char *records_seal_key_path;	/* optional AES-256-GCM record key (64 hex digits) */
+	bool records_sync_each;		/* sync every batch at once (no group-commit window) */
 	uint64_t records_sync_window_ms;	/* group commit: at most one fdatasync per window */
+	uint64_t records_checkpoint_ms;	/* signed checkpoints this often, even when idle */
+	bool records_fail_open;		/* keep serving when the log has failed (not default) */
 	enum cst_content_logging content_logging;
 
 	char *token_key_path;
@@ -158,7 +162,8 @@ struct cst_config {
 	"  client_ca: tls/ca.crt\n" \
 	"state_db: state.db\n" \
 	"records:\n" \
-	"  path: records.jsonl\n" \
+	"  path: log                        # tamper-evident log (castellan log verify log)\n" \
+	"  key: log.key                     # checkpoint signing key\n" \
 	"  content: metadata                # none | metadata | redacted | full\n" \
 	"tokens:\n" \
 	"  key: token.key\n" \

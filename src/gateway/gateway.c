@@ -14,6 +14,7 @@
 #include "gateway/gateway_int.h"
 
 #include <event2/thread.h>
+#include <openssl/crypto.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -154,7 +155,7 @@ cst_gateway_admin_record(struct cst_gateway *gw, const char *actor, const char *
 	cst_buf_printf(&b, ",\"action\":\"%s\",\"target\":", action);
 	cst_buf_add_json_str(&b, target, strlen(target));
 	if (cst_buf_printf(&b, ",\"status\":%d}", status) != 0 ||
-	    gw->sink->append(gw->sink, b.p, b.len) != 0)
+	    gw->sink->append(gw->sink, b.p, b.len, NULL) != 0)
 		cst_log_error("admin record could not be queued");
 	cst_buf_free(&b);
 }
@@ -224,9 +225,50 @@ restart_only_change(const struct cst_config *a, const struct cst_config *b)
 		return "records.sync";
 	if (a->records_sync_window_ms != b->records_sync_window_ms)
 		return "records.sync_window";
+	if (str_differs(a->records_key_path, b->records_key_path))
+		return "records.key";
+	if (str_differs(a->records_seal_key_path, b->records_seal_key_path))
+		return "records.seal_key";
+	if (a->records_checkpoint_ms != b->records_checkpoint_ms)
+		return "records.checkpoint_interval";
 	if (str_differs(a->token_key_path, b->token_key_path))
 		return "tokens.key";
 	return NULL;
+}
+
+/*
+ * Opens the tamper-evident log of records.path (created on first use), signing checkpoints
+ * with records.key and remembering the last signed head in records.key + ".head".
+ */
+static int
+open_records(const struct cst_config *cfg, struct cst_record_sink **out, char *err,
+    size_t err_len)
+{
+	struct cst_tlog_options o = { .dir = cfg->records_path, .create = true,
+	    .sync = cfg->records_sync_each ? CST_TLOG_SYNC_EACH : CST_TLOG_SYNC_GROUP,
+	    .sync_window_us = (unsigned)cfg->records_sync_window_ms * 1000,
+	    .checkpoint_interval_ms = (unsigned)cfg->records_checkpoint_ms };
+	struct cst_note_skey key;
+	uint8_t seal[32];
+	char head[4200];
+	int r;
+
+	if ((r = cst_tlog_key_load(cfg->records_key_path, &key, err, err_len)) != 0)
+		return r;
+	if (cfg->records_seal_key_path && (r = cst_tlog_seal_key_load(cfg->records_seal_key_path,
+	    seal, &o.seal_key_id, err, err_len)) != 0) {
+		cst_note_skey_wipe(&key);
+		return r;
+	}
+	snprintf(head, sizeof(head), "%s.head", cfg->records_key_path);
+	o.key = &key;
+	o.origin = key.name;
+	o.head_path = head;
+	o.seal_key = cfg->records_seal_key_path ? seal : NULL;
+	r = cst_tlog_sink_open(&o, out, err, err_len);
+	cst_note_skey_wipe(&key);
+	OPENSSL_cleanse(seal, sizeof(seal));
+	return r;
 }
 
 static void
@@ -428,9 +470,8 @@ cst_gateway_serve(const char *config_path)
 		fprintf(stderr, "castellan: cannot read the state database\n");
 		goto out;
 	}
-	if ((r = cst_jsonl_sink_open(gw.cfg->records_path, gw.cfg->records_sync_each,
-	    (unsigned)gw.cfg->records_sync_window_ms, &gw.sink)) != 0) {
-		fprintf(stderr, "castellan: records %s: %s\n", gw.cfg->records_path, cst_strerror(r));
+	if ((r = open_records(gw.cfg, &gw.sink, err, sizeof(err))) != 0) {
+		fprintf(stderr, "castellan: records: %s\n", err);
 		goto out;
 	}
 	if ((gw.limiter = cst_limiter_new()) == NULL || (gw.metrics = cst_metrics_new()) == NULL ||

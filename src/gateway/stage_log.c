@@ -185,7 +185,7 @@ cst_stage_log(struct cst_txn *t)
 		add_content(&b, "response_content", out, out_budget);
 	}
 	r = cst_buf_adds(&b, "}");
-	if (r != 0 || gw->sink->append(gw->sink, b.p, b.len) != 0)
+	if (r != 0 || gw->sink->append(gw->sink, b.p, b.len, NULL) != 0)
 		cst_log_error("request %s: the invocation record could not be queued", t->id);
 	if (t->cfg->content_logging >= CST_CONTENT_REDACTED)
 		cst_buf_free_secret(&b);	/* content may be sensitive: keep no copy */

@@ -137,16 +137,20 @@ class Gateway:
     def admin(self, *args, check=True):
         return run("admin", "-c", self.config, *args, check=check)
 
+    def log_lines(self):
+        """`castellan log show` of the audit log: one strict JSON object per record."""
+        p = run("log", "show", os.path.join(self.dir, "log"))
+        out = p.stdout.encode("utf-8", errors="strict")
+        return [json.loads(l) for l in out.decode("utf-8", errors="strict").split("\n") if l]
+
     def records(self, want=None, timeout=5):
-        """Invocation records; waits until `want` (a request id) is present."""
-        path = os.path.join(self.dir, "records.jsonl")
+        """Records of the audit log, oldest first; waits until `want` (a request id) is present."""
         deadline = time.time() + timeout
         while True:
-            recs = []
-            if os.path.exists(path):
-                recs = [json.loads(l) for l in open(path) if l.strip()]
+            recs = [l["record"] for l in self.log_lines() if "record" in l]
             if want is None or any(r.get("request_id") == want for r in recs) or time.time() > deadline:
                 return recs
+            time.sleep(0.05)
 
     def record(self, request_id):
         recs = [r for r in self.records(want=request_id) if r.get("request_id") == request_id]

@@ -269,7 +269,7 @@ def test_upstream_credential_never_leaks(make_gateway, stub):
               "messages": [{"role": "user", "content": "x"}]}), {"Authorization": "Bearer " + key})
     sraw = c.getresponse().read()
     assert b"upstream-secret-XYZ" not in sraw
-    records = open(os.path.join(g.dir, "records.jsonl")).read()
+    records = run("log", "show", os.path.join(g.dir, "log")).stdout
     assert "upstream-secret-XYZ" not in records and key not in records
     # a test that can fail: the stub echoing the credential is caught by this same check
     g2_status, _, _, raw2 = g.request("POST", "/v1/chat/completions", {"model": "demo-model",

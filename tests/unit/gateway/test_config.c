@@ -115,7 +115,8 @@ test_init_file(void **state)
 	CHECK_STR(n, c->admin.cert, "/srv/cst/tls/server.crt");
 	CHECK_STR(n, c->admin.client_ca, "/srv/cst/tls/ca.crt");
 	CHECK_STR(n, c->state_db, "/srv/cst/state.db");
-	CHECK_STR(n, c->records_path, "/srv/cst/records.jsonl");
+	CHECK_STR(n, c->records_path, "/srv/cst/log");
+	CHECK_STR(n, c->records_key_path, "/srv/cst/log.key");
 	CHECK_STR(n, c->token_key_path, "/srv/cst/token.key");
 	CHECK_INT(n, c->n_upstreams, 1);
 	u = &c->upstreams[0];
@@ -157,7 +158,11 @@ test_defaults(void **state)
 	CHECK_INT(n, c->workers, 0);
 	CHECK_INT(n, c->drain_timeout_ms, 30000);
 	CHECK_STR(n, c->state_db, "./state.db");
-	CHECK_STR(n, c->records_path, "./records.jsonl");
+	CHECK_STR(n, c->records_path, "./log");
+	CHECK_STR(n, c->records_key_path, "./log.key");
+	CHECK_INT(n, c->records_seal_key_path == NULL, true);
+	CHECK_U64(n, c->records_checkpoint_ms, 60000);
+	CHECK_INT(n, c->records_fail_open, false);
 	CHECK_STR(n, c->token_key_path, "./token.key");
 	CHECK_INT(n, c->limits.header_bytes, 16384);
 	CHECK_INT(n, c->limits.default_max_tokens, 1024);
@@ -189,7 +194,8 @@ test_values(void **state)
 	    "workers: 256\n"
 	    "drain_timeout: 0\n"
 	    "state_db: /var/lib/cst/s.db\n"
-	    "records: {path: r/x.jsonl, sync: always, content: full}\n"
+	    "records: {path: r/x, key: k/log.key, seal_key: k/seal.hex, sync: always, "
+	    "checkpoint_interval: 5m, on_failure: open, content: full}\n"
 	    "tokens: {key: /k, max_ttl: 10m, default_ttl: 1500ms}\n"
 	    "limits:\n"
 	    "  header_bytes: 1024\n"
@@ -252,7 +258,11 @@ test_values(void **state)
 	CHECK_INT(n, c->workers, 256);
 	CHECK_INT(n, c->drain_timeout_ms, 0);
 	CHECK_STR(n, c->state_db, "/var/lib/cst/s.db");
-	CHECK_STR(n, c->records_path, "/d/r/x.jsonl");
+	CHECK_STR(n, c->records_path, "/d/r/x");
+	CHECK_STR(n, c->records_key_path, "/d/k/log.key");
+	CHECK_STR(n, c->records_seal_key_path, "/d/k/seal.hex");
+	CHECK_U64(n, c->records_checkpoint_ms, 300000);
+	CHECK_INT(n, c->records_fail_open, true);
 	CHECK_INT(n, c->records_sync_each, true);
 	CHECK_INT(n, c->content_logging, CST_CONTENT_FULL);
 	CHECK_STR(n, c->token_key_path, "/k");
@@ -517,6 +527,8 @@ static const struct err_case err_cases[] = {
 	  "records.content: expected one of: none, metadata, redacted, full" },
 	{ "sync", MIN "records:\n  sync: sometimes\n", CST_EINVAL,
 	  "records.sync: expected one of: batch, always" },
+	{ "on_failure", MIN "records:\n  on_failure: maybe\n", CST_EINVAL,
+	  "records.on_failure: expected one of: closed, open" },
 	{ "max_tokens_action", MIN "limits:\n  max_tokens_action: drop\n", CST_EINVAL,
 	  "limits.max_tokens_action: expected one of: clamp, reject" },
 	{ "policy", MIN "policy:\n  extraction_params: deny\n", CST_EINVAL,
