@@ -1383,8 +1383,8 @@ cst_tlog_seal_key_load(const char *path, uint8_t key[32], uint32_t *id, char *ms
 }
 
 int
-cst_tlog_key_create(const char *path, const char *origin, char *vkey, size_t vkey_cap,
-    char *msg, size_t cap)
+cst_tlog_key_create(const char *path, const char *origin, uint8_t type, char *vkey,
+    size_t vkey_cap, char *msg, size_t cap)
 {
 	struct cst_note_skey k;
 	struct cst_note_vkey vk;
@@ -1392,7 +1392,7 @@ cst_tlog_key_create(const char *path, const char *origin, char *vkey, size_t vke
 	size_t n;
 	int fd, r;
 
-	if ((r = cst_note_skey_generate(origin, CST_NOTE_SIG_ED25519, &k, why, sizeof(why))) != 0) {
+	if ((r = cst_note_skey_generate(origin, type, &k, why, sizeof(why))) != 0) {
 		set_msg(msg, cap, "log origin: %s", why);
 		return r;
 	}

@@ -110,12 +110,13 @@ void cst_tlog_close(struct cst_tlog *l);
 int cst_tlog_key_load(const char *path, struct cst_note_skey *k, char *msg, size_t cap);
 
 /*
- * Creates a new checkpoint signing key named origin at path (0600, O_EXCL: never overwrites)
- * and its verifier key at path + ".vkey"; the verifier key string goes to vkey[0..vkey_cap).
+ * Creates a new signer key named origin of type (CST_NOTE_SIG_ED25519 for a log,
+ * CST_NOTE_SIG_COSIG for a witness) at path (0600, O_EXCL: never overwrites) and its verifier
+ * key at path + ".vkey"; the verifier key string goes to vkey[0..vkey_cap).
  * 0; CST_EINVAL (bad origin); CST_EEXIST; CST_EIO; reason in msg.
  */
-int cst_tlog_key_create(const char *path, const char *origin, char *vkey, size_t vkey_cap,
-    char *msg, size_t cap);
+int cst_tlog_key_create(const char *path, const char *origin, uint8_t type, char *vkey,
+    size_t vkey_cap, char *msg, size_t cap);
 
 /*
  * Loads a record-sealing key: a file of 64 hex digits. *id = SHA-256(key)[:4] big-endian.

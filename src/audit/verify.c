@@ -37,8 +37,8 @@ struct vstate {
 	FILE *out;
 	struct cst_verify_result *res;
 	char origin[300];
-	struct cst_note_vkey keys[2 * CST_VERIFY_MAX_KEYS];
-	size_t n_keys;
+	struct cst_note_vkey keys[3 * CST_VERIFY_MAX_KEYS];
+	size_t n_keys, n_log_keys;	/* log keys (and their 0x04 twins) first, then witnesses */
 	struct vcheckpoint *cps;
 	size_t n_cps, cap_cps, next_cp;
 	uint64_t last_good;		/* size of the last checkpoint whose root matched */
@@ -80,11 +80,12 @@ info(struct vstate *v, const char *fmt, ...)
  * verify, a log signature (type 0x01) must be among them, and the origin must be the log's.
  */
 static int
-check_note(struct vstate *v, const char *p, size_t len, struct cst_checkpoint *cp, char *why,
-    size_t cap)
+check_note(struct vstate *v, const char *p, size_t len, struct cst_checkpoint *cp,
+    size_t *n_witnessed, char *why, size_t cap)
 {
 	struct cst_note *n = cst_malloc(sizeof(*n));
-	bool log_sig = false;
+	bool log_sig = false, seen[3 * CST_VERIFY_MAX_KEYS] = { false };
+	size_t witnessed = 0;
 	size_t i, k;
 	int r = CST_EINVAL;
 
@@ -115,11 +116,17 @@ check_note(struct vstate *v, const char *p, size_t len, struct cst_checkpoint *c
 			goto out;
 		}
 		log_sig |= v->keys[k].type == CST_NOTE_SIG_ED25519;
+		if (k >= v->n_log_keys && !seen[k]) {	/* distinct witnesses only */
+			seen[k] = true;
+			witnessed++;
+		}
 	}
 	if (!log_sig) {
 		snprintf(why, cap, "no signature by the log key");
 		goto out;
 	}
+	if (n_witnessed)
+		*n_witnessed = witnessed;
 	r = 0;
 out:
 	cst_free(n);
@@ -196,7 +203,7 @@ load_checkpoints(struct vstate *v, int dirfd)
 			snprintf(label, sizeof(label), "checkpoint %" PRIu64, k);
 			if (pread(fd, buf, n, (off_t)(off + 4)) != (ssize_t)n)
 				invalid(v, "checkpoints: entry %" PRIu64 " is unreadable", k);
-			else if (check_note(v, (const char *)buf, n, &cp, why, sizeof(why)) != 0)
+			else if (check_note(v, (const char *)buf, n, &cp, NULL, why, sizeof(why)) != 0)
 				invalid(v, "%s (offset %" PRIu64 "): %s", label, off, why);
 			else if ((r = add_cp(v, &cp, false, label)) != 0)
 				break;
@@ -217,17 +224,22 @@ load_checkpoints(struct vstate *v, int dirfd)
 		char note[NOTE_MAX];
 		ssize_t n = read(fd, note, sizeof(note));
 
-		if (n <= 0 || check_note(v, note, (size_t)n, &cp, why, sizeof(why)) != 0)
+		if (n <= 0 || check_note(v, note, (size_t)n, &cp, NULL, why, sizeof(why)) != 0)
 			invalid(v, "checkpoint (latest): %s", n <= 0 ? "unreadable" : why);
 		else if ((r = add_cp(v, &cp, false, "checkpoint (latest)")) != 0)
 			return r;
 		close(fd);
 	}
 	for (i = 0; i < v->o->n_trusted; i++) {
+		size_t witnessed = 0;
+
 		snprintf(label, sizeof(label), "trusted checkpoint %s", v->o->trusted[i].name);
-		if (check_note(v, v->o->trusted[i].p, v->o->trusted[i].len, &cp, why,
+		if (check_note(v, v->o->trusted[i].p, v->o->trusted[i].len, &cp, &witnessed, why,
 		    sizeof(why)) != 0)
 			invalid(v, "%s: %s", label, why);
+		else if (witnessed < v->o->witnesses_required)
+			invalid(v, "%s: %zu valid witness cosignatures, %zu required", label,
+			    witnessed, v->o->witnesses_required);
 		else if ((r = add_cp(v, &cp, true, label)) != 0)
 			return r;
 	}
@@ -404,6 +416,9 @@ derive_keys(struct vstate *v)
 			return r;
 		v->keys[v->n_keys++] = c;
 	}
+	v->n_log_keys = v->n_keys;
+	for (i = 0; i < v->o->n_witnesses && i < CST_VERIFY_MAX_KEYS; i++)
+		v->keys[v->n_keys++] = v->o->witnesses[i];
 	return 0;
 }
 

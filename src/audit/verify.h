@@ -29,6 +29,10 @@ struct cst_verify_options {
 	struct cst_note_vkey keys[CST_VERIFY_MAX_KEYS];
 	size_t n_keys;
 	bool key_from_log;	/* keys[0] came from DIR/log.vkey: say it is no trust root */
+	/* Witness keys (type 0x04): a trusted checkpoint must carry at least witnesses_required
+	 * valid cosignatures from distinct ones among them (k of n). */
+	struct cst_note_vkey witnesses[CST_VERIFY_MAX_KEYS];
+	size_t n_witnesses, witnesses_required;
 	/* Externally held signed checkpoints (raw note bytes, caller-owned). */
 	struct {
 		const char *p;

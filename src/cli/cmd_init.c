@@ -229,8 +229,8 @@ init_run(int argc, char **argv)
 		return cst_cli_fail("init", "%s: %s", p_tok, cst_strerror(r));
 	if (origin == NULL)
 		default_origin(origin_buf, sizeof(origin_buf));
-	if (cst_tlog_key_create(p_log, origin ? origin : origin_buf, vkey, sizeof(vkey), err,
-	    sizeof(err)) != 0)
+	if (cst_tlog_key_create(p_log, origin ? origin : origin_buf, CST_NOTE_SIG_ED25519, vkey,
+	    sizeof(vkey), err, sizeof(err)) != 0)
 		return cst_cli_fail("init", "%s", err);
 	if ((f = create_private(p_cfg)) == NULL)
 		return cst_cli_fail("init", "%s: %s", p_cfg, strerror(errno));

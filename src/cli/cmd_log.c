@@ -6,6 +6,7 @@
 
 #include "audit/merkle.h"
 #include "audit/note.h"
+#include "audit/proof.h"
 #include "audit/seal.h"
 #include "audit/segment.h"
 #include "audit/tlog.h"
@@ -26,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define EXIT_UNREADABLE 2
@@ -38,18 +40,29 @@ static const char usage[] =
     "                            [--segment-bytes N] [--seal-key FILE] [--batch N]\n"
     "                            [--checkpoint-ms N]\n"
     "       castellan log verify DIR [--key VKEY|FILE]... [--trusted-checkpoint FILE]...\n"
+    "                            [--witness-key VKEY|FILE]... [--witnesses K]\n"
+    "       castellan log verify-proof PROOF --leaf FILE --key VKEY|FILE\n"
+    "                            [--witness-key VKEY|FILE]... [--witnesses K]\n"
     "       castellan log show DIR [--from N] [--to N] [--raw] [--decrypt --key FILE]\n"
     "       castellan log prove DIR --index N [--size M]\n"
     "       castellan log prove DIR --consistency OLD [NEW]\n"
-    "       castellan log checkpoint DIR\n\n"
+    "       castellan log checkpoint DIR\n"
+    "       castellan log witness --key WITNESS_KEYFILE --log-key VKEY|FILE --state FILE\n"
+    "                            [BODY|-]\n\n"
     "keygen writes an Ed25519 signer key (0600) and prints its verifier key. The key name is\n"
-    "the log's origin; the signer remembers its last signed head in KEYFILE.head.\n"
+    "the log's origin; the signer remembers its last signed head in KEYFILE.head. With\n"
+    "--witness it writes a witness key (tlog-cosignature type 0x04) instead.\n"
     "append reads one record per line from stdin and prints each record's index once the\n"
     "record is durable (every --batch records; default 1).\n"
     "verify exits 0 if intact, 1 if tampering was found, 2 if the log is unreadable.\n"
     "prove prints an inclusion proof (c2sp.org/tlog-proof@v1) against the signed checkpoint of\n"
     "size M (default: the latest), or a consistency proof from OLD to the signed checkpoint of\n"
-    "size NEW as a tlog-witness add-checkpoint body.\n";
+    "size NEW as a tlog-witness add-checkpoint body.\n"
+    "verify-proof checks a tlog-proof file against the raw record bytes in --leaf: exit 0\n"
+    "verified, 1 not, 2 unreadable.\n"
+    "witness reads an add-checkpoint body and, if the checkpoint is signed by the log key and\n"
+    "consistent with the last head it cosigned (kept in --state), prints its cosignature\n"
+    "line. Refusals name the tlog-witness status (400, 403, 404, 409, 422) and exit 1.\n";
 
 /* Reads a whole small file into buf (NUL-terminated), stripping one trailing newline. */
 static int
@@ -120,14 +133,15 @@ parse_u64_arg(const char *opt, const char *v, uint64_t *out)
 }
 
 static int
-cmd_keygen(const char *origin, const char *out)
+cmd_keygen(const char *origin, const char *out, bool witness)
 {
 	char vkey[600], msg[CST_TLOG_MSG_LEN];
 	int r;
 
 	if (origin == NULL || out == NULL)
 		return cst_cli_usage_error("log", "keygen needs --origin and --out");
-	if ((r = cst_tlog_key_create(out, origin, vkey, sizeof(vkey), msg, sizeof(msg))) != 0)
+	if ((r = cst_tlog_key_create(out, origin, witness ? CST_NOTE_SIG_COSIG :
+	    CST_NOTE_SIG_ED25519, vkey, sizeof(vkey), msg, sizeof(msg))) != 0)
 		return r == CST_EINVAL ? cst_cli_usage_error("log", "%s", msg) :
 		    cst_cli_fail("log", "%s", msg);
 	printf("%s\n", vkey);
@@ -235,7 +249,7 @@ out:
 
 static int
 cmd_verify(const char *dir, const char **keys, size_t n_keys, const char **trusted,
-    size_t n_trusted)
+    size_t n_trusted, const char **witnesses, size_t n_witnesses, uint64_t required)
 {
 	struct cst_verify_options *o = cst_calloc(1, sizeof(*o));
 	struct cst_verify_result res;
@@ -273,6 +287,11 @@ cmd_verify(const char *dir, const char **keys, size_t n_keys, const char **trust
 		o->trusted[i].name = trusted[i];
 	}
 	o->n_trusted = n_trusted;
+	for (i = 0; i < n_witnesses; i++)
+		if ((r = load_vkey(witnesses[i], &o->witnesses[i])) != 0)
+			goto out;
+	o->n_witnesses = n_witnesses;
+	o->witnesses_required = required;
 	if ((r = cst_tlog_verify(o, stdout, &res)) != 0) {
 		r = cst_cli_fail("log", "verify: %s", cst_strerror(r));
 		r = EXIT_UNREADABLE;
@@ -314,7 +333,8 @@ show_record(const struct cst_seg_frame *f, bool raw, const uint8_t *plain, size_
 	if ((b64 = cst_malloc(4 * (n / 3 + 1) + 1)) == NULL)
 		return;
 	cst_b64_encode(p, n, b64);
-	printf("{\"index\":%" PRIu64 ",\"base64\":\"%s\"}\n", f->index, b64);
+	printf("{\"index\":%" PRIu64 ",\"base64\":\"%.*s\"}\n", f->index,
+	    (int)cst_b64_len(n), b64);
 	cst_free(b64);
 }
 
@@ -446,7 +466,7 @@ print_hashes(const uint8_t (*h)[CST_MERKLE_HASH_LEN], size_t n)
 
 	for (i = 0; i < n; i++) {
 		cst_b64_encode(h[i], CST_MERKLE_HASH_LEN, b64);
-		printf("%s\n", b64);
+		printf("%.44s\n", b64);
 	}
 }
 
@@ -502,6 +522,187 @@ cmd_prove(const char *dir, uint64_t index, uint64_t size, uint64_t old, bool con
 	return 0;
 }
 
+/* Reads a whole file (or stdin for "-") into a new buffer of at most max bytes. */
+static char *
+slurp(const char *path, size_t max, size_t *len)
+{
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+	char *buf;
+	size_t n;
+
+	if (f == NULL)
+		return NULL;
+	if ((buf = cst_malloc(max + 1)) != NULL) {
+		n = fread(buf, 1, max + 1, f);
+		if (ferror(f) || n > max) {
+			cst_free(buf);
+			buf = NULL;
+		} else {
+			buf[n] = '\0';
+			*len = n;
+		}
+	}
+	if (f != stdin)
+		fclose(f);
+	return buf;
+}
+
+/* Witness state file: "<size>\n<base64 root>\n"; absent means nothing cosigned yet. */
+static int
+witness_state_load(const char *path, struct cst_witness_state *st)
+{
+	char buf[256], *nl;
+	size_t n, got;
+
+	memset(st, 0, sizeof(*st));
+	if (access(path, F_OK) != 0)
+		return 0;
+	if (read_file(path, buf, sizeof(buf), &n) != 0 || (nl = strchr(buf, '\n')) == NULL ||
+	    cst_parse_u64(cst_str_make(buf, (size_t)(nl - buf)), UINT64_MAX, &st->size) != 0 ||
+	    strlen(nl + 1) != 45 || nl[45] != '\n' ||
+	    cst_b64_decode(nl + 1, 44, st->root, sizeof(st->root), &got) != 0 || got != 32)
+		return CST_EINVAL;
+	return 0;
+}
+
+static int
+witness_state_save(const char *path, const struct cst_witness_state *st)
+{
+	char buf[128], b64[48], tmp[4200];
+	int fd, n, ok;
+
+	cst_b64_encode(st->root, sizeof(st->root), b64);
+	n = snprintf(buf, sizeof(buf), "%" PRIu64 "\n%.44s\n", st->size, b64);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
+		return CST_EIO;
+	ok = write(fd, buf, (size_t)n) == n && fsync(fd) == 0;
+	if (close(fd) != 0 || !ok || rename(tmp, path) != 0)
+		return CST_EIO;
+	return 0;
+}
+
+static int
+cmd_witness(const char *key, const char *log_key, const char *state_path, const char *body_path)
+{
+	struct cst_note_skey wk;
+	struct cst_note_vkey lk;
+	struct cst_witness_state st;
+	enum cst_witness_status status;
+	char line[512], msg[256];
+	size_t len, line_len;
+	char *body;
+	int r;
+
+	if (key == NULL || log_key == NULL || state_path == NULL)
+		return cst_cli_usage_error("log", "witness needs --key, --log-key and --state");
+	if ((r = load_vkey(log_key, &lk)) != 0)
+		return r;
+	if ((r = load_skey(key, &wk)) != 0)
+		return r;
+	if (wk.type != CST_NOTE_SIG_COSIG) {
+		cst_note_skey_wipe(&wk);
+		return cst_cli_fail("log", "%s is not a witness key (make one with keygen --witness)",
+		    key);
+	}
+	if (witness_state_load(state_path, &st) != 0) {
+		cst_note_skey_wipe(&wk);
+		return cst_cli_fail("log", "the witness state %s is malformed", state_path);
+	}
+	if ((body = slurp(body_path, CST_PROOF_MAX_SIZE, &len)) == NULL) {
+		cst_note_skey_wipe(&wk);
+		cst_cli_fail("log", "cannot read the request body %s", body_path);
+		return EXIT_UNREADABLE;
+	}
+	status = cst_witness_add_checkpoint(body, len, &lk, &wk, (uint64_t)time(NULL), &st, line,
+	    sizeof(line), &line_len, msg, sizeof(msg));
+	cst_note_skey_wipe(&wk);
+	cst_free(body);
+	if (status != CST_WITNESS_OK)
+		return cst_cli_fail("log", "witness refuses (%d): %s", (int)status, msg);
+	if (witness_state_save(state_path, &st) != 0)
+		return cst_cli_fail("log", "cannot save the witness state %s; not cosigning",
+		    state_path);
+	fwrite(line, 1, line_len, stdout);
+	return 0;
+}
+
+static int
+cmd_verify_proof(const char *proof_path, const char *leaf_path, const char **keys,
+    size_t n_keys, const char **witnesses, size_t n_witnesses, uint64_t required)
+{
+	struct cst_tlog_proof *pr = cst_calloc(1, sizeof(*pr));
+	struct cst_note *n = cst_calloc(1, sizeof(*n));
+	struct cst_note_vkey vk[1 + CST_VERIFY_MAX_KEYS];
+	struct cst_checkpoint cp;
+	char why[CST_NOTE_MSG_LEN];
+	char *proof = NULL, *leaf = NULL;
+	uint8_t leaf_hash[CST_MERKLE_HASH_LEN];
+	size_t plen, llen, i, k, witnessed = 0;
+	bool seen[1 + CST_VERIFY_MAX_KEYS] = { false };
+	int r = EXIT_UNREADABLE;
+
+	if (n_keys != 1 || leaf_path == NULL) {
+		r = cst_cli_usage_error("log", "verify-proof needs --leaf FILE and one --key");
+		goto out;
+	}
+	if (pr == NULL || n == NULL || (proof = slurp(proof_path, CST_PROOF_MAX_SIZE, &plen)) ==
+	    NULL || (leaf = slurp(leaf_path, CST_SEG_MAX_RECORD, &llen)) == NULL) {
+		cst_cli_fail("log", "cannot read the proof or the leaf");
+		goto out;
+	}
+	if (load_vkey(keys[0], &vk[0]) != 0)
+		goto out;
+	for (i = 0; i < n_witnesses; i++)
+		if (load_vkey(witnesses[i], &vk[1 + i]) != 0)
+			goto out;
+	r = CST_EXIT_FAIL;
+	if (cst_tlog_proof_parse(proof, plen, pr, why, sizeof(why)) != 0 ||
+	    cst_note_parse(pr->note.p, pr->note.len, n, why, sizeof(why)) != 0 ||
+	    cst_checkpoint_parse(n->text.p, n->text.len, &cp, why, sizeof(why)) != 0) {
+		r = cst_cli_fail("log", "%s: malformed: %s", proof_path, why);
+		r = EXIT_UNREADABLE;
+		goto out;
+	}
+	if (cp.origin.len != vk[0].name_len || memcmp(cp.origin.p, vk[0].name, cp.origin.len)) {
+		cst_cli_fail("log", "the checkpoint is not from the log of this key");
+		goto out;
+	}
+	if (cst_note_verify(n, vk, 1 + n_witnesses, NULL, why, sizeof(why)) != 0) {
+		cst_cli_fail("log", "checkpoint signature: %s", why);
+		goto out;
+	}
+	for (i = 0; i < n->n_sigs; i++)
+		for (k = 1; k <= n_witnesses; k++)
+			if (!seen[k] && vk[k].id == n->sigs[i].key_id &&
+			    vk[k].name_len == n->sigs[i].name.len &&
+			    memcmp(vk[k].name, n->sigs[i].name.p, vk[k].name_len) == 0) {
+				seen[k] = true;
+				witnessed++;
+			}
+	if (witnessed < required) {
+		cst_cli_fail("log", "%zu witness cosignatures, %" PRIu64 " required", witnessed,
+		    required);
+		goto out;
+	}
+	if (cst_merkle_leaf_hash(leaf, llen, leaf_hash) != 0 ||
+	    cst_merkle_verify_inclusion(leaf_hash, pr->index, cp.size,
+	    (const uint8_t (*)[CST_MERKLE_HASH_LEN])pr->hash, pr->n, cp.root) != 0) {
+		cst_cli_fail("log", "the inclusion proof does not verify: the record is not entry %"
+		    PRIu64 " of the signed tree of %" PRIu64, pr->index, cp.size);
+		goto out;
+	}
+	printf("verified: record %" PRIu64 " of %.*s (tree of %" PRIu64 " records, %zu witness "
+	    "cosignatures)\n", pr->index, (int)cp.origin.len, cp.origin.p, cp.size, witnessed);
+	r = 0;
+out:
+	cst_free(proof);
+	cst_free(leaf);
+	cst_free(pr);
+	cst_free(n);
+	return r;
+}
+
 int
 cst_cmd_log(int argc, char **argv)
 {
@@ -518,10 +719,20 @@ cst_cmd_log(int argc, char **argv)
 		{ "raw", no_argument, NULL, 'r' }, { "decrypt", no_argument, NULL, 'd' },
 		{ "index", required_argument, NULL, 'i' }, { "size", required_argument, NULL, 'z' },
 		{ "consistency", required_argument, NULL, 'c' },
+		{ "witness", no_argument, NULL, 'W' },
+		{ "witness-key", required_argument, NULL, 'K' },
+		{ "witnesses", required_argument, NULL, 'N' },
+		{ "log-key", required_argument, NULL, 'L' },
+		{ "state", required_argument, NULL, 'Z' }, { "leaf", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
 	struct open_args a = { .window_ms = 5 };
 	const char *origin = NULL, *out = NULL, *keys[CST_VERIFY_MAX_KEYS];
 	const char *trusted[CST_VERIFY_MAX_TRUSTED], *sub, *dir = NULL;
+	const char *witness_keys[CST_VERIFY_MAX_KEYS], *log_key = NULL, *state = NULL;
+	const char *leaf = NULL;
+	size_t n_witness_keys = 0;
+	uint64_t required = 0;
+	bool witness = false;
 	uint64_t batch = 1, from = 0, to = UINT64_MAX, index = UINT64_MAX, size = UINT64_MAX;
 	uint64_t old = 0;
 	size_t n_keys = 0, n_trusted = 0;
@@ -579,6 +790,18 @@ cst_cmd_log(int argc, char **argv)
 		case 'c': consistency = true;
 			if ((r = parse_u64_arg("--consistency", optarg, &old)) != 0) return r;
 			break;
+		case 'W': witness = true; break;
+		case 'K':
+			if (n_witness_keys == CST_VERIFY_MAX_KEYS)
+				return cst_cli_usage_error("log", "at most %d --witness-key",
+				    CST_VERIFY_MAX_KEYS);
+			witness_keys[n_witness_keys++] = optarg;
+			break;
+		case 'N': if ((r = parse_u64_arg("--witnesses", optarg, &required)) != 0) return r;
+			break;
+		case 'L': log_key = optarg; break;
+		case 'Z': state = optarg; break;
+		case 'l': leaf = optarg; break;
 		case 'h': fputs(usage, stdout); return 0;
 		default: return cst_cli_usage_error("log", "unknown option");
 		}
@@ -586,8 +809,16 @@ cst_cmd_log(int argc, char **argv)
 	if (strcmp(sub, "keygen") == 0) {
 		if (optind != argc)
 			return cst_cli_usage_error("log", "keygen takes no operands");
-		return cmd_keygen(origin, out);
+		return cmd_keygen(origin, out, witness);
 	}
+	if (strcmp(sub, "witness") == 0) {
+		if (argc - optind > 1)
+			return cst_cli_usage_error("log", "witness takes at most one body file");
+		return cmd_witness(a.key, log_key, state, optind < argc ? argv[optind] : "-");
+	}
+	if (required > n_witness_keys)
+		return cst_cli_usage_error("log", "--witnesses %" PRIu64 " needs that many "
+		    "--witness-key", required);
 	if (optind < argc)
 		dir = argv[optind++];
 	if (consistency && optind < argc &&
@@ -611,7 +842,11 @@ cst_cmd_log(int argc, char **argv)
 		return cmd_append(dir, &a, batch);
 	}
 	if (strcmp(sub, "verify") == 0)
-		return cmd_verify(dir, keys, n_keys, trusted, n_trusted);
+		return cmd_verify(dir, keys, n_keys, trusted, n_trusted, witness_keys, n_witness_keys,
+		    required);
+	if (strcmp(sub, "verify-proof") == 0)
+		return cmd_verify_proof(dir, leaf, keys, n_keys, witness_keys, n_witness_keys,
+		    required);
 	if (strcmp(sub, "show") == 0) {
 		if (decrypt && a.key == NULL)
 			return cst_cli_usage_error("log", "--decrypt needs --key FILE");
