@@ -57,7 +57,7 @@ struct cst_tlog {
 	uint8_t head_root[HLEN];
 
 	/* writer thread only */
-	uint64_t seg_size, seg_first, hash_count;
+	uint64_t seg_size, seg_first, hash_count, hash_count_on_disk;
 	struct cst_merkle_frontier tree;
 	struct cst_buf seg_out, hash_out, seal_buf;
 
@@ -71,6 +71,7 @@ struct cst_tlog {
 	unsigned waiters;
 	bool idle, stop, failed;
 	uint64_t cp_requested, cp_done;		/* checkpoint requests and completions */
+	bool cp_only_if_new;			/* closing: skip a checkpoint of the last head */
 	int cp_result;
 	char fail_msg[CST_TLOG_MSG_LEN];
 };
@@ -648,13 +649,15 @@ checkpoint_now(struct cst_tlog *l, uint64_t *last_cp)
 {
 	struct cst_merkle_frontier snap = l->tree_durable;
 	uint64_t want = l->cp_requested;
+	bool only_if_new = l->cp_only_if_new;
 	char msg[CST_TLOG_MSG_LEN] = "";
 	uint8_t root[HLEN];
 	int r;
 
 	pthread_mutex_unlock(&l->mu);
 	r = cst_merkle_frontier_root(&snap, root);
-	if (r == 0)
+	/* head_* are the writer thread's own: no lock needed to read them here. */
+	if (r == 0 && !(only_if_new && l->has_head && l->head_size == snap.size))
 		r = publish_checkpoint(l, snap.size, root, msg, sizeof(msg));
 	pthread_mutex_lock(&l->mu);
 	*last_cp = cst_clock_mono_us();
@@ -1043,6 +1046,45 @@ recover_last_segment(struct cst_tlog *l, const char *name, uint64_t first, uint6
 	return 0;
 }
 
+/*
+ * Each finished segment must end with the leaf hash of the record before the next segment's
+ * first, as the hash file (synced at rollover) holds it: an O(1) check per segment that finds
+ * a deleted, truncated or replaced finished segment before anything is appended.
+ */
+static int
+check_segment_ends(struct cst_tlog *l, const struct cst_tlog_segments *segs, char *msg,
+    size_t cap)
+{
+	uint8_t want[HLEN], got[HLEN];
+	uint64_t have = size_for_count(l->hash_count_on_disk);
+	struct stat st;
+	size_t k;
+	int fd, ok;
+
+	for (k = 0; k + 1 < segs->n; k++) {
+		uint64_t last = segs->first[k + 1] - 1;
+
+		if (segs->first[k + 1] <= segs->first[k] || last >= have)
+			goto bad;
+		if ((fd = openat(l->dirfd, segs->name[k], O_RDONLY | O_CLOEXEC)) < 0)
+			goto bad;
+		ok = fstat(fd, &st) == 0 && st.st_size >= CST_SEG_HEADER_LEN + CST_SEG_FRAME_OVERHEAD &&
+		    pread_all(fd, got, HLEN, (uint64_t)st.st_size - HLEN) == 0 &&
+		    pread_all(l->hash_fd, want, HLEN, cst_merkle_stored_index(0, last) * HLEN) == 0 &&
+		    CRYPTO_memcmp(got, want, HLEN) == 0;
+		close(fd);
+		if (!ok)
+			goto bad;
+		continue;
+bad:
+		set_msg(msg, cap, "%s does not end with record %" PRIu64 " (segment deleted, "
+		    "truncated or replaced); run `castellan log verify`", segs->name[k],
+		    segs->first[k + 1] - 1);
+		return CST_EINVAL;
+	}
+	return 0;
+}
+
 /* Opens the segments, recovers the last one and brings the hash file up to date. */
 static int
 recover(struct cst_tlog *l, struct cst_buf *note, char *msg, size_t cap)
@@ -1100,8 +1142,11 @@ hashes:
 		r = CST_EIO;
 		goto out;
 	}
+	l->hash_count_on_disk = (uint64_t)st.st_size / HLEN;
+	if ((r = check_segment_ends(l, &segs, msg, cap)) != 0)
+		goto out;
 	/* Hashes of finished segments were synced at rollover; the last segment's are redone. */
-	from = size_for_count((uint64_t)st.st_size / HLEN);
+	from = size_for_count(l->hash_count_on_disk);
 	if (from > l->seg_first)
 		from = l->seg_first;
 	hs.fd = l->hash_fd;
@@ -1309,6 +1354,10 @@ cst_tlog_close(struct cst_tlog *l)
 	if (l == NULL)
 		return;
 	if (l->thread_started) {
+		/* A final checkpoint, unless the last one already covers everything. */
+		pthread_mutex_lock(&l->mu);
+		l->cp_only_if_new = true;
+		pthread_mutex_unlock(&l->mu);
 		if (l->has_key && !cst_tlog_failed(l, NULL, 0))
 			(void)cst_tlog_checkpoint(l);
 		pthread_mutex_lock(&l->mu);

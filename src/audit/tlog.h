@@ -98,7 +98,10 @@ uint64_t cst_tlog_size(struct cst_tlog *l);
 /* True once the log has failed; the reason goes to msg[0..cap). With msg NULL: lock-free. */
 bool cst_tlog_failed(struct cst_tlog *l, char *msg, size_t cap);
 
-/* Flushes, publishes a final checkpoint (when a key is set), stops and frees. l may be NULL. */
+/*
+ * Flushes, publishes a final checkpoint (when a key is set and the last one does not cover
+ * every record), stops and frees. l may be NULL.
+ */
 void cst_tlog_close(struct cst_tlog *l);
 
 /* ---- key files ------------------------------------------------------------------------ */

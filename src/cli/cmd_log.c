@@ -832,9 +832,10 @@ cst_cmd_log(int argc, char **argv)
 		a.create = true;
 		if ((r = open_log(dir, &a, &l)) != 0)
 			return r;
-		r = cst_tlog_checkpoint(l);
-		cst_tlog_close(l);
-		return r == 0 ? 0 : cst_cli_fail("log", "cannot sign the first checkpoint");
+		r = cst_tlog_checkpoint(l) == 0 ? 0 : cst_cli_fail("log", "cannot sign the first "
+		    "checkpoint");
+		cst_tlog_close(l);	/* publishes again only when something changed */
+		return r;
 	}
 	if (strcmp(sub, "append") == 0) {
 		if (batch == 0)
