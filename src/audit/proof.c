@@ -15,6 +15,8 @@
 
 #define PROOF_HEADER "c2sp.org/tlog-proof@v1"
 
+static int bad(char *msg, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 static int
 bad(char *msg, size_t cap, const char *fmt, ...)
 {
@@ -182,6 +184,15 @@ cst_witness_add_checkpoint(const char *body, size_t len, const struct cst_note_v
 		goto out;
 	}
 	st = CST_WITNESS_UNPROCESSABLE;
+	if (cp.size == 0) {
+		uint8_t empty[CST_MERKLE_HASH_LEN];
+
+		if (cst_merkle_empty_root(empty) != 0 ||
+		    CRYPTO_memcmp(empty, cp.root, CST_MERKLE_HASH_LEN) != 0) {
+			bad(msg, msg_cap, "a tree of size 0 must have the empty root");
+			goto out;
+		}
+	}
 	if (w->old == 0 ? w->n != 0 :
 	    cst_merkle_verify_consistency(w->old, cp.size, (const uint8_t (*)[32])w->hash, w->n,
 	    state->root, cp.root) != 0) {

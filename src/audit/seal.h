@@ -1,7 +1,8 @@
 /*
  * Per-record encryption of the tamper-evident log: AES-256-GCM with a random 96-bit nonce and
- * associated data binding the log (origin ID) and the record's index, so a sealed record moved
- * to another index or another log fails to open. The sealed bytes are the Merkle leaf: the
+ * associated data binding the log (origin ID), the record's index and the record's head (magic
+ * and key ID), so a sealed record moved to another index or another log, or relabelled with
+ * another key ID, fails to open. The sealed bytes are the Merkle leaf: the
  * tree commits to ciphertext, so integrity is verifiable without the key, and destroying the
  * key leaves the tree verifiable.
  *

@@ -11,8 +11,9 @@
  *     32-byte leaf hash = SHA-256(0x00 || payload)   (RFC 6962 leaf: the leaf is the payload)
  * kind CST_SEG_PLAIN (0): payload is the record; it never begins with CST_SEG_SEALED_MAGIC.
  * kind CST_SEG_SEALED (1): payload is a sealed record (see audit/seal.h), which always begins
- * with CST_SEG_SEALED_MAGIC. The rule makes every bit of the frame header matter: a changed
- * kind, length or index byte is detected without any key.
+ * with CST_SEG_SEALED_MAGIC. With that rule, a changed magic, kind or length byte makes the
+ * frame not intact, without any key; a changed index byte leaves the frame intact but out of
+ * sequence, which the reader's callers (recovery, verification) check.
  */
 #ifndef CST_AUDIT_SEGMENT_H
 #define CST_AUDIT_SEGMENT_H
@@ -69,7 +70,8 @@ int cst_seg_payload_check(uint8_t kind, const void *payload, size_t len);
  * (views into p; offset left 0) if the frame is intact; CST_EAGAIN if p holds a valid
  * prefix of a frame and more bytes could complete it; CST_EINVAL if p does not begin an
  * intact frame (bad magic or kind, length over the limit, kind/payload rule broken, stored
- * hash differs from the payload's). what (may be NULL) receives a static reason.
+ * hash differs from the payload's; the rule and the hash are checked only once the whole
+ * frame is present, so a short prefix of a rule-breaking frame is CST_EAGAIN). what (may be NULL) receives a static reason.
  * CST_ECRYPTO if hashing failed.
  */
 int cst_seg_frame_parse(const uint8_t *p, size_t len, struct cst_seg_frame *f,
@@ -99,7 +101,8 @@ struct cst_seg_reader {
 };
 
 /*
- * Starts reading fd at file offset off (the first frame, after the header). 0, CST_ENOMEM.
+ * Starts reading fd at file offset off (the first frame, after the header). 0, CST_ENOMEM,
+ * CST_EIO (fd cannot seek).
  * The descriptor stays the caller's.
  */
 int cst_seg_reader_init(struct cst_seg_reader *r, int fd, uint64_t off);

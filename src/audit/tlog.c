@@ -78,6 +78,9 @@ struct cst_tlog {
 
 /* ---- small file helpers ---------------------------------------------------------------- */
 
+static void set_msg(char *msg, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 static void
 set_msg(char *msg, size_t cap, const char *fmt, ...)
 {
@@ -391,6 +394,9 @@ cst_tlog_hashes_close(struct cst_tlog_hashes *h)
 /* ---- failure ---------------------------------------------------------------------------- */
 
 /* Marks the log failed for good. Called with mu held. */
+static void fail_locked(struct cst_tlog *l, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 static void
 fail_locked(struct cst_tlog *l, const char *fmt, ...)
 {
@@ -1419,7 +1425,7 @@ cst_tlog_seal_key_load(const char *path, uint8_t key[32], uint32_t *id, char *ms
 
 	if ((r = read_secret(path, buf, sizeof(buf), &n, msg, cap)) != 0)
 		return r;
-	r = n == 64 ? cst_unhex(buf, n, key) : CST_EINVAL;
+	r = n == 64 ? cst_unhex(buf, 32, key) : CST_EINVAL;
 	OPENSSL_cleanse(buf, sizeof(buf));
 	if (r != 0) {
 		set_msg(msg, cap, "%s: expected 64 hex digits (a 256-bit key)", path);

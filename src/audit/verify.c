@@ -29,8 +29,22 @@ struct vcheckpoint {
 	uint64_t size;
 	uint8_t root[HLEN];
 	bool trusted;
-	char label[64];
+	uint64_t seq;		/* checkpoints-file entry number; 0 for the others */
+	const char *name;	/* "checkpoint (latest)" or the trusted file's name */
 };
+
+/* "checkpoint N", "checkpoint (latest)" or "trusted checkpoint NAME" into buf. */
+static const char *
+cp_label(const struct vcheckpoint *c, char *buf, size_t cap)
+{
+	if (c->trusted)
+		snprintf(buf, cap, "trusted checkpoint %s", c->name);
+	else if (c->seq)
+		snprintf(buf, cap, "checkpoint %" PRIu64, c->seq);
+	else
+		snprintf(buf, cap, "checkpoint (latest)");
+	return buf;
+}
 
 struct vstate {
 	const struct cst_verify_options *o;
@@ -47,9 +61,12 @@ struct vstate {
 	int hash_fd;
 	uint8_t *hbuf;
 	size_t hbuf_len, hbuf_pos;
-	uint64_t hash_pos, hash_bad, hash_first_bad;
+	uint64_t hash_pos, hash_bad, hash_first_bad, leaf_reports;
 	bool hash_eof;
 };
+
+static void invalid(struct vstate *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void info(struct vstate *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void
 invalid(struct vstate *v, const char *fmt, ...)
@@ -134,7 +151,8 @@ out:
 }
 
 static int
-add_cp(struct vstate *v, const struct cst_checkpoint *cp, bool trusted, const char *label)
+add_cp(struct vstate *v, const struct cst_checkpoint *cp, bool trusted, uint64_t seq,
+    const char *name)
 {
 	struct vcheckpoint *c;
 
@@ -151,7 +169,8 @@ add_cp(struct vstate *v, const struct cst_checkpoint *cp, bool trusted, const ch
 	c->size = cp->size;
 	memcpy(c->root, cp->root, HLEN);
 	c->trusted = trusted;
-	snprintf(c->label, sizeof(c->label), "%s", label);
+	c->seq = seq;
+	c->name = name;
 	return 0;
 }
 
@@ -168,7 +187,7 @@ static int
 load_checkpoints(struct vstate *v, int dirfd)
 {
 	struct cst_checkpoint cp;
-	char why[CST_NOTE_MSG_LEN], label[64];
+	char why[CST_NOTE_MSG_LEN], label[300];
 	uint8_t *buf = NULL;
 	struct stat st;
 	uint64_t off = 0, k = 0;
@@ -205,7 +224,7 @@ load_checkpoints(struct vstate *v, int dirfd)
 				invalid(v, "checkpoints: entry %" PRIu64 " is unreadable", k);
 			else if (check_note(v, (const char *)buf, n, &cp, NULL, why, sizeof(why)) != 0)
 				invalid(v, "%s (offset %" PRIu64 "): %s", label, off, why);
-			else if ((r = add_cp(v, &cp, false, label)) != 0)
+			else if ((r = add_cp(v, &cp, false, k, NULL)) != 0)
 				break;
 			cst_free(buf);
 			buf = NULL;
@@ -226,7 +245,7 @@ load_checkpoints(struct vstate *v, int dirfd)
 
 		if (n <= 0 || check_note(v, note, (size_t)n, &cp, NULL, why, sizeof(why)) != 0)
 			invalid(v, "checkpoint (latest): %s", n <= 0 ? "unreadable" : why);
-		else if ((r = add_cp(v, &cp, false, "checkpoint (latest)")) != 0)
+		else if ((r = add_cp(v, &cp, false, 0, NULL)) != 0)
 			return r;
 		close(fd);
 	}
@@ -240,7 +259,7 @@ load_checkpoints(struct vstate *v, int dirfd)
 		else if (witnessed < v->o->witnesses_required)
 			invalid(v, "%s: %zu valid witness cosignatures, %zu required", label,
 			    witnessed, v->o->witnesses_required);
-		else if ((r = add_cp(v, &cp, true, label)) != 0)
+		else if ((r = add_cp(v, &cp, true, 0, v->o->trusted[i].name)) != 0)
 			return r;
 	}
 	if (v->n_cps > 1)
@@ -248,12 +267,14 @@ load_checkpoints(struct vstate *v, int dirfd)
 	return 0;
 }
 
-/* Compares the next stored hash of DIR/hashes with h (streaming). */
-static void
+/* Compares the next stored hash of DIR/hashes with h (streaming); false if it differs. */
+static bool
 check_stored_hash(struct vstate *v, const uint8_t h[HLEN])
 {
+	bool same = true;
+
 	if (v->hash_fd < 0)
-		return;
+		return true;
 	if (v->hbuf_pos + HLEN > v->hbuf_len && !v->hash_eof) {
 		size_t keep = v->hbuf_len - v->hbuf_pos;
 		ssize_t n;
@@ -271,10 +292,12 @@ check_stored_hash(struct vstate *v, const uint8_t h[HLEN])
 	    CRYPTO_memcmp(v->hbuf + v->hbuf_pos, h, HLEN) != 0) {
 		if (v->hash_bad++ == 0)
 			v->hash_first_bad = v->hash_pos;
+		same = false;
 	}
 	if (v->hbuf_pos + HLEN <= v->hbuf_len)
 		v->hbuf_pos += HLEN;
 	v->hash_pos++;
+	return same;
 }
 
 /* Checks every checkpoint of the current tree size against the recomputed root. */
@@ -282,6 +305,7 @@ static int
 check_roots(struct vstate *v)
 {
 	uint8_t root[HLEN];
+	char label[300];
 	int r;
 
 	while (v->next_cp < v->n_cps && v->cps[v->next_cp].size <= v->tree.size) {
@@ -296,14 +320,21 @@ check_roots(struct vstate *v)
 			continue;
 		}
 		invalid(v, "%s (size %" PRIu64 "): the recomputed root differs: records in "
-		    "%" PRIu64 "..%" PRIu64 " were changed, reordered or replaced", c->label,
+		    "%" PRIu64 "..%" PRIu64 " were changed, reordered or replaced",
+		    cp_label(c, label, sizeof(label)),
 		    c->size, v->last_good, c->size - 1);
 	}
 	return 0;
 }
 
+/*
+ * Appends a record's leaf. A leaf that differs from the hash file's names the record (the
+ * hash file is written with the record, so a later edit of one without the other shows
+ * here); the first MAX_LEAF_REPORTS are reported one by one.
+ */
+#define MAX_LEAF_REPORTS 10
 static int
-add_leaf(struct vstate *v, const uint8_t leaf[HLEN])
+add_leaf(struct vstate *v, uint64_t index, const uint8_t leaf[HLEN])
 {
 	uint8_t nodes[CST_MERKLE_MAX_HEIGHT + 1][HLEN];
 	size_t n, i;
@@ -312,7 +343,11 @@ add_leaf(struct vstate *v, const uint8_t leaf[HLEN])
 	if ((r = cst_merkle_frontier_append_nodes(&v->tree, leaf, nodes, &n)) != 0)
 		return r;
 	for (i = 0; i < n; i++)
-		check_stored_hash(v, nodes[i]);
+		if (!check_stored_hash(v, nodes[i]) && i == 0 &&
+		    v->leaf_reports++ < MAX_LEAF_REPORTS)
+			invalid(v, "record %" PRIu64 " (leaf %" PRIu64 "): differs from the tree hash "
+			    "stored when it was written (changed, replaced or out of place)", index,
+			    v->tree.size - 1);
 	return check_roots(v);
 }
 
@@ -361,7 +396,7 @@ verify_segment(struct vstate *v, int dirfd, const char *name, uint64_t first,
 		*expect = f.index + 1;
 		n_ok++;
 		v->res->records++;
-		if ((r = add_leaf(v, f.leaf_hash)) != 0)
+		if ((r = add_leaf(v, f.index, f.leaf_hash)) != 0)
 			break;
 	}
 	if (item < 0 && r == 0) {
@@ -477,10 +512,12 @@ cst_tlog_verify(const struct cst_verify_options *o, FILE *report,
 	/* Checkpoints beyond the end: the newest records are gone. */
 	for (; v.next_cp < v.n_cps; v.next_cp++) {
 		struct vcheckpoint *c = &v.cps[v.next_cp];
+		char label[300];
 
 		if (c->size > v.tree.size)
 			invalid(&v, "%s covers %" PRIu64 " records but the log holds %" PRIu64
-			    ": records %" PRIu64 "..%" PRIu64 " were removed (truncation)", c->label,
+			    ": records %" PRIu64 "..%" PRIu64 " were removed (truncation)",
+			    cp_label(c, label, sizeof(label)),
 			    c->size, v.tree.size, v.tree.size, c->size - 1);
 	}
 	if (v.hash_fd >= 0) {

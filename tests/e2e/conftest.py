@@ -73,8 +73,8 @@ class Gateway:
             time.sleep(0.6)  # the running gateway picks up state changes within 250 ms
         return key
 
-    def start(self):
-        self.proc = subprocess.Popen([CASTELLAN, "serve", "-c", self.config],
+    def start(self, env=None):
+        self.proc = subprocess.Popen([CASTELLAN, "serve", "-c", self.config], env=env,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         deadline = time.time() + 15
         while time.time() < deadline:

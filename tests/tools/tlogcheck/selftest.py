@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.dont_write_bytecode = True  # leave no __pycache__ in the source tree
 import tlogcheck as pyv  # noqa: E402  (in-process runs of the Python tool)
 
 DATA = os.environ.get("TLOGCHECK_DATA",
@@ -320,7 +321,8 @@ def section_generated(r):
             pr, leaf, lbl = t.path(i, 0, n), t.leaves[i], f"incl {i}/{n}"
             bad = lambda pf, lf=leaf, vk=key.vkey: ["inclusion", vk, pf, lf]  # noqa: E731
             for j in range(len(pr)):
-                r.check(f"{lbl} proof[{j}] bit", bad(proof_file(i, pr[:j] + [flip(pr[j], j, 3)] + pr[j + 1:], cps[n])), 1)
+                mutated = pr[:j] + [flip(pr[j], j, 3)] + pr[j + 1:]
+                r.check(f"{lbl} proof[{j}] bit", bad(proof_file(i, mutated, cps[n])), 1)
             if pr:
                 r.check(f"{lbl} drop last", bad(proof_file(i, pr[:-1], cps[n])), 1)
                 r.check(f"{lbl} drop first", bad(proof_file(i, pr[1:], cps[n])), 1)
@@ -380,7 +382,8 @@ def section_generated(r):
     r.check("cosig sig bit", ["cosig", wit.vkey, flip_sig(cos, 1)], 1)
     r.check("cosig absent", ["cosig", wit.vkey, cps[9]], 1)
     r.check("cosig other witness", ["cosig", Key("castellan.test/witness", sigtype=4).vkey, cos], 1)
-    r.check("cosig over other body", ["cosig", wit.vkey, signed(key, ext, wit.cosign(body(origin, 9, t.mth(0, 9)), 5))], 1)
+    other_body = wit.cosign(body(origin, 9, t.mth(0, 9)), 5)
+    r.check("cosig over other body", ["cosig", wit.vkey, signed(key, ext, other_body)], 1)
 
     # malformed checkpoints / files, each validly signed (exit 1)
     good = b64e(t.mth(0, 8))
@@ -396,6 +399,9 @@ def section_generated(r):
     r.check("CRLF note", ["note", key.vkey, cps[8].replace(b"\n", b"\r\n")], 1)
     r.check("no blank line", ["note", key.vkey, cps[8].replace(b"\n\n", b"\n")], 1)
     r.check("not UTF-8", ["note", key.vkey, signed(key, f"{origin}\xff\n8\n{good}\n".encode("latin-1"))], 1)
+    dup = cps[8] + key.line(b"other text")  # x/mod rule: only a key's first line counts
+    r.check("duplicate key line, first good", ["note", key.vkey, dup], 0)
+    r.check("duplicate key line, first bad", ["note", key.vkey, flip_sig(dup, 0)], 1)
     r.check("unknown sig only", ["note", key.vkey, signed(other, body(origin, 8, t.mth(0, 8)))], 1)
     pr8 = t.path(3, 0, 8)
     r.check("index 03", ["inclusion", key.vkey, proof_file("03", pr8, cps[8]), t.leaves[3]], 1)
