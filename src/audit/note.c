@@ -326,8 +326,8 @@ int
 cst_note_vkey_parse(const char *s, size_t len, struct cst_note_vkey *out, char *msg,
     size_t msg_cap)
 {
-	struct cst_str name;
-	uint32_t id, want;
+	struct cst_str name = { NULL, 0 };
+	uint32_t id = 0, want;
 	uint8_t payload[33];
 	int r;
 
@@ -369,8 +369,8 @@ cst_note_skey_parse(const char *s, size_t len, struct cst_note_skey *out, char *
     size_t msg_cap)
 {
 	static const char prefix[] = "PRIVATE+KEY+";
-	struct cst_str name;
-	uint32_t id, want;
+	struct cst_str name = { NULL, 0 };
+	uint32_t id = 0, want;
 	uint8_t payload[33], pub[32];
 	int r;
 
