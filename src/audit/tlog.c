@@ -794,11 +794,8 @@ cst_tlog_wait(struct cst_tlog *l, uint64_t index)
 int
 cst_tlog_flush(struct cst_tlog *l)
 {
-	uint64_t n;
+	uint64_t n = cst_tlog_size(l);
 
-	pthread_mutex_lock(&l->mu);
-	n = l->queued;
-	pthread_mutex_unlock(&l->mu);
 	return n == 0 ? (cst_tlog_failed(l, NULL, 0) ? CST_EIO : 0) : cst_tlog_wait(l, n - 1);
 }
 
