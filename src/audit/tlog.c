@@ -581,17 +581,9 @@ publish_checkpoint(struct cst_tlog *l, uint64_t size, const uint8_t root[HLEN], 
 	}
 	note_len += line_len;
 	/* The signer's memory first: it must never forget a head it signed. */
-	{
-		char base[256];
-		int dfd = open_dir_of(l->head_path, base, sizeof(base));
-
-		r = dfd < 0 ? CST_EIO : replace_file(dfd, base, note, note_len);
-		if (dfd >= 0)
-			close(dfd);
-		if (r != 0) {
-			set_msg(msg, cap, "writing the signer state %s failed", l->head_path);
-			return CST_EIO;
-		}
+	if (cst_tlog_replace_file(l->head_path, note, note_len) != 0) {
+		set_msg(msg, cap, "writing the signer state %s failed", l->head_path);
+		return CST_EIO;
 	}
 	l->has_head = true;
 	l->head_size = size;
@@ -1473,5 +1465,18 @@ cst_tlog_key_create(const char *path, const char *origin, uint8_t type, char *vk
 		r = CST_EIO;
 	if (r != 0)
 		set_msg(msg, cap, "cannot write %s", vpath);
+	return r;
+}
+
+int
+cst_tlog_replace_file(const char *path, const void *data, size_t len)
+{
+	char base[256];
+	int dfd = open_dir_of(path, base, sizeof(base)), r;
+
+	if (dfd < 0)
+		return CST_EIO;
+	r = replace_file(dfd, base, data, len);
+	close(dfd);
 	return r;
 }

@@ -128,6 +128,12 @@ int cst_tlog_key_create(const char *path, const char *origin, uint8_t type, char
 int cst_tlog_seal_key_load(const char *path, uint8_t key[32], uint32_t *id, char *msg,
     size_t cap);
 
+/*
+ * Replaces the file at path with data[0..len) durably: a temporary file beside it, synced,
+ * renamed over it, then the directory synced. 0 or CST_EIO.
+ */
+int cst_tlog_replace_file(const char *path, const void *data, size_t len);
+
 /* ---- reading a log (no lock needed; readers see only complete, intact frames) ---------- */
 
 /* Opens DIR/hashes of a log for proofs over its first size records: a hash source. */

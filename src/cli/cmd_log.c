@@ -240,10 +240,7 @@ cmd_append(const char *dir, const struct open_args *a, uint64_t batch)
 	r = 0;
 out:
 	free(line);
-	cst_tlog_close(l);
-	if (r == 0 && a->key) {
-		/* close published the final checkpoint; a failure there shows in the next open */
-	}
+	cst_tlog_close(l);	/* publishes the final checkpoint */
 	return r;
 }
 
@@ -278,7 +275,7 @@ cmd_verify(const char *dir, const char **keys, size_t n_keys, const char **trust
 	}
 	for (i = 0; i < n_trusted; i++) {
 		if (read_file(trusted[i], notes[i], NOTE_MAX, &len) != 0) {
-			r = cst_cli_fail("log", "cannot read the trusted checkpoint %s", trusted[i]);
+			cst_cli_fail("log", "cannot read the trusted checkpoint %s", trusted[i]);
 			r = EXIT_UNREADABLE;
 			goto out;
 		}
@@ -293,7 +290,7 @@ cmd_verify(const char *dir, const char **keys, size_t n_keys, const char **trust
 	o->n_witnesses = n_witnesses;
 	o->witnesses_required = required;
 	if ((r = cst_tlog_verify(o, stdout, &res)) != 0) {
-		r = cst_cli_fail("log", "verify: %s", cst_strerror(r));
+		cst_cli_fail("log", "verify: %s", cst_strerror(r));
 		r = EXIT_UNREADABLE;
 		goto out;
 	}
@@ -355,7 +352,9 @@ cmd_show(const char *dir, uint64_t from, uint64_t to, bool raw, const char *decr
 	    cst_tlog_list_segments(dir, &segs) != 0 ||
 	    cst_seg_origin_id(origin, strlen(origin), origin_id) != 0) {
 		OPENSSL_cleanse(seal, sizeof(seal));
-		return cst_cli_fail("log", "%s is not a readable log", dir) ? EXIT_UNREADABLE : 0;
+		cst_tlog_segments_free(&segs);
+		cst_cli_fail("log", "%s is not a readable log", dir);
+		return EXIT_UNREADABLE;
 	}
 	if ((plain = cst_malloc(CST_SEG_MAX_RECORD)) == NULL) {
 		r = CST_EXIT_FAIL;
@@ -568,18 +567,12 @@ witness_state_load(const char *path, struct cst_witness_state *st)
 static int
 witness_state_save(const char *path, const struct cst_witness_state *st)
 {
-	char buf[128], b64[48], tmp[4200];
-	int fd, n, ok;
+	char buf[128], b64[48];
+	int n;
 
 	cst_b64_encode(st->root, sizeof(st->root), b64);
 	n = snprintf(buf, sizeof(buf), "%" PRIu64 "\n%.44s\n", st->size, b64);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
-		return CST_EIO;
-	ok = write(fd, buf, (size_t)n) == n && fsync(fd) == 0;
-	if (close(fd) != 0 || !ok || rename(tmp, path) != 0)
-		return CST_EIO;
-	return 0;
+	return cst_tlog_replace_file(path, buf, (size_t)n);
 }
 
 static int
@@ -660,7 +653,7 @@ cmd_verify_proof(const char *proof_path, const char *leaf_path, const char **key
 	if (cst_tlog_proof_parse(proof, plen, pr, why, sizeof(why)) != 0 ||
 	    cst_note_parse(pr->note.p, pr->note.len, n, why, sizeof(why)) != 0 ||
 	    cst_checkpoint_parse(n->text.p, n->text.len, &cp, why, sizeof(why)) != 0) {
-		r = cst_cli_fail("log", "%s: malformed: %s", proof_path, why);
+		cst_cli_fail("log", "%s: malformed: %s", proof_path, why);
 		r = EXIT_UNREADABLE;
 		goto out;
 	}
