@@ -136,8 +136,9 @@ cst_cmd_apikey(int argc, char **argv)
 			return r;
 		c.created_ms = now;
 		c.expires_ms = exp_ms ? now + exp_ms : 0;
-		if ((r = cst_apikey_generate(&c, key)) == 0)
-			r = cst_store_credential_add(st, &c);
+		if ((r = cst_apikey_generate(&c, key)) == 0 &&
+		    (r = cst_store_credential_add(st, &c)) == 0)
+			cst_store_admin_action(st, now, CST_STORE_CLI_ACTOR, "apikey_create", c.id);
 		cst_store_close(st);
 		cst_config_unref(cfg);
 		if (r != 0) {
@@ -169,7 +170,7 @@ cst_cmd_apikey(int argc, char **argv)
 			return r;
 		r = cst_store_credential_revoke(st, argv[optind], now);
 		if (r == 0)
-			cst_store_admin_action(st, now, "cli", "revoke", argv[optind]);
+			cst_store_admin_action(st, now, CST_STORE_CLI_ACTOR, "revoke", argv[optind]);
 		cst_store_close(st);
 		cst_config_unref(cfg);
 		if (r == CST_ENOENT)

@@ -99,7 +99,9 @@ cst_cmd_cert(int argc, char **argv)
 		memcpy(c.secret_hash, fp, sizeof(c.secret_hash));
 		c.created_ms = cst_clock_unix_ms();
 		c.expires_ms = c.created_ms + days * 86400000;
-		r = cst_store_credential_add(st, &c);
+		if ((r = cst_store_credential_add(st, &c)) == 0)
+			cst_store_admin_action(st, c.created_ms, CST_STORE_CLI_ACTOR,
+			    admin ? "admin_cert_issue" : "cert_issue", c.id);
 	}
 	cst_store_close(st);
 	cst_config_unref(cfg);

@@ -253,7 +253,9 @@ init_run(int argc, char **argv)
 	memcpy(admin.secret_hash, fp, sizeof(admin.secret_hash));
 	admin.rpm = admin.tpm = admin.concurrency = admin.max_tokens = CST_LIMIT_DEFAULT;
 	admin.created_ms = cst_clock_unix_ms();
-	r = cst_store_credential_add(st, &admin);
+	if ((r = cst_store_credential_add(st, &admin)) == 0)
+		r = cst_store_admin_action(st, admin.created_ms, CST_STORE_CLI_ACTOR, "init",
+		    admin.id);
 	cst_store_close(st);
 	if (r != 0)
 		return cst_cli_fail("init", "cannot register the admin certificate: %s",

@@ -160,6 +160,56 @@ cst_gateway_admin_record(struct cst_gateway *gw, const char *actor, const char *
 	cst_buf_free(&b);
 }
 
+/* Appends one command-line admin action to the record sink; stops at the first failure. */
+static int
+log_cli_action(int64_t id, uint64_t time_ms, const char *actor, const char *action,
+    const char *target, void *arg)
+{
+	struct cst_gateway *gw = arg;
+	struct cst_buf b;
+	char ts[32];
+	int r;
+
+	cst_buf_init(&b, 4096);
+	cst_time_iso(time_ms, ts);
+	cst_buf_printf(&b, "{\"type\":\"admin\",\"time\":\"%s\",\"actor\":", ts);
+	cst_buf_add_json_str(&b, actor, strlen(actor));
+	cst_buf_adds(&b, ",\"action\":");
+	cst_buf_add_json_str(&b, action, strlen(action));
+	cst_buf_adds(&b, ",\"target\":");
+	cst_buf_add_json_str(&b, target, strlen(target));
+	r = cst_buf_printf(&b, ",\"via\":\"state_db\",\"action_id\":%lld}", (long long)id);
+	if (r == 0)
+		r = gw->sink->append(gw->sink, b.p, b.len, NULL);
+	cst_buf_free(&b);
+	if (r == 0)
+		gw->audit_cursor = id;
+	return r;
+}
+
+/*
+ * Admin actions made with the command line (apikey, cert, init) land in the state database
+ * only; the gateway copies each into the audit log once, in order, and remembers how far it
+ * got in the database, so restarts neither skip nor repeat one.
+ */
+static void
+log_cli_actions(struct cst_gateway *gw)
+{
+	int64_t before;
+	int r;
+
+	do {
+		before = gw->audit_cursor;
+		r = cst_store_cli_actions_since(gw->store, before, log_cli_action, gw);
+		if (gw->audit_cursor != before &&
+		    cst_store_audit_cursor_set(gw->store, gw->audit_cursor) != 0)
+			r = CST_EDB;
+	} while (r == 0 && gw->audit_cursor != before);
+	if (r != 0)
+		cst_log_error("command-line admin actions could not all be put in the audit log "
+		    "(%s); retrying at the next change", cst_strerror(r));
+}
+
 static void
 poll_state(evutil_socket_t fd, short what, void *arg)
 {
@@ -168,9 +218,12 @@ poll_state(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (cst_store_data_version(gw->store, &v) == 0 && v != gw->store_version &&
-	    cst_gateway_reload_state(gw) != 0)
-		cst_log_error("cannot reload the state database; keeping the previous snapshot");
+	if (cst_store_data_version(gw->store, &v) == 0 && v != gw->store_version) {
+		if (cst_gateway_reload_state(gw) != 0)
+			cst_log_error("cannot reload the state database; keeping the previous "
+			    "snapshot");
+		log_cli_actions(gw);
+	}
 }
 
 /* Runs on a worker after a reload: new connections use the new TLS context. */
@@ -474,6 +527,11 @@ cst_gateway_serve(const char *config_path)
 		fprintf(stderr, "castellan: records: %s\n", err);
 		goto out;
 	}
+	if ((r = cst_store_audit_cursor_get(gw.store, &gw.audit_cursor)) != 0) {
+		fprintf(stderr, "castellan: cannot read the state database\n");
+		goto out;
+	}
+	log_cli_actions(&gw);
 	if ((gw.limiter = cst_limiter_new()) == NULL || (gw.metrics = cst_metrics_new()) == NULL ||
 	    (gw.main_base = event_base_new()) == NULL)
 		goto out;

@@ -48,6 +48,7 @@ struct cst_gateway {
 	struct cst_limiter *limiter;
 	struct cst_metrics *metrics;
 	struct cst_record_sink *sink;
+	int64_t audit_cursor;		/* last command-line admin action logged (main thread) */
 	struct cst_store *store;	/* main thread only */
 	int64_t store_version;
 	struct cst_worker *workers;

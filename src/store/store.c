@@ -321,6 +321,59 @@ cst_store_admin_action(struct cst_store *st, uint64_t time_ms, const char *actor
 }
 
 int
+cst_store_cli_actions_since(struct cst_store *st, int64_t after, cst_store_action_fn fn,
+    void *arg)
+{
+	sqlite3_stmt *s = NULL;
+	int rc, r = 0;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT id, time_ms, actor, action, target FROM "
+	    "admin_actions WHERE id > ? AND actor = '" CST_STORE_CLI_ACTOR "' ORDER BY id "
+	    "LIMIT 1000", -1, &s, NULL) != SQLITE_OK)
+		return db_err(st, "prepare");
+	sqlite3_bind_int64(s, 1, after);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		if ((r = fn(sqlite3_column_int64(s, 0), (uint64_t)sqlite3_column_int64(s, 1),
+		    (const char *)sqlite3_column_text(s, 2), (const char *)sqlite3_column_text(s, 3),
+		    (const char *)sqlite3_column_text(s, 4), arg)) != 0)
+			break;
+	sqlite3_finalize(s);
+	if (r == 0 && rc != SQLITE_DONE)
+		return db_err(st, "list admin actions");
+	return r;
+}
+
+int
+cst_store_audit_cursor_get(struct cst_store *st, int64_t *id)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT value FROM meta WHERE key = 'audit_cursor'", -1, &s,
+	    NULL) != SQLITE_OK)
+		return db_err(st, "prepare");
+	rc = sqlite3_step(s);
+	*id = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_err(st, "audit cursor");
+}
+
+int
+cst_store_audit_cursor_set(struct cst_store *st, int64_t id)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(st->db, "INSERT INTO meta(key, value) VALUES('audit_cursor', ?) "
+	    "ON CONFLICT(key) DO UPDATE SET value = excluded.value", -1, &s, NULL) != SQLITE_OK)
+		return db_err(st, "prepare");
+	sqlite3_bind_int64(s, 1, id);
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 : db_err(st, "audit cursor");
+}
+
+int
 cst_store_data_version(struct cst_store *st, int64_t *out)
 {
 	sqlite3_stmt *s = NULL;

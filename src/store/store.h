@@ -64,6 +64,21 @@ int cst_store_blocks_each(struct cst_store *st, cst_store_name_fn fn, void *arg)
 int cst_store_admin_action(struct cst_store *st, uint64_t time_ms, const char *actor,
     const char *action, const char *target);
 
+/* The actor of admin actions made with the command line (no principal name has parentheses). */
+#define CST_STORE_CLI_ACTOR "(cli)"
+
+typedef int (*cst_store_action_fn)(int64_t id, uint64_t time_ms, const char *actor,
+    const char *action, const char *target, void *arg);
+/*
+ * Calls fn for each admin action by CST_STORE_CLI_ACTOR with id > after, in id order (at most
+ * 1000 per call). Strings are valid only during the call. 0, fn's non-zero result, CST_EDB.
+ */
+int cst_store_cli_actions_since(struct cst_store *st, int64_t after, cst_store_action_fn fn,
+    void *arg);
+/* The id of the last command-line action the gateway has put in the audit log (0: none). */
+int cst_store_audit_cursor_get(struct cst_store *st, int64_t *id);
+int cst_store_audit_cursor_set(struct cst_store *st, int64_t id);
+
 /*
  * A number that changes whenever another connection has committed a change to the file
  * (PRAGMA data_version), so the gateway can reload its snapshot cheaply.

@@ -410,6 +410,57 @@ test_admin_action(void **state)
 	assert_string_equal(t, "admin (adm_1)|lockdown|'; --");
 }
 
+struct seen {
+	int n;
+	int64_t ids[8];
+	char text[8][64];
+};
+
+static int
+collect_action(int64_t id, uint64_t time_ms, const char *actor, const char *action,
+    const char *target, void *arg)
+{
+	struct seen *s = arg;
+
+	s->ids[s->n] = id;
+	snprintf(s->text[s->n], sizeof(s->text[0]), "%llu|%s|%s|%s", (unsigned long long)time_ms,
+	    actor, action, target);
+	return ++s->n == 8 ? 1 : 0;
+}
+
+/* Only command-line actions are listed, after the cursor, in order; the cursor persists. */
+static void
+test_cli_actions(void **state)
+{
+	struct fixture *f = *state;
+	struct cst_store *st = NULL;
+	struct seen s;
+	int64_t cur = -1;
+
+	assert_int_equal(cst_store_open(f->path, true, &st), 0);
+	assert_int_equal(cst_store_audit_cursor_get(st, &cur), 0);
+	assert_int_equal(cur, 0);
+	assert_int_equal(cst_store_admin_action(st, 1, CST_STORE_CLI_ACTOR, "init", "ac_1"), 0);
+	assert_int_equal(cst_store_admin_action(st, 2, "admin (ac_1)", "block", "bob"), 0);
+	assert_int_equal(cst_store_admin_action(st, 3, CST_STORE_CLI_ACTOR, "revoke", "ak_2"), 0);
+	assert_int_equal(cst_store_admin_action(st, 4, "cli", "revoke", "ak_3"), 0);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(cst_store_cli_actions_since(st, 0, collect_action, &s), 0);
+	assert_int_equal(s.n, 2);
+	assert_string_equal(s.text[0], "1|(cli)|init|ac_1");
+	assert_string_equal(s.text[1], "3|(cli)|revoke|ak_2");
+	assert_int_equal(cst_store_audit_cursor_set(st, s.ids[0]), 0);
+	assert_int_equal(cst_store_audit_cursor_set(st, s.ids[1]), 0);	/* an update, not a dup */
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(cst_store_cli_actions_since(st, 3, collect_action, &s), 0);
+	assert_int_equal(s.n, 0);
+	cst_store_close(st);
+	assert_int_equal(cst_store_open(f->path, false, &st), 0);
+	assert_int_equal(cst_store_audit_cursor_get(st, &cur), 0);
+	assert_int_equal(cur, 3);
+	cst_store_close(st);
+}
+
 /* data_version changes for commits by another connection, not for this one's own. */
 static void
 test_data_version(void **state)
@@ -460,6 +511,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_lockdown, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_blocks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_admin_action, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cli_actions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_data_version, setup, teardown),
 	};
 
