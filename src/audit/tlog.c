@@ -1034,8 +1034,14 @@ recover_last_segment(struct cst_tlog *l, const char *name, uint64_t first, uint6
 		    (uint64_t)st.st_size - cut, first + n);
 		st.st_size = (off_t)cut;
 	}
-	if (lseek(l->seg_fd, st.st_size, SEEK_SET) < 0)
+	/*
+	 * Records that survived a crash of the process may exist only in the page cache: make
+	 * them durable before anything counts them as acknowledged or signs over them.
+	 */
+	if (fdatasync(l->seg_fd) != 0 || lseek(l->seg_fd, st.st_size, SEEK_SET) < 0) {
+		set_msg(msg, cap, "cannot sync %s: %s", name, strerror(errno));
 		return CST_EIO;
+	}
 	l->seg_size = (uint64_t)st.st_size;
 	*count = n;
 	return 0;
