@@ -1222,6 +1222,11 @@ check_head(struct cst_tlog *l, char *msg, size_t cap)
 	close(dfd);
 	if (r == CST_ENOENT)
 		return 0;
+	if (r == 0 && len >= 8 && memcmp(buf, "retired ", 8) == 0) {
+		set_msg(msg, cap, "this signing key was retired by a key rotation (%s); use the new "
+		    "key", l->head_path);
+		return CST_ESTATE;
+	}
 	if (r != 0 || cst_note_parse(buf, len, &n, why, sizeof(why)) != 0 ||
 	    cst_checkpoint_parse(n.text.p, n.text.len, &cp, why, sizeof(why)) != 0) {
 		set_msg(msg, cap, "the signer state %s is unreadable or malformed", l->head_path);

@@ -69,7 +69,8 @@ struct cst_tlog;
  * the writer thread. 0 and *out; otherwise a CST_E* code and a reason in msg[0..cap):
  * CST_EEXIST (another writer holds the lock), CST_ENOENT (no log and not create), CST_EINVAL
  * (damaged log or origin mismatch: run `castellan log verify`), CST_ESTATE (the tree no
- * longer extends the signer's last head), CST_EIO, CST_ENOMEM.
+ * longer extends the signer's last head, or the signer state begins "retired ": the key was
+ * rotated out), CST_EIO, CST_ENOMEM.
  */
 int cst_tlog_open(const struct cst_tlog_options *o, struct cst_tlog **out, char *msg, size_t cap);
 

@@ -13,6 +13,7 @@
 #include "audit/verify.h"
 #include "core/alloc.h"
 #include "core/b64.h"
+#include "core/clock.h"
 #include "core/err.h"
 #include "core/json.h"
 #include "core/str.h"
@@ -47,6 +48,7 @@ static const char usage[] =
     "       castellan log prove DIR --index N [--size M]\n"
     "       castellan log prove DIR --consistency OLD [NEW]\n"
     "       castellan log checkpoint DIR\n"
+    "       castellan log rotate-key DIR --key OLD_KEYFILE --new-key NEW_KEYFILE\n"
     "       castellan log witness --key WITNESS_KEYFILE --log-key VKEY|FILE --state FILE\n"
     "                            [BODY|-]\n\n"
     "keygen writes an Ed25519 signer key (0600) and prints its verifier key. The key name is\n"
@@ -58,6 +60,9 @@ static const char usage[] =
     "prove prints an inclusion proof (c2sp.org/tlog-proof@v1) against the signed checkpoint of\n"
     "size M (default: the latest), or a consistency proof from OLD to the signed checkpoint of\n"
     "size NEW as a tlog-witness add-checkpoint body.\n"
+    "rotate-key records the new verifier key in the log under a checkpoint signed by the old\n"
+    "key, hands the signer's memory to the new key and signs a checkpoint with it; verify\n"
+    "then takes both keys (--key OLD.vkey --key NEW.vkey).\n"
     "verify-proof checks a tlog-proof file against the raw record bytes in --leaf: exit 0\n"
     "verified, 1 not, 2 unreadable.\n"
     "witness reads an add-checkpoint body and, if the checkpoint is signed by the log key and\n"
@@ -521,6 +526,73 @@ cmd_prove(const char *dir, uint64_t index, uint64_t size, uint64_t old, bool con
 	return 0;
 }
 
+/*
+ * Key rotation: the old key signs a checkpoint over a record naming the new verifier key, the
+ * signer's last head passes to the new key, and the new key signs the next checkpoint; the
+ * tree goes on unbroken.
+ */
+static int
+cmd_rotate_key(const char *dir, const struct open_args *a, const char *new_key)
+{
+	struct cst_note_skey oldk, newk;
+	struct cst_note_vkey ov, nv;
+	struct open_args b = *a;
+	struct cst_tlog *l;
+	char ovs[600], nvs[600], rec[1600], head[4200], new_head[4200], note[4096], ts[32];
+	size_t len;
+	uint64_t idx;
+	int r;
+
+	if (a->key == NULL || new_key == NULL)
+		return cst_cli_usage_error("log", "rotate-key needs --key OLD and --new-key NEW");
+	if ((r = load_skey(a->key, &oldk)) != 0)
+		return r;
+	cst_note_vkey_of(&oldk, &ov);
+	cst_note_skey_wipe(&oldk);
+	if ((r = load_skey(new_key, &newk)) != 0)
+		return r;
+	cst_note_vkey_of(&newk, &nv);
+	cst_note_skey_wipe(&newk);
+	if (nv.type != CST_NOTE_SIG_ED25519 || nv.name_len != ov.name_len ||
+	    memcmp(nv.name, ov.name, ov.name_len) != 0 || nv.id == ov.id)
+		return cst_cli_fail("log", "the new key must be another Ed25519 log key with the "
+		    "same name (origin) as the old one");
+	snprintf(head, sizeof(head), "%s.head", a->key);
+	snprintf(new_head, sizeof(new_head), "%s.head", new_key);
+	if (access(new_head, F_OK) == 0)
+		return cst_cli_fail("log", "%s exists: the new key has signed before", new_head);
+	if (cst_note_vkey_format(&ov, ovs, sizeof(ovs)) != 0 ||
+	    cst_note_vkey_format(&nv, nvs, sizeof(nvs)) != 0)
+		return CST_EXIT_FAIL;
+	cst_time_iso(cst_clock_unix_ms(), ts);
+	snprintf(rec, sizeof(rec), "{\"type\":\"log.key_rotation\",\"time\":\"%s\","
+	    "\"old_key\":\"%s\",\"new_key\":\"%s\"}", ts, ovs, nvs);
+	if ((r = open_log(dir, a, &l)) != 0)
+		return r;
+	r = cst_tlog_append(l, rec, strlen(rec), &idx);
+	if (r == 0)
+		r = cst_tlog_checkpoint(l);
+	cst_tlog_close(l);
+	if (r != 0)
+		return cst_cli_fail("log", "cannot record the rotation: %s", cst_strerror(r));
+	if (read_file(head, note, sizeof(note), &len) != 0 ||
+	    cst_tlog_replace_file(new_head, note, len) != 0)
+		return cst_cli_fail("log", "cannot hand %s over to %s", head, new_head);
+	/* The old key must never sign this log again: its signer state says so. */
+	len = (size_t)snprintf(note, sizeof(note), "retired by a rotation to %s\n", nvs);
+	if (cst_tlog_replace_file(head, note, len) != 0)
+		return cst_cli_fail("log", "cannot retire %s", head);
+	b.key = new_key;
+	if ((r = open_log(dir, &b, &l)) != 0)
+		return r;
+	r = cst_tlog_checkpoint(l);
+	cst_tlog_close(l);
+	if (r != 0)
+		return cst_cli_fail("log", "the new key could not sign: %s", cst_strerror(r));
+	printf("record %" PRIu64 " names the new key %s\n", idx, nvs);
+	return 0;
+}
+
 /* Reads a whole file (or stdin for "-") into a new buffer of at most max bytes. */
 static char *
 slurp(const char *path, size_t max, size_t *len)
@@ -717,12 +789,13 @@ cst_cmd_log(int argc, char **argv)
 		{ "witnesses", required_argument, NULL, 'N' },
 		{ "log-key", required_argument, NULL, 'L' },
 		{ "state", required_argument, NULL, 'Z' }, { "leaf", required_argument, NULL, 'l' },
+		{ "new-key", required_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
 	struct open_args a = { .window_ms = 5 };
 	const char *origin = NULL, *out = NULL, *keys[CST_VERIFY_MAX_KEYS];
 	const char *trusted[CST_VERIFY_MAX_TRUSTED], *sub, *dir = NULL;
 	const char *witness_keys[CST_VERIFY_MAX_KEYS], *log_key = NULL, *state = NULL;
-	const char *leaf = NULL;
+	const char *leaf = NULL, *new_key = NULL;
 	size_t n_witness_keys = 0;
 	uint64_t required = 0;
 	bool witness = false;
@@ -795,6 +868,7 @@ cst_cmd_log(int argc, char **argv)
 		case 'L': log_key = optarg; break;
 		case 'Z': state = optarg; break;
 		case 'l': leaf = optarg; break;
+		case 'n': new_key = optarg; break;
 		case 'h': fputs(usage, stdout); return 0;
 		default: return cst_cli_usage_error("log", "unknown option");
 		}
@@ -819,6 +893,8 @@ cst_cmd_log(int argc, char **argv)
 		return r;
 	if (dir == NULL || optind != argc)
 		return cst_cli_usage_error("log", "%s needs exactly one log directory", sub);
+	if (strcmp(sub, "rotate-key") == 0)
+		return cmd_rotate_key(dir, &a, new_key);
 	if (strcmp(sub, "init") == 0) {
 		struct cst_tlog *l;
 

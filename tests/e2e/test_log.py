@@ -520,3 +520,29 @@ def test_gateway_fails_closed(make_gateway, shim):
         assert '"ok":false' in st.replace(" ", "") and "fdatasync" in st
     finally:
         g.stop()
+
+
+def test_key_rotation_continues_the_tree(logdir, tmp_path):
+    """R10: a key rotation is recorded in the log under the old key's signature, and the new
+    key's checkpoints extend the same tree (a trusted checkpoint from before still verifies)."""
+    base, log, key, vkey = logdir
+    assert append(log, key, ['{"n":%d}' % i for i in range(7)]).returncode == 0
+    held = str(tmp_path / "held")
+    shutil.copy(os.path.join(log, "checkpoint"), held)
+    new = os.path.join(base, "log2.key")
+    cst("log", "keygen", "--origin", ORIGIN, "--out", new, check=True)
+    r = cst("log", "rotate-key", log, "--key", key, "--new-key", new)
+    assert r.returncode == 0 and r.stdout.startswith("record 7 names the new key"), r.stderr
+    assert append(log, new, ['{"m":%d}' % i for i in range(5)]).returncode == 0
+    rec = cst("log", "show", log, "--from", "7", "--to", "7", check=True).stdout
+    assert '"type":"log.key_rotation"' in rec and open(new + ".vkey").read().strip() in rec
+    both = ["--key", vkey, "--key", new + ".vkey"]
+    r = cst("log", "verify", log, *both, "--trusted-checkpoint", held)
+    assert r.returncode == 0 and "INTACT: 13 records" in r.stdout, r.stdout
+    # with the old key only, the new key's checkpoints are not accepted
+    assert verify(log, vkey).returncode == 1
+    # the old key is retired: it can no longer sign or append to this log
+    r = append(log, key, ['{"late":1}'])
+    assert r.returncode == 1 and "retired by a key rotation" in r.stderr
+    r = cst("log", "rotate-key", log, "--key", key, "--new-key", new)
+    assert r.returncode == 1 and "has signed before" in r.stderr
