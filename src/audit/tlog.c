@@ -38,6 +38,7 @@
 #define MAX_ORIGIN 256
 #define NOTE_CAP 2048
 #define NAP_NS 2000000		/* group commit: let a batch gather for 2 ms */
+#define QUEUE_PLAIN 0x80000000u	/* queue length flag: store this record unsealed */
 
 struct cst_tlog {
 	char *dir;
@@ -461,7 +462,7 @@ flush_out(struct cst_tlog *l)
 
 /* Frames one record (sealing it first if configured) into the output buffers. */
 static int
-add_record(struct cst_tlog *l, uint64_t index, const uint8_t *rec, size_t len)
+add_record(struct cst_tlog *l, uint64_t index, const uint8_t *rec, size_t len, bool plain)
 {
 	uint8_t head[CST_SEG_FRAME_HEAD], leaf[HLEN], nodes[CST_MERKLE_MAX_HEIGHT + 1][HLEN];
 	const uint8_t *payload = rec;
@@ -469,7 +470,7 @@ add_record(struct cst_tlog *l, uint64_t index, const uint8_t *rec, size_t len)
 	size_t n_nodes;
 	int r;
 
-	if (l->sealed) {
+	if (l->sealed && !plain) {
 		cst_buf_reset(&l->seal_buf);
 		if ((r = cst_buf_reserve(&l->seal_buf, len + CST_SEAL_OVERHEAD)) != 0 ||
 		    (r = cst_seal(l->seal_key, l->seal_key_id, l->origin_id, index, rec, len,
@@ -508,9 +509,12 @@ write_batch(struct cst_tlog *l, const struct cst_buf *batch, uint64_t first)
 
 	while (off < batch->len) {
 		uint32_t n;
+		bool plain;
 
 		memcpy(&n, batch->p + off, 4);
-		if ((r = add_record(l, first++, (const uint8_t *)batch->p + off + 4, n)) != 0)
+		plain = (n & QUEUE_PLAIN) != 0;
+		n &= ~QUEUE_PLAIN;
+		if ((r = add_record(l, first++, (const uint8_t *)batch->p + off + 4, n, plain)) != 0)
 			return r;
 		off += 4 + (size_t)n;
 		if (l->seg_out.len >= 4u * 1024 * 1024 && (r = flush_out(l)) != 0)
@@ -741,10 +745,11 @@ writer(void *arg)
 
 /* ---- appending -------------------------------------------------------------------------- */
 
-int
-cst_tlog_append(struct cst_tlog *l, const void *rec, size_t len, uint64_t *index)
+/* Queues a record; plain: never sealed (the log's own notes, readable without the key). */
+static int
+enqueue(struct cst_tlog *l, const void *rec, size_t len, bool plain, uint64_t *index)
 {
-	uint32_t n = (uint32_t)len;
+	uint32_t n = (uint32_t)len | (plain ? QUEUE_PLAIN : 0);
 	int r = 0;
 
 	if (len > CST_SEG_MAX_RECORD - (l->sealed ? CST_SEAL_OVERHEAD : 0) ||
@@ -765,6 +770,12 @@ cst_tlog_append(struct cst_tlog *l, const void *rec, size_t len, uint64_t *index
 	}
 	pthread_mutex_unlock(&l->mu);
 	return r;
+}
+
+int
+cst_tlog_append(struct cst_tlog *l, const void *rec, size_t len, uint64_t *index)
+{
+	return enqueue(l, rec, len, false, index);
 }
 
 int
@@ -1286,6 +1297,43 @@ write_vkey(struct cst_tlog *l)
 	return replace_file(l->dirfd, "log.vkey", vkey, n);
 }
 
+/*
+ * R16: a change of the record-sealing key (or sealing turned on or off) is itself a record,
+ * plain so that it reads without any key: {"type":"log.seal_key","from":ID|"none","to":...}.
+ * DIR/seal remembers the current key ID, written only once the record is durable.
+ */
+static int
+record_seal_key(struct cst_tlog *l, char *msg, size_t cap)
+{
+	char now[16], before[16] = "none", rec[128];
+	size_t n;
+	int r;
+
+	if (l->sealed)
+		snprintf(now, sizeof(now), "%08x", (unsigned)l->seal_key_id);
+	else
+		snprintf(now, sizeof(now), "none");
+	r = read_small(l->dirfd, "seal", before, sizeof(before), &n);
+	if (r == 0 && n > 0 && before[n - 1] == '\n')
+		before[n - 1] = '\0';
+	else if (r != CST_ENOENT)
+		snprintf(before, sizeof(before), "unknown");
+	if (strcmp(before, now) == 0 || (r == CST_ENOENT && !l->sealed))
+		return 0;
+	n = (size_t)snprintf(rec, sizeof(rec), "{\"type\":\"log.seal_key\",\"from\":\"%s\","
+	    "\"to\":\"%s\"}", before, now);
+	if ((r = enqueue(l, rec, n, true, NULL)) != 0 || (r = cst_tlog_flush(l)) != 0) {
+		set_msg(msg, cap, "cannot record the sealing key change in %s", l->dir);
+		return r;
+	}
+	n = (size_t)snprintf(rec, sizeof(rec), "%s\n", now);
+	if (replace_file(l->dirfd, "seal", rec, n) != 0) {
+		set_msg(msg, cap, "cannot write %s/seal", l->dir);
+		return CST_EIO;
+	}
+	return 0;
+}
+
 int
 cst_tlog_open(const struct cst_tlog_options *o, struct cst_tlog **out, char *msg, size_t cap)
 {
@@ -1336,7 +1384,7 @@ cst_tlog_open(const struct cst_tlog_options *o, struct cst_tlog **out, char *msg
 		goto fail;
 	l->queued = l->written = l->durable = l->tree.size;
 	l->tree_written = l->tree_durable = l->tree;
-	if (note.len && (r = cst_tlog_append(l, note.p, note.len, NULL)) != 0)
+	if (note.len && (r = enqueue(l, note.p, note.len, true, NULL)) != 0)
 		goto fail;
 	if (pthread_create(&l->thread, NULL, writer, l) != 0) {
 		r = CST_ENOMEM;
@@ -1344,6 +1392,10 @@ cst_tlog_open(const struct cst_tlog_options *o, struct cst_tlog **out, char *msg
 	}
 	l->thread_started = true;
 	cst_buf_free(&note);
+	if ((r = record_seal_key(l, msg, cap)) != 0) {
+		cst_tlog_close(l);
+		return r;
+	}
 	*out = l;
 	return 0;
 fail:

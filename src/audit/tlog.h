@@ -13,6 +13,8 @@
  *   checkpoints             every published checkpoint: u32 big-endian length | signed note
  *   checkpoint              the latest signed note (replaced atomically)
  *   log.vkey                the verifier key of the signing key (convenience; not a trust root)
+ *   seal                    the sealing key ID in use ("none" or 8 hex digits); a change is
+ *                           first recorded as a plain {"type":"log.seal_key",...} record
  * Each checkpoint carries the log key's Ed25519 signature (type 0x01) and a timestamped
  * tlog-cosignature line by the same key (type 0x04, so its own key ID) that dates it: idle
  * periods still produce checkpoints that differ in time.

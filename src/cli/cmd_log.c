@@ -45,7 +45,7 @@ static const char usage[] =
     "       castellan log verify-proof PROOF --leaf FILE --key VKEY|FILE\n"
     "                            [--witness-key VKEY|FILE]... [--witnesses K]\n"
     "       castellan log show DIR [--from N] [--to N] [--raw] [--decrypt --key FILE]\n"
-    "       castellan log prove DIR --index N [--size M]\n"
+    "       castellan log prove DIR --index N|--request-id ID [--size M]\n"
     "       castellan log prove DIR --consistency OLD [NEW]\n"
     "       castellan log checkpoint DIR\n"
     "       castellan log rotate-key DIR --key OLD_KEYFILE --new-key NEW_KEYFILE\n"
@@ -58,7 +58,8 @@ static const char usage[] =
     "record is durable (every --batch records; default 1).\n"
     "verify exits 0 if intact, 1 if tampering was found, 2 if the log is unreadable.\n"
     "prove prints an inclusion proof (c2sp.org/tlog-proof@v1) against the signed checkpoint of\n"
-    "size M (default: the latest), or a consistency proof from OLD to the signed checkpoint of\n"
+    "size M (default: the latest; --request-id finds the record of a gateway response's\n"
+    "X-Request-Id), or a consistency proof from OLD to the signed checkpoint of\n"
     "size NEW as a tlog-witness add-checkpoint body.\n"
     "rotate-key records the new verifier key in the log under a checkpoint signed by the old\n"
     "key, hands the signer's memory to the new key and signs a checkpoint with it; verify\n"
@@ -462,6 +463,50 @@ find_checkpoint(const char *dir, uint64_t want, char *note, size_t cap, size_t *
 	    cst_checkpoint_parse(n.text.p, n.text.len, cp, why, sizeof(why)) == 0 ? 0 : CST_ENOENT;
 }
 
+/*
+ * The index of the (plain) record whose top-level "request_id" is id, by reading the log: the
+ * gateway's X-Request-Id. 0 and *index; CST_ENOENT; CST_EIO.
+ */
+static int
+find_request(const char *dir, const char *id, uint64_t *index)
+{
+	struct cst_tlog_segments segs = { 0 };
+	char path[4096], want[80];
+	size_t k;
+	int r = CST_ENOENT, fd, item;
+
+	if (snprintf(want, sizeof(want), "\"%s\"", id) >= (int)sizeof(want) ||
+	    cst_tlog_list_segments(dir, &segs) != 0)
+		return CST_ENOENT;
+	for (k = 0; k < segs.n && r == CST_ENOENT; k++) {
+		struct cst_seg_reader rd;
+		struct cst_seg_frame f;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, segs.name[k]);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 ||
+		    cst_seg_reader_init(&rd, fd, CST_SEG_HEADER_LEN) != 0) {
+			if (fd >= 0)
+				close(fd);
+			r = CST_EIO;
+			break;
+		}
+		while (r == CST_ENOENT && (item = cst_seg_reader_next(&rd, &f)) > 0) {
+			struct cst_str v;
+
+			if (item == CST_SEG_FRAME && f.kind == CST_SEG_PLAIN &&
+			    cst_json_member((const char *)f.payload, f.len, 64, "request_id", &v) == 0 &&
+			    cst_str_eq(v, want)) {
+				*index = f.index;
+				r = 0;
+			}
+		}
+		cst_seg_reader_free(&rd);
+		close(fd);
+	}
+	cst_tlog_segments_free(&segs);
+	return r;
+}
+
 static void
 print_hashes(const uint8_t (*h)[CST_MERKLE_HASH_LEN], size_t n)
 {
@@ -790,12 +835,13 @@ cst_cmd_log(int argc, char **argv)
 		{ "log-key", required_argument, NULL, 'L' },
 		{ "state", required_argument, NULL, 'Z' }, { "leaf", required_argument, NULL, 'l' },
 		{ "new-key", required_argument, NULL, 'n' },
+		{ "request-id", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
 	struct open_args a = { .window_ms = 5 };
 	const char *origin = NULL, *out = NULL, *keys[CST_VERIFY_MAX_KEYS];
 	const char *trusted[CST_VERIFY_MAX_TRUSTED], *sub, *dir = NULL;
 	const char *witness_keys[CST_VERIFY_MAX_KEYS], *log_key = NULL, *state = NULL;
-	const char *leaf = NULL, *new_key = NULL;
+	const char *leaf = NULL, *new_key = NULL, *request_id = NULL;
 	size_t n_witness_keys = 0;
 	uint64_t required = 0;
 	bool witness = false;
@@ -869,6 +915,7 @@ cst_cmd_log(int argc, char **argv)
 		case 'Z': state = optarg; break;
 		case 'l': leaf = optarg; break;
 		case 'n': new_key = optarg; break;
+		case 'R': request_id = optarg; break;
 		case 'h': fputs(usage, stdout); return 0;
 		default: return cst_cli_usage_error("log", "unknown option");
 		}
@@ -923,6 +970,12 @@ cst_cmd_log(int argc, char **argv)
 		return cmd_show(dir, from, to, raw, decrypt ? a.key : NULL);
 	}
 	if (strcmp(sub, "prove") == 0) {
+		if (request_id && index == UINT64_MAX && !consistency) {
+			if ((r = find_request(dir, request_id, &index)) != 0)
+				return cst_cli_fail("log", "no record with request_id %s in %s%s",
+				    request_id, dir, r == CST_EIO ? " (unreadable segment)" : "");
+			fprintf(stderr, "request %s is record %" PRIu64 "\n", request_id, index);
+		}
 		if (consistency == (index != UINT64_MAX))
 			return cst_cli_usage_error("log", "prove needs --index N or --consistency OLD");
 		return cmd_prove(dir, index, size, old, consistency);

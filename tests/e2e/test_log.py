@@ -489,7 +489,12 @@ def test_gateway_request_provable(make_gateway, tmp_path):
     index = next(l["index"] for l in g.log_lines()
                  if l.get("record", {}).get("request_id") == rid)
     proof, leaf = str(tmp_path / "proof"), str(tmp_path / "leaf")
-    open(proof, "w").write(cst("log", "prove", log, "--index", str(index), check=True).stdout)
+    # X-Request-Id -> log index -> proof, in one command
+    p = cst("log", "prove", log, "--request-id", rid, check=True)
+    assert p.stdout == cst("log", "prove", log, "--index", str(index), check=True).stdout
+    assert "request %s is record %d" % (rid, index) in p.stderr
+    assert cst("log", "prove", log, "--request-id", "0" * 32).returncode == 1
+    open(proof, "w").write(p.stdout)
     open(leaf, "wb").write(cst("log", "show", log, "--from", str(index), "--to", str(index),
                                "--raw", check=True).stdout.encode())
     r = cst("log", "verify-proof", proof, "--leaf", leaf, "--key", vkey)

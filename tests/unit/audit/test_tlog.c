@@ -284,6 +284,12 @@ test_sealed(void **state)
 	fd = open(segment_path(&f, 0, seg, sizeof(seg)), O_RDONLY);
 	assert_true(fd >= 0);
 	assert_int_equal(cst_seg_reader_init(&rd, fd, CST_SEG_HEADER_LEN), 0);
+	/* Record 0: the sealing key coming into use, plain, readable without the key (R16). */
+	assert_int_equal(cst_seg_reader_next(&rd, &fr), CST_SEG_FRAME);
+	CHECK_INT("key change kind", fr.kind, CST_SEG_PLAIN);
+	CHECK("key change record", fr.len == strlen("{\"type\":\"log.seal_key\",\"from\":\"none\","
+	    "\"to\":\"00000007\"}") && memcmp(fr.payload, "{\"type\":\"log.seal_key\",\"from\":"
+	    "\"none\",\"to\":\"00000007\"}", fr.len) == 0);
 	while (cst_seg_reader_next(&rd, &fr) == CST_SEG_FRAME) {
 		char want[32];
 
@@ -300,6 +306,14 @@ test_sealed(void **state)
 	CHECK_INT("records", count, 3);
 	cst_seg_reader_free(&rd);
 	close(fd);
+	/* Reopening with the same key records nothing; turning sealing off is recorded. */
+	assert_int_equal(open_log(&f, &l, 0, key, msg), 0);
+	CHECK_U64("same key", cst_tlog_size(l), 4);
+	cst_tlog_close(l);
+	assert_int_equal(open_log(&f, &l, 0, NULL, msg), 0);
+	CHECK_U64("sealing off recorded", cst_tlog_size(l), 5);
+	cst_tlog_close(l);
+	CHECK_U64("intact", verify(&f, NULL, 0), 0);
 	rm_rf(f.dir);
 }
 
