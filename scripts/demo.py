@@ -69,9 +69,10 @@ def main():
     print(f"\ncastellan log verify {log_dir} --key {vkey}")
     verify = run("log", "verify", log_dir, "--key", vkey, check=False)
     print("  " + verify.stdout.strip().replace("\n", "\n  "))
-    index = next(l["index"] for l in g.log_lines() if l.get("record", {}).get("request_id") == seen[0])
-    proof = run("log", "prove", log_dir, "--index", str(index), check=False)
-    print(f"\ncastellan log prove {log_dir} --index {index}   (record of request {seen[0]})")
+    proof = run("log", "prove", log_dir, "--request-id", seen[0], check=False)
+    print(f"\ncastellan log prove {log_dir} --request-id {seen[0]}   (X-Request-Id of the "
+          f"first response)")
+    print("  " + proof.stderr.strip())
     print("  " + proof.stdout.strip().replace("\n", "\n  "))
     stub.stop()
     ok = not missing and secret_free and verify.returncode == 0 and proof.returncode == 0
