@@ -39,6 +39,8 @@
 #define NOTE_CAP 2048
 #define NAP_NS 2000000		/* group commit: let a batch gather for 2 ms */
 #define QUEUE_PLAIN 0x80000000u	/* queue length flag: store this record unsealed */
+/* Output buffers are written out past this; their maxima leave room for one more record. */
+#define OUT_FLUSH (4u * 1024 * 1024)
 
 struct cst_tlog {
 	char *dir;
@@ -517,7 +519,9 @@ write_batch(struct cst_tlog *l, const struct cst_buf *batch, uint64_t first)
 		if ((r = add_record(l, first++, (const uint8_t *)batch->p + off + 4, n, plain)) != 0)
 			return r;
 		off += 4 + (size_t)n;
-		if (l->seg_out.len >= 4u * 1024 * 1024 && (r = flush_out(l)) != 0)
+		/* Bounded buffers: flush before either can reach its maximum. */
+		if ((l->seg_out.len >= OUT_FLUSH || l->hash_out.len >= OUT_FLUSH) &&
+		    (r = flush_out(l)) != 0)
 			return r;
 	}
 	return flush_out(l);
@@ -693,7 +697,8 @@ writer(void *arg)
 			sync_now(l, &last_sync);
 			continue;
 		}
-		if (cp_due && !unsynced && l->queue.len == 0) {
+		/* Due checkpoints go before further writes, so steady traffic cannot starve them. */
+		if (cp_due && !unsynced) {
 			checkpoint_now(l, &last_cp);
 			continue;
 		}
@@ -1349,8 +1354,8 @@ cst_tlog_open(const struct cst_tlog_options *o, struct cst_tlog **out, char *msg
 	pthread_cond_init(&l->cv, NULL);
 	pthread_cond_init(&l->done_cv, NULL);
 	cst_buf_init(&l->queue, CST_TLOG_QUEUE_MAX + 8);
-	cst_buf_init(&l->seg_out, 2 * CST_SEG_MAX_RECORD + 4 * 1024 * 1024);
-	cst_buf_init(&l->hash_out, 4 * 1024 * 1024);
+	cst_buf_init(&l->seg_out, OUT_FLUSH + CST_SEG_MAX_RECORD + CST_SEG_FRAME_OVERHEAD);
+	cst_buf_init(&l->hash_out, OUT_FLUSH + (CST_MERKLE_MAX_HEIGHT + 1) * HLEN);
 	cst_buf_init(&l->seal_buf, CST_SEG_MAX_RECORD);
 	l->sync = o->sync;
 	l->window_us = o->sync_window_us;

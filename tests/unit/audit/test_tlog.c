@@ -22,6 +22,7 @@
 #include "audit/segment.h"
 #include "audit/tlog.h"
 #include "audit/verify.h"
+#include "core/clock.h"
 #include "core/err.h"
 
 static const char ORIGIN[] = "example.com/test-log";
@@ -345,6 +346,73 @@ test_idle_checkpoints(void **state)
 	rm_rf(f.dir);
 }
 
+/* Steady appends must not starve the periodic checkpoints. */
+static void
+test_checkpoints_under_load(void **state)
+{
+	struct cst_tlog_options o;
+	struct fixture f;
+	struct cst_tlog *l;
+	char msg[CST_TLOG_MSG_LEN], path[128];
+	uint64_t end, n = 0;
+
+	(void)state;
+	setup(&f);
+	memset(&o, 0, sizeof(o));
+	o.dir = f.log;
+	o.origin = ORIGIN;
+	o.create = true;
+	o.key = &f.key;
+	o.head_path = f.head;
+	o.sync = CST_TLOG_SYNC_GROUP;
+	o.checkpoint_interval_ms = 50;
+	assert_int_equal(cst_tlog_open(&o, &l, msg, sizeof(msg)), 0);
+	snprintf(path, sizeof(path), "%s/checkpoints", f.log);
+	end = cst_clock_mono_us() + 400000;
+	/* A steady 5,000 records/s: the queue is never empty when the writer looks. */
+	while (cst_clock_mono_us() < end) {
+		struct timespec gap = { 0, 200000 };
+
+		CHECK_INT("append", cst_tlog_append(l, "{\"load\":1}", 10, NULL), 0);
+		n++;
+		nanosleep(&gap, NULL);
+	}
+	/* Checkpoints published while the queue never emptied, before the one at close. */
+	CHECK("checkpoints under load", file_size(path) > 3 * 200);
+	cst_tlog_close(l);
+	CHECK("appended", n > 500);
+	CHECK_U64("intact", verify(&f, NULL, 0), 0);
+	rm_rf(f.dir);
+}
+
+/* One batch of hundreds of thousands of small records (its tree hashes outgrow one output
+ * buffer) is written in bounded pieces, not refused. */
+static void
+test_huge_batch(void **state)
+{
+	struct fixture f;
+	struct cst_tlog *l;
+	char msg[CST_TLOG_MSG_LEN];
+	uint64_t i, n = 200000;
+
+	(void)state;
+	setup(&f);
+	assert_int_equal(open_log(&f, &l, 0, NULL, msg), 0);
+	for (i = 0; i < n; i++) {
+		int r;
+
+		while ((r = cst_tlog_append(l, "{}", 2, NULL)) == CST_ELIMIT)
+			usleep(1000);
+		CHECK_INT("append", r, 0);
+	}
+	CHECK_INT("flush", cst_tlog_flush(l), 0);
+	CHECK("not failed", !cst_tlog_failed(l, msg, sizeof(msg)));
+	CHECK_U64("size", cst_tlog_size(l), n);
+	cst_tlog_close(l);
+	CHECK_U64("intact", verify(&f, NULL, 0), 0);
+	rm_rf(f.dir);
+}
+
 /* R6: every bit of every file of a small log, flipped in turn, is reported. */
 static void
 test_bitflip_sweep(void **state)
@@ -413,6 +481,8 @@ main(void)
 		cmocka_unit_test(test_segments),
 		cmocka_unit_test(test_sealed),
 		cmocka_unit_test(test_idle_checkpoints),
+		cmocka_unit_test(test_checkpoints_under_load),
+		cmocka_unit_test(test_huge_batch),
 		cmocka_unit_test(test_bitflip_sweep),
 	};
 
