@@ -18,6 +18,7 @@
 #define SEG_MAGIC "CSTSEG1\n"
 #define FRAME_MAGIC "CRE"
 #define READ_BLOCK (1024 * 1024)
+#define MAX_CAP (CST_SEG_MAX_RECORD + CST_SEG_FRAME_OVERHEAD + READ_BLOCK)
 
 static void
 put_u32(uint8_t *p, uint32_t v)
@@ -158,7 +159,7 @@ cst_seg_reader_init(struct cst_seg_reader *r, int fd, uint64_t off)
 {
 	memset(r, 0, sizeof(*r));
 	r->fd = fd;
-	r->cap = CST_SEG_MAX_RECORD + CST_SEG_FRAME_OVERHEAD + READ_BLOCK;
+	r->cap = 2 * READ_BLOCK;	/* grows to MAX_CAP for the largest frames only */
 	if ((r->buf = cst_malloc(r->cap)) == NULL)
 		return CST_ENOMEM;
 	r->buf_off = off;
@@ -176,7 +177,10 @@ cst_seg_reader_free(struct cst_seg_reader *r)
 	r->buf = NULL;
 }
 
-/* Moves the unread bytes to the front and reads at least one block more (or to EOF). */
+/*
+ * Moves the unread bytes to the front and reads at least one block more (or to EOF). A full
+ * buffer (a frame longer than it) grows, up to MAX_CAP, which holds the largest frame.
+ */
 static int
 fill(struct cst_seg_reader *r)
 {
@@ -185,6 +189,15 @@ fill(struct cst_seg_reader *r)
 		r->end -= r->start;
 		r->buf_off += r->start;
 		r->start = 0;
+	}
+	if (r->end == r->cap && r->cap < MAX_CAP) {
+		size_t cap = r->cap * 2 < MAX_CAP ? r->cap * 2 : MAX_CAP;
+		uint8_t *p = cst_reallocarray(r->buf, cap, 1);
+
+		if (p == NULL)
+			return CST_ENOMEM;
+		r->buf = p;
+		r->cap = cap;
 	}
 	while (!r->eof && r->end < r->cap) {
 		ssize_t n = read(r->fd, r->buf + r->end, r->cap - r->end);

@@ -86,7 +86,8 @@ enum cst_seg_item {
 
 /*
  * Streams the frames of one segment file from a borrowed descriptor, reading large blocks;
- * memory is bounded by CST_SEG_MAX_RECORD plus one read block whatever the file holds.
+ * memory is 2 MiB, growing only for frames longer than that, and bounded by
+ * CST_SEG_MAX_RECORD plus one read block whatever the file holds.
  */
 struct cst_seg_reader {
 	int fd;
@@ -111,7 +112,8 @@ void cst_seg_reader_free(struct cst_seg_reader *r);
 /*
  * The next item: CST_SEG_FRAME (f set, f->offset its file offset), CST_SEG_DAMAGE (the
  * damage fields set; the reader has moved to the next intact frame, or to the end of the
- * file), or CST_SEG_END. Negative: CST_EIO (read failed), CST_ECRYPTO.
+ * file), or CST_SEG_END. Negative: CST_EIO (read failed), CST_ENOMEM (the buffer could not
+ * grow for a long frame), CST_ECRYPTO.
  */
 int cst_seg_reader_next(struct cst_seg_reader *r, struct cst_seg_frame *f);
 
