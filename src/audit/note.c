@@ -440,18 +440,23 @@ cst_note_skey_generate(const char *name, uint8_t type, struct cst_note_skey *out
 	return 0;
 }
 
-int
-cst_note_skey_format(const struct cst_note_skey *k, char *out, size_t cap)
+/*
+ * "<prefix><name>+<8 hex>+<base64(type || key)>" into out[0..cap). Every temporary holding
+ * key bytes is wiped, and out too when the result does not fit. 0 or CST_E2BIG.
+ */
+static int
+format_key(const char *prefix, const char *name, size_t name_len, uint32_t id, uint8_t type,
+    const uint8_t key[32], char *out, size_t cap)
 {
 	uint8_t payload[33];
 	char b64[45];
 	int n;
 
-	payload[0] = k->type;
-	memcpy(payload + 1, k->seed, 32);
+	payload[0] = type;
+	memcpy(payload + 1, key, 32);
 	cst_b64_encode(payload, sizeof(payload), b64);
-	n = snprintf(out, cap, "PRIVATE+KEY+%.*s+%08x+%.44s", (int)k->name_len, k->name,
-	    (unsigned)k->id, b64);
+	n = snprintf(out, cap, "%s%.*s+%08x+%.44s", prefix, (int)name_len, name, (unsigned)id,
+	    b64);
 	OPENSSL_cleanse(payload, sizeof(payload));
 	OPENSSL_cleanse(b64, sizeof(b64));
 	if (n < 0 || (size_t)n >= cap) {
@@ -459,6 +464,12 @@ cst_note_skey_format(const struct cst_note_skey *k, char *out, size_t cap)
 		return CST_E2BIG;
 	}
 	return 0;
+}
+
+int
+cst_note_skey_format(const struct cst_note_skey *k, char *out, size_t cap)
+{
+	return format_key("PRIVATE+KEY+", k->name, k->name_len, k->id, k->type, k->seed, out, cap);
 }
 
 void
@@ -475,18 +486,7 @@ cst_note_vkey_of(const struct cst_note_skey *k, struct cst_note_vkey *out)
 int
 cst_note_vkey_format(const struct cst_note_vkey *k, char *out, size_t cap)
 {
-	uint8_t payload[33];
-	char b64[44];
-	int n;
-
-	payload[0] = k->type;
-	memcpy(payload + 1, k->pub, 32);
-	cst_b64_encode(payload, sizeof(payload), b64);
-	n = snprintf(out, cap, "%.*s+%08x+%.44s", (int)k->name_len, k->name, (unsigned)k->id,
-	    b64);
-	if (n < 0 || (size_t)n >= cap)
-		return CST_E2BIG;
-	return 0;
+	return format_key("", k->name, k->name_len, k->id, k->type, k->pub, out, cap);
 }
 
 /* ---- Ed25519 --------------------------------------------------------------------------- */

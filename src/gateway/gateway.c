@@ -139,22 +139,36 @@ cst_gateway_reload_state(struct cst_gateway *gw)
 	return 0;
 }
 
+/*
+ * Starts an admin record in b: {"type":"admin","time":...,"actor":...,"action":...,"target":...
+ * left open, for the caller to add its own members and the closing brace. 0 or CST_E*.
+ */
+static int
+admin_record_json(struct cst_buf *b, uint64_t time_ms, const char *actor, const char *action,
+    const char *target)
+{
+	char ts[32];
+
+	cst_time_iso(time_ms, ts);
+	cst_buf_printf(b, "{\"type\":\"admin\",\"time\":\"%s\",\"actor\":", ts);
+	cst_buf_add_json_str(b, actor, strlen(actor));
+	cst_buf_adds(b, ",\"action\":");
+	cst_buf_add_json_str(b, action, strlen(action));
+	cst_buf_adds(b, ",\"target\":");
+	return cst_buf_add_json_str(b, target, strlen(target));
+}
+
 void
 cst_gateway_admin_record(struct cst_gateway *gw, const char *actor, const char *action,
     const char *target, int status)
 {
 	uint64_t now = cst_clock_unix_ms();
 	struct cst_buf b;
-	char ts[32];
 
 	cst_store_admin_action(gw->store, now, actor, action, target);
 	cst_buf_init(&b, 4096);
-	cst_time_iso(now, ts);
-	cst_buf_printf(&b, "{\"type\":\"admin\",\"time\":\"%s\",\"actor\":", ts);
-	cst_buf_add_json_str(&b, actor, strlen(actor));
-	cst_buf_printf(&b, ",\"action\":\"%s\",\"target\":", action);
-	cst_buf_add_json_str(&b, target, strlen(target));
-	if (cst_buf_printf(&b, ",\"status\":%d}", status) != 0 ||
+	if (admin_record_json(&b, now, actor, action, target) != 0 ||
+	    cst_buf_printf(&b, ",\"status\":%d}", status) != 0 ||
 	    gw->sink->append(gw->sink, b.p, b.len, NULL) != 0)
 		cst_log_error("admin record could not be queued");
 	cst_buf_free(&b);
@@ -167,19 +181,12 @@ log_cli_action(int64_t id, uint64_t time_ms, const char *actor, const char *acti
 {
 	struct cst_gateway *gw = arg;
 	struct cst_buf b;
-	char ts[32];
 	int r;
 
 	cst_buf_init(&b, 4096);
-	cst_time_iso(time_ms, ts);
-	cst_buf_printf(&b, "{\"type\":\"admin\",\"time\":\"%s\",\"actor\":", ts);
-	cst_buf_add_json_str(&b, actor, strlen(actor));
-	cst_buf_adds(&b, ",\"action\":");
-	cst_buf_add_json_str(&b, action, strlen(action));
-	cst_buf_adds(&b, ",\"target\":");
-	cst_buf_add_json_str(&b, target, strlen(target));
-	r = cst_buf_printf(&b, ",\"via\":\"state_db\",\"action_id\":%lld}", (long long)id);
-	if (r == 0)
+	if ((r = admin_record_json(&b, time_ms, actor, action, target)) == 0 &&
+	    (r = cst_buf_printf(&b, ",\"via\":\"state_db\",\"action_id\":%lld}",
+	    (long long)id)) == 0)
 		r = gw->sink->append(gw->sink, b.p, b.len, NULL);
 	cst_buf_free(&b);
 	if (r == 0)
