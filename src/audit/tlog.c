@@ -60,7 +60,7 @@ struct cst_tlog {
 	uint8_t head_root[HLEN];
 
 	/* writer thread only */
-	uint64_t seg_size, seg_first, hash_count, hash_count_on_disk;
+	uint64_t seg_size, seg_first, hash_count;
 	struct cst_merkle_frontier tree;
 	struct cst_buf seg_out, hash_out, seal_buf;
 
@@ -1065,15 +1065,14 @@ recover_last_segment(struct cst_tlog *l, const char *name, uint64_t first, uint6
 
 /*
  * Each finished segment must end with the leaf hash of the record before the next segment's
- * first, as the hash file (synced at rollover) holds it: an O(1) check per segment that finds
+ * first, as the hash file (synced at rollover; it covers the first have records) holds it: an O(1) check per segment that finds
  * a deleted, truncated or replaced finished segment before anything is appended.
  */
 static int
-check_segment_ends(struct cst_tlog *l, const struct cst_tlog_segments *segs, char *msg,
-    size_t cap)
+check_segment_ends(struct cst_tlog *l, const struct cst_tlog_segments *segs, uint64_t have,
+    char *msg, size_t cap)
 {
 	uint8_t want[HLEN], got[HLEN];
-	uint64_t have = size_for_count(l->hash_count_on_disk);
 	struct stat st;
 	size_t k;
 	int fd, ok;
@@ -1159,11 +1158,11 @@ hashes:
 		r = CST_EIO;
 		goto out;
 	}
-	l->hash_count_on_disk = (uint64_t)st.st_size / HLEN;
-	if ((r = check_segment_ends(l, &segs, msg, cap)) != 0)
+	/* Records the hash file covers as found on disk. */
+	from = size_for_count((uint64_t)st.st_size / HLEN);
+	if ((r = check_segment_ends(l, &segs, from, msg, cap)) != 0)
 		goto out;
 	/* Hashes of finished segments were synced at rollover; the last segment's are redone. */
-	from = size_for_count(l->hash_count_on_disk);
 	if (from > l->seg_first)
 		from = l->seg_first;
 	hs.fd = l->hash_fd;

@@ -419,48 +419,54 @@ out:
 	return r;
 }
 
-/* Finds the signed note of a checkpoint of size want in DIR (latest if want is UINT64_MAX). */
+/* Parses the checkpoint of the signed note p[0..len) into *cp (views into p). */
+static bool
+note_checkpoint(const char *p, size_t len, struct cst_checkpoint *cp)
+{
+	struct cst_note n;
+	char why[CST_NOTE_MSG_LEN];
+
+	return cst_note_parse(p, len, &n, why, sizeof(why)) == 0 &&
+	    cst_checkpoint_parse(n.text.p, n.text.len, cp, why, sizeof(why)) == 0;
+}
+
+/*
+ * Finds the signed note of a checkpoint of size want in DIR (the latest one of that size in
+ * DIR/checkpoints; DIR/checkpoint if want is UINT64_MAX) into note[0..cap), *len, and *cp
+ * (views into note). 0 or CST_ENOENT.
+ */
 static int
 find_checkpoint(const char *dir, uint64_t want, char *note, size_t cap, size_t *len,
     struct cst_checkpoint *cp)
 {
-	struct cst_note n;
-	char path[4096], why[CST_NOTE_MSG_LEN];
+	char path[4096], entry[NOTE_MAX];
 	uint8_t head[4];
 	FILE *f;
 	bool found = false;
 
-	snprintf(path, sizeof(path), "%s/%s", dir, want == UINT64_MAX ? "checkpoint" :
-	    "checkpoints");
-	if (want == UINT64_MAX)
-		return read_file(path, note, cap, len) == 0 &&
-		    cst_note_parse(note, *len, &n, why, sizeof(why)) == 0 &&
-		    cst_checkpoint_parse(n.text.p, n.text.len, cp, why, sizeof(why)) == 0 ?
+	if (want == UINT64_MAX) {
+		snprintf(path, sizeof(path), "%s/checkpoint", dir);
+		return read_file(path, note, cap, len) == 0 && note_checkpoint(note, *len, cp) ?
 		    0 : CST_ENOENT;
+	}
+	snprintf(path, sizeof(path), "%s/checkpoints", dir);
 	if ((f = fopen(path, "rb")) == NULL)
 		return CST_ENOENT;
 	while (fread(head, 1, 4, f) == 4) {
 		uint32_t m = (uint32_t)head[0] << 24 | (uint32_t)head[1] << 16 |
 		    (uint32_t)head[2] << 8 | head[3];
 		struct cst_checkpoint c;
-		char *buf = found ? note + cap / 2 : note;
 
-		if (m == 0 || m > cap / 2 || fread(buf, 1, m, f) != m)
+		if (m == 0 || m > sizeof(entry) || m > cap || fread(entry, 1, m, f) != m)
 			break;
-		if (cst_note_parse(buf, m, &n, why, sizeof(why)) == 0 &&
-		    cst_checkpoint_parse(n.text.p, n.text.len, &c, why, sizeof(why)) == 0 &&
-		    c.size == want) {
-			if (buf != note)
-				memmove(note, buf, m);
+		if (note_checkpoint(entry, m, &c) && c.size == want) {
+			memcpy(note, entry, m);
 			*len = m;
 			found = true;
 		}
 	}
 	fclose(f);
-	if (!found)
-		return CST_ENOENT;
-	return cst_note_parse(note, *len, &n, why, sizeof(why)) == 0 &&
-	    cst_checkpoint_parse(n.text.p, n.text.len, cp, why, sizeof(why)) == 0 ? 0 : CST_ENOENT;
+	return found && note_checkpoint(note, *len, cp) ? 0 : CST_ENOENT;
 }
 
 /*
