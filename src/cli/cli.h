@@ -6,6 +6,7 @@
 #ifndef CST_CLI_CLI_H
 #define CST_CLI_CLI_H
 
+#include "crypto/kms.h"
 #include "gateway/config.h"
 #include "store/store.h"
 
@@ -32,5 +33,22 @@ int cst_cmd_apikey(int argc, char **argv);
 int cst_cmd_cert(int argc, char **argv);
 int cst_cmd_admin(int argc, char **argv);
 int cst_cmd_log(int argc, char **argv);
+int cst_cmd_kms(int argc, char **argv);
+int cst_cmd_model(int argc, char **argv);
+/* `castellan model encrypt|decrypt|shred`, dispatched by cst_cmd_model (argv[0] is the verb). */
+int cst_cmd_model_encrypt(int argc, char **argv);
+int cst_cmd_model_decrypt(int argc, char **argv);
+int cst_cmd_model_shred(int argc, char **argv);
+
+/*
+ * Opens the key ref for command cmd: a PKCS#11 URI ("pkcs11:..."), else an existing PEM
+ * private-key file when pem_ok (passphrase from $CASTELLAN_KEY_PASSPHRASE if set), else a key
+ * name in the kms backend of the configuration (config_opt, $CASTELLAN_CONFIG or
+ * ./castellan.yaml). On success *kms_out (NULL for a PEM file) and *key_out are the caller's:
+ * free the key, then close the backend. Prints what was wrong and returns an exit code
+ * (CST_EXIT_FAIL, or 2 when the key cannot be found or opened).
+ */
+int cst_cli_key_open(const char *cmd, const char *config_opt, const char *ref, int pem_ok,
+    struct cst_kms **kms_out, struct cst_kms_key **key_out);
 
 #endif

@@ -16,6 +16,7 @@
 #include "audit/tlog.h"
 #include "core/str.h"
 #include "crypto/hash.h"
+#include "crypto/kms.h"
 #include "crypto/x509.h"
 #include "gateway/auth.h"
 
@@ -23,6 +24,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
+#include <openssl/crypto.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -34,7 +38,8 @@ static const char usage[] =
     "Creates DIR/castellan.yaml, a local CA (DIR/tls/ca.crt), a TLS server certificate for\n"
     "localhost, an admin client certificate (DIR/tls/admin.crt), the token signing key and the\n"
     "state database, and the signing key of the tamper-evident audit log (DIR/log.key; the\n"
-    "log's origin is NAME, by default castellan/<host>/<random>). Defaults: upstream http://127.0.0.1:8081/v1, model demo-model, ports 8443\n"
+    "log's origin is NAME, by default castellan/<host>/<random>), and a SoftHSM2 token for\n"
+    "castellan kms in DIR/hsm (PINs in DIR/hsm/pin and DIR/hsm/so-pin). Defaults: upstream http://127.0.0.1:8081/v1, model demo-model, ports 8443\n"
     "(gateway, HTTPS) and 8444 (admin, mutual TLS; --admin-port 0 disables it).\n\n"
     "DIR must not exist yet, or be an empty directory of yours that group and others cannot\n"
     "write. Everything created is private: directories 0700, files 0600.\n";
@@ -156,6 +161,74 @@ default_origin(char *out, size_t cap)
 	snprintf(out, cap, "castellan/%s/%s", j ? host : "localhost", rnd);
 }
 
+/* Writes a random PIN (32 hex digits) into pin and, with a line break, into a new 0600 file. */
+static int
+write_pin(const char *path, char pin[33])
+{
+	unsigned char b[16];
+	FILE *f;
+	int ok;
+
+	if (cst_random_bytes(b, sizeof(b)) != 0)
+		return CST_ECRYPTO;
+	cst_hex(b, sizeof(b), pin);
+	OPENSSL_cleanse(b, sizeof(b));
+	if ((f = create_private(path)) == NULL)
+		return cst_err_errno(errno);
+	ok = fprintf(f, "%s\n", pin) > 0;
+	if (fclose(f) != 0 || !ok)
+		return CST_EIO;
+	return 0;
+}
+
+/*
+ * The key store: a SoftHSM2 token "castellan" of this setup's own (DIR/hsm/tokens, described
+ * by DIR/hsm/softhsm2.conf), with random user and security-officer PINs in DIR/hsm/pin and
+ * DIR/hsm/so-pin. Without the SoftHSM2 module the setup is still made, with a warning.
+ */
+static int
+make_token(const char *dir)
+{
+	char hsm[PATH_MAX], toks[PATH_MAX], conf[PATH_MAX], pinp[PATH_MAX], sop[PATH_MAX];
+	char abs[PATH_MAX], pin[33], so[33];
+	struct cst_kms_err err = { "" };
+	FILE *f;
+	int r, ok;
+
+	if (realpath(dir, abs) == NULL || path_join(hsm, sizeof(hsm), abs, "hsm") != 0 ||
+	    path_join(toks, sizeof(toks), hsm, "tokens") != 0 ||
+	    path_join(conf, sizeof(conf), hsm, "softhsm2.conf") != 0 ||
+	    path_join(pinp, sizeof(pinp), hsm, "pin") != 0 ||
+	    path_join(sop, sizeof(sop), hsm, "so-pin") != 0)
+		return cst_cli_fail("init", "%s: path too long", dir);
+	if (mkdir(hsm, 0700) != 0 || mkdir(toks, 0700) != 0)
+		return cst_cli_fail("init", "%s: %s", hsm, strerror(errno));
+	if ((f = create_private(conf)) == NULL)
+		return cst_cli_fail("init", "%s: %s", conf, strerror(errno));
+	ok = fprintf(f, "# SoftHSM2 token store of this Castellan setup (kms.softhsm2_conf)\n"
+	    "directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n"
+	    "slots.removable = false\n", toks) > 0;
+	if (fclose(f) != 0 || !ok)
+		return cst_cli_fail("init", "%s: write failed", conf);
+	if ((r = write_pin(pinp, pin)) != 0 || (r = write_pin(sop, so)) != 0)
+		return cst_cli_fail("init", "%s: %s", hsm, cst_strerror(r));
+	if (setenv("SOFTHSM2_CONF", conf, 1) != 0)
+		return cst_cli_fail("init", "cannot set SOFTHSM2_CONF");
+	r = cst_kms_p11_init_token(NULL, "castellan", so, pin, &err);
+	OPENSSL_cleanse(pin, sizeof(pin));
+	OPENSSL_cleanse(so, sizeof(so));
+	if (r == CST_ENOENT) {
+		fprintf(stderr, "castellan init: warning: no key store token: %s (install softhsm2, "
+		    "then: softhsm2-util --init-token --free --label castellan with the PINs in "
+		    "%s)\n", err.msg, hsm);
+		return 0;
+	}
+	if (r != 0)
+		return cst_cli_fail("init", "key store token: %s", err.msg[0] ? err.msg :
+		    cst_strerror(r));
+	return 0;
+}
+
 /* The command itself; cst_cmd_init runs it under umask 077. */
 static int
 init_run(int argc, char **argv)
@@ -232,6 +305,8 @@ init_run(int argc, char **argv)
 	if (cst_tlog_key_create(p_log, origin ? origin : origin_buf, CST_NOTE_SIG_ED25519, vkey,
 	    sizeof(vkey), err, sizeof(err)) != 0)
 		return cst_cli_fail("init", "%s", err);
+	if ((r = make_token(dir)) != 0)
+		return r;
 	if ((f = create_private(p_cfg)) == NULL)
 		return cst_cli_fail("init", "%s: %s", p_cfg, strerror(errno));
 	n = fprintf(f, CST_CONFIG_TEMPLATE, (unsigned)port, (unsigned)aport, upstream, model);
@@ -265,14 +340,16 @@ init_run(int argc, char **argv)
 	    "  %s/ca.crt        local CA: give it to clients to verify the gateway\n"
 	    "  %s/admin.crt     admin client certificate (with admin.key)\n"
 	    "  %s           state database\n"
-	    "  %s          audit log signing key; verifier key: %s\n\n"
+	    "  %s          audit log signing key; verifier key: %s\n"
+	    "  %s/hsm/        SoftHSM2 key store (token castellan): castellan kms --help\n\n"
 	    "Next steps:\n"
 	    "  1. castellan serve -c %s\n"
 	    "  2. castellan apikey create -c %s --principal alice --models %s\n"
 	    "  3. curl --cacert %s/ca.crt https://localhost:%u/v1/models -H 'Authorization: Bearer KEY'\n"
 	    "  4. castellan admin status -c %s\n"
 	    "  5. castellan log verify %s/log --key %s.vkey\n",
-	    dir, p_cfg, model, upstream, p_tls, p_tls, p_db, p_log, vkey, p_cfg, p_cfg, model, p_tls,
+	    dir, p_cfg, model, upstream, p_tls, p_tls, p_db, p_log, vkey, dir, p_cfg, p_cfg, model,
+	    p_tls,
 	    (unsigned)port, p_cfg, dir, p_log);
 	return CST_EXIT_OK;
 }

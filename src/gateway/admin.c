@@ -73,7 +73,38 @@ status_body(struct cst_gateway *gw, struct cst_buf *b)
 		cst_buf_adds(b, ",\"error\":");
 		cst_buf_add_json_str(b, why, strlen(why));
 	}
-	cst_buf_printf(b, "},\"credentials\":%zu,\"connections\":%zu,\"workers\":%d,"
+	cst_buf_adds(b, "},\"models\":[");
+	for (i = 0, w = 0; i < gw->cfg->n_upstreams; i++) {
+		struct cst_model_check *c = gw->cfg->upstreams[i].check;
+		struct cst_model_status st;
+		char ts[32];
+
+		if (c == NULL)
+			continue;
+		cst_model_check_status(c, &st);
+		cst_buf_adds(b, w++ ? ",{\"upstream\":" : "{\"upstream\":");
+		cst_buf_add_json_str(b, cst_model_check_name(c), strlen(cst_model_check_name(c)));
+		cst_buf_adds(b, ",\"model_dir\":");
+		cst_buf_add_json_str(b, cst_model_check_dir(c), strlen(cst_model_check_dir(c)));
+		cst_buf_printf(b, ",\"state\":\"%s\",\"checks\":%llu",
+		    cst_model_state_name(st.state), (unsigned long long)st.n_checks);
+		if (st.root[0])
+			cst_buf_printf(b, ",\"model_digest\":{\"sha256\":\"%s\"}", st.root);
+		if (st.checked_ms) {
+			cst_time_iso(st.checked_ms, ts);
+			cst_buf_printf(b, ",\"checked_at\":\"%s\"", ts);
+		}
+		if (st.verified_ms) {
+			cst_time_iso(st.verified_ms, ts);
+			cst_buf_printf(b, ",\"verified_at\":\"%s\"", ts);
+		}
+		if (st.reason[0]) {
+			cst_buf_adds(b, ",\"reason\":");
+			cst_buf_add_json_str(b, st.reason, strlen(st.reason));
+		}
+		cst_buf_adds(b, "}");
+	}
+	cst_buf_printf(b, "],\"credentials\":%zu,\"connections\":%zu,\"workers\":%d,"
 	    "\"uptime_s\":%llu,\"version\":\"%s\"}", gw->db->n_creds, open, gw->n_workers,
 	    (unsigned long long)((cst_clock_unix_ms() - gw->started_ms) / 1000), CST_VERSION);
 	pthread_mutex_unlock(&gw->mu);

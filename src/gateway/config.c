@@ -11,6 +11,7 @@
 #include "core/str.h"
 #include "core/yaml.h"
 #include "gateway/auth.h"
+#include "gateway/integrity.h"
 #include "net/tls.h"
 
 #include <arpa/inet.h>
@@ -92,15 +93,10 @@ get_obj(struct parse *ps, json_t *parent, const char *where, const char *key)
 	return v;
 }
 
+/* Copies the string v (1 to max_len bytes, no NUL) into *dst; the error names ps->path. */
 static void
-get_str(struct parse *ps, json_t *obj, const char *where, const char *key, char **dst,
-    size_t max_len)
+str_value(struct parse *ps, json_t *v, char **dst, size_t max_len)
 {
-	json_t *v = json_object_get(obj, key);
-
-	if (v == NULL || json_is_null(v))
-		return;
-	set_path(ps, where, key);
 	if (!json_is_string(v)) {
 		fail(ps, CST_EINVAL, "expected a string");
 		return;
@@ -118,6 +114,37 @@ get_str(struct parse *ps, json_t *obj, const char *where, const char *key, char 
 		fail(ps, CST_ENOMEM, "out of memory");
 }
 
+/* Makes the relative path *p (if it is one) relative to dir (NULL: left as it is). */
+static void
+resolve_path(struct parse *ps, const char *dir, char **p)
+{
+	size_t n;
+	char *full;
+
+	if (*p == NULL || (*p)[0] == '/' || dir == NULL)
+		return;
+	n = strlen(dir) + strlen(*p) + 2;
+	if ((full = cst_malloc(n)) == NULL) {
+		fail(ps, CST_ENOMEM, "out of memory");
+		return;
+	}
+	snprintf(full, n, "%s/%s", dir, *p);
+	cst_free(*p);
+	*p = full;
+}
+
+static void
+get_str(struct parse *ps, json_t *obj, const char *where, const char *key, char **dst,
+    size_t max_len)
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (v == NULL || json_is_null(v))
+		return;
+	set_path(ps, where, key);
+	str_value(ps, v, dst, max_len);
+}
+
 static void
 get_path(struct parse *ps, json_t *obj, const char *where, const char *key, const char *dir,
     char **dst)
@@ -125,22 +152,11 @@ get_path(struct parse *ps, json_t *obj, const char *where, const char *key, cons
 	char *p = NULL;
 
 	get_str(ps, obj, where, key, &p, 4096);
+	if (ps->r == 0)
+		resolve_path(ps, dir, &p);
 	if (p == NULL || ps->r != 0) {
 		cst_free(p);
 		return;
-	}
-	if (p[0] != '/' && dir != NULL) {
-		size_t n = strlen(dir) + strlen(p) + 2;
-		char *full = cst_malloc(n);
-
-		if (full == NULL) {
-			cst_free(p);
-			fail(ps, CST_ENOMEM, "out of memory");
-			return;
-		}
-		snprintf(full, n, "%s/%s", dir, p);
-		cst_free(p);
-		p = full;
 	}
 	cst_free(*dst);
 	*dst = p;
@@ -430,12 +446,167 @@ parse_limits(struct parse *ps, json_t *obj, struct cst_request_limits *l)
 	}
 }
 
+/*
+ * A list of 1 to max strings, or one string read as a list of one. Paths are resolved against
+ * dir when dir is not NULL. Errors name the item: key[i].
+ */
+static void
+get_str_list(struct parse *ps, json_t *obj, const char *where, const char *key, const char *dir,
+    size_t max, char ***dst, size_t *n_dst)
+{
+	json_t *v = json_object_get(obj, key), *e;
+	char item[160];
+	size_t i, n;
+
+	if (v == NULL || json_is_null(v))
+		return;
+	set_path(ps, where, key);
+	n = json_is_array(v) ? json_array_size(v) : 1;
+	if ((!json_is_array(v) && !json_is_string(v)) || n == 0 || n > max) {
+		fail(ps, CST_EINVAL, "expected a string or a list of 1 to %zu strings", max);
+		return;
+	}
+	if ((*dst = cst_calloc(n, sizeof(**dst))) == NULL) {
+		fail(ps, CST_ENOMEM, "out of memory");
+		return;
+	}
+	*n_dst = n;
+	for (i = 0; i < n && ps->r == 0; i++) {
+		e = json_is_array(v) ? json_array_get(v, i) : v;
+		snprintf(item, sizeof(item), "%s[%zu]", key, i);
+		set_path(ps, where, json_is_array(v) ? item : key);
+		str_value(ps, e, &(*dst)[i], 4096);
+		if (ps->r == 0)
+			resolve_path(ps, dir, &(*dst)[i]);
+	}
+}
+
+static void
+free_str_list(char **list, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		cst_free(list[i]);
+	cst_free(list);
+}
+
+static void
+parse_integrity(struct parse *ps, json_t *o, const char *where, const char *dir,
+    struct cst_upstream_conf *u)
+{
+	static const char *const keys[] = { "model_dir", "signature", "keys", "cert_chain",
+		"ignore_paths", "interval", NULL };
+	struct cst_integrity_conf *ic;
+	char w[96];
+
+	snprintf(w, sizeof(w), "%s.integrity", where);
+	if (o == NULL || check_keys(ps, o, w, keys) != 0)
+		return;
+	if ((ic = u->integrity = cst_calloc(1, sizeof(*ic))) == NULL) {
+		fail(ps, CST_ENOMEM, "out of memory");
+		return;
+	}
+	ic->interval_ms = 600000;
+	get_path(ps, o, w, "model_dir", dir, &ic->model_dir);
+	get_path(ps, o, w, "signature", dir, &ic->signature);
+	get_str_list(ps, o, w, "keys", dir, 16, &ic->keys, &ic->n_keys);
+	get_path(ps, o, w, "cert_chain", dir, &ic->cert_chain);
+	get_str_list(ps, o, w, "ignore_paths", NULL, 1024, &ic->ignore_paths,
+	    &ic->n_ignore_paths);
+	get_duration(ps, o, w, "interval", 0, 7 * 86400000ULL, &ic->interval_ms);
+	if (ps->r != 0)
+		return;
+	if (ic->model_dir == NULL) {
+		set_path(ps, w, "model_dir");
+		fail(ps, CST_EINVAL, "is required");
+		return;
+	}
+	if ((ic->n_keys == 0) == (ic->cert_chain == NULL)) {
+		set_path(ps, NULL, w);
+		fail(ps, CST_EINVAL, "give either keys (trusted public keys) or cert_chain "
+		    "(trusted CA), not both");
+		return;
+	}
+	if (ic->signature == NULL) {
+		size_t n = strlen(ic->model_dir) + sizeof("/model.sig");
+
+		if ((ic->signature = cst_malloc(n)) == NULL) {
+			fail(ps, CST_ENOMEM, "out of memory");
+			return;
+		}
+		snprintf(ic->signature, n, "%s/model.sig", ic->model_dir);
+	}
+	if (ic->interval_ms != 0 && ic->interval_ms < 1000) {
+		set_path(ps, w, "interval");
+		fail(ps, CST_ELIMIT, "must be 0 (start-up and reload only) or at least 1s");
+	}
+}
+
+static void
+free_integrity(struct cst_integrity_conf *ic)
+{
+	if (ic == NULL)
+		return;
+	cst_free(ic->model_dir);
+	cst_free(ic->signature);
+	free_str_list(ic->keys, ic->n_keys);
+	cst_free(ic->cert_chain);
+	free_str_list(ic->ignore_paths, ic->n_ignore_paths);
+	cst_free(ic);
+}
+
+static const char *const kms_backends[] = { "none", "pkcs11", "file", NULL };
+
+static void
+parse_kms(struct parse *ps, json_t *o, const char *dir, struct cst_kms_conf *k)
+{
+	static const char *const keys[] = { "backend", "module", "token", "pin_file",
+		"softhsm2_conf", "path", "passphrase_file", NULL };
+	int backend = CST_KMS_CONF_PKCS11;
+
+	if (o == NULL || check_keys(ps, o, "kms", keys) != 0)
+		return;
+	get_enum(ps, o, "kms", "backend", kms_backends, &backend);
+	k->backend = (enum cst_kms_backend_conf)backend;
+	get_path(ps, o, "kms", "module", NULL, &k->module);
+	get_str(ps, o, "kms", "token", &k->token, 32);
+	get_path(ps, o, "kms", "pin_file", dir, &k->pin_file);
+	get_path(ps, o, "kms", "softhsm2_conf", dir, &k->softhsm2_conf);
+	get_path(ps, o, "kms", "path", dir, &k->path);
+	get_path(ps, o, "kms", "passphrase_file", dir, &k->passphrase_file);
+	if (ps->r != 0)
+		return;
+	if (k->backend == CST_KMS_CONF_FILE && k->path == NULL) {
+		set_path(ps, "kms", "path");
+		fail(ps, CST_EINVAL, "the file backend needs the keystore directory");
+		return;
+	}
+	if (k->backend == CST_KMS_CONF_PKCS11 && k->module == NULL &&
+	    (k->module = cst_strdup("/usr/lib/softhsm/libsofthsm2.so")) == NULL)
+		fail(ps, CST_ENOMEM, "out of memory");
+	if (k->backend == CST_KMS_CONF_PKCS11 && k->token == NULL &&
+	    (k->token = cst_strdup("castellan")) == NULL)
+		fail(ps, CST_ENOMEM, "out of memory");
+}
+
+static void
+free_kms(struct cst_kms_conf *k)
+{
+	cst_free(k->module);
+	cst_free(k->token);
+	cst_free(k->pin_file);
+	cst_free(k->softhsm2_conf);
+	cst_free(k->path);
+	cst_free(k->passphrase_file);
+}
+
 static void
 parse_upstreams(struct parse *ps, struct cst_config *c, json_t *arr)
 {
 	static const char *const keys[] = { "name", "url", "ca_file", "api_key", "api_key_file",
 		"api_key_env", "connect_timeout", "first_byte_timeout", "total_timeout", "max_idle",
-		NULL };
+		"integrity", NULL };
 	size_t i;
 	json_t *v;
 
@@ -480,6 +651,7 @@ parse_upstreams(struct parse *ps, struct cst_config *c, json_t *arr)
 		    &u->first_byte_timeout_ms);
 		get_duration(ps, v, where, "total_timeout", 10, 86400000, &u->total_timeout_ms);
 		get_size(ps, v, where, "max_idle", 0, 100000, &u->max_idle);
+		parse_integrity(ps, get_obj(ps, v, where, "integrity"), where, c->dir, u);
 		if (ps->r != 0)
 			return;
 		if (u->name == NULL || u->url == NULL) {
@@ -683,7 +855,7 @@ cst_config_parse(const char *data, size_t len, const char *dir, struct cst_confi
 {
 	static const char *const top_keys[] = { "listen", "admin", "workers", "drain_timeout",
 		"state_db", "records", "tokens", "limits", "defaults", "global", "policy",
-		"principals", "upstreams", "models", NULL };
+		"principals", "upstreams", "models", "kms", NULL };
 	static const char *const rec_keys[] = { "path", "key", "seal_key", "sync", "sync_window",
 	    "checkpoint_interval", "on_failure", "content", NULL };
 	static const char *const tok_keys[] = { "key", "max_ttl", "default_ttl", NULL };
@@ -777,6 +949,8 @@ cst_config_parse(const char *data, size_t len, const char *dir, struct cst_confi
 		parse_upstreams(&ps, c, json_object_get(root, "upstreams"));
 	if (ps.r == 0)
 		parse_models(&ps, c, json_object_get(root, "models"));
+	if (ps.r == 0)
+		parse_kms(&ps, get_obj(&ps, root, "", "kms"), c->dir, &c->kms);
 	if (ps.r != 0)
 		goto out;
 	if (c->n_upstreams == 0 || c->n_models == 0) {
@@ -977,6 +1151,8 @@ cst_config_unref(struct cst_config *c)
 		if (u->api_key)
 			cst_freezero(u->api_key, strlen(u->api_key));
 		SSL_CTX_free(u->ssl_ctx);
+		free_integrity(u->integrity);
+		cst_model_check_unref(u->check);
 	}
 	for (i = 0; i < c->n_models; i++) {
 		cst_free(c->models[i].name);
@@ -996,6 +1172,7 @@ cst_config_unref(struct cst_config *c)
 	cst_free(c->records_key_path);
 	cst_free(c->records_seal_key_path);
 	cst_free(c->token_key_path);
+	free_kms(&c->kms);
 	cst_free(c);
 }
 

@@ -58,6 +58,24 @@ struct cst_request_limits {
 	size_t connections;		/* open client connections per worker */
 };
 
+/*
+ * Model integrity of an upstream: the model directory it serves, the OMS signature bundle over
+ * it and who may have signed it. The gateway verifies at start-up, on reload and every
+ * interval, and routes to the upstream only while the last verification succeeded.
+ */
+struct cst_integrity_conf {
+	char *model_dir;
+	char *signature;	/* the bundle; default model_dir/model.sig */
+	char **keys;		/* trusted public keys (PEM files): one verifying suffices */
+	size_t n_keys;
+	char *cert_chain;	/* trusted CA certificates (PEM) for the certificate method */
+	char **ignore_paths;	/* model-relative paths left out of the comparison */
+	size_t n_ignore_paths;
+	uint64_t interval_ms;	/* re-verify this often; 0 = only at start-up and reload */
+};
+
+struct cst_model_check;	/* the gateway's verification state of one upstream (integrity.c) */
+
 struct cst_upstream_conf {
 	char *name;
 	char *url;		/* as configured */
@@ -71,6 +89,8 @@ struct cst_upstream_conf {
 	char *api_key;		/* the secret itself (inline or read by prepare); wiped on free */
 	uint64_t connect_timeout_ms, first_byte_timeout_ms, total_timeout_ms;
 	size_t max_idle;	/* idle pooled connections per worker */
+	struct cst_integrity_conf *integrity;	/* NULL: the model is not verified */
+	struct cst_model_check *check;	/* set by the gateway (integrity.h); unref'd on free */
 	/* Filled by cst_config_prepare(): */
 	struct sockaddr_storage addr;
 	socklen_t addr_len;
@@ -95,6 +115,23 @@ struct cst_listener_conf {
 	char *cert, *key;
 	char *client_ca;	/* verify client certificates against this CA (NULL = no mTLS) */
 	SSL_CTX *ssl_ctx;	/* filled by cst_config_prepare() */
+};
+
+enum cst_kms_backend_conf {
+	CST_KMS_CONF_NONE,	/* no kms section */
+	CST_KMS_CONF_PKCS11,
+	CST_KMS_CONF_FILE,
+};
+
+/* Where `castellan kms` and `castellan model sign|encrypt` find keys by name. */
+struct cst_kms_conf {
+	enum cst_kms_backend_conf backend;
+	char *module;		/* PKCS#11 module; default /usr/lib/softhsm/libsofthsm2.so */
+	char *token;		/* token label; default "castellan" */
+	char *pin_file;		/* user PIN; $CASTELLAN_KMS_PIN overrides */
+	char *softhsm2_conf;	/* exported as SOFTHSM2_CONF before the module loads */
+	char *path;		/* file keystore directory */
+	char *passphrase_file;	/* keystore passphrase; $CASTELLAN_KMS_PASSPHRASE overrides */
 };
 
 struct cst_config {
@@ -131,6 +168,7 @@ struct cst_config {
 	size_t n_models;
 	struct cst_principal_conf *principals;
 	size_t n_principals;
+	struct cst_kms_conf kms;
 };
 
 #define CST_CONFIG_MAX_BYTES (1024 * 1024)
@@ -190,7 +228,13 @@ struct cst_config {
 	"    # api_key_file: upstream.key   # a credential the gateway adds; clients never see it\n" \
 	"models:\n" \
 	"  - name: %s\n" \
-	"    upstream: local\n"
+	"    upstream: local\n" \
+	"kms:                               # keys for castellan kms / model sign / model encrypt\n" \
+	"  backend: pkcs11\n" \
+	"  module: /usr/lib/softhsm/libsofthsm2.so\n" \
+	"  token: castellan\n" \
+	"  pin_file: hsm/pin\n" \
+	"  softhsm2_conf: hsm/softhsm2.conf\n"
 
 /*
  * Parses a configuration document. dir is the base for relative paths (copied). Performs no

@@ -174,6 +174,39 @@ cst_gateway_admin_record(struct cst_gateway *gw, const char *actor, const char *
 	cst_buf_free(&b);
 }
 
+/*
+ * The integrity monitor's report of one verification (its thread): an audit record, and a
+ * log line when a model fails or recovers.
+ */
+static void
+on_model_result(void *arg, struct cst_model_check *c, const struct cst_model_status *st)
+{
+	struct cst_gateway *gw = arg;
+	const char *dir = cst_model_check_dir(c);
+	struct cst_buf b;
+	char ts[32];
+
+	cst_time_iso(st->checked_ms, ts);
+	cst_buf_init(&b, 8192);
+	cst_buf_printf(&b, "{\"type\":\"model_verification\",\"time\":\"%s\",\"upstream\":", ts);
+	cst_buf_add_json_str(&b, cst_model_check_name(c), strlen(cst_model_check_name(c)));
+	cst_buf_adds(&b, ",\"model_dir\":");
+	cst_buf_add_json_str(&b, dir, strlen(dir));
+	cst_buf_printf(&b, ",\"outcome\":\"%s\",\"duration_ms\":%llu",
+	    cst_model_state_name(st->state), (unsigned long long)st->duration_ms);
+	if (st->state == CST_MODEL_VERIFIED) {
+		cst_buf_printf(&b, ",\"model_digest\":{\"sha256\":\"%s\"}", st->root);
+	} else {
+		cst_buf_adds(&b, ",\"reason\":");
+		cst_buf_add_json_str(&b, st->reason, strlen(st->reason));
+		cst_log_error("model of upstream %s (%s) failed verification and is not served: %s",
+		    cst_model_check_name(c), dir, st->reason);
+	}
+	if (cst_buf_adds(&b, "}") != 0 || gw->sink->append(gw->sink, b.p, b.len, NULL) != 0)
+		cst_log_error("model verification record could not be queued");
+	cst_buf_free(&b);
+}
+
 /* Appends one command-line admin action to the record sink; stops at the first failure. */
 static int
 log_cli_action(int64_t id, uint64_t time_ms, const char *actor, const char *action,
@@ -354,6 +387,11 @@ on_sighup(evutil_socket_t fd, short what, void *arg)
 		cst_config_unref(cfg);
 		return;
 	}
+	if (cst_model_checks_assign(cfg, gw->cfg) != 0) {
+		cst_log_error("reload refused, keeping the running configuration: out of memory");
+		cst_config_unref(cfg);
+		return;
+	}
 	pthread_mutex_lock(&gw->mu);
 	old = gw->cfg;
 	gw->cfg = cfg;
@@ -364,6 +402,8 @@ on_sighup(evutil_socket_t fd, short what, void *arg)
 		event_base_once(gw->workers[i].base, -1, EV_TIMEOUT, swap_ctx, &gw->workers[i], NULL);
 	if (gw->admin && cfg->admin.ssl_ctx)
 		cst_listener_set_ssl_ctx(gw->admin, cfg->admin.ssl_ctx);
+	if (cst_integrity_monitor_set(gw->integrity, cfg) != 0)
+		cst_log_error("models changed by the reload are not verified yet: out of memory");
 	cst_config_unref(old);
 	cst_log_info("configuration reloaded from %s", cfg->path);
 }
@@ -539,6 +579,12 @@ cst_gateway_serve(const char *config_path)
 		goto out;
 	}
 	log_cli_actions(&gw);
+	if ((r = cst_model_checks_assign(gw.cfg, NULL)) != 0 ||
+	    (r = cst_integrity_monitor_start(on_model_result, &gw, &gw.integrity)) != 0 ||
+	    (r = cst_integrity_monitor_set(gw.integrity, gw.cfg)) != 0) {
+		fprintf(stderr, "castellan: model integrity monitor: %s\n", cst_strerror(r));
+		goto out;
+	}
 	if ((gw.limiter = cst_limiter_new()) == NULL || (gw.metrics = cst_metrics_new()) == NULL ||
 	    (gw.main_base = event_base_new()) == NULL)
 		goto out;
@@ -603,6 +649,7 @@ out:
 		event_free(gw.drain_ev);
 	if (gw.main_base)
 		event_base_free(gw.main_base);
+	cst_integrity_monitor_stop(gw.integrity);	/* before the sink it writes to */
 	if (gw.sink)
 		gw.sink->close(gw.sink);
 	cst_metrics_free(gw.metrics);

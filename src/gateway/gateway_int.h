@@ -10,6 +10,7 @@
 #include "core/buf.h"
 #include "gateway/auth.h"
 #include "gateway/config.h"
+#include "gateway/integrity.h"
 #include "gateway/limiter.h"
 #include "gateway/metrics.h"
 #include "gateway/request.h"
@@ -48,6 +49,7 @@ struct cst_gateway {
 	struct cst_limiter *limiter;
 	struct cst_metrics *metrics;
 	struct cst_record_sink *sink;
+	struct cst_integrity_monitor *integrity;	/* verifies the models upstreams serve */
 	int64_t audit_cursor;		/* last command-line admin action logged (main thread) */
 	struct cst_store *store;	/* main thread only */
 	int64_t store_version;
@@ -116,6 +118,7 @@ struct cst_txn {
 	bool has_req;
 	const struct cst_model_conf *model;
 	const struct cst_upstream_conf *up;
+	char model_root[65];		/* verified root digest of the upstream's model, or "" */
 	int64_t reserved;		/* tokens reserved at admission */
 	bool admitted;
 	struct cst_buf up_body;		/* bytes sent upstream; then the upstream response */

@@ -150,6 +150,8 @@ cst_stage_log(struct cst_txn *t)
 	    (long long)t->completion_tokens, t->usage_from_upstream ? "upstream" : "estimate",
 	    (long long)t->reserved, MS3(now - t->start_us), MS3(up_us), MS3(fb_us),
 	    t->decisions.p ? t->decisions.p : "");
+	if (t->model_root[0])
+		cst_buf_printf(&b, ",\"model_digest\":{\"sha256\":\"%s\"}", t->model_root);
 	if (t->err_type) {
 		cst_buf_printf(&b, ",\"error\":{\"type\":\"%s\",\"message\":", t->err_type);
 		cst_buf_add_json_str(&b, t->err_msg, strlen(t->err_msg));

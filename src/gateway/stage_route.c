@@ -1,5 +1,6 @@
 /*
- * ROUTE: builds the request for the model's upstream: its base path plus the route, the
+ * ROUTE: refuses a model whose integrity verification has not succeeded (503 naming why), then
+ * builds the request for the model's upstream: its base path plus the route, the
  * re-encoded body, and the upstream credential, which is added here and nowhere else (it
  * never reaches a client or a record). Client headers are not forwarded.
  */
@@ -15,6 +16,20 @@ cst_stage_route(struct cst_txn *t)
 	struct cst_buf body;
 	int r;
 
+	if (u->check) {
+		struct cst_model_status st;
+
+		cst_model_check_status(u->check, &st);
+		if (st.state != CST_MODEL_VERIFIED) {
+			cst_txn_decide(t, "route", "deny", "model integrity");
+			if (st.state == CST_MODEL_PENDING)
+				return cst_txn_fail(t, 503, "model_integrity_error", "model '%s' is not "
+				    "served yet: its signature is being verified", t->model->name);
+			return cst_txn_fail(t, 503, "model_integrity_error", "model '%s' is not served: "
+			    "integrity verification failed: %s", t->model->name, st.reason);
+		}
+		memcpy(t->model_root, st.root, sizeof(t->model_root));
+	}
 	cst_buf_init(&body, t->cfg->limits.body_bytes * 2 + 4096);
 	if ((r = cst_request_encode(&t->req, &body)) != 0) {
 		cst_buf_free(&body);

@@ -133,6 +133,13 @@ test_init_file(void **state)
 	CHECK_INT(n, c->models[0].upstream, 0);
 	CHECK(n, c->models[0].upstream_model == NULL);
 	CHECK_INT(n, c->n_principals, 0);
+	CHECK(n, u->integrity == NULL && u->check == NULL);
+	CHECK_INT(n, c->kms.backend, CST_KMS_CONF_PKCS11);
+	CHECK_STR(n, c->kms.module, "/usr/lib/softhsm/libsofthsm2.so");
+	CHECK_STR(n, c->kms.token, "castellan");
+	CHECK_STR(n, c->kms.pin_file, "/srv/cst/hsm/pin");
+	CHECK_STR(n, c->kms.softhsm2_conf, "/srv/cst/hsm/softhsm2.conf");
+	CHECK(n, c->kms.path == NULL && c->kms.passphrase_file == NULL);
 	CHECK(n, cst_config_model(c, "demo-model", 10) == &c->models[0]);
 	CHECK(n, cst_config_model(c, "demo-mode", 9) == NULL);
 	CHECK(n, cst_config_model(c, "demo-model2", 11) == NULL);
@@ -178,6 +185,64 @@ test_defaults(void **state)
 	CHECK_INT(n, u->total_timeout_ms, 600000);
 	CHECK_INT(n, u->max_idle, 64);
 	CHECK_INT(n, cst_config_extraction(c, "anyone"), CST_PARAM_STRIP);
+	CHECK(n, u->integrity == NULL);
+	CHECK_INT(n, c->kms.backend, CST_KMS_CONF_NONE);
+	CHECK(n, c->kms.module == NULL && c->kms.token == NULL && c->kms.path == NULL);
+	cst_config_unref(c);
+}
+
+/* Model integrity and kms sections: every key, defaults and the one-string list form. */
+static void
+test_integrity_kms(void **state)
+{
+	static const char yaml[] = LISTEN ADMIN
+	    "upstreams:\n"
+	    "  - name: local\n"
+	    "    url: http://h/v1\n"
+	    "    integrity:\n"
+	    "      model_dir: models/a\n"
+	    "      keys: [k1.pem, /etc/k2.pem]\n"
+	    "      ignore_paths: [README.md, 'sub/x']\n"
+	    "      interval: 5m\n"
+	    "  - name: b\n"
+	    "    url: http://h/v1\n"
+	    "    integrity: {model_dir: /m/b, signature: /s/b.sig, cert_chain: ca.pem, interval: 0}\n"
+	    "  - name: c\n"
+	    "    url: http://h/v1\n"
+	    "    integrity: {model_dir: /m/c, keys: one.pem}\n"
+	    MODELS
+	    "kms: {backend: file, path: keys, passphrase_file: /run/pass}\n";
+	struct cst_config *c;
+	const struct cst_integrity_conf *a, *b, *k;
+	const char *n = "integrity";
+
+	(void)state;
+	c = parse_ok(n, yaml, "/d");
+	a = c->upstreams[0].integrity;
+	b = c->upstreams[1].integrity;
+	k = c->upstreams[2].integrity;
+	CHECK(n, a && b && k);
+	CHECK_STR(n, a->model_dir, "/d/models/a");
+	CHECK_STR(n, a->signature, "/d/models/a/model.sig");
+	CHECK_INT(n, a->n_keys, 2);
+	CHECK_STR(n, a->keys[0], "/d/k1.pem");
+	CHECK_STR(n, a->keys[1], "/etc/k2.pem");
+	CHECK(n, a->cert_chain == NULL);
+	CHECK_INT(n, a->n_ignore_paths, 2);
+	CHECK_STR(n, a->ignore_paths[0], "README.md");	/* model-relative: not resolved */
+	CHECK_STR(n, a->ignore_paths[1], "sub/x");
+	CHECK_U64(n, a->interval_ms, 300000);
+	CHECK_STR(n, b->signature, "/s/b.sig");
+	CHECK_STR(n, b->cert_chain, "/d/ca.pem");
+	CHECK_INT(n, b->n_keys, 0);
+	CHECK_U64(n, b->interval_ms, 0);
+	CHECK_INT(n, k->n_keys, 1);
+	CHECK_STR(n, k->keys[0], "/d/one.pem");
+	CHECK_U64(n, k->interval_ms, 600000);	/* default: ten minutes */
+	CHECK_INT(n, c->kms.backend, CST_KMS_CONF_FILE);
+	CHECK_STR(n, c->kms.path, "/d/keys");
+	CHECK_STR(n, c->kms.passphrase_file, "/run/pass");
+	CHECK(n, c->kms.module == NULL && c->kms.token == NULL);
 	cst_config_unref(c);
 }
 
@@ -663,6 +728,39 @@ static const struct err_case err_cases[] = {
 	  CST_EINVAL, "upstreams[1].name: duplicate upstream name 'local'" },
 	{ "second upstream bad", LISTEN ADMIN UPS "  - name: x\n    url: gopher://x\n" MODELS,
 	  CST_EINVAL, "upstreams[1].url: must start with http:// or https://" },
+	/* Model integrity. */
+	{ "integrity without model_dir", LISTEN ADMIN "upstreams:\n  - name: u\n    url: " ANY_URL
+	  "\n    integrity: {keys: k.pem}\n" MODELS, CST_EINVAL,
+	  "upstreams[0].integrity.model_dir: is required" },
+	{ "integrity without trust", LISTEN ADMIN "upstreams:\n  - name: u\n    url: " ANY_URL
+	  "\n    integrity: {model_dir: m}\n" MODELS, CST_EINVAL,
+	  "upstreams[0].integrity: give either keys (trusted public keys) or cert_chain (trusted "
+	  "CA), not both" },
+	{ "integrity keys and ca", LISTEN ADMIN "upstreams:\n  - name: u\n    url: " ANY_URL
+	  "\n    integrity: {model_dir: m, keys: k, cert_chain: c}\n" MODELS, CST_EINVAL,
+	  "upstreams[0].integrity: give either keys (trusted public keys) or cert_chain (trusted "
+	  "CA), not both" },
+	{ "integrity unknown key", LISTEN ADMIN "upstreams:\n  - name: u\n    url: " ANY_URL
+	  "\n    integrity: {model_dir: m, key: k}\n" MODELS, CST_EINVAL,
+	  "upstreams[0].integrity.key: unknown key" },
+	{ "integrity keys empty", LISTEN ADMIN "upstreams:\n  - name: u\n    url: " ANY_URL
+	  "\n    integrity: {model_dir: m, keys: []}\n" MODELS, CST_EINVAL,
+	  "upstreams[0].integrity.keys: expected a string or a list of 1 to 16 strings" },
+	{ "integrity key not a string", LISTEN ADMIN "upstreams:\n  - name: u\n    url: " ANY_URL
+	  "\n    integrity: {model_dir: m, keys: [a, 5]}\n" MODELS, CST_EINVAL,
+	  "upstreams[0].integrity.keys[1]: expected a string" },
+	{ "integrity interval short", LISTEN ADMIN "upstreams:\n  - name: u\n    url: " ANY_URL
+	  "\n    integrity: {model_dir: m, keys: k, interval: 500ms}\n" MODELS, CST_ELIMIT,
+	  "upstreams[0].integrity.interval: must be 0 (start-up and reload only) or at least 1s" },
+	{ "integrity a list", LISTEN ADMIN "upstreams:\n  - name: u\n    url: " ANY_URL
+	  "\n    integrity: [m]\n" MODELS, CST_EINVAL,
+	  "upstreams[0].integrity: expected a mapping" },
+	/* Key management. */
+	{ "kms unknown backend", MIN "kms: {backend: vault}\n", CST_EINVAL,
+	  "kms.backend: expected one of: none, pkcs11, file" },
+	{ "kms file without path", MIN "kms: {backend: file}\n", CST_EINVAL,
+	  "kms.path: the file backend needs the keystore directory" },
+	{ "kms unknown key", MIN "kms: {pin: 1234}\n", CST_EINVAL, "kms.pin: unknown key" },
 	/* Models. */
 	{ "model without upstream", LISTEN ADMIN UPS "models:\n  - name: m\n", CST_EINVAL,
 	  "models[0]: name and upstream are required" },
@@ -877,6 +975,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_init_file),
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_integrity_kms),
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_defaults_follow),
 		cmocka_unit_test(test_urls),
