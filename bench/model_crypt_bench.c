@@ -1,11 +1,11 @@
 /*
  * Load generator of bench/model_crypt.py: runs the model-directory encryption of
  * src/sign/crypt.h (cst_crypt_dir_encrypt / cst_crypt_dir_decrypt: walk, staging directory,
- * streaming AES-256-GCM segments, fsync, rename) on a directory, with a software RFC 5649 key
- * wrap standing in for the HSM (one wrap or unwrap per model: not what is measured), and
- * prints one JSON line: {"op", "bytes", "seconds"}. CPU time and maximum RSS are measured by
- * the parent. Benchmark only: its key-encryption key is a constant and must never protect
- * anything.
+ * streaming AES-256-GCM segments, fsync, rename) on a directory, with the tests' software
+ * RFC 5649 key wrap (tests/unit/sign/soft_kek.h) standing in for the HSM (one wrap or unwrap
+ * per model: not what is measured), and prints one JSON line: {"op", "bytes", "seconds"}.
+ * CPU time and maximum RSS are measured by the parent. Benchmark only: its key-encryption key
+ * is a constant and must never protect anything.
  *
  * usage: bench_model_crypt encrypt SRC DST [SEGMENT_BYTES [JOBS]]
  *        bench_model_crypt decrypt SRC DST [JOBS]
@@ -13,7 +13,8 @@
 #include "core/err.h"
 #include "sign/crypt.h"
 
-#include <openssl/evp.h>
+#include "../tests/unit/sign/soft_kek.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,43 +22,10 @@
 
 static uint8_t bench_kek[32] = { 0x42 };
 
-static int
-wrap(void *arg, const uint8_t dek[32], uint8_t out[40], char *msg, size_t msg_len)
-{
-	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
-	int n = 0, m = 0, ok;
-
-	snprintf(msg, msg_len, "wrap failed");
-	EVP_CIPHER_CTX_set_flags(c, EVP_CIPHER_CTX_FLAG_WRAP_ALLOW);
-	ok = EVP_EncryptInit_ex(c, EVP_aes_256_wrap_pad(), NULL, arg, NULL) == 1 &&
-	    EVP_EncryptUpdate(c, out, &n, dek, 32) == 1 &&
-	    EVP_EncryptFinal_ex(c, out + n, &m) == 1 && n + m == 40;
-	EVP_CIPHER_CTX_free(c);
-	return ok ? 0 : CST_ECRYPTO;
-}
-
-static int
-unwrap(void *arg, const uint8_t *w, size_t len, uint8_t dek[32], char *msg, size_t msg_len)
-{
-	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
-	uint8_t out[48];
-	int n = 0, m = 0, ok;
-
-	snprintf(msg, msg_len, "unwrap failed");
-	EVP_CIPHER_CTX_set_flags(c, EVP_CIPHER_CTX_FLAG_WRAP_ALLOW);
-	ok = EVP_DecryptInit_ex(c, EVP_aes_256_wrap_pad(), NULL, arg, NULL) == 1 &&
-	    EVP_DecryptUpdate(c, out, &n, w, (int)len) == 1 &&
-	    EVP_DecryptFinal_ex(c, out + n, &m) == 1 && n + m == 32;
-	EVP_CIPHER_CTX_free(c);
-	if (ok)
-		memcpy(dek, out, 32);
-	return ok ? 0 : CST_ECRYPTO;
-}
-
 int
 main(int argc, char **argv)
 {
-	struct cst_crypt_kek kek = { "bench-kek", "aes-256", wrap, unwrap, bench_kek };
+	struct cst_crypt_kek kek = { "bench-kek", "aes-256", soft_wrap, soft_unwrap, bench_kek };
 	struct cst_crypt_opts o = { 0, 1 };
 	struct cst_crypt_summary sum;
 	struct cst_crypt_err err;

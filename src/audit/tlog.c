@@ -15,6 +15,7 @@
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/err.h"
+#include "core/fileio.h"
 #include "core/log.h"
 #include "core/str.h"
 #include "crypto/hash.h"
@@ -96,64 +97,6 @@ set_msg(char *msg, size_t cap, const char *fmt, ...)
 	va_end(ap);
 }
 
-static int
-write_all(int fd, const void *data, size_t n)
-{
-	const char *p = data;
-
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return CST_EIO;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static int
-pwrite_all(int fd, const void *data, size_t n, uint64_t off)
-{
-	const char *p = data;
-
-	while (n > 0) {
-		ssize_t w = pwrite(fd, p, n, (off_t)off);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return CST_EIO;
-		p += w;
-		n -= (size_t)w;
-		off += (uint64_t)w;
-	}
-	return 0;
-}
-
-static int
-pread_all(int fd, void *data, size_t n, uint64_t off)
-{
-	char *p = data;
-
-	while (n > 0) {
-		ssize_t r = pread(fd, p, n, (off_t)off);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return CST_EIO;
-		if (r == 0)
-			return CST_ENOENT;
-		p += r;
-		n -= (size_t)r;
-		off += (uint64_t)r;
-	}
-	return 0;
-}
-
 /*
  * Replaces dirfd/name with data[0..len) durably: a temporary file, synced, renamed over the
  * name, then the directory synced. 0 or CST_EIO.
@@ -167,7 +110,7 @@ replace_file(int dirfd, const char *name, const void *data, size_t len)
 	snprintf(tmp, sizeof(tmp), "%s.tmp", name);
 	if ((fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
 		return CST_EIO;
-	if (write_all(fd, data, len) == 0 && fsync(fd) == 0)
+	if (cst_write_all(fd, data, len) == 0 && fsync(fd) == 0)
 		r = 0;
 	if (close(fd) != 0)
 		r = CST_EIO;
@@ -331,7 +274,7 @@ hashes_leaf(void *ctx, uint64_t index, uint8_t out[HLEN])
 
 	if (index >= h->size)
 		return CST_ENOENT;
-	return pread_all(h->fd, out, HLEN, cst_merkle_stored_index(0, index) * HLEN);
+	return cst_pread_exact(h->fd, out, HLEN, cst_merkle_stored_index(0, index) * HLEN);
 }
 
 static int
@@ -341,7 +284,7 @@ hashes_node(void *ctx, unsigned level, uint64_t index, uint8_t out[HLEN])
 
 	if (level >= 63 || ((index + 1) << level) > h->size)
 		return CST_ENOENT;
-	return pread_all(h->fd, out, HLEN, cst_merkle_stored_index(level, index) * HLEN);
+	return cst_pread_exact(h->fd, out, HLEN, cst_merkle_stored_index(level, index) * HLEN);
 }
 
 void
@@ -434,7 +377,7 @@ new_segment(struct cst_tlog *l, uint64_t first)
 	fd = openat(l->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return CST_EIO;
-	if (write_all(fd, head, sizeof(head)) != 0 || fdatasync(fd) != 0 ||
+	if (cst_write_all(fd, head, sizeof(head)) != 0 || fdatasync(fd) != 0 ||
 	    renameat(l->dirfd, tmp, l->dirfd, name) != 0 || fsync(l->dirfd) != 0) {
 		close(fd);
 		return CST_EIO;
@@ -451,10 +394,10 @@ new_segment(struct cst_tlog *l, uint64_t first)
 static int
 flush_out(struct cst_tlog *l)
 {
-	if (l->seg_out.len && write_all(l->seg_fd, l->seg_out.p, l->seg_out.len) != 0)
+	if (l->seg_out.len && cst_write_all(l->seg_fd, l->seg_out.p, l->seg_out.len) != 0)
 		return CST_EIO;
 	if (l->hash_out.len &&
-	    pwrite_all(l->hash_fd, l->hash_out.p, l->hash_out.len, l->hash_count * HLEN) != 0)
+	    cst_pwrite_all(l->hash_fd, l->hash_out.p, l->hash_out.len, l->hash_count * HLEN) != 0)
 		return CST_EIO;
 	l->hash_count += l->hash_out.len / HLEN;
 	cst_buf_reset(&l->seg_out);
@@ -600,7 +543,7 @@ publish_checkpoint(struct cst_tlog *l, uint64_t size, const uint8_t root[HLEN], 
 	len_be[1] = (uint8_t)(note_len >> 16);
 	len_be[2] = (uint8_t)(note_len >> 8);
 	len_be[3] = (uint8_t)note_len;
-	if (write_all(l->cps_fd, len_be, 4) != 0 || write_all(l->cps_fd, note, note_len) != 0 ||
+	if (cst_write_all(l->cps_fd, len_be, 4) != 0 || cst_write_all(l->cps_fd, note, note_len) != 0 ||
 	    fdatasync(l->cps_fd) != 0 || replace_file(l->dirfd, "checkpoint", note, note_len) != 0) {
 		set_msg(msg, cap, "publishing the checkpoint failed: %s", strerror(errno));
 		return CST_EIO;
@@ -903,7 +846,7 @@ take_lock(struct cst_tlog *l, char *msg, size_t cap)
 		return CST_EEXIST;
 	}
 	n = (size_t)snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
-	if (ftruncate(l->lockfd, 0) != 0 || pwrite_all(l->lockfd, pid, n, 0) != 0) {
+	if (ftruncate(l->lockfd, 0) != 0 || cst_pwrite_all(l->lockfd, pid, n, 0) != 0) {
 		set_msg(msg, cap, "cannot write %s/LOCK", l->dir);
 		return CST_EIO;
 	}
@@ -1085,8 +1028,8 @@ check_segment_ends(struct cst_tlog *l, const struct cst_tlog_segments *segs, uin
 		if ((fd = openat(l->dirfd, segs->name[k], O_RDONLY | O_CLOEXEC)) < 0)
 			goto bad;
 		ok = fstat(fd, &st) == 0 && st.st_size >= CST_SEG_HEADER_LEN + CST_SEG_FRAME_OVERHEAD &&
-		    pread_all(fd, got, HLEN, (uint64_t)st.st_size - HLEN) == 0 &&
-		    pread_all(l->hash_fd, want, HLEN, cst_merkle_stored_index(0, last) * HLEN) == 0 &&
+		    cst_pread_exact(fd, got, HLEN, (uint64_t)st.st_size - HLEN) == 0 &&
+		    cst_pread_exact(l->hash_fd, want, HLEN, cst_merkle_stored_index(0, last) * HLEN) == 0 &&
 		    CRYPTO_memcmp(got, want, HLEN) == 0;
 		close(fd);
 		if (!ok)
@@ -1131,7 +1074,7 @@ recover(struct cst_tlog *l, struct cst_buf *note, char *msg, size_t cap)
 	for (k = 0; k < segs.n; k++) {
 		fd = openat(l->dirfd, segs.name[k], (k + 1 == segs.n ? O_RDWR : O_RDONLY) |
 		    O_CLOEXEC);
-		if (fd < 0 || pread_all(fd, head, sizeof(head), 0) != 0 ||
+		if (fd < 0 || cst_pread_exact(fd, head, sizeof(head), 0) != 0 ||
 		    cst_seg_header_decode(head, sizeof(head), &h) != 0 || h.first != segs.first[k] ||
 		    CRYPTO_memcmp(h.origin_id, l->origin_id, sizeof(h.origin_id)) != 0) {
 			set_msg(msg, cap, "%s: missing or wrong segment header; run `castellan log "
@@ -1203,7 +1146,7 @@ recover_checkpoints(struct cst_tlog *l, char *msg, size_t cap)
 	while (off + 4 <= size) {
 		uint32_t n;
 
-		if (pread_all(l->cps_fd, len_be, 4, off) != 0)
+		if (cst_pread_exact(l->cps_fd, len_be, 4, off) != 0)
 			return CST_EIO;
 		n = (uint32_t)len_be[0] << 24 | (uint32_t)len_be[1] << 16 |
 		    (uint32_t)len_be[2] << 8 | len_be[3];
@@ -1515,7 +1458,7 @@ cst_tlog_key_create(const char *path, const char *origin, uint8_t type, char *vk
 	n = strlen(skey);
 	skey[n++] = '\n';
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	r = fd >= 0 && write_all(fd, skey, n) == 0 && fsync(fd) == 0 ? 0 : CST_EIO;
+	r = fd >= 0 && cst_write_all(fd, skey, n) == 0 && fsync(fd) == 0 ? 0 : CST_EIO;
 	OPENSSL_cleanse(skey, sizeof(skey));
 	if (fd >= 0 && close(fd) != 0)
 		r = CST_EIO;
@@ -1526,7 +1469,7 @@ cst_tlog_key_create(const char *path, const char *origin, uint8_t type, char *vk
 	}
 	snprintf(vpath, sizeof(vpath), "%s.vkey", path);
 	fd = open(vpath, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-	r = fd >= 0 && write_all(fd, vkey, strlen(vkey)) == 0 && write_all(fd, "\n", 1) == 0 &&
+	r = fd >= 0 && cst_write_all(fd, vkey, strlen(vkey)) == 0 && cst_write_all(fd, "\n", 1) == 0 &&
 	    fsync(fd) == 0 ? 0 : CST_EIO;
 	if (fd >= 0 && close(fd) != 0)
 		r = CST_EIO;

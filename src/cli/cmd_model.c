@@ -10,6 +10,7 @@
 
 #include "core/alloc.h"
 #include "core/err.h"
+#include "core/fileio.h"
 #include "core/str.h"
 #include "crypto/kms.h"
 #include "sign/manifest.h"
@@ -514,22 +515,14 @@ static int
 write_atomic(const char *path, const char *data, size_t len)
 {
 	char tmp[PATH_MAX], dbuf[PATH_MAX];
-	size_t off = 0;
-	int fd, dfd, e;
+	int fd, e;
 
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp-XXXXXX", path) >= sizeof(tmp))
 		return ENAMETOOLONG;
 	if ((fd = mkstemp(tmp)) < 0)
 		return errno;
-	while (off < len) {
-		ssize_t w = write(fd, data + off, len - off);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			goto fail;
-		off += (size_t)w;
-	}
+	if (cst_write_all(fd, data, len) != 0)
+		goto fail;
 	if (fchmod(fd, 0644) != 0 || fsync(fd) != 0)
 		goto fail;
 	if (close(fd) != 0) {
@@ -540,10 +533,7 @@ write_atomic(const char *path, const char *data, size_t len)
 	if (rename(tmp, path) != 0)
 		goto fail;
 	snprintf(dbuf, sizeof(dbuf), "%s", path);
-	if ((dfd = open(dirname(dbuf), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-		(void)fsync(dfd);
-		close(dfd);
-	}
+	(void)cst_fsync_dir(dirname(dbuf));
 	return 0;
 fail:
 	e = errno ? errno : EIO;

@@ -3,6 +3,8 @@
  */
 #include "core/alloc.h"
 
+#include "core/err.h"
+
 #include <openssl/crypto.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -89,4 +91,36 @@ cst_freezero(void *p, size_t len)
 		return;
 	OPENSSL_cleanse(p, len);
 	free(p);
+}
+
+int
+cst_strv_dup(char *const *v, size_t n, char ***out)
+{
+	char **d;
+	size_t i;
+
+	*out = NULL;
+	if (n == 0)
+		return 0;
+	if ((d = cst_calloc(n, sizeof(*d))) == NULL)
+		return CST_ENOMEM;
+	for (i = 0; i < n; i++)
+		if ((d[i] = cst_strdup(v[i])) == NULL) {
+			cst_strv_free(d, i);
+			return CST_ENOMEM;
+		}
+	*out = d;
+	return 0;
+}
+
+void
+cst_strv_free(char **v, size_t n)
+{
+	size_t i;
+
+	if (v == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		cst_free(v[i]);
+	cst_free(v);
 }

@@ -16,6 +16,11 @@ void cst_free(void *p);
 char *cst_strndup(const char *s, size_t len);
 /* Copies a NUL-terminated string. Returns NULL on failure or if s is NULL. */
 char *cst_strdup(const char *s);
+/* A copy of the n strings of v (each with cst_strdup) in a new array; n == 0 gives NULL and 0.
+ * 0 with *out; CST_ENOMEM (nothing allocated). Free with cst_strv_free. */
+int cst_strv_dup(char *const *v, size_t n, char ***out);
+/* Frees the n strings of v and v itself. Accepts NULL. */
+void cst_strv_free(char **v, size_t n);
 /* Wipes len bytes with OPENSSL_cleanse, then frees. For secrets. Accepts NULL. */
 void cst_freezero(void *p, size_t len);
 

@@ -12,6 +12,7 @@
 
 #include "core/alloc.h"
 #include "core/err.h"
+#include "core/fileio.h"
 
 #include <p11-kit/pkcs11.h>
 #include <p11-kit/uri.h>
@@ -129,7 +130,7 @@ read_small_file(const char *path, size_t max, const char *what, char **out, size
 {
 	struct stat st;
 	char *buf = NULL;
-	size_t n = 0;
+	ssize_t n;
 	int fd, r;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0) {
@@ -151,28 +152,20 @@ read_small_file(const char *path, size_t max, const char *what, char **out, size
 		r = CST_ENOMEM;
 		goto out;
 	}
-	for (;;) {
-		ssize_t got = read(fd, buf + n, max + 1 - n);
-
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0) {
-			cst__kms_errf(err, "%s %s: %s", what, path, strerror(errno));
-			r = CST_EIO;
-			goto out;
-		}
-		if (got == 0)
-			break;
-		n += (size_t)got;
-		if (n > max) {
-			cst__kms_errf(err, "%s %s: larger than %zu bytes", what, path, max);
-			r = CST_EINVAL;
-			goto out;
-		}
+	/* One buffer of max + 1 bytes, never grown: the contents may be secret. */
+	if ((n = cst_read_full(fd, buf, max + 1)) < 0) {
+		cst__kms_errf(err, "%s %s: %s", what, path, strerror(errno));
+		r = CST_EIO;
+		goto out;
+	}
+	if ((size_t)n > max) {
+		cst__kms_errf(err, "%s %s: larger than %zu bytes", what, path, max);
+		r = CST_EINVAL;
+		goto out;
 	}
 	buf[n] = '\0';
 	*out = buf;
-	*len = n;
+	*len = (size_t)n;
 	buf = NULL;	/* transferred */
 	r = 0;
 out:

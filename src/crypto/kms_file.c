@@ -18,6 +18,7 @@
 #include "core/alloc.h"
 #include "core/b64.h"
 #include "core/err.h"
+#include "core/fileio.h"
 #include "core/json.h"
 #include "crypto/hash.h"
 
@@ -170,27 +171,44 @@ only_members(json_t *o, const char *const *keys, const char *where, const char *
 	return 0;
 }
 
+/*
+ * The head of member section of the file (o): an object with only the members in keys, whose
+ * "name" is the string only (the one algorithm supported).
+ */
+static int
+section_check(json_t *o, const char *section, const char *const *keys, const char *only,
+    const char *what, struct cst_kms_err *err)
+{
+	char where[16];
+	const char *s;
+	size_t len;
+	int rc;
+
+	if (!json_is_object(o)) {
+		badf(err, what, "\"%s\" is missing or not an object", section);
+		return CST_EINVAL;
+	}
+	snprintf(where, sizeof(where), "\"%s\"", section);
+	if ((rc = only_members(o, keys, where, what, err)) != 0 ||
+	    (rc = get_str(o, "name", what, &s, &len, err)) != 0)
+		return rc;
+	if (strcmp(s, only) != 0) {
+		badf(err, what, "unsupported %s (only %s)", section, only);
+		return CST_EINVAL;
+	}
+	return 0;
+}
+
 static int
 parse_kdf(json_t *o, const char *what, struct cst__kms_keyfile *kf, struct cst_kms_err *err)
 {
 	static const char *const keys[] = { "name", "salt", "n", "r", "p", NULL };
 	json_int_t n, r, p;
-	const char *s;
-	size_t len, got;
+	size_t got;
 	int rc;
 
-	if (!json_is_object(o)) {
-		badf(err, what, "\"kdf\" is missing or not an object");
-		return CST_EINVAL;
-	}
-	if ((rc = only_members(o, keys, "\"kdf\"", what, err)) != 0 ||
-	    (rc = get_str(o, "name", what, &s, &len, err)) != 0)
-		return rc;
-	if (strcmp(s, "scrypt") != 0) {
-		badf(err, what, "unsupported kdf (only scrypt)");
-		return CST_EINVAL;
-	}
-	if ((rc = get_b64(o, "salt", what, kf->salt, CST__KMS_FILE_SALT, CST__KMS_FILE_SALT,
+	if ((rc = section_check(o, "kdf", keys, "scrypt", what, err)) != 0 ||
+	    (rc = get_b64(o, "salt", what, kf->salt, CST__KMS_FILE_SALT, CST__KMS_FILE_SALT,
 	    &got, err)) != 0 || (rc = get_int(o, "n", what, &n, err)) != 0 ||
 	    (rc = get_int(o, "r", what, &r, err)) != 0 ||
 	    (rc = get_int(o, "p", what, &p, err)) != 0)
@@ -219,22 +237,11 @@ parse_cipher(json_t *o, const char *what, struct cst__kms_keyfile *kf,
     struct cst_kms_err *err)
 {
 	static const char *const keys[] = { "name", "nonce", "ciphertext", "tag", NULL };
-	const char *s;
-	size_t len, got;
+	size_t got;
 	int rc;
 
-	if (!json_is_object(o)) {
-		badf(err, what, "\"cipher\" is missing or not an object");
-		return CST_EINVAL;
-	}
-	if ((rc = only_members(o, keys, "\"cipher\"", what, err)) != 0 ||
-	    (rc = get_str(o, "name", what, &s, &len, err)) != 0)
-		return rc;
-	if (strcmp(s, "aes-256-gcm") != 0) {
-		badf(err, what, "unsupported cipher (only aes-256-gcm)");
-		return CST_EINVAL;
-	}
-	if ((rc = get_b64(o, "nonce", what, kf->nonce, CST__KMS_FILE_NONCE, CST__KMS_FILE_NONCE,
+	if ((rc = section_check(o, "cipher", keys, "aes-256-gcm", what, err)) != 0 ||
+	    (rc = get_b64(o, "nonce", what, kf->nonce, CST__KMS_FILE_NONCE, CST__KMS_FILE_NONCE,
 	    &got, err)) != 0 ||
 	    (rc = get_b64(o, "tag", what, kf->tag, CST__KMS_FILE_TAG, CST__KMS_FILE_TAG, &got,
 	    err)) != 0)
@@ -624,24 +631,6 @@ kwp(int enc, const uint8_t key[32], const uint8_t *in, size_t len, uint8_t *out,
 
 /* ---- the directory ----------------------------------------------------------------------- */
 
-static int
-write_all(int fd, const void *data, size_t n)
-{
-	const char *p = data;
-
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return CST_EIO;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* "NAME.key" into out (name already checked: at most CST_KMS_NAME_MAX bytes). */
 static void
 file_name(const char *name, char out[CST_KMS_NAME_MAX + 5])
@@ -653,23 +642,21 @@ file_name(const char *name, char out[CST_KMS_NAME_MAX + 5])
 }
 
 /*
- * Reads DIR/name.key (*buf, *len; cst_free). A missing file: CST_ENOENT; a symbolic link or
- * anything but a regular file: CST_EINVAL; over CST__KMS_FILE_MAX: CST_ELIMIT.
+ * Opens the regular file DIR/name.key (its name into fname, for messages) with flags
+ * (O_NOFOLLOW, O_CLOEXEC and O_NONBLOCK added) into *fd, its status into *st. A missing file:
+ * CST_ENOENT; a symbolic link or anything but a regular file: CST_EINVAL; another failure:
+ * CST_EIO. Each failure is described in err; on failure nothing is left open.
  */
 static int
-read_key_file(struct cst__kms_file *f, const char *name, char **buf, size_t *len,
-    struct cst_kms_err *err)
+open_key_file(struct cst__kms_file *f, const char *name, int flags,
+    char fname[CST_KMS_NAME_MAX + 5], int *fd, struct stat *st, struct cst_kms_err *err)
 {
-	char fname[CST_KMS_NAME_MAX + 5], *b = NULL;
-	struct stat st;
-	size_t n = 0;
-	int fd, r;
+	int e;
 
 	file_name(name, fname);
-	fd = openat(f->dirfd, fname, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0) {
-		int e = errno;
-
+	*fd = openat(f->dirfd, fname, flags | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (*fd < 0) {
+		e = errno;
 		if (e == ENOENT) {
 			cst__kms_errf(err, "no key named %s in keystore %s", name, f->dir);
 			return CST_ENOENT;
@@ -677,45 +664,33 @@ read_key_file(struct cst__kms_file *f, const char *name, char **buf, size_t *len
 		badf(err, fname, "%s", e == ELOOP ? "a symbolic link" : strerror(e));
 		return e == ELOOP ? CST_EINVAL : CST_EIO;
 	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+	if (fstat(*fd, st) != 0 || !S_ISREG(st->st_mode)) {
 		badf(err, fname, "not a regular file");
-		r = CST_EINVAL;
-		goto out;
+		close(*fd);
+		*fd = -1;
+		return CST_EINVAL;
 	}
-	if (st.st_size > CST__KMS_FILE_MAX) {
-		badf(err, fname, "larger than %d bytes", CST__KMS_FILE_MAX);
-		r = CST_ELIMIT;
-		goto out;
-	}
-	if ((b = cst_malloc(CST__KMS_FILE_MAX + 1)) == NULL) {
-		r = CST_ENOMEM;
-		goto out;
-	}
-	for (;;) {
-		ssize_t got = read(fd, b + n, CST__KMS_FILE_MAX + 1 - n);
+	return 0;
+}
 
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0) {
-			badf(err, fname, "%s", strerror(errno));
-			r = CST_EIO;
-			goto out;
-		}
-		if (got == 0)
-			break;
-		n += (size_t)got;
-		if (n > CST__KMS_FILE_MAX) {
-			badf(err, fname, "larger than %d bytes", CST__KMS_FILE_MAX);
-			r = CST_ELIMIT;
-			goto out;
-		}
-	}
-	*buf = b;
-	*len = n;
-	b = NULL;	/* transferred */
-	r = 0;
-out:
-	cst_free(b);
+/*
+ * Reads DIR/name.key (*buf, *len; cst_free). A missing file: CST_ENOENT; a symbolic link or
+ * anything but a regular file: CST_EINVAL; over CST__KMS_FILE_MAX: CST_ELIMIT.
+ */
+static int
+read_key_file(struct cst__kms_file *f, const char *name, char **buf, size_t *len,
+    struct cst_kms_err *err)
+{
+	char fname[CST_KMS_NAME_MAX + 5];
+	struct stat st;
+	int fd, r;
+
+	if ((r = open_key_file(f, name, O_RDONLY, fname, &fd, &st, err)) != 0)
+		return r;
+	if ((r = cst_read_fd(fd, CST__KMS_FILE_MAX, buf, len)) == CST_ELIMIT)
+		badf(err, fname, "larger than %d bytes", CST__KMS_FILE_MAX);
+	else if (r == CST_EIO)
+		badf(err, fname, "%s", strerror(errno));
 	close(fd);
 	return r;
 }
@@ -739,7 +714,7 @@ write_new(struct cst__kms_file *f, const char *fname, const char *data, size_t l
 		    strerror(errno));
 		return CST_EIO;
 	}
-	r = write_all(fd, data, len) == 0 && fsync(fd) == 0 ? 0 : CST_EIO;
+	r = cst_write_all(fd, data, len) == 0 && fsync(fd) == 0 ? 0 : CST_EIO;
 	if (close(fd) != 0)
 		r = CST_EIO;
 	if (r != 0) {
@@ -927,36 +902,16 @@ cst__kms_file_destroy(struct cst__kms_file *f, const char *name, struct cst_kms_
 	char fname[CST_KMS_NAME_MAX + 5];
 	struct stat st;
 	off_t off;
-	int fd, r = 0;
+	int fd, r;
 
-	file_name(name, fname);
-	fd = openat(f->dirfd, fname, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0) {
-		int e = errno;
-
-		if (e == ENOENT) {
-			cst__kms_errf(err, "no key named %s in keystore %s", name, f->dir);
-			return CST_ENOENT;
-		}
-		badf(err, fname, "%s", e == ELOOP ? "a symbolic link" : strerror(e));
-		return CST_EIO;
-	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		badf(err, fname, "not a regular file");
-		close(fd);
-		return CST_EIO;
-	}
-	for (off = 0; off < st.st_size && r == 0;) {
+	/* Any failure to open other than a missing key is CST_EIO here. */
+	if ((r = open_key_file(f, name, O_RDWR, fname, &fd, &st, err)) != 0)
+		return r == CST_ENOENT ? r : CST_EIO;
+	for (off = 0; r == 0 && off < st.st_size; off += (off_t)sizeof(zero)) {
 		size_t n = (size_t)(st.st_size - off) < sizeof(zero) ?
 		    (size_t)(st.st_size - off) : sizeof(zero);
-		ssize_t w = pwrite(fd, zero, n, off);
 
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			r = CST_EIO;
-		else
-			off += w;
+		r = cst_pwrite_all(fd, zero, n, (uint64_t)off);
 	}
 	if (r == 0 && fsync(fd) != 0)
 		r = CST_EIO;
@@ -1181,11 +1136,16 @@ cst__kms_file_sign(struct cst__kms_file_key *k, enum cst_kms_type t, const void 
 	return r;
 }
 
-int
-cst__kms_file_wrap(struct cst__kms_file_key *k, const uint8_t dek[CST_KMS_DEK_LEN],
-    uint8_t out[CST_KMS_WRAPPED_LEN], struct cst_kms_err *err)
+/*
+ * kwp (enc: wrap, else unwrap) of in[0..len) with k's AES key, decrypted for this call only,
+ * into buf (cap bytes), which must give want bytes. 0; the key's decryption failure or
+ * CST_ECRYPTO (buf wiped), described in err.
+ */
+static int
+key_kwp(struct cst__kms_file_key *k, int enc, const uint8_t *in, size_t len, uint8_t *buf,
+    size_t cap, size_t want, struct cst_kms_err *err)
 {
-	uint8_t *key = NULL, buf[CST_KMS_WRAPPED_LEN + 16];
+	uint8_t *key = NULL;
 	size_t n = 0;
 	int r;
 
@@ -1193,12 +1153,30 @@ cst__kms_file_wrap(struct cst__kms_file_key *k, const uint8_t dek[CST_KMS_DEK_LE
 		cst__kms_errf(err, "keystore key %s: decryption failed", k->name);
 		return r;
 	}
-	r = kwp(1, key, dek, CST_KMS_DEK_LEN, buf, sizeof(buf), &n);
+	r = kwp(enc, key, in, len, buf, cap, &n);
 	cst_freezero(key, k->kf.ct_len);
-	if (r != 0 || n != CST_KMS_WRAPPED_LEN) {
-		cst__kms_errf(err, "wrapping with keystore key %s failed", k->name);
+	if (r != 0 || n != want) {
+		if (enc)
+			cst__kms_errf(err, "wrapping with keystore key %s failed", k->name);
+		else
+			cst__kms_errf(err, "unwrapping with keystore key %s failed: wrong key or "
+			    "modified data", k->name);
+		OPENSSL_cleanse(buf, cap);
 		return CST_ECRYPTO;
 	}
+	return 0;
+}
+
+int
+cst__kms_file_wrap(struct cst__kms_file_key *k, const uint8_t dek[CST_KMS_DEK_LEN],
+    uint8_t out[CST_KMS_WRAPPED_LEN], struct cst_kms_err *err)
+{
+	uint8_t buf[CST_KMS_WRAPPED_LEN + 16];
+	int r;
+
+	if ((r = key_kwp(k, 1, dek, CST_KMS_DEK_LEN, buf, sizeof(buf), CST_KMS_WRAPPED_LEN,
+	    err)) != 0)
+		return r;
 	memcpy(out, buf, CST_KMS_WRAPPED_LEN);
 	return 0;
 }
@@ -1207,22 +1185,11 @@ int
 cst__kms_file_unwrap(struct cst__kms_file_key *k, const uint8_t *wrapped, size_t len,
     uint8_t dek[CST_KMS_DEK_LEN], struct cst_kms_err *err)
 {
-	uint8_t *key = NULL, buf[CST_KMS_WRAPPED_LEN + 16];
-	size_t n = 0;
+	uint8_t buf[CST_KMS_WRAPPED_LEN + 16];
 	int r;
 
-	if ((r = decrypt(k, &key)) != 0) {
-		cst__kms_errf(err, "keystore key %s: decryption failed", k->name);
+	if ((r = key_kwp(k, 0, wrapped, len, buf, sizeof(buf), CST_KMS_DEK_LEN, err)) != 0)
 		return r;
-	}
-	r = kwp(0, key, wrapped, len, buf, sizeof(buf), &n);
-	cst_freezero(key, k->kf.ct_len);
-	if (r != 0 || n != CST_KMS_DEK_LEN) {
-		cst__kms_errf(err, "unwrapping with keystore key %s failed: wrong key or "
-		    "modified data", k->name);
-		OPENSSL_cleanse(buf, sizeof(buf));
-		return CST_ECRYPTO;
-	}
 	memcpy(dek, buf, CST_KMS_DEK_LEN);
 	OPENSSL_cleanse(buf, sizeof(buf));
 	return 0;

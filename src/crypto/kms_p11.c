@@ -382,10 +382,10 @@ out:
 
 /* ---- objects ----------------------------------------------------------------------------- */
 
-/* Handles of the objects matching tmpl (at most max; *out freed by the caller). */
+/* Handles of the objects matching tmpl (at most CST__KMS_LIST_MAX; *out freed by the caller). */
 static int
 objects_find(struct conn *c, CK_SESSION_HANDLE s, CK_ATTRIBUTE *tmpl, CK_ULONG n_tmpl,
-    size_t max, CK_OBJECT_HANDLE **out, size_t *n_out, struct cst_kms_err *err)
+    CK_OBJECT_HANDLE **out, size_t *n_out, struct cst_kms_err *err)
 {
 	CK_FUNCTION_LIST *f = c->f;
 	CK_OBJECT_HANDLE *h = NULL, batch[64];
@@ -406,9 +406,9 @@ objects_find(struct conn *c, CK_SESSION_HANDLE s, CK_ATTRIBUTE *tmpl, CK_ULONG n
 		}
 		if (got == 0)
 			break;
-		if (got > 64 || n + got > max) {
+		if (got > 64 || n + got > CST__KMS_LIST_MAX) {
 			cst__kms_errf(err, "token %s: more than %zu matching objects", c->token,
-			    max);
+			    (size_t)CST__KMS_LIST_MAX);
 			r = CST_ELIMIT;
 			break;
 		}
@@ -580,17 +580,14 @@ cst__kms_p11_close(struct cst__kms_p11 *p)
 	cst_free(p);
 }
 
-/* The objects labelled name (of class klass when klass_set). */
+/* The objects labelled name, of any class. */
 static int
-find_labelled(struct conn *c, CK_SESSION_HANDLE s, const char *name, bool klass_set,
-    CK_OBJECT_CLASS klass, CK_OBJECT_HANDLE **out, size_t *n, struct cst_kms_err *err)
+find_labelled(struct conn *c, CK_SESSION_HANDLE s, const char *name, CK_OBJECT_HANDLE **out,
+    size_t *n, struct cst_kms_err *err)
 {
-	CK_ATTRIBUTE t[2] = {
-		{ CKA_LABEL, (void *)name, strlen(name) },
-		{ CKA_CLASS, &klass, sizeof(klass) },
-	};
+	CK_ATTRIBUTE t = { CKA_LABEL, (void *)name, strlen(name) };
 
-	return objects_find(c, s, t, klass_set ? 2 : 1, CST__KMS_LIST_MAX, out, n, err);
+	return objects_find(c, s, &t, 1, out, n, err);
 }
 
 int
@@ -612,7 +609,7 @@ cst__kms_p11_create(struct cst__kms_p11 *p, const char *name, enum cst_kms_type 
 	CK_RV rv;
 	int r;
 
-	if ((r = find_labelled(c, p->s, name, false, 0, &h, &n, err)) != 0)
+	if ((r = find_labelled(c, p->s, name, &h, &n, err)) != 0)
 		return r;
 	cst_free(h);
 	if (n > 0) {
@@ -722,7 +719,7 @@ cst__kms_p11_destroy(struct cst__kms_p11 *p, const char *name, struct cst_kms_er
 	CK_RV rv;
 	int r;
 
-	if ((r = find_labelled(c, p->s, name, false, 0, &h, &n, err)) != 0)
+	if ((r = find_labelled(c, p->s, name, &h, &n, err)) != 0)
 		return r;
 	if (n == 0) {
 		cst__kms_errf(err, "no key named %s in token %s", name, c->token);
@@ -801,7 +798,7 @@ collect(struct conn *c, CK_SESSION_HANDLE s, CK_OBJECT_CLASS klass, struct item 
 	size_t i, n = 0;
 	int r;
 
-	if ((r = objects_find(c, s, &tmpl, 1, CST__KMS_LIST_MAX, &h, &n, err)) != 0)
+	if ((r = objects_find(c, s, &tmpl, 1, &h, &n, err)) != 0)
 		return r;
 	for (i = 0; i < n && r == 0; i++) {
 		struct item it = { NULL, 0, klass, 0, 0 };
@@ -944,7 +941,7 @@ key_objects(struct conn *c, CK_SESSION_HANDLE s, const char *label, const uint8_
 		if (id != NULL)
 			t[nt++] = (CK_ATTRIBUTE){ CKA_ID, (void *)id, id_len };
 		n = 0;
-		if ((r = objects_find(c, s, t, nt, CST__KMS_LIST_MAX, &h, &n, err)) != 0)
+		if ((r = objects_find(c, s, t, nt, &h, &n, err)) != 0)
 			break;
 		if (n > 0) {
 			CK_OBJECT_HANDLE *grown = cst_reallocarray(all, n_all + n, sizeof(*all));
@@ -1038,7 +1035,7 @@ cst__kms_p11_key_open(struct cst__kms_p11 *p, const char *name,
 			t[1] = (CK_ATTRIBUTE){ CKA_ID, id, id_len };
 		else
 			t[1] = (CK_ATTRIBUTE){ CKA_LABEL, got_label, label_len };
-		if ((r = objects_find(k->c, k->s, t, 2, CST__KMS_LIST_MAX, &hp, &np, err)) != 0)
+		if ((r = objects_find(k->c, k->s, t, 2, &hp, &np, err)) != 0)
 			goto out;
 		if (np >= 1) {
 			k->pub = hp[0];
@@ -1224,23 +1221,41 @@ out:
 	return r;
 }
 
+/* The attributes of the session AES key that holds a data key while it is (un)wrapped. */
+static CK_OBJECT_CLASS dek_class = CKO_SECRET_KEY;
+static CK_KEY_TYPE dek_type = CKK_AES;
+static CK_BBOOL ck_yes = CK_TRUE, ck_no = CK_FALSE;
+
+/*
+ * The template of that session key into t (7 entries): with CKA_VALUE dek when dek is not
+ * NULL (wrap imports it), without when NULL (unwrap creates it). Returns the entries used.
+ */
+static CK_ULONG
+dek_template(CK_ATTRIBUTE t[7], const uint8_t *dek)
+{
+	const CK_ATTRIBUTE base[] = {
+		{ CKA_CLASS, &dek_class, sizeof(dek_class) },
+		{ CKA_KEY_TYPE, &dek_type, sizeof(dek_type) },
+		{ CKA_TOKEN, &ck_no, sizeof(ck_no) },
+		{ CKA_PRIVATE, &ck_yes, sizeof(ck_yes) },
+		{ CKA_SENSITIVE, &ck_no, sizeof(ck_no) },
+		{ CKA_EXTRACTABLE, &ck_yes, sizeof(ck_yes) },
+	};
+
+	memcpy(t, base, sizeof(base));
+	if (dek == NULL)
+		return 6;
+	t[6] = (CK_ATTRIBUTE){ CKA_VALUE, (void *)dek, CST_KMS_DEK_LEN };
+	return 7;
+}
+
 int
 cst__kms_p11_wrap(struct cst__kms_p11_key *k, const uint8_t dek[CST_KMS_DEK_LEN],
     uint8_t out[CST_KMS_WRAPPED_LEN], struct cst_kms_err *err)
 {
 	CK_FUNCTION_LIST *f = k->c->f;
-	CK_OBJECT_CLASS klass = CKO_SECRET_KEY;
-	CK_KEY_TYPE kt = CKK_AES;
-	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
-	CK_ATTRIBUTE tmpl[] = {
-		{ CKA_CLASS, &klass, sizeof(klass) },
-		{ CKA_KEY_TYPE, &kt, sizeof(kt) },
-		{ CKA_TOKEN, &no, sizeof(no) },
-		{ CKA_PRIVATE, &yes, sizeof(yes) },
-		{ CKA_SENSITIVE, &no, sizeof(no) },
-		{ CKA_EXTRACTABLE, &yes, sizeof(yes) },
-		{ CKA_VALUE, (void *)dek, CST_KMS_DEK_LEN },
-	};
+	CK_ATTRIBUTE tmpl[7];
+	CK_ULONG n_tmpl = dek_template(tmpl, dek);
 	CK_MECHANISM mech = { CKM_AES_KEY_WRAP_PAD, NULL, 0 };
 	CK_OBJECT_HANDLE h;
 	uint8_t buf[CST_KMS_WRAPPED_LEN + 16];
@@ -1248,7 +1263,7 @@ cst__kms_p11_wrap(struct cst__kms_p11_key *k, const uint8_t dek[CST_KMS_DEK_LEN]
 	CK_RV rv;
 	int r = CST_ECRYPTO;
 
-	if ((rv = f->C_CreateObject(k->s, tmpl, sizeof(tmpl) / sizeof(tmpl[0]), &h)) != CKR_OK) {
+	if ((rv = f->C_CreateObject(k->s, tmpl, n_tmpl, &h)) != CKR_OK) {
 		cst__kms_errf(err, "wrapping with key %s: C_CreateObject: %s", k->name,
 		    rv_text(rv));
 		return CST_ECRYPTO;
@@ -1272,17 +1287,8 @@ cst__kms_p11_unwrap(struct cst__kms_p11_key *k, const uint8_t *wrapped, size_t l
     uint8_t dek[CST_KMS_DEK_LEN], struct cst_kms_err *err)
 {
 	CK_FUNCTION_LIST *f = k->c->f;
-	CK_OBJECT_CLASS klass = CKO_SECRET_KEY;
-	CK_KEY_TYPE kt = CKK_AES;
-	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
-	CK_ATTRIBUTE tmpl[] = {
-		{ CKA_CLASS, &klass, sizeof(klass) },
-		{ CKA_KEY_TYPE, &kt, sizeof(kt) },
-		{ CKA_TOKEN, &no, sizeof(no) },
-		{ CKA_PRIVATE, &yes, sizeof(yes) },
-		{ CKA_SENSITIVE, &no, sizeof(no) },
-		{ CKA_EXTRACTABLE, &yes, sizeof(yes) },
-	};
+	CK_ATTRIBUTE tmpl[7];
+	CK_ULONG n_tmpl = dek_template(tmpl, NULL);
 	CK_MECHANISM mech = { CKM_AES_KEY_WRAP_PAD, NULL, 0 };
 	CK_OBJECT_HANDLE h;
 	uint8_t buf[CST_KMS_DEK_LEN];
@@ -1290,8 +1296,8 @@ cst__kms_p11_unwrap(struct cst__kms_p11_key *k, const uint8_t *wrapped, size_t l
 	CK_RV rv;
 	int r = CST_ECRYPTO;
 
-	rv = f->C_UnwrapKey(k->s, &mech, k->priv, (CK_BYTE *)wrapped, len, tmpl,
-	    sizeof(tmpl) / sizeof(tmpl[0]), &h);
+	rv = f->C_UnwrapKey(k->s, &mech, k->priv, (CK_BYTE *)wrapped, len, tmpl, n_tmpl,
+	    &h);
 	if (rv != CKR_OK) {
 		cst__kms_errf(err, "unwrapping with key %s failed: wrong key or modified data (%s)",
 		    k->name, rv_text(rv));

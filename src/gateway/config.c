@@ -482,16 +482,6 @@ get_str_list(struct parse *ps, json_t *obj, const char *where, const char *key, 
 }
 
 static void
-free_str_list(char **list, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		cst_free(list[i]);
-	cst_free(list);
-}
-
-static void
 parse_integrity(struct parse *ps, json_t *o, const char *where, const char *dir,
     struct cst_upstream_conf *u)
 {
@@ -550,9 +540,9 @@ free_integrity(struct cst_integrity_conf *ic)
 		return;
 	cst_free(ic->model_dir);
 	cst_free(ic->signature);
-	free_str_list(ic->keys, ic->n_keys);
+	cst_strv_free(ic->keys, ic->n_keys);
 	cst_free(ic->cert_chain);
-	free_str_list(ic->ignore_paths, ic->n_ignore_paths);
+	cst_strv_free(ic->ignore_paths, ic->n_ignore_paths);
 	cst_free(ic);
 }
 

@@ -39,35 +39,6 @@ cst_model_state_name(enum cst_model_state s)
 	return "?";
 }
 
-static void
-free_list(char **l, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		cst_free(l[i]);
-	cst_free(l);
-}
-
-static int
-copy_list(char **src, size_t n, char ***dst)
-{
-	size_t i;
-
-	*dst = NULL;
-	if (n == 0)
-		return 0;
-	if ((*dst = cst_calloc(n, sizeof(**dst))) == NULL)
-		return CST_ENOMEM;
-	for (i = 0; i < n; i++)
-		if (((*dst)[i] = cst_strdup(src[i])) == NULL) {
-			free_list(*dst, n);
-			*dst = NULL;
-			return CST_ENOMEM;
-		}
-	return 0;
-}
-
 static char *
 dup_opt(const char *s, bool *oom)
 {
@@ -87,8 +58,8 @@ check_free(struct cst_model_check *c)
 	cst_free(c->conf.model_dir);
 	cst_free(c->conf.signature);
 	cst_free(c->conf.cert_chain);
-	free_list(c->conf.keys, c->conf.n_keys);
-	free_list(c->conf.ignore_paths, c->conf.n_ignore_paths);
+	cst_strv_free(c->conf.keys, c->conf.n_keys);
+	cst_strv_free(c->conf.ignore_paths, c->conf.n_ignore_paths);
 	pthread_mutex_destroy(&c->mu);
 	cst_free(c);
 }
@@ -109,11 +80,11 @@ cst_model_check_new(const char *name, const struct cst_integrity_conf *ic,
 	c->conf.signature = dup_opt(ic->signature, &oom);
 	c->conf.cert_chain = dup_opt(ic->cert_chain, &oom);
 	c->conf.interval_ms = ic->interval_ms;
-	if (copy_list(ic->keys, ic->n_keys, &c->conf.keys) == 0)
+	if (cst_strv_dup(ic->keys, ic->n_keys, &c->conf.keys) == 0)
 		c->conf.n_keys = ic->n_keys;
 	else
 		oom = true;
-	if (copy_list(ic->ignore_paths, ic->n_ignore_paths, &c->conf.ignore_paths) == 0)
+	if (cst_strv_dup(ic->ignore_paths, ic->n_ignore_paths, &c->conf.ignore_paths) == 0)
 		c->conf.n_ignore_paths = ic->n_ignore_paths;
 	else
 		oom = true;

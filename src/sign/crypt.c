@@ -9,9 +9,11 @@
 
 #include "core/alloc.h"
 #include "core/err.h"
+#include "core/fileio.h"
 #include "core/json.h"
 #include "core/str.h"
 #include "crypto/hash.h"
+#include "sign/manifest.h"
 
 #include <errno.h>
 #include <openssl/core_names.h>
@@ -113,103 +115,33 @@ err_clear(struct cst_crypt_err *err)
 	}
 }
 
-/* Reads up to n bytes, stopping early only at end of file. Bytes read, or -1 (errno set). */
-static ssize_t
-read_full(int fd, void *buf, size_t n)
-{
-	size_t got = 0;
-	ssize_t r;
-
-	while (got < n) {
-		r = read(fd, (uint8_t *)buf + got, n - got);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (r == 0)
-			break;
-		got += (size_t)r;
-	}
-	return (ssize_t)got;
-}
-
-static ssize_t
-pread_full(int fd, void *buf, size_t n, off_t off)
-{
-	size_t got = 0;
-	ssize_t r;
-
-	while (got < n) {
-		r = pread(fd, (uint8_t *)buf + got, n - got, off + (off_t)got);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (r == 0)
-			break;
-		got += (size_t)r;
-	}
-	return (ssize_t)got;
-}
-
-/* Writes all n bytes. 0, or -1 with errno set. */
+/* Reads segment seg (up to n bytes, fewer only at the end of the file) into buf: *got. */
 static int
-write_full(int fd, const void *buf, size_t n)
+seg_read(int fd, uint8_t *buf, size_t n, uint64_t seg, ssize_t *got, struct cst_crypt_err *err)
 {
-	size_t done = 0;
-	ssize_t r;
-
-	while (done < n) {
-		r = write(fd, (const uint8_t *)buf + done, n - done);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		done += (size_t)r;
-	}
+	if ((*got = cst_read_full(fd, buf, n)) < 0)
+		return fail(err, CST_EIO, CST_CRYPT_READ, seg, "read: %s", strerror(errno));
 	return 0;
+}
+
+/* What a finished encryption or decryption tells its caller (info may be NULL). */
+static void
+info_fill(struct cst_crypt_file_info *info, uint64_t size, uint64_t segments,
+    const uint8_t digest[CST_CRYPT_DIGEST_LEN])
+{
+	if (info) {
+		info->size = size;
+		info->segments = segments;
+		memcpy(info->header_sha256, digest, CST_CRYPT_DIGEST_LEN);
+	}
 }
 
 /* ---- paths ---- */
 
-/* Length of the valid UTF-8 sequence at p[0..n), or 0 (overlong, surrogate, > U+10FFFF). */
-static size_t
-utf8_seq(const uint8_t *p, size_t n)
-{
-	uint32_t cp;
-	size_t len, i;
-
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		len = 2, cp = p[0] & 0x1f;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		len = 3, cp = p[0] & 0x0f;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		len = 4, cp = p[0] & 0x07;
-	else
-		return 0;
-	if (n < len)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (p[i] & 0x3f);
-	}
-	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return len;
-}
-
 int
 cst_crypt_path_check(const char *s, size_t len, char *why, size_t why_len)
 {
-	const uint8_t *p = (const uint8_t *)s;
-	size_t i = 0, start = 0, k;
+	size_t start, end, n, ctl;
 
 	if (len == 0) {
 		why_set(why, why_len, "empty path");
@@ -219,38 +151,37 @@ cst_crypt_path_check(const char *s, size_t len, char *why, size_t why_len)
 		why_set(why, why_len, "path longer than %d bytes", CST_CRYPT_PATH_MAX);
 		return CST_EINVAL;
 	}
-	while (i <= len) {
-		if (i == len || p[i] == '/') {
-			size_t n = i - start;
-
-			if (n == 0) {
-				why_set(why, why_len, "empty path component (leading, trailing or "
-				    "double '/')");
-				return CST_EINVAL;
-			}
-			if ((n == 1 && p[start] == '.') ||
-			    (n == 2 && p[start] == '.' && p[start + 1] == '.')) {
-				why_set(why, why_len, "'.' or '..' path component");
-				return CST_EINVAL;
-			}
-			if (n > CST_CRYPT_NAME_MAX) {
-				why_set(why, why_len, "path component longer than %d bytes",
-				    CST_CRYPT_NAME_MAX);
-				return CST_EINVAL;
-			}
-			start = i + 1;
-			i++;
-			continue;
-		}
-		if (p[i] < 0x20 || p[i] == 0x7f) {
-			why_set(why, why_len, "control character in path");
-			return CST_EINVAL;
-		}
-		if ((k = utf8_seq(p + i, len - i)) == 0) {
+	/* Component by component, each one's bytes (the first fault in it named) before its name. */
+	for (start = 0; start <= len; start = end + 1) {
+		for (end = start; end < len && s[end] != '/'; end++)
+			;
+		n = end - start;
+		for (ctl = 0; ctl < n && (unsigned char)s[start + ctl] >= 0x20 &&
+		    s[start + ctl] != 0x7f; ctl++)
+			;
+		if (!cst_manifest_utf8_ok(s + start, ctl)) {	/* the bytes before any control */
 			why_set(why, why_len, "path is not valid UTF-8");
 			return CST_EINVAL;
 		}
-		i += k;
+		if (ctl < n) {
+			why_set(why, why_len, "control character in path");
+			return CST_EINVAL;
+		}
+		if (n == 0) {
+			why_set(why, why_len, "empty path component (leading, trailing or "
+			    "double '/')");
+			return CST_EINVAL;
+		}
+		if ((n == 1 && s[start] == '.') ||
+		    (n == 2 && s[start] == '.' && s[start + 1] == '.')) {
+			why_set(why, why_len, "'.' or '..' path component");
+			return CST_EINVAL;
+		}
+		if (n > CST_CRYPT_NAME_MAX) {
+			why_set(why, why_len, "path component longer than %d bytes",
+			    CST_CRYPT_NAME_MAX);
+			return CST_EINVAL;
+		}
 	}
 	return 0;
 }
@@ -598,14 +529,12 @@ cst_crypt_encrypt_fd(struct cst_crypt_ctx *c, const uint8_t dek[CST_CRYPT_KEY_LE
 		r = fail(err, CST_ECRYPTO, CST_CRYPT_HEADER, 0, "cannot hash the header");
 		goto out;
 	}
-	if (write_full(out_fd, hb, h->len) != 0) {
+	if (cst_write_all(out_fd, hb, h->len) != 0) {
 		r = fail(err, CST_EIO, CST_CRYPT_WRITE, 0, "write: %s", strerror(errno));
 		goto out;
 	}
-	if ((n_cur = read_full(in_fd, c->buf[cur], seg_size)) < 0) {
-		r = fail(err, CST_EIO, CST_CRYPT_READ, 0, "read: %s", strerror(errno));
+	if ((r = seg_read(in_fd, c->buf[cur], seg_size, 0, &n_cur, err)) != 0)
 		goto out;
-	}
 	for (k = 0;; k++) {
 		if (k >= CST_CRYPT_MAX_SEGMENTS) {
 			r = fail(err, CST_ELIMIT, CST_CRYPT_TOO_LONG, k, "more than %llu segments",
@@ -614,11 +543,9 @@ cst_crypt_encrypt_fd(struct cst_crypt_ctx *c, const uint8_t dek[CST_CRYPT_KEY_LE
 		}
 		final = (size_t)n_cur < seg_size;
 		if (!final) {
-			if ((n_next = read_full(in_fd, c->buf[cur ^ 1], seg_size)) < 0) {
-				r = fail(err, CST_EIO, CST_CRYPT_READ, k + 1, "read: %s",
-				    strerror(errno));
+			if ((r = seg_read(in_fd, c->buf[cur ^ 1], seg_size, k + 1, &n_next,
+			    err)) != 0)
 				goto out;
-			}
 			final = n_next == 0;
 		}
 		if ((r = seg_crypt(c, 1, digest, k, final, c->buf[cur], (size_t)n_cur,
@@ -627,7 +554,7 @@ cst_crypt_encrypt_fd(struct cst_crypt_ctx *c, const uint8_t dek[CST_CRYPT_KEY_LE
 			    "failed", (unsigned long long)k);
 			goto out;
 		}
-		if (write_full(out_fd, c->buf[cur], (size_t)n_cur + CST_CRYPT_TAG_LEN) != 0) {
+		if (cst_write_all(out_fd, c->buf[cur], (size_t)n_cur + CST_CRYPT_TAG_LEN) != 0) {
 			r = fail(err, CST_EIO, CST_CRYPT_WRITE, k, "write: %s", strerror(errno));
 			goto out;
 		}
@@ -637,11 +564,7 @@ cst_crypt_encrypt_fd(struct cst_crypt_ctx *c, const uint8_t dek[CST_CRYPT_KEY_LE
 		cur ^= 1;
 		n_cur = n_next;
 	}
-	if (info) {
-		info->size = size;
-		info->segments = k + 1;
-		memcpy(info->header_sha256, digest, CST_CRYPT_DIGEST_LEN);
-	}
+	info_fill(info, size, k + 1, digest);
 	r = 0;
 out:
 	ctx_wipe(c);
@@ -659,7 +582,7 @@ read_header(int in_fd, struct cst_crypt_header *h, uint8_t *hb, struct cst_crypt
 	size_t total;
 	int r;
 
-	if ((n = read_full(in_fd, hb, CST_CRYPT_HEADER_FIXED)) < 0)
+	if ((n = cst_read_full(in_fd, hb, CST_CRYPT_HEADER_FIXED)) < 0)
 		return fail(err, CST_EIO, CST_CRYPT_READ, 0, "read: %s", strerror(errno));
 	if (n == 0)
 		return fail(err, CST_EINVAL, CST_CRYPT_HEADER, 0, "empty file: no header");
@@ -669,7 +592,7 @@ read_header(int in_fd, struct cst_crypt_header *h, uint8_t *hb, struct cst_crypt
 	if (n < CST_CRYPT_HEADER_FIXED)
 		return fail(err, CST_EINVAL, CST_CRYPT_HEADER, 0, "truncated header (%zd bytes)", n);
 	total = CST_CRYPT_HEADER_FIXED + ((size_t)hb[60] << 8 | hb[61]) + CST_CRYPT_MAC_LEN;
-	if ((n = read_full(in_fd, hb + CST_CRYPT_HEADER_FIXED, total - CST_CRYPT_HEADER_FIXED)) < 0)
+	if ((n = cst_read_full(in_fd, hb + CST_CRYPT_HEADER_FIXED, total - CST_CRYPT_HEADER_FIXED)) < 0)
 		return fail(err, CST_EIO, CST_CRYPT_READ, 0, "read: %s", strerror(errno));
 	if ((size_t)n < total - CST_CRYPT_HEADER_FIXED)
 		return fail(err, CST_EINVAL, CST_CRYPT_HEADER, 0, "truncated header (%zu bytes of "
@@ -742,18 +665,14 @@ cst_crypt_decrypt_fd(struct cst_crypt_ctx *c, const uint8_t dek[CST_CRYPT_KEY_LE
 		r = fail(err, CST_ECRYPTO, CST_CRYPT_HEADER, 0, "cannot key the cipher");
 		goto out;
 	}
-	if ((n_cur = read_full(in_fd, c->buf[cur], chunk)) < 0) {
-		r = fail(err, CST_EIO, CST_CRYPT_READ, 0, "read: %s", strerror(errno));
+	if ((r = seg_read(in_fd, c->buf[cur], chunk, 0, &n_cur, err)) != 0)
 		goto out;
-	}
 	for (;;) {
 		final = true;
 		if ((size_t)n_cur == chunk) {
-			if ((n_next = read_full(in_fd, c->buf[cur ^ 1], chunk)) < 0) {
-				r = fail(err, CST_EIO, CST_CRYPT_READ, k + 1, "read: %s",
-				    strerror(errno));
+			if ((r = seg_read(in_fd, c->buf[cur ^ 1], chunk, k + 1, &n_next,
+			    err)) != 0)
 				goto out;
-			}
 			final = n_next == 0;
 		}
 		if (n_cur < CST_CRYPT_TAG_LEN) {
@@ -774,7 +693,7 @@ cst_crypt_decrypt_fd(struct cst_crypt_ctx *c, const uint8_t dek[CST_CRYPT_KEY_LE
 			struct stat st;
 
 			if ((size_t)n_cur == chunk &&
-			    pread_full(in_fd, c->buf[spare], chunk, off) == (ssize_t)chunk &&
+			    cst_pread_full(in_fd, c->buf[spare], chunk, off) == (ssize_t)chunk &&
 			    seg_crypt(c, 0, digest, k, !final, c->buf[spare], len,
 			    c->buf[spare] + len) == 0) {
 				if (final)
@@ -793,7 +712,7 @@ cst_crypt_decrypt_fd(struct cst_crypt_ctx *c, const uint8_t dek[CST_CRYPT_KEY_LE
 			}
 			goto out;
 		}
-		if (len > 0 && write_full(out_fd, c->buf[cur], len) != 0) {
+		if (len > 0 && cst_write_all(out_fd, c->buf[cur], len) != 0) {
 			r = fail(err, CST_EIO, CST_CRYPT_WRITE, k, "write: %s", strerror(errno));
 			goto out;
 		}
@@ -808,11 +727,7 @@ cst_crypt_decrypt_fd(struct cst_crypt_ctx *c, const uint8_t dek[CST_CRYPT_KEY_LE
 		cur ^= 1;
 		n_cur = n_next;
 	}
-	if (info) {
-		info->size = size;
-		info->segments = k + 1;
-		memcpy(info->header_sha256, digest, CST_CRYPT_DIGEST_LEN);
-	}
+	info_fill(info, size, k + 1, digest);
 	r = 0;
 out:
 	if (r != 0 && start >= 0) {
@@ -836,9 +751,7 @@ cst_crypt_keyfile_free(struct cst_crypt_keyfile *kf)
 
 	if (kf == NULL)
 		return;
-	for (i = 0; i < kf->n_dirs; i++)
-		cst_free(kf->dirs[i]);
-	cst_free(kf->dirs);
+	cst_strv_free(kf->dirs, kf->n_dirs);
 	for (i = 0; i < kf->n_files; i++)
 		cst_free(kf->files[i].path);
 	cst_free(kf->files);

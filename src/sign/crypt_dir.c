@@ -9,6 +9,7 @@
 
 #include "core/alloc.h"
 #include "core/err.h"
+#include "core/fileio.h"
 #include "core/str.h"
 #include "crypto/hash.h"
 
@@ -78,41 +79,44 @@ struct tree {
 static void
 tree_free(struct tree *t)
 {
-	size_t i;
-
-	for (i = 0; i < t->n_dirs; i++)
-		cst_free(t->dirs[i]);
-	for (i = 0; i < t->n_files; i++)
-		cst_free(t->files[i]);
-	cst_free(t->dirs);
-	cst_free(t->files);
+	cst_strv_free(t->dirs, t->n_dirs);
+	cst_strv_free(t->files, t->n_files);
 	memset(t, 0, sizeof(*t));
-}
-
-static int
-push(char ***arr, size_t *n, size_t *cap, const char *s)
-{
-	char *copy;
-
-	if (*n == *cap) {
-		size_t nc = *cap ? 2 * *cap : 64;
-		char **a = cst_reallocarray(*arr, nc, sizeof(char *));
-
-		if (a == NULL)
-			return CST_ENOMEM;
-		*arr = a;
-		*cap = nc;
-	}
-	if ((copy = cst_strdup(s)) == NULL)
-		return CST_ENOMEM;
-	(*arr)[(*n)++] = copy;
-	return 0;
 }
 
 enum walk_mode {
 	WALK_PLAIN,	/* encrypt: names must be canonical; the input is trusted to be a model */
 	WALK_SEALED,	/* decrypt, shred: anything unexpected is reported against the list */
 };
+
+/*
+ * Appends a copy of s to the list arr (*n entries of *cap), what (files or directories) of a
+ * tree walked in mode: at most max of them, one more in a sealed tree (so that one too many is
+ * reported against the list). 0 or a failure in err.
+ */
+static int
+push(char ***arr, size_t *n, size_t *cap, const char *s, size_t max, const char *what,
+    enum walk_mode mode, struct cst_crypt_err *err)
+{
+	char *copy;
+
+	if (*n >= max + (mode == WALK_SEALED))
+		return fail(err, CST_ELIMIT, mode == WALK_PLAIN ? CST_CRYPT_UNSUPPORTED :
+		    CST_CRYPT_LIST, "more than %zu %s", max, what);
+	if (*n == *cap) {
+		size_t nc = *cap ? 2 * *cap : 64;
+		char **a = cst_reallocarray(*arr, nc, sizeof(char *));
+
+		if (a == NULL)
+			return fail(err, CST_ENOMEM, CST_CRYPT_NOMEM, "out of memory");
+		*arr = a;
+		*cap = nc;
+	}
+	if ((copy = cst_strdup(s)) == NULL)
+		return fail(err, CST_ENOMEM, CST_CRYPT_NOMEM, "out of memory");
+	(*arr)[(*n)++] = copy;
+	return 0;
+}
 
 static const char *
 type_name(mode_t m)
@@ -194,15 +198,9 @@ walk(int fd, const char *prefix, int depth, enum walk_mode mode, struct tree *t,
 			break;
 		}
 		if (S_ISREG(st.st_mode)) {
-			if (t->n_files >= CST_CRYPT_MAX_FILES + (mode == WALK_SEALED)) {
-				r = fail(err, CST_ELIMIT, mode == WALK_PLAIN ? CST_CRYPT_UNSUPPORTED :
-				    CST_CRYPT_LIST, "more than %d files", CST_CRYPT_MAX_FILES);
+			if ((r = push(&t->files, &t->n_files, &t->cap_files, path,
+			    CST_CRYPT_MAX_FILES, "files", mode, err)) != 0)
 				break;
-			}
-			if ((r = push(&t->files, &t->n_files, &t->cap_files, path)) != 0) {
-				r = fail(err, r, CST_CRYPT_NOMEM, "out of memory");
-				break;
-			}
 			continue;
 		}
 		if (mode == WALK_PLAIN && pl == 0 && strcmp(de->d_name, CST_CRYPT_KEYFILE_NAME) == 0) {
@@ -216,15 +214,9 @@ walk(int fd, const char *prefix, int depth, enum walk_mode mode, struct tree *t,
 			    "nested deeper than %d", disp(path, d1, sizeof(d1)), CST_CRYPT_DEPTH_MAX);
 			break;
 		}
-		if (t->n_dirs >= CST_CRYPT_MAX_DIRS + (mode == WALK_SEALED)) {
-			r = fail(err, CST_ELIMIT, mode == WALK_PLAIN ? CST_CRYPT_UNSUPPORTED :
-			    CST_CRYPT_LIST, "more than %d directories", CST_CRYPT_MAX_DIRS);
+		if ((r = push(&t->dirs, &t->n_dirs, &t->cap_dirs, path, CST_CRYPT_MAX_DIRS,
+		    "directories", mode, err)) != 0)
 			break;
-		}
-		if ((r = push(&t->dirs, &t->n_dirs, &t->cap_dirs, path)) != 0) {
-			r = fail(err, r, CST_CRYPT_NOMEM, "out of memory");
-			break;
-		}
 		if ((cfd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 		    O_CLOEXEC)) < 0) {
 			r = fail(err, CST_EIO, CST_CRYPT_INPUT, "%s: %s", disp(path, d1, sizeof(d1)),
@@ -320,12 +312,6 @@ fsync_dir_at(int dfd, const char *rel)
 	r = fsync(fd) == 0 ? 0 : CST_EIO;
 	close(fd);
 	return r;
-}
-
-static int
-fsync_path(const char *path)
-{
-	return fsync_dir_at(AT_FDCWD, path);
 }
 
 /* ---- the output ---- */
@@ -460,7 +446,7 @@ out_commit(struct out *o, char **dirs, size_t n, struct cst_crypt_err *err)
 		    errno == EEXIST || errno == ENOTEMPTY ? CST_CRYPT_OUT_EXISTS : CST_CRYPT_WRITE,
 		    "cannot rename the staging directory to %s: %s", o->dst, strerror(errno));
 	o->staging[0] = '\0';
-	if (fsync_path(o->parent) != 0)
+	if (cst_fsync_dir(o->parent) != 0)
 		return fail(err, CST_EIO, CST_CRYPT_WRITE, "%s: fsync failed", o->parent);
 	return 0;
 }
@@ -661,8 +647,7 @@ static int
 write_keyfile(int dfd, const struct cst_crypt_keyfile *kf, struct cst_crypt_err *err)
 {
 	char *s = NULL;
-	size_t len = 0, done = 0;
-	ssize_t w;
+	size_t len = 0;
 	int fd = -1, r;
 
 	if ((r = cst_crypt_keyfile_encode(kf, &s, &len)) != 0)
@@ -673,15 +658,10 @@ write_keyfile(int dfd, const struct cst_crypt_keyfile *kf, struct cst_crypt_err 
 		r = fail(err, CST_EIO, CST_CRYPT_WRITE, "%s: %s", CST_CRYPT_KEYFILE_NAME, strerror(errno));
 		goto out;
 	}
-	while (done < len) {
-		if ((w = write(fd, s + done, len - done)) < 0) {
-			if (errno == EINTR)
-				continue;
-			r = fail(err, CST_EIO, CST_CRYPT_WRITE, "%s: %s", CST_CRYPT_KEYFILE_NAME,
-			    strerror(errno));
-			goto out;
-		}
-		done += (size_t)w;
+	if (cst_write_all(fd, s, len) != 0) {
+		r = fail(err, CST_EIO, CST_CRYPT_WRITE, "%s: %s", CST_CRYPT_KEYFILE_NAME,
+		    strerror(errno));
+		goto out;
 	}
 	if (fsync(fd) != 0) {
 		r = fail(err, CST_EIO, CST_CRYPT_WRITE, "%s: fsync: %s", CST_CRYPT_KEYFILE_NAME,
@@ -704,7 +684,6 @@ read_keyfile(const char *dir, struct cst_crypt_keyfile *kf, struct cst_crypt_err
 	struct stat st;
 	char *buf = NULL;
 	size_t got = 0;
-	ssize_t n;
 	int fd, r;
 
 	memset(kf, 0, sizeof(*kf));
@@ -723,28 +702,14 @@ read_keyfile(const char *dir, struct cst_crypt_keyfile *kf, struct cst_crypt_err
 		r = fail(err, CST_ECRYPTO, CST_CRYPT_KEYFILE, "%s: not a regular file", path);
 		goto out;
 	}
-	if ((uint64_t)st.st_size > CST_CRYPT_KEYFILE_MAX) {
-		r = fail(err, CST_ELIMIT, CST_CRYPT_KEYFILE, "%s: larger than %u bytes", path,
-		    CST_CRYPT_KEYFILE_MAX);
-		goto out;
-	}
-	if ((buf = cst_malloc((size_t)st.st_size + 1)) == NULL) {
-		r = fail(err, CST_ENOMEM, CST_CRYPT_NOMEM, "out of memory");
-		goto out;
-	}
-	while (got < (size_t)st.st_size + 1) {
-		if ((n = read(fd, buf + got, (size_t)st.st_size + 1 - got)) < 0) {
-			if (errno == EINTR)
-				continue;
-			r = fail(err, CST_EIO, CST_CRYPT_INPUT, "%s: %s", path, strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	if (got > (size_t)st.st_size) {
-		r = fail(err, CST_EIO, CST_CRYPT_INPUT, "%s: changed while read", path);
+	if ((r = cst_read_fd(fd, CST_CRYPT_KEYFILE_MAX, &buf, &got)) != 0) {
+		if (r == CST_ELIMIT)
+			r = fail(err, r, CST_CRYPT_KEYFILE, "%s: larger than %u bytes", path,
+			    CST_CRYPT_KEYFILE_MAX);
+		else if (r == CST_ENOMEM)
+			r = fail(err, r, CST_CRYPT_NOMEM, "out of memory");
+		else
+			r = fail(err, r, CST_CRYPT_INPUT, "%s: %s", path, strerror(errno));
 		goto out;
 	}
 	if ((r = cst_crypt_keyfile_parse(buf, got, kf, why, sizeof(why))) != 0) {
@@ -778,6 +743,74 @@ unwrap_dek(const struct cst_crypt_keyfile *kf, const struct cst_crypt_kek *kek,
 	    kek->name, msg);
 }
 
+/*
+ * Prepares the output dst (o), opens the input root src_real (src as given, for messages)
+ * into *src_fd and makes the n_dirs directories dirs in the output. What was opened is the
+ * caller's to close and abort, also on failure.
+ */
+static int
+io_open(const char *src, const char *src_real, const char *dst, char **dirs, size_t n_dirs,
+    int *src_fd, struct out *o, struct cst_crypt_err *err)
+{
+	int r;
+
+	if ((r = out_prepare(dst, src_real, o, err)) != 0)
+		return r;
+	if ((*src_fd = open(src_real, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return fail(err, CST_EIO, CST_CRYPT_INPUT, "%s: %s", src, strerror(errno));
+	return out_mkdirs(o, dirs, n_dirs, err);
+}
+
+/* Undoes io_open: closes src_fd (if open) and aborts o (if not committed). */
+static void
+io_close(int src_fd, struct out *o)
+{
+	if (src_fd >= 0)
+		close(src_fd);
+	out_abort(o);
+}
+
+/*
+ * Encrypts (encrypt) or decrypts the n_files files of kf, paths[i] being the plaintext path of
+ * kf->files[i], from src_fd into dst_fd with opts' number of threads. 0 or a failure in err.
+ */
+static int
+crypt_files(bool encrypt, int src_fd, int dst_fd, const uint8_t *dek,
+    struct cst_crypt_keyfile *kf, char **paths, const struct cst_crypt_opts *opts,
+    struct cst_crypt_err *err)
+{
+	struct job j;
+
+	memset(&j, 0, sizeof(j));
+	j.encrypt = encrypt;
+	j.src_fd = src_fd;
+	j.dst_fd = dst_fd;
+	j.dek = dek;
+	j.model_id = kf->model_id;
+	j.seg_size = kf->seg_size;
+	j.paths = paths;
+	j.entries = kf->files;
+	j.n = kf->n_files;
+	return job_run(&j, opts ? opts->jobs : 1, err);
+}
+
+/* The summary of kf into sum (may be NULL), with the plaintext bytes when with_bytes. */
+static void
+summary_fill(struct cst_crypt_summary *sum, const struct cst_crypt_keyfile *kf,
+    bool with_bytes)
+{
+	size_t i;
+
+	if (sum == NULL)
+		return;
+	memset(sum, 0, sizeof(*sum));
+	memcpy(sum->model_id, kf->model_id, CST_CRYPT_MODEL_ID_LEN);
+	sum->files = kf->n_files;
+	sum->dirs = kf->n_dirs;
+	for (i = 0; with_bytes && i < kf->n_files; i++)
+		sum->bytes += kf->files[i].size;
+}
+
 /* ---- the operations ---- */
 
 int
@@ -787,7 +820,6 @@ cst_crypt_dir_encrypt(const char *src, const char *dst, const struct cst_crypt_k
 	struct cst_crypt_keyfile kf;
 	struct tree t;
 	struct out o = { .fd = -1 };
-	struct job j;
 	char src_real[PATH_MAX], cname[CST_CRYPT_PATH_MAX + CST_CRYPT_SUFFIX_LEN + 1];
 	char msg[256] = "";
 	uint8_t dek[CST_CRYPT_KEY_LEN];
@@ -797,7 +829,6 @@ cst_crypt_dir_encrypt(const char *src, const char *dst, const struct cst_crypt_k
 
 	memset(err, 0, sizeof(*err));
 	memset(&kf, 0, sizeof(kf));
-	memset(&j, 0, sizeof(j));
 	memset(&t, 0, sizeof(t));
 	if (seg < CST_CRYPT_SEG_MIN || seg > CST_CRYPT_SEG_MAX)
 		return fail(err, CST_EINVAL, CST_CRYPT_HEADER, "segment size %u out of range %u..%u",
@@ -825,13 +856,7 @@ cst_crypt_dir_encrypt(const char *src, const char *dst, const struct cst_crypt_k
 			goto out;
 		}
 	}
-	if ((r = out_prepare(dst, src_real, &o, err)) != 0)
-		goto out;
-	if ((src_fd = open(src_real, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-		r = fail(err, CST_EIO, CST_CRYPT_INPUT, "%s: %s", src, strerror(errno));
-		goto out;
-	}
-	if ((r = out_mkdirs(&o, t.dirs, t.n_dirs, err)) != 0)
+	if ((r = io_open(src, src_real, dst, t.dirs, t.n_dirs, &src_fd, &o, err)) != 0)
 		goto out;
 	if (cst_random_bytes(dek, sizeof(dek)) != 0 ||
 	    cst_random_bytes(kf.model_id, sizeof(kf.model_id)) != 0) {
@@ -855,16 +880,7 @@ cst_crypt_dir_encrypt(const char *src, const char *dst, const struct cst_crypt_k
 	kf.n_files = t.n_files;
 	for (i = 0; i < t.n_files; i++)
 		kf.files[i].path = t.files[i];	/* borrowed from t */
-	j.encrypt = true;
-	j.src_fd = src_fd;
-	j.dst_fd = o.fd;
-	j.dek = dek;
-	j.model_id = kf.model_id;
-	j.seg_size = seg;
-	j.paths = t.files;
-	j.entries = kf.files;
-	j.n = t.n_files;
-	if ((r = job_run(&j, opts ? opts->jobs : 1, err)) != 0)
+	if ((r = crypt_files(true, src_fd, o.fd, dek, &kf, t.files, opts, err)) != 0)
 		goto out;
 	if ((r = cst_crypt_keyfile_mac(&kf, dek, kf.mac)) != 0) {
 		r = fail(err, r, CST_CRYPT_KEK, "cannot compute the key file MAC");
@@ -873,20 +889,11 @@ cst_crypt_dir_encrypt(const char *src, const char *dst, const struct cst_crypt_k
 	if ((r = write_keyfile(o.fd, &kf, err)) != 0 ||
 	    (r = out_commit(&o, t.dirs, t.n_dirs, err)) != 0)
 		goto out;
-	if (sum) {
-		memcpy(sum->model_id, kf.model_id, CST_CRYPT_MODEL_ID_LEN);
-		sum->files = t.n_files;
-		sum->dirs = t.n_dirs;
-		sum->bytes = 0;
-		for (i = 0; i < t.n_files; i++)
-			sum->bytes += kf.files[i].size;
-	}
+	summary_fill(sum, &kf, true);
 	r = 0;
 out:
 	OPENSSL_cleanse(dek, sizeof(dek));
-	out_abort(&o);
-	if (src_fd >= 0)
-		close(src_fd);
+	io_close(src_fd, &o);
 	cst_free(kf.files);	/* paths and dirs belong to t */
 	tree_free(&t);
 	return r;
@@ -972,7 +979,6 @@ cst_crypt_dir_decrypt(const char *src, const char *dst, const struct cst_crypt_k
 	struct cst_crypt_keyfile kf;
 	struct tree t;
 	struct out o = { .fd = -1 };
-	struct job j;
 	char src_real[PATH_MAX];
 	uint8_t dek[CST_CRYPT_KEY_LEN];
 	char **paths = NULL;
@@ -980,7 +986,6 @@ cst_crypt_dir_decrypt(const char *src, const char *dst, const struct cst_crypt_k
 	size_t i;
 
 	memset(err, 0, sizeof(*err));
-	memset(&j, 0, sizeof(j));
 	memset(&t, 0, sizeof(t));
 	OPENSSL_cleanse(dek, sizeof(dek));
 	if ((r = read_keyfile(src, &kf, err)) != 0)
@@ -1003,13 +1008,7 @@ cst_crypt_dir_decrypt(const char *src, const char *dst, const struct cst_crypt_k
 	}
 	if ((r = check_list(&kf, &t, err)) != 0)
 		goto out;
-	if ((r = out_prepare(dst, src_real, &o, err)) != 0)
-		goto out;
-	if ((src_fd = open(src_real, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-		r = fail(err, CST_EIO, CST_CRYPT_INPUT, "%s: %s", src, strerror(errno));
-		goto out;
-	}
-	if ((r = out_mkdirs(&o, kf.dirs, kf.n_dirs, err)) != 0)
+	if ((r = io_open(src, src_real, dst, kf.dirs, kf.n_dirs, &src_fd, &o, err)) != 0)
 		goto out;
 	if (kf.n_files && (paths = cst_calloc(kf.n_files, sizeof(char *))) == NULL) {
 		r = fail(err, CST_ENOMEM, CST_CRYPT_NOMEM, "out of memory");
@@ -1017,32 +1016,14 @@ cst_crypt_dir_decrypt(const char *src, const char *dst, const struct cst_crypt_k
 	}
 	for (i = 0; i < kf.n_files; i++)
 		paths[i] = kf.files[i].path;
-	j.encrypt = false;
-	j.src_fd = src_fd;
-	j.dst_fd = o.fd;
-	j.dek = dek;
-	j.model_id = kf.model_id;
-	j.seg_size = kf.seg_size;
-	j.paths = paths;
-	j.entries = kf.files;
-	j.n = kf.n_files;
-	if ((r = job_run(&j, opts ? opts->jobs : 1, err)) != 0 ||
+	if ((r = crypt_files(false, src_fd, o.fd, dek, &kf, paths, opts, err)) != 0 ||
 	    (r = out_commit(&o, kf.dirs, kf.n_dirs, err)) != 0)
 		goto out;
-	if (sum) {
-		memcpy(sum->model_id, kf.model_id, CST_CRYPT_MODEL_ID_LEN);
-		sum->files = kf.n_files;
-		sum->dirs = kf.n_dirs;
-		sum->bytes = 0;
-		for (i = 0; i < kf.n_files; i++)
-			sum->bytes += kf.files[i].size;
-	}
+	summary_fill(sum, &kf, true);
 	r = 0;
 out:
 	OPENSSL_cleanse(dek, sizeof(dek));
-	out_abort(&o);
-	if (src_fd >= 0)
-		close(src_fd);
+	io_close(src_fd, &o);
 	cst_free(paths);
 	tree_free(&t);
 	cst_crypt_keyfile_free(&kf);
@@ -1067,20 +1048,17 @@ shred_keyfile(int dfd, struct cst_crypt_err *err)
 	while (off < st.st_size) {
 		size_t n = (size_t)(st.st_size - off) < sizeof(junk) ?
 		    (size_t)(st.st_size - off) : sizeof(junk);
-		ssize_t w;
 
 		if (cst_random_bytes(junk, n) != 0) {
 			r = fail(err, CST_ECRYPTO, CST_CRYPT_WRITE, "no randomness");
 			goto out;
 		}
-		if ((w = pwrite(fd, junk, n, off)) <= 0) {
-			if (w < 0 && errno == EINTR)
-				continue;
+		if (cst_pwrite_all(fd, junk, n, (uint64_t)off) != 0) {
 			r = fail(err, CST_EIO, CST_CRYPT_WRITE, "%s: overwrite failed: %s",
 			    CST_CRYPT_KEYFILE_NAME, strerror(errno));
 			goto out;
 		}
-		off += w;
+		off += (off_t)n;
 	}
 	if (fsync(fd) != 0) {
 		r = fail(err, CST_EIO, CST_CRYPT_WRITE, "%s: fsync: %s", CST_CRYPT_KEYFILE_NAME,
@@ -1128,12 +1106,7 @@ cst_crypt_dir_shred(const char *dir, const struct cst_crypt_kek *kek,
 	}
 	if ((r = shred_keyfile(dfd, err)) != 0)
 		goto out;
-	if (sum) {
-		memset(sum, 0, sizeof(*sum));
-		memcpy(sum->model_id, kf.model_id, CST_CRYPT_MODEL_ID_LEN);
-		sum->files = kf.n_files;
-		sum->dirs = kf.n_dirs;
-	}
+	summary_fill(sum, &kf, false);
 	/* The key is gone; what remains is ciphertext nobody can read. */
 	if (rm_contents(dfd, 0) != 0) {
 		dfd = -1;
@@ -1150,7 +1123,7 @@ cst_crypt_dir_shred(const char *dir, const struct cst_crypt_kek *kek,
 		    "be removed: %s", dir, strerror(errno));
 		goto out;
 	}
-	(void)fsync_path(parent);
+	(void)cst_fsync_dir(parent);
 	r = 0;
 out:
 	if (dfd >= 0)

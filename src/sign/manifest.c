@@ -11,6 +11,7 @@
 
 #include "core/alloc.h"
 #include "core/err.h"
+#include "core/fileio.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -104,13 +105,9 @@ cst_manifest_digest_len(enum cst_manifest_hash h)
 void
 cst_manifest_params_clear(struct cst_manifest_params *p)
 {
-	size_t i;
-
 	if (p == NULL)
 		return;
-	for (i = 0; i < p->n_ignore_paths; i++)
-		cst_free(p->ignore_paths[i]);
-	cst_free(p->ignore_paths);
+	cst_strv_free(p->ignore_paths, p->n_ignore_paths);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -342,16 +339,6 @@ finish_list(char **l, size_t *n)
 		l[o++] = l[i];
 	}
 	*n = o;
-}
-
-static void
-free_list(char **l, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		cst_free(l[i]);
-	cst_free(l);
 }
 
 /* --- walk ----------------------------------------------------------------------------- */
@@ -711,10 +698,7 @@ hash_one(const struct pool *p, struct hjob *j, EVP_MD_CTX *ctx, uint8_t *buf)
 			if (j->end - pos < want)
 				want = (size_t)(j->end - pos);
 		}
-		n = pread(fd, buf, want, (off_t)pos);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
+		if ((n = cst_pread_full(fd, buf, want, pos)) < 0) {
 			j->sys_errno = errno;
 			j->err = CST_EIO;
 			j->why = "read failed";
@@ -1419,7 +1403,7 @@ out:
 	if (rootfd >= 0)
 		close(rootfd);
 	walk_free(&w);
-	free_list(ign, n_ign);
+	cst_strv_free(ign, n_ign);
 	cst_free(er);
 	cst_free(sorted);
 	cst_free(jobs);

@@ -13,6 +13,7 @@
 
 #include "core/alloc.h"
 #include "core/err.h"
+#include "core/fileio.h"
 #include "core/str.h"
 
 #include <errno.h>
@@ -146,7 +147,7 @@ read_bundle(const char *path, size_t max, uint8_t **out, size_t *len, char *msg,
     size_t msg_len)
 {
 	struct stat st;
-	uint8_t *p = NULL;
+	char *p = NULL;
 	size_t got = 0;
 	int fd, r = 0;
 
@@ -159,29 +160,13 @@ read_bundle(const char *path, size_t max, uint8_t **out, size_t *len, char *msg,
 		r = CST_EIO;
 		goto out;
 	}
-	if ((uint64_t)st.st_size > max) {
+	if ((r = cst_read_fd(fd, max, &p, &got)) == CST_ELIMIT)
 		snprintf(msg, msg_len, "bundle: %s is larger than %zu bytes", path, max);
-		r = CST_ELIMIT;
+	else if (r == CST_EIO)
+		snprintf(msg, msg_len, "bundle: cannot read %s: %s", path, strerror(errno));
+	if (r != 0)
 		goto out;
-	}
-	if ((p = cst_malloc((size_t)st.st_size + 1)) == NULL) {
-		r = CST_ENOMEM;
-		goto out;
-	}
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, p + got, (size_t)st.st_size - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			snprintf(msg, msg_len, "bundle: cannot read %s: %s", path,
-			    n < 0 ? strerror(errno) : "file shrank");
-			r = CST_EIO;
-			goto out;
-		}
-		got += (size_t)n;
-	}
-	*out = p;
+	*out = (uint8_t *)p;
 	*len = got;
 	p = NULL;	/* transferred */
 out:
@@ -724,6 +709,10 @@ done:
 	reason_from_findings(rep);
 	if (rep->reason[0] == '\0')
 		set_reason(rep, "not verified");
+	goto out;
+oom:
+	cst_oms_report_free(rep);
+	rep = NULL;
 out:
 	cst_free(data);
 	cst_free(dg);
@@ -733,17 +722,8 @@ out:
 	cst_oms_bundle_free(b);
 	cst_oms_statement_free(st);
 	ERR_clear_error();
+	if (rep == NULL)
+		return CST_ENOMEM;
 	*out = rep;
 	return 0;
-oom:
-	cst_free(data);
-	cst_free(dg);
-	cst_free(ex);
-	cst_free(ign);
-	cst_free(rel);
-	cst_oms_bundle_free(b);
-	cst_oms_statement_free(st);
-	cst_oms_report_free(rep);
-	ERR_clear_error();
-	return CST_ENOMEM;
 }

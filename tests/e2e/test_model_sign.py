@@ -383,18 +383,20 @@ def test_tamper_added_and_removed(signed):
     assert p.returncode == 0, p.stderr
 
 
-def test_tamper_statement_edited(signed, tmp_path):
-    model, _, pub = signed
-    b = json.loads((model / "model.sig").read_text())
-    raw = base64.b64decode(b["dsseEnvelope"]["payload"])
-    st = json.loads(raw)
-    st["predicate"]["resources"][0]["digest"] = "0" * 64
-    b["dsseEnvelope"]["payload"] = base64.b64encode(
-        json.dumps(st, indent=2).encode()).decode()
-    bad = tmp_path / "edited.sig"
+def expect_signature_refused(model, pub, bad, b):
+    """Writes the bundle b to bad: castellan and the independent checker both refuse it."""
     bad.write_text(json.dumps(b))
     expect_fail(model, pub, bad, 1, "does not verify")
     assert not omscheck.verify(str(model), str(bad), str(pub))[0]
+
+
+def test_tamper_statement_edited(signed, tmp_path):
+    model, _, pub = signed
+    st, b = payload_of(model / "model.sig")
+    st["predicate"]["resources"][0]["digest"] = "0" * 64
+    b["dsseEnvelope"]["payload"] = base64.b64encode(
+        json.dumps(st, indent=2).encode()).decode()
+    expect_signature_refused(model, pub, tmp_path / "edited.sig", b)
 
 
 def test_tamper_signature_swapped(signed, tmp_path):
@@ -405,10 +407,7 @@ def test_tamper_signature_swapped(signed, tmp_path):
     b = json.loads((model / "model.sig").read_text())
     b["dsseEnvelope"]["signatures"] = json.loads(
         (other / "model.sig").read_text())["dsseEnvelope"]["signatures"]
-    bad = tmp_path / "swapped.sig"
-    bad.write_text(json.dumps(b))
-    expect_fail(model, pub, bad, 1, "does not verify")
-    assert not omscheck.verify(str(model), str(bad), str(pub))[0]
+    expect_signature_refused(model, pub, tmp_path / "swapped.sig", b)
 
 
 def test_tamper_wrong_key(signed, tmp_path):

@@ -736,6 +736,23 @@ test_p11_open_errors(void **state)
 	CHECK_INT("PIN file", cst_kms_open(&o, &kms, &err), 0);
 	CHECK_STR("PIN file", err.msg, "");
 	cst_kms_close(kms);
+	/* A PIN file of CST__KMS_SECRET_FILE_MAX bytes is read; one byte more is refused. */
+	{
+		char big[CST__KMS_SECRET_FILE_MAX + 2];
+
+		memset(big, 'x', sizeof(big) - 1);
+		big[sizeof(big) - 1] = '\0';
+		memcpy(big, PIN "\n", strlen(PIN) + 1);
+		big[CST__KMS_SECRET_FILE_MAX] = '\0';
+		write_file(path, big);
+		CHECK_INT("PIN file at the limit", cst_kms_open(&o, &kms, &err), 0);
+		cst_kms_close(kms);
+		big[CST__KMS_SECRET_FILE_MAX] = 'x';
+		write_file(path, big);
+		CHECK_INT("PIN file over the limit", cst_kms_open(&o, &kms, &err), CST_EINVAL);
+		CHECK(path, like(err.msg, "PIN file /tmp/*: larger than 4096 bytes"));
+		write_file(path, PIN "\n");
+	}
 	o.token = "no-such-token";
 	CHECK_INT("no token", cst_kms_open(&o, &kms, &err), CST_ENOENT);
 	CHECK_STR("no token", err.msg, "no token labelled no-such-token in PKCS#11 module "

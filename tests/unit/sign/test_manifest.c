@@ -12,6 +12,7 @@
  * never pass on a stub.
  */
 #include "../check.h"
+#include "sign_test.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -26,87 +27,7 @@
 #include "core/str.h"
 #include "sign/manifest.h"
 
-static char tmp_root[PATH_MAX];
-
 /* --- helpers ---------------------------------------------------------------------------- */
-
-static void
-mkdirs(const char *path)
-{
-	char buf[PATH_MAX];
-	size_t i, n = strlen(path);
-
-	assert_true(n < sizeof(buf));
-	memcpy(buf, path, n + 1);
-	for (i = 1; i < n; i++) {
-		if (buf[i] == '/') {
-			buf[i] = '\0';
-			(void)mkdir(buf, 0755);
-			buf[i] = '/';
-		}
-	}
-	(void)mkdir(buf, 0755);
-}
-
-/* Writes dir/rel with len bytes of data, creating parent directories. */
-static void
-put(const char *dir, const char *rel, const void *data, size_t len)
-{
-	char path[PATH_MAX], *slash;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, rel);
-	slash = strrchr(path, '/');
-	*slash = '\0';
-	mkdirs(path);
-	*slash = '/';
-	f = fopen(path, "wb");
-	assert_non_null(f);
-	if (len)
-		assert_int_equal(fwrite(data, 1, len, f), len);
-	assert_int_equal(fclose(f), 0);
-}
-
-static void
-puts_(const char *dir, const char *rel, const char *s)
-{
-	put(dir, rel, s, strlen(s));
-}
-
-/* A fresh empty directory under the test's temporary root. */
-static void
-fresh(char *out, size_t cap, const char *name)
-{
-	snprintf(out, cap, "%s/%s", tmp_root, name);
-	mkdirs(out);
-}
-
-static void
-rm_rf(const char *path)
-{
-	struct stat st;
-	DIR *d;
-	struct dirent *e;
-	char sub[PATH_MAX];
-
-	if (lstat(path, &st) != 0)
-		return;
-	if (S_ISDIR(st.st_mode)) {
-		(void)chmod(path, 0755);
-		if ((d = opendir(path)) != NULL) {
-			while ((e = readdir(d)) != NULL) {
-				if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-					continue;
-				snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
-				rm_rf(sub);
-			}
-			closedir(d);
-		}
-		(void)rmdir(path);
-	} else {
-		(void)unlink(path);
-	}
-}
 
 static void
 digest_of(const EVP_MD *md, const void *data, size_t len, uint8_t *out)
@@ -897,19 +818,8 @@ test_check_malformed(void **state)
 static int
 setup(void **state)
 {
-	const char *t = getenv("TMPDIR");
-
 	(void)state;
-	snprintf(tmp_root, sizeof(tmp_root), "%s/cst-manifest-XXXXXX", t ? t : "/tmp");
-	return mkdtemp(tmp_root) == NULL ? -1 : 0;
-}
-
-static int
-teardown(void **state)
-{
-	(void)state;
-	rm_rf(tmp_root);
-	return 0;
+	return sign_test_setup("cst-manifest");
 }
 
 int

@@ -12,6 +12,7 @@
  * statements, including every prefix of a real bundle. These tests must never pass on a stub.
  */
 #include "../check.h"
+#include "sign_test.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -35,8 +36,6 @@
 #define ROOT_V110 "92745110b1ab4368471cbe31664e10174e954b113a3df333db860317b2c6dec4"
 #define HINT_MT "e8450dec4eb99dae995da9af1bc2cc9f76ed669ee2e744f57abba763df3e3f8e"
 
-static char tmp_root[PATH_MAX];
-
 /* --- helpers ---------------------------------------------------------------------------- */
 
 static const char *
@@ -54,126 +53,53 @@ data(const char *rel)
 	return out;
 }
 
-static char *
-slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *p;
-	long n;
-
-	assert_non_null(f);
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	assert_true(n >= 0);
-	rewind(f);
-	p = malloc((size_t)n + 1);
-	assert_non_null(p);
-	assert_int_equal(fread(p, 1, (size_t)n, f), (size_t)n);
-	p[n] = '\0';
-	fclose(f);
-	*len = (size_t)n;
-	return p;
-}
-
-static void
-spit(const char *path, const void *d, size_t n)
-{
-	FILE *f = fopen(path, "wb");
-
-	assert_non_null(f);
-	if (n)
-		assert_int_equal(fwrite(d, 1, n, f), n);
-	assert_int_equal(fclose(f), 0);
-}
-
-static void
-put(const char *dir, const char *rel, const char *s)
-{
-	char p[PATH_MAX + 64];
-
-	snprintf(p, sizeof(p), "%s/%s", dir, rel);
-	spit(p, s, strlen(s));
-}
-
 static void
 copy(const char *from, const char *dir, const char *rel)
 {
 	size_t n;
-	char *d = slurp(from, &n), p[PATH_MAX + 64];
+	char *d = slurp(from, &n);
 
-	snprintf(p, sizeof(p), "%s/%s", dir, rel);
-	spit(p, d, n);
+	put(dir, rel, d, n);
 	free(d);
 }
 
-static void
-fresh(char *out, size_t cap, const char *name)
-{
-	snprintf(out, cap, "%s/%s", tmp_root, name);
-	assert_int_equal(mkdir(out, 0755), 0);
-}
+enum pem_kind { PEM_PUB, PEM_PRIV, PEM_CERT };
 
-static void
-rm_rf(const char *path)
+/* The first PEM object of kind in path: an EVP_PKEY (PEM_PUB, PEM_PRIV) or an X509. */
+static void *
+read_pem(const char *path, enum pem_kind kind)
 {
-	struct stat st;
-	DIR *d;
-	struct dirent *e;
-	char sub[PATH_MAX];
+	FILE *f = fopen(path, "r");
+	void *o;
 
-	if (lstat(path, &st) != 0)
-		return;
-	if (S_ISDIR(st.st_mode) && (d = opendir(path)) != NULL) {
-		while ((e = readdir(d)) != NULL) {
-			if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-				snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
-				rm_rf(sub);
-			}
-		}
-		closedir(d);
-		(void)rmdir(path);
-	} else {
-		(void)unlink(path);
-	}
+	assert_non_null(f);
+	if (kind == PEM_PUB)
+		o = PEM_read_PUBKEY(f, NULL, NULL, NULL);
+	else if (kind == PEM_PRIV)
+		o = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	else
+		o = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	assert_non_null(o);
+	return o;
 }
 
 static EVP_PKEY *
 read_pub(const char *path)
 {
-	FILE *f = fopen(path, "r");
-	EVP_PKEY *k;
-
-	assert_non_null(f);
-	k = PEM_read_PUBKEY(f, NULL, NULL, NULL);
-	fclose(f);
-	assert_non_null(k);
-	return k;
+	return read_pem(path, PEM_PUB);
 }
 
 static EVP_PKEY *
 read_priv(const char *path)
 {
-	FILE *f = fopen(path, "r");
-	EVP_PKEY *k;
-
-	assert_non_null(f);
-	k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
-	fclose(f);
-	assert_non_null(k);
-	return k;
+	return read_pem(path, PEM_PRIV);
 }
 
 static X509 *
 read_cert(const char *path)
 {
-	FILE *f = fopen(path, "r");
-	X509 *x;
-
-	assert_non_null(f);
-	x = PEM_read_X509(f, NULL, NULL, NULL);
-	fclose(f);
-	assert_non_null(x);
-	return x;
+	return read_pem(path, PEM_CERT);
 }
 
 static EVP_PKEY *
@@ -465,7 +391,7 @@ test_mt_sigstore(void **state)
 		snprintf(model, sizeof(model), "%s/v1.1.0-sigstore/signme-1",
 		    data("model-transparency"));
 		copy(model, dir, "signme-1");
-		put(dir, "signme-2", "tampered");
+		puts_(dir, "signme-2", "tampered");
 		expect("sigstore tampered", dir, bundle, &tc, NULL, (struct want){ CST_OMS_FAILED,
 		    NULL, CST_OMS_F_MODIFIED, "signme-2" });
 		rm_rf(dir);
@@ -483,7 +409,7 @@ model_copy(char *dir, size_t cap, const char *name)
 	copy(src, dir, "signme-1");
 	snprintf(src, sizeof(src), "%s/v1.1.0-elliptic-key/signme-2", data("model-transparency"));
 	copy(src, dir, "signme-2");
-	put(dir, "ignore-me", "");
+	puts_(dir, "ignore-me", "");
 }
 
 static void
@@ -617,13 +543,13 @@ make_model(const char *dir)
 {
 	char p[PATH_MAX + 32];
 
-	put(dir, "config.json", "{\"layers\": 2}");
+	puts_(dir, "config.json", "{\"layers\": 2}");
 	snprintf(p, sizeof(p), "%s/weights", dir);
 	assert_int_equal(mkdir(p, 0755), 0);
-	put(dir, "weights/part-00001.bin", "0123456789abcdefghijklmnopqrstuvwxyz");
-	put(dir, "weights/part-00002.bin", "ZYXWVUTSRQPONMLKJIHGFEDCBA");
-	put(dir, "tokenizer.json", "{}");
-	put(dir, "empty.txt", "");
+	puts_(dir, "weights/part-00001.bin", "0123456789abcdefghijklmnopqrstuvwxyz");
+	puts_(dir, "weights/part-00002.bin", "ZYXWVUTSRQPONMLKJIHGFEDCBA");
+	puts_(dir, "tokenizer.json", "{}");
+	puts_(dir, "empty.txt", "");
 }
 
 /* Signs dir (bundle written to out) with k; 0 or the error. */
@@ -878,13 +804,13 @@ test_tamper(void **state)
 	expect("intact", dir, bundle, &t, NULL, OK_);
 
 	/* One byte flipped. */
-	put(dir, "weights/part-00002.bin", "ZYXWVUTSRQPONMLKJIHGFEDCBB");
+	puts_(dir, "weights/part-00002.bin", "ZYXWVUTSRQPONMLKJIHGFEDCBB");
 	expect("flipped", dir, bundle, &t, NULL, (struct want){ CST_OMS_FAILED,
 	    "modified file weights/part-00002.bin", CST_OMS_F_MODIFIED,
 	    "weights/part-00002.bin" });
-	put(dir, "weights/part-00002.bin", "ZYXWVUTSRQPONMLKJIHGFEDCBA");
+	puts_(dir, "weights/part-00002.bin", "ZYXWVUTSRQPONMLKJIHGFEDCBA");
 	/* A file added; with ignore_unsigned_files it passes. */
-	put(dir, "weights/extra.bin", "x");
+	puts_(dir, "weights/extra.bin", "x");
 	expect("added", dir, bundle, &t, NULL, (struct want){ CST_OMS_FAILED, "extra file",
 	    CST_OMS_F_EXTRA, "weights/extra.bin" });
 	{
@@ -899,7 +825,7 @@ test_tamper(void **state)
 	assert_int_equal(unlink(p), 0);
 	expect("removed", dir, bundle, &t, NULL, (struct want){ CST_OMS_FAILED, "missing file",
 	    CST_OMS_F_MISSING, "tokenizer.json" });
-	put(dir, "tokenizer.json", "{}");
+	puts_(dir, "tokenizer.json", "{}");
 	expect("restored", dir, bundle, &t, NULL, OK_);
 
 	/* The statement edited (a digest changed): the signature no longer verifies. */
@@ -913,7 +839,7 @@ test_tamper(void **state)
 
 	/* A signature taken from another bundle by the same key. */
 	fresh(dir2, sizeof(dir2), "tamper-other");
-	put(dir2, "f", "other model");
+	puts_(dir2, "f", "other model");
 	snprintf(p, sizeof(p), "%s/other.sig", tmp_root);
 	CHECK_INT("sign other", sign_dir(dir2, &o, k, NULL, 0, p, msg, sizeof(msg)), 0);
 	text2 = slurp(p, &len2);
@@ -965,46 +891,42 @@ test_crafted(void **state)
 	struct cst_oms_trust t = { .keys = &k, .n_keys = 1 };
 	char dir[PATH_MAX], bundle[PATH_MAX + 16], payload[2048], fd[65], rd[65];
 	uint8_t d[32], root[32];
+	/* root: the statement's root is the file digest, not the root of the resources. */
+	const struct {
+		const char *name, *hash, *alg;
+		bool root;
+		struct want want;
+	} cases[] = {
+		{ "crafted ok", "sha256", "sha256", false, OK_ },
+		{ "inconsistent", "sha256", "sha256", true, { CST_OMS_FAILED, "inconsistent",
+		  CST_OMS_F_STATEMENT, NULL } },
+		/* blake3: well formed, validly signed, unsupported. */
+		{ "blake3", "blake3", "blake3", false, { CST_OMS_UNSUPPORTED,
+		  "unsupported hash blake3", CST_OMS_F_STATEMENT, NULL } },
+		/* Algorithm not the hash_type. */
+		{ "algorithm", "sha256", "blake2b", false, { CST_OMS_UNSUPPORTED,
+		  "does not match hash_type", CST_OMS_F_STATEMENT, NULL } },
+	};
+	size_t i;
 	char *b;
 
 	(void)state;
 	fresh(dir, sizeof(dir), "crafted");
-	put(dir, "f", "content");
+	puts_(dir, "f", "content");
 	snprintf(bundle, sizeof(bundle), "%s/crafted.sig", tmp_root);
 	assert_int_equal(EVP_Digest("content", 7, d, NULL, EVP_sha256(), NULL), 1);
 	assert_int_equal(EVP_Digest(d, 32, root, NULL, EVP_sha256(), NULL), 1);
 	cst_hex(d, 32, fd);
 	cst_hex(root, 32, rd);
 
-	snprintf(payload, sizeof(payload), head, rd, "sha256", "sha256", fd);
-	b = craft_bundle(k, payload);
-	spit(bundle, b, strlen(b));
-	free(b);
-	expect("crafted ok", dir, bundle, &t, NULL, OK_);
-
-	/* Root does not match the resources. */
-	snprintf(payload, sizeof(payload), head, fd, "sha256", "sha256", fd);
-	b = craft_bundle(k, payload);
-	spit(bundle, b, strlen(b));
-	free(b);
-	expect("inconsistent", dir, bundle, &t, NULL, (struct want){ CST_OMS_FAILED,
-	    "inconsistent", CST_OMS_F_STATEMENT, NULL });
-
-	/* blake3: well formed, validly signed, unsupported. */
-	snprintf(payload, sizeof(payload), head, rd, "blake3", "blake3", fd);
-	b = craft_bundle(k, payload);
-	spit(bundle, b, strlen(b));
-	free(b);
-	expect("blake3", dir, bundle, &t, NULL, (struct want){ CST_OMS_UNSUPPORTED,
-	    "unsupported hash blake3", CST_OMS_F_STATEMENT, NULL });
-
-	/* Algorithm not the hash_type. */
-	snprintf(payload, sizeof(payload), head, rd, "sha256", "blake2b", fd);
-	b = craft_bundle(k, payload);
-	spit(bundle, b, strlen(b));
-	free(b);
-	expect("algorithm", dir, bundle, &t, NULL, (struct want){ CST_OMS_UNSUPPORTED,
-	    "does not match hash_type", CST_OMS_F_STATEMENT, NULL });
+	for (i = 0; i < N_ELEM(cases); i++) {
+		snprintf(payload, sizeof(payload), head, cases[i].root ? fd : rd, cases[i].hash,
+		    cases[i].alg, fd);
+		b = craft_bundle(k, payload);
+		spit(bundle, b, strlen(b));
+		free(b);
+		expect(cases[i].name, dir, bundle, &t, NULL, cases[i].want);
+	}
 
 	/* A non-canonical but harmless name ("./f") is canonicalised, as model_signing does. */
 	{
@@ -1265,6 +1187,25 @@ test_api_errors(void **state)
 	/* Unreadable bundle: a report, unsupported. */
 	expect("no bundle", "/nonexistent", "/nonexistent/model.sig", &some, NULL, (struct want){
 	    CST_OMS_UNSUPPORTED, "cannot open", CST_OMS_F_BUNDLE, NULL });
+	/* A bundle over the limit (read whole, then refused), and one that is a directory. */
+	{
+		struct cst_oms_verify_opts small = { .max_bundle_bytes = 4 };
+		char big[PATH_MAX + 16];
+
+		snprintf(big, sizeof(big), "%s/big.sig", tmp_root);
+		spit(big, "{\"x\": 1}", 8);
+		expect("bundle over the limit", "/nonexistent", big, &some, &small, (struct want){
+		    CST_OMS_UNSUPPORTED, "is larger than 4 bytes", CST_OMS_F_BUNDLE, NULL });
+		small.max_bundle_bytes = 8;
+		r = verify_as("bundle at the limit", "/nonexistent", big, &some, &small,
+		    (struct want){ CST_OMS_UNSUPPORTED, NULL, CST_OMS_F_BUNDLE, NULL });
+		CHECK("bundle at the limit: read", strstr(r->reason, "larger") == NULL);
+		cst_oms_report_free(r);
+		r = NULL;
+		expect("bundle a directory", "/nonexistent", tmp_root, &some, NULL, (struct want){
+		    CST_OMS_UNSUPPORTED, "is not a regular file", CST_OMS_F_BUNDLE, NULL });
+		unlink(big);
+	}
 	CHECK_STR("names", cst_oms_finding_name(CST_OMS_F_EXTRA), "extra");
 	CHECK_STR("method", cst_oms_method_name(CST_OMS_METHOD_SIGSTORE), "sigstore");
 }
@@ -1272,19 +1213,8 @@ test_api_errors(void **state)
 static int
 setup(void **state)
 {
-	const char *t = getenv("TMPDIR");
-
 	(void)state;
-	snprintf(tmp_root, sizeof(tmp_root), "%s/cst-oms-XXXXXX", t ? t : "/tmp");
-	return mkdtemp(tmp_root) == NULL ? -1 : 0;
-}
-
-static int
-teardown(void **state)
-{
-	(void)state;
-	rm_rf(tmp_root);
-	return 0;
+	return sign_test_setup("cst-oms");
 }
 
 int
