@@ -7,6 +7,7 @@
 #include "core/err.h"
 #include "core/fileio.h"
 
+#include <stdio.h>
 #include <string.h>
 
 const char *
@@ -25,6 +26,35 @@ cst_severity_name(enum cst_severity s)
 		return "critical";
 	}
 	return "?";
+}
+
+void
+cst_artifact_emitv(cst_finding_fn fn, void *arg, const char *rule, enum cst_severity sev,
+    const char *subject, uint64_t off, const char *fmt, va_list ap)
+{
+	char detail[CST_FINDING_DETAIL_MAX];
+	struct cst_finding f;
+
+	if (fn == NULL)
+		return;
+	(void)vsnprintf(detail, sizeof(detail), fmt, ap);
+	f.rule = rule;
+	f.severity = sev;
+	f.subject = subject;
+	f.offset = off;
+	f.detail = detail;
+	fn(arg, &f);
+}
+
+void
+cst_artifact_emit(cst_finding_fn fn, void *arg, const char *rule, enum cst_severity sev,
+    const char *subject, uint64_t off, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	cst_artifact_emitv(fn, arg, rule, sev, subject, off, fmt, ap);
+	va_end(ap);
 }
 
 static int

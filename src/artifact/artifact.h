@@ -15,6 +15,7 @@
 #ifndef CST_ARTIFACT_ARTIFACT_H
 #define CST_ARTIFACT_ARTIFACT_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,6 +43,19 @@ struct cst_finding {
 
 /* Receives findings in the order they are made. */
 typedef void (*cst_finding_fn)(void *arg, const struct cst_finding *f);
+
+#define CST_FINDING_DETAIL_MAX 1536	/* bytes of a formatted detail (longer ones are cut) */
+
+/*
+ * Formats the detail and hands the finding to fn (nothing when fn is NULL). The analysers'
+ * one way to report.
+ */
+void cst_artifact_emit(cst_finding_fn fn, void *arg, const char *rule, enum cst_severity sev,
+    const char *subject, uint64_t off, const char *fmt, ...)
+    __attribute__((format(printf, 7, 8)));
+void cst_artifact_emitv(cst_finding_fn fn, void *arg, const char *rule, enum cst_severity sev,
+    const char *subject, uint64_t off, const char *fmt, va_list ap)
+    __attribute__((format(printf, 7, 0)));
 
 /*
  * A byte source of known size read by offset, so that an analyser reads only what it needs

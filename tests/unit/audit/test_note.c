@@ -199,9 +199,10 @@ test_audit_log_checkpoint(void **state)
 	CHECK("al witness line", n == strlen(AL_WLINE) && memcmp(out, AL_WLINE, n) == 0);
 	cst_note_skey_wipe(&wsk);
 
-	full = malloc(strlen(AL_TEXT) + 1 + strlen(AL_LOGLINE) + strlen(AL_WLINE) + 1);
+	n = strlen(AL_TEXT) + 1 + strlen(AL_LOGLINE) + strlen(AL_WLINE) + 1;
+	full = malloc(n);
 	assert_non_null(full);
-	n = (size_t)snprintf(full, 1024, "%s\n%s%s", AL_TEXT, AL_LOGLINE, AL_WLINE);
+	n = (size_t)snprintf(full, n, "%s\n%s%s", AL_TEXT, AL_LOGLINE, AL_WLINE);
 	CHECK_INT("al 321 bytes", n, 321);
 	CHECK_INT("al parse", parse_exact(full, n, &note, msg, &copy), 0);
 	CHECK_INT("al sigs", note.n_sigs, 2);

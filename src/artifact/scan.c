@@ -1,0 +1,844 @@
+/*
+ * The scanner's driver (scan.h): content sniffing, dispatch to the format analysers, and
+ * recursion into containers. Each file and each member gets its own report entry; an
+ * analyser's failure makes that entry incomplete (never clean) and keeps its findings.
+ * Nothing here executes, imports or writes anything; members are read into bounded memory.
+ */
+#include "artifact/scan.h"
+
+#include "artifact/gguf.h"
+#include "artifact/npy.h"
+#include "artifact/pickle.h"
+#include "artifact/safetensors.h"
+#include "artifact/zip.h"
+#include "core/alloc.h"
+#include "core/err.h"
+#include "core/fileio.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#define SNIFF_LEN 512
+#define PATH_CAP 4096
+
+void
+cst_scan_opts_default(struct cst_scan_opts *o)
+{
+	o->max_depth = 8;
+	o->max_member_bytes = 1ULL << 30;
+	o->max_total_bytes = 8ULL << 30;
+	o->max_ratio = 100;
+	o->max_files = 1000000;
+	o->policy = NULL;
+}
+
+struct scan {
+	const struct cst_scan_opts *o;
+	const struct cst_policy *pol;
+	struct cst_scan_report *rep;
+	uint64_t unpacked;	/* bytes unpacked under the current top-level file */
+	uint64_t files;
+	int err;		/* CST_ENOMEM / CST_ELIMIT from the report: stop */
+};
+
+/*
+ * The entry findings go to (by index: nested entries reallocate the report's array), and the
+ * reason of the last parse or limit finding.
+ */
+struct sink {
+	struct scan *s;
+	size_t idx;
+	char why[512];
+};
+
+static struct cst_scan_entry *
+entry(const struct sink *k)
+{
+	return &k->s->rep->entries[k->idx];
+}
+
+static void
+on_finding(void *arg, const struct cst_finding *f)
+{
+	struct sink *k = arg;
+	size_t n = strlen(f->rule);
+	int r;
+
+	if ((r = cst_report_add_finding(entry(k), f)) != 0 && k->s->err == 0)
+		k->s->err = r;
+	if ((n > 12 && strcmp(f->rule + n - 12, ".parse_error") == 0) ||
+	    (n > 6 && strcmp(f->rule + n - 6, ".limit") == 0))
+		snprintf(k->why, sizeof(k->why), "%s", f->detail ? f->detail : f->rule);
+}
+
+static void
+finding(struct sink *k, const char *rule, enum cst_severity sev, const char *subject,
+    const char *detail)
+{
+	struct cst_finding f = { rule, sev, subject, CST_FINDING_NO_OFFSET, detail };
+
+	on_finding(k, &f);
+}
+
+static void
+incomplete(struct sink *k, const char *fmt_why, int r)
+{
+	char why[600];
+	int e;
+
+	snprintf(why, sizeof(why), "%s%s%s", fmt_why, k->why[0] ? ": " : "",
+	    k->why[0] ? k->why : (r != 0 ? cst_strerror(r) : ""));
+	if ((e = cst_report_incomplete(entry(k), why)) != 0 && k->s->err == 0)
+		k->s->err = e;
+}
+
+/* A window [base, base + size) of another source. */
+struct window {
+	const struct cst_artifact_src *parent;
+	uint64_t base;
+};
+
+static int
+window_read(const struct cst_artifact_src *src, uint64_t off, void *buf, size_t n)
+{
+	const struct window *w = src->arg;
+
+	if (off > src->size || n > src->size - off)
+		return CST_EINVAL;
+	return w->parent->read(w->parent, w->base + off, buf, n);
+}
+
+static void
+window_src(struct cst_artifact_src *src, struct window *w, const struct cst_artifact_src *parent,
+    uint64_t base, uint64_t size)
+{
+	w->parent = parent;
+	w->base = base;
+	src->size = size;
+	src->read = window_read;
+	src->arg = w;
+}
+
+enum kind {
+	K_UNKNOWN, K_TEXT, K_PICKLE, K_LEGACY_TORCH, K_ZIP, K_ARCHIVE, K_ZLIB, K_NPY, K_GGUF,
+	K_SAFETENSORS, K_HDF5,
+};
+
+/* The legacy PyTorch magic pickle: protocol 2, LONG1 0x1950a86a20f9469cfc6c, STOP. */
+static const unsigned char torch_magic[] = { 0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46,
+	0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e };
+
+/* Opcodes a protocol 0/1 pickle can start with. */
+static bool
+pickle_start(unsigned char c)
+{
+	return strchr("(.0123FIJKLMNSTUVX]acdeghijklpqrstu}\x80\x95", c) != NULL && c != '\0';
+}
+
+/* Printable UTF-8 (a sequence cut by the end of the sniffed bytes is accepted). */
+static bool
+looks_text(const unsigned char *p, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		unsigned char c = p[i];
+		size_t len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 :
+		    (c & 0xf8) == 0xf0 ? 4 : 0;
+		size_t j;
+
+		if (len == 0 || (c < 0x20 && c != '\n' && c != '\r' && c != '\t') || c == 0x7f ||
+		    (len == 2 && c < 0xc2) || (len == 4 && c > 0xf4))
+			return false;
+		for (j = 1; j < len && i + j < n; j++)
+			if ((p[i + j] & 0xc0) != 0x80)
+				return false;
+		i += len;
+	}
+	return true;
+}
+
+static enum kind
+sniff(const struct cst_artifact_src *src, unsigned char *head, size_t *head_len)
+{
+	size_t n = src->size < SNIFF_LEN ? (size_t)src->size : SNIFF_LEN;
+	uint64_t hl;
+
+	*head_len = 0;
+	if (n == 0 || src->read(src, 0, head, n) != 0)
+		return K_UNKNOWN;
+	*head_len = n;
+	if (n >= 4 && memcmp(head, "PK", 2) == 0 && ((head[2] == 3 && head[3] == 4) ||
+	    (head[2] == 5 && head[3] == 6)))
+		return K_ZIP;
+	if ((n >= 6 && memcmp(head, "7z\xbc\xaf\x27\x1c", 6) == 0) ||
+	    (n >= 2 && head[0] == 0x1f && head[1] == 0x8b) ||
+	    (n >= 3 && memcmp(head, "BZh", 3) == 0) ||
+	    (n >= 6 && memcmp(head, "\xfd" "7zXZ\0", 6) == 0) ||
+	    (n >= 262 && memcmp(head + 257, "ustar", 5) == 0))
+		return K_ARCHIVE;
+	if (n >= 6 && memcmp(head, "\x93NUMPY", 6) == 0)
+		return K_NPY;
+	if (n >= 4 && memcmp(head, "GGUF", 4) == 0)
+		return K_GGUF;
+	if (n >= 8 && memcmp(head, "\x89HDF\r\n\x1a\n", 8) == 0)
+		return K_HDF5;
+	if (n >= sizeof(torch_magic) && memcmp(head, torch_magic, sizeof(torch_magic)) == 0)
+		return K_LEGACY_TORCH;
+	if (n >= 2 && head[0] == 0x80 && head[1] <= 5)
+		return K_PICKLE;
+	if (n >= 2 && head[0] == 0x78 && (head[0] * 256 + head[1]) % 31 == 0)
+		return K_ZLIB;
+	if (n >= 10) {
+		size_t i;
+
+		memcpy(&hl, head, 8);	/* little-endian hosts only (amd64, arm64) */
+		for (i = 8; i < n && (head[i] == ' ' || head[i] == '\t' || head[i] == '\n' ||
+		    head[i] == '\r'); i++)
+			;
+		if (hl > 0 && hl <= src->size - 8 && i < n && head[i] == '{')
+			return K_SAFETENSORS;
+	}
+	if (looks_text(head, n) && !(pickle_start(head[0]) && head[0] != '{'))
+		return K_TEXT;
+	if (pickle_start(head[0]))
+		return K_PICKLE;
+	return looks_text(head, n) ? K_TEXT : K_UNKNOWN;
+}
+
+static void scan_src(struct scan *s, const char *path, const struct cst_artifact_src *src,
+    unsigned depth);
+
+static bool
+join(char *out, size_t cap, const char *a, const char *sep, const char *b, size_t blen)
+{
+	int n = snprintf(out, cap, "%s%s%.*s", a, sep, (int)blen, b);
+
+	return n > 0 && (size_t)n < cap;
+}
+
+static int
+scan_pickle(struct sink *k, const struct cst_artifact_src *src, uint64_t off, bool legacy)
+{
+	struct cst_pickle_opts po;
+	struct cst_pickle_result pr;
+
+	cst_pickle_opts_default(&po);
+	po.scan_all_pickles = true;
+	if (legacy) {
+		/* magic, protocol, sys_info, the model, the storage keys; then raw storages */
+		po.allow_trailing = true;
+		po.max_pickles = 5;
+	}
+	return cst_pickle_scan(src, off, src->size - off, &po, k->s->pol, on_finding, k, &pr);
+}
+
+/* Keras config: Lambda layers, non-Keras modules, SavedModel layers, custom objects. */
+static void
+keras_walk(struct sink *k, json_t *v, unsigned depth)
+{
+	const char *key;
+	json_t *c;
+	size_t i;
+
+	if (depth > 64)
+		return;
+	if (json_is_object(v)) {
+		json_t *cls = json_object_get(v, "class_name"), *mod = json_object_get(v, "module");
+
+		if (json_is_string(cls) && (strcmp(json_string_value(cls), "Lambda") == 0 ||
+		    strcmp(json_string_value(cls), "TFSMLayer") == 0))
+			finding(k, "keras.executable_layer", CST_SEV_CRITICAL, json_string_value(cls),
+			    "a layer whose code runs when the model is loaded");
+		if (json_is_string(mod) && strncmp(json_string_value(mod), "keras", 5) != 0 &&
+		    json_string_value(mod)[0] != '\0')
+			finding(k, "keras.foreign_module", CST_SEV_HIGH, json_string_value(mod),
+			    "a layer or object from a module outside Keras is imported on load");
+		json_object_foreach(v, key, c) {
+			if (strcmp(key, "function") == 0 || strcmp(key, "__lambda__") == 0)
+				finding(k, "keras.serialized_function", CST_SEV_CRITICAL, key,
+				    "serialized Python code in the configuration");
+			keras_walk(k, c, depth + 1);
+		}
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, c)
+			keras_walk(k, c, depth + 1);
+	}
+}
+
+/* One zip member: stored members are read in place, others inflated into bounded memory. */
+static void
+scan_member(struct scan *s, struct sink *k, struct cst_zip *z, size_t i, const char *path,
+    const struct cst_artifact_src *src, unsigned depth)
+{
+	const struct cst_zip_member *m = cst_zip_member(z, i);
+	struct cst_artifact_src sub;
+	struct window w;
+	unsigned char *data = NULL;
+	size_t len = 0;
+	char mpath[PATH_CAP];
+	int r;
+
+	if (!join(mpath, sizeof(mpath), path, "!", m->name, strnlen(m->name, m->name_len))) {
+		finding(k, "zip.member_path", CST_SEV_MEDIUM, NULL, "member path too long");
+		incomplete(k, "a member path is too long", 0);
+		return;
+	}
+	if (!m->readable) {
+		incomplete(k, "a member cannot be read", 0);
+		return;
+	}
+	if (m->method == 0 && m->data_off <= src->size && m->usize <= src->size - m->data_off) {
+		window_src(&sub, &w, src, m->data_off, m->usize);
+	} else {
+		if (s->unpacked + m->usize > s->o->max_total_bytes) {
+			finding(k, "scan.limit", CST_SEV_MEDIUM, m->name, "unpacked bytes over the "
+			    "total limit");
+			incomplete(k, "unpacked bytes over the total limit", 0);
+			return;
+		}
+		if ((r = cst_zip_read(z, i, on_finding, k, &data, &len)) != 0) {
+			incomplete(k, "a member cannot be read", r);
+			return;
+		}
+		s->unpacked += len;
+		cst_artifact_src_mem(&sub, data, len);
+	}
+	scan_src(s, mpath, &sub, depth + 1);
+	cst_free(data);
+}
+
+static bool
+has_suffix(const char *name, size_t n, const char *suf)
+{
+	size_t m = strlen(suf);
+
+	return n >= m && memcmp(name + n - m, suf, m) == 0;
+}
+
+static void
+scan_zip(struct scan *s, struct sink *k, const char *path, const struct cst_artifact_src *src,
+    unsigned depth)
+{
+	struct cst_zip_limits zl;
+	struct cst_zip *z = NULL;
+	bool torch = false, torchscript = false, keras = false;
+	size_t i, n, skipped = 0;
+	int r;
+
+	cst_zip_limits_default(&zl);
+	zl.max_member = s->o->max_member_bytes;
+	zl.max_ratio = (uint32_t)s->o->max_ratio;
+	if ((r = cst_zip_open(src, &zl, on_finding, k, &z)) != 0) {
+		incomplete(k, "zip", r);
+		return;
+	}
+	n = cst_zip_count(z);
+	for (i = 0; i < n; i++) {
+		const struct cst_zip_member *m = cst_zip_member(z, i);
+
+		if (has_suffix(m->name, m->name_len, "/data.pkl") || strcmp(m->name, "data.pkl") == 0)
+			torch = true;
+		if (has_suffix(m->name, m->name_len, "/constants.pkl") ||
+		    strcmp(m->name, "constants.pkl") == 0)
+			torchscript = true;
+		if (strcmp(m->name, "config.json") == 0 && cst_zip_find(z, "metadata.json", 13) >= 0)
+			keras = true;
+	}
+	cst_free(entry(k)->format);
+	entry(k)->format = cst_strdup(torchscript ? "torchscript" : torch ? "pytorch-zip" : keras ?
+	    "keras" : "zip");
+	if (entry(k)->format == NULL && s->err == 0)
+		s->err = CST_ENOMEM;
+	if (torchscript)
+		finding(k, "torchscript.archive", CST_SEV_HIGH, NULL, "a TorchScript archive: "
+		    "loading it runs its code (torch.jit.load), even under weights_only");
+	if (depth >= s->o->max_depth) {
+		finding(k, "scan.limit", CST_SEV_MEDIUM, NULL, "containers nested too deeply");
+		incomplete(k, "containers nested too deeply", 0);
+		cst_zip_free(z);
+		return;
+	}
+	for (i = 0; i < n && s->err == 0; i++) {
+		const struct cst_zip_member *m = cst_zip_member(z, i);
+
+		if (m->name_len > 0 && m->name[m->name_len - 1] == '/')
+			continue;	/* a directory */
+		/* Tensor storages of a PyTorch archive are never unpickled: skipped, not read. */
+		if (torch && strstr(m->name, "/data/") != NULL && !has_suffix(m->name, m->name_len,
+		    ".pkl")) {
+			skipped++;
+			continue;
+		}
+		if (keras && strcmp(m->name, "config.json") == 0) {
+			unsigned char *data = NULL;
+			size_t len = 0;
+			json_t *cfg;
+
+			if ((r = cst_zip_read(z, i, on_finding, k, &data, &len)) != 0) {
+				incomplete(k, "keras config.json cannot be read", r);
+				continue;
+			}
+			cfg = json_loadb((const char *)data, len, JSON_REJECT_DUPLICATES, NULL);
+			if (cfg == NULL)
+				incomplete(k, "keras config.json is not valid JSON", 0);
+			else
+				keras_walk(k, cfg, 0);
+			json_decref(cfg);
+			cst_free(data);
+			continue;
+		}
+		scan_member(s, k, z, i, path, src, depth);
+	}
+	if (skipped) {
+		char d[96];
+
+		snprintf(d, sizeof(d), "%zu tensor storage members skipped (never unpickled)",
+		    skipped);
+		finding(k, "pytorch.storages_skipped", CST_SEV_INFO, NULL, d);
+	}
+	cst_zip_free(z);
+}
+
+/* libarchive reading from an artifact source. */
+struct la_src {
+	const struct cst_artifact_src *src;
+	uint64_t pos;
+	unsigned char buf[65536];
+};
+
+static la_ssize_t
+la_read(struct archive *a, void *arg, const void **out)
+{
+	struct la_src *l = arg;
+	size_t n = sizeof(l->buf);
+
+	(void)a;
+	if (l->pos >= l->src->size)
+		return 0;
+	if (l->src->size - l->pos < n)
+		n = (size_t)(l->src->size - l->pos);
+	if (l->src->read(l->src, l->pos, l->buf, n) != 0)
+		return -1;
+	l->pos += n;
+	*out = l->buf;
+	return (la_ssize_t)n;
+}
+
+static la_int64_t
+la_seek(struct archive *a, void *arg, la_int64_t off, int whence)
+{
+	struct la_src *l = arg;
+	int64_t base = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? (int64_t)l->pos :
+	    (int64_t)l->src->size;
+
+	(void)a;
+	if (base + off < 0 || (uint64_t)(base + off) > l->src->size)
+		return ARCHIVE_FATAL;
+	l->pos = (uint64_t)(base + off);
+	return (la_int64_t)l->pos;
+}
+
+static void
+scan_archive(struct scan *s, struct sink *k, const char *path,
+    const struct cst_artifact_src *src, unsigned depth)
+{
+	struct archive *a = archive_read_new();
+	struct archive_entry *ent;
+	struct la_src *l = cst_calloc(1, sizeof(*l));
+	int r;
+
+	if (a == NULL || l == NULL) {
+		s->err = CST_ENOMEM;
+		goto out;
+	}
+	if (depth >= s->o->max_depth) {
+		finding(k, "scan.limit", CST_SEV_MEDIUM, NULL, "containers nested too deeply");
+		incomplete(k, "containers nested too deeply", 0);
+		goto out;
+	}
+	l->src = src;
+	archive_read_support_filter_gzip(a);
+	archive_read_support_filter_bzip2(a);
+	archive_read_support_filter_xz(a);
+	archive_read_support_filter_lzma(a);
+	archive_read_support_format_7zip(a);
+	archive_read_support_format_tar(a);
+	archive_read_support_format_raw(a);
+	archive_read_set_read_callback(a, la_read);
+	archive_read_set_seek_callback(a, la_seek);
+	archive_read_set_callback_data(a, l);
+	if (archive_read_open1(a) != ARCHIVE_OK) {
+		finding(k, "archive.parse_error", CST_SEV_MEDIUM, NULL, archive_error_string(a) ?
+		    archive_error_string(a) : "unreadable archive");
+		incomplete(k, "archive", 0);
+		goto out;
+	}
+	while ((r = archive_read_next_header(a, &ent)) == ARCHIVE_OK && s->err == 0) {
+		const char *name = archive_entry_pathname(ent);
+		struct cst_artifact_src sub;
+		char mpath[PATH_CAP];
+		unsigned char *data;
+		size_t cap, len = 0;
+		la_ssize_t got;
+
+		/* 7-Zip entries may carry no file type at all: 0 counts as a regular file. */
+		if (archive_entry_filetype(ent) != AE_IFREG && archive_entry_filetype(ent) != 0)
+			continue;
+		if (!join(mpath, sizeof(mpath), path, "!", name ? name : "data",
+		    strlen(name ? name : "data"))) {
+			incomplete(k, "a member path is too long", 0);
+			continue;
+		}
+		if (archive_entry_is_encrypted(ent)) {
+			finding(k, "archive.encrypted", CST_SEV_MEDIUM, name, "encrypted member: "
+			    "cannot be scanned");
+			incomplete(k, "an encrypted member cannot be scanned", 0);
+			continue;
+		}
+		cap = 1 << 16;
+		if ((data = cst_malloc(cap)) == NULL) {
+			s->err = CST_ENOMEM;
+			break;
+		}
+		for (;;) {
+			if (len == cap) {
+				unsigned char *g;
+
+				if (cap >= s->o->max_member_bytes ||
+				    s->unpacked + len >= s->o->max_total_bytes ||
+				    (len > (1ULL << 32) / s->o->max_ratio && len / s->o->max_ratio >
+				    src->size))
+					break;
+				if ((g = cst_reallocarray(data, cap * 2, 1)) == NULL) {
+					s->err = CST_ENOMEM;
+					break;
+				}
+				data = g;
+				cap *= 2;
+			}
+			got = archive_read_data(a, data + len, cap - len);
+			if (got <= 0) {
+				if (got < 0)
+					finding(k, "archive.parse_error", CST_SEV_MEDIUM, name,
+					    archive_error_string(a) ? archive_error_string(a) :
+					    "member data unreadable");
+				break;
+			}
+			len += (size_t)got;
+		}
+		if (len == cap || s->err != 0) {
+			if (s->err == 0) {
+				finding(k, "archive.limit", CST_SEV_MEDIUM, name, "member over the size "
+				    "or ratio limit");
+				incomplete(k, "a member is over the size or ratio limit", 0);
+			}
+			cst_free(data);
+			continue;
+		}
+		s->unpacked += len;
+		cst_artifact_src_mem(&sub, data, len);
+		scan_src(s, mpath, &sub, depth + 1);
+		cst_free(data);
+	}
+	if (archive_format_name(a) != NULL) {
+		cst_free(entry(k)->format);
+		if ((entry(k)->format = cst_strdup(archive_format_name(a))) == NULL && s->err == 0)
+			s->err = CST_ENOMEM;
+	}
+	if (r != ARCHIVE_EOF && r != ARCHIVE_OK) {
+		finding(k, "archive.parse_error", CST_SEV_MEDIUM, NULL, archive_error_string(a) ?
+		    archive_error_string(a) : "unreadable archive");
+		incomplete(k, "archive", 0);
+	}
+out:
+	if (a)
+		archive_read_free(a);
+	cst_free(l);
+}
+
+/* A zlib stream (joblib's compression): inflated into bounded memory, then sniffed. */
+static void
+scan_zlib(struct scan *s, struct sink *k, const char *path, const struct cst_artifact_src *src,
+    unsigned depth)
+{
+	unsigned char in[65536], *out = NULL;
+	uint64_t pos = 0;
+	size_t cap = 1 << 16;
+	z_stream zs;
+	int zr = Z_OK;
+
+	memset(&zs, 0, sizeof(zs));
+	if ((out = cst_malloc(cap)) == NULL || inflateInit(&zs) != Z_OK) {
+		cst_free(out);
+		s->err = CST_ENOMEM;
+		return;
+	}
+	while (zr != Z_STREAM_END) {
+		if (zs.avail_in == 0) {
+			size_t n = sizeof(in);
+
+			if (pos >= src->size)
+				break;
+			if (src->size - pos < n)
+				n = (size_t)(src->size - pos);
+			if (src->read(src, pos, in, n) != 0)
+				break;
+			pos += n;
+			zs.next_in = in;
+			zs.avail_in = (uInt)n;
+		}
+		if (zs.total_out == cap) {
+			unsigned char *g;
+
+			if (cap >= s->o->max_member_bytes || cap / s->o->max_ratio > src->size + 65536 ||
+			    (g = cst_reallocarray(out, cap * 2, 1)) == NULL)
+				break;
+			out = g;
+			cap *= 2;
+		}
+		zs.next_out = out + zs.total_out;
+		zs.avail_out = (uInt)(cap - zs.total_out);
+		zr = inflate(&zs, Z_NO_FLUSH);
+		if (zr != Z_OK && zr != Z_STREAM_END)
+			break;
+	}
+	if (zr != Z_STREAM_END) {
+		finding(k, "zlib.parse_error", CST_SEV_MEDIUM, NULL, "the zlib stream is truncated, "
+		    "corrupt or over the size or ratio limit");
+		incomplete(k, "zlib stream", 0);
+	} else {
+		struct cst_artifact_src sub;
+		char mpath[PATH_CAP];
+
+		cst_free(entry(k)->format);
+		entry(k)->format = cst_strdup("zlib");
+		s->unpacked += zs.total_out;
+		cst_artifact_src_mem(&sub, out, zs.total_out);
+		if (join(mpath, sizeof(mpath), path, "!", "zlib", 4))
+			scan_src(s, mpath, &sub, depth + 1);
+	}
+	inflateEnd(&zs);
+	cst_free(out);
+}
+
+/* Whether every finding of e from index from on is a parse error or a limit. */
+static bool
+only_parse_errors(const struct cst_scan_entry *e, size_t from)
+{
+	size_t i;
+
+	for (i = from; i < e->n_findings; i++) {
+		const char *r = e->findings[i].rule;
+		size_t n = strlen(r);
+
+		if (!((n > 12 && strcmp(r + n - 12, ".parse_error") == 0) ||
+		    (n > 6 && strcmp(r + n - 6, ".limit") == 0)))
+			return false;
+	}
+	return true;
+}
+
+static const char *const kind_names[] = { "unknown", "text", "pickle", "pytorch-legacy", "zip",
+	"archive", "zlib", "npy", "gguf", "safetensors", "hdf5" };
+
+static void
+scan_src(struct scan *s, const char *path, const struct cst_artifact_src *src, unsigned depth)
+{
+	unsigned char head[SNIFF_LEN];
+	struct cst_scan_entry *e;
+	size_t hlen;
+	enum kind kd;
+	struct sink k;
+	int r;
+
+	if (s->err != 0)
+		return;
+	memset(&k, 0, sizeof(k));
+	k.s = s;
+	kd = sniff(src, head, &hlen);
+	if ((r = cst_report_add_entry(s->rep, path, kind_names[kd], &e)) != 0) {
+		s->err = r;
+		return;
+	}
+	k.idx = (size_t)(e - s->rep->entries);
+	switch (kd) {
+	case K_TEXT:
+		break;
+	case K_UNKNOWN:
+		if (src->size == 0)
+			break;	/* an empty file holds nothing */
+		incomplete(&k, "not a recognised model or container format", 0);
+		break;
+	case K_PICKLE:
+	case K_LEGACY_TORCH: {
+		size_t before = entry(&k)->n_findings;
+
+		if ((r = scan_pickle(&k, src, 0, kd == K_LEGACY_TORCH)) == 0)
+			break;
+		/* Text that merely starts like a protocol-0 pickle ("import ...", "(...)"), and
+		 * whose parse failed before any global or call: text, not a broken pickle. */
+		if (kd == K_PICKLE && looks_text(head, hlen) &&
+		    only_parse_errors(entry(&k), before)) {
+			cst_report_drop_findings(entry(&k), before);
+			cst_free(entry(&k)->format);
+			if ((entry(&k)->format = cst_strdup("text")) == NULL)
+				s->err = CST_ENOMEM;
+			break;
+		}
+		incomplete(&k, "pickle", r);
+		break;
+	}
+	case K_ZIP:
+		scan_zip(s, &k, path, src, depth);
+		break;
+	case K_ARCHIVE:
+		scan_archive(s, &k, path, src, depth);
+		break;
+	case K_ZLIB:
+		scan_zlib(s, &k, path, src, depth);
+		break;
+	case K_NPY: {
+		struct cst_npy_info ni;
+
+		if ((r = cst_npy_scan(src, on_finding, &k, &ni)) != 0) {
+			incomplete(&k, "npy", r);
+		} else if (ni.has_object) {
+			struct cst_artifact_src body;
+			struct window w;
+
+			window_src(&body, &w, src, ni.body_off, ni.body_len);
+			if ((r = scan_pickle(&k, &body, 0, false)) != 0)
+				incomplete(&k, "npy object array pickle", r);
+		}
+		break;
+	}
+	case K_GGUF: {
+		struct cst_gguf_info gi;
+
+		if ((r = cst_gguf_scan(src, on_finding, &k, &gi)) != 0)
+			incomplete(&k, "gguf", r);
+		break;
+	}
+	case K_SAFETENSORS: {
+		struct cst_safetensors_info si;
+
+		if ((r = cst_safetensors_scan(src, on_finding, &k, &si)) != 0)
+			incomplete(&k, "safetensors", r);
+		break;
+	}
+	case K_HDF5:
+		finding(&k, "hdf5.not_analysed", CST_SEV_MEDIUM, NULL, "HDF5 (Keras .h5) model "
+		    "configurations are not analysed by this version");
+		incomplete(&k, "HDF5 is not analysed by this version", 0);
+		break;
+	}
+}
+
+static void
+scan_file(struct scan *s, const char *path, int dirfd, const char *name)
+{
+	struct cst_artifact_src src;
+	struct cst_scan_entry *e;
+	struct stat st;
+	int fd, r;
+
+	s->unpacked = 0;
+	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		char why[300];
+
+		snprintf(why, sizeof(why), "cannot read: %s", fd < 0 ? strerror(errno) :
+		    "not a regular file");
+		if (fd >= 0)
+			close(fd);
+		if ((r = cst_report_add_entry(s->rep, path, "unknown", &e)) != 0 ||
+		    (r = cst_report_incomplete(e, why)) != 0)
+			s->err = r;
+		return;
+	}
+	cst_artifact_src_fd(&src, &fd, (uint64_t)st.st_size);
+	scan_src(s, path, &src, 0);
+	close(fd);
+}
+
+static void
+scan_dir(struct scan *s, const char *path, int fd, unsigned level)
+{
+	struct dirent **list = NULL;
+	DIR *d;
+	int n, i;
+
+	if (level > 64 || (d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return;
+	}
+	n = scandirat(fd, ".", &list, NULL, alphasort);
+	for (i = 0; i < n; i++) {
+		struct dirent *de = list[i];
+		char child[PATH_CAP];
+		struct stat st;
+
+		if (s->err == 0 && strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0 &&
+		    join(child, sizeof(child), path, "/", de->d_name, strlen(de->d_name)) &&
+		    fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+			if (++s->files > s->o->max_files) {
+				s->err = CST_ELIMIT;
+			} else if (S_ISDIR(st.st_mode)) {
+				int sub = openat(fd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+				    O_CLOEXEC);
+
+				if (sub >= 0)
+					scan_dir(s, child, sub, level + 1);
+			} else if (S_ISREG(st.st_mode)) {
+				scan_file(s, child, fd, de->d_name);
+			}
+			/* Symbolic links and special files are not followed. */
+		}
+		free(de);
+	}
+	free(list);
+	closedir(d);
+}
+
+int
+cst_scan_path(const char *path, const struct cst_scan_opts *o, struct cst_scan_report *rep)
+{
+	struct scan s;
+	struct cst_policy *own = NULL;
+	struct stat st;
+	int r;
+
+	memset(&s, 0, sizeof(s));
+	s.o = o;
+	s.rep = rep;
+	s.pol = o->policy;
+	if (s.pol == NULL) {
+		if ((r = cst_policy_new(&own)) != 0)
+			return r;
+		s.pol = own;
+	}
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		struct cst_scan_entry *e;
+
+		if (fd >= 0)
+			scan_dir(&s, path, fd, 0);
+		else if ((r = cst_report_add_entry(rep, path, "directory", &e)) != 0 ||
+		    (r = cst_report_incomplete(e, "cannot open the directory")) != 0)
+			s.err = r;
+	} else {
+		scan_file(&s, path, AT_FDCWD, path);
+	}
+	cst_policy_free(own);
+	return s.err;
+}
