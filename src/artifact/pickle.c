@@ -1091,7 +1091,7 @@ static int
 step(struct pm *m, bool *stop)
 {
 	struct val a, b, c, *t = NULL;
-	uint64_t n;
+	uint64_t n = 0;
 	uint32_t start = 0;
 	uint8_t op;
 	int r;
