@@ -8,38 +8,19 @@
 #include "core/err.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-int
-cst_write_all(int fd, const void *p, size_t n)
+/* write (positional false) or pwrite at off, until all n bytes are written. */
+static int
+write_loop(int fd, const void *p, size_t n, bool positional, uint64_t off)
 {
 	const char *c = p;
 
 	while (n > 0) {
-		ssize_t w = write(fd, c, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			if (w == 0)
-				errno = EIO;
-			return CST_EIO;
-		}
-		c += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-int
-cst_pwrite_all(int fd, const void *p, size_t n, uint64_t off)
-{
-	const char *c = p;
-
-	while (n > 0) {
-		ssize_t w = pwrite(fd, c, n, (off_t)off);
+		ssize_t w = positional ? pwrite(fd, c, n, (off_t)off) : write(fd, c, n);
 
 		if (w < 0 && errno == EINTR)
 			continue;
@@ -55,13 +36,27 @@ cst_pwrite_all(int fd, const void *p, size_t n, uint64_t off)
 	return 0;
 }
 
-ssize_t
-cst_read_full(int fd, void *p, size_t n)
+int
+cst_write_all(int fd, const void *p, size_t n)
+{
+	return write_loop(fd, p, n, false, 0);
+}
+
+int
+cst_pwrite_all(int fd, const void *p, size_t n, uint64_t off)
+{
+	return write_loop(fd, p, n, true, off);
+}
+
+/* read (positional false) or pread at off, until n bytes or the end of the file. */
+static ssize_t
+read_loop(int fd, void *p, size_t n, bool positional, uint64_t off)
 {
 	size_t got = 0;
 
 	while (got < n) {
-		ssize_t r = read(fd, (char *)p + got, n - got);
+		ssize_t r = positional ? pread(fd, (char *)p + got, n - got, (off_t)(off + got)) :
+		    read(fd, (char *)p + got, n - got);
 
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -75,22 +70,15 @@ cst_read_full(int fd, void *p, size_t n)
 }
 
 ssize_t
+cst_read_full(int fd, void *p, size_t n)
+{
+	return read_loop(fd, p, n, false, 0);
+}
+
+ssize_t
 cst_pread_full(int fd, void *p, size_t n, uint64_t off)
 {
-	size_t got = 0;
-
-	while (got < n) {
-		ssize_t r = pread(fd, (char *)p + got, n - got, (off_t)(off + got));
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return CST_EIO;
-		if (r == 0)
-			break;
-		got += (size_t)r;
-	}
-	return (ssize_t)got;
+	return read_loop(fd, p, n, true, off);
 }
 
 int

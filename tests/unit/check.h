@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -109,6 +110,34 @@ msg_matches(const char *got, const char *want)
 	if (n > 0 && want[n - 1] == '*')
 		return strncmp(got, want, n - 1) == 0 && strlen(got) > n - 1;
 	return strcmp(got, want) == 0;
+}
+
+/*
+ * The whole file at path in a new NUL-terminated buffer (malloc; the caller frees) and its
+ * length; fails the test, naming the file, if it cannot be read.
+ */
+static inline char *
+read_whole(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *p;
+	long n;
+
+	if (f == NULL) {
+		print_error("cannot open %s\n", path);
+		fail();
+	}
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	n = ftell(f);
+	assert_true(n >= 0);
+	rewind(f);
+	p = malloc((size_t)n + 1);
+	assert_non_null(p);
+	assert_int_equal(fread(p, 1, (size_t)n, f), (size_t)n);
+	p[n] = '\0';
+	fclose(f);
+	*len = (size_t)n;
+	return p;
 }
 
 #endif

@@ -75,32 +75,16 @@ first(const struct fcol *c, const char *rule)
 
 /* ---- fixture files ------------------------------------------------------------------------ */
 
+/* A picklescan fixture, read whole (the caller frees). */
 static unsigned char *
 load(const char *rel, size_t *len)
 {
 	const char *top = getenv("CST_SOURCE_DIR");
 	char path[PATH_MAX];
-	unsigned char *p;
-	FILE *f;
-	long n;
 
 	snprintf(path, sizeof(path), "%s/../shared/data/models/picklescan/%s", top ? top : ".",
 	    rel);
-	f = fopen(path, "rb");
-	if (f == NULL) {
-		print_error("cannot open fixture %s\n", path);
-		fail();
-	}
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	assert_true(n >= 0);
-	assert_int_equal(fseek(f, 0, SEEK_SET), 0);
-	p = malloc((size_t)n ? (size_t)n : 1);
-	assert_non_null(p);
-	assert_int_equal(fread(p, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	*len = (size_t)n;
-	return p;
+	return (unsigned char *)read_whole(path, len);
 }
 
 /* Opens p[0..n) from an exact heap copy (freed by the caller via *copy). */

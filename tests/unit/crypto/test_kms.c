@@ -1030,28 +1030,12 @@ test_file_destroy(void **state)
 
 /* ---- the file keystore's own failures ---------------------------------------------------- */
 
-static char *
-slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = malloc(CST__KMS_FILE_MAX + 1);
-	size_t n;
-
-	assert_non_null(f);
-	assert_non_null(buf);
-	n = fread(buf, 1, CST__KMS_FILE_MAX, f);
-	fclose(f);
-	buf[n] = '\0';
-	*len = n;
-	return buf;
-}
-
 /* Replaces the first occurrence of from by to in the file at path. */
 static void
 edit_file(const char *path, const char *from, const char *to)
 {
 	size_t len;
-	char *s = slurp(path, &len), *p = strstr(s, from), *out;
+	char *s = read_whole(path, &len), *p = strstr(s, from), *out;
 
 	assert_non_null(p);
 	assert_non_null(out = malloc(len + strlen(to) + 1));
@@ -1136,8 +1120,8 @@ test_file_errors(void **state)
 		size_t la, lb;
 
 		snprintf(bpath, sizeof(bpath), "%s/b.key", ks_dir);
-		ta = slurp(a, &la);
-		tb = slurp(bpath, &lb);
+		ta = read_whole(a, &la);
+		tb = read_whole(bpath, &lb);
 		pa = strstr(ta, "-----BEGIN PUBLIC KEY-----");
 		pb = strstr(tb, "-----BEGIN PUBLIC KEY-----");
 		assert_true(pa && pb);
@@ -1192,7 +1176,7 @@ test_keyfile_parse(void **state)
 	CHECK_INT("create", cst_kms_create(kms, "k", CST_KMS_ED25519, &err), 0);
 	cst_kms_close(kms);
 	snprintf(path, sizeof(path), "%s/k.key", ks_dir);
-	text = slurp(path, &len);
+	text = read_whole(path, &len);
 	CHECK_INT("valid", cst__kms_keyfile_parse("k.key", text, len, &kf, &err), 0);
 	CHECK_STR("valid", kf.name, "k");
 	CHECK_INT("valid", kf.type, CST_KMS_ED25519);

@@ -71,28 +71,6 @@ puts_(const char *dir, const char *rel, const char *s)
 	put(dir, rel, s, strlen(s));
 }
 
-/* The whole of path in a new NUL-terminated buffer (free), *len bytes before the NUL. */
-static inline char *
-slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *p;
-	long n;
-
-	assert_non_null(f);
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	assert_true(n >= 0);
-	rewind(f);
-	p = malloc((size_t)n + 1);
-	assert_non_null(p);
-	assert_int_equal(fread(p, 1, (size_t)n, f), (size_t)n);
-	p[n] = '\0';
-	fclose(f);
-	*len = (size_t)n;
-	return p;
-}
-
 /* A new empty directory tmp_root/name (it must not exist yet) into out (cap bytes). */
 static inline void
 fresh(char *out, size_t cap, const char *name)

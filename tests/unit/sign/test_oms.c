@@ -57,7 +57,7 @@ static void
 copy(const char *from, const char *dir, const char *rel)
 {
 	size_t n;
-	char *d = slurp(from, &n);
+	char *d = read_whole(from, &n);
 
 	put(dir, rel, d, n);
 	free(d);
@@ -277,7 +277,7 @@ test_item21(void **state)
 
 	(void)state;
 	snprintf(bpath, sizeof(bpath), "%s/model.sig", model);
-	raw = slurp(bpath, &len);
+	raw = read_whole(bpath, &len);
 	CHECK_INT("parse", cst_oms_bundle_parse(raw, len, &b, msg, sizeof(msg)), 0);
 	CHECK_INT("method", b->method, CST_OMS_METHOD_KEY);
 	CHECK_STR("hint", b->key_hint, HINT_MT);
@@ -480,7 +480,7 @@ test_statement_exact(void **state)
 
 		snprintf(path, sizeof(path), "%s/%s/model.sig", data("model-transparency"),
 		    dirs[i]);
-		raw = slurp(path, &len);
+		raw = read_whole(path, &len);
 		assert_int_equal(cst_oms_bundle_parse(raw, len, &b, msg, sizeof(msg)), 0);
 		assert_int_equal(cst_oms_statement_parse(b->payload.p, b->payload.len, &s, NULL,
 		    msg, sizeof(msg)), 0);
@@ -829,7 +829,7 @@ test_tamper(void **state)
 	expect("restored", dir, bundle, &t, NULL, OK_);
 
 	/* The statement edited (a digest changed): the signature no longer verifies. */
-	text = slurp(bundle, &len);
+	text = read_whole(bundle, &len);
 	edited = edit_payload(text, "\"name\": \"config.json\"", "\"name\": \"config.jsoN\"");
 	snprintf(b2, sizeof(b2), "%s/edited.sig", tmp_root);
 	spit(b2, edited, strlen(edited));
@@ -842,7 +842,7 @@ test_tamper(void **state)
 	puts_(dir2, "f", "other model");
 	snprintf(p, sizeof(p), "%s/other.sig", tmp_root);
 	CHECK_INT("sign other", sign_dir(dir2, &o, k, NULL, 0, p, msg, sizeof(msg)), 0);
-	text2 = slurp(p, &len2);
+	text2 = read_whole(p, &len2);
 	sig1 = strstr(text, "\"sig\":\"");
 	sig2 = strstr(text2, "\"sig\":\"");
 	assert_non_null(sig1);
@@ -1155,7 +1155,7 @@ test_bundle_prefixes(void **state)
 	(void)state;
 	snprintf(path, sizeof(path), "%s/v1.1.0-elliptic-key/model.sig",
 	    data("model-transparency"));
-	raw = slurp(path, &len);
+	raw = read_whole(path, &len);
 	for (i = 0; i < len; i++) {
 		struct cst_oms_bundle *b = NULL;
 		char *cut = exact(raw, i);
