@@ -8,12 +8,16 @@
 #include "../check.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "artifact/sandbox.h"
@@ -47,11 +51,12 @@ thread_main(void *arg)
 static int
 try_escapes(void *arg, int fd)
 {
+	const char *trunc_path = arg;
+	struct open_how how = { .flags = O_RDONLY };
 	char out[8];
 	int s, v = 0;
 	pthread_t t;
 
-	(void)arg;
 	s = socket(AF_INET, SOCK_STREAM, 0);
 	out[0] = s < 0 && errno == EPERM ? 'Y' : 'N';
 	s = socket(AF_UNIX, SOCK_STREAM, 0);
@@ -61,7 +66,12 @@ try_escapes(void *arg, int fd)
 	out[4] = pthread_create(&t, NULL, thread_main, &v) == 0 && pthread_join(t, NULL) == 0 &&
 	    v == 42 ? 'T' : 'F';	/* threads still work */
 	out[5] = fopen("/tmp/cst-sandbox-should-not-exist", "w") == NULL ? 'Y' : 'N';
-	return cst_write_all(fd, out, 6) == 0 ? 0 : 1;
+	/* openat2's flags are out of the filter's sight: it must be refused whatever they are */
+	out[6] = syscall(SYS_openat2, AT_FDCWD, "/tmp", &how, sizeof(how)) < 0 &&
+	    errno == ENOSYS ? 'Y' : 'N';
+	s = open(trunc_path, O_RDONLY | O_TRUNC);
+	out[7] = s < 0 && errno == EPERM ? 'Y' : 'N';
+	return cst_write_all(fd, out, 8) == 0 ? 0 : 1;
 }
 
 static int
@@ -139,18 +149,26 @@ test_confinement(void **state)
 {
 	struct cst_sandbox_limits l = limits(5, 1ULL << 30, 10000, 1024);
 	struct cst_sandbox_result r;
+	char trunc_path[] = "/tmp/cst-sandbox-trunc-XXXXXX";
+	struct stat st;
+	int fd;
 
 	(void)state;
 	unlink("/tmp/cst-sandbox-should-not-exist");
-	CHECK_INT("run", cst_sandbox_run(try_escapes, NULL, &l, &r), 0);
+	fd = mkstemp(trunc_path);
+	CHECK("temp file", fd >= 0 && cst_write_all(fd, "keep", 4) == 0);
+	close(fd);
+	CHECK_INT("run", cst_sandbox_run(try_escapes, trunc_path, &l, &r), 0);
 	CHECK_INT("end", r.end, CST_SANDBOX_EXITED);
 	CHECK_INT("status", r.code, 0);
-	if (strcmp(r.out, "YYYYTY") != 0) {
-		print_error("escapes: got %s, want YYYYTY (inet, unix, exec, fork, threads, file)\n",
-		    r.out);
+	if (strcmp(r.out, "YYYYTYYY") != 0) {
+		print_error("escapes: got %s, want YYYYTYYY (inet, unix, exec, fork, threads, file, "
+		    "openat2, O_TRUNC)\n", r.out);
 		fail();
 	}
 	CHECK("no file made", access("/tmp/cst-sandbox-should-not-exist", F_OK) != 0);
+	CHECK("not truncated", stat(trunc_path, &st) == 0 && st.st_size == 4);
+	unlink(trunc_path);
 	cst_free(r.out);
 }
 
