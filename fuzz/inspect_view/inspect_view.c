@@ -1,0 +1,60 @@
+/*
+ * libFuzzer target for src/inspect/view.h: the canonical view of arbitrary bytes. Invariants:
+ * building never fails below the size limit; the view is valid UTF-8 without NUL; a view that
+ * does not differ is the input itself; every view byte maps to a raw span inside the input,
+ * the spans never go backwards, and every raw byte that is printable ASCII keeps its place.
+ * One view is reused across inputs, as a scanning thread reuses its own.
+ */
+#include "core/err.h"
+#include "inspect/view.h"
+#include "../fuzz_check.h"
+
+#include <stdint.h>
+#include <string.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static struct cst_view view;
+
+/* Whether p[0..n) is valid UTF-8 without NUL (the view's promise). */
+static bool
+valid_utf8(const unsigned char *p, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		unsigned char c = p[i];
+		size_t len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 :
+		    (c & 0xf8) == 0xf0 ? 4 : 0;
+		size_t j;
+
+		if (c == 0 || len == 0 || i + len > n)
+			return false;
+		for (j = 1; j < len; j++)
+			if ((p[i + j] & 0xc0) != 0x80)
+				return false;
+		i += len;
+	}
+	return true;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	size_t i, a, b, prev = 0;
+
+	check(cst_view_build(&view, (const char *)data, size) == 0);
+	check(valid_utf8((const unsigned char *)view.text, view.len));
+	if (!view.differs) {
+		check(view.len == size && memcmp(view.text, data, size) == 0);
+		return 0;
+	}
+	for (i = 0; i < view.len; i++) {
+		cst_view_raw_span(&view, i, i + 1, &a, &b);
+		check(a < b && b <= size && a >= prev);
+		prev = a;
+		if (b - a == 1 && data[a] >= 0x20 && data[a] < 0x7f)
+			check((unsigned char)view.text[i] == data[a]);
+	}
+	return 0;
+}
