@@ -1,0 +1,78 @@
+/*
+ * Multi-pattern matching for the inspection rules: one Hyperscan database finds which
+ * patterns can match a text, and PCRE2 (JIT, with match and depth limits) confirms each of
+ * those and gives the exact spans. The Hyperscan side runs every pattern in prefilter mode
+ * (its matches are a superset of the regex's), so any PCRE2 pattern is accepted, including
+ * back-references and look-arounds; a pattern Hyperscan cannot take even so (one that can
+ * match the empty string, say) is confirmed by PCRE2 on every text instead.
+ *
+ * A compiled set is immutable and shared by threads; each thread scans with its own scratch,
+ * which holds every buffer the scan needs, so a scan allocates nothing. Patterns are byte
+ * regexes in PCRE2 syntax (not UTF mode: offsets are bytes, and invalid UTF-8 is fine).
+ */
+#ifndef CST_INSPECT_MATCH_H
+#define CST_INSPECT_MATCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum {
+	CST_PAT_CASELESS = 1 << 0,
+	CST_PAT_DOTALL = 1 << 1,
+	CST_PAT_MULTILINE = 1 << 2,
+};
+
+struct cst_pattern {
+	const char *regex;	/* PCRE2 syntax */
+	unsigned flags;		/* CST_PAT_* */
+};
+
+/* Bounds on the work one confirmation may do (pcre2_set_match_limit / depth_limit). */
+#define CST_PAT_MATCH_LIMIT 200000
+#define CST_PAT_DEPTH_LIMIT 10000
+/* Most spans reported for one pattern in one text (the rest are counted, not reported). */
+#define CST_PAT_MAX_SPANS 1024
+
+struct cst_patset;
+struct cst_patscratch;
+
+/*
+ * Compiles n patterns (n >= 1, at most 1 << 20). 0; CST_EINVAL when a pattern does not
+ * compile with PCRE2, with err naming its index, the offset and PCRE2's message; CST_ENOMEM.
+ */
+int cst_patset_compile(const struct cst_pattern *p, size_t n, struct cst_patset **out,
+    char *err, size_t err_len);
+void cst_patset_free(struct cst_patset *ps);
+
+/* How many patterns run under Hyperscan (the others are confirmed on every text). */
+size_t cst_patset_prefiltered(const struct cst_patset *ps);
+
+int cst_patscratch_new(const struct cst_patset *ps, struct cst_patscratch **out);
+void cst_patscratch_free(struct cst_patscratch *s);
+
+/*
+ * Receives one span [start, end) of pattern idx. Return true to keep receiving spans of this
+ * pattern, false to stop this pattern for this text.
+ */
+typedef bool (*cst_span_fn)(void *arg, size_t idx, size_t start, size_t end);
+
+struct cst_scan_counts {
+	uint32_t candidates;	/* patterns Hyperscan reported (or always confirmed) */
+	uint32_t spans;		/* spans reported */
+	uint32_t dropped;	/* spans past CST_PAT_MAX_SPANS, not reported */
+	uint32_t limited;	/* patterns whose confirmation hit the PCRE2 limits */
+};
+
+/*
+ * Scans text[0..len) with scratch s (made for ps). Spans of one pattern come in increasing
+ * start order, patterns in increasing index order; matches do not overlap within a pattern
+ * (leftmost, then after the end, as PCRE2 finds them; an empty match advances one byte).
+ * 0, or CST_ELIMIT when some confirmation hit a PCRE2 limit (its earlier spans were
+ * reported; counts says how many patterns), or CST_EINVAL if Hyperscan failed. A caller
+ * enforcing a policy must treat CST_ELIMIT as "not fully inspected".
+ */
+int cst_patset_scan(const struct cst_patset *ps, struct cst_patscratch *s, const char *text,
+    size_t len, cst_span_fn fn, void *arg, struct cst_scan_counts *counts);
+
+#endif

@@ -1,0 +1,200 @@
+/*
+ * Unit tests for src/inspect/match.c: exact spans from the Hyperscan prefilter and PCRE2
+ * confirmation, patterns Hyperscan cannot take, compile errors, the span cap, the PCRE2
+ * limits, stopping a pattern early, and identical results from threads with their own scratch.
+ */
+#include "../check.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/err.h"
+#include "inspect/match.h"
+
+#define MAX_GOT 4096
+
+struct got {
+	size_t n, stop_after;
+	size_t idx[MAX_GOT], a[MAX_GOT], b[MAX_GOT];
+};
+
+static bool
+collect(void *arg, size_t idx, size_t a, size_t b)
+{
+	struct got *g = arg;
+
+	if (g->n < MAX_GOT) {
+		g->idx[g->n] = idx;
+		g->a[g->n] = a;
+		g->b[g->n] = b;
+		g->n++;
+	}
+	return g->stop_after == 0 || g->n < g->stop_after;
+}
+
+/* The spans as "idx:a-b idx:a-b ..." for an exact comparison. */
+static void
+describe(const struct got *g, char *out, size_t cap)
+{
+	size_t i, k = 0;
+
+	out[0] = '\0';
+	for (i = 0; i < g->n && k < cap; i++)
+		k += (size_t)snprintf(out + k, cap - k, "%s%zu:%zu-%zu", i ? " " : "", g->idx[i],
+		    g->a[i], g->b[i]);
+}
+
+static const struct cst_pattern pats[] = {
+	{ "\\b\\d{3}-\\d{2}-\\d{4}\\b", 0 },		/* 0: plain */
+	{ "secret", CST_PAT_CASELESS },			/* 1: caseless literal */
+	{ "\\b(\\w+) again \\1\\b", 0 },		/* 2: back-reference (prefiltered) */
+	{ "foo(?=bar)", 0 },				/* 3: look-ahead */
+	{ "z*", 0 },					/* 4: matches empty: always confirmed */
+	{ "never-present-token", 0 },			/* 5 */
+};
+
+static void
+test_spans(void **state)
+{
+	struct cst_patset *ps;
+	struct cst_patscratch *s;
+	struct cst_scan_counts c;
+	static struct got g;
+	char err[200], d[512];
+	const char *text = "ssn 123-45-6789, SECRET; go again go; foobar foobaz";
+
+	(void)state;
+	CHECK_INT("compile", cst_patset_compile(pats, 6, &ps, err, sizeof(err)), 0);
+	CHECK("hyperscan takes all but the empty matcher", cst_patset_prefiltered(ps) == 5);
+	CHECK_INT("scratch", cst_patscratch_new(ps, &s), 0);
+	memset(&g, 0, sizeof(g));
+	/* pattern 4 ("z*") matches empty everywhere: stop it after its first span */
+	CHECK_INT("scan", cst_patset_scan(ps, s, text, strlen(text), collect, &g, &c), 0);
+	describe(&g, d, sizeof(d));
+	if (strncmp(d, "0:4-15 1:17-23 2:25-36 3:38-41 4:0-0 4:1-1", 42) != 0) {
+		print_error("spans: %s\n", d);
+		fail();
+	}
+	CHECK_INT("candidates", c.candidates, 5);	/* 0-4; 5 never confirmed */
+	CHECK("no limit", c.limited == 0 && c.dropped == 0);
+
+	/* a text where nothing matches confirms only the always-confirmed pattern */
+	memset(&g, 0, sizeof(g));
+	g.stop_after = 1;
+	CHECK_INT("quiet scan", cst_patset_scan(ps, s, "hello", 5, collect, &g, &c), 0);
+	CHECK_INT("quiet candidates", c.candidates, 1);
+	CHECK("stopped after one", g.n == 1 && g.idx[0] == 4 && c.spans == 1);
+	/* empty text */
+	memset(&g, 0, sizeof(g));
+	g.stop_after = 1;
+	CHECK_INT("empty", cst_patset_scan(ps, s, "", 0, collect, &g, &c), 0);
+	CHECK("empty span", g.n == 1 && g.a[0] == 0 && g.b[0] == 0);
+	cst_patscratch_free(s);
+	cst_patset_free(ps);
+}
+
+static void
+test_compile_errors(void **state)
+{
+	static const struct cst_pattern bad[] = { { "ok", 0 }, { "(unclosed", 0 } };
+	struct cst_patset *ps = (struct cst_patset *)1;
+	char err[200];
+
+	(void)state;
+	CHECK_INT("bad regex", cst_patset_compile(bad, 2, &ps, err, sizeof(err)), CST_EINVAL);
+	CHECK("names the pattern", strncmp(err, "pattern 1, offset 9: ", 21) == 0);
+	CHECK("no set", ps == NULL);
+	CHECK_INT("none", cst_patset_compile(bad, 0, &ps, err, sizeof(err)), CST_EINVAL);
+}
+
+static void
+test_cap_and_limits(void **state)
+{
+	static const struct cst_pattern p[] = { { "a", 0 }, { "(a|a)*$", 0 } };
+	static char text[3000];
+	static struct got g;
+	struct cst_patset *ps;
+	struct cst_patscratch *s;
+	struct cst_scan_counts c;
+	char err[200];
+
+	(void)state;
+	memset(text, 'a', sizeof(text) - 1);
+	/* (a|a)*$ can match empty, so it is confirmed on every text, and backtracks exponentially
+	 * before the final b */
+	text[sizeof(text) - 2] = 'b';
+	CHECK_INT("compile", cst_patset_compile(p, 2, &ps, err, sizeof(err)), 0);
+	CHECK_INT("scratch", cst_patscratch_new(ps, &s), 0);
+	memset(&g, 0, sizeof(g));
+	CHECK_INT("scan", cst_patset_scan(ps, s, text, strlen(text), collect, &g, &c), CST_ELIMIT);
+	CHECK_INT("capped", g.n, CST_PAT_MAX_SPANS);
+	CHECK_INT("dropped", c.dropped, sizeof(text) - 2 - CST_PAT_MAX_SPANS);
+	CHECK_INT("limited", c.limited, 1);
+	cst_patscratch_free(s);
+	cst_patset_free(ps);
+}
+
+struct worker {
+	const struct cst_patset *ps;
+	const char *text;
+	struct got g;
+	int r;
+};
+
+static void *
+work(void *arg)
+{
+	struct worker *w = arg;
+	struct cst_patscratch *s;
+	int i;
+
+	if ((w->r = cst_patscratch_new(w->ps, &s)) != 0)
+		return NULL;
+	for (i = 0; i < 200 && w->r == 0; i++) {
+		w->g.n = 0;
+		w->r = cst_patset_scan(w->ps, s, w->text, strlen(w->text), collect, &w->g, NULL);
+	}
+	cst_patscratch_free(s);
+	return NULL;
+}
+
+static void
+test_threads(void **state)
+{
+	static struct worker w[2];
+	struct cst_patset *ps;
+	pthread_t t[2];
+	char err[200], d0[512], d1[512];
+	int i;
+
+	(void)state;
+	CHECK_INT("compile", cst_patset_compile(pats, 4, &ps, err, sizeof(err)), 0);
+	for (i = 0; i < 2; i++) {
+		memset(&w[i], 0, sizeof(w[i]));
+		w[i].ps = ps;
+		w[i].text = "111-22-3333 secret x again x foobar 444-55-6666";
+		CHECK("start", pthread_create(&t[i], NULL, work, &w[i]) == 0);
+	}
+	for (i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	CHECK("ok", w[0].r == 0 && w[1].r == 0);
+	describe(&w[0].g, d0, sizeof(d0));
+	describe(&w[1].g, d1, sizeof(d1));
+	CHECK("same", strcmp(d0, d1) == 0 &&
+	    strcmp(d0, "0:0-11 0:36-47 1:12-18 2:19-28 3:29-32") == 0);
+	cst_patset_free(ps);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_spans),
+		cmocka_unit_test(test_compile_errors),
+		cmocka_unit_test(test_cap_and_limits),
+		cmocka_unit_test(test_threads),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
