@@ -44,48 +44,6 @@ fail(int err, char *msg, size_t cap, const char *fmt, ...)
 
 /* ---- UTF-8 and names ------------------------------------------------------------------- */
 
-/*
- * Decodes one strict UTF-8 sequence at p[0..n) (n >= 1): *cp and its length, or 0 if invalid
- * (overlong, surrogate, above U+10FFFF, truncated, stray continuation byte).
- */
-static size_t
-utf8_next(const unsigned char *p, size_t n, uint32_t *cp)
-{
-	uint32_t c = p[0], min;
-	size_t len, i;
-
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	}
-	if (c >= 0xc2 && c <= 0xdf) {
-		len = 2;
-		c &= 0x1f;
-		min = 0x80;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		len = 3;
-		c &= 0x0f;
-		min = 0x800;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		len = 4;
-		c &= 0x07;
-		min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		c = c << 6 | (p[i] & 0x3f);
-	}
-	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	*cp = c;
-	return len;
-}
-
 static bool
 is_control(uint32_t c)
 {
@@ -112,7 +70,7 @@ check_text(const char *p, size_t n, const char **what)
 	uint32_t c;
 
 	while (i < n) {
-		if ((k = utf8_next((const unsigned char *)p + i, n - i, &c)) == 0) {
+		if ((k = cst_utf8_decode((const unsigned char *)p + i, n - i, &c)) == 0) {
 			*what = "invalid UTF-8";
 			return (long long)i;
 		}
@@ -135,7 +93,7 @@ valid_name(const char *p, size_t n)
 	if (n == 0)
 		return false;
 	while (i < n) {
-		if ((k = utf8_next((const unsigned char *)p + i, n - i, &c)) == 0)
+		if ((k = cst_utf8_decode((const unsigned char *)p + i, n - i, &c)) == 0)
 			return false;
 		if (is_control(c) || is_space(c) || c == '+')
 			return false;

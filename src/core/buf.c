@@ -6,6 +6,7 @@
 
 #include "core/alloc.h"
 #include "core/err.h"
+#include "core/str.h"
 
 #include <openssl/crypto.h>
 #include <stdint.h>
@@ -137,34 +138,6 @@ cst_buf_printf(struct cst_buf *b, const char *fmt, ...)
 	return r;
 }
 
-/* Length of the well-formed UTF-8 sequence at s[0..n) (s[0] >= 0x80), or 0 if there is none. */
-static size_t
-utf8_seq(const unsigned char *s, size_t n)
-{
-	uint32_t cp, min;
-	size_t len, i;
-
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		len = 2, cp = s[0] & 0x1fu, min = 0x80;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		len = 3, cp = s[0] & 0x0fu, min = 0x800;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		len = 4, cp = s[0] & 0x07u, min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3fu);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;	/* overlong, out of range or a surrogate */
-	return len;
-}
-
 /* Bytes the unit at s[0..n) (one escaped byte or one UTF-8 sequence) takes, and its length. */
 static size_t
 json_unit(const unsigned char *s, size_t n, size_t *len)
@@ -176,7 +149,7 @@ json_unit(const unsigned char *s, size_t n, size_t *len)
 		return c == '"' || c == '\\' ? 2 : 1;
 	if (c == '\n' || c == '\r' || c == '\t')
 		return 2;
-	if (c >= 0x80 && (*len = utf8_seq(s, n)) > 0)
+	if (c >= 0x80 && (*len = cst_utf8_len(s, n)) > 0)
 		return *len;
 	*len = 1;
 	return 6;	/* \u00XX, or \ufffd for a byte that is not UTF-8 */
@@ -216,7 +189,7 @@ cst_buf_add_json_str(struct cst_buf *b, const char *s, size_t n)
 			i++;
 			continue;
 		}
-		if (c >= 0x80 && (k = utf8_seq(u + i, n - i)) > 0) {
+		if (c >= 0x80 && (k = cst_utf8_len(u + i, n - i)) > 0) {
 			i += k;
 			continue;
 		}

@@ -57,4 +57,15 @@ int cst_unhex(const char *s, size_t n, unsigned char *out);
 /* ISO-8601 UTC time with milliseconds ("2026-01-02T03:04:05.678Z") of a unix time in ms. */
 void cst_time_iso(uint64_t unix_ms, char out[32]);
 
+/*
+ * Decodes the well-formed UTF-8 sequence at s[0..n) (n >= 1): its length (1 to 4) with *cp
+ * set, or 0 when it is ill-formed or cut short (overlong form, surrogate, above U+10FFFF,
+ * stray continuation byte).
+ */
+size_t cst_utf8_decode(const unsigned char *s, size_t n, uint32_t *cp);
+/* The length of the well-formed UTF-8 sequence at s[0..n), or 0 (cst_utf8_decode). */
+size_t cst_utf8_len(const unsigned char *s, size_t n);
+/* Encodes cp (at most U+10FFFF) into out; returns its length (1 to 4). */
+size_t cst_utf8_encode(uint32_t cp, char out[4]);
+
 #endif

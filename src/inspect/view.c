@@ -12,6 +12,7 @@
 
 #include "core/alloc.h"
 #include "core/err.h"
+#include "core/str.h"
 
 /* skeleton_ascii[cp]: the ASCII look-alike of BMP code point cp, or 0. */
 static unsigned char skeleton_ascii[0x10000];
@@ -62,72 +63,6 @@ cst_view_init(void)
 {
 	pthread_once(&tables_once, build_tables);
 	return tables_err;
-}
-
-/*
- * Decodes one code point at p[0..n) strictly (no overlongs, surrogates or values past
- * U+10FFFF). Returns its length, or 0 for an invalid byte.
- */
-static size_t
-utf8_decode(const unsigned char *p, size_t n, uint32_t *cp)
-{
-	unsigned char c = p[0];
-	size_t len, i;
-	uint32_t v;
-
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	}
-	if (c >= 0xc2 && c <= 0xdf) {
-		len = 2;
-		v = c & 0x1f;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		len = 3;
-		v = c & 0x0f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		len = 4;
-		v = c & 0x07;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		v = v << 6 | (p[i] & 0x3f);
-	}
-	if ((len == 3 && (v < 0x800 || (v >= 0xd800 && v <= 0xdfff))) ||
-	    (len == 4 && (v < 0x10000 || v > 0x10ffff)))
-		return 0;
-	*cp = v;
-	return len;
-}
-
-static size_t
-utf8_encode(uint32_t cp, char *out)
-{
-	if (cp < 0x80) {
-		out[0] = (char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		out[0] = (char)(0xc0 | cp >> 6);
-		out[1] = (char)(0x80 | (cp & 0x3f));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		out[0] = (char)(0xe0 | cp >> 12);
-		out[1] = (char)(0x80 | (cp >> 6 & 0x3f));
-		out[2] = (char)(0x80 | (cp & 0x3f));
-		return 3;
-	}
-	out[0] = (char)(0xf0 | cp >> 18);
-	out[1] = (char)(0x80 | (cp >> 12 & 0x3f));
-	out[2] = (char)(0x80 | (cp >> 6 & 0x3f));
-	out[3] = (char)(0x80 | (cp & 0x3f));
-	return 4;
 }
 
 /* Room for m more bytes (the maps grow with the text). */
@@ -224,7 +159,7 @@ fold(struct cst_view *v, uint32_t cp, size_t ra, size_t rb)
 		return 0;
 	}
 	if (cp >= 0xac00 && cp <= 0xd7a3) {	/* Hangul syllables stay composed */
-		m = utf8_encode(cp, out);
+		m = cst_utf8_encode(cp, out);
 		return emit(v, out, m, ra, rb);
 	}
 	k = utf8proc_decompose_char((utf8proc_int32_t)cp, dec, 32, (utf8proc_option_t)
@@ -242,7 +177,7 @@ fold(struct cst_view *v, uint32_t cp, size_t ra, size_t rb)
 			v->st.confusables++;
 			out[m++] = (char)skeleton_ascii[c];
 		} else {
-			m += utf8_encode(c, out + m);
+			m += cst_utf8_encode(c, out + m);
 		}
 	}
 	return emit(v, out, m, ra, rb);
@@ -289,7 +224,7 @@ cst_view_build(struct cst_view *v, const char *raw, size_t n)
 			i++;
 			continue;
 		}
-		if ((len = utf8_decode(p + i, n - i, &cp)) == 0) {
+		if ((len = cst_utf8_decode(p + i, n - i, &cp)) == 0) {
 			v->st.invalid++;
 			if ((r = emit(v, "\xef\xbf\xbd", 3, i, i + 1)) != 0)
 				goto fail;
