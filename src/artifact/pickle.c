@@ -30,19 +30,52 @@ static const char *const tag_names[] = {
 	"persistent reference", "buffer",
 };
 
-/* A value. T_STR: kept says whether its bytes are pool[off..off+len). T_GLOBAL / T_CALL:
+/*
+ * A value. T_STR: kept says whether its bytes are pool[off..off+len). T_GLOBAL / T_CALL:
  * kept says whether the callable's "module.name" is pool[off..off+len) (module = mlen bytes);
- * sev is the callable's severity. */
+ * sev is the callable's severity. T_INT / T_BOOL: kept says the value is known, as the 64-bit
+ * two's complement (len << 32 | off). T_TUPLE: kept says its items are items[off..off+len)
+ * (short tuples, while ITEMS_MAX allows). obj (T_DICT, T_CALL): 1 + the index of what is
+ * known about that object in objs, shared by every copy (memo, DUP), or 0: numpy.dtype
+ * objects, and dicts made after an import of joblib's array wrapper (its array lengths depend
+ * on them).
+ */
 struct val {
 	uint8_t tag;
 	uint8_t kept;
 	uint8_t sev;
-	uint8_t pad;
+	uint8_t flags;
 	uint16_t mlen;
-	uint16_t pad2;
+	uint16_t obj;
 	uint32_t len;
 	uint32_t off;
 };
+
+/* val.flags: a NumpyArrayWrapper made without __init__ (NEWOBJ, copyreg._reconstructor of
+ * object), the very value that call pushed (memo and DUP copies do not carry it). */
+#define F_FRESH 0x01
+
+/*
+ * What is known of one object that joblib's array reading depends on. O_DICT: the values
+ * last stored under the keys of interest (D_*), or uncertain when a key might be one of them
+ * but is not a constant. O_DTYPE: a numpy.dtype call, f[0] its arguments and f[1] the state
+ * of its last BUILD (have bit 1 << 1).
+ */
+enum { O_DICT = 1, O_DTYPE };
+enum { D_SHAPE, D_DTYPE, D_ALIGN, D_MMAP, D_N };
+struct obj {
+	uint8_t kind;
+	uint8_t have;		/* bit i: f[i] set */
+	bool uncertain;
+	struct val f[D_N];
+};
+
+#define WRAPPER_MOD "joblib.numpy_pickle"
+#define WRAPPER_NAME "NumpyArrayWrapper"
+#define WRAPPER WRAPPER_MOD "." WRAPPER_NAME
+#define TUPLE_KEEP 64		/* longest tuple whose items are kept */
+#define ITEMS_MAX (1U << 18)	/* tuple items kept per pickle */
+#define OBJS_MAX 65535		/* objects followed per pickle (val.obj is 16 bits) */
 
 struct memo_ent {
 	struct val v;
@@ -87,6 +120,12 @@ struct pm {
 	uint64_t gets, puts, dups;
 	struct line *ln;	/* protocol-0 line state, owned */
 	struct sink sk;
+	bool nested;		/* a pickle.load inside a joblib file: no joblib semantics */
+	bool joblib;		/* this pickle imported joblib's NumpyArrayWrapper */
+	struct val *items;	/* tuple items (joblib pickles), reset per pickle */
+	uint32_t n_items, items_cap;
+	struct obj *objs;	/* followed objects (joblib pickles), reset per pickle */
+	uint32_t n_objs, objs_cap;
 };
 
 static const char *const op_names[256] = {
@@ -429,10 +468,14 @@ memo_put(struct pm *m, uint64_t idx, struct val v)
 static int
 memo_get(struct pm *m, uint64_t idx)
 {
+	struct val v;
+
 	m->gets++;
 	if (idx >= m->memo_cap || m->memo[idx].gen != m->gen)
 		return perr(m, "memo key %llu not found", (unsigned long long)idx);
-	return push(m, m->memo[idx].v);
+	v = m->memo[idx].v;
+	v.flags &= (uint8_t)~F_FRESH;
+	return push(m, v);
 }
 
 /* Copies p[0..n) into the pool; *kept false when the pool is full. */
@@ -477,6 +520,186 @@ push_sink_str(struct pm *m, bool decodable)
 	}
 	v.kept = kept;
 	return push(m, v);
+}
+
+/* ---- values followed for joblib: ints, tuples, dicts, dtypes ---- */
+
+static struct val
+mk_int(uint8_t tag, int64_t x)
+{
+	struct val v = mk(tag);
+
+	v.kept = 1;
+	v.off = (uint32_t)(uint64_t)x;
+	v.len = (uint32_t)((uint64_t)x >> 32);
+	return v;
+}
+
+/* Whether v is an int or bool of known value, stored into *x. */
+static bool
+int_of(const struct val *v, int64_t *x)
+{
+	if ((v->tag != T_INT && v->tag != T_BOOL) || !v->kept)
+		return false;
+	*x = (int64_t)(((uint64_t)v->len << 32) | v->off);
+	return true;
+}
+
+/* Whether v is a global or call result whose callable is exactly full. */
+static bool
+is_name(const struct pm *m, const struct val *v, const char *full)
+{
+	size_t n = strlen(full);
+
+	return (v->tag == T_GLOBAL || v->tag == T_CALL) && v->kept && v->len == n &&
+	    memcmp(m->pool + v->off, full, n) == 0;
+}
+
+/* copyreg._reconstructor and builtins.object under the names fix_imports maps to them. */
+static bool
+is_reconstructor(const struct pm *m, const struct val *v)
+{
+	return is_name(m, v, "copyreg._reconstructor") || is_name(m, v, "copy_reg._reconstructor");
+}
+
+static bool
+is_object(const struct pm *m, const struct val *v)
+{
+	return is_name(m, v, "builtins.object") || is_name(m, v, "__builtin__.object") ||
+	    is_name(m, v, "exceptions.object");
+}
+
+/* Whether v is a constant string equal to s. */
+static bool
+is_str(const struct pm *m, const struct val *v, const char *s)
+{
+	size_t n = strlen(s);
+
+	return v->tag == T_STR && v->kept && v->len == n && memcmp(m->pool + v->off, s, n) == 0;
+}
+
+/* The object v refers to, or NULL. */
+static struct obj *
+obj_of(const struct pm *m, const struct val *v, int kind)
+{
+	if (v->obj == 0 || v->obj > m->n_objs || m->objs[v->obj - 1].kind != kind)
+		return NULL;
+	return &m->objs[v->obj - 1];
+}
+
+/* Starts following a new object of kind in *v (nothing when the table is full). */
+static int
+obj_new(struct pm *m, int kind, struct val *v)
+{
+	if (m->n_objs >= OBJS_MAX)
+		return 0;
+	if (m->n_objs == m->objs_cap) {
+		uint32_t cap = m->objs_cap ? m->objs_cap * 2 : 64;
+		struct obj *n;
+
+		if (cap > OBJS_MAX)
+			cap = OBJS_MAX;
+		if ((n = cst_reallocarray(m->objs, cap, sizeof(*n))) == NULL)
+			return CST_ENOMEM;
+		m->objs = n;
+		m->objs_cap = cap;
+	}
+	memset(&m->objs[m->n_objs], 0, sizeof(m->objs[0]));
+	m->objs[m->n_objs].kind = (uint8_t)kind;
+	v->obj = (uint16_t)++m->n_objs;
+	return 0;
+}
+
+/* Pushes the tuple made of stack[start..sp) in place of those items. */
+static int
+push_tuple(struct pm *m, uint32_t start)
+{
+	struct val t = mk(T_TUPLE);
+	uint32_t n = m->sp - start, i;
+
+	if (n <= TUPLE_KEEP && n <= ITEMS_MAX - m->n_items) {
+		if (m->n_items + n > m->items_cap) {
+			uint32_t cap = m->items_cap ? m->items_cap : 256;
+			struct val *nv;
+
+			while (cap < m->n_items + n)
+				cap *= 2;
+			if (cap > ITEMS_MAX)
+				cap = ITEMS_MAX;
+			if ((nv = cst_reallocarray(m->items, cap, sizeof(*nv))) == NULL)
+				return CST_ENOMEM;
+			m->items = nv;
+			m->items_cap = cap;
+		}
+		for (i = 0; i < n; i++) {
+			m->items[m->n_items + i] = m->stack[start + i];
+			m->items[m->n_items + i].flags &= (uint8_t)~F_FRESH;
+		}
+		t.kept = 1;
+		t.off = m->n_items;
+		t.len = n;
+		m->n_items += n;
+	}
+	m->sp = start;
+	return push(m, t);
+}
+
+/* The items of a kept tuple, or NULL. */
+static const struct val *
+tuple_items(const struct pm *m, const struct val *v, uint32_t *n)
+{
+	if (v->tag != T_TUPLE || !v->kept)
+		return NULL;
+	*n = v->len;
+	return m->items + v->off;
+}
+
+/* Pushes a new dict (followed in a joblib pickle). */
+static int
+push_dict(struct pm *m)
+{
+	struct val d = mk(T_DICT);
+	int r;
+
+	if (m->joblib && (r = obj_new(m, O_DICT, &d)) != 0)
+		return r;
+	return push(m, d);
+}
+
+/* d[key] = v, as far as the keys joblib's array reading depends on go. */
+static void
+dict_set(struct pm *m, const struct val *d, const struct val *key, const struct val *v)
+{
+	static const char *const keys[D_N] = { "shape", "dtype", "numpy_array_alignment_bytes",
+		"allow_mmap" };
+	struct obj *o = d->tag == T_DICT ? obj_of(m, d, O_DICT) : NULL;
+	int i;
+
+	if (o == NULL)
+		return;
+	switch (key->tag) {
+	case T_STR:
+		if (!key->kept) {	/* not retained: might be one of the keys */
+			o->uncertain = true;
+			return;
+		}
+		for (i = 0; i < D_N; i++)
+			if (is_str(m, key, keys[i])) {
+				o->f[i] = *v;
+				o->f[i].flags &= (uint8_t)~F_FRESH;
+				o->have |= (uint8_t)(1U << i);
+			}
+		return;
+	case T_UNKNOWN:
+	case T_GLOBAL:
+	case T_CALL:
+	case T_PERSID:
+	case T_BUF:
+		o->uncertain = true;	/* might be a str equal to a key */
+		return;
+	default:
+		return;			/* cannot equal a str */
+	}
 }
 
 /* ---- reporting imports and calls ---- */
@@ -550,6 +773,9 @@ import_global(struct pm *m, const uint8_t *mod, size_t ml, const uint8_t *name, 
 	g.len = (uint32_t)(ml + 1 + nl);
 	g.mlen = (uint16_t)ml;
 	g.sev = (uint8_t)v.severity;
+	if (!m->nested && ml == strlen(WRAPPER_MOD) && nl == strlen(WRAPPER_NAME) &&
+	    memcmp(mod, WRAPPER_MOD, ml) == 0 && memcmp(name, WRAPPER_NAME, nl) == 0)
+		m->joblib = true;
 	return push(m, g);
 }
 
@@ -563,13 +789,17 @@ callee(const struct pm *m, const struct val *v, char *out)
 	return out;
 }
 
-/* Reports a call of c by the current opcode and pushes its result. */
+/* Reports a call of c (with args, or NULL when not known) by the current opcode and pushes
+ * its result. */
 static int
-call(struct pm *m, const struct val *c)
+call(struct pm *m, const struct val *c, const struct val *args)
 {
 	char subj[SUBJ_MAX];
 	struct val res = mk(T_CALL);
+	const struct val *it;
+	uint32_t n;
 	const char *s;
+	int r;
 
 	if (c->tag == T_GLOBAL) {
 		s = callee(m, c, subj);
@@ -577,6 +807,35 @@ call(struct pm *m, const struct val *c)
 		    opname(m->op), s ? s : "a global whose name was not retained");
 		res = *c;
 		res.tag = T_CALL;
+		if (m->op == 'R' && args != NULL && is_reconstructor(m, c) &&
+		    (it = tuple_items(m, args, &n)) != NULL && n == 3 && it[0].tag == T_GLOBAL &&
+		    it[0].kept) {
+			/* copyreg._reconstructor(cls, base, state): an instance of cls, made with
+			 * object.__new__ (no __init__) when base is object; named after cls, with
+			 * the highest severity of the three callables. */
+			uint8_t base = it[1].tag == T_GLOBAL ? it[1].sev : CST_SEV_MEDIUM;
+
+			res = it[0];
+			res.tag = T_CALL;
+			if (c->sev > res.sev)
+				res.sev = c->sev;
+			if (base > res.sev)
+				res.sev = base;
+			if (is_name(m, &it[0], WRAPPER) && it[1].tag == T_GLOBAL &&
+			    is_object(m, &it[1]) && it[2].tag == T_NONE)
+				res.flags = F_FRESH;
+		} else if ((m->op == 0x81 || m->op == 0x92) && is_name(m, c, WRAPPER)) {
+			res.flags = F_FRESH;	/* cls.__new__(cls, ...): no __init__ */
+		} else if (m->op == 'R' && args != NULL && is_name(m, c, "numpy.dtype")) {
+			struct obj *o;
+
+			if ((r = obj_new(m, O_DTYPE, &res)) != 0)
+				return r;
+			if ((o = obj_of(m, &res, O_DTYPE)) != NULL) {
+				o->f[0] = *args;
+				o->have = 1;
+			}
+		}
 	} else {
 		emit(m, "pickle.call.indirect", CST_SEV_MEDIUM, NULL, m->op_off,
 		    "%s calls a %s, not a global", opname(m->op), tag_names[c->tag]);
@@ -840,6 +1099,29 @@ int_ok(const uint8_t *p, size_t n)
 	return digits > 0;
 }
 
+/* Pushes the protocol-0 integer line keep[0..n) (int_ok): known if plain decimal that fits. */
+static int
+push_line_int(struct pm *m, size_t n)
+{
+	const uint8_t *p = m->ln->keep;
+	size_t i = 0;
+	int64_t x = 0;
+	bool neg = false;
+
+	if (m->ln->total != m->ln->kept)
+		return push_tag(m, T_INT);
+	if (i < n && (p[i] == '+' || p[i] == '-'))
+		neg = p[i++] == '-';
+	if (i == n || n - i > 18)
+		return push_tag(m, T_INT);
+	for (; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return push_tag(m, T_INT);
+		x = x * 10 + (p[i] - '0');
+	}
+	return push(m, mk_int(T_INT, neg ? -x : x));
+}
+
 /* A decimal memo index line. */
 static int
 parse_index(struct pm *m, const struct line *l, uint64_t *idx)
@@ -1049,11 +1331,202 @@ op_ext(struct pm *m, size_t n)
 	return push(m, g);
 }
 
+static int run(const struct cst_artifact_src *src, uint64_t off, uint64_t len,
+    const struct cst_pickle_opts *o, const struct cst_policy *pol, cst_finding_fn fn,
+    void *arg, struct cst_pickle_result *res, bool nested);
+
+/*
+ * The item size of the numpy.dtype object d and whether it holds Python objects, as numpy
+ * 1.24 rebuilds it (checked against dtype.__setstate__): the type string of its arguments
+ * ("f8", "U5", "O8", "V56", ... as numpy's dtype.__reduce__ writes it) decides, except that
+ * for the flexible types (U, S, V) the element size of the state tuple of its last BUILD
+ * (version 3 or 4) wins, and for V its flags decide whether it holds objects (structured
+ * types: sklearn's tree nodes). Anything else is a parse error: the analyser skips bytes only
+ * when it knows how many.
+ */
+static int
+dtype_size(struct pm *m, const struct obj *d, uint64_t *size, bool *hasobj)
+{
+	const struct val *a, *st;
+	const uint8_t *p;
+	uint32_t na, ns, i;
+	uint64_t n = 0;
+	int64_t ver, el, fl = 0;
+	char kind;
+	bool flex;
+
+	if ((a = tuple_items(m, &d->f[0], &na)) == NULL || na < 1 || a[0].tag != T_STR ||
+	    !a[0].kept || a[0].len < 2 || a[0].len > 11)
+		return perr(m, "joblib array: numpy.dtype called with arguments the analyser "
+		    "cannot follow");
+	p = m->pool + a[0].off;
+	kind = (char)p[0];
+	for (i = 1; i < a[0].len; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return perr(m, "joblib array: dtype \"%.*s\" not understood", (int)a[0].len,
+			    (const char *)p);
+		n = n * 10 + (uint64_t)(p[i] - '0');
+	}
+	flex = kind == 'U' || kind == 'S' || kind == 'V';
+	*hasobj = kind == 'O';
+	if ((kind == 'b' && n == 1) || ((kind == 'i' || kind == 'u') && (n == 1 || n == 2 ||
+	    n == 4 || n == 8)) || (kind == 'f' && (n == 2 || n == 4 || n == 8 || n == 16)) ||
+	    (kind == 'c' && (n == 8 || n == 16 || n == 32)) || (kind == 'O' && n == 8) ||
+	    ((kind == 'M' || kind == 'm') && n == 8) || kind == 'S' || kind == 'V')
+		*size = n;
+	else if (kind == 'U' && n <= UINT32_MAX)
+		*size = 4 * n;
+	else
+		return perr(m, "joblib array: dtype \"%.*s\" not understood", (int)a[0].len,
+		    (const char *)p);
+	if (!(d->have & 2))
+		return 0;
+	if ((st = tuple_items(m, &d->f[1], &ns)) == NULL || ns < 8 || !int_of(&st[0], &ver) ||
+	    !((ver == 3 && ns == 8) || (ver == 4 && ns == 9)) ||
+	    (kind != 'V' && (st[3].tag != T_NONE || st[4].tag != T_NONE)) ||
+	    (flex && (!int_of(&st[5], &el) || el < 0 || !int_of(&st[7], &fl))))
+		return perr(m, "joblib array: a dtype state the analyser cannot follow");
+	if (flex) {
+		if (kind != 'V' && (fl & 1) != 0)
+			return perr(m, "joblib array: a string dtype state with the object flag");
+		*size = (uint64_t)el;
+		*hasobj = kind == 'V' && (fl & 1) != 0;
+	}
+	return 0;
+}
+
+/* One pickle read by pickle.load at m->pos (a joblib object array): scanned as such. */
+static int
+nested_pickle(struct pm *m)
+{
+	struct cst_pickle_opts o;
+	struct cst_pickle_result r;
+	int rc;
+
+	cst_pickle_opts_default(&o);
+	o.lim = *m->lim;
+	o.scan_all_pickles = false;
+	o.allow_trailing = true;
+	rc = run(m->src, m->pos, m->end - m->pos, &o, m->pol, m->fn, m->arg, &r, true);
+	if (r.n_findings > 0 && (m->res->n_findings == 0 || r.max_severity > m->res->max_severity))
+		m->res->max_severity = r.max_severity;
+	m->res->n_findings += r.n_findings;
+	m->res->n_opcodes += r.n_opcodes;
+	m->res->parse_error |= r.parse_error;
+	m->res->limit_hit |= r.limit_hit;
+	if (rc != 0)
+		return rc;
+	m->pos = r.first_end;
+	return 0;
+}
+
+/*
+ * BUILD gave the NumpyArrayWrapper on the stack the state st: joblib's unpickler now reads the
+ * array from the stream (joblib/numpy_pickle.py NumpyArrayWrapper.read): for an object dtype
+ * one nested pickle (pickle.load); otherwise, when numpy_array_alignment_bytes is not None,
+ * a padding-length byte and that many bytes, then prod(shape) * itemsize raw bytes. The data
+ * is skipped (or the nested pickle scanned) only when every value it depends on is known.
+ */
+static int
+joblib_array(struct pm *m, const struct val *st)
+{
+	const struct obj *o = st->tag == T_DICT ? obj_of(m, st, O_DICT) : NULL, *dt;
+	const struct val *dims;
+	uint64_t count = 1, size = 0, nbytes, at = m->op_off;
+	uint32_t nd, i;
+	int64_t x;
+	bool hasobj = false, pad;
+	uint8_t plen = 0;
+	int r;
+
+	if (o == NULL || o->uncertain)
+		return perr(m, "joblib array: the NumpyArrayWrapper state is not a dict of "
+		    "constant keys the analyser could follow");
+	if (!(o->have & (1U << D_SHAPE)) || !(o->have & (1U << D_DTYPE)))
+		return perr(m, "joblib array: the NumpyArrayWrapper state has no shape or dtype");
+	if ((dims = tuple_items(m, &o->f[D_SHAPE], &nd)) == NULL)
+		return perr(m, "joblib array: the shape is not a tuple the analyser could follow");
+	for (i = 0; i < nd; i++) {
+		if (!int_of(&dims[i], &x) || x < 0)
+			return perr(m, "joblib array: shape item %u is not a known non-negative int",
+			    i);
+		if (__builtin_mul_overflow(count, (uint64_t)x, &count))
+			return perr(m, "joblib array: the shape overflows");
+	}
+	if (o->f[D_DTYPE].tag != T_CALL || (dt = obj_of(m, &o->f[D_DTYPE], O_DTYPE)) == NULL)
+		return perr(m, "joblib array: the dtype is not a numpy.dtype the analyser could "
+		    "follow");
+	if ((r = dtype_size(m, dt, &size, &hasobj)) != 0)
+		return r;
+	if (__builtin_mul_overflow(count, size, &nbytes))
+		return perr(m, "joblib array: the array size overflows");
+	if (m->in_frame && m->pos < m->frame_end)
+		return perr(m, "joblib array: the array data would start inside a frame");
+	m->in_frame = false;
+	if (hasobj) {
+		/* With allow_mmap true and mmap_mode set, joblib would map the bytes instead. */
+		if ((o->have & (1U << D_MMAP)) && !(int_of(&o->f[D_MMAP], &x) && x == 0))
+			return perr(m, "joblib array: an object array whose allow_mmap is not False "
+			    "(the layout would depend on mmap_mode)");
+		emit(m, "pickle.joblib.array", CST_SEV_INFO, WRAPPER_NAME, at, "joblib object "
+		    "array: the nested pickle at %llu is scanned", (unsigned long long)m->pos);
+		return nested_pickle(m);
+	}
+	pad = false;
+	if (o->have & (1U << D_ALIGN)) {
+		switch (o->f[D_ALIGN].tag) {
+		case T_NONE:
+			break;
+		case T_INT: case T_BOOL: case T_FLOAT: case T_STR: case T_BYTES: case T_TUPLE:
+		case T_LIST: case T_DICT: case T_SET: case T_FROZENSET:
+			pad = true;
+			break;
+		default:
+			return perr(m, "joblib array: numpy_array_alignment_bytes may or may not be "
+			    "None");
+		}
+	}
+	if (pad) {
+		if ((r = get(m, &plen, 1)) != 0)
+			return r;
+		if (plen > m->end - m->pos)
+			return perr(m, "joblib array: truncated padding");
+		m->pos += plen;
+	}
+	if (nbytes > m->end - m->pos)
+		return perr(m, "joblib array: truncated: %llu bytes of array data, %llu left",
+		    (unsigned long long)nbytes, (unsigned long long)(m->end - m->pos));
+	m->pos += nbytes;
+	emit(m, "pickle.joblib.array", CST_SEV_INFO, WRAPPER_NAME, at, "joblib array data: %s%u "
+	    "padding bytes and %llu data bytes skipped", pad ? "1 + " : "", plen,
+	    (unsigned long long)nbytes);
+	return 0;
+}
+
+/* Whether a BUILD target in a pickle that imports NumpyArrayWrapper might be one that the
+ * analyser cannot follow (so joblib might read array data the analyser does not skip). */
+static bool
+maybe_wrapper(const struct pm *m, const struct val *t)
+{
+	switch (t->tag) {
+	case T_UNKNOWN:
+	case T_PERSID:
+	case T_BUF:
+		return true;
+	case T_CALL:
+		return !t->kept || t->sev > CST_SEV_INFO || is_name(m, t, WRAPPER) ||
+		    is_reconstructor(m, t);
+	default:
+		return false;
+	}
+}
+
 static int
 op_build(struct pm *m)
 {
 	char subj[SUBJ_MAX];
 	struct val state, *t = NULL;
+	struct obj *d;
 	const char *s;
 	int r;
 
@@ -1070,6 +1543,23 @@ op_build(struct pm *m)
 		emit(m, "pickle.call", (enum cst_severity)t->sev, s, m->op_off,
 		    "BUILD sets the state of an instance made by %s (__setstate__)", s);
 	}
+	if (t->tag == T_CALL && (d = obj_of(m, t, O_DTYPE)) != NULL) {
+		d->f[1] = state;
+		d->have |= 2;
+	}
+	if (!m->joblib)
+		return 0;
+	if (t->tag == T_CALL && (t->flags & F_FRESH) && is_name(m, t, WRAPPER)) {
+		if ((r = joblib_array(m, &state)) != 0)
+			return r;
+		*t = mk(T_UNKNOWN);	/* the array read in its place */
+		return 0;
+	}
+	if (maybe_wrapper(m, t))
+		return perr(m, "BUILD on %s in a pickle that imports %s: cannot tell whether joblib "
+		    "would read array data here", is_name(m, t, WRAPPER) ?
+		    "a NumpyArrayWrapper that was copied, built before or made by its constructor" :
+		    "an object the analyser cannot name", WRAPPER);
 	return 0;
 }
 
@@ -1091,8 +1581,9 @@ static int
 step(struct pm *m, bool *stop)
 {
 	struct val a, b, c, *t = NULL;
+	const struct val *it;
 	uint64_t n = 0;
-	uint32_t start = 0;
+	uint32_t start = 0, end, i;
 	uint8_t op;
 	int r;
 
@@ -1150,6 +1641,7 @@ step(struct pm *m, bool *stop)
 		if ((r = top(m, &t)) != 0)
 			return r;
 		a = *t;
+		a.flags &= (uint8_t)~F_FRESH;
 		return push(m, a);
 	case 'F':
 		line_init(m, m->ln, L_FLOAT);
@@ -1170,22 +1662,34 @@ step(struct pm *m, bool *stop)
 			n--;
 		if (op == 'I' && n == 2 && m->ln->keep[0] == '0' &&
 		    (m->ln->keep[1] == '0' || m->ln->keep[1] == '1'))
-			return push_tag(m, T_BOOL);
+			return push(m, mk_int(T_BOOL, m->ln->keep[1] - '0'));
 		if (!int_ok(m->ln->keep, (size_t)n))
 			return perr(m, "malformed integer");
-		return push_tag(m, T_INT);
+		return push_line_int(m, (size_t)n);
 	case 'J':
 	case 'K':
 	case 'M':
 		if ((r = get_le(m, op == 'J' ? 4 : op == 'K' ? 1 : 2, &n)) != 0)
 			return r;
-		return push_tag(m, T_INT);
+		return push(m, mk_int(T_INT, op == 'J' ? (int64_t)(int32_t)(uint32_t)n :
+		    (int64_t)n));
 	case 0x8a:
 	case 0x8b:
 		if ((r = get_le(m, op == 0x8a ? 1 : 4, &n)) != 0)
 			return r;
 		if (op == 0x8b && n > INT32_MAX)
 			return perr(m, "LONG pickle has negative byte count");
+		if (n <= 8) {
+			uint8_t lb[8];
+			uint64_t x;
+
+			if ((r = get(m, lb, (size_t)n)) != 0)
+				return r;
+			x = le(lb, (size_t)n);
+			if (n > 0 && n < 8 && (lb[n - 1] & 0x80))
+				x |= ~0ULL << (8 * n);	/* sign extension */
+			return push(m, mk_int(T_INT, (int64_t)x));
+		}
 		if ((r = op_bytes(m, n)) != 0)
 			return r;
 		m->stack[m->sp - 1].tag = T_INT;
@@ -1198,7 +1702,7 @@ step(struct pm *m, bool *stop)
 		return push_tag(m, T_NONE);
 	case 0x88:
 	case 0x89:
-		return push_tag(m, T_BOOL);
+		return push(m, mk_int(T_BOOL, op == 0x88));
 	case 'S':
 		return op_text_line(m, true);
 	case 'V':
@@ -1244,6 +1748,11 @@ step(struct pm *m, bool *stop)
 			return r;
 		emit(m, "pickle.persid", CST_SEV_INFO, "BINPERSID", m->op_off,
 		    "BINPERSID: a persistent reference resolved by the loader's persistent_load");
+		/* Legacy torch.save of a whole module: ("module", cls, file, source) is resolved
+		 * to cls, which a NEWOBJ then calls; cls was imported (and judged) as a global. */
+		if ((it = tuple_items(m, &a, &start)) != NULL && start >= 2 &&
+		    is_str(m, &it[0], "module") && it[1].tag == T_GLOBAL)
+			return push(m, it[1]);
 		return push_tag(m, T_PERSID);
 	case 'a':
 		if ((r = pop(m, &a)) != 0 || (r = top(m, &t)) != 0)
@@ -1254,6 +1763,7 @@ step(struct pm *m, bool *stop)
 		if ((r = pop(m, &a)) != 0 || (r = pop(m, &b)) != 0 || (r = top(m, &t)) != 0)
 			return r;
 		mutate(m, t);
+		dict_set(m, t, &b, &a);
 		return 0;
 	case 'e':
 	case 'u':
@@ -1262,40 +1772,51 @@ step(struct pm *m, bool *stop)
 			return r;
 		if (op == 'u' && (m->sp - start) % 2 != 0)
 			return perr(m, "odd number of items for SETITEMS");
+		end = m->sp;
 		m->sp = start;
 		if ((r = top(m, &t)) != 0)
 			return r;
 		mutate(m, t);
+		for (i = start; op == 'u' && i < end; i += 2)
+			dict_set(m, t, &m->stack[i], &m->stack[i + 1]);
 		return 0;
 	case 'd':
 		if ((r = pop_mark(m, &start)) != 0)
 			return r;
 		if ((m->sp - start) % 2 != 0)
 			return perr(m, "odd number of items for DICT");
+		end = m->sp;
 		m->sp = start;
-		return push_tag(m, T_DICT);
+		a = mk(T_DICT);
+		if (m->joblib && (r = obj_new(m, O_DICT, &a)) != 0)
+			return r;
+		for (i = start; i < end; i += 2)
+			dict_set(m, &a, &m->stack[i], &m->stack[i + 1]);
+		return push(m, a);
 	case 'l':
-	case 't':
 	case 0x91:
 		if ((r = pop_mark(m, &start)) != 0)
 			return r;
 		m->sp = start;
-		return push_tag(m, op == 'l' ? T_LIST : op == 't' ? T_TUPLE : T_FROZENSET);
+		return push_tag(m, op == 'l' ? T_LIST : T_FROZENSET);
+	case 't':
+		if ((r = pop_mark(m, &start)) != 0)
+			return r;
+		return push_tuple(m, start);
 	case '}':
-		return push_tag(m, T_DICT);
+		return push_dict(m);
 	case ']':
 		return push_tag(m, T_LIST);
 	case ')':
-		return push_tag(m, T_TUPLE);
+		return push_tuple(m, m->sp);
 	case 0x8f:
 		return push_tag(m, T_SET);
 	case 0x85:
 	case 0x86:
 	case 0x87:
-		for (n = 0; n < (uint64_t)(op - 0x84); n++)
-			if ((r = pop(m, &a)) != 0)
-				return r;
-		return push_tag(m, T_TUPLE);
+		if (m->sp - fence(m) < (uint32_t)(op - 0x84))
+			return underflow(m);
+		return push_tuple(m, m->sp - (uint32_t)(op - 0x84));
 	case 'b':
 		return op_build(m);
 	case 'c':
@@ -1307,21 +1828,18 @@ step(struct pm *m, bool *stop)
 		if ((r = pop_mark(m, &start)) != 0)
 			return r;
 		m->sp = start;
-		return call(m, &a);
+		return call(m, &a, NULL);
 	case 0x93:
 		return op_stack_global(m);
 	case 'R':
-		if ((r = pop(m, &b)) != 0 || (r = pop(m, &a)) != 0)
-			return r;
-		return call(m, &a);
 	case 0x81:
 		if ((r = pop(m, &b)) != 0 || (r = pop(m, &a)) != 0)
 			return r;
-		return call(m, &a);
+		return call(m, &a, &b);
 	case 0x92:
 		if ((r = pop(m, &c)) != 0 || (r = pop(m, &b)) != 0 || (r = pop(m, &a)) != 0)
 			return r;
-		return call(m, &a);
+		return call(m, &a, &b);
 	case 'o':
 		if ((r = pop_mark(m, &start)) != 0)
 			return r;
@@ -1331,7 +1849,7 @@ step(struct pm *m, bool *stop)
 		}
 		a = m->stack[start];
 		m->sp = start;
-		return call(m, &a);
+		return call(m, &a, NULL);
 	case 'g':
 	case 'p':
 		line_init(m, m->ln, L_NUM);
@@ -1408,6 +1926,9 @@ one_pickle(struct pm *m)
 	m->gets = m->puts = m->dups = 0;
 	m->first_op = true;
 	m->tainted = false;
+	m->joblib = false;
+	m->n_items = 0;
+	m->n_objs = 0;
 	while (!stop) {
 		uint64_t at = m->pos;
 
@@ -1426,10 +1947,12 @@ one_pickle(struct pm *m)
 	return 0;
 }
 
-int
-cst_pickle_scan(const struct cst_artifact_src *src, uint64_t off, uint64_t len,
+/* cst_pickle_scan; nested: a pickle that joblib reads with plain pickle.load (no joblib
+ * array semantics, no trailing-data finding). */
+static int
+run(const struct cst_artifact_src *src, uint64_t off, uint64_t len,
     const struct cst_pickle_opts *o, const struct cst_policy *pol, cst_finding_fn fn,
-    void *arg, struct cst_pickle_result *res)
+    void *arg, struct cst_pickle_result *res, bool nested)
 {
 	struct cst_pickle_opts def;
 	struct cst_pickle_result local;
@@ -1452,6 +1975,7 @@ cst_pickle_scan(const struct cst_artifact_src *src, uint64_t off, uint64_t len,
 	m.arg = arg;
 	m.res = res;
 	m.pos = off;
+	m.nested = nested;
 	res->end = off;
 	if (off > src->size || len > src->size - off || len == 0) {
 		m.op_off = off;
@@ -1505,9 +2029,10 @@ trailing:
 			goto out;
 		}
 		res->trailing = m.end - m.pos;
-		emit(&m, "pickle.trailing_data", CST_SEV_INFO, NULL, m.pos,
-		    "%llu bytes after the last pickle were not read as pickle",
-		    (unsigned long long)res->trailing);
+		if (!nested)
+			emit(&m, "pickle.trailing_data", CST_SEV_INFO, NULL, m.pos,
+			    "%llu bytes after the last pickle were not read as pickle",
+			    (unsigned long long)res->trailing);
 		break;
 	}
 	r = 0;
@@ -1518,5 +2043,15 @@ out:
 	cst_free(m.marks);
 	cst_free(m.memo);
 	cst_free(m.pool);
+	cst_free(m.items);
+	cst_free(m.objs);
 	return r;
+}
+
+int
+cst_pickle_scan(const struct cst_artifact_src *src, uint64_t off, uint64_t len,
+    const struct cst_pickle_opts *o, const struct cst_policy *pol, cst_finding_fn fn,
+    void *arg, struct cst_pickle_result *res)
+{
+	return run(src, off, len, o, pol, fn, arg, res, false);
 }

@@ -34,6 +34,12 @@
  *   pickle.proto.misplaced       LOW       PROTO that is not the first opcode of a pickle
  *   pickle.dos.memo_ratio        MEDIUM    more than 1000 memo GETs and over 50 per PUT
  *   pickle.dos.dup               MEDIUM    more than 100 DUP opcodes in one pickle
+ *   pickle.joblib.array          INFO      after the BUILD of a joblib NumpyArrayWrapper, the
+ *                                          raw array bytes joblib reads from the stream were
+ *                                          skipped (exactly: padding byte, padding, prod(shape)
+ *                                          * itemsize), or an object array's nested pickle was
+ *                                          scanned in place; whatever the analyser cannot
+ *                                          follow there is a parse error (pickle.c, joblib_array)
  *   pickle.trailing_data         INFO      bytes after the last pickle, when allowed (opts)
  *   pickle.parse_error           HIGH      with CST_EINVAL: truncation, bad length, unknown
  *                                          opcode, invalid UTF-8 or escape, stack underflow,

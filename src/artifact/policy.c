@@ -107,7 +107,24 @@ static const struct entry deny[] = {
 	{ "fickling", CRIT, "scanner deactivation" }, { "picklescan", CRIT, "scanner deactivation" },
 	{ "modelscan", CRIT, "scanner deactivation" }, { "modelaudit", CRIT, "scanner deactivation" },
 	/* nested pickles and model loaders */
-	{ "pickle", CRIT, W_LOAD }, { "shelve", CRIT, W_LOAD }, { "joblib", CRIT, W_LOAD },
+	{ "pickle", CRIT, W_LOAD }, { "shelve", CRIT, W_LOAD },
+	/* joblib: its loaders, the old wrappers that make the loader open other files with
+	 * np.load(allow_pickle=True), parallel execution (cloudpickle, loky) and file writers.
+	 * The rest of joblib is unknown, except the array wrapper allowed below. */
+	{ "joblib.load", CRIT, W_LOAD }, { "joblib.numpy_pickle.load", CRIT, W_LOAD },
+	{ "joblib.numpy_pickle._unpickle", CRIT, W_LOAD },
+	{ "joblib.numpy_pickle.NumpyUnpickler", CRIT, W_LOAD },
+	{ "joblib.numpy_pickle.load_compat", CRIT, W_LOAD },
+	{ "joblib.numpy_pickle.NDArrayWrapper", CRIT, W_LOAD },
+	{ "joblib.numpy_pickle_compat", CRIT, W_LOAD }, { "joblib.externals", CRIT, W_EXEC },
+	{ "joblib.parallel", CRIT, W_EXEC }, { "joblib.Parallel", CRIT, W_EXEC },
+	{ "joblib.delayed", CRIT, W_EXEC }, { "joblib.pool", CRIT, W_EXEC },
+	{ "joblib.executor", CRIT, W_EXEC }, { "joblib._parallel_backends", CRIT, W_EXEC },
+	{ "joblib.func_inspect", HIGH, W_RES }, { "joblib._memmapping_reducer", HIGH, W_FILE },
+	{ "joblib.memory", HIGH, W_FILE }, { "joblib.Memory", HIGH, W_FILE },
+	{ "joblib._store_backends", HIGH, W_FILE }, { "joblib.disk", HIGH, W_FILE },
+	{ "joblib.dump", HIGH, W_FILE }, { "joblib.numpy_pickle.dump", HIGH, W_FILE },
+	{ "joblib.numpy_pickle_utils", HIGH, W_FILE },
 	{ "copyreg.add_extension", HIGH, W_PROC }, { "copyreg.remove_extension", HIGH, W_PROC },
 	{ "numpy.load", CRIT, W_LOAD }, { "numpy.loads", CRIT, W_LOAD },
 	{ "numpy.lib.npyio.load", CRIT, W_LOAD }, { "numpy.lib._npyio_impl.load", CRIT, W_LOAD },
@@ -226,7 +243,69 @@ static const struct entry allow[] = {
 	{ "torch.BFloat16Storage", CST_SEV_INFO, NULL }, { "torch.BoolStorage", CST_SEV_INFO, NULL },
 	{ "torch.CharStorage", CST_SEV_INFO, NULL }, { "torch.ShortStorage", CST_SEV_INFO, NULL },
 	{ "torch.IntStorage", CST_SEV_INFO, NULL }, { "torch.ByteStorage", CST_SEV_INFO, NULL },
+	/* joblib.dump's stand-in for a numpy array: the analyser follows it exactly (pickle.c
+	 * skips the array bytes joblib reads after its BUILD, or scans an object array's nested
+	 * pickle). NDArrayWrapper (joblib <= 0.9) is not admitted: it opens another file. */
+	{ "joblib.numpy_pickle.NumpyArrayWrapper", CST_SEV_INFO, NULL },
 };
+
+/*
+ * scikit-learn estimators: classes only, by exact class name, in the estimator package named
+ * or any of its (private, version-dependent) submodules, e.g. "sklearn.linear_model" admits
+ * sklearn.linear_model._logistic.LogisticRegression. An estimator's __init__ only stores its
+ * parameters and its __setstate__ only updates __dict__; everything it holds (arrays, nested
+ * estimators, callables such as a FunctionTransformer's func) is a global of its own that the
+ * policy judges separately. Functions are never admitted (no sklearn.datasets fetchers, no
+ * sklearn.utils helpers, no score functions), nor are meta-estimators holding arbitrary
+ * callables or search results; a user allow-list can add more.
+ */
+struct family {
+	const char *pkg;
+	const char *const *names;
+};
+
+static const char *const sk_linear[] = { "LinearRegression", "LogisticRegression",
+	"LogisticRegressionCV", "Ridge", "RidgeCV", "RidgeClassifier", "RidgeClassifierCV", "Lasso",
+	"LassoCV", "ElasticNet", "ElasticNetCV", "SGDClassifier", "SGDRegressor", "SGDOneClassSVM",
+	"Perceptron", "PassiveAggressiveClassifier", "PassiveAggressiveRegressor",
+	"HuberRegressor", "BayesianRidge", "ARDRegression", "Lars", "LassoLars",
+	"OrthogonalMatchingPursuit", "PoissonRegressor", "GammaRegressor", "TweedieRegressor",
+	"QuantileRegressor", NULL };
+static const char *const sk_tree[] = { "DecisionTreeClassifier", "DecisionTreeRegressor",
+	"ExtraTreeClassifier", "ExtraTreeRegressor", "Tree", NULL };
+static const char *const sk_ensemble[] = { "RandomForestClassifier", "RandomForestRegressor",
+	"ExtraTreesClassifier", "ExtraTreesRegressor", "IsolationForest", "AdaBoostClassifier",
+	"AdaBoostRegressor", "BaggingClassifier", "BaggingRegressor", "VotingClassifier",
+	"VotingRegressor", "GradientBoostingClassifier", "GradientBoostingRegressor", NULL };
+static const char *const sk_pre[] = { "StandardScaler", "MinMaxScaler", "MaxAbsScaler",
+	"RobustScaler", "Normalizer", "Binarizer", "OneHotEncoder", "OrdinalEncoder",
+	"LabelEncoder", "LabelBinarizer", "MultiLabelBinarizer", "PolynomialFeatures",
+	"KBinsDiscretizer", "QuantileTransformer", "PowerTransformer", NULL };
+static const char *const sk_pipeline[] = { "Pipeline", "FeatureUnion", NULL };
+static const char *const sk_compose[] = { "ColumnTransformer", NULL };
+static const char *const sk_svm[] = { "SVC", "SVR", "LinearSVC", "LinearSVR", "NuSVC", "NuSVR",
+	"OneClassSVM", NULL };
+static const char *const sk_neighbors[] = { "KNeighborsClassifier", "KNeighborsRegressor",
+	"NearestNeighbors", "NearestCentroid", "KDTree", "BallTree", NULL };
+static const char *const sk_nb[] = { "GaussianNB", "MultinomialNB", "BernoulliNB",
+	"ComplementNB", "CategoricalNB", NULL };
+static const char *const sk_cluster[] = { "KMeans", "MiniBatchKMeans", "DBSCAN",
+	"AgglomerativeClustering", NULL };
+static const char *const sk_decomp[] = { "PCA", "IncrementalPCA", "TruncatedSVD", "NMF", NULL };
+static const char *const sk_impute[] = { "SimpleImputer", "KNNImputer", NULL };
+static const char *const sk_dummy[] = { "DummyClassifier", "DummyRegressor", NULL };
+static const char *const sk_mlp[] = { "MLPClassifier", "MLPRegressor", NULL };
+
+static const struct family families[] = {
+	{ "sklearn.linear_model", sk_linear }, { "sklearn.tree", sk_tree },
+	{ "sklearn.ensemble", sk_ensemble }, { "sklearn.preprocessing", sk_pre },
+	{ "sklearn.pipeline", sk_pipeline }, { "sklearn.compose", sk_compose },
+	{ "sklearn.svm", sk_svm }, { "sklearn.neighbors", sk_neighbors },
+	{ "sklearn.naive_bayes", sk_nb }, { "sklearn.cluster", sk_cluster },
+	{ "sklearn.decomposition", sk_decomp }, { "sklearn.impute", sk_impute },
+	{ "sklearn.dummy", sk_dummy }, { "sklearn.neural_network", sk_mlp },
+};
+
 
 static const char W_DUNDER[] = "attribute walk through a dunder attribute";
 static const char W_ALLOW[] = "allow-list";
@@ -282,6 +361,25 @@ subtree(const char *p, size_t n, const char *pat)
 	size_t k = strlen(pat);
 
 	return n >= k && memcmp(p, pat, k) == 0 && (n == k || p[k] == '.');
+}
+
+/* The family entry admitting full[0..n) (module part full[0..mlen)), or NULL. */
+static const char *
+family_match(const char *full, size_t n, size_t mlen)
+{
+	const char *name = full + mlen + 1;
+	size_t nl = n - mlen - 1, i, j;
+
+	for (i = 0; i < sizeof(families) / sizeof(families[0]); i++) {
+		const struct family *f = &families[i];
+
+		if (!subtree(full, mlen, f->pkg))
+			continue;
+		for (j = 0; f->names[j] != NULL; j++)
+			if (strlen(f->names[j]) == nl && memcmp(f->names[j], name, nl) == 0)
+				return f->pkg;
+	}
+	return NULL;
 }
 
 /* The highest deny entry matching p[0..n), or NULL. */
@@ -366,6 +464,10 @@ cst_policy_check(const struct cst_policy *pol, const char *module, size_t mlen,
 			v->why = W_ALLOW;
 			return 0;
 		}
+	if (!dotted && (v->entry = family_match(full, n, nm)) != NULL) {
+		v->why = W_ALLOW;
+		return 0;
+	}
 	for (i = 0; pol != NULL && i < pol->n_user; i++)
 		if (allow_match(pol->user[i], full, n, nm) ||
 		    allow_match(pol->user[i], raw, mlen + 1 + nlen, mlen)) {

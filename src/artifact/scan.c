@@ -7,7 +7,10 @@
 #include "artifact/scan.h"
 
 #include "artifact/gguf.h"
+#include "artifact/hdf5.h"
+#include "artifact/keras.h"
 #include "artifact/npy.h"
+#include "artifact/onnx.h"
 #include "artifact/pickle.h"
 #include "artifact/safetensors.h"
 #include "artifact/zip.h"
@@ -20,8 +23,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -48,6 +51,8 @@ struct scan {
 	uint64_t unpacked;	/* bytes unpacked under the current top-level file */
 	uint64_t files;
 	int err;		/* CST_ENOMEM / CST_ELIMIT from the report: stop */
+	int top_dirfd;		/* the top-level file being scanned is */
+	const char *top_name;	/* openat(top_dirfd, top_name); NULL outside scan_file */
 };
 
 /*
@@ -130,7 +135,7 @@ window_src(struct cst_artifact_src *src, struct window *w, const struct cst_arti
 
 enum kind {
 	K_UNKNOWN, K_TEXT, K_PICKLE, K_LEGACY_TORCH, K_ZIP, K_ARCHIVE, K_ZLIB, K_NPY, K_GGUF,
-	K_SAFETENSORS, K_HDF5,
+	K_SAFETENSORS, K_HDF5, K_ONNX,
 };
 
 /* The legacy PyTorch magic pickle: protocol 2, LONG1 0x1950a86a20f9469cfc6c, STOP. */
@@ -167,6 +172,45 @@ looks_text(const unsigned char *p, size_t n)
 	return true;
 }
 
+/*
+ * An LZMA-alone stream (joblib's .lzma, written by liblzma with the default properties byte
+ * 0x5d): a dictionary size of 2^n or 3 * 2^n bytes, at least 4 KiB, then the size, unknown
+ * (all ones) or under 2^48. No pickle starts so: a 0x00 opcode never follows 0x5d.
+ */
+static bool
+lzma_alone(const unsigned char *h, size_t n)
+{
+	uint32_t dict, q;
+	uint64_t size = 0;
+	int i;
+
+	if (n < 13 || h[0] != 0x5d || h[1] != 0)
+		return false;
+	dict = (uint32_t)h[1] | (uint32_t)h[2] << 8 | (uint32_t)h[3] << 16 | (uint32_t)h[4] << 24;
+	q = dict % 3 == 0 ? dict / 3 : dict;
+	if (dict < 4096 || (q & (q - 1)) != 0)
+		return false;
+	for (i = 12; i >= 5; i--)
+		size = size << 8 | h[i];
+	return size == UINT64_MAX || size < (UINT64_C(1) << 48);
+}
+
+/*
+ * An HDF5 file behind a user block: libhdf5 (and so h5py and Keras) looks for the signature
+ * at 0, 512, 1024, 2048 ... so a text or pickle prefix can hide one.
+ */
+static bool
+hdf5_userblock(const struct cst_artifact_src *src)
+{
+	unsigned char sig[8];
+	uint64_t off;
+
+	for (off = 512; off < src->size && src->size - off >= 8; off *= 2)
+		if (src->read(src, off, sig, 8) == 0 && memcmp(sig, "\x89HDF\r\n\x1a\n", 8) == 0)
+			return true;
+	return false;
+}
+
 static enum kind
 sniff(const struct cst_artifact_src *src, unsigned char *head, size_t *head_len)
 {
@@ -192,6 +236,10 @@ sniff(const struct cst_artifact_src *src, unsigned char *head, size_t *head_len)
 		return K_GGUF;
 	if (n >= 8 && memcmp(head, "\x89HDF\r\n\x1a\n", 8) == 0)
 		return K_HDF5;
+	if (lzma_alone(head, n))
+		return K_ARCHIVE;
+	if (hdf5_userblock(src))
+		return K_HDF5;
 	if (n >= sizeof(torch_magic) && memcmp(head, torch_magic, sizeof(torch_magic)) == 0)
 		return K_LEGACY_TORCH;
 	if (n >= 2 && head[0] == 0x80 && head[1] <= 5)
@@ -208,6 +256,8 @@ sniff(const struct cst_artifact_src *src, unsigned char *head, size_t *head_len)
 		if (hl > 0 && hl <= src->size - 8 && i < n && head[i] == '{')
 			return K_SAFETENSORS;
 	}
+	if (cst_onnx_sniff(src))
+		return K_ONNX;	/* no magic: ModelProto fields (onnx.h) */
 	if (looks_text(head, n) && !(pickle_start(head[0]) && head[0] != '{'))
 		return K_TEXT;
 	if (pickle_start(head[0]))
@@ -242,39 +292,6 @@ scan_pickle(struct sink *k, const struct cst_artifact_src *src, uint64_t off, bo
 	return cst_pickle_scan(src, off, src->size - off, &po, k->s->pol, on_finding, k, &pr);
 }
 
-/* Keras config: Lambda layers, non-Keras modules, SavedModel layers, custom objects. */
-static void
-keras_walk(struct sink *k, json_t *v, unsigned depth)
-{
-	const char *key;
-	json_t *c;
-	size_t i;
-
-	if (depth > 64)
-		return;
-	if (json_is_object(v)) {
-		json_t *cls = json_object_get(v, "class_name"), *mod = json_object_get(v, "module");
-
-		if (json_is_string(cls) && (strcmp(json_string_value(cls), "Lambda") == 0 ||
-		    strcmp(json_string_value(cls), "TFSMLayer") == 0))
-			finding(k, "keras.executable_layer", CST_SEV_CRITICAL, json_string_value(cls),
-			    "a layer whose code runs when the model is loaded");
-		if (json_is_string(mod) && strncmp(json_string_value(mod), "keras", 5) != 0 &&
-		    json_string_value(mod)[0] != '\0')
-			finding(k, "keras.foreign_module", CST_SEV_HIGH, json_string_value(mod),
-			    "a layer or object from a module outside Keras is imported on load");
-		json_object_foreach(v, key, c) {
-			if (strcmp(key, "function") == 0 || strcmp(key, "__lambda__") == 0)
-				finding(k, "keras.serialized_function", CST_SEV_CRITICAL, key,
-				    "serialized Python code in the configuration");
-			keras_walk(k, c, depth + 1);
-		}
-	} else if (json_is_array(v)) {
-		json_array_foreach(v, i, c)
-			keras_walk(k, c, depth + 1);
-	}
-}
-
 /* One zip member: stored members are read in place, others inflated into bounded memory. */
 static void
 scan_member(struct scan *s, struct sink *k, struct cst_zip *z, size_t i, const char *path,
@@ -298,6 +315,10 @@ scan_member(struct scan *s, struct sink *k, struct cst_zip *z, size_t i, const c
 		return;
 	}
 	if (m->method == 0 && m->data_off <= src->size && m->usize <= src->size - m->data_off) {
+		if ((r = cst_zip_check_stored(z, i, on_finding, k)) != 0) {
+			incomplete(k, "a member cannot be read", r);
+			return;
+		}
 		window_src(&sub, &w, src, m->data_off, m->usize);
 	} else {
 		if (s->unpacked + m->usize > s->o->max_total_bytes) {
@@ -351,7 +372,8 @@ scan_zip(struct scan *s, struct sink *k, const char *path, const struct cst_arti
 		if (has_suffix(m->name, m->name_len, "/constants.pkl") ||
 		    strcmp(m->name, "constants.pkl") == 0)
 			torchscript = true;
-		if (strcmp(m->name, "config.json") == 0 && cst_zip_find(z, "metadata.json", 13) >= 0)
+		/* Keras reads a root config.json whether or not metadata.json is there */
+		if (strcmp(m->name, "config.json") == 0)
 			keras = true;
 	}
 	cst_free(entry(k)->format);
@@ -382,18 +404,19 @@ scan_zip(struct scan *s, struct sink *k, const char *path, const struct cst_arti
 		if (keras && strcmp(m->name, "config.json") == 0) {
 			unsigned char *data = NULL;
 			size_t len = 0;
-			json_t *cfg;
 
+			if (m->usize > CST_KERAS_MAX_CONFIG) {
+				finding(k, "keras.limit", CST_SEV_MEDIUM, m->name, "config.json is "
+				    "larger than the Keras configuration limit");
+				incomplete(k, "keras config.json over the size limit", 0);
+				continue;
+			}
 			if ((r = cst_zip_read(z, i, on_finding, k, &data, &len)) != 0) {
 				incomplete(k, "keras config.json cannot be read", r);
 				continue;
 			}
-			cfg = json_loadb((const char *)data, len, JSON_REJECT_DUPLICATES, NULL);
-			if (cfg == NULL)
-				incomplete(k, "keras config.json is not valid JSON", 0);
-			else
-				keras_walk(k, cfg, 0);
-			json_decref(cfg);
+			if ((r = cst_keras_config_scan((const char *)data, len, on_finding, k)) != 0)
+				incomplete(k, "keras config.json", r);
 			cst_free(data);
 			continue;
 		}
@@ -649,7 +672,28 @@ only_parse_errors(const struct cst_scan_entry *e, size_t from)
 }
 
 static const char *const kind_names[] = { "unknown", "text", "pickle", "pytorch-legacy", "zip",
-	"archive", "zlib", "npy", "gguf", "safetensors", "hdf5" };
+	"archive", "zlib", "npy", "gguf", "safetensors", "hdf5", "onnx" };
+
+/*
+ * The directory holding the top-level file being scanned (O_PATH), against which an ONNX
+ * model's external data is resolved: s->top_dirfd itself, a new descriptor the caller
+ * closes, or CST_ONNX_NO_DIR (not a top-level file, or the directory cannot be opened).
+ */
+static int
+top_dir(const struct scan *s, unsigned depth)
+{
+	const char *slash;
+	char dir[PATH_CAP];
+
+	if (depth != 0 || s->top_name == NULL)
+		return CST_ONNX_NO_DIR;
+	if ((slash = strrchr(s->top_name, '/')) == NULL)
+		return s->top_dirfd;
+	if (!join(dir, sizeof(dir), "", "", s->top_name, slash == s->top_name ? 1 :
+	    (size_t)(slash - s->top_name)))
+		return CST_ONNX_NO_DIR;
+	return openat(s->top_dirfd, dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+}
 
 static void
 scan_src(struct scan *s, const char *path, const struct cst_artifact_src *src, unsigned depth)
@@ -736,11 +780,27 @@ scan_src(struct scan *s, const char *path, const struct cst_artifact_src *src, u
 			incomplete(&k, "safetensors", r);
 		break;
 	}
-	case K_HDF5:
-		finding(&k, "hdf5.not_analysed", CST_SEV_MEDIUM, NULL, "HDF5 (Keras .h5) model "
-		    "configurations are not analysed by this version");
-		incomplete(&k, "HDF5 is not analysed by this version", 0);
+	case K_ONNX: {
+		int dfd = top_dir(s, depth);
+
+		if ((r = cst_onnx_scan(src, dfd, on_finding, &k, NULL)) != 0)
+			incomplete(&k, "onnx", r);
+		if (dfd >= 0 && dfd != s->top_dirfd)
+			close(dfd);
 		break;
+	}
+	case K_HDF5: {
+		struct cst_hdf5_info hi;
+
+		if ((r = cst_hdf5_scan(src, on_finding, &k, &hi)) != 0) {
+			incomplete(&k, "hdf5", r);
+		} else if (hi.keras_model) {
+			cst_free(entry(&k)->format);
+			if ((entry(&k)->format = cst_strdup("keras-h5")) == NULL)
+				s->err = CST_ENOMEM;
+		}
+		break;
+	}
 	}
 }
 
@@ -767,7 +827,10 @@ scan_file(struct scan *s, const char *path, int dirfd, const char *name)
 		return;
 	}
 	cst_artifact_src_fd(&src, &fd, (uint64_t)st.st_size);
+	s->top_dirfd = dirfd;
+	s->top_name = name;
 	scan_src(s, path, &src, 0);
+	s->top_name = NULL;
 	close(fd);
 }
 

@@ -673,6 +673,41 @@ out:
 	return r;
 }
 
+/* The zip.crc finding when the data's CRC-32 differs from the central directory's. */
+static void
+crc_finding(const struct cst_zip_member *m, unsigned long crc, cst_finding_fn fn, void *arg)
+{
+	if ((uint32_t)crc != m->crc)
+		cst_artifact_emit(fn, arg, "zip.crc", CST_SEV_MEDIUM, m->name, m->data_off,
+		    "member \"%s\" has CRC-32 %08lx but the central directory says %08x; "
+		    "PyTorch loads it anyway", m->name, crc, m->crc);
+}
+
+int
+cst_zip_check_stored(const struct cst_zip *z, size_t i, cst_finding_fn fn, void *arg)
+{
+	const struct cst_zip_member *m = &z->m[i];
+	unsigned char chunk[65536];
+	unsigned long crc = crc32(0L, Z_NULL, 0);
+	uint64_t done;
+
+	if (m->method != 0 || m->data_off > z->src->size || m->usize > z->src->size - m->data_off)
+		return CST_EINVAL;
+	if ((m->flags | m->local_flags) & 0x1)
+		return 0;	/* encrypted: the CRC is of a plaintext nobody can see */
+	for (done = 0; done < m->usize;) {
+		size_t n = m->usize - done > sizeof(chunk) ? sizeof(chunk) :
+		    (size_t)(m->usize - done);
+
+		if (z->src->read(z->src, m->data_off + done, chunk, n) != 0)
+			return CST_EIO;
+		crc = crc32(crc, chunk, (uInt)n);
+		done += n;
+	}
+	crc_finding(m, crc, fn, arg);
+	return 0;
+}
+
 int
 cst_zip_read(const struct cst_zip *z, size_t i, cst_finding_fn fn, void *arg,
     unsigned char **out, size_t *out_len)
@@ -733,10 +768,7 @@ cst_zip_read(const struct cst_zip *z, size_t i, cst_finding_fn fn, void *arg,
 		crc = crc32(crc, buf + done, (uInt)n);
 		done += n;
 	}
-	if ((uint32_t)crc != m->crc)
-		cst_artifact_emit(fn, arg, "zip.crc", CST_SEV_MEDIUM, m->name, m->data_off,
-		    "member \"%s\" has CRC-32 %08lx but the central directory says %08x; "
-		    "PyTorch loads it anyway", m->name, crc, m->crc);
+	crc_finding(m, crc, fn, arg);
 	*out = buf;
 	*out_len = (size_t)m->usize;
 	buf = NULL; /* transferred */

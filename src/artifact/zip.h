@@ -91,6 +91,12 @@ const struct cst_zip_member *cst_zip_member(const struct cst_zip *z, size_t i);
 long cst_zip_find(const struct cst_zip *z, const char *name, size_t len);
 
 /*
+ * Checks the CRC-32 of stored (method 0) member i by reading its data in place, reporting
+ * zip.crc on a mismatch (not for an encrypted member, whose CRC is of its plaintext). 0; CST_EINVAL (not a stored member inside the file); CST_EIO.
+ */
+int cst_zip_check_stored(const struct cst_zip *z, size_t i, cst_finding_fn fn, void *arg);
+
+/*
  * Reads member i (stored, or raw deflate) into a new buffer *out of *out_len bytes (the
  * caller frees it with free()), ignoring flag bits. The CRC-32 is checked after reading; a
  * mismatch is a zip.crc finding and the data is still returned. Returns 0; CST_EINVAL (the

@@ -4,8 +4,9 @@
  * dangerous global is reported, parse errors come with the globals found before them), then
  * hand-made pickles for STACK_GLOBAL operands (memo constant, int, missing memo key, call
  * result), calls hidden by POP, FRAME straddles and nested frames, aliases and dotted names,
- * EXT codes, protocol-0 escapes, stacked pickles and trailing data, every limit (CST_ELIMIT),
- * and every prefix of valid pickles. These tests must never pass on a stub.
+ * EXT codes, protocol-0 escapes, stacked pickles and trailing data, joblib array wrappers (data
+ * skipped exactly, object arrays scanned, anything not followed a parse error), every limit
+ * (CST_ELIMIT), and every prefix of valid pickles. These tests must never pass on a stub.
  */
 #include "../check.h"
 
@@ -368,6 +369,43 @@ static const struct hcase hcases[] = {
 	    "\x05G\x00\x00\x00\x00\x00\x00\x00\x00\x88\x89NI01\nI-12\nL7L\nF1.5\nt]\x8f}"
 	    "\x8f(K\x01\x90(K\x02\x91)\x85\x86\x87" "C\x01x\x96\x01\x00\x00\x00\x00\x00\x00\x00" "y\x97\x98"
 	    "0(la(Ne(NNu."), 0, NULL, NULL, 0, -1 },
+	/* joblib: array data after a NumpyArrayWrapper BUILD is skipped exactly (the data here is
+	 * a protocol-0 os.system pickle that must not be seen), object arrays are scanned as
+	 * nested pickles, and whatever the analyser cannot follow is a parse error */
+	{ "joblib ok", P("\x80\x04\x8c\x13joblib.numpy_pickle\x8c\x11NumpyArrayWrapper\x93)\x81}(\x8c\x05shapeK\x03\x85\x8c\x05" "dtype\x8c\x05numpy\x8c\x05" "dtype\x93\x8c\x02" "f8\x89\x88\x87R\x8c\x1bnumpy_array_alignment_bytesK\x10ub\x02\xff\xff" "cos\nsystem\n(S'truee'\ntR.."),
+	    0, "pickle.joblib.array", "NumpyArrayWrapper", CST_SEV_INFO, CST_SEV_INFO },
+	{ "joblib payload after", P("\x80\x04\x8c\x13joblib.numpy_pickle\x8c\x11NumpyArrayWrapper\x93)\x81}(\x8c\x05shapeK\x03\x85\x8c\x05" "dtype\x8c\x05numpy\x8c\x05" "dtype\x93\x8c\x02" "f8\x89\x88\x87R\x8c\x1bnumpy_array_alignment_bytesK\x10ub\x02\xff\xff" "cos\nsystem\n(S'truee'\ntR.0cos\nsystem\n(S'true'\ntR."),
+	    0, "pickle.global.dangerous", "os.system", CST_SEV_CRITICAL, -2 },
+	{ "joblib no alignment", P("\x80\x04\x8c\x13joblib.numpy_pickle\x8c\x11NumpyArrayWrapper\x93)\x81}(\x8c\x05shapeK\x03\x85\x8c\x05" "dtype\x8c\x05numpy\x8c\x05" "dtype\x93\x8c\x02i8\x89\x88\x87Rubcos\nsystem\n(S'truee'\ntR.."),
+	    0, "pickle.joblib.array", NULL, CST_SEV_INFO, CST_SEV_INFO },
+	{ "joblib alignment none", P("\x80\x04\x8c\x13joblib.numpy_pickle\x8c\x11NumpyArrayWrapper\x93)\x81}(\x8c\x05shapeK\x03\x85\x8c\x05" "dtype\x8c\x05numpy\x8c\x05" "dtype\x93\x8c\x02u8\x89\x88\x87R\x8c\x1bnumpy_array_alignment_bytesNubcos\nsystem\n(S'truee'\ntR.."),
+	    0, "pickle.joblib.array", NULL, CST_SEV_INFO, CST_SEV_INFO },
+	{ "joblib truncated", P("\x80\x04\x8c\x13joblib.numpy_pickle\x8c\x11NumpyArrayWrapper\x93)\x81}(\x8c\x05shapeK\x03\x85\x8c\x05" "dtype\x8c\x05numpy\x8c\x05" "dtype\x93\x8c\x02" "f8\x89\x88\x87R\x8c\x1bnumpy_array_alignment_bytesK\x10ub\x02\xff\xff" "cos\nsystem\n(S'truee'"),
+	    CST_EINVAL, "pickle.parse_error", "BUILD", CST_SEV_HIGH, -2 },
+	{ "joblib object", P("\x80\x04\x8c\x13joblib.numpy_pickle\x8c\x11NumpyArrayWrapper\x93)\x81}(\x8c\x05shapeK\x01\x85\x8c\x05" "dtype\x8c\x05numpy\x8c\x05" "dtype\x93\x8c\x02O8\x89\x88\x87R\x8c\nallow_mmap\x89ub\x80\x02" "cos\nsystem\n(S'true'\ntR.."),
+	    0, "pickle.global.dangerous", "os.system", CST_SEV_CRITICAL, -2 },
+	{ "joblib object mmap", P("\x80\x04\x8c\x13joblib.numpy_pickle\x8c\x11NumpyArrayWrapper\x93)\x81}(\x8c\x05shapeK\x01\x85\x8c\x05" "dtype\x8c\x05numpy\x8c\x05" "dtype\x93\x8c\x02O8\x89\x88\x87R\x8c\nallow_mmap\x88ub\x80\x02" "cos\nsystem\n(S'true'\ntR.."),
+	    CST_EINVAL, "pickle.parse_error", "BUILD", CST_SEV_HIGH, -2 },
+	{ "joblib constructor", P("\x80\x04\x8c\x13joblib.numpy_pickle\x8c\x11NumpyArrayWrapper\x93)R}(\x8c\x05shapeK\x03\x85\x8c\x05" "dtype\x8c\x05numpy\x8c\x05" "dtype\x93\x8c\x02" "f8\x89\x88\x87Rubcos\nsystem\n(S'truee'\ntR.."),
+	    CST_EINVAL, "pickle.parse_error", "BUILD", CST_SEV_HIGH, -2 },
+	{ "joblib built twice", P("\x80\x04\x8c\x13joblib.numpy_pickle\x8c\x11NumpyArrayWrapper\x93)\x81\x94}(\x8c\x05shapeK\x03\x85\x8c\x05" "dtype\x8c\x05numpy\x8c\x05" "dtype\x93\x8c\x02" "f8\x89\x88\x87Rubcos\nsystem\n(S'truee'\ntR.0h\x00}(\x8c\x05shapeK\x03\x85\x8c\x05" "dtype\x8c\x05numpy\x8c\x05" "dtype\x93\x8c\x02" "f8\x89\x88\x87Rubcos\nsystem\n(S'truee'\ntR.."),
+	    CST_EINVAL, "pickle.parse_error", "BUILD", CST_SEV_HIGH, -2 },
+	{ "joblib global key", P("\x80\x04\x8c\x13joblib.numpy_pickle\x8c\x11NumpyArrayWrapper\x93)\x81}(\x8c\x05numpy\x8c\x05" "dtype\x93N\x8c\x05shapeK\x03\x85\x8c\x05" "dtype\x8c\x05numpy\x8c\x05" "dtype\x93\x8c\x02" "f8\x89\x88\x87Rubcos\nsystem\n(S'truee'\ntR.."),
+	    CST_EINVAL, "pickle.parse_error", "BUILD", CST_SEV_HIGH, -2 },
+	{ "joblib shape unknown", P("\x80\x04\x8c\x13joblib.numpy_pickle\x8c\x11NumpyArrayWrapper\x93)\x81}(\x8c\x05shapeG\x00\x00\x00\x00\x00\x00\x00\x00\x85\x8c\x05" "dtype\x8c\x05numpy\x8c\x05" "dtype\x93\x8c\x02" "f8\x89\x88\x87Rubcos\nsystem\n(S'truee'\ntR.."),
+	    CST_EINVAL, "pickle.parse_error", "BUILD", CST_SEV_HIGH, -2 },
+	{ "joblib indirect target", P("\x80\x04\x8c\x13joblib.numpy_pickle\x8c\x11NumpyArrayWrapper\x93" "0\x8c\x08" "builtins\x8c\x03str\x93)R)R}b."),
+	    CST_EINVAL, "pickle.parse_error", "BUILD", CST_SEV_HIGH, -2 },
+	{ "joblib reconstructor", P("\x80\x02" "ccopy_reg\n_reconstructor\ncjoblib.numpy_pickle\nNumpyArrayWrapper\nc__builtin__\nobject\nN\x87R}(\x8c\x05shapeK\x03\x85\x8c\x05" "dtype\x8c\x05numpy\x8c\x05" "dtype\x93\x8c\x02" "f8\x89\x88\x87Rubcos\nsystem\n(S'truee'\ntR.."),
+	    0, "pickle.joblib.array", NULL, CST_SEV_INFO, CST_SEV_INFO },
+	{ "joblib unicode dtype", P("\x80\x04\x8c\x13joblib.numpy_pickle\x8c\x11NumpyArrayWrapper\x93)\x81}(\x8c\x05shapeK\x03\x85\x8c\x05" "dtype\x8c\x05numpy\x8c\x05" "dtype\x93\x8c\x02U2\x89\x88\x87R(K\x03\x8c\x01<NNNK\x08J\xff\xff\xff\xffK\x08tbubcos\nsystem\n(S'truee'\ntR.."),
+	    0, "pickle.joblib.array", NULL, CST_SEV_INFO, CST_SEV_INFO },
+	{ "joblib structured object flag", P("\x80\x04\x8c\x13joblib.numpy_pickle\x8c\x11NumpyArrayWrapper\x93)\x81}(\x8c\x05shapeK\x03\x85\x8c\x05" "dtype\x8c\x05numpy\x8c\x05" "dtype\x93\x8c\x02V8\x89\x88\x87R(K\x03\x8c\x01|NNNK\x08K\x01K\x01tbubcos\nsystem\n(S'truee'\ntR.."),
+	    0, "pickle.global.dangerous", "os.system", CST_SEV_CRITICAL, -2 },
+	{ "joblib data in frame", P("\x80\x04\x8c\x13joblib.numpy_pickle\x8c\x11NumpyArrayWrapper\x93)\x95" "F\x00\x00\x00\x00\x00\x00\x00\x81}(\x8c\x05shapeK\x03\x85\x8c\x05" "dtype\x8c\x05numpy\x8c\x05" "dtype\x93\x8c\x02" "f8\x89\x88\x87Rubcos\nsystem\n(S'truee'\ntR.."),
+	    CST_EINVAL, "pickle.parse_error", "BUILD", CST_SEV_HIGH, -2 },
+	{ "legacy module persid", P("\x80\x02(X\x06\x00\x00\x00modulectorch.nn.modules.linear\nLinear\nNNtQ)\x81."),
+	    0, "pickle.call", "torch.nn.modules.linear.Linear", CST_SEV_INFO, CST_SEV_INFO },
 	{ "dup dos", P("N222222222222222222222222222222222222222222222222222222222222222222222"
 	    "222222222222222222222222222222222222222222222222222222222222222222222222222222222."),
 	    0, "pickle.dos.dup", "DUP", CST_SEV_MEDIUM, -2 },
