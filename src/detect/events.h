@@ -1,0 +1,143 @@
+/*
+ * Event input for the detection engine: reads CloudTrail as AWS delivers it and the other
+ * shapes responders are handed, and gives each record to a callback as a jansson object.
+ *
+ * Shapes are told apart by content, never by file name: gzip (any number of members) or plain
+ * text; one JSON document ({"Records":[...]} as in S3, a JSON array, one record, the
+ * {"Events":[{"CloudTrailEvent":"..."}]} output of lookup-events, or a CloudTrail digest file,
+ * which is counted and skipped) or JSON lines (NDJSON: one value per line). Each element is a
+ * CloudTrail record, an EventBridge envelope whose "detail" holds one, or a Bedrock
+ * model-invocation log record (schemaType ModelInvocationLog).
+ *
+ * The reader never aborts a run because of one bad file or record: it counts it, names it in a
+ * warning and goes on. Records are deduplicated by eventID (requestId for Bedrock logs) across
+ * everything one reader reads; the first copy wins. Irregularities that are tolerated are
+ * counted (enum cst_ev_counter). Nothing here prints.
+ */
+#ifndef CST_DETECT_EVENTS_H
+#define CST_DETECT_EVENTS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct cst_ev_limits {
+	size_t max_file;	/* bytes of one file, read and after decompression */
+	size_t max_record;	/* bytes of one NDJSON line */
+	size_t max_depth;	/* JSON nesting */
+	size_t max_string;	/* bytes of one JSON string in a record */
+	size_t max_dir_depth;	/* directory levels below a PATH */
+};
+
+/* 256 MiB files, 4 MiB lines, depth 64, 1 MiB strings, 32 directory levels. */
+void cst_ev_limits_default(struct cst_ev_limits *lim);
+
+enum cst_ev_kind {
+	CST_EV_CLOUDTRAIL,
+	CST_EV_BEDROCK,		/* Bedrock model-invocation log record */
+};
+
+/* One record, valid only during the callback. */
+struct cst_event {
+	json_t *rec;		/* the record (borrowed; an EventBridge "detail" is unwrapped) */
+	enum cst_ev_kind kind;
+	const char *file;	/* the file it came from (borrowed) */
+	size_t index;		/* 0-based: in Records, in the array, or among the lines */
+	int64_t time_ms;	/* eventTime, else @timestamp (timestamp for Bedrock); -1 if none */
+};
+
+/* Counters a reader keeps; names from cst_ev_counter_name. */
+enum cst_ev_counter {
+	CST_EVC_FILES,			/* files read (whatever came of them) */
+	CST_EVC_FILES_FAILED,		/* could not be read or parsed; each named in a warning */
+	CST_EVC_FILES_SKIPPED,		/* not JSON (no '{' or '['), e.g. a LICENSE: named, not read */
+	CST_EVC_FILES_GZIP,
+	CST_EVC_FILES_S3_NAME,		/* names in the CloudTrail S3 file-name layout */
+	CST_EVC_DIGEST_FILES,		/* CloudTrail digest files (counted, not validated) */
+	CST_EVC_BYTES_READ,		/* bytes read from files */
+	CST_EVC_BYTES_JSON,		/* bytes of JSON text after decompression */
+	CST_EVC_RECORDS,		/* records delivered to the callback */
+	CST_EVC_DUPLICATES,		/* records dropped: eventID seen before */
+	CST_EVC_REJECTED,		/* records dropped: not a record, over a limit, bad JSON line */
+	CST_EVC_EVENTBRIDGE,		/* records that came in an EventBridge envelope */
+	CST_EVC_BEDROCK,		/* Bedrock model-invocation log records */
+	CST_EVC_NO_EVENT_ID,		/* records without eventID (not deduplicated) */
+	CST_EVC_NULL_REQUEST,		/* requestParameters null */
+	CST_EVC_NULL_RESPONSE,		/* responseElements null */
+	CST_EVC_NO_IDENTITY_TYPE,	/* userIdentity without type */
+	CST_EVC_NO_IDENTITY_ARN,	/* userIdentity without arn */
+	CST_EVC_TIME_FALLBACK,		/* no eventTime: @timestamp used */
+	CST_EVC_NO_TIME,		/* no readable time at all */
+	CST_EVC_ODD_REGION,		/* awsRegion not of the AWS form (e.g. anonymised) */
+	CST_EVC_IP_LEADING_ZERO,	/* sourceIPAddress with a leading-zero octet */
+	CST_EVC_VERSIONED_NAME,		/* eventName with an API-version suffix */
+	CST_EVC_TRUNCATED,		/* a field CloudTrail truncated ("omitted": true) */
+	CST_EVC_NEWER_VERSION,		/* eventVersion newer than 1.11 */
+	CST_EVC_UNKNOWN_FIELDS,		/* records with a top-level field not in the 1.11 format */
+	CST_EVC_N
+};
+
+/* The counter's snake_case name (e.g. "no_identity_type"); "?" for an unknown value. */
+const char *cst_ev_counter_name(enum cst_ev_counter c);
+
+/*
+ * What the reader calls. on_event returns 0 to go on; any other value stops the read and is
+ * returned by cst_ev_read_*. on_warning (may be NULL) receives the file and a message for
+ * each failed or skipped file and for the records rejected in a file.
+ */
+struct cst_ev_sink {
+	int (*on_event)(void *arg, const struct cst_event *ev);
+	void (*on_warning)(void *arg, const char *file, const char *msg);
+	void *arg;
+};
+
+struct cst_ev_reader;
+
+/* A new reader with the limits lim (copied; NULL for defaults). 0; CST_ENOMEM. */
+int cst_ev_reader_new(const struct cst_ev_limits *lim, struct cst_ev_reader **out);
+/* Frees the reader and its eventID set. Accepts NULL. */
+void cst_ev_reader_free(struct cst_ev_reader *rd);
+
+/*
+ * Reads path: a regular file, or a directory walked recursively in name order (symbolic links
+ * are not followed: each is named in a warning and skipped). Problems with the input are
+ * counted and warned about, never returned. Returns 0; CST_ENOMEM; or the non-zero value of
+ * on_event.
+ */
+int cst_ev_read_path(struct cst_ev_reader *rd, const char *path, const struct cst_ev_sink *sink);
+
+/* Reads one file's bytes data[0..len), named name in events and warnings. As above. */
+int cst_ev_read_buffer(struct cst_ev_reader *rd, const char *name, const void *data,
+    size_t len, const struct cst_ev_sink *sink);
+
+/* The reader's counter c. */
+uint64_t cst_ev_count(const struct cst_ev_reader *rd, enum cst_ev_counter c);
+
+/*
+ * Parses an ISO-8601 UTC time "YYYY-MM-DDTHH:MM:SS[.fff...][Z|+HH:MM|-HH:MM]" (also with a
+ * space for T), year 1970 or later, into milliseconds since the epoch (never negative).
+ * 0; CST_EINVAL.
+ */
+int cst_ev_parse_time(const char *s, int64_t *out_ms);
+
+/*
+ * The length of eventName s without an API-version suffix (8 digits and an optional vN, as in
+ * Lambda's UpdateFunctionCode20150331v2 -> 18); strlen(s) when it has none.
+ */
+size_t cst_ev_name_base_len(const char *s);
+
+/* Whether name[0..len) is a top-level field of the CloudTrail record format (to 1.11). */
+bool cst_ev_is_cloudtrail_field(const char *name, size_t len);
+
+/* The parts of a CloudTrail log file name AccountID_CloudTrail_Region_YYYYMMDDTHHmmZ_X.json.gz */
+struct cst_ev_s3_name {
+	char account[16];
+	char region[40];
+	int64_t delivery_ms;
+};
+
+/* Parses the last path component of path. 0; CST_EINVAL if it is not in that layout. */
+int cst_ev_parse_s3_name(const char *path, struct cst_ev_s3_name *out);
+
+#endif

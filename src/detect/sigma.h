@@ -1,0 +1,90 @@
+/*
+ * Sigma detection rules (specification 2.1.0) over JSON events: loading, matching and the
+ * rule linter. A rule is loaded once (YAML through core/yaml.h, regular expressions compiled
+ * with PCRE2 under match limits) and then matched against any number of events.
+ *
+ * Supported: search identifiers as maps (AND), lists of maps (OR) and keyword lists; value
+ * lists (OR, or AND with |all); null (absent or JSON null) and ''; * and ? wildcards with the
+ * spec's backslash escapes; case-insensitive matching (ASCII) unless |cased; dotted field names
+ * through nested objects and any element of arrays; every value modifier of the 2.1.0 appendix
+ * (contains startswith endswith all exists cased neq windash re+i/m/s base64 base64offset
+ * utf16le/wide utf16be utf16 lt lte gt gte minute hour day week month year cidr expand
+ * fieldref, and the pySigma spellings ignorecase multiline dotall); the whole condition
+ * grammar (and, or, not, parentheses, "1 of"/"all of" a pattern or "them", list-valued
+ * conditions). Refused, with a message naming the construct: unknown modifiers, conflicting
+ * modifiers, |expand of an undefined placeholder, null inside a value list, legacy
+ * aggregations ("| count()", timeframe), correlation and filter documents, invalid regexes.
+ */
+#ifndef CST_DETECT_SIGMA_H
+#define CST_DETECT_SIGMA_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CST_SIGMA_MAX_RULE_BYTES ((size_t)1 << 20)
+
+struct cst_sigma_rule;
+
+/* Rule metadata; strings borrowed from the rule (NULL when absent). */
+struct cst_sigma_meta {
+	const char *file;	/* the name given to the loader */
+	const char *title;
+	const char *id;
+	const char *name;
+	const char *status;
+	const char *level;	/* informational, low, medium, high or critical; NULL if unset */
+	const char *author;
+	const char *product, *service, *category;
+	const char **tags;	/* n_tags entries */
+	size_t n_tags;
+};
+
+/*
+ * Loads one rule from YAML text data[0..len), named name (copied) in messages. On success 0
+ * and *out (cst_sigma_rule_free). CST_EINVAL: the rule is malformed or uses something this
+ * engine does not support; err names the construct (e.g. "detection.selection: field
+ * 'x|foo': unknown modifier 'foo'"). CST_ELIMIT: over a size limit. CST_ENOMEM.
+ */
+int cst_sigma_rule_load(const char *data, size_t len, const char *name,
+    struct cst_sigma_rule **out, char *err, size_t err_len);
+
+/* Reads the file at path (at most CST_SIGMA_MAX_RULE_BYTES) and loads it, named path. Also
+ * CST_EIO / CST_ENOENT when the file cannot be read (err says so). */
+int cst_sigma_rule_load_file(const char *path, struct cst_sigma_rule **out, char *err,
+    size_t err_len);
+
+void cst_sigma_rule_free(struct cst_sigma_rule *rule);
+
+const struct cst_sigma_meta *cst_sigma_rule_meta(const struct cst_sigma_rule *rule);
+
+/*
+ * Matching state for one thread: PCRE2 match data and limits, and counters. Rules are
+ * read-only while matching, so one rule may be used by many contexts at once.
+ */
+struct cst_sigma_ctx;
+
+int cst_sigma_ctx_new(struct cst_sigma_ctx **out);
+void cst_sigma_ctx_free(struct cst_sigma_ctx *ctx);
+/* Regex matches that stopped at the match or depth limit (each counted as no match). */
+uint64_t cst_sigma_ctx_regex_limits(const struct cst_sigma_ctx *ctx);
+
+/* 1 if event (a JSON object, borrowed) matches the rule's condition, else 0. */
+int cst_sigma_rule_match(const struct cst_sigma_rule *rule, struct cst_sigma_ctx *ctx,
+    json_t *event);
+
+/*
+ * The linter. Calls fn once per problem found in rule, with a stable check id
+ * ("unknown-event-name", "field-path-in-contains") and a message. known_ops, if not NULL, is
+ * consulted for event names: it returns 1 if op is an operation of the service behind
+ * eventSource (e.g. "sagemaker.amazonaws.com"), 0 if not, -1 if it has no list for that
+ * source. Names the engine knows to be invented (from the SageMaker playbook) are flagged
+ * even without known_ops. Returns the number of problems reported.
+ */
+typedef int (*cst_sigma_known_op_fn)(void *arg, const char *event_source, const char *op);
+typedef void (*cst_sigma_lint_fn)(void *arg, const struct cst_sigma_rule *rule,
+    const char *check, const char *msg);
+size_t cst_sigma_lint(const struct cst_sigma_rule *rule, cst_sigma_known_op_fn known_ops,
+    void *known_arg, cst_sigma_lint_fn fn, void *arg);
+
+#endif
