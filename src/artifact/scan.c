@@ -834,10 +834,75 @@ scan_file(struct scan *s, const char *path, int dirfd, const char *name)
 	close(fd);
 }
 
+/* Whether entry e of an ONNX model names location loc as external data it checked clean. */
+static bool
+names_external(const struct cst_scan_entry *e, const char *loc)
+{
+	size_t i, n = strlen(loc);
+	bool named = false;
+
+	for (i = 0; i < e->n_findings; i++) {
+		const struct cst_scan_finding *f = &e->findings[i];
+
+		if (f->subject == NULL || strcmp(f->subject, loc) != 0 ||
+		    strncmp(f->rule, "onnx.external_data", 18) != 0)
+			continue;
+		if (f->rule[18] != '\0' && f->severity > CST_SEV_INFO)
+			return false;	/* that location broke a rule */
+		named = named || f->rule[18] == '\0';
+	}
+	return named && n > 0;
+}
+
+/*
+ * An ONNX model's external data files hold raw tensor bytes of no format: once the model in
+ * the same directory tree names them (and its checks passed), their entries from index first
+ * on say so instead of "not a recognised format".
+ */
+static void
+mark_external_data(struct scan *s, size_t first)
+{
+	struct cst_scan_report *rep = s->rep;
+	size_t i, j, k;
+
+	for (i = first; i < rep->n_entries; i++) {
+		const struct cst_scan_entry *m = &rep->entries[i];
+		const char *slash = strrchr(m->path, '/');
+		size_t dirlen = slash ? (size_t)(slash - m->path) : 0;
+
+		if (strcmp(m->format, "onnx") != 0 || slash == NULL)
+			continue;
+		for (j = 0; j < m->n_findings; j++) {
+			const char *loc = m->findings[j].subject;
+
+			if (strcmp(m->findings[j].rule, "onnx.external_data") != 0 || loc == NULL ||
+			    !names_external(m, loc))
+				continue;
+			for (k = first; k < rep->n_entries; k++) {
+				struct cst_scan_entry *e = &rep->entries[k];
+				char *fmt;
+
+				if (strcmp(e->format, "unknown") != 0 || e->complete ||
+				    strncmp(e->path, m->path, dirlen + 1) != 0 ||
+				    strcmp(e->path + dirlen + 1, loc) != 0 ||
+				    (fmt = cst_strdup("onnx-external-data")) == NULL)
+					continue;
+				cst_free(e->format);
+				e->format = fmt;
+				cst_free(e->error);
+				e->error = NULL;
+				e->complete = true;
+				cst_report_drop_findings(e, 0);
+			}
+		}
+	}
+}
+
 static void
 scan_dir(struct scan *s, const char *path, int fd, unsigned level)
 {
 	struct dirent **list = NULL;
+	size_t first = s->rep->n_entries;
 	DIR *d;
 	int n, i;
 
@@ -871,6 +936,8 @@ scan_dir(struct scan *s, const char *path, int fd, unsigned level)
 	}
 	free(list);
 	closedir(d);
+	if (level == 0)
+		mark_external_data(s, first);
 }
 
 int

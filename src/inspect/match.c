@@ -49,7 +49,9 @@ pcre_options(unsigned flags)
 static unsigned
 hs_flags(unsigned flags)
 {
-	return HS_FLAG_PREFILTER | HS_FLAG_SINGLEMATCH |
+	/* no HS_FLAG_SINGLEMATCH: it doubles the compile time, and a repeated report only sets
+	 * the candidate bit again */
+	return HS_FLAG_PREFILTER |
 	    (flags & CST_PAT_CASELESS ? HS_FLAG_CASELESS : 0) |
 	    (flags & CST_PAT_DOTALL ? HS_FLAG_DOTALL : 0) |
 	    (flags & CST_PAT_MULTILINE ? HS_FLAG_MULTILINE : 0);
@@ -231,6 +233,19 @@ cst_patscratch_free(struct cst_patscratch *s)
 	cst_free(s->seen);
 	cst_free(s->cand);
 	cst_free(s);
+}
+
+bool
+cst_patscratch_group(const struct cst_patscratch *s, unsigned g, size_t *start, size_t *end)
+{
+	PCRE2_SIZE *ov = pcre2_get_ovector_pointer(s->md);
+
+	if (g >= pcre2_get_ovector_count(s->md) || ov[2 * g] == PCRE2_UNSET ||
+	    ov[2 * g + 1] < ov[2 * g])
+		return false;
+	*start = ov[2 * g];
+	*end = ov[2 * g + 1];
+	return true;
 }
 
 static void

@@ -57,6 +57,13 @@ void cst_patscratch_free(struct cst_patscratch *s);
  */
 typedef bool (*cst_span_fn)(void *arg, size_t idx, size_t start, size_t end);
 
+/*
+ * During a span callback only: the span of capture group g of the match being reported.
+ * False when the pattern has no such group or it took no part in the match.
+ */
+bool cst_patscratch_group(const struct cst_patscratch *s, unsigned g, size_t *start,
+    size_t *end);
+
 struct cst_scan_counts {
 	uint32_t candidates;	/* patterns Hyperscan reported (or always confirmed) */
 	uint32_t spans;		/* spans reported */

@@ -82,6 +82,33 @@ def test_benign_external_data(tmp_path):
     assert p.returncode == 0, p.stdout + p.stderr
 
 
+def test_directory_with_external_data(tmp_path):
+    """Scanning the model's directory: the external data file is raw tensor bytes, known as
+    such once the model names it; a pickle under that name, or a file named through a
+    traversal, is judged on its own."""
+    d = tmp_path / "m"
+    d.mkdir()
+    onnx.save_model(model([weight("W")]), str(d / "model.onnx"), save_as_external_data=True,
+                    all_tensors_to_one_file=True, location="weights.bin", size_threshold=0)
+    code, rep, err = scan(str(d))
+    assert code == 0, (rep, err)
+    e, _ = findings(rep, str(d / "weights.bin"))
+    assert e["format"] == "onnx-external-data" and e["status"] == "clean"
+    # a pickle where the weights should be is still a pickle
+    (d / "weights.bin").write_bytes(b"cos\nsystem\n(S'id'\ntR.")
+    code, rep, _ = scan(str(d))
+    assert code == 1
+    e, f = findings(rep, str(d / "weights.bin"))
+    assert e["format"] == "pickle" and ("pickle.global.dangerous", "critical") in f
+    # a file no clean location names stays unrecognised
+    (d / "weights.bin").write_bytes(bytes(range(256)))
+    (d / "other.bin").write_bytes(bytes(range(255, -1, -1)))
+    code, rep, _ = scan(str(d))
+    assert code == 2
+    e, _ = findings(rep, str(d / "other.bin"))
+    assert e["format"] == "unknown" and e["status"] == "incomplete"
+
+
 def case_model(kind, d):
     """Writes d/model.onnx (and what it points at) for an attack; returns the rule expected."""
     if kind in ("traversal", "absolute", "middle"):

@@ -1,0 +1,936 @@
+/*
+ * The inspection engine (inspect.h): policy compilation, candidate confirmation and scoring,
+ * overlap resolution and rewriting.
+ */
+#include "inspect/inspect.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/rand.h>
+
+#include "core/alloc.h"
+#include "core/err.h"
+#include "crypto/hash.h"
+#include "inspect/match.h"
+#include "inspect/rules.h"
+#include "inspect/validate.h"
+#include "inspect/view.h"
+
+#define MAX_TEXT ((size_t)1 << 30)
+#define CONTEXT_WORDS 5		/* Presidio's context_prefix_count */
+#define CONTEXT_BOOST 350	/* +0.35 */
+#define CONTEXT_FLOOR 400	/* 0.4 */
+#define DEFAULT_MIN_CONFIDENCE 400
+#define DEFAULT_MAX_HIDDEN 8
+#define MAX_DENIED 4096
+
+/* One rule as a direction's policy applies it. */
+struct prule {
+	struct cst_insp_rule r;		/* the rule (strings borrowed or owned by the policy) */
+	cst_validate_fn *validate;	/* by entity, or NULL */
+	enum cst_insp_action action;
+	uint16_t min_confidence;
+};
+
+struct direction {
+	struct prule *rules;
+	size_t n;
+	struct cst_patset *ps;		/* rules[i] is pattern i; NULL when no rule is on */
+	bool ps_borrowed;		/* ps is the input direction's (same patterns) */
+	enum cst_insp_action smuggling_action;
+	bool smuggling_on;
+	uint32_t max_hidden;
+};
+
+struct cst_insp_policy {
+	struct direction dir[2];
+	bool fail_closed;
+	unsigned char token_key[32];
+	char **owned;			/* strings the policy allocated (denied-word regexes) */
+	size_t n_owned;
+};
+
+struct cst_insp_ctx {
+	const struct cst_insp_policy *p;
+	struct cst_patscratch *scratch[2];
+	struct cst_view view;
+	struct cst_insp_finding *f;
+	size_t n_f;
+	bool overflow;
+	char *out;			/* rewritten text */
+	size_t out_cap;
+	/* during a scan */
+	const struct direction *d;
+	struct cst_patscratch *cur;	/* d's scratch */
+	const char *text;		/* the text being matched (raw or canonical) */
+	size_t text_len;
+	bool canonical;
+};
+
+static const char *const cat_names[] = { "pii", "secret", "injection", "denied", "smuggling" };
+static const char *const action_names[] = { "log", "mask", "tokenize", "redact", "block" };
+
+const char *
+cst_insp_cat_name(enum cst_insp_cat c)
+{
+	return (unsigned)c < CST_INSP_N_CAT ? cat_names[c] : "?";
+}
+
+const char *
+cst_insp_action_name(enum cst_insp_action a)
+{
+	return (unsigned)a <= CST_INSP_BLOCK ? action_names[a] : "?";
+}
+
+bool
+cst_insp_action_parse(const char *s, enum cst_insp_action *out)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(action_names) / sizeof(action_names[0]); i++)
+		if (strcmp(s, action_names[i]) == 0) {
+			*out = (enum cst_insp_action)i;
+			return true;
+		}
+	return false;
+}
+
+/* ---- policy ---- */
+
+/* Defaults per direction and category: what a gateway should do without configuration. */
+static enum cst_insp_action
+default_action(enum cst_insp_dir d, enum cst_insp_cat c)
+{
+	switch (c) {
+	case CST_INSP_PII:
+		return d == CST_INSP_INPUT ? CST_INSP_LOG : CST_INSP_REDACT;
+	case CST_INSP_SECRET:
+		return CST_INSP_REDACT;
+	case CST_INSP_INJECTION:
+		return d == CST_INSP_INPUT ? CST_INSP_BLOCK : CST_INSP_LOG;
+	case CST_INSP_DENIED:
+		return CST_INSP_BLOCK;
+	default:
+		return d == CST_INSP_INPUT ? CST_INSP_BLOCK : CST_INSP_LOG;
+	}
+}
+
+static int bad(char *err, size_t err_len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Writes the message naming what was wrong; CST_EINVAL. */
+static int
+bad(char *err, size_t err_len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, err_len, fmt, ap);
+	va_end(ap);
+	return CST_EINVAL;
+}
+
+/* Reads an optional "action" member of o into *a. */
+static int
+read_action(const json_t *o, const char *where, enum cst_insp_action *a, char *err,
+    size_t err_len)
+{
+	const json_t *v = json_object_get(o, "action");
+
+	if (v == NULL)
+		return 0;
+	if (!json_is_string(v) || !cst_insp_action_parse(json_string_value(v), a))
+		return bad(err, err_len, "%s.action: expected log, mask, tokenize, redact or "
+		    "block", where);
+	return 0;
+}
+
+/* Reads an optional "min_confidence" (0..1) member of o into *mc (per mille). */
+static int
+read_confidence(const json_t *o, const char *where, uint16_t *mc, char *err, size_t err_len)
+{
+	const json_t *v = json_object_get(o, "min_confidence");
+
+	if (v == NULL)
+		return 0;
+	if (!json_is_number(v) || json_number_value(v) < 0 || json_number_value(v) > 1)
+		return bad(err, err_len, "%s.min_confidence: expected a number from 0 to 1",
+		    where);
+	*mc = (uint16_t)lround(json_number_value(v) * 1000);
+	return 0;
+}
+
+static int
+check_members(const json_t *o, const char *where, const char *const *known, char *err,
+    size_t err_len)
+{
+	const char *k;
+	const json_t *v;
+
+	if (o != NULL && !json_is_object(o))
+		return bad(err, err_len, "%s: expected a mapping", where);
+	json_object_foreach((json_t *)o, k, v) {
+		size_t i;
+
+		for (i = 0; known[i] != NULL && strcmp(known[i], k) != 0; i++)
+			;
+		if (known[i] == NULL)
+			return bad(err, err_len, "%s: unknown member \"%s\"", where, k);
+	}
+	return 0;
+}
+
+static int
+add_rule(struct direction *d, const struct cst_insp_rule *r, enum cst_insp_action a,
+    uint16_t mc)
+{
+	struct prule *g = cst_reallocarray(d->rules, d->n + 1, sizeof(*g));
+
+	if (g == NULL)
+		return CST_ENOMEM;
+	d->rules = g;
+	memset(&g[d->n], 0, sizeof(g[d->n]));
+	g[d->n].r = *r;
+	g[d->n].validate = r->cat == CST_INSP_PII ? cst_validate_find(r->entity) : NULL;
+	g[d->n].action = a;
+	g[d->n].min_confidence = mc;
+	d->n++;
+	return 0;
+}
+
+/* The PII rules with per-entity settings. */
+static int
+load_pii(struct direction *d, enum cst_insp_dir dir, const json_t *o, char *err,
+    size_t err_len)
+{
+	static const char *const known[] = { "action", "min_confidence", "entities", NULL };
+	static const char *const eknown[] = { "enabled", "action", "min_confidence", NULL };
+	const struct cst_insp_rule *rules;
+	size_t n, i;
+	enum cst_insp_action a = default_action(dir, CST_INSP_PII);
+	uint16_t mc = DEFAULT_MIN_CONFIDENCE;
+	const json_t *ents = json_object_get(o, "entities"), *e;
+	const char *k;
+	int r;
+
+	rules = cst_insp_builtin_rules(CST_INSP_PII, &n);
+	if ((r = check_members(o, "pii", known, err, err_len)) != 0 ||
+	    (r = read_action(o, "pii", &a, err, err_len)) != 0 ||
+	    (r = read_confidence(o, "pii", &mc, err, err_len)) != 0)
+		return r;
+	if (ents != NULL && !json_is_object(ents))
+		return bad(err, err_len, "pii.entities: expected a mapping");
+	json_object_foreach((json_t *)ents, k, e) {
+		for (i = 0; i < n && strcmp(rules[i].entity, k) != 0; i++)
+			;
+		if (i == n)
+			return bad(err, err_len, "pii.entities: unknown entity \"%s\"", k);
+		if ((r = check_members(e, k, eknown, err, err_len)) != 0)
+			return r;
+		if (json_object_get(e, "enabled") != NULL &&
+		    !json_is_boolean(json_object_get(e, "enabled")))
+			return bad(err, err_len, "%s.enabled: expected true or false", k);
+	}
+	for (i = 0; i < n; i++) {
+		const json_t *eo = json_object_get(ents, rules[i].entity);
+		const json_t *en = json_object_get(eo, "enabled");
+		enum cst_insp_action ea = a;
+		uint16_t emc = mc;
+
+		if (en != NULL ? !json_is_true(en) : (rules[i].flags & CST_RULE_OFF) != 0)
+			continue;
+		if ((r = read_action(eo, rules[i].entity, &ea, err, err_len)) != 0 ||
+		    (r = read_confidence(eo, rules[i].entity, &emc, err, err_len)) != 0 ||
+		    (r = add_rule(d, &rules[i], ea, emc)) != 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Secret or injection rules: one action for the category (or "enabled": false). */
+static int
+load_category(struct direction *d, enum cst_insp_dir dir, enum cst_insp_cat cat,
+    const json_t *o, const char *where, char *err, size_t err_len)
+{
+	static const char *const known[] = { "enabled", "action", "min_confidence", NULL };
+	const struct cst_insp_rule *rules;
+	enum cst_insp_action a = default_action(dir, cat);
+	uint16_t mc = DEFAULT_MIN_CONFIDENCE;
+	size_t n, i;
+	int r;
+
+	if ((r = check_members(o, where, known, err, err_len)) != 0 ||
+	    (r = read_action(o, where, &a, err, err_len)) != 0 ||
+	    (r = read_confidence(o, where, &mc, err, err_len)) != 0)
+		return r;
+	if (json_is_false(json_object_get(o, "enabled")))
+		return 0;
+	rules = cst_insp_builtin_rules(cat, &n);
+	for (i = 0; i < n; i++)
+		if ((r = add_rule(d, &rules[i], a, mc)) != 0)
+			return r;
+	return 0;
+}
+
+static int
+own(struct cst_insp_policy *p, char *s)
+{
+	char **g;
+
+	if (s == NULL || (g = cst_reallocarray(p->owned, p->n_owned + 1, sizeof(*g))) == NULL) {
+		cst_free(s);
+		return CST_ENOMEM;
+	}
+	p->owned = g;
+	p->owned[p->n_owned++] = s;
+	return 0;
+}
+
+/* A denied word or phrase as a case-insensitive regex on word boundaries. */
+static char *
+literal_regex(const char *w)
+{
+	static const char pre[] = "(?<!\\w)", post[] = "(?!\\w)", space[] = "\\s+";
+	size_t n = strlen(w), i, k;
+	char *re = cst_malloc(4 * n + sizeof(pre) + sizeof(post));
+
+	if (re == NULL)
+		return NULL;
+	memcpy(re, pre, sizeof(pre) - 1);
+	k = sizeof(pre) - 1;
+	for (i = 0; i < n; i++) {
+		if (w[i] == ' ') {
+			memcpy(re + k, space, sizeof(space) - 1);
+			k += sizeof(space) - 1;
+			continue;
+		}
+		if (strchr("\\^$.|?*+()[]{}/-#", w[i]) != NULL)
+			re[k++] = '\\';
+		re[k++] = w[i];
+	}
+	memcpy(re + k, post, sizeof(post));
+	return re;
+}
+
+static int
+load_denied(struct cst_insp_policy *p, struct direction *d, enum cst_insp_dir dir,
+    const json_t *o, char *err, size_t err_len)
+{
+	static const char *const known[] = { "action", "words", "regexes", NULL };
+	static const char *const lists[] = { "words", "regexes" };
+	enum cst_insp_action a = default_action(dir, CST_INSP_DENIED);
+	size_t li, i;
+	int r;
+
+	if ((r = check_members(o, "denied", known, err, err_len)) != 0 ||
+	    (r = read_action(o, "denied", &a, err, err_len)) != 0)
+		return r;
+	for (li = 0; li < 2; li++) {
+		const json_t *arr = json_object_get(o, lists[li]), *v;
+
+		if (arr != NULL && (!json_is_array(arr) || json_array_size(arr) > MAX_DENIED))
+			return bad(err, err_len, "denied.%s: expected a list of at most 4096 "
+			    "strings", lists[li]);
+		json_array_foreach((json_t *)arr, i, v) {
+			struct cst_insp_rule rule = { "denied.word", CST_INSP_DENIED, "DENIED_TERM",
+				NULL, CST_PAT_CASELESS, 1000, NULL, NULL, 0, 0,
+				CST_RULE_RAW | CST_RULE_CANONICAL };
+			char *re;
+
+			if (!json_is_string(v) || json_string_length(v) == 0 ||
+			    json_string_length(v) > 1024 || memchr(json_string_value(v), '\0',
+			    json_string_length(v)) != NULL)
+				return bad(err, err_len, "denied.%s: each entry must be a string of "
+				    "1 to 1024 bytes without NUL", lists[li]);
+			re = li == 0 ? literal_regex(json_string_value(v)) :
+			    cst_strdup(json_string_value(v));
+			if ((r = own(p, re)) != 0)
+				return r;
+			rule.regex = re;
+			if (li == 1)
+				rule.id = "denied.regex";
+			if ((r = add_rule(d, &rule, a, 0)) != 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+/* Whether two directions match the same patterns in the same order. */
+static bool
+same_patterns(const struct direction *a, const struct direction *b)
+{
+	size_t i;
+
+	if (a->n != b->n || b->ps == NULL)
+		return false;
+	for (i = 0; i < a->n; i++)
+		if (a->rules[i].r.pat_flags != b->rules[i].r.pat_flags ||
+		    strcmp(a->rules[i].r.regex, b->rules[i].r.regex) != 0)
+			return false;
+	return true;
+}
+
+static int
+load_direction(struct cst_insp_policy *p, enum cst_insp_dir dir, const json_t *o,
+    const char *where, char *err, size_t err_len)
+{
+	static const char *const known[] = { "pii", "secrets", "injection", "smuggling", "denied",
+		NULL };
+	static const char *const sknown[] = { "enabled", "action", "max_hidden", NULL };
+	struct direction *d = &p->dir[dir];
+	const json_t *sm = json_object_get(o, "smuggling"), *mh;
+	struct cst_pattern *pats = NULL;
+	size_t i;
+	int r;
+
+	d->smuggling_on = true;
+	d->smuggling_action = default_action(dir, CST_INSP_SMUGGLING);
+	d->max_hidden = DEFAULT_MAX_HIDDEN;
+	if ((r = check_members(o, where, known, err, err_len)) != 0 ||
+	    (r = load_pii(d, dir, json_object_get(o, "pii"), err, err_len)) != 0 ||
+	    (r = load_category(d, dir, CST_INSP_SECRET, json_object_get(o, "secrets"), "secrets",
+	    err, err_len)) != 0 ||
+	    (r = load_category(d, dir, CST_INSP_INJECTION, json_object_get(o, "injection"),
+	    "injection", err, err_len)) != 0 ||
+	    (r = load_denied(p, d, dir, json_object_get(o, "denied"), err, err_len)) != 0 ||
+	    (r = check_members(sm, "smuggling", sknown, err, err_len)) != 0 ||
+	    (r = read_action(sm, "smuggling", &d->smuggling_action, err, err_len)) != 0)
+		return r;
+	if (json_is_false(json_object_get(sm, "enabled")))
+		d->smuggling_on = false;
+	if ((mh = json_object_get(sm, "max_hidden")) != NULL) {
+		if (!json_is_integer(mh) || json_integer_value(mh) < 0 ||
+		    json_integer_value(mh) > 1000000)
+			return bad(err, err_len, "smuggling.max_hidden: expected a count");
+		d->max_hidden = (uint32_t)json_integer_value(mh);
+	}
+	if (d->n == 0)
+		return 0;
+	if (dir == CST_INSP_OUTPUT && same_patterns(d, &p->dir[CST_INSP_INPUT])) {
+		d->ps = p->dir[CST_INSP_INPUT].ps;	/* compiling takes most of a second */
+		d->ps_borrowed = true;
+		return 0;
+	}
+	if ((pats = cst_calloc(d->n, sizeof(*pats))) == NULL)
+		return CST_ENOMEM;
+	for (i = 0; i < d->n; i++) {
+		pats[i].regex = d->rules[i].r.regex;
+		pats[i].flags = d->rules[i].r.pat_flags;
+	}
+	{
+		char perr[256];
+
+		r = cst_patset_compile(pats, d->n, &d->ps, perr, sizeof(perr));
+		if (r == CST_EINVAL) {
+			size_t idx = strtoul(perr + 8, NULL, 10);	/* "pattern N, ..." */
+
+			snprintf(err, err_len, "%s: rule %s does not compile: %s", where,
+			    idx < d->n ? d->rules[idx].r.id : "?", perr);
+		}
+	}
+	cst_free(pats);
+	return r;
+}
+
+int
+cst_insp_policy_new(const json_t *cfg, struct cst_insp_policy **out, char *err,
+    size_t err_len)
+{
+	static const char *const known[] = { "input", "output", "fail_closed", "tokenize_key",
+		NULL };
+	struct cst_insp_policy *p;
+	const json_t *tk, *fc;
+	int r;
+
+	*out = NULL;
+	if (err_len > 0)
+		err[0] = '\0';
+	if ((r = check_members(cfg, "policy", known, err, err_len)) != 0)
+		return r;
+	if ((p = cst_calloc(1, sizeof(*p))) == NULL)
+		return CST_ENOMEM;
+	p->fail_closed = true;
+	if ((fc = json_object_get(cfg, "fail_closed")) != NULL) {
+		if (!json_is_boolean(fc)) {
+			r = bad(err, err_len, "fail_closed: expected true or false");
+			goto fail;
+		}
+		p->fail_closed = json_is_true(fc);
+	}
+	tk = json_object_get(cfg, "tokenize_key");
+	if (tk != NULL) {
+		const char *h = json_string_value(tk);
+		size_t i;
+
+		if (h == NULL || strlen(h) != 64 || strspn(h, "0123456789abcdefABCDEF") != 64) {
+			r = bad(err, err_len, "tokenize_key: expected 64 hex digits");
+			goto fail;
+		}
+		for (i = 0; i < 32; i++)
+			p->token_key[i] = (unsigned char)strtoul((char[]){ h[2 * i], h[2 * i + 1],
+			    '\0' }, NULL, 16);
+	} else if (RAND_bytes(p->token_key, sizeof(p->token_key)) != 1) {
+		r = CST_ENOMEM;
+		goto fail;
+	}
+	if ((r = load_direction(p, CST_INSP_INPUT, json_object_get(cfg, "input"), "input", err,
+	    err_len)) != 0 || (r = load_direction(p, CST_INSP_OUTPUT,
+	    json_object_get(cfg, "output"), "output", err, err_len)) != 0)
+		goto fail;
+	*out = p;
+	return 0;
+fail:
+	cst_insp_policy_free(p);
+	return r;
+}
+
+void
+cst_insp_policy_free(struct cst_insp_policy *p)
+{
+	size_t i;
+
+	if (p == NULL)
+		return;
+	for (i = 0; i < 2; i++) {
+		if (!p->dir[i].ps_borrowed)
+			cst_patset_free(p->dir[i].ps);
+		cst_free(p->dir[i].rules);
+	}
+	for (i = 0; i < p->n_owned; i++)
+		cst_free(p->owned[i]);
+	cst_free(p->owned);
+	cst_freezero(p, sizeof(*p));
+}
+
+size_t
+cst_insp_policy_rules(const struct cst_insp_policy *p, enum cst_insp_dir d)
+{
+	return p->dir[d].n;
+}
+
+int
+cst_insp_ctx_new(const struct cst_insp_policy *p, struct cst_insp_ctx **out)
+{
+	struct cst_insp_ctx *c = cst_calloc(1, sizeof(*c));
+	int i, r = 0;
+
+	*out = NULL;
+	if (c == NULL)
+		return CST_ENOMEM;
+	c->p = p;
+	for (i = 0; i < 2 && r == 0; i++)
+		if (p->dir[i].ps != NULL)
+			r = cst_patscratch_new(p->dir[i].ps, &c->scratch[i]);
+	if (r == 0 && (c->f = cst_calloc(CST_INSP_MAX_FINDINGS, sizeof(*c->f))) == NULL)
+		r = CST_ENOMEM;
+	if (r == 0)
+		r = cst_view_init();
+	if (r != 0) {
+		cst_insp_ctx_free(c);
+		return r;
+	}
+	*out = c;
+	return 0;
+}
+
+void
+cst_insp_ctx_free(struct cst_insp_ctx *c)
+{
+	if (c == NULL)
+		return;
+	cst_patscratch_free(c->scratch[0]);
+	cst_patscratch_free(c->scratch[1]);
+	cst_view_free(&c->view);
+	cst_free(c->f);
+	cst_free(c->out);
+	cst_free(c);
+}
+
+/* ---- confirmation and scoring ---- */
+
+/* Shannon entropy of s[0..n) in hundredths of a bit per byte. */
+static unsigned
+entropy(const char *s, size_t n)
+{
+	unsigned cnt[256] = { 0 };
+	double h = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		cnt[(unsigned char)s[i]]++;
+	for (i = 0; i < 256; i++)
+		if (cnt[i] != 0) {
+			double q = (double)cnt[i] / (double)n;
+
+			h -= q * log2(q);
+		}
+	return (unsigned)(h * 100);
+}
+
+/* Whether s[0..n) contains w (ASCII case-insensitive). */
+static bool
+contains_ci(const char *s, size_t n, const char *w, size_t wn)
+{
+	size_t i;
+
+	if (wn == 0 || wn > n)
+		return false;
+	for (i = 0; i + wn <= n; i++)
+		if (strncasecmp(s + i, w, wn) == 0)
+			return true;
+	return false;
+}
+
+/* Whether one of the '|'-separated words occurs in s[0..n). */
+static bool
+any_word(const char *s, size_t n, const char *words)
+{
+	while (*words != '\0') {
+		size_t wn = strcspn(words, "|");
+
+		if (contains_ci(s, n, words, wn))
+			return true;
+		words += wn + (words[wn] == '|');
+	}
+	return false;
+}
+
+/* Whether a context word occurs in the CONTEXT_WORDS words before text[start]. */
+static bool
+has_context(const char *text, size_t start, const char *words)
+{
+	size_t i = start, seen = 0;
+
+	while (i > 0 && seen < CONTEXT_WORDS) {
+		size_t end;
+
+		while (i > 0 && !isalnum((unsigned char)text[i - 1]) &&
+		    (unsigned char)text[i - 1] < 0x80)
+			i--;
+		end = i;
+		while (i > 0 && (isalnum((unsigned char)text[i - 1]) ||
+		    (unsigned char)text[i - 1] >= 0x80 || text[i - 1] == '#'))
+			i--;
+		if (end == i)
+			break;
+		seen++;
+		if (any_word(text + i, end - i, words))
+			return true;
+	}
+	return false;
+}
+
+static bool
+on_span(void *arg, size_t idx, size_t a, size_t b)
+{
+	struct cst_insp_ctx *c = arg;
+	const struct prule *pr = &c->d->rules[idx];
+	struct cst_insp_finding *f;
+	size_t va = a, vb = b, ra, rb;
+	unsigned conf = pr->r.base;
+	const char *vres = NULL;
+
+	if (c->canonical && !(pr->r.flags & CST_RULE_CANONICAL))
+		return false;
+	if (!c->canonical && !(pr->r.flags & CST_RULE_RAW))
+		return false;
+	if (pr->r.group > 0 && !cst_patscratch_group(c->cur, pr->r.group, &va, &vb))
+		return true;
+	if (vb <= va)
+		return true;
+	if (pr->r.keywords != NULL && !any_word(c->text, c->text_len, pr->r.keywords))
+		return false;	/* no keyword anywhere: the rule does not apply to this text */
+	if (pr->r.entropy != 0 && entropy(c->text + va, vb - va) < pr->r.entropy)
+		return true;
+	if (pr->validate != NULL) {
+		enum cst_valid v = pr->validate(c->text + va, vb - va, NULL);
+
+		if (v == CST_VALID_NO)
+			return true;
+		if (v == CST_VALID_YES)
+			conf = 1000;
+		vres = v == CST_VALID_YES ? "valid" : "unknown";
+	} else if (strcmp(pr->r.entity, "GITHUB_TOKEN") == 0 && vb - va == 40) {
+		if (!cst_insp_github_checksum(c->text + va, vb - va))
+			return true;
+		conf = 1000;
+		vres = "valid";
+	} else if (strcmp(pr->r.entity, "PHONE_NUMBER") == 0 &&
+	    !cst_insp_phone_digits(c->text + va, vb - va)) {
+		return true;
+	}
+	if (conf < 1000 && pr->r.context != NULL && has_context(c->text, va, pr->r.context)) {
+		conf += CONTEXT_BOOST;
+		if (conf < CONTEXT_FLOOR)
+			conf = CONTEXT_FLOOR;
+		if (conf > 1000)
+			conf = 1000;
+	}
+	if (conf < pr->min_confidence)
+		return true;
+	if (c->n_f == CST_INSP_MAX_FINDINGS) {
+		c->overflow = true;
+		return false;
+	}
+	if (c->canonical)
+		cst_view_raw_span(&c->view, va, vb, &ra, &rb);
+	else {
+		ra = va;
+		rb = vb;
+	}
+	f = &c->f[c->n_f++];
+	f->rule = pr->r.id;
+	f->cat = pr->r.cat;
+	f->entity = pr->r.entity;
+	f->confidence = (uint16_t)conf;
+	f->start = ra;
+	f->end = rb;
+	f->canonical = c->canonical;
+	f->validator = vres;
+	f->action = pr->action;
+	return true;
+}
+
+static int
+cmp_finding(const void *x, const void *y)
+{
+	const struct cst_insp_finding *a = x, *b = y;
+
+	if (a->start != b->start)
+		return a->start < b->start ? -1 : 1;
+	if (a->end != b->end)
+		return a->end > b->end ? -1 : 1;
+	if (a->cat != b->cat)
+		return a->cat < b->cat ? -1 : 1;
+	if (a->confidence != b->confidence)
+		return a->confidence > b->confidence ? -1 : 1;
+	if (a->canonical != b->canonical)
+		return a->canonical ? 1 : -1;
+	return strcmp(a->rule, b->rule);
+}
+
+/*
+ * Sorts the findings and keeps one per raw span and category: the most confident (the same
+ * span found in both views, or claimed by several PII entities, is one finding).
+ */
+static void
+dedupe(struct cst_insp_ctx *c)
+{
+	size_t i, k = 0;
+
+	qsort(c->f, c->n_f, sizeof(*c->f), cmp_finding);
+	for (i = 0; i < c->n_f; i++) {
+		if (k > 0 && c->f[k - 1].start == c->f[i].start && c->f[k - 1].end == c->f[i].end &&
+		    c->f[k - 1].cat == c->f[i].cat)
+			continue;
+		c->f[k++] = c->f[i];
+	}
+	c->n_f = k;
+}
+
+/* ---- rewriting ---- */
+
+static int
+out_put(struct cst_insp_ctx *c, size_t *k, const char *s, size_t n)
+{
+	if (*k + n + 1 > c->out_cap) {
+		size_t cap = c->out_cap ? c->out_cap : 1024;
+		char *g;
+
+		while (cap < *k + n + 1)
+			cap *= 2;
+		if ((g = cst_reallocarray(c->out, cap, 1)) == NULL)
+			return CST_ENOMEM;
+		c->out = g;
+		c->out_cap = cap;
+	}
+	memcpy(c->out + *k, s, n);
+	*k += n;
+	return 0;
+}
+
+/* The replacement of raw[a..b) for action act and entity ent. */
+static int
+replace(struct cst_insp_ctx *c, size_t *k, const char *raw, size_t a, size_t b,
+    enum cst_insp_action act, const char *ent)
+{
+	char tmp[128];
+	int r = 0;
+
+	if (act == CST_INSP_REDACT) {
+		snprintf(tmp, sizeof(tmp), "[REDACTED:%s]", ent);
+		return out_put(c, k, tmp, strlen(tmp));
+	}
+	if (act == CST_INSP_TOKENIZE) {
+		unsigned char mac[32];
+		size_t i, n;
+
+		if (cst_hmac_sha256(c->p->token_key, sizeof(c->p->token_key), raw + a, b - a,
+		    mac) != 0)
+			return CST_ENOMEM;
+		n = (size_t)snprintf(tmp, sizeof(tmp), "[%s:tok_", ent);
+		for (i = 0; i < 8; i++)
+			n += (size_t)snprintf(tmp + n, sizeof(tmp) - n, "%02x", mac[i]);
+		n += (size_t)snprintf(tmp + n, sizeof(tmp) - n, "]");
+		return out_put(c, k, tmp, n);
+	}
+	/* mask: every code point but the last four becomes '*' */
+	{
+		size_t cps = 0, i, seen = 0;
+
+		for (i = a; i < b; i++)
+			cps += ((unsigned char)raw[i] & 0xc0) != 0x80;
+		for (i = a; i < b && r == 0; i++) {
+			bool lead = ((unsigned char)raw[i] & 0xc0) != 0x80;
+
+			if (lead)
+				seen++;
+			if (cps > 4 && seen <= cps - 4) {
+				if (lead)
+					r = out_put(c, k, "*", 1);
+			} else {
+				r = out_put(c, k, raw + i, 1);
+			}
+		}
+	}
+	return r;
+}
+
+/*
+ * Applies the rewriting actions: overlapping findings merge into one region whose action is
+ * the strongest among them and whose label is that finding's entity.
+ */
+static int
+rewrite(struct cst_insp_ctx *c, const char *raw, size_t len, struct cst_insp_result *res)
+{
+	size_t i = 0, pos = 0, k = 0;
+	int r;
+
+	while (i < c->n_f) {
+		size_t a, b, j;
+		const struct cst_insp_finding *best;
+
+		if (c->f[i].action == CST_INSP_LOG || c->f[i].action == CST_INSP_BLOCK) {
+			i++;
+			continue;
+		}
+		a = c->f[i].start;
+		b = c->f[i].end;
+		best = &c->f[i];
+		for (j = i + 1; j < c->n_f && c->f[j].start < b; j++) {
+			if (c->f[j].action == CST_INSP_LOG || c->f[j].action == CST_INSP_BLOCK)
+				continue;
+			if (c->f[j].end > b)
+				b = c->f[j].end;
+			if (c->f[j].action > best->action)
+				best = &c->f[j];
+		}
+		if (a < pos)
+			a = pos;
+		if ((r = out_put(c, &k, raw + pos, a - pos)) != 0 ||
+		    (r = replace(c, &k, raw, a, b, best->action, best->entity)) != 0)
+			return r;
+		pos = b;
+		i = j;
+	}
+	if (k == 0 && pos == 0) {
+		res->text = raw;
+		res->len = len;
+		return 0;
+	}
+	if ((r = out_put(c, &k, raw + pos, len - pos)) != 0)
+		return r;
+	c->out[k] = '\0';
+	res->text = c->out;
+	res->len = k;
+	res->rewritten = true;
+	return 0;
+}
+
+static int
+match_text(struct cst_insp_ctx *c, struct cst_patscratch *s, const char *t, size_t n,
+    bool canonical, bool *complete)
+{
+	int r;
+
+	c->text = t;
+	c->text_len = n;
+	c->canonical = canonical;
+	r = cst_patset_scan(c->d->ps, s, t, n, on_span, c, NULL);
+	if (r == CST_ELIMIT) {
+		*complete = false;
+		return 0;
+	}
+	return r;
+}
+
+int
+cst_insp_scan(struct cst_insp_ctx *c, enum cst_insp_dir d, const char *text, size_t len,
+    struct cst_insp_result *res)
+{
+	const struct direction *dir = &c->p->dir[d];
+	struct cst_patscratch *s = c->scratch[d];
+	bool complete = true;
+	size_t i;
+	int r;
+
+	memset(res, 0, sizeof(*res));
+	res->text = text;
+	res->len = len;
+	c->n_f = 0;
+	c->overflow = false;
+	c->d = dir;
+	c->cur = s;
+	if (len > MAX_TEXT)
+		return CST_ELIMIT;
+	if ((r = cst_view_build(&c->view, text, len)) != 0)
+		return r;
+	if (dir->ps != NULL) {
+		if ((r = match_text(c, s, text, len, false, &complete)) != 0)
+			return r;
+		if (c->view.differs) {
+			if ((r = match_text(c, s, c->view.text, c->view.len, true, &complete)) != 0)
+				return r;
+			res->signals.canonical_scanned = true;
+		}
+	}
+	res->signals.hidden = cst_view_hidden(&c->view);
+	res->signals.confusables = c->view.st.confusables;
+	if (dir->smuggling_on && (c->view.st.tags > 0 || res->signals.hidden > dir->max_hidden) &&
+	    c->n_f < CST_INSP_MAX_FINDINGS) {
+		struct cst_insp_finding *f = &c->f[c->n_f++];
+
+		memset(f, 0, sizeof(*f));
+		f->rule = c->view.st.tags > 0 ? "smuggling.tag_characters" :
+		    "smuggling.invisible_characters";
+		f->cat = CST_INSP_SMUGGLING;
+		f->entity = "HIDDEN_TEXT";
+		f->confidence = c->view.st.tags > 0 ? 1000 : 800;
+		f->start = 0;
+		f->end = len;
+		f->action = dir->smuggling_action;
+	}
+	if (c->overflow)
+		complete = false;
+	dedupe(c);
+	res->findings = c->f;
+	res->n_findings = c->n_f;
+	res->complete = complete;
+	for (i = 0; i < c->n_f; i++)
+		if (c->f[i].action == CST_INSP_BLOCK && !res->blocked) {
+			res->blocked = true;
+			res->block_cat = c->f[i].cat;
+		}
+	if (!complete && c->p->fail_closed && !res->blocked) {
+		res->blocked = true;
+		res->block_cat = CST_INSP_N_CAT;	/* not fully inspected */
+	}
+	if (res->blocked)
+		return 0;
+	return rewrite(c, text, len, res);
+}

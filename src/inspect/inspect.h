@@ -1,0 +1,114 @@
+/*
+ * The content-inspection engine: applies a policy (which rules, what confidence, what action)
+ * to a text and says what it found, whether the text must be blocked, and the text rewritten
+ * where the policy redacts, masks or tokenises. Used alone by `castellan inspect` and by the
+ * gateway's INSPECT_IN / INSPECT_OUT stages.
+ *
+ * A text is matched twice when its canonical view (view.h) differs from it: rules marked raw
+ * (secrets: exact bytes matter) see the raw text, the others both; a finding in the canonical
+ * view is mapped back to exact raw byte offsets. Candidates from the matcher (match.h) are
+ * confirmed by validators (validate.h), keyword and entropy checks, and scored as Presidio
+ * does: a validator's yes gives 1.0 and its no drops the candidate; a context word among the
+ * five words before the candidate adds 0.35 with a floor of 0.4.
+ *
+ * Findings never hold the matched value, only where it is. A policy is immutable and shared
+ * by threads; each thread inspects with its own context, whose buffers are reused.
+ */
+#ifndef CST_INSPECT_INSPECT_H
+#define CST_INSPECT_INSPECT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum cst_insp_cat {
+	CST_INSP_PII,
+	CST_INSP_SECRET,
+	CST_INSP_INJECTION,
+	CST_INSP_DENIED,	/* the policy's denied words, phrases and regexes */
+	CST_INSP_SMUGGLING,	/* hidden characters: tag smuggling, invisible-character floods */
+	CST_INSP_N_CAT
+};
+
+/* In order of strength: where findings overlap, the strongest action wins. */
+enum cst_insp_action {
+	CST_INSP_LOG,		/* report only */
+	CST_INSP_MASK,		/* keep the last four characters, the rest '*' */
+	CST_INSP_TOKENIZE,	/* [ENTITY:tok_<16 hex>], an HMAC of the value under the policy key */
+	CST_INSP_REDACT,	/* [REDACTED:ENTITY] */
+	CST_INSP_BLOCK,		/* refuse the whole text */
+};
+
+enum cst_insp_dir { CST_INSP_INPUT, CST_INSP_OUTPUT };
+
+/* "pii", "secret", "injection", "denied", "smuggling"; "log", "mask", ...; "input", "output". */
+const char *cst_insp_cat_name(enum cst_insp_cat c);
+const char *cst_insp_action_name(enum cst_insp_action a);
+/* Parses an action name; false when unknown. */
+bool cst_insp_action_parse(const char *s, enum cst_insp_action *out);
+
+struct cst_insp_finding {
+	const char *rule;	/* stable id: "pii.credit_card", "secret.github_pat", ... */
+	enum cst_insp_cat cat;
+	const char *entity;	/* "CREDIT_CARD", "GITHUB_TOKEN", "PROMPT_INJECTION", ... */
+	uint16_t confidence;	/* per mille */
+	size_t start, end;	/* raw byte offsets [start, end) */
+	bool canonical;		/* found in the canonical view (else the raw text) */
+	const char *validator;	/* "valid", "unknown" (no checksum), or NULL (none applies) */
+	enum cst_insp_action action;
+};
+
+struct cst_insp_result {
+	const struct cst_insp_finding *findings;	/* valid until the next scan */
+	size_t n_findings;
+	bool blocked;		/* a finding's action is block, or the text was not fully
+				 * inspected and the policy fails closed */
+	enum cst_insp_cat block_cat;	/* the category of the first blocking finding */
+	bool complete;		/* every rule ran to the end (no matcher limit was hit) */
+	bool rewritten;		/* text differs from the input */
+	const char *text;	/* the text to pass on: rewritten, or the input itself */
+	size_t len;
+	struct {
+		uint32_t hidden;	/* invisible, tag, variation-selector and filler characters */
+		uint32_t confusables;
+		bool canonical_scanned;
+	} signals;
+};
+
+struct cst_insp_policy;
+struct cst_insp_ctx;
+
+/*
+ * Compiles a policy from its configuration (NULL: the defaults), an object of the shape
+ * documented in docs/content-inspection.md:
+ *   { "input": DIRECTION, "output": DIRECTION, "fail_closed": bool,
+ *     "tokenize_key": "hex" }
+ *   DIRECTION: { "pii": { "action": A, "min_confidence": 0.4,
+ *                         "entities": { "CREDIT_CARD": { "enabled": true, "action": A,
+ *                                                        "min_confidence": 0.5 }, ... } },
+ *                "secrets": { "action": A }, "injection": { "action": A },
+ *                "smuggling": { "action": A, "max_hidden": 8 },
+ *                "denied": { "action": A, "words": [...], "regexes": [...] } }
+ * 0; CST_EINVAL with err naming the member and the problem; CST_ENOMEM.
+ */
+int cst_insp_policy_new(const json_t *cfg, struct cst_insp_policy **out, char *err,
+    size_t err_len);
+void cst_insp_policy_free(struct cst_insp_policy *p);
+/* Rules compiled for a direction (for `inspect --rules` and the benchmarks). */
+size_t cst_insp_policy_rules(const struct cst_insp_policy *p, enum cst_insp_dir d);
+
+int cst_insp_ctx_new(const struct cst_insp_policy *p, struct cst_insp_ctx **out);
+void cst_insp_ctx_free(struct cst_insp_ctx *c);
+
+/* Most findings one scan keeps (the rest are counted as a limit: complete = false). */
+#define CST_INSP_MAX_FINDINGS 4096
+
+/*
+ * Inspects text[0..len) for direction d. 0 (res filled; its pointers stay valid until the
+ * next scan with c), CST_ELIMIT (text over 1 GiB), CST_ENOMEM.
+ */
+int cst_insp_scan(struct cst_insp_ctx *c, enum cst_insp_dir d, const char *text, size_t len,
+    struct cst_insp_result *res);
+
+#endif
