@@ -217,6 +217,10 @@ cst_view_build(struct cst_view *v, const char *raw, size_t n)
 		size_t len;
 
 		if (plain(p[i])) {
+			/* folding can emit more bytes than it reads: room for the rest, as a
+			 * whole, when the first reservation runs out */
+			if (v->len + 1 >= v->cap && (r = reserve(v, n - i)) != 0)
+				goto fail;
 			v->buf[v->len] = (char)p[i];
 			v->raw_start[v->len] = (uint32_t)i;
 			v->raw_end[v->len] = (uint32_t)(i + 1);

@@ -138,6 +138,12 @@ test_reuse_and_limit(void **state)
 	cap = v.cap;
 	CHECK_INT("small", cst_view_build(&v, "\xef\xbd\x81", 3), 0);
 	CHECK("buffers kept", v.cap == cap && v.len == 1 && v.text[0] == 'a');
+	/* invalid bytes triple in size: the plain bytes after them still find room */
+	memset(big, 0xff, 2000);
+	memset(big + 2000, 'b', 3000);
+	CHECK_INT("growth", cst_view_build(&v, big, sizeof(big)), 0);
+	CHECK("grown", v.len == 3 * 2000 + 3000 && v.text[v.len - 1] == 'b' &&
+	    v.raw_start[v.len - 1] == sizeof(big) - 1 && v.st.invalid == 2000);
 	CHECK_INT("limit", cst_view_build(&v, big, CST_VIEW_MAX_INPUT + 1), CST_ELIMIT);
 	CHECK("empty after error", v.len == 0);
 	cst_view_free(&v);
