@@ -11,8 +11,13 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 
 import pytest
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+import sarifcheck  # noqa: E402
 
 CASTELLAN = os.environ.get("CASTELLAN_BIN", "castellan")
 DATA = os.path.join(os.environ.get("CST_SOURCE_DIR", "."), "..", "shared", "data", "models",
@@ -113,6 +118,7 @@ def test_sarif(tmp_path):
     assert code == 1
     s = json.loads(out)
     assert s["version"] == "2.1.0" and "sarif" in s["$schema"]
+    assert sarifcheck.check(s) == []
     run = s["runs"][0]
     assert run["tool"]["driver"]["name"] == "castellan"
     ids = [r["id"] for r in run["tool"]["driver"]["rules"]]
