@@ -12,6 +12,7 @@
 #include "core/yaml.h"
 #include "gateway/auth.h"
 #include "gateway/integrity.h"
+#include "inspect/inspect.h"
 #include "net/tls.h"
 
 #include <arpa/inet.h>
@@ -845,7 +846,7 @@ cst_config_parse(const char *data, size_t len, const char *dir, struct cst_confi
 {
 	static const char *const top_keys[] = { "listen", "admin", "workers", "drain_timeout",
 		"state_db", "records", "tokens", "limits", "defaults", "global", "policy",
-		"principals", "upstreams", "models", "kms", NULL };
+		"principals", "upstreams", "models", "kms", "inspection", NULL };
 	static const char *const rec_keys[] = { "path", "key", "seal_key", "sync", "sync_window",
 	    "checkpoint_interval", "on_failure", "content", NULL };
 	static const char *const tok_keys[] = { "key", "max_ttl", "default_ttl", NULL };
@@ -941,6 +942,14 @@ cst_config_parse(const char *data, size_t len, const char *dir, struct cst_confi
 		parse_models(&ps, c, json_object_get(root, "models"));
 	if (ps.r == 0)
 		parse_kms(&ps, get_obj(&ps, root, "", "kms"), c->dir, &c->kms);
+	if (ps.r == 0 && (o = get_obj(&ps, root, "", "inspection")) != NULL) {
+		char msg[256];
+
+		if ((r = cst_insp_policy_new(o, &c->inspection, msg, sizeof(msg))) != 0) {
+			set_path(&ps, NULL, "inspection");
+			fail(&ps, r, "%s", r == CST_EINVAL ? msg : cst_strerror(r));
+		}
+	}
 	if (ps.r != 0)
 		goto out;
 	if (c->n_upstreams == 0 || c->n_models == 0) {
@@ -1153,6 +1162,7 @@ cst_config_unref(struct cst_config *c)
 	cst_free(c->upstreams);
 	cst_free(c->models);
 	cst_free(c->principals);
+	cst_insp_policy_free(c->inspection);
 	free_listener(&c->listen);
 	free_listener(&c->admin);
 	cst_free(c->path);

@@ -16,6 +16,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+struct cst_insp_policy;
+
 enum cst_param_action {
 	CST_PARAM_STRIP,	/* remove the parameter before forwarding */
 	CST_PARAM_REJECT,	/* answer 400 */
@@ -169,6 +171,7 @@ struct cst_config {
 	struct cst_principal_conf *principals;
 	size_t n_principals;
 	struct cst_kms_conf kms;
+	struct cst_insp_policy *inspection;	/* content policy (src/inspect/), or NULL: off */
 };
 
 #define CST_CONFIG_MAX_BYTES (1024 * 1024)

@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "crypto/hash.h"
 #include "gateway/gateway_int.h"
+#include "inspect/inspect.h"
 
 #include <event2/thread.h>
 #include <openssl/crypto.h>
@@ -632,6 +633,7 @@ out:
 			cst_upool_free(w->pool);
 		}
 		cst_buf_free(&w->record);	/* the worker thread has ended */
+		cst_insp_ctx_free(w->insp);
 		if (w->base)
 			event_base_free(w->base);
 	}

@@ -39,6 +39,8 @@ struct cst_worker {
 	unsigned snapshot_gen;
 	unsigned char rid_prefix[8];	/* random per worker and run: request id = prefix + seq */
 	uint64_t rid_seq;
+	struct cst_insp_ctx *insp;	/* inspection context for insp_policy (worker thread) */
+	const struct cst_insp_policy *insp_policy;
 };
 
 struct cst_gateway {
@@ -145,6 +147,7 @@ struct cst_txn {
 	uint64_t retry_after;
 	struct cst_buf resp;		/* body answered by the gateway itself */
 	bool responded;
+	bool input_inspected;
 	bool output_inspected;
 	struct cst_buf decisions;	/* JSON objects separated by commas */
 	struct cst_buf content_out;	/* response content kept for content logging */
@@ -173,6 +176,7 @@ enum cst_verdict cst_stage_authn(struct cst_txn *t);
 enum cst_verdict cst_stage_decode(struct cst_txn *t);
 enum cst_verdict cst_stage_authz(struct cst_txn *t);
 enum cst_verdict cst_stage_admit(struct cst_txn *t);
+enum cst_verdict cst_stage_inspect_in(struct cst_txn *t);
 enum cst_verdict cst_stage_route(struct cst_txn *t);
 enum cst_verdict cst_stage_upstream(struct cst_txn *t);
 enum cst_verdict cst_stage_respond(struct cst_txn *t);

@@ -22,6 +22,7 @@ static const struct cst_stage stages[] = {
 	{ CST_PHASE_DECODE, "decode", cst_stage_decode },
 	{ CST_PHASE_AUTHZ, "authz", cst_stage_authz },
 	{ CST_PHASE_ADMIT, "admit", cst_stage_admit },
+	{ CST_PHASE_INSPECT_IN, "inspect_in", cst_stage_inspect_in },
 	{ CST_PHASE_ROUTE, "route", cst_stage_route },
 	{ CST_PHASE_UPSTREAM, "upstream", cst_stage_upstream },
 	{ CST_PHASE_RESPOND, "respond", cst_stage_respond },
