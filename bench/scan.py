@@ -18,7 +18,6 @@ usage: bench/scan.py CASTELLAN [--size BYTES] [--rounds N] [--workdir DIR]
 """
 import argparse
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -31,13 +30,15 @@ DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "sha
 
 
 def run(cmd, env=None):
-    """Wall seconds, exit status and max RSS (KiB, children included) of cmd."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """Wall seconds, exit status and max RSS (KiB) of cmd and the processes it waited for
+    (the confined scanning children), measured for this run alone (wait4)."""
     t = time.monotonic()
-    p = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    err = p.stderr.read()
+    _, status, usage = os.wait4(p.pid, 0)
     wall = time.monotonic() - t
-    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return wall, p.returncode, max(rss, before), p.stderr.decode(errors="replace")
+    p.returncode = os.waitstatus_to_exitcode(status)
+    return wall, p.returncode, usage.ru_maxrss, err.decode(errors="replace")
 
 
 def make_checkpoint(path, size):
