@@ -26,6 +26,8 @@
 #define CONTEXT_FLOOR 400	/* 0.4 */
 #define DEFAULT_MIN_CONFIDENCE 400
 #define DEFAULT_MAX_HIDDEN 8
+#define HIDDEN_DENSITY 50	/* invisible characters count as smuggling at 1 in 50 bytes: a
+				 * few stray BOMs or mojibake controls in a long text do not */
 #define MAX_DENIED 4096
 
 /* One rule as a direction's policy applies it. */
@@ -901,7 +903,8 @@ cst_insp_scan(struct cst_insp_ctx *c, enum cst_insp_dir d, const char *text, siz
 	}
 	res->signals.hidden = cst_view_hidden(&c->view);
 	res->signals.confusables = c->view.st.confusables;
-	if (dir->smuggling_on && (c->view.st.tags > 0 || res->signals.hidden > dir->max_hidden) &&
+	if (dir->smuggling_on && (c->view.st.tags > 0 || (res->signals.hidden > dir->max_hidden &&
+	    (uint64_t)res->signals.hidden * HIDDEN_DENSITY >= len)) &&
 	    c->n_f < CST_INSP_MAX_FINDINGS) {
 		struct cst_insp_finding *f = &c->f[c->n_f++];
 

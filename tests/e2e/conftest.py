@@ -73,10 +73,10 @@ class Gateway:
             time.sleep(0.6)  # the running gateway picks up state changes within 250 ms
         return key
 
-    def start(self, env=None):
+    def start(self, env=None, timeout=15):
         self.proc = subprocess.Popen([CASTELLAN, "serve", "-c", self.config], env=env,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        deadline = time.time() + 15
+        deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise AssertionError("serve exited: " + self.proc.stderr.read())

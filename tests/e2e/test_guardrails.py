@@ -20,7 +20,8 @@ POLICY = """inspection:
 
 
 def test_input_guardrails(make_gateway, stub):
-    g = make_gateway(extra_config=POLICY)
+    # compiling the policy takes seconds under the sanitizers: a longer start-up allowance
+    g = make_gateway(extra_config=POLICY, start=False).start(timeout=90)
     key = g.apikey()
 
     # an injection anywhere in the conversation (here a tool result) blocks the request

@@ -128,6 +128,20 @@ test_evasions(void **state)
 	CHECK_INT("tags", cst_insp_scan(c, CST_INSP_INPUT, "hi \xf3\xa0\x81\xa9\xf3\xa0\x81\xa7",
 	    11, &r), 0);
 	CHECK("tags blocked", r.blocked && r.block_cat == CST_INSP_SMUGGLING && r.signals.hidden == 2);
+	/* a flood of zero-width characters is smuggling; a few in a long text are not */
+	{
+		static char text[4096];
+		size_t k, n = 0;
+
+		for (k = 0; k < 12; k++)
+			n += (size_t)snprintf(text + n, sizeof(text) - n, "a\xe2\x80\x8b");
+		CHECK_INT("flood", cst_insp_scan(c, CST_INSP_INPUT, text, n, &r), 0);
+		CHECK("flood blocked", r.blocked && r.block_cat == CST_INSP_SMUGGLING &&
+		    strcmp(r.findings[0].rule, "smuggling.invisible_characters") == 0);
+		memset(text + n, 'x', sizeof(text) - n);
+		CHECK_INT("sparse", cst_insp_scan(c, CST_INSP_INPUT, text, sizeof(text), &r), 0);
+		CHECK("sparse allowed", !r.blocked && r.n_findings == 0 && r.signals.hidden == 12);
+	}
 	cst_insp_ctx_free(c);
 	cst_insp_policy_free(p);
 }
