@@ -6,6 +6,7 @@
  * One view is reused across inputs, as a scanning thread reuses its own.
  */
 #include "core/err.h"
+#include "core/str.h"
 #include "inspect/view.h"
 #include "../fuzz_check.h"
 
@@ -20,21 +21,12 @@ static struct cst_view view;
 static bool
 valid_utf8(const unsigned char *p, size_t n)
 {
-	size_t i = 0;
+	size_t i = 0, len;
+	uint32_t cp;
 
-	while (i < n) {
-		unsigned char c = p[i];
-		size_t len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 :
-		    (c & 0xf8) == 0xf0 ? 4 : 0;
-		size_t j;
-
-		if (c == 0 || len == 0 || i + len > n)
+	for (; i < n; i += len)
+		if ((len = cst_utf8_decode(p + i, n - i, &cp)) == 0 || cp == 0)
 			return false;
-		for (j = 1; j < len; j++)
-			if ((p[i + j] & 0xc0) != 0x80)
-				return false;
-		i += len;
-	}
 	return true;
 }
 

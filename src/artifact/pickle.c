@@ -9,6 +9,7 @@
 
 #include "core/alloc.h"
 #include "core/err.h"
+#include "core/str.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -333,21 +334,11 @@ sink_put(struct sink *s, uint8_t c)
 static void
 sink_cp(struct sink *s, uint32_t cp)
 {
-	if (cp < 0x80) {
-		sink_put(s, (uint8_t)cp);
-	} else if (cp < 0x800) {
-		sink_put(s, (uint8_t)(0xc0 | (cp >> 6)));
-		sink_put(s, (uint8_t)(0x80 | (cp & 0x3f)));
-	} else if (cp < 0x10000) {
-		sink_put(s, (uint8_t)(0xe0 | (cp >> 12)));
-		sink_put(s, (uint8_t)(0x80 | ((cp >> 6) & 0x3f)));
-		sink_put(s, (uint8_t)(0x80 | (cp & 0x3f)));
-	} else {
-		sink_put(s, (uint8_t)(0xf0 | (cp >> 18)));
-		sink_put(s, (uint8_t)(0x80 | ((cp >> 12) & 0x3f)));
-		sink_put(s, (uint8_t)(0x80 | ((cp >> 6) & 0x3f)));
-		sink_put(s, (uint8_t)(0x80 | (cp & 0x3f)));
-	}
+	char b[4];
+	size_t i, n = cst_utf8_encode(cp, b);
+
+	for (i = 0; i < n; i++)
+		sink_put(s, (uint8_t)b[i]);
 }
 
 static bool

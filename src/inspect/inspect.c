@@ -71,6 +71,8 @@ struct cst_insp_ctx {
 	const char *text;		/* the text being matched (raw or canonical) */
 	size_t text_len;
 	bool canonical;
+	size_t kw_rule;			/* the rule whose keywords were last looked for in text */
+	bool kw_found;
 };
 
 static const char *const cat_names[] = { "pii", "secret", "injection", "denied", "smuggling" };
@@ -645,8 +647,15 @@ on_span(void *arg, size_t idx, size_t a, size_t b)
 		return true;
 	if (vb <= va)
 		return true;
-	if (pr->r.keywords != NULL && !any_word(c->text, c->text_len, pr->r.keywords))
-		return false;	/* no keyword anywhere: the rule does not apply to this text */
+	if (pr->r.keywords != NULL) {
+		/* a pattern's spans come together: its keywords are looked for once per text */
+		if (c->kw_rule != idx) {
+			c->kw_rule = idx;
+			c->kw_found = any_word(c->text, c->text_len, pr->r.keywords);
+		}
+		if (!c->kw_found)
+			return false;	/* no keyword anywhere: the rule does not apply */
+	}
 	if (pr->r.entropy != 0 && entropy(c->text + va, vb - va) < pr->r.entropy)
 		return true;
 	if (pr->validate != NULL) {
@@ -863,6 +872,7 @@ match_text(struct cst_insp_ctx *c, struct cst_patscratch *s, const char *t, size
 	c->text = t;
 	c->text_len = n;
 	c->canonical = canonical;
+	c->kw_rule = SIZE_MAX;
 	r = cst_patset_scan(c->d->ps, s, t, n, on_span, c, NULL);
 	if (r == CST_ELIMIT) {
 		*complete = false;
