@@ -24,6 +24,9 @@
 #include <stdint.h>
 
 struct cst_txn;
+struct cst_insp_ctx;
+struct cst_insp_finding;
+struct cst_out_stream;
 
 struct cst_worker {
 	struct cst_gateway *gw;
@@ -151,6 +154,12 @@ struct cst_txn {
 	bool output_inspected;
 	struct cst_buf decisions;	/* JSON objects separated by commas */
 	struct cst_buf content_out;	/* response content kept for content logging */
+	struct cst_buf log_req;		/* the request as content logging "redacted" keeps it, when
+					 * INSPECT_IN redacted every finding for it */
+	/* INSPECT_OUT of a stream (stage_inspect_out.c). */
+	struct cst_out_stream *ostream;	/* held text per choice, or NULL: not inspected */
+	struct cst_buf ev_out;		/* a rewritten event to send */
+	bool out_blocked;		/* the stream was ended by the output policy */
 };
 
 /* Sets an error response: status, OpenAI error type, message. Returns CST_RESPOND. */
@@ -182,6 +191,37 @@ enum cst_verdict cst_stage_upstream(struct cst_txn *t);
 enum cst_verdict cst_stage_respond(struct cst_txn *t);
 /* Turns the end of an upstream exchange into the status and usage RESPOND reports. */
 void cst__upstream_conclude(struct cst_txn *t);
+/* Keeps response content for the record as content logging allows (bounded). */
+void cst__keep_content(struct cst_txn *t, const char *p, size_t n);
+
+/* Inspection shared by INSPECT_IN and INSPECT_OUT (stage_inspect.c). */
+/* The worker's context for the request's policy. 0 or an error (inspection unavailable). */
+int cst__inspect_ctx(struct cst_txn *t, struct cst_insp_ctx **out);
+/* Adds a decision of stage for the findings of the text named where (nothing if none). */
+void cst__inspect_decide(struct cst_txn *t, const char *stage, const char *where,
+    const struct cst_insp_finding *f, size_t n, bool blocked, bool complete);
+
+/*
+ * INSPECT_OUT (stage_inspect_out.c): the output policy on the model's answer.
+ * _answer: a non-streamed 200 answer in up_body, rewritten in place, or the request failed
+ * with 400 guardrail_violation. _stream_start: a stream begins (t->ostream set when a policy
+ * applies). _event: one event's decoded data; returns what to send. _flush: the stream ended;
+ * writes the held text as a last event into ev_out. _free: releases t->ostream.
+ */
+enum cst_out_verdict {
+	CST_OUT_FORWARD,	/* send the event as received */
+	CST_OUT_REWRITTEN,	/* send t->ev_out instead */
+	CST_OUT_DROP,		/* send nothing (all its text is held) */
+	CST_OUT_BLOCK,		/* end the stream with the guardrail error event */
+};
+void cst__inspect_out_answer(struct cst_txn *t);
+void cst__inspect_out_stream_start(struct cst_txn *t);
+enum cst_out_verdict cst__inspect_out_event(struct cst_txn *t, json_t *root);
+enum cst_out_verdict cst__inspect_out_flush(struct cst_txn *t);
+/* Writes the stream's guardrail error event and records the block. */
+void cst__inspect_out_block_event(struct cst_txn *t);
+void cst__inspect_out_free(struct cst_txn *t);
+
 /* LOG and OBSERVE always run and cannot change the response. */
 void cst_stage_log(struct cst_txn *t);
 void cst_stage_observe(struct cst_txn *t);

@@ -136,6 +136,9 @@ finish(struct cst_txn *t)
 	cst_buf_free(&t->resp);
 	cst_buf_free(&t->decisions);
 	cst_buf_free(&t->content_out);
+	cst_buf_free_secret(&t->log_req);
+	cst_buf_free_secret(&t->ev_out);
+	cst__inspect_out_free(t);
 	cst_authdb_unref(t->db);
 	cst_config_unref(t->cfg);
 	cst_free(t);
@@ -214,6 +217,8 @@ cst_pipeline_start(struct cst_worker *w, struct cst_conn *conn)
 	cst_buf_init(&t->resp, 1024 * 1024);
 	cst_buf_init(&t->decisions, 16384);
 	cst_buf_init(&t->content_out, 65536);
+	cst_buf_init(&t->log_req, t->cfg->limits.body_bytes * 2 + 65536);
+	cst_buf_init(&t->ev_out, t->cfg->limits.event_bytes * 4 + 65536);
 	cst_sse_init(&t->sse, t->cfg->limits.event_bytes);
 	t->next = w->txns;
 	if (w->txns)

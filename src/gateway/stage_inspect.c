@@ -9,6 +9,7 @@
  */
 #include "gateway/gateway_int.h"
 
+#include "core/alloc.h"
 #include "core/err.h"
 #include "inspect/inspect.h"
 
@@ -20,31 +21,52 @@
 struct walk {
 	struct cst_txn *t;
 	struct cst_insp_ctx *ctx;
+	bool log_copy;		/* rewriting the content log's copy: every finding redacted */
 	bool blocked;
 	enum cst_insp_cat block_cat;
 	int err;
 };
 
-/* The decision for one inspected text: "WHERE: rule cat action start-end; ...". */
-static void
-decide(struct cst_txn *t, const char *where, const struct cst_insp_result *r)
+void
+cst__inspect_decide(struct cst_txn *t, const char *stage, const char *where,
+    const struct cst_insp_finding *f, size_t n, bool blocked, bool complete)
 {
 	enum cst_insp_action top = CST_INSP_LOG;
 	char detail[DETAIL_MAX];
 	size_t i, k;
 
+	if (n == 0 && complete && !blocked)
+		return;
 	k = (size_t)snprintf(detail, sizeof(detail), "%s:", where);
-	for (i = 0; i < r->n_findings && k < sizeof(detail); i++) {
-		const struct cst_insp_finding *f = &r->findings[i];
-
-		if (f->action > top)
-			top = f->action;
-		k += (size_t)snprintf(detail + k, sizeof(detail) - k, " %s %s %s %zu-%zu;", f->rule,
-		    cst_insp_cat_name(f->cat), cst_insp_action_name(f->action), f->start, f->end);
+	for (i = 0; i < n && k < sizeof(detail); i++) {
+		if (f[i].action > top)
+			top = f[i].action;
+		k += (size_t)snprintf(detail + k, sizeof(detail) - k, " %s %s %s %zu-%zu;",
+		    f[i].rule, cst_insp_cat_name(f[i].cat), cst_insp_action_name(f[i].action),
+		    f[i].start, f[i].end);
 	}
-	if (!r->complete && k < sizeof(detail))
+	if (!complete && k < sizeof(detail))
 		snprintf(detail + k, sizeof(detail) - k, " incomplete;");
-	cst_txn_decide(t, "inspect_in", r->blocked ? "block" : cst_insp_action_name(top), detail);
+	cst_txn_decide(t, stage, blocked ? "block" : cst_insp_action_name(top), detail);
+}
+
+int
+cst__inspect_ctx(struct cst_txn *t, struct cst_insp_ctx **out)
+{
+	struct cst_worker *wk = t->w;
+	const struct cst_insp_policy *p = t->cfg->inspection;
+	int r;
+
+	if (wk->insp_policy != p) {	/* a new configuration: a context for its policy */
+		cst_insp_ctx_free(wk->insp);
+		wk->insp = NULL;
+		wk->insp_policy = NULL;
+		if ((r = cst_insp_ctx_new(p, &wk->insp)) != 0)
+			return r;
+		wk->insp_policy = p;
+	}
+	*out = wk->insp;
+	return 0;
 }
 
 /* Inspects one JSON string (where names it for the record); rewrites it when told to. */
@@ -61,8 +83,15 @@ inspect_string(struct walk *w, json_t *s, const char *where)
 		w->err = e;
 		return;
 	}
-	if (r.n_findings > 0 || !r.complete)
-		decide(w->t, where, &r);
+	if (w->log_copy) {
+		if (r.n_findings > 0 && ((e = cst_insp_redact_all(w->ctx, json_string_value(s),
+		    json_string_length(s), &r.text, &r.len)) != 0 ||
+		    json_string_setn(s, r.text, r.len) != 0))
+			w->err = e ? e : CST_ENOMEM;
+		return;
+	}
+	cst__inspect_decide(w->t, "inspect_in", where, r.findings, r.n_findings, r.blocked,
+	    r.complete);
 	if (r.blocked) {
 		w->blocked = true;
 		w->block_cat = r.block_cat;
@@ -113,47 +142,78 @@ inspect_messages(struct walk *w, json_t *msgs)
 	}
 }
 
+/* Inspects every text of the request root (the walk's mode says what for). */
+static void
+walk_request(struct walk *w, json_t *root)
+{
+	switch (w->t->route) {
+	case CST_ROUTE_CHAT:
+		inspect_messages(w, json_object_get(root, "messages"));
+		break;
+	case CST_ROUTE_COMPLETIONS:
+		inspect_strings(w, json_object_get(root, "prompt"), "prompt");
+		break;
+	case CST_ROUTE_EMBEDDINGS:
+		inspect_strings(w, json_object_get(root, "input"), "input");
+		break;
+	default:
+		break;
+	}
+}
+
+/*
+ * The request as the content log keeps it under content_logging: redacted: every finding
+ * redacted, whatever the policy does with it (t->log_req, JSON).
+ */
+static int
+log_copy(struct walk *w, json_t *root)
+{
+	json_t *copy = json_deep_copy(root);
+	char *s;
+	int r = 0;
+
+	if (copy == NULL)
+		return CST_ENOMEM;
+	w->log_copy = true;
+	walk_request(w, copy);
+	if ((r = w->err) == 0) {
+		if ((s = json_dumps(copy, JSON_COMPACT)) == NULL)
+			r = CST_ENOMEM;
+		else {
+			cst_buf_reset(&w->t->log_req);
+			r = cst_buf_adds(&w->t->log_req, s);
+			cst_freezero(s, strlen(s));
+		}
+	}
+	json_decref(copy);
+	return r;
+}
+
 enum cst_verdict
 cst_stage_inspect_in(struct cst_txn *t)
 {
-	const struct cst_insp_policy *p = t->cfg->inspection;
-	struct cst_worker *wk = t->w;
 	struct walk w;
 	json_t *root = t->req.root;
 
-	if (p == NULL || !t->has_req)
+	if (t->cfg->inspection == NULL || !t->has_req)
 		return CST_CONTINUE;
-	if (wk->insp_policy != p) {	/* a new configuration: a context for its policy */
-		cst_insp_ctx_free(wk->insp);
-		wk->insp = NULL;
-		wk->insp_policy = NULL;
-		if (cst_insp_ctx_new(p, &wk->insp) != 0)
-			return cst_txn_fail(t, 503, "server_error", "content inspection is unavailable");
-		wk->insp_policy = p;
-	}
 	memset(&w, 0, sizeof(w));
 	w.t = t;
-	w.ctx = wk->insp;
-	switch (t->route) {
-	case CST_ROUTE_CHAT:
-		inspect_messages(&w, json_object_get(root, "messages"));
-		break;
-	case CST_ROUTE_COMPLETIONS:
-		inspect_strings(&w, json_object_get(root, "prompt"), "prompt");
-		break;
-	case CST_ROUTE_EMBEDDINGS:
-		inspect_strings(&w, json_object_get(root, "input"), "input");
-		break;
-	default:
+	if (cst__inspect_ctx(t, &w.ctx) != 0)
+		return cst_txn_fail(t, 503, "server_error", "content inspection is unavailable");
+	if (t->route != CST_ROUTE_CHAT && t->route != CST_ROUTE_COMPLETIONS &&
+	    t->route != CST_ROUTE_EMBEDDINGS)
 		return CST_CONTINUE;
-	}
+	walk_request(&w, root);
+	if (w.err == 0 && !w.blocked && t->cfg->content_logging == CST_CONTENT_REDACTED)
+		w.err = log_copy(&w, root);
 	if (w.err != 0) {
 		cst_txn_decide(t, "inspect_in", "error", cst_strerror(w.err));
 		return cst_txn_fail(t, 503, "server_error", "content inspection failed");
 	}
 	t->input_inspected = true;
 	if (w.blocked) {
-		cst_metrics_reject(wk->gw->metrics, "guardrail");
+		cst_metrics_reject(t->w->gw->metrics, "guardrail");
 		return cst_txn_fail(t, 400, "guardrail_violation", "the request was blocked by the "
 		    "content policy (category: %s)", w.block_cat == CST_INSP_N_CAT ?
 		    "not fully inspected" : cst_insp_cat_name(w.block_cat));

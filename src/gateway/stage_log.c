@@ -145,12 +145,13 @@ cst_stage_log(struct cst_txn *t)
 	    "\"prompt_tokens\":%lld,\"completion_tokens\":%lld,\"usage_source\":\"%s\","
 	    "\"reserved_tokens\":%lld,\"latency_ms\":%llu.%03llu,\"upstream_ms\":%llu.%03llu,"
 	    "\"first_byte_ms\":%llu.%03llu,\"decisions\":[%s],\"input_inspected\":%s,"
-	    "\"output_inspected\":false",
+	    "\"output_inspected\":%s",
 	    t->up ? "\"" : "", t->up ? t->up->name : "null", t->up ? "\"" : "", t->status,
 	    t->has_req && t->req.stream ? "true" : "false", (long long)t->prompt_tokens,
 	    (long long)t->completion_tokens, t->usage_from_upstream ? "upstream" : "estimate",
 	    (long long)t->reserved, MS3(now - t->start_us), MS3(up_us), MS3(fb_us),
-	    t->decisions.p ? t->decisions.p : "", t->input_inspected ? "true" : "false");
+	    t->decisions.p ? t->decisions.p : "", t->input_inspected ? "true" : "false",
+	    t->output_inspected ? "true" : "false");
 	if (t->model_root[0])
 		cst_buf_printf(&b, ",\"model_digest\":{\"sha256\":\"%s\"}", t->model_root);
 	if (t->err_type) {

@@ -40,7 +40,19 @@ end_stream(struct cst_txn *t)
 	char ev[400];
 	int n;
 
-	if (t->up_failure == CST_UPFAIL_NONE) {
+	if (!t->out_blocked) {
+		enum cst_out_verdict v = cst__inspect_out_flush(t);	/* the held text */
+
+		if (v == CST_OUT_REWRITTEN)
+			cst_conn_stream_write(t->conn, t->ev_out.p, t->ev_out.len);
+		else if (v == CST_OUT_BLOCK) {
+			cst__inspect_out_block_event(t);
+			cst_txn_decide(t, "inspect_out", "block", t->err_msg);
+		}
+	}
+	if (t->out_blocked) {
+		/* the guardrail error event was the last */
+	} else if (t->up_failure == CST_UPFAIL_NONE) {
 		cst_conn_stream_write(t->conn, done, sizeof(done) - 1);
 	} else {
 		n = snprintf(ev, sizeof(ev), "data: {\"error\":{\"message\":\"%s\",\"type\":"

@@ -35,9 +35,8 @@ take_usage(struct cst_txn *t, json_t *usage)
 	}
 }
 
-/* Keeps content for the record when the policy asks for it (bounded). */
-static void
-keep_content(struct cst_txn *t, const char *p, size_t n)
+void
+cst__keep_content(struct cst_txn *t, const char *p, size_t n)
 {
 	if (t->cfg->content_logging < CST_CONTENT_REDACTED)
 		return;
@@ -66,13 +65,14 @@ count_text(struct cst_txn *t, json_t *choices, const char *holder, bool keep)
 		if (json_is_string(content)) {
 			t->completion_bytes += json_string_length(content);
 			if (keep)
-				keep_content(t, json_string_value(content),
+				cst__keep_content(t, json_string_value(content),
 				    json_string_length(content));
 		}
 		if (json_is_string(txt)) {
 			t->completion_bytes += json_string_length(txt);
 			if (keep)
-				keep_content(t, json_string_value(txt), json_string_length(txt));
+				cst__keep_content(t, json_string_value(txt),
+				    json_string_length(txt));
 		}
 	}
 }
@@ -122,29 +122,51 @@ account_answer(struct cst_txn *t)
 	json_decref(root);
 }
 
-/* Looks at one event's data. Returns true if the event must not be forwarded. */
-static bool
+/*
+ * Looks at one event's data: usage, the text for the estimate and the record, and the output
+ * policy (which may hold, rewrite or block it). Returns what to send.
+ */
+static enum cst_out_verdict
 inspect_event(struct cst_txn *t, const struct cst_sse_event *ev)
 {
 	json_t *root = NULL, *choices, *usage;
 	char err[64];
-	bool drop = false;
+	enum cst_out_verdict v = CST_OUT_FORWARD;
 
-	if (!ev->has_data || ev->done)
-		return ev->done;
+	if (ev->done)
+		return CST_OUT_DROP;	/* the gateway sends its own [DONE] */
+	if (!ev->has_data)
+		return t->ostream ? CST_OUT_DROP : CST_OUT_FORWARD;	/* comments, keep-alives */
 	if (cst_json_decode(ev->data.p, ev->data.len, 64, &root, err, sizeof(err)) != 0)
-		return false;	/* not JSON: relayed as is */
+		return t->ostream ? CST_OUT_BLOCK : CST_OUT_FORWARD;	/* not JSON: uninspectable */
 	choices = json_object_get(root, "choices");
 	usage = json_object_get(root, "usage");
 	if (json_is_object(usage)) {
 		take_usage(t, usage);
 		if (json_is_array(choices) && json_array_size(choices) == 0 &&
 		    !t->req.client_wants_usage)
-			drop = true;
+			v = CST_OUT_DROP;
 	}
-	count_text(t, choices, "delta", true);
+	/* the log keeps the received text, unless it must keep the redacted copy */
+	count_text(t, choices, "delta", !(t->ostream &&
+	    t->cfg->content_logging == CST_CONTENT_REDACTED));
+	if (v == CST_OUT_FORWARD)
+		v = cst__inspect_out_event(t, root);
 	json_decref(root);
-	return drop;
+	return v;
+}
+
+/* Ends the stream on the output policy's block: the error event, the upstream dropped. */
+static void
+block_stream(struct cst_txn *t)
+{
+	cst__inspect_out_block_event(t);
+	cst_txn_decide(t, "inspect_out", "block", t->err_msg);
+	if (t->upreq) {
+		cst_upreq_abort(t->upreq);
+		t->upreq = NULL;
+	}
+	cst_pipeline_resume(t);
 }
 
 static void
@@ -195,6 +217,7 @@ up_head(void *arg, const struct cst_http_response *res)
 	t->status = 200;
 	t->stream_started_us = t->first_byte_us;
 	cst_metrics_streams(t->w->gw->metrics, 1);
+	cst__inspect_out_stream_start(t);
 	if ((t->stream_timer = evtimer_new(t->w->base, on_stream_deadline, t)) != NULL) {
 		uint64_t ms = t->cfg->limits.stream_max_ms;
 		struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000) };
@@ -219,11 +242,19 @@ relay(struct cst_txn *t, const char *data, size_t len)
 		cst_pipeline_resume(t);
 		return;
 	}
-	while ((r = cst_sse_next(&t->sse, &ev)) == 1) {
+	while (!t->out_blocked && (r = cst_sse_next(&t->sse, &ev)) == 1) {
+		enum cst_out_verdict v;
+
 		t->response_bytes += ev.raw.len;
-		if (inspect_event(t, &ev))
+		v = inspect_event(t, &ev);
+		if (v == CST_OUT_DROP)
 			continue;
-		if (cst_conn_stream_write(t->conn, ev.raw.p, ev.raw.len) != 0)
+		if (v == CST_OUT_BLOCK) {
+			block_stream(t);
+			return;
+		}
+		if ((v == CST_OUT_REWRITTEN ? cst_conn_stream_write(t->conn, t->ev_out.p,
+		    t->ev_out.len) : cst_conn_stream_write(t->conn, ev.raw.p, ev.raw.len)) != 0)
 			break;
 	}
 	if (t->upreq && cst_conn_pending(t->conn) > CLIENT_HIGH_WATER) {
@@ -238,7 +269,7 @@ up_body(void *arg, const char *data, size_t len)
 	struct cst_txn *t = arg;
 
 	if (t->streaming) {
-		if (t->conn)
+		if (t->conn && !t->out_blocked)
 			relay(t, data, len);
 		return;
 	}
@@ -296,7 +327,9 @@ cst_stage_upstream(struct cst_txn *t)
 		const char *b = strstr(t->up_body.p, "\r\n\r\n");
 
 		cst_buf_reset(&t->resp);
-		if (b)
+		if (t->log_req.len > 0)	/* INSPECT_IN's copy with every finding redacted */
+			cst_buf_add(&t->resp, t->log_req.p, t->log_req.len);
+		else if (b)
 			cst_buf_add(&t->resp, b + 4, t->up_body.len - (size_t)(b + 4 - t->up_body.p));
 	}
 	cst_buf_reset_secret(&t->up_body);	/* it held the upstream credential */
@@ -341,5 +374,7 @@ cst__upstream_conclude(struct cst_txn *t)
 	t->status = t->upstream_status;
 	if (t->upstream_status == 200)
 		account_answer(t);
-	keep_content(t, t->up_body.p ? t->up_body.p : "", t->up_body.len);
+	if (t->cfg->inspection == NULL || t->cfg->content_logging != CST_CONTENT_REDACTED)
+		cst__keep_content(t, t->up_body.p ? t->up_body.p : "", t->up_body.len);
+	cst__inspect_out_answer(t);	/* keeps the redacted copy itself */
 }

@@ -17,6 +17,7 @@
 #include "crypto/hash.h"
 #include "inspect/match.h"
 #include "inspect/rules.h"
+#include "inspect/sanitize.h"
 #include "inspect/validate.h"
 #include "inspect/view.h"
 
@@ -29,6 +30,9 @@
 #define HIDDEN_DENSITY 50	/* invisible characters count as smuggling at 1 in 50 bytes: a
 				 * few stray BOMs or mojibake controls in a long text do not */
 #define MAX_DENIED 4096
+#define NO_RULE UINT32_MAX
+#define DEFAULT_STREAM_WINDOW 256	/* bytes held back from a stream (stream.h) */
+#define DEFAULT_STREAM_MAX_HOLD (64 * 1024)
 
 /* One rule as a direction's policy applies it. */
 struct prule {
@@ -41,15 +45,18 @@ struct prule {
 struct direction {
 	struct prule *rules;
 	size_t n;
-	struct cst_patset *ps;		/* rules[i] is pattern i; NULL when no rule is on */
-	bool ps_borrowed;		/* ps is the input direction's (same patterns) */
+	uint32_t *rule_of;		/* the policy's pattern i is rules[rule_of[i]], or NO_RULE */
 	enum cst_insp_action smuggling_action;
 	bool smuggling_on;
 	uint32_t max_hidden;
+	struct cst_host_list allow;	/* hosts markdown may point to (exfil rules) */
+	size_t stream_window, stream_max_hold;	/* streamed text (stream.h) */
 };
 
 struct cst_insp_policy {
 	struct direction dir[2];
+	struct cst_patset *ps;		/* every distinct pattern of both directions; NULL if none */
+	size_t n_pats;
 	bool fail_closed;
 	unsigned char token_key[32];
 	char **owned;			/* strings the policy allocated (denied-word regexes) */
@@ -58,7 +65,7 @@ struct cst_insp_policy {
 
 struct cst_insp_ctx {
 	const struct cst_insp_policy *p;
-	struct cst_patscratch *scratch[2];
+	struct cst_patscratch *scratch;
 	struct cst_view view;
 	struct cst_insp_finding *f;
 	size_t n_f;
@@ -75,8 +82,10 @@ struct cst_insp_ctx {
 	bool kw_found;
 };
 
-static const char *const cat_names[] = { "pii", "secret", "injection", "denied", "smuggling" };
-static const char *const action_names[] = { "log", "mask", "tokenize", "redact", "block" };
+static const char *const cat_names[] = { "pii", "secret", "injection", "denied", "smuggling",
+	"exfil", "leak" };
+static const char *const action_names[] = { "log", "neutralize", "mask", "tokenize", "redact",
+	"remove", "block" };
 
 const char *
 cst_insp_cat_name(enum cst_insp_cat c)
@@ -117,7 +126,10 @@ default_action(enum cst_insp_dir d, enum cst_insp_cat c)
 	case CST_INSP_INJECTION:
 		return d == CST_INSP_INPUT ? CST_INSP_BLOCK : CST_INSP_LOG;
 	case CST_INSP_DENIED:
+	case CST_INSP_LEAK:
 		return CST_INSP_BLOCK;
+	case CST_INSP_EXFIL:
+		return CST_INSP_NEUTRALIZE;
 	default:
 		return d == CST_INSP_INPUT ? CST_INSP_BLOCK : CST_INSP_LOG;
 	}
@@ -148,8 +160,8 @@ read_action(const json_t *o, const char *where, enum cst_insp_action *a, char *e
 	if (v == NULL)
 		return 0;
 	if (!json_is_string(v) || !cst_insp_action_parse(json_string_value(v), a))
-		return bad(err, err_len, "%s.action: expected log, mask, tokenize, redact or "
-		    "block", where);
+		return bad(err, err_len, "%s.action: expected log, neutralize, mask, tokenize, "
+		    "redact, remove or block", where);
 	return 0;
 }
 
@@ -364,19 +376,108 @@ load_denied(struct cst_insp_policy *p, struct direction *d, enum cst_insp_dir di
 	return 0;
 }
 
-/* Whether two directions match the same patterns in the same order. */
-static bool
-same_patterns(const struct direction *a, const struct direction *b)
+/* Canary strings: literal terms whose appearance means the system prompt leaked. */
+static int
+load_canaries(struct cst_insp_policy *p, struct direction *d, enum cst_insp_dir dir,
+    const json_t *o, char *err, size_t err_len)
 {
+	static const char *const known[] = { "action", "strings", NULL };
+	enum cst_insp_action a = default_action(dir, CST_INSP_LEAK);
+	const json_t *arr = json_object_get(o, "strings"), *v;
 	size_t i;
+	int r;
 
-	if (a->n != b->n || b->ps == NULL)
-		return false;
-	for (i = 0; i < a->n; i++)
-		if (a->rules[i].r.pat_flags != b->rules[i].r.pat_flags ||
-		    strcmp(a->rules[i].r.regex, b->rules[i].r.regex) != 0)
-			return false;
-	return true;
+	if ((r = check_members(o, "canaries", known, err, err_len)) != 0 ||
+	    (r = read_action(o, "canaries", &a, err, err_len)) != 0)
+		return r;
+	if (arr != NULL && (!json_is_array(arr) || json_array_size(arr) > MAX_DENIED))
+		return bad(err, err_len, "canaries.strings: expected a list of at most 4096 strings");
+	json_array_foreach((json_t *)arr, i, v) {
+		struct cst_insp_rule rule = { "leak.canary", CST_INSP_LEAK, "CANARY", NULL,
+			CST_PAT_CASELESS, 1000, NULL, NULL, 0, 0, CST_RULE_RAW | CST_RULE_CANONICAL };
+		char *re;
+
+		if (!json_is_string(v) || json_string_length(v) < 8 || json_string_length(v) > 256 ||
+		    memchr(json_string_value(v), '\0', json_string_length(v)) != NULL)
+			return bad(err, err_len, "canaries.strings: each entry must be a string of 8 "
+			    "to 256 bytes without NUL");
+		if ((r = own(p, re = literal_regex(json_string_value(v)))) != 0)
+			return r;
+		rule.regex = re;
+		if ((r = add_rule(d, &rule, a, 0)) != 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Output sanitisation: the exfil rules, their action and the hosts markdown may point to. */
+static int
+load_sanitize(struct cst_insp_policy *p, struct direction *d, enum cst_insp_dir dir,
+    const json_t *o, char *err, size_t err_len)
+{
+	static const char *const known[] = { "enabled", "action", "allow_hosts", NULL };
+	const json_t *en = json_object_get(o, "enabled"), *arr = json_object_get(o, "allow_hosts");
+	const json_t *v;
+	enum cst_insp_action a = default_action(dir, CST_INSP_EXFIL);
+	const struct cst_insp_rule *rules;
+	size_t n, i;
+	int r;
+
+	if ((r = check_members(o, "sanitize", known, err, err_len)) != 0 ||
+	    (r = read_action(o, "sanitize", &a, err, err_len)) != 0)
+		return r;
+	if (en != NULL && !json_is_boolean(en))
+		return bad(err, err_len, "sanitize.enabled: expected true or false");
+	if (arr != NULL && (!json_is_array(arr) || json_array_size(arr) > MAX_DENIED))
+		return bad(err, err_len, "sanitize.allow_hosts: expected a list of at most 4096 "
+		    "host names");
+	if (!(en != NULL ? json_is_true(en) : dir == CST_INSP_OUTPUT))
+		return 0;
+	if ((d->allow.hosts = cst_calloc(json_array_size(arr) + 1, sizeof(char *))) == NULL)
+		return CST_ENOMEM;
+	json_array_foreach((json_t *)arr, i, v) {
+		const char *h = json_string_value(v);
+		size_t hn = h ? strlen(h) : 0, k;
+		char *low;
+
+		while (hn > 0 && h[hn - 1] == '.')
+			hn--;
+		if (hn == 0 || hn > 253 || strspn(h, "abcdefghijklmnopqrstuvwxyz"
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_*") < hn ||
+		    (strchr(h, '*') != NULL && (h[0] != '*' || h[1] != '.' || strchr(h + 1, '*'))))
+			return bad(err, err_len, "sanitize.allow_hosts[%zu]: expected a host name "
+			    "such as example.com or *.example.com", i);
+		if ((low = cst_malloc(hn + 1)) == NULL)
+			return CST_ENOMEM;
+		for (k = 0; k < hn; k++)
+			low[k] = (char)tolower((unsigned char)h[k]);
+		low[hn] = '\0';
+		if ((r = own(p, low)) != 0)
+			return r;
+		d->allow.hosts[d->allow.n++] = low;
+	}
+	rules = cst_insp_builtin_rules(CST_INSP_EXFIL, &n);
+	for (i = 0; i < n; i++)
+		if ((r = add_rule(d, &rules[i], a, 0)) != 0)
+			return r;
+	return 0;
+}
+
+/* Reads an optional count member of o, in [lo, hi], into *out. */
+static int
+read_count(const json_t *o, const char *where, const char *key, size_t lo, size_t hi,
+    size_t *out, char *err, size_t err_len)
+{
+	const json_t *v = json_object_get(o, key);
+
+	if (v == NULL)
+		return 0;
+	if (!json_is_integer(v) || json_integer_value(v) < (json_int_t)lo ||
+	    json_integer_value(v) > (json_int_t)hi)
+		return bad(err, err_len, "%s.%s: expected a count from %zu to %zu", where, key, lo,
+		    hi);
+	*out = (size_t)json_integer_value(v);
+	return 0;
 }
 
 static int
@@ -384,17 +485,19 @@ load_direction(struct cst_insp_policy *p, enum cst_insp_dir dir, const json_t *o
     const char *where, char *err, size_t err_len)
 {
 	static const char *const known[] = { "pii", "secrets", "injection", "smuggling", "denied",
-		NULL };
+		"canaries", "sanitize", "stream", NULL };
 	static const char *const sknown[] = { "enabled", "action", "max_hidden", NULL };
+	static const char *const stknown[] = { "window", "max_hold", NULL };
+	const json_t *st = json_object_get(o, "stream");
 	struct direction *d = &p->dir[dir];
 	const json_t *sm = json_object_get(o, "smuggling"), *mh;
-	struct cst_pattern *pats = NULL;
-	size_t i;
 	int r;
 
 	d->smuggling_on = true;
 	d->smuggling_action = default_action(dir, CST_INSP_SMUGGLING);
 	d->max_hidden = DEFAULT_MAX_HIDDEN;
+	d->stream_window = DEFAULT_STREAM_WINDOW;
+	d->stream_max_hold = DEFAULT_STREAM_MAX_HOLD;
 	if ((r = check_members(o, where, known, err, err_len)) != 0 ||
 	    (r = load_pii(d, dir, json_object_get(o, "pii"), err, err_len)) != 0 ||
 	    (r = load_category(d, dir, CST_INSP_SECRET, json_object_get(o, "secrets"), "secrets",
@@ -402,6 +505,13 @@ load_direction(struct cst_insp_policy *p, enum cst_insp_dir dir, const json_t *o
 	    (r = load_category(d, dir, CST_INSP_INJECTION, json_object_get(o, "injection"),
 	    "injection", err, err_len)) != 0 ||
 	    (r = load_denied(p, d, dir, json_object_get(o, "denied"), err, err_len)) != 0 ||
+	    (r = load_canaries(p, d, dir, json_object_get(o, "canaries"), err, err_len)) != 0 ||
+	    (r = load_sanitize(p, d, dir, json_object_get(o, "sanitize"), err, err_len)) != 0 ||
+	    (r = check_members(st, "stream", stknown, err, err_len)) != 0 ||
+	    (r = read_count(st, "stream", "window", 64, (size_t)1 << 20, &d->stream_window, err,
+	    err_len)) != 0 ||
+	    (r = read_count(st, "stream", "max_hold", 1024, (size_t)64 << 20, &d->stream_max_hold,
+	    err, err_len)) != 0 ||
 	    (r = check_members(sm, "smuggling", sknown, err, err_len)) != 0 ||
 	    (r = read_action(sm, "smuggling", &d->smuggling_action, err, err_len)) != 0)
 		return r;
@@ -413,28 +523,70 @@ load_direction(struct cst_insp_policy *p, enum cst_insp_dir dir, const json_t *o
 			return bad(err, err_len, "smuggling.max_hidden: expected a count");
 		d->max_hidden = (uint32_t)json_integer_value(mh);
 	}
-	if (d->n == 0)
+	return 0;
+}
+
+/*
+ * Compiles one pattern set for both directions (compiling takes most of a second): each
+ * distinct regex and flags once, and per direction the map from pattern to rule.
+ */
+static int
+compile_patterns(struct cst_insp_policy *p, char *err, size_t err_len)
+{
+	struct cst_pattern *pats;
+	size_t cap = p->dir[0].n + p->dir[1].n, i, k;
+	int d, r = 0;
+
+	if (cap == 0)
 		return 0;
-	if (dir == CST_INSP_OUTPUT && same_patterns(d, &p->dir[CST_INSP_INPUT])) {
-		d->ps = p->dir[CST_INSP_INPUT].ps;	/* compiling takes most of a second */
-		d->ps_borrowed = true;
-		return 0;
-	}
-	if ((pats = cst_calloc(d->n, sizeof(*pats))) == NULL)
+	if ((pats = cst_calloc(cap, sizeof(*pats))) == NULL)
 		return CST_ENOMEM;
-	for (i = 0; i < d->n; i++) {
-		pats[i].regex = d->rules[i].r.regex;
-		pats[i].flags = d->rules[i].r.pat_flags;
+	for (d = 0; d < 2 && r == 0; d++) {
+		struct direction *dir = &p->dir[d];
+
+		if ((dir->rule_of = cst_calloc(cap, sizeof(*dir->rule_of))) == NULL) {
+			r = CST_ENOMEM;
+			break;
+		}
+		for (i = 0; i < dir->n; i++) {
+			const struct cst_insp_rule *ru = &dir->rules[i].r;
+
+			for (k = 0; k < p->n_pats && (pats[k].flags != ru->pat_flags ||
+			    strcmp(pats[k].regex, ru->regex) != 0); k++)
+				;
+			if (k == p->n_pats) {
+				pats[k].regex = ru->regex;
+				pats[k].flags = ru->pat_flags;
+				p->n_pats++;
+			}
+		}
 	}
-	{
+	for (d = 0; d < 2 && r == 0; d++) {
+		struct direction *dir = &p->dir[d];
+
+		for (k = 0; k < cap; k++)
+			dir->rule_of[k] = NO_RULE;
+		for (i = 0; i < dir->n; i++) {
+			const struct cst_insp_rule *ru = &dir->rules[i].r;
+
+			for (k = 0; pats[k].flags != ru->pat_flags || strcmp(pats[k].regex,
+			    ru->regex) != 0; k++)
+				;
+			if (dir->rule_of[k] == NO_RULE)	/* the same regex twice: the first rule */
+				dir->rule_of[k] = (uint32_t)i;
+		}
+	}
+	if (r == 0) {
 		char perr[256];
 
-		r = cst_patset_compile(pats, d->n, &d->ps, perr, sizeof(perr));
+		r = cst_patset_compile(pats, p->n_pats, &p->ps, perr, sizeof(perr));
 		if (r == CST_EINVAL) {
 			size_t idx = strtoul(perr + 8, NULL, 10);	/* "pattern N, ..." */
 
-			snprintf(err, err_len, "%s: rule %s does not compile: %s", where,
-			    idx < d->n ? d->rules[idx].r.id : "?", perr);
+			d = idx < p->n_pats && p->dir[0].rule_of[idx] == NO_RULE;
+			snprintf(err, err_len, "%s: rule %s does not compile: %s", d ? "output" :
+			    "input", idx < p->n_pats && p->dir[d].rule_of[idx] != NO_RULE ?
+			    p->dir[d].rules[p->dir[d].rule_of[idx]].r.id : "?", perr);
 		}
 	}
 	cst_free(pats);
@@ -484,7 +636,8 @@ cst_insp_policy_new(const json_t *cfg, struct cst_insp_policy **out, char *err,
 	}
 	if ((r = load_direction(p, CST_INSP_INPUT, json_object_get(cfg, "input"), "input", err,
 	    err_len)) != 0 || (r = load_direction(p, CST_INSP_OUTPUT,
-	    json_object_get(cfg, "output"), "output", err, err_len)) != 0)
+	    json_object_get(cfg, "output"), "output", err, err_len)) != 0 ||
+	    (r = compile_patterns(p, err, err_len)) != 0)
 		goto fail;
 	*out = p;
 	return 0;
@@ -500,10 +653,11 @@ cst_insp_policy_free(struct cst_insp_policy *p)
 
 	if (p == NULL)
 		return;
+	cst_patset_free(p->ps);
 	for (i = 0; i < 2; i++) {
-		if (!p->dir[i].ps_borrowed)
-			cst_patset_free(p->dir[i].ps);
 		cst_free(p->dir[i].rules);
+		cst_free(p->dir[i].rule_of);
+		cst_free(p->dir[i].allow.hosts);
 	}
 	for (i = 0; i < p->n_owned; i++)
 		cst_free(p->owned[i]);
@@ -517,19 +671,27 @@ cst_insp_policy_rules(const struct cst_insp_policy *p, enum cst_insp_dir d)
 	return p->dir[d].n;
 }
 
+void
+cst_insp_policy_stream(const struct cst_insp_policy *p, enum cst_insp_dir d,
+    struct cst_insp_stream_conf *out)
+{
+	out->window = p->dir[d].stream_window;
+	out->max_hold = p->dir[d].stream_max_hold;
+	out->fail_closed = p->fail_closed;
+}
+
 int
 cst_insp_ctx_new(const struct cst_insp_policy *p, struct cst_insp_ctx **out)
 {
 	struct cst_insp_ctx *c = cst_calloc(1, sizeof(*c));
-	int i, r = 0;
+	int r = 0;
 
 	*out = NULL;
 	if (c == NULL)
 		return CST_ENOMEM;
 	c->p = p;
-	for (i = 0; i < 2 && r == 0; i++)
-		if (p->dir[i].ps != NULL)
-			r = cst_patscratch_new(p->dir[i].ps, &c->scratch[i]);
+	if (p->ps != NULL)
+		r = cst_patscratch_new(p->ps, &c->scratch);
 	if (r == 0 && (c->f = cst_calloc(CST_INSP_MAX_FINDINGS, sizeof(*c->f))) == NULL)
 		r = CST_ENOMEM;
 	if (r == 0)
@@ -547,8 +709,7 @@ cst_insp_ctx_free(struct cst_insp_ctx *c)
 {
 	if (c == NULL)
 		return;
-	cst_patscratch_free(c->scratch[0]);
-	cst_patscratch_free(c->scratch[1]);
+	cst_patscratch_free(c->scratch);
 	cst_view_free(&c->view);
 	cst_free(c->f);
 	cst_free(c->out);
@@ -633,11 +794,16 @@ static bool
 on_span(void *arg, size_t idx, size_t a, size_t b)
 {
 	struct cst_insp_ctx *c = arg;
-	const struct prule *pr = &c->d->rules[idx];
+	const struct prule *pr;
 	struct cst_insp_finding *f;
 	size_t va = a, vb = b, ra, rb;
-	unsigned conf = pr->r.base;
+	unsigned conf;
 	const char *vres = NULL;
+
+	if (c->d->rule_of[idx] == NO_RULE)
+		return false;	/* the other direction's pattern */
+	pr = &c->d->rules[c->d->rule_of[idx]];
+	conf = pr->r.base;
 
 	if (c->canonical && !(pr->r.flags & CST_RULE_CANONICAL))
 		return false;
@@ -674,6 +840,12 @@ on_span(void *arg, size_t idx, size_t a, size_t b)
 	} else if (strcmp(pr->r.entity, "PHONE_NUMBER") == 0 &&
 	    !cst_insp_phone_digits(c->text + va, vb - va)) {
 		return true;
+	} else if (pr->r.flags & CST_RULE_URL) {
+		uint16_t uc;
+
+		if (!cst_sanitize_url_flagged(c->text + va, vb - va, &c->d->allow, &uc))
+			return true;
+		conf = uc;
 	}
 	if (conf < 1000 && pr->r.context != NULL && has_context(c->text, va, pr->r.context)) {
 		conf += CONTEXT_BOOST;
@@ -765,6 +937,19 @@ out_put(struct cst_insp_ctx *c, size_t *k, const char *s, size_t n)
 	return 0;
 }
 
+struct put_arg {
+	struct cst_insp_ctx *c;
+	size_t *k;
+};
+
+static int
+put_cb(void *arg, const char *s, size_t n)
+{
+	struct put_arg *pa = arg;
+
+	return out_put(pa->c, pa->k, s, n);
+}
+
 /* The replacement of raw[a..b) for action act and entity ent. */
 static int
 replace(struct cst_insp_ctx *c, size_t *k, const char *raw, size_t a, size_t b,
@@ -773,6 +958,13 @@ replace(struct cst_insp_ctx *c, size_t *k, const char *raw, size_t a, size_t b,
 	char tmp[128];
 	int r = 0;
 
+	if (act == CST_INSP_REMOVE)
+		return 0;
+	if (act == CST_INSP_NEUTRALIZE) {
+		struct put_arg pa = { c, k };
+
+		return cst_sanitize_neutralize(raw + a, b - a, put_cb, &pa);
+	}
 	if (act == CST_INSP_REDACT) {
 		snprintf(tmp, sizeof(tmp), "[REDACTED:%s]", ent);
 		return out_put(c, k, tmp, strlen(tmp));
@@ -812,54 +1004,70 @@ replace(struct cst_insp_ctx *c, size_t *k, const char *raw, size_t a, size_t b,
 	return r;
 }
 
-/*
- * Applies the rewriting actions: overlapping findings merge into one region whose action is
- * the strongest among them and whose label is that finding's entity.
- */
-static int
-rewrite(struct cst_insp_ctx *c, const char *raw, size_t len, struct cst_insp_result *res)
+int
+cst_insp_redact_all(struct cst_insp_ctx *c, const char *raw, size_t len, const char **out,
+    size_t *out_len)
+{
+	struct cst_insp_finding *f = NULL;
+	size_t i;
+	int r;
+
+	if (c->n_f > 0 && (f = cst_calloc(c->n_f, sizeof(*f))) == NULL)
+		return CST_ENOMEM;
+	for (i = 0; i < c->n_f; i++) {
+		f[i] = c->f[i];
+		f[i].action = CST_INSP_REDACT;
+	}
+	r = cst_insp_rewrite(c, raw, len, f, c->n_f, out, out_len);
+	cst_free(f);
+	return r;
+}
+
+int
+cst_insp_rewrite(struct cst_insp_ctx *c, const char *raw, size_t len,
+    const struct cst_insp_finding *f, size_t n, const char **out, size_t *out_len)
 {
 	size_t i = 0, pos = 0, k = 0;
 	int r;
 
-	while (i < c->n_f) {
+	*out = raw;
+	*out_len = len;
+	while (i < n) {
 		size_t a, b, j;
 		const struct cst_insp_finding *best;
 
-		if (c->f[i].action == CST_INSP_LOG || c->f[i].action == CST_INSP_BLOCK) {
+		if (f[i].action == CST_INSP_LOG || f[i].action == CST_INSP_BLOCK || f[i].start >= len) {
 			i++;
 			continue;
 		}
-		a = c->f[i].start;
-		b = c->f[i].end;
-		best = &c->f[i];
-		for (j = i + 1; j < c->n_f && c->f[j].start < b; j++) {
-			if (c->f[j].action == CST_INSP_LOG || c->f[j].action == CST_INSP_BLOCK)
+		a = f[i].start;
+		b = f[i].end;
+		best = &f[i];
+		for (j = i + 1; j < n && f[j].start < b; j++) {
+			if (f[j].action == CST_INSP_LOG || f[j].action == CST_INSP_BLOCK)
 				continue;
-			if (c->f[j].end > b)
-				b = c->f[j].end;
-			if (c->f[j].action > best->action)
-				best = &c->f[j];
+			if (f[j].end > b)
+				b = f[j].end;
+			if (f[j].action > best->action)
+				best = &f[j];
 		}
 		if (a < pos)
 			a = pos;
+		if (b > len)
+			b = len;
 		if ((r = out_put(c, &k, raw + pos, a - pos)) != 0 ||
 		    (r = replace(c, &k, raw, a, b, best->action, best->entity)) != 0)
 			return r;
 		pos = b;
 		i = j;
 	}
-	if (k == 0 && pos == 0) {
-		res->text = raw;
-		res->len = len;
+	if (k == 0 && pos == 0)
 		return 0;
-	}
 	if ((r = out_put(c, &k, raw + pos, len - pos)) != 0)
 		return r;
 	c->out[k] = '\0';
-	res->text = c->out;
-	res->len = k;
-	res->rewritten = true;
+	*out = c->out;
+	*out_len = k;
 	return 0;
 }
 
@@ -873,7 +1081,7 @@ match_text(struct cst_insp_ctx *c, struct cst_patscratch *s, const char *t, size
 	c->text_len = n;
 	c->canonical = canonical;
 	c->kw_rule = SIZE_MAX;
-	r = cst_patset_scan(c->d->ps, s, t, n, on_span, c, NULL);
+	r = cst_patset_scan(c->p->ps, s, t, n, on_span, c, NULL);
 	if (r == CST_ELIMIT) {
 		*complete = false;
 		return 0;
@@ -886,7 +1094,7 @@ cst_insp_scan(struct cst_insp_ctx *c, enum cst_insp_dir d, const char *text, siz
     struct cst_insp_result *res)
 {
 	const struct direction *dir = &c->p->dir[d];
-	struct cst_patscratch *s = c->scratch[d];
+	struct cst_patscratch *s = c->scratch;
 	bool complete = true;
 	size_t i;
 	int r;
@@ -902,7 +1110,7 @@ cst_insp_scan(struct cst_insp_ctx *c, enum cst_insp_dir d, const char *text, siz
 		return CST_ELIMIT;
 	if ((r = cst_view_build(&c->view, text, len)) != 0)
 		return r;
-	if (dir->ps != NULL) {
+	if (dir->n > 0) {
 		if ((r = match_text(c, s, text, len, false, &complete)) != 0)
 			return r;
 		if (c->view.differs) {
@@ -945,5 +1153,8 @@ cst_insp_scan(struct cst_insp_ctx *c, enum cst_insp_dir d, const char *text, siz
 	}
 	if (res->blocked)
 		return 0;
-	return rewrite(c, text, len, res);
+	if ((r = cst_insp_rewrite(c, text, len, c->f, c->n_f, &res->text, &res->len)) != 0)
+		return r;
+	res->rewritten = res->text != text;
+	return 0;
 }

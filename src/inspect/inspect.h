@@ -28,21 +28,26 @@ enum cst_insp_cat {
 	CST_INSP_INJECTION,
 	CST_INSP_DENIED,	/* the policy's denied words, phrases and regexes */
 	CST_INSP_SMUGGLING,	/* hidden characters: tag smuggling, invisible-character floods */
+	CST_INSP_EXFIL,		/* output sanitisation: markdown images and links to hosts outside
+				 * the allow-list, active HTML, event handlers, script URLs */
+	CST_INSP_LEAK,		/* the policy's canary strings (system-prompt leakage) */
 	CST_INSP_N_CAT
 };
 
 /* In order of strength: where findings overlap, the strongest action wins. */
 enum cst_insp_action {
 	CST_INSP_LOG,		/* report only */
+	CST_INSP_NEUTRALIZE,	/* make markup inert: '<' as "&lt;", "](" as "] (" (sanitize.h) */
 	CST_INSP_MASK,		/* keep the last four characters, the rest '*' */
 	CST_INSP_TOKENIZE,	/* [ENTITY:tok_<16 hex>], an HMAC of the value under the policy key */
 	CST_INSP_REDACT,	/* [REDACTED:ENTITY] */
+	CST_INSP_REMOVE,	/* delete the span */
 	CST_INSP_BLOCK,		/* refuse the whole text */
 };
 
 enum cst_insp_dir { CST_INSP_INPUT, CST_INSP_OUTPUT };
 
-/* "pii", "secret", "injection", "denied", "smuggling"; "log", "mask", ...; "input", "output". */
+/* "pii", "secret", "injection", "denied", "smuggling", "exfil", "leak"; "log", "mask", ... */
 const char *cst_insp_cat_name(enum cst_insp_cat c);
 const char *cst_insp_action_name(enum cst_insp_action a);
 /* Parses an action name; false when unknown. */
@@ -110,5 +115,31 @@ void cst_insp_ctx_free(struct cst_insp_ctx *c);
  */
 int cst_insp_scan(struct cst_insp_ctx *c, enum cst_insp_dir d, const char *text, size_t len,
     struct cst_insp_result *res);
+
+/*
+ * Rewrites raw[0..len) as the rewriting actions of findings f[0..n) say (f sorted by start,
+ * offsets into raw; a finding reaching past len is cut at len): overlapping findings merge
+ * into one region whose action is the strongest among them. *out is raw itself when nothing
+ * changes, else the context's output buffer (valid until the next scan or rewrite with c).
+ * 0 or CST_ENOMEM.
+ */
+int cst_insp_rewrite(struct cst_insp_ctx *c, const char *raw, size_t len,
+    const struct cst_insp_finding *f, size_t n, const char **out, size_t *out_len);
+
+/*
+ * The text raw[0..len) of the last scan with c with every finding redacted, whatever its
+ * action: the copy a content log keeps. *out as cst_insp_rewrite. 0 or CST_ENOMEM.
+ */
+int cst_insp_redact_all(struct cst_insp_ctx *c, const char *raw, size_t len, const char **out,
+    size_t *out_len);
+
+/* The stream settings of a direction (stream.h). */
+struct cst_insp_stream_conf {
+	size_t window;		/* bytes held back */
+	size_t max_hold;	/* most bytes ever held */
+	bool fail_closed;	/* the policy's fail_closed */
+};
+void cst_insp_policy_stream(const struct cst_insp_policy *p, enum cst_insp_dir d,
+    struct cst_insp_stream_conf *out);
 
 #endif

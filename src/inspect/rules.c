@@ -48,9 +48,10 @@ static const struct cst_insp_rule pii_rules[] = {
 	{ "pii.phone", CST_INSP_PII, "PHONE_NUMBER",
 	    "(?<![\\w+-])\\d{2,5}(?:[ .-]\\d{2,5}){1,4}(?![\\w-])", 0, 100, PHONE_CONTEXT, NULL,
 	    0, 0, BOTH },
+	/* Off unless enabled: links in answers are judged by the exfil rules' allow-list */
 	{ "pii.url", CST_INSP_PII, "URL",
 	    "\\b(?:https?://|www\\.)[^\\s<>\"'`)\\]]{2,}", CI, 500, "url|website|link", NULL,
-	    0, 0, BOTH },
+	    0, 0, BOTH | CST_RULE_OFF },
 	{ "pii.crypto", CST_INSP_PII, "CRYPTO",
 	    "\\b(?:bc1[a-z0-9]{25,87}|[13][a-km-zA-HJ-NP-Z1-9]{25,34}|0x[0-9a-fA-F]{40})\\b", 0,
 	    500, "wallet|btc|bitcoin|crypto|eth|ethereum", NULL, 0, 0, BOTH },
@@ -189,6 +190,38 @@ static const struct cst_insp_rule secret_rules[] = {
 };
 
 /*
+ * Output sanitisation (sanitize.h): markup a UI would act on. URL rules are reported only when
+ * the URL leaves the policy's allow-list; the HTML rules always. Matched on the raw text:
+ * renderers read the raw bytes. The PCRE2 match limits bound the work on hostile markup.
+ */
+#define URL_DEST "(?:<[^>\\n]*>|[^\\s)]+)"
+#define EXFIL_URL (CST_RULE_RAW | CST_RULE_URL)
+
+static const struct cst_insp_rule exfil_rules[] = {
+	{ "exfil.markdown_url", CST_INSP_EXFIL, "MARKDOWN_URL",
+	    "(?:!?\\[[^\\[\\]]*)?\\]\\(\\s*" URL_DEST "(?:\\s+\"[^\"\\n]*\")?\\s*\\)?", 0, 1000,
+	    NULL, NULL, 0, 0, EXFIL_URL },
+	{ "exfil.markdown_reference", CST_INSP_EXFIL, "MARKDOWN_REFERENCE",
+	    "^[ ]{0,3}\\[[^\\]\\n]+\\]:[ \\t]*\\n?[ \\t]*" URL_DEST, CST_PAT_MULTILINE, 1000,
+	    NULL, NULL, 0, 0, EXFIL_URL },
+	{ "exfil.autolink", CST_INSP_EXFIL, "MARKDOWN_URL", "<(?:https?:|//)[^>\\s]+>?", CI, 1000,
+	    NULL, NULL, 0, 0, EXFIL_URL },
+	{ "exfil.html_link", CST_INSP_EXFIL, "HTML_LINK",
+	    "<a\\b[^>]*?\\bhref\\s*=\\s*[\"']?[^\"'\\s>]+", CI, 1000, NULL, NULL, 0, 0,
+	    EXFIL_URL },
+	{ "exfil.html_tag", CST_INSP_EXFIL, "HTML_TAG",
+	    "<(?:img|image|script|iframe|frame|frameset|object|embed|applet|svg|math|style|link|"
+	    "meta|base|form|input|button|video|audio|source|track|picture|body|html|template|"
+	    "portal|isindex)\\b[^>]*>?", CI, 1000, NULL, NULL, 0, 0, CST_RULE_RAW },
+	{ "exfil.html_event_handler", CST_INSP_EXFIL, "HTML_EVENT_HANDLER",
+	    "<[a-z][a-z0-9-]*[^>]*?[\\s/\"']on[a-z]{3,30}\\s*=", CI, 1000, NULL, NULL, 0, 0,
+	    CST_RULE_RAW },
+	{ "exfil.script_url", CST_INSP_EXFIL, "SCRIPT_URL",
+	    "<[a-z][^>]*?\\b(?:javascript|vbscript|livescript)\\s*:", CI, 1000, NULL, NULL, 0, 0,
+	    CST_RULE_RAW },
+};
+
+/*
  * Injection and jailbreak phrases, matched case-insensitively on both views. Phrasings
  * follow the public attack corpora (garak, BIPIA, jailbreak_llms) and their translations.
  */
@@ -272,6 +305,9 @@ cst_insp_builtin_rules(enum cst_insp_cat cat, size_t *n)
 	case CST_INSP_INJECTION:
 		*n = sizeof(injection_rules) / sizeof(injection_rules[0]);
 		return injection_rules;
+	case CST_INSP_EXFIL:
+		*n = sizeof(exfil_rules) / sizeof(exfil_rules[0]);
+		return exfil_rules;
 	default:
 		*n = 0;
 		return NULL;

@@ -16,6 +16,8 @@ enum {
 	CST_RULE_RAW = 1 << 0,		/* matched on the raw text */
 	CST_RULE_CANONICAL = 1 << 1,	/* matched on the canonical view when it differs */
 	CST_RULE_OFF = 1 << 2,		/* disabled unless the policy enables its entity */
+	CST_RULE_URL = 1 << 3,		/* reported only if its URL leaves the allow-list
+					 * (cst_sanitize_url_flagged) */
 };
 
 struct cst_insp_rule {

@@ -55,6 +55,8 @@ struct cst_upreq {
 	void *arg;
 	uint64_t start_ms;		/* loop time at start, for the total deadline */
 	bool reused, retried, got_bytes, paused;
+	bool in_cb;			/* inside on_head or on_body */
+	bool aborted;			/* aborted inside a callback: freed when it returns */
 	struct cst_http_response res;
 	uint64_t body_left;
 	bool chunked, close_delimited;
@@ -235,8 +237,26 @@ conn_release(struct upconn *c, bool reusable, size_t max_idle)
 static void
 deliver(struct cst_upreq *r, const char *p, size_t n)
 {
-	if (n)
+	if (n) {
+		r->in_cb = true;
 		r->cbs->on_body(r->arg, p, n);
+	}
+}
+
+/*
+ * After a callback: true when process() must stop because r is gone (aborted inside the
+ * callback: freed here) or left its connection.
+ */
+static bool
+after_cb(struct cst_upreq *r, struct upconn *c, bool *gone)
+{
+	r->in_cb = false;
+	if (r->aborted) {
+		req_free(r);
+		*gone = true;
+		return true;
+	}
+	return r->conn != c;
 }
 
 /* Finishes a response that reached its framed end. */
@@ -253,10 +273,10 @@ complete(struct cst_upreq *r)
 
 /*
  * Processes buffered response bytes. Returns after the request completed or failed, or when
- * more input is needed. Callbacks may abort r: after each callback, check r->conn.
+ * more input is needed. Callbacks may abort r: after each callback, after_cb().
  */
 static void
-process(struct cst_upreq *r)
+process_buffered(struct cst_upreq *r, bool *gone)
 {
 	struct upconn *c = r->conn;
 	struct evbuffer *in = bufferevent_get_input(c->bev);
@@ -296,8 +316,9 @@ process(struct cst_upreq *r)
 			c->st = UPC_BODY;
 			arm_deadline(r);
 			/* The head's views point into the input buffer: deliver before draining. */
+			r->in_cb = true;
 			r->cbs->on_head(r->arg, &r->res);
-			if (r->conn != c)
+			if (after_cb(r, c, gone))
 				return;
 			evbuffer_drain(in, (size_t)rc);
 			if (!r->chunked && !r->close_delimited && r->body_left == 0) {
@@ -321,7 +342,7 @@ process(struct cst_upreq *r)
 				return;
 			}
 			deliver(r, r->decoded.p, r->decoded.len);
-			if (r->conn != c)
+			if (after_cb(r, c, gone))
 				return;
 			if (rc == 1) {
 				complete(r);
@@ -337,7 +358,7 @@ process(struct cst_upreq *r)
 				n = (size_t)r->body_left;
 			p = (const char *)evbuffer_pullup(in, (ev_ssize_t)n);
 			deliver(r, p, n);
-			if (r->conn != c)
+			if (after_cb(r, c, gone))
 				return;
 			evbuffer_drain(in, n);
 			if (!r->close_delimited) {
@@ -349,6 +370,16 @@ process(struct cst_upreq *r)
 			}
 		}
 	}
+}
+
+/* process_buffered(); false when a callback aborted r (it is freed). */
+static bool
+process(struct cst_upreq *r)
+{
+	bool gone = false;
+
+	process_buffered(r, &gone);
+	return !gone;
 }
 
 static bool
@@ -389,8 +420,7 @@ conn_event(struct bufferevent *bev, short what, void *arg)
 	}
 	if ((what & BEV_EVENT_EOF) && c->st == UPC_BODY && r->close_delimited) {
 		/* Deliver what is buffered, then the response ends here. */
-		process(r);
-		if (r->conn == c) {
+		if (process(r) && r->conn == c) {
 			r->res.framing.keep_alive = false;
 			complete(r);
 		}
@@ -575,5 +605,9 @@ cst_upreq_abort(struct cst_upreq *r)
 {
 	if (r->conn)
 		conn_free(r->conn);
-	req_free(r);
+	r->conn = NULL;
+	if (r->in_cb)
+		r->aborted = true;	/* process() frees it when the callback returns */
+	else
+		req_free(r);
 }

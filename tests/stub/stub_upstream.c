@@ -74,6 +74,8 @@ enum dir_key {
 	D_USAGE,		/* 0: omit "usage" */
 	D_COMPLETION_TOKENS,	/* report this completion_tokens instead of the word count */
 	D_ECHO_AUTH,		/* 1: put the received Authorization value into the content */
+	D_ECHO,			/* N > 0: the content is the last message's content (the prompt),
+				 * streamed in events of N bytes */
 	D_N
 };
 
@@ -91,6 +93,7 @@ static const struct {
 	[D_USAGE]		= { "usage", 0, 1, 1 },
 	[D_COMPLETION_TOKENS]	= { "completion_tokens", 0, 1000000000, 0 },
 	[D_ECHO_AUTH]		= { "echo_auth", 0, 1, 0 },
+	[D_ECHO]		= { "echo", 0, 1000000, 0 },
 };
 
 /* The effective directives of one request: v[k] is the value, bit k of set says whether it was
@@ -443,6 +446,8 @@ struct gen {
 	const char *model;		/* valid UTF-8, NUL-terminated */
 	size_t model_len;
 	const char *auth;		/* raw Authorization value, or NULL */
+	const char *echo;		/* the text echoed (D_ECHO), or NULL */
+	size_t echo_len;
 	unsigned long prompt_tokens;
 	struct stub_dirs dirs;
 };
@@ -492,7 +497,11 @@ put_completion(struct evbuffer *b, const struct gen *g)
 	    ",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"" :
 	    ",\"choices\":[{\"index\":0,\"text\":\"") < 0)
 		return -1;
-	if (echo) {
+	if (g->echo != NULL) {
+		if (put_jesc(b, g->echo, g->echo_len, 1) != 0)
+			return -1;
+		events = 0;
+	} else if (echo) {
 		if (put_jesc(b, g->auth, strlen(g->auth), 1) != 0 ||
 		    (events > 0 && evbuffer_add(b, " ", 1) != 0))
 			return -1;
@@ -748,6 +757,7 @@ struct op {
 	struct gen g;				/* streams: g.model and g.auth point into: */
 	char *model;				/* owned */
 	char *auth;				/* owned, or NULL */
+	char *echo;				/* owned, or NULL */
 	unsigned long sent;			/* content events sent */
 	unsigned long polls;			/* OP_DROP drain polls so far */
 };
@@ -770,6 +780,7 @@ op_free(struct op *op)
 		op->next->prev = op->prev;
 	free(op->model);
 	free(op->auth);
+	free(op->echo);
 	free(op);
 }
 
@@ -850,7 +861,27 @@ stream_step(struct op *op)
 
 	if (b == NULL)
 		goto fail;
-	if (op->sent < g->dirs.v[D_EVENTS]) {
+	if (g->echo != NULL && op->sent * g->dirs.v[D_ECHO] < g->echo_len) {
+		size_t at = op->sent * g->dirs.v[D_ECHO], n = g->echo_len - at;
+
+		if (n > g->dirs.v[D_ECHO])
+			n = g->dirs.v[D_ECHO];
+		rc |= evbuffer_add(b, "data: ", 6);
+		rc |= put_head(b, g, 1);
+		rc |= evbuffer_add_printf(b, g->chat ?
+		    ",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"" :
+		    ",\"choices\":[{\"index\":0,\"text\":\"") < 0;
+		rc |= put_jesc(b, g->echo + at, n, 1);
+		rc |= evbuffer_add_printf(b, g->chat ? "\"},\"finish_reason\":null}]}\n\n" :
+		    "\",\"finish_reason\":null}]}\n\n") < 0;
+		if (rc != 0)
+			goto fail;
+		stream_send(op, b);
+		op->sent++;
+		evbuffer_free(b);
+		return 0;
+	}
+	if (g->echo == NULL && op->sent < g->dirs.v[D_EVENTS]) {
 		int echo = op->sent == 0 && g->dirs.v[D_ECHO_AUTH] && g->auth != NULL;
 
 		rc |= evbuffer_add(b, "data: ", 6);
@@ -1141,10 +1172,19 @@ respond_completion(struct worker *w, struct evhttp_request *req, const struct st
 		g.auth = evhttp_find_header(evhttp_request_get_input_headers(req),
 		    "Authorization");
 	if (chat) {
-		json_array_foreach(json_object_get(j, "messages"), i, msg)
+		json_array_foreach(json_object_get(j, "messages"), i, msg) {
 			g.prompt_tokens += count_json_words(json_object_get(msg, "content"));
+			if (d->v[D_ECHO] && json_is_string(json_object_get(msg, "content"))) {
+				g.echo = json_string_value(json_object_get(msg, "content"));
+				g.echo_len = json_string_length(json_object_get(msg, "content"));
+			}
+		}
 	} else {
 		g.prompt_tokens = count_json_words(json_object_get(j, "prompt"));
+		if (d->v[D_ECHO] && json_is_string(json_object_get(j, "prompt"))) {
+			g.echo = json_string_value(json_object_get(j, "prompt"));
+			g.echo_len = json_string_length(json_object_get(j, "prompt"));
+		}
 	}
 	if (g.prompt_tokens < 1)
 		g.prompt_tokens = 1;
@@ -1153,9 +1193,14 @@ respond_completion(struct worker *w, struct evhttp_request *req, const struct st
 		if (op == NULL && (op = op_new(w, req, OP_STREAM, d)) == NULL)
 			goto oom;
 		if ((op->model = malloc(g.model_len + 1)) == NULL ||
-		    (g.auth != NULL && (op->auth = strdup(g.auth)) == NULL)) {
+		    (g.auth != NULL && (op->auth = strdup(g.auth)) == NULL) ||
+		    (g.echo != NULL && (op->echo = malloc(g.echo_len + 1)) == NULL)) {
 			op_free(op);
 			goto oom;
+		}
+		if (g.echo != NULL) {
+			memcpy(op->echo, g.echo, g.echo_len);
+			g.echo = op->echo;
 		}
 		memcpy(op->model, g.model, g.model_len + 1);
 		g.model = op->model;
