@@ -1,13 +1,18 @@
 /*
- * YAML to jansson, event by event with libyaml. Never follows aliases (no entity expansion),
- * never lets depth, node count or scalar size exceed the caller's limits.
+ * YAML to jansson, event by event with libyaml. One document without anchors (cst_yaml_load), or
+ * a stream of documents whose aliases share the anchored node and count every node they stand
+ * for against the limit, so an alias bomb is refused before it costs anything
+ * (cst_yaml_load_stream). Never lets depth, node count or scalar size exceed the caller's
+ * limits.
  */
 #include "core/yaml.h"
 
+#include "core/alloc.h"
 #include "core/err.h"
 #include "core/str.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <yaml.h>
@@ -17,6 +22,31 @@
 struct frame {
 	json_t *node;	/* object or array being filled (borrowed from its parent or root) */
 	json_t *key;	/* pending mapping key (owned string), NULL if none */
+	json_t *merges;	/* "<<" sources to merge at the end of the mapping (owned), or NULL */
+	size_t anchor;	/* index + 1 of the anchor naming this node, or 0 */
+};
+
+/* An anchor of the current document: the node it names, shared by the aliases to it. */
+struct anchor {
+	char *name;
+	json_t *node;	/* borrowed from the document's tree */
+	size_t start;	/* node count when it began */
+	size_t count;	/* nodes it stands for (set when done) */
+	bool done;
+};
+
+struct loader {
+	yaml_parser_t parser;
+	const struct cst_yaml_limits *lim;
+	bool stream;	/* anchors, aliases, merge keys and several documents allowed */
+	size_t max_anchors;
+	struct frame stack[YAML_STACK_MAX];
+	size_t depth, nodes;
+	json_t *root;
+	struct anchor *anchors;
+	size_t n_anchors;
+	char *err;
+	size_t err_len;
 };
 
 static json_t *
@@ -114,8 +144,27 @@ collection_tag_ok(const yaml_char_t *tag, bool mapping)
 	    strcmp(t, mapping ? TAG_PREFIX "map" : TAG_PREFIX "seq") == 0;
 }
 
+/* A "<<" value: a mapping, or a sequence of mappings. */
+static bool
+merge_source(const json_t *v)
+{
+	size_t i;
+	json_t *e;
+
+	if (json_is_object(v))
+		return true;
+	if (!json_is_array(v) || json_array_size(v) == 0)
+		return false;
+	json_array_foreach(v, i, e)
+		if (!json_is_object(e))
+			return false;
+	return true;
+}
+
+/* Adds node (reference stolen) to the collection on top: an element, a key or a value. */
 static int
-add_node(struct frame *top, json_t *node, char *err, size_t err_len, size_t line)
+add_node(struct frame *top, json_t *node, bool merge_keys, char *err, size_t err_len,
+    size_t line)
 {
 	if (json_is_array(top->node))
 		return json_array_append_new(top->node, node) == 0 ? 0 : CST_ENOMEM;
@@ -126,6 +175,17 @@ add_node(struct frame *top, json_t *node, char *err, size_t err_len, size_t line
 			return CST_EINVAL;
 		}
 		top->key = node;
+		return 0;
+	}
+	if (merge_keys && strcmp(json_string_value(top->key), "<<") == 0 && merge_source(node)) {
+		if (top->merges == NULL && (top->merges = json_array()) == NULL) {
+			json_decref(node);
+			return CST_ENOMEM;
+		}
+		if (json_array_append_new(top->merges, node) != 0)
+			return CST_ENOMEM;
+		json_decref(top->key);
+		top->key = NULL;
 		return 0;
 	}
 	if (json_object_get(top->node, json_string_value(top->key)) != NULL) {
@@ -141,149 +201,349 @@ add_node(struct frame *top, json_t *node, char *err, size_t err_len, size_t line
 	return 0;
 }
 
+
+/* Applies the "<<" merges of a finished mapping: keys it sets itself win, then earlier sources. */
+static int
+apply_merges(struct frame *f)
+{
+	size_t i, j;
+	json_t *src, *one, *v;
+	const char *k;
+
+	json_array_foreach(f->merges, i, src) {
+		for (j = 0; j < (json_is_array(src) ? json_array_size(src) : 1); j++) {
+			one = json_is_array(src) ? json_array_get(src, j) : src;
+			json_object_foreach(one, k, v)
+				if (json_object_get(f->node, k) == NULL &&
+				    json_object_set(f->node, k, v) != 0)
+					return CST_ENOMEM;
+		}
+	}
+	return 0;
+}
+
+static void
+anchors_reset(struct loader *y)
+{
+	for (size_t i = 0; i < y->n_anchors; i++)
+		cst_free(y->anchors[i].name);
+	cst_free(y->anchors);
+	y->anchors = NULL;
+	y->n_anchors = 0;
+}
+
+/* Records anchor name for node (just begun). Returns its index + 1, or 0 with *r set. */
+static size_t
+anchor_add(struct loader *y, const yaml_char_t *name, json_t *node, size_t line, int *r)
+{
+	struct anchor *a;
+
+	if (y->n_anchors >= y->max_anchors) {
+		snprintf(y->err, y->err_len, "line %zu: more than %zu anchors", line,
+		    y->max_anchors);
+		*r = CST_ELIMIT;
+		return 0;
+	}
+	a = cst_reallocarray(y->anchors, y->n_anchors + 1, sizeof(*a));
+	if (a == NULL) {
+		*r = CST_ENOMEM;
+		return 0;
+	}
+	y->anchors = a;
+	a = &y->anchors[y->n_anchors];
+	if ((a->name = cst_strdup((const char *)name)) == NULL) {
+		*r = CST_ENOMEM;
+		return 0;
+	}
+	a->node = node;
+	a->start = y->nodes - 1;	/* the node itself is already counted */
+	a->count = 1;
+	a->done = false;
+	return ++y->n_anchors;
+}
+
+static void
+anchor_done(struct loader *y, size_t idx)
+{
+	if (idx == 0)
+		return;
+	y->anchors[idx - 1].count = y->nodes - y->anchors[idx - 1].start;
+	y->anchors[idx - 1].done = true;
+}
+
+/* The node an alias names, a new reference, counted against the node limit; NULL with *r. */
+static json_t *
+alias_node(struct loader *y, const yaml_char_t *name, size_t line, int *r)
+{
+	size_t i;
+
+	for (i = y->n_anchors; i > 0; i--)	/* a later anchor of the same name wins */
+		if (strcmp(y->anchors[i - 1].name, (const char *)name) == 0)
+			break;
+	if (i == 0) {
+		snprintf(y->err, y->err_len, "line %zu: alias '%.60s' names no anchor", line,
+		    (const char *)name);
+		*r = CST_EINVAL;
+		return NULL;
+	}
+	if (!y->anchors[i - 1].done) {
+		snprintf(y->err, y->err_len, "line %zu: alias '%.60s' refers to a node that "
+		    "contains it", line, (const char *)name);
+		*r = CST_EINVAL;
+		return NULL;
+	}
+	if (y->anchors[i - 1].count > y->lim->max_nodes - y->nodes) {
+		snprintf(y->err, y->err_len, "line %zu: alias '%.60s' expands past %zu nodes", line,
+		    (const char *)name, y->lim->max_nodes);
+		*r = CST_ELIMIT;
+		return NULL;
+	}
+	y->nodes += y->anchors[i - 1].count;
+	return json_incref(y->anchors[i - 1].node);
+}
+
+static const yaml_char_t *
+event_anchor(const yaml_event_t *ev)
+{
+	if (ev->type == YAML_SCALAR_EVENT)
+		return ev->data.scalar.anchor;
+	if (ev->type == YAML_MAPPING_START_EVENT)
+		return ev->data.mapping_start.anchor;
+	return ev->data.sequence_start.anchor;
+}
+
+/* Builds the node of a scalar, mapping-start or sequence-start event. NULL with *r set. */
+static json_t *
+event_node(struct loader *y, const yaml_event_t *ev, size_t line, int *r)
+{
+	const struct cst_yaml_limits *lim = y->lim;
+	json_t *node;
+
+	if (++y->nodes > lim->max_nodes) {
+		snprintf(y->err, y->err_len, "line %zu: more than %zu nodes", line, lim->max_nodes);
+		*r = CST_ELIMIT;
+		return NULL;
+	}
+	if (!y->stream && event_anchor(ev) != NULL) {
+		snprintf(y->err, y->err_len, "line %zu: anchors are not allowed", line);
+		*r = CST_EINVAL;
+		return NULL;
+	}
+	if (ev->type == YAML_SCALAR_EVENT) {
+		struct frame *top = y->depth > 0 ? &y->stack[y->depth - 1] : NULL;
+
+		if (ev->data.scalar.length > lim->max_scalar) {
+			snprintf(y->err, y->err_len, "line %zu: scalar longer than %zu bytes", line,
+			    lim->max_scalar);
+			*r = CST_ELIMIT;
+			return NULL;
+		}
+		if ((node = scalar_node(ev, line, r, y->err, y->err_len)) == NULL)
+			return NULL;
+		/* A mapping key is its text: "1", "true" and "~" are names too. */
+		if (top != NULL && json_is_object(top->node) && top->key == NULL &&
+		    !json_is_string(node)) {
+			json_decref(node);
+			node = json_stringn((const char *)ev->data.scalar.value,
+			    ev->data.scalar.length);
+		}
+	} else {
+		size_t max_depth = lim->max_depth < YAML_STACK_MAX ? lim->max_depth : YAML_STACK_MAX;
+		bool mapping = ev->type == YAML_MAPPING_START_EVENT;
+		const yaml_char_t *tag = mapping ? ev->data.mapping_start.tag :
+		    ev->data.sequence_start.tag;
+
+		if (y->depth >= max_depth) {
+			snprintf(y->err, y->err_len, "line %zu: nesting deeper than %zu", line,
+			    max_depth);
+			*r = CST_ELIMIT;
+			return NULL;
+		}
+		if (!collection_tag_ok(tag, mapping)) {
+			snprintf(y->err, y->err_len, "line %zu: tag '%.60s' is not supported", line,
+			    (const char *)tag);
+			*r = CST_EINVAL;
+			return NULL;
+		}
+		node = mapping ? json_object() : json_array();
+	}
+	if (node == NULL)
+		*r = CST_ENOMEM;
+	return node;
+}
+
+/* Places a new node (reference stolen): the root, or into the collection on top. */
+static int
+place_node(struct loader *y, json_t *node, size_t line)
+{
+	if (y->depth > 0)
+		return add_node(&y->stack[y->depth - 1], node, y->stream, y->err, y->err_len, line);
+	if (y->root != NULL) {
+		json_decref(node);
+		return CST_EINVAL;
+	}
+	y->root = node;
+	return 0;
+}
+
+static void
+unwind(struct loader *y)
+{
+	for (size_t i = 0; i < y->depth; i++) {
+		json_decref(y->stack[i].key);
+		json_decref(y->stack[i].merges);
+	}
+	y->depth = 0;
+	json_decref(y->root);
+	y->root = NULL;
+	anchors_reset(y);
+}
+
+/* Handles one event. *doc_end is set when a document has been completed. */
+static int
+on_event(struct loader *y, const yaml_event_t *ev, size_t *docs, bool *doc_end)
+{
+	size_t line = ev->start_mark.line + 1;
+	json_t *node;
+	size_t anchor = 0;
+	int r = 0;
+
+	switch (ev->type) {
+	case YAML_DOCUMENT_START_EVENT:
+		if (++*docs > 1 && !y->stream) {
+			snprintf(y->err, y->err_len, "line %zu: only one document is allowed", line);
+			return CST_EINVAL;
+		}
+		return 0;
+	case YAML_DOCUMENT_END_EVENT:
+		*doc_end = true;
+		return 0;
+	case YAML_ALIAS_EVENT:
+		if (!y->stream) {
+			snprintf(y->err, y->err_len, "line %zu: aliases are not allowed", line);
+			return CST_EINVAL;
+		}
+		if ((node = alias_node(y, ev->data.alias.anchor, line, &r)) == NULL)
+			return r ? r : CST_ENOMEM;
+		return place_node(y, node, line);
+	case YAML_SCALAR_EVENT:
+	case YAML_MAPPING_START_EVENT:
+	case YAML_SEQUENCE_START_EVENT:
+		if ((node = event_node(y, ev, line, &r)) == NULL)
+			return r ? r : CST_ENOMEM;
+		if (event_anchor(ev) != NULL &&
+		    (anchor = anchor_add(y, event_anchor(ev), node, line, &r)) == 0) {
+			json_decref(node);
+			return r;
+		}
+		if ((r = place_node(y, node, line)) != 0)
+			return r;
+		if (ev->type == YAML_SCALAR_EVENT) {
+			anchor_done(y, anchor);
+			return 0;
+		}
+		y->stack[y->depth].node = node;
+		y->stack[y->depth].key = NULL;
+		y->stack[y->depth].merges = NULL;
+		y->stack[y->depth].anchor = anchor;
+		y->depth++;
+		return 0;
+	case YAML_MAPPING_END_EVENT:
+	case YAML_SEQUENCE_END_EVENT: {
+		struct frame *f = &y->stack[--y->depth];
+
+		if (f->merges != NULL)
+			r = apply_merges(f);
+		json_decref(f->key);
+		json_decref(f->merges);
+		f->key = f->merges = NULL;
+		anchor_done(y, f->anchor);
+		return r;
+	}
+	default:
+		return 0;
+	}
+}
+
+static int
+run(struct loader *y, const char *data, size_t len, size_t max_docs, cst_yaml_doc_fn fn,
+    void *arg)
+{
+	size_t docs = 0, doc_line = 1;
+	yaml_event_t ev;
+	int r = 0;
+	bool done = false;
+
+	y->err[0] = '\0';
+	if (!yaml_parser_initialize(&y->parser))
+		return CST_ENOMEM;
+	yaml_parser_set_input_string(&y->parser, (const unsigned char *)data, len);
+	while (!done && r == 0) {
+		bool doc_end = false;
+
+		if (!yaml_parser_parse(&y->parser, &ev)) {
+			snprintf(y->err, y->err_len, "line %zu: %s", y->parser.problem_mark.line + 1,
+			    y->parser.problem ? y->parser.problem : "syntax error");
+			r = CST_EINVAL;
+			break;
+		}
+		if (ev.type == YAML_STREAM_END_EVENT)
+			done = true;
+		if (ev.type == YAML_DOCUMENT_START_EVENT) {
+			doc_line = ev.start_mark.line + 1;
+			if (y->stream && docs >= max_docs) {
+				snprintf(y->err, y->err_len, "line %zu: more than %zu documents",
+				    doc_line, max_docs);
+				r = CST_ELIMIT;
+			}
+		}
+		if (r == 0)
+			r = on_event(y, &ev, &docs, &doc_end);
+		yaml_event_delete(&ev);
+		if (r == 0 && doc_end && y->stream) {
+			json_t *doc = y->root ? y->root : json_null();
+
+			r = fn(arg, docs - 1, doc_line, doc);
+			json_decref(y->root);
+			y->root = NULL;
+			y->nodes = 0;
+			anchors_reset(y);
+		}
+	}
+	yaml_parser_delete(&y->parser);
+	if (r == CST_ENOMEM && y->err[0] == '\0')
+		snprintf(y->err, y->err_len, "out of memory");
+	return r;
+}
+
 int
 cst_yaml_load(const char *data, size_t len, const struct cst_yaml_limits *lim, json_t **out,
     char *err, size_t err_len)
 {
-	struct frame stack[YAML_STACK_MAX];
-	size_t depth = 0, nodes = 0, docs = 0, i;
-	yaml_parser_t parser;
-	yaml_event_t ev;
-	json_t *root = NULL;
-	int r = 0, done = 0;
+	struct loader y = { .lim = lim, .err = err, .err_len = err_len };
+	int r;
 
-	err[0] = '\0';
-	if (!yaml_parser_initialize(&parser))
+	if ((r = run(&y, data, len, 1, NULL, NULL)) != 0) {
+		unwind(&y);
+		return r;
+	}
+	*out = y.root != NULL ? y.root : json_object();	/* an empty document: empty mapping */
+	if (*out == NULL) {
+		snprintf(err, err_len, "out of memory");
 		return CST_ENOMEM;
-	yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
-	while (!done && r == 0) {
-		size_t line;
-		json_t *node = NULL;
-
-		if (!yaml_parser_parse(&parser, &ev)) {
-			snprintf(err, err_len, "line %zu: %s", parser.problem_mark.line + 1,
-			    parser.problem ? parser.problem : "syntax error");
-			r = CST_EINVAL;
-			break;
-		}
-		line = ev.start_mark.line + 1;
-		switch (ev.type) {
-		case YAML_STREAM_END_EVENT:
-			done = 1;
-			break;
-		case YAML_DOCUMENT_START_EVENT:
-			if (++docs > 1) {
-				snprintf(err, err_len, "line %zu: only one document is allowed", line);
-				r = CST_EINVAL;
-			}
-			break;
-		case YAML_ALIAS_EVENT:
-			snprintf(err, err_len, "line %zu: aliases are not allowed", line);
-			r = CST_EINVAL;
-			break;
-		case YAML_SCALAR_EVENT:
-		case YAML_MAPPING_START_EVENT:
-		case YAML_SEQUENCE_START_EVENT:
-			if (++nodes > lim->max_nodes) {
-				snprintf(err, err_len, "line %zu: more than %zu nodes", line,
-				    lim->max_nodes);
-				r = CST_ELIMIT;
-				break;
-			}
-			if ((ev.type == YAML_SCALAR_EVENT && ev.data.scalar.anchor) ||
-			    (ev.type == YAML_MAPPING_START_EVENT && ev.data.mapping_start.anchor) ||
-			    (ev.type == YAML_SEQUENCE_START_EVENT && ev.data.sequence_start.anchor)) {
-				snprintf(err, err_len, "line %zu: anchors are not allowed", line);
-				r = CST_EINVAL;
-				break;
-			}
-			if (ev.type == YAML_SCALAR_EVENT) {
-				if (ev.data.scalar.length > lim->max_scalar) {
-					snprintf(err, err_len, "line %zu: scalar longer than %zu bytes",
-					    line, lim->max_scalar);
-					r = CST_ELIMIT;
-					break;
-				}
-				if ((node = scalar_node(&ev, line, &r, err, err_len)) == NULL) {
-					if (r == 0)
-						r = CST_ENOMEM;
-					break;
-				}
-				/* A mapping key is its text: "1", "true" and "~" are names too. */
-				if (depth > 0 && json_is_object(stack[depth - 1].node) &&
-				    stack[depth - 1].key == NULL && !json_is_string(node)) {
-					json_decref(node);
-					node = json_stringn((const char *)ev.data.scalar.value,
-					    ev.data.scalar.length);
-					if (node == NULL) {
-						r = CST_ENOMEM;
-						break;
-					}
-				}
-			} else {
-				size_t max_depth = lim->max_depth < YAML_STACK_MAX ? lim->max_depth :
-				    YAML_STACK_MAX;
-				bool mapping = ev.type == YAML_MAPPING_START_EVENT;
-
-				if (depth >= max_depth) {
-					snprintf(err, err_len, "line %zu: nesting deeper than %zu", line,
-					    max_depth);
-					r = CST_ELIMIT;
-					break;
-				}
-				if (!collection_tag_ok(mapping ? ev.data.mapping_start.tag :
-				    ev.data.sequence_start.tag, mapping)) {
-					snprintf(err, err_len, "line %zu: tag '%.60s' is not supported",
-					    line, (const char *)(mapping ? ev.data.mapping_start.tag :
-					    ev.data.sequence_start.tag));
-					r = CST_EINVAL;
-					break;
-				}
-				node = ev.type == YAML_MAPPING_START_EVENT ? json_object() :
-				    json_array();
-			}
-			if (node == NULL) {
-				r = CST_ENOMEM;
-				break;
-			}
-			if (depth == 0) {
-				if (root != NULL) {
-					json_decref(node);
-					r = CST_EINVAL;
-					break;
-				}
-				root = node;
-			} else if ((r = add_node(&stack[depth - 1], node, err, err_len, line)) != 0) {
-				break;
-			}
-			if (ev.type != YAML_SCALAR_EVENT) {
-				stack[depth].node = node;
-				stack[depth].key = NULL;
-				depth++;
-			}
-			break;
-		case YAML_MAPPING_END_EVENT:
-		case YAML_SEQUENCE_END_EVENT:
-			depth--;
-			json_decref(stack[depth].key);
-			stack[depth].key = NULL;
-			break;
-		default:
-			break;
-		}
-		yaml_event_delete(&ev);
 	}
-	for (i = 0; i < depth; i++)
-		json_decref(stack[i].key);
-	yaml_parser_delete(&parser);
-	if (r == 0 && root == NULL)
-		root = json_object();	/* an empty document is an empty mapping */
-	if (r != 0 || root == NULL) {
-		json_decref(root);
-		if (r == CST_ENOMEM && err[0] == '\0')
-			snprintf(err, err_len, "out of memory");
-		return r ? r : CST_ENOMEM;
-	}
-	*out = root;
 	return 0;
+}
+
+int
+cst_yaml_load_stream(const char *data, size_t len, const struct cst_yaml_stream_limits *lim,
+    cst_yaml_doc_fn fn, void *arg, char *err, size_t err_len)
+{
+	struct loader y = { .lim = &lim->doc, .stream = true, .max_anchors = lim->max_anchors,
+		.err = err, .err_len = err_len };
+	int r;
+
+	if ((r = run(&y, data, len, lim->max_docs, fn, arg)) != 0)
+		unwind(&y);
+	return r;
 }

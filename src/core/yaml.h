@@ -27,4 +27,30 @@ struct cst_yaml_limits {
 int cst_yaml_load(const char *data, size_t len, const struct cst_yaml_limits *lim,
     json_t **out, char *err, size_t err_len);
 
+struct cst_yaml_stream_limits {
+	struct cst_yaml_limits doc;	/* per document; an alias counts every node it stands for */
+	size_t max_docs;	/* documents in the stream */
+	size_t max_anchors;	/* anchors per document */
+};
+
+/*
+ * Receives the documents of a stream in order: index from 0, line where it starts, and the
+ * document (borrowed: valid during the call; JSON null for an empty document). A non-zero
+ * return stops the stream and is returned by cst_yaml_load_stream.
+ */
+typedef int (*cst_yaml_doc_fn)(void *arg, size_t index, size_t line, json_t *doc);
+
+/*
+ * Parses a stream of documents (Kubernetes manifests, "---" separated) in data[0..len) and
+ * hands each to fn as soon as it is complete. Unlike cst_yaml_load, anchors and aliases are
+ * allowed (an alias shares the anchored node; the nodes it stands for count against
+ * max_nodes, so an alias bomb fails with CST_ELIMIT), and "<<" merge keys are applied (keys the
+ * mapping sets itself win). Returns 0 after the last document; CST_EINVAL (syntax, duplicate
+ * key, alias without anchor or inside its own anchor, tag, NUL), CST_ELIMIT, CST_ENOMEM with
+ * err naming the line and the problem; or what fn returned. Documents before an error have
+ * been delivered.
+ */
+int cst_yaml_load_stream(const char *data, size_t len, const struct cst_yaml_stream_limits *lim,
+    cst_yaml_doc_fn fn, void *arg, char *err, size_t err_len);
+
 #endif

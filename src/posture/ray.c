@@ -1,0 +1,472 @@
+/*
+ * Ray and KubeRay checks (R-RAY-01..09): authentication, exposure of the dashboard / Jobs API
+ * / client / GCS through the head Service, Services and Ingresses (judged by the operator's
+ * labels, Ray images and Ray ports, not by names alone), the escalation to critical when an
+ * exposed cluster has no authentication, the dashboard's bind address with the operator's
+ * default, network isolation, TLS settings and vulnerable Ray versions.
+ */
+#include "posture/posture_int.h"
+#include "posture/rayver.h"
+
+#include "core/alloc.h"
+#include "core/err.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Ray's sensitive ports and their names. */
+static const struct {
+	long port;
+	const char *name, *what;
+} ray_ports[] = {
+	{ 8265, "dashboard", "dashboard and Jobs API" },
+	{ 10001, "client", "Ray Client" },
+	{ 6379, "gcs-server", "GCS" },
+	{ 52365, "dashboard-agent", "dashboard agent" },
+};
+
+/* What one RayCluster-bearing resource is. */
+struct ray {
+	const struct cst__pst_res *res;
+	const char *cs_path;
+	const json_t *cs;
+	bool auth;		/* token authentication in force */
+	char auth_how[96];
+	bool env_token;
+	bool ver_known;
+	unsigned ver[3];
+	json_t *head_labels;	/* rendered head pod labels (owned) */
+	int r;
+	/* TLS: containers seen with RAY_USE_TLS and without the full set. */
+	bool tls_any;
+};
+
+static const char *
+port_what(const json_t *port)
+{
+	const json_t *num = json_object_get(port, "number");
+	const char *name = cst__pst_str(port, "name");
+
+	for (size_t i = 0; i < sizeof(ray_ports) / sizeof(ray_ports[0]); i++)
+		if ((json_is_integer(num) && json_integer_value(num) == ray_ports[i].port) ||
+		    (json_is_integer(port) && json_integer_value(port) == ray_ports[i].port) ||
+		    (name != NULL && strcmp(name, ray_ports[i].name) == 0))
+			return ray_ports[i].what;
+	return NULL;
+}
+
+static const char *
+env_value(const json_t *container, const char *name)
+{
+	const json_t *e;
+	size_t i;
+
+	json_array_foreach(json_object_get(container, "env"), i, e) {
+		const char *n = cst__pst_str(e, "name");
+
+		if (n != NULL && strcmp(n, name) == 0)
+			return cst__pst_str(e, "value") ? cst__pst_str(e, "value") : "";
+	}
+	return NULL;
+}
+
+/* Per rendered pod: auth env, versions from images, head labels, TLS. */
+static int
+on_pod(struct cst__pst_ctx *c, const struct cst__pst_pod *pod, void *arg)
+{
+	static const char *const tls_vars[] = { "RAY_TLS_SERVER_CERT", "RAY_TLS_SERVER_KEY",
+		"RAY_TLS_CA_CERT" };
+	struct ray *ray = arg;
+	const json_t *ct;
+	size_t i;
+	int r = 0;
+
+	if (strcmp(pod->role, "submitter") == 0)
+		return 0;
+	if (strcmp(pod->role, "head") == 0 && ray->head_labels == NULL)
+		ray->head_labels = json_deep_copy(json_object_get(pod->meta, "labels"));
+	json_array_foreach(json_object_get(pod->spec, "containers"), i, ct) {
+		const char *mode = env_value(ct, "RAY_AUTH_MODE");
+		const char *tls = env_value(ct, "RAY_USE_TLS");
+		unsigned v[3];
+		char p[64], out[320];
+
+		if (mode != NULL && strcmp(mode, "token") == 0)
+			ray->env_token = true;
+		if (!ray->ver_known && cst__pst_rayver_image(cst__pst_str(ct, "image"), v)) {
+			memcpy(ray->ver, v, sizeof(v));
+			ray->ver_known = true;
+		}
+		if (tls != NULL && (strcmp(tls, "1") == 0 || strcmp(tls, "true") == 0))
+			ray->tls_any = true;
+		if (tls == NULL || r != 0)
+			continue;
+		for (size_t k = 0; k < 3 && r == 0; k++) {
+			if (env_value(ct, tls_vars[k]) != NULL)
+				continue;
+			snprintf(p, sizeof(p), "spec.containers[%zu].env", i);
+			cst__pst_pod_path(pod, p, out, sizeof(out));
+			r = cst__pst_emit(c, pod->owner, "CST-RAY-TLS", -1, out, "%s container %s sets "
+			    "RAY_USE_TLS but not %s", pod->role, cst__pst_str(ct, "name") ?
+			    cst__pst_str(ct, "name") : "?", tls_vars[k]);
+		}
+	}
+	return r;
+}
+
+/* The CA directory of a TLS-enabled head mounted from a Secret (R-RAY-08). */
+static int
+ca_from_secret(struct cst__pst_ctx *c, struct ray *ray)
+{
+	const json_t *spec = cst__pst_get(ray->cs, "headGroupSpec.template.spec"), *ct, *m, *v;
+	size_t i, j, k;
+
+	json_array_foreach(json_object_get(spec, "containers"), i, ct) {
+		const char *ca = env_value(ct, "RAY_TLS_CA_CERT");
+
+		if (ca == NULL)
+			continue;
+		json_array_foreach(json_object_get(ct, "volumeMounts"), j, m) {
+			const char *mp = cst__pst_str(m, "mountPath"), *vn = cst__pst_str(m, "name");
+			size_t n = mp ? strlen(mp) : 0;
+
+			if (mp == NULL || vn == NULL || strncmp(ca, mp, n) != 0 || ca[n] != '/')
+				continue;
+			json_array_foreach(json_object_get(spec, "volumes"), k, v) {
+				const char *secret = cst__pst_str(v, "secret.secretName");
+				char path[256];
+
+				if (secret == NULL || strcmp(cst__pst_str(v, "name") ?
+				    cst__pst_str(v, "name") : "", vn) != 0)
+					continue;
+				snprintf(path, sizeof(path), "%s.headGroupSpec.template.spec.volumes[%zu]"
+				    ".secret", ray->cs_path, k);
+				return cst__pst_emit(c, ray->res, "CST-RAY-TLS", -1, path, "the CA "
+				    "directory %s comes from Secret %s; a CA private key kept there lets "
+				    "anyone who reads the Secret mint Ray certificates", mp, secret);
+			}
+		}
+	}
+	return 0;
+}
+
+static bool
+internal_lb(const json_t *annotations)
+{
+	static const struct {
+		const char *key, *value;
+	} a[] = { { "service.beta.kubernetes.io/aws-load-balancer-scheme", "internal" },
+		{ "service.beta.kubernetes.io/aws-load-balancer-internal", "true" },
+		{ "networking.gke.io/load-balancer-type", "Internal" },
+		{ "cloud.google.com/load-balancer-type", "Internal" },
+		{ "service.beta.kubernetes.io/azure-load-balancer-internal", "true" },
+		{ "alb.ingress.kubernetes.io/scheme", "internal" } };
+
+	for (size_t i = 0; i < sizeof(a) / sizeof(a[0]); i++) {
+		const char *v = json_string_value(json_object_get(annotations, a[i].key));
+
+		if (v != NULL && strcmp(v, a[i].value) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Reports an exposure of ray (or of an unknown Ray cluster, ray NULL) on res at path. */
+static int
+exposed(struct cst__pst_ctx *c, const struct cst__pst_res *res, const struct ray *ray,
+    const char *path, bool internal, const char *how)
+{
+	if (internal)
+		return cst__pst_emit(c, res, "CST-RAY-EXPOSED", CST_PST_MEDIUM, path, "%s (internal "
+		    "load balancer: reachable from the VPC)%s", how, ray && !ray->auth ?
+		    "; the cluster has no token authentication" : "");
+	if (ray != NULL && !ray->auth)
+		return cst__pst_emit(c, res, "CST-RAY-EXPOSED-NO-AUTH", -1, path, "%s, and the "
+		    "cluster has no token authentication: anyone who reaches it runs code "
+		    "(CVE-2023-48022)", how);
+	return cst__pst_emit(c, res, "CST-RAY-EXPOSED", -1, path, "%s%s", how, ray ?
+	    "" : " (Ray cluster not in the input: authentication unknown)");
+}
+
+/* The Ray cluster a head Service name belongs to, or NULL. */
+static struct ray *
+ray_of_service(struct ray *rays, size_t n, const char *ns, const char *svc)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *override = cst__pst_str(rays[i].cs, "headGroupSpec.headService.metadata"
+		    ".name");
+		const char *name = rays[i].res->name;
+		size_t ln = strlen(name);
+
+		if (strcmp(rays[i].res->ns, ns) != 0)
+			continue;
+		if (override != NULL ? strcmp(override, svc) == 0 :
+		    (strncmp(svc, name, ln) == 0 && strcmp(svc + ln, "-head-svc") == 0))
+			return &rays[i];
+		/* RayJob clusters are named <job>-<suffix>. */
+		if (strcmp(rays[i].res->kind, "RayJob") == 0 && strncmp(svc, name, ln) == 0 &&
+		    svc[ln] == '-' && cst__pst_ends(svc, "-head-svc"))
+			return &rays[i];
+	}
+	return NULL;
+}
+
+/* The Ray cluster whose head a Service selects (by labels), or NULL. */
+static struct ray *
+ray_of_selector(struct ray *rays, size_t n, const char *ns, const json_t *sel)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(rays[i].res->ns, ns) == 0 && rays[i].head_labels != NULL &&
+		    json_object_size(sel) > 0 && cst__pst_labels_match(sel, rays[i].head_labels))
+			return &rays[i];
+	return NULL;
+}
+
+static int
+check_ingress(struct cst__pst_ctx *c, const struct cst__pst_res *ing, struct ray *rays,
+    size_t n)
+{
+	const json_t *ann = cst__pst_get(ing->obj, "metadata.annotations"), *rule, *p;
+	const char *scheme = json_string_value(json_object_get(ann,
+	    "alb.ingress.kubernetes.io/scheme"));
+	bool internal = internal_lb(ann), tls = json_array_size(cst__pst_get(ing->obj,
+	    "spec.tls")) > 0;
+	bool auth = json_object_get(ann, "nginx.ingress.kubernetes.io/auth-url") != NULL ||
+	    json_object_get(ann, "nginx.ingress.kubernetes.io/auth-type") != NULL ||
+	    json_object_get(ann, "alb.ingress.kubernetes.io/auth-type") != NULL;
+	size_t i, j;
+	int r = 0, hits = 0;
+	char path[160], how[512];
+
+	json_array_foreach(cst__pst_get(ing->obj, "spec.rules"), i, rule) {
+		json_array_foreach(cst__pst_get(rule, "http.paths"), j, p) {
+			const char *svc = cst__pst_str(p, "backend.service.name");
+			const json_t *port = cst__pst_get(p, "backend.service.port");
+			struct ray *ray = svc ? ray_of_service(rays, n, ing->ns, svc) : NULL;
+			const char *what = port_what(port);
+
+			if (svc == NULL || what == NULL || r != 0)
+				continue;
+			hits++;
+			snprintf(path, sizeof(path), "spec.rules[%zu].http.paths[%zu].backend", i, j);
+			snprintf(how, sizeof(how), "Ingress routes %s%s to the Ray %s of service %s%s",
+			    cst__pst_str(rule, "host") ? "host " : "any host",
+			    cst__pst_str(rule, "host") ? cst__pst_str(rule, "host") : "", what, svc,
+			    scheme && strcmp(scheme, "internet-facing") == 0 ?
+			    " through an internet-facing ALB" : "");
+			r = exposed(c, ing, ray, path, internal, how);
+			if (r == 0 && cst__pst_str(rule, "host") == NULL) {
+				snprintf(path, sizeof(path), "spec.rules[%zu].host", i);
+				r = cst__pst_emit(c, ing, "CST-RAY-INGRESS", -1, path, "no host: the "
+				    "Ray %s answers for any host name", what);
+			}
+		}
+	}
+	if (hits > 0 && r == 0 && !tls)
+		r = cst__pst_emit(c, ing, "CST-RAY-INGRESS", -1, "spec.tls", "Ingress to a Ray "
+		    "interface without TLS: tokens and job code travel in clear text");
+	if (hits > 0 && r == 0 && !auth)
+		r = cst__pst_emit(c, ing, "CST-RAY-INGRESS", -1, "metadata.annotations", "Ingress "
+		    "to a Ray interface without an authentication annotation (auth-url, "
+		    "auth-type)");
+	return r;
+}
+
+static int
+check_service(struct cst__pst_ctx *c, const struct cst__pst_res *svc, struct ray *rays,
+    size_t n)
+{
+	const char *type = cst__pst_str(svc->obj, "spec.type");
+	const json_t *sel = cst__pst_get(svc->obj, "spec.selector"), *p;
+	struct ray *ray;
+	char path[96], how[256];
+	size_t i;
+	int r = 0;
+
+	if (type == NULL || (strcmp(type, "NodePort") != 0 && strcmp(type, "LoadBalancer") != 0))
+		return 0;
+	ray = ray_of_selector(rays, n, svc->ns, sel);
+	json_array_foreach(cst__pst_get(svc->obj, "spec.ports"), i, p) {
+		const char *what = port_what(json_object_get(p, "port"));
+
+		if (what == NULL)
+			what = port_what(json_object_get(p, "targetPort"));
+		if (what == NULL && json_is_string(json_object_get(p, "targetPort"))) {
+			json_t *named = json_pack("{s:s}", "name",
+			    json_string_value(json_object_get(p, "targetPort")));
+
+			what = named ? port_what(named) : NULL;
+			json_decref(named);
+		}
+		if (what == NULL || r != 0)
+			continue;
+		snprintf(path, sizeof(path), "spec.ports[%zu]", i);
+		snprintf(how, sizeof(how), "%s Service exposes the Ray %s%s", type, what,
+		    ray ? "" : " (port of a Ray interface)");
+		r = exposed(c, svc, ray, path, internal_lb(cst__pst_get(svc->obj,
+		    "metadata.annotations")), how);
+	}
+	return r;
+}
+
+/* The RayCluster's own head Service and Ingress settings (R-RAY-03, R-RAY-06). */
+static int
+own_exposure(struct cst__pst_ctx *c, struct ray *ray)
+{
+	const json_t *hg = json_object_get(ray->cs, "headGroupSpec");
+	const char *t1 = cst__pst_str(hg, "serviceType");
+	const char *t2 = cst__pst_str(hg, "headService.spec.type");
+	const json_t *ann = cst__pst_get(hg, "headService.metadata.annotations");
+	char path[192], how[256];
+	int r = 0;
+
+	if (ann == NULL)
+		ann = json_object_get(ray->cs, "headServiceAnnotations");
+	for (int i = 0; i < 2 && r == 0; i++) {
+		const char *t = i == 0 ? t1 : t2;
+
+		if (t == NULL || (strcmp(t, "NodePort") != 0 && strcmp(t, "LoadBalancer") != 0))
+			continue;
+		snprintf(path, sizeof(path), "%s.headGroupSpec.%s", ray->cs_path, i == 0 ?
+		    "serviceType" : "headService.spec.type");
+		snprintf(how, sizeof(how), "head Service of type %s exposes the dashboard and Jobs "
+		    "API (8265), the Ray Client (10001) and the GCS (6379)", t);
+		r = exposed(c, ray->res, ray, path, internal_lb(ann), how);
+	}
+	if (r == 0 && json_is_true(json_object_get(hg, "enableIngress"))) {
+		const json_t *io = json_object_get(hg, "ingressOptions");
+
+		snprintf(path, sizeof(path), "%s.headGroupSpec.enableIngress", ray->cs_path);
+		r = exposed(c, ray->res, ray, path, false, "enableIngress: the operator creates an "
+		    "Ingress to the dashboard (8265)");
+		snprintf(path, sizeof(path), "%s.headGroupSpec.ingressOptions", ray->cs_path);
+		if (r == 0 && json_object_get(io, "tls") == NULL)
+			r = cst__pst_emit(c, ray->res, "CST-RAY-INGRESS", -1, path, "the operator's "
+			    "dashboard Ingress has no TLS");
+		if (r == 0 && cst__pst_str(io, "host") == NULL)
+			r = cst__pst_emit(c, ray->res, "CST-RAY-INGRESS", -1, path, "the operator's "
+			    "dashboard Ingress has no host: it answers for any host on path %s",
+			    cst__pst_str(io, "path") ? cst__pst_str(io, "path") : "/");
+	}
+	return r;
+}
+
+static bool
+policy_selects(struct cst__pst_ctx *c, const char *ns, const json_t *labels)
+{
+	for (size_t i = 0; i < c->n_res; i++) {
+		const json_t *sel;
+
+		if (strcmp(c->res[i].kind, "NetworkPolicy") != 0 || strcmp(c->res[i].ns, ns) != 0)
+			continue;
+		sel = cst__pst_get(c->res[i].obj, "spec.podSelector");
+		if (json_is_object(sel) && (json_object_size(sel) == 0 ||
+		    cst__pst_labels_match(sel, labels)))
+			return true;
+	}
+	return false;
+}
+
+/* Authentication, versions, bind address, isolation of one Ray resource. */
+static int
+check_cluster(struct cst__pst_ctx *c, struct ray *ray)
+{
+	const json_t *ao = json_object_get(ray->cs, "authOptions");
+	const char *mode = cst__pst_str(ao, "mode"), *rv = cst__pst_str(ray->cs, "rayVersion");
+	const char *dh = cst__pst_str(ray->cs, "headGroupSpec.rayStartParams.dashboard-host");
+	static const unsigned v2_52[3] = { 2, 52, 0 }, v2_61[3] = { 2, 61, 0 };
+	unsigned v[3];
+	char path[192], adv[1024];
+	int r;
+
+	if ((r = cst__pst_ray_pods(c, ray->res, on_pod, ray)) != 0)
+		return r;
+	if (cst__pst_rayver_parse(rv, v) == 0) {
+		memcpy(ray->ver, v, sizeof(v));	/* rayVersion wins over image tags */
+		ray->ver_known = true;
+	}
+	if (json_is_object(ao) && (mode == NULL || strcmp(mode, "disabled") != 0)) {
+		ray->auth = true;
+		snprintf(ray->auth_how, sizeof(ray->auth_how), "authOptions.mode %s",
+		    mode ? mode : "token (default)");
+	} else if (ray->env_token) {
+		ray->auth = true;
+		snprintf(ray->auth_how, sizeof(ray->auth_how), "RAY_AUTH_MODE=token");
+	} else if (ray->ver_known && cst__pst_rayver_cmp(ray->ver, v2_61) >= 0) {
+		ray->auth = true;
+		snprintf(ray->auth_how, sizeof(ray->auth_how), "Ray >= 2.61 default");
+	}
+	snprintf(path, sizeof(path), "%s.authOptions", ray->cs_path);
+	if (!ray->auth)
+		r = cst__pst_emit(c, ray->res, "CST-RAY-NO-AUTH", -1, path, "no authOptions and "
+		    "no RAY_AUTH_MODE=token on the Ray containers%s: the dashboard, Jobs API and "
+		    "client accept anyone who reaches them", ray->ver_known ? "" :
+		    " (Ray version unknown)");
+	if (r == 0 && json_is_object(ao) && ray->auth && ray->ver_known &&
+	    cst__pst_rayver_cmp(ray->ver, v2_52) < 0)
+		r = cst__pst_emit(c, ray->res, "CST-RAY-AUTH-UNSUPPORTED", -1, path, "token "
+		    "authentication needs Ray >= 2.52.0; this cluster runs %u.%u.%u", ray->ver[0],
+		    ray->ver[1], ray->ver[2]);
+	if (r == 0 && json_is_true(json_object_get(ao, "enableK8sTokenAuth")) &&
+	    strcmp(ray->res->kind, "RayCluster") != 0)
+		r = cst__pst_emit(c, ray->res, "CST-RAY-AUTH-UNSUPPORTED", -1, path,
+		    "enableK8sTokenAuth is not supported on a %s", ray->res->kind);
+	if (r == 0 && ray->ver_known && cst__pst_rayver_advisories(ray->ver, adv, sizeof(adv))) {
+		snprintf(path, sizeof(path), "%s.%s", ray->cs_path, rv ? "rayVersion" :
+		    "headGroupSpec.template.spec.containers[0].image");
+		r = cst__pst_emit(c, ray->res, "CST-RAY-VULNERABLE-VERSION", -1, path, "Ray "
+		    "%u.%u.%u: %s", ray->ver[0], ray->ver[1], ray->ver[2], adv);
+	}
+	if (r == 0 && (dh == NULL || strcmp(dh, "0.0.0.0") == 0)) {
+		snprintf(path, sizeof(path), "%s.headGroupSpec.rayStartParams", ray->cs_path);
+		r = cst__pst_emit(c, ray->res, "CST-RAY-DASHBOARD-ALL-INTERFACES", -1, path,
+		    "effective dashboard-host 0.0.0.0 (%s)", dh ? "set explicitly" :
+		    "the KubeRay operator's default when unset");
+	}
+	if (r == 0 && json_object_get(ray->cs, "networkPolicy") == NULL && ray->head_labels &&
+	    !policy_selects(c, ray->res->ns, ray->head_labels)) {
+		snprintf(path, sizeof(path), "%s.networkPolicy", ray->cs_path);
+		r = cst__pst_emit(c, ray->res, "CST-RAY-NO-NETWORK-POLICY", -1, path, "no "
+		    "spec.networkPolicy and no NetworkPolicy in namespace %s selects the pods "
+		    "ray.io/cluster=%s", ray->res->ns, ray->res->name);
+	}
+	if (r == 0 && ray->tls_any)
+		r = ca_from_secret(c, ray);
+	if (r == 0)
+		r = own_exposure(c, ray);
+	return r;
+}
+
+int
+cst__pst_check_ray(struct cst__pst_ctx *c)
+{
+	struct ray *rays = NULL;
+	size_t n = 0, i;
+	int r = 0;
+
+	for (i = 0; i < c->n_res; i++)
+		if (cst__pst_is_ray_kind(c->res[i].kind))
+			n++;
+	if (n > 0 && (rays = cst_calloc(n, sizeof(*rays))) == NULL)
+		return CST_ENOMEM;
+	for (i = 0, n = 0; i < c->n_res; i++) {
+		if (!cst__pst_is_ray_kind(c->res[i].kind))
+			continue;
+		rays[n].res = &c->res[i];
+		rays[n].cs_path = cst__pst_ray_cluster_path(c->res[i].kind);
+		rays[n].cs = cst__pst_get(c->res[i].obj, rays[n].cs_path);
+		n++;
+	}
+	for (i = 0; i < n && r == 0; i++)
+		r = check_cluster(c, &rays[i]);
+	for (i = 0; i < c->n_res && r == 0; i++) {
+		if (strcmp(c->res[i].kind, "Ingress") == 0)
+			r = check_ingress(c, &c->res[i], rays, n);
+		else if (strcmp(c->res[i].kind, "Service") == 0)
+			r = check_service(c, &c->res[i], rays, n);
+	}
+	for (i = 0; i < n; i++)
+		json_decref(rays[i].head_labels);
+	cst_free(rays);
+	return r;
+}

@@ -1,0 +1,264 @@
+"""Black-box tests of `castellan posture` on the real KubeRay samples and operator RBAC
+(../shared/data/k8s/kuberay), the Pod Security Admission fixtures, Ray launcher files and
+malformed input: findings, exit codes, JSON and SARIF output (checked against the SARIF 2.1.0
+object model)."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tools"))
+import sarifcheck  # noqa: E402
+
+CASTELLAN = os.environ.get("CASTELLAN_BIN", "build/castellan")
+SRC = os.environ.get("CST_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
+KR = os.path.join(SRC, "..", "shared", "data", "k8s", "kuberay")
+SAMPLES = os.path.join(KR, "samples")
+PSA = os.path.join(SRC, "..", "shared", "data", "k8s", "psa")
+
+
+def posture(*args):
+    p = subprocess.run([CASTELLAN, "posture", *args], capture_output=True, text=True,
+                       timeout=300)
+    return p.returncode, p.stdout, p.stderr
+
+
+def findings(*paths, extra=(), creds=False):
+    # The credential check compiles the inspection engine's rules (slow under the
+    # sanitizers): only the tests about credentials ask for it.
+    extra = tuple(extra) + (() if creds or "--no-credentials" in extra else ("--no-credentials",))
+    code, out, err = posture("--format", "json", *extra, *paths)
+    assert code in (0, 1, 2), err
+    return code, json.loads(out)
+
+
+def ids(doc, kind=None):
+    return {f["id"] for f in doc["findings"] if kind is None or f["resource"]["kind"] == kind}
+
+
+def sample(name):
+    return os.path.join(SAMPLES, name)
+
+
+def test_sample_no_auth_and_restricted():
+    code, d = findings(sample("ray-cluster.sample.yaml"))
+    got = ids(d)
+    assert code == 1
+    assert {"CST-RAY-NO-AUTH", "CST-RAY-DASHBOARD-ALL-INTERFACES", "CST-RAY-NO-NETWORK-POLICY",
+            "CST-RAY-VULNERABLE-VERSION", "CST-K8S-PSS-RUN-AS-NON-ROOT",
+            "CST-K8S-PSS-SECCOMP-RESTRICTED"} <= got
+    assert "CST-RAY-EXPOSED-NO-AUTH" not in got  # not exposed: ClusterIP head service
+    dash = [f for f in d["findings"] if f["id"] == "CST-RAY-DASHBOARD-ALL-INTERFACES"][0]
+    assert "default" in dash["evidence"] and "0.0.0.0" in dash["evidence"]
+    pss = [f for f in d["findings"] if f["id"] == "CST-K8S-PSS-RUN-AS-NON-ROOT"]
+    assert {f["path"] for f in pss} == {
+        "spec.headGroupSpec.template.spec.containers[0].securityContext.runAsNonRoot",
+        "spec.workerGroupSpecs[0].template.spec.containers[0].securityContext.runAsNonRoot"}
+    ver = [f for f in d["findings"] if f["id"] == "CST-RAY-VULNERABLE-VERSION"][0]
+    assert "CVE-2026-27482" in ver["evidence"] and "CVE-2026-32981" in ver["evidence"]
+    assert "CVE-2023-6019" not in ver["evidence"]
+
+
+@pytest.mark.parametrize("name", ["ray-cluster.complete.yaml", "ray-cluster.autoscaler.yaml"])
+def test_other_unauthenticated_samples(name):
+    _, d = findings(sample(name))
+    assert {"CST-RAY-NO-AUTH", "CST-RAY-DASHBOARD-ALL-INTERFACES",
+            "CST-RAY-NO-NETWORK-POLICY"} <= ids(d)
+
+
+@pytest.mark.parametrize("name", ["ray-cluster.auth.yaml", "ray-cluster.auth-manual.yaml",
+                                  "ray-cluster.auth.secret-ref.yaml"])
+def test_auth_samples_pass_auth(name):
+    _, d = findings(sample(name))
+    assert "CST-RAY-NO-AUTH" not in ids(d)
+
+
+def test_secret_ref_flags_manifest_secret_without_printing_it():
+    code, out, _ = posture("--format", "json", sample("ray-cluster.auth.secret-ref.yaml"))
+    d = json.loads(out)
+    sec = [f for f in d["findings"] if f["id"] == "CST-CRED-SECRET-MANIFEST"]
+    assert len(sec) == 1 and sec[0]["resource"]["name"] == "ray-cluster-token"
+    assert "stringData.auth_token" in sec[0]["evidence"]
+    assert "super-secret-example-token" not in out
+
+
+def test_separate_ingress_nodeport_and_ingress_critical():
+    code, d = findings(sample("ray-cluster.separate-ingress.yaml"))
+    crit = [f for f in d["findings"] if f["id"] == "CST-RAY-EXPOSED-NO-AUTH"]
+    assert code == 1
+    assert {(f["resource"]["kind"], f["path"]) for f in crit} == {
+        ("RayCluster", "spec.headGroupSpec.serviceType"),
+        ("Ingress", "spec.rules[0].http.paths[0].backend")}
+    assert all(f["severity"] == "critical" and "CVE-2023-48022" in f["evidence"] for f in crit)
+    ing = {f["path"] for f in d["findings"] if f["id"] == "CST-RAY-INGRESS"}
+    assert ing == {"spec.tls", "metadata.annotations", "spec.rules[0].host"}
+
+
+def test_alb_ingress_internal_is_a_warning(tmp_path):
+    _, d = findings(sample("ray-cluster-alb-ingress.yaml"))
+    exp = [f for f in d["findings"] if f["id"].startswith("CST-RAY-EXPOSED")]
+    assert [(f["id"], f["severity"]) for f in exp] == [("CST-RAY-EXPOSED", "medium")]
+    public = tmp_path / "alb.yaml"
+    public.write_text(open(sample("ray-cluster-alb-ingress.yaml")).read().replace(
+        "scheme: internal", "scheme: internet-facing"))
+    _, d = findings(str(public))
+    exp = [f for f in d["findings"] if f["id"].startswith("CST-RAY-EXPOSED")]
+    assert [(f["id"], f["severity"]) for f in exp] == [("CST-RAY-EXPOSED", "high")]
+
+
+def test_rayclient_ingress():
+    _, d = findings(sample("ingress-rayclient-tls.yaml"))
+    exp = [f for f in d["findings"] if f["id"] == "CST-RAY-EXPOSED"]
+    assert len(exp) == 1 and "Ray Client" in exp[0]["evidence"]
+
+
+def test_network_policy_deny_all_passes_isolation():
+    _, d = findings(sample("ray-cluster.network-policy-deny-all.yaml"))
+    assert "CST-RAY-NO-NETWORK-POLICY" not in ids(d)
+    assert "CST-RAY-NO-AUTH" in ids(d)
+
+
+def test_env_credential_literal(tmp_path):
+    f = tmp_path / "job.yaml"
+    token = "ghp_" + "A" * 36
+    f.write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n"
+                 "  - name: c\n    image: x\n    env:\n    - {name: RAY_AUTH_TOKEN, value: "
+                 "abcdefghijklmnopqrstuvwxyz}\n    args: [\"--token=%s\"]\n" % token)
+    code, out, _ = posture("--format", "json", str(f))
+    d = json.loads(out)
+    env = [x for x in d["findings"] if x["id"] == "CST-CRED-ENV-LITERAL"]
+    assert [x["path"] for x in env] == ["spec.containers[0].env[0].value"]
+    assert "abcdefghijklmnopqrstuvwxyz" not in out and token not in out
+
+
+def test_tls_sample_ca_from_secret():
+    _, d = findings(sample("ray-cluster.tls.yaml"))
+    tls = [f for f in d["findings"] if f["id"] == "CST-RAY-TLS"]
+    assert len(tls) == 1 and "ca-tls" in tls[0]["evidence"]
+
+
+def test_operator_rbac():
+    code, d = findings(os.path.join(KR, "rbac"))
+    role = {f["id"] for f in d["findings"]
+            if f["resource"]["kind"] == "ClusterRole" and f["resource"]["name"] == "kuberay-operator"}
+    assert role == {"CST-K8S-RBAC-SECRETS-READ", "CST-K8S-RBAC-POD-CREATE",
+                    "CST-K8S-RBAC-RBAC-WRITE", "CST-K8S-RBAC-WORKLOAD-WRITE"}
+    sec = [f for f in d["findings"] if f["id"] == "CST-K8S-RBAC-SECRETS-READ"][0]
+    assert "ServiceAccount default/kuberay-operator via ClusterRoleBinding kuberay-operator" \
+        in sec["evidence"]
+    assert "Kubescape C-0015, C-0186" in sec["equivalent"]
+
+
+def test_who_can():
+    code, out, _ = posture("--who-can", "create:rolebindings:rbac.authorization.k8s.io",
+                           os.path.join(KR, "rbac"))
+    assert code == 0
+    assert out.splitlines() == [
+        "ServiceAccount default/kuberay-operator: create rolebindings in all namespaces via "
+        "ClusterRoleBinding kuberay-operator -> ClusterRole kuberay-operator (rule 21)"]
+    code, out, _ = posture("--who-can", "impersonate:users", os.path.join(KR, "rbac"))
+    assert code == 0 and out.startswith("no subject")
+
+
+def test_whole_kuberay_tree_and_sarif():
+    code, out, err = posture("--format", "sarif", "--no-credentials", KR)
+    assert code == 1, err
+    s = json.loads(out)
+    assert s["version"] == "2.1.0" and sarifcheck.check(s) == []
+    res = s["runs"][0]["results"]
+    assert len(res) > 100
+    assert any(r["ruleId"] == "CST-RAY-EXPOSED-NO-AUTH" and r["level"] == "error" for r in res)
+
+
+def test_psa_fixtures_exact_via_cli():
+    # Each fail fixture is reported with the finding of the check its name gives, at the
+    # baseline level only baseline checks matter: a pass fixture has no baseline finding.
+    pss = {"hostnamespaces": "HOST-NAMESPACES", "privileged": "PRIVILEGED",
+           "capabilities_baseline": "CAPABILITIES-BASELINE", "hostpathvolumes": "HOST-PATH-VOLUMES",
+           "hostports": "HOST-PORTS", "apparmorprofile": "APPARMOR", "selinuxoptions": "SELINUX",
+           "procmount": "PROC-MOUNT", "seccompprofile_baseline": "SECCOMP-BASELINE",
+           "sysctls": "SYSCTLS", "windowshostprocess": "WINDOWS-HOST-PROCESS",
+           "hostprobesandhostlifecycle": "HOST-PROBES"}
+    baseline_rules = {"CST-K8S-PSS-" + v for v in pss.values()}
+    for outcome in ("pass", "fail"):
+        d = os.path.join(PSA, "baseline", "v1.37", outcome)
+        _, doc = findings(d, extra=("--pss-version", "1.37", "--no-credentials"))
+        by_file = {}
+        for f in doc["findings"]:
+            by_file.setdefault(os.path.basename(f["file"]), set()).add(f["id"])
+        names = sorted(os.listdir(d))
+        assert len(names) == (15 if outcome == "pass" else 34)
+        for n in names:
+            got = by_file.get(n, set()) & baseline_rules
+            if outcome == "pass":
+                assert got == set(), n
+            else:
+                prefix = n.rstrip(".yaml").rstrip("0123456789")
+                assert "CST-K8S-PSS-" + pss[prefix] in got, n
+
+
+def test_launcher(tmp_path):
+    f = tmp_path / "cluster.yaml"
+    f.write_text("cluster_name: demo\nprovider:\n  type: aws\n  region: us-west-2\n"
+                 "  security_group:\n    GroupName: ray\n    IpPermissions:\n"
+                 "    - {IpProtocol: tcp, FromPort: 8265, ToPort: 8265,"
+                 " IpRanges: [{CidrIp: 0.0.0.0/0}]}\n"
+                 "docker:\n  image: rayproject/ray:2.52.0\n  run_options: [--privileged]\n"
+                 "head_start_ray_commands:\n- ray start --head --port=6379 --dashboard-host=0.0.0.0\n")
+    code, d = findings(str(f))
+    assert code == 1
+    assert ids(d) >= {"CST-RAY-VM-SG-OPEN", "CST-RAY-VM-DASHBOARD-PUBLIC",
+                      "CST-RAY-VM-DOCKER-PRIVILEGED", "CST-RAY-VM-NO-AUTH"}
+    assert [f["severity"] for f in d["findings"] if f["id"] == "CST-RAY-VM-SG-OPEN"] == ["critical"]
+
+
+def test_kubectl_list_and_anchors(tmp_path):
+    f = tmp_path / "list.yaml"
+    f.write_text("apiVersion: v1\nkind: List\nitems:\n"
+                 "- apiVersion: v1\n  kind: Pod\n  metadata: {name: a}\n"
+                 "  spec: &s\n    hostNetwork: true\n    containers: [{name: c, image: x}]\n"
+                 "- apiVersion: v1\n  kind: Pod\n  metadata: {name: b}\n  spec: *s\n")
+    _, d = findings(str(f))
+    hn = [(f["resource"]["name"], f["item"]) for f in d["findings"]
+          if f["id"] == "CST-K8S-PSS-HOST-NAMESPACES"]
+    assert hn == [("a", 0), ("b", 1)]
+
+
+@pytest.mark.parametrize("text,needle", [
+    ("a: [1, 2\n", "document 0"),
+    ("a: &a [x]\nb: &a2 [*a, *a]\nc: *zz\n", "names no anchor"),
+    ("---\nkind: Pod\n---\n{\"a\": 1, \"a\": 2}\n", "duplicate key"),
+])
+def test_malformed_input_exit_2(tmp_path, text, needle):
+    f = tmp_path / "bad.yaml"
+    f.write_text(text)
+    code, out, err = posture("--no-credentials", str(f))
+    assert code == 2
+    assert str(f) in err and needle in err
+
+
+def test_alias_bomb_refused(tmp_path):
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    for i in range(1, 9):
+        lines.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i-1}"] * 10) + "]")
+    f = tmp_path / "bomb.yaml"
+    f.write_text("\n".join(lines) + "\n")
+    code, out, err = posture("--no-credentials", str(f))
+    assert code == 2 and "expands past" in err
+
+
+def test_usage():
+    assert posture()[0] == 64
+    assert posture("--format", "xml", "x")[0] == 64
+    assert posture("--fail-on", "severe", "x")[0] == 64
+    assert posture("--pss-version", "2.0", "x")[0] == 64
+
+
+def test_fail_on_threshold():
+    code, _, _ = posture("--fail-on", "critical", "--no-credentials",
+                         sample("ray-cluster.sample.yaml"))
+    assert code == 0
+    code, _, _ = posture("--fail-on", "info", "--no-credentials", sample("ray-cluster.auth.yaml"))
+    assert code == 1
