@@ -38,6 +38,7 @@ int cst_cmd_scan(int argc, char **argv);
 int cst_cmd_detect(int argc, char **argv);
 int cst_cmd_inspect(int argc, char **argv);
 int cst_cmd_posture(int argc, char **argv);
+int cst_cmd_secrets(int argc, char **argv);
 int cst_cmd_model(int argc, char **argv);
 /* `castellan model encrypt|decrypt|shred`, dispatched by cst_cmd_model (argv[0] is the verb). */
 int cst_cmd_model_encrypt(int argc, char **argv);

@@ -24,6 +24,7 @@ static const struct {
 	{ "scan", cst_cmd_scan, "scan model files for code that runs on load, without running it" },
 	{ "inspect", cst_cmd_inspect, "find PII, secrets, prompt injection and hidden text in a text" },
 	{ "posture", cst_cmd_posture, "check Kubernetes, KubeRay and Ray launcher manifests for misconfigurations" },
+	{ "secrets", cst_cmd_secrets, "find credentials in files, directories and git histories" },
 	{ "detect", cst_cmd_detect, "Sigma rules over CloudTrail and Bedrock logs; rule linter" },
 	{ "model", cst_cmd_model, "sign, verify, hash (OMS) and encrypt, decrypt, shred models" },
 	{ "kms", cst_cmd_kms, "keys in the HSM or keystore: create, list, public, destroy" },

@@ -15,6 +15,7 @@
 #include "core/alloc.h"
 #include "core/err.h"
 #include "crypto/hash.h"
+#include "inspect/gitleaks.h"
 #include "inspect/match.h"
 #include "inspect/rules.h"
 #include "inspect/sanitize.h"
@@ -51,6 +52,7 @@ struct direction {
 	uint32_t max_hidden;
 	struct cst_host_list allow;	/* hosts markdown may point to (exfil rules) */
 	size_t stream_window, stream_max_hold;	/* streamed text (stream.h) */
+	bool need_view;			/* smuggling is on or a rule matches the canonical view */
 };
 
 struct cst_insp_policy {
@@ -480,6 +482,7 @@ read_count(const json_t *o, const char *where, const char *key, size_t lo, size_
 	return 0;
 }
 
+
 static int
 load_direction(struct cst_insp_policy *p, enum cst_insp_dir dir, const json_t *o,
     const char *where, char *err, size_t err_len)
@@ -491,6 +494,7 @@ load_direction(struct cst_insp_policy *p, enum cst_insp_dir dir, const json_t *o
 	const json_t *st = json_object_get(o, "stream");
 	struct direction *d = &p->dir[dir];
 	const json_t *sm = json_object_get(o, "smuggling"), *mh;
+	size_t i;
 	int r;
 
 	d->smuggling_on = true;
@@ -523,12 +527,24 @@ load_direction(struct cst_insp_policy *p, enum cst_insp_dir dir, const json_t *o
 			return bad(err, err_len, "smuggling.max_hidden: expected a count");
 		d->max_hidden = (uint32_t)json_integer_value(mh);
 	}
+	d->need_view = d->smuggling_on;
+	for (i = 0; i < d->n; i++)
+		if (d->rules[i].r.flags & CST_RULE_CANONICAL)
+			d->need_view = true;
 	return 0;
 }
 
+/* Whether a rule's pattern is the same as pattern k. */
+static bool
+same_pattern(const struct cst_pattern *k, const struct cst_insp_rule *ru)
+{
+	return k->flags == ru->pat_flags && strcmp(k->regex, ru->regex) == 0;
+}
+
 /*
- * Compiles one pattern set for both directions (compiling takes most of a second): each
- * distinct regex and flags once, and per direction the map from pattern to rule.
+ * Compiles one pattern set for both directions (compiling takes most of a second): every
+ * input rule is a pattern, and an output rule reuses an input rule's pattern when it has the
+ * same regex and flags; per direction, the map from pattern to rule.
  */
 static int
 compile_patterns(struct cst_insp_policy *p, char *err, size_t err_len)
@@ -541,42 +557,34 @@ compile_patterns(struct cst_insp_policy *p, char *err, size_t err_len)
 		return 0;
 	if ((pats = cst_calloc(cap, sizeof(*pats))) == NULL)
 		return CST_ENOMEM;
-	for (d = 0; d < 2 && r == 0; d++) {
+	for (d = 0; d < 2; d++) {
+		if ((p->dir[d].rule_of = cst_calloc(cap, sizeof(uint32_t))) == NULL) {
+			cst_free(pats);
+			return CST_ENOMEM;
+		}
+		for (k = 0; k < cap; k++)
+			p->dir[d].rule_of[k] = NO_RULE;
+	}
+	for (d = 0; d < 2; d++) {
 		struct direction *dir = &p->dir[d];
 
-		if ((dir->rule_of = cst_calloc(cap, sizeof(*dir->rule_of))) == NULL) {
-			r = CST_ENOMEM;
-			break;
-		}
 		for (i = 0; i < dir->n; i++) {
 			const struct cst_insp_rule *ru = &dir->rules[i].r;
 
-			for (k = 0; k < p->n_pats && (pats[k].flags != ru->pat_flags ||
-			    strcmp(pats[k].regex, ru->regex) != 0); k++)
-				;
-			if (k == p->n_pats) {
+			k = p->n_pats;
+			if (d == 1)
+				for (k = 0; k < p->dir[0].n && (dir->rule_of[k] != NO_RULE ||
+				    !same_pattern(&pats[k], ru)); k++)
+					;
+			if (d == 0 || k == p->dir[0].n) {
+				k = p->n_pats++;
 				pats[k].regex = ru->regex;
 				pats[k].flags = ru->pat_flags;
-				p->n_pats++;
 			}
+			dir->rule_of[k] = (uint32_t)i;
 		}
 	}
-	for (d = 0; d < 2 && r == 0; d++) {
-		struct direction *dir = &p->dir[d];
-
-		for (k = 0; k < cap; k++)
-			dir->rule_of[k] = NO_RULE;
-		for (i = 0; i < dir->n; i++) {
-			const struct cst_insp_rule *ru = &dir->rules[i].r;
-
-			for (k = 0; pats[k].flags != ru->pat_flags || strcmp(pats[k].regex,
-			    ru->regex) != 0; k++)
-				;
-			if (dir->rule_of[k] == NO_RULE)	/* the same regex twice: the first rule */
-				dir->rule_of[k] = (uint32_t)i;
-		}
-	}
-	if (r == 0) {
+	{
 		char perr[256];
 
 		r = cst_patset_compile(pats, p->n_pats, &p->ps, perr, sizeof(perr));
@@ -638,6 +646,98 @@ cst_insp_policy_new(const json_t *cfg, struct cst_insp_policy **out, char *err,
 	    err_len)) != 0 || (r = load_direction(p, CST_INSP_OUTPUT,
 	    json_object_get(cfg, "output"), "output", err, err_len)) != 0 ||
 	    (r = compile_patterns(p, err, err_len)) != 0)
+		goto fail;
+	*out = p;
+	return 0;
+fail:
+	cst_insp_policy_free(p);
+	return r;
+}
+
+/* Adds gitleaks rule g to direction d as a secret rule (strings owned by p). */
+static int
+add_gitleaks_rule(struct cst_insp_policy *p, struct direction *d,
+    const struct cst_gitleaks_rule *g, char *err, size_t err_len)
+{
+	struct cst_insp_rule rule = { NULL, CST_INSP_SECRET, "SECRET", NULL, 0, 800, NULL, NULL,
+		0, 0, CST_RULE_RAW };
+	size_t i, kl = 0;
+	char *kw;
+	int r;
+
+	if (g->secret_group > 255)
+		return bad(err, err_len, "gitleaks rule %s: secretGroup %d is over 255", g->id,
+		    g->secret_group);
+	rule.group = (uint8_t)g->secret_group;
+	if (g->secret_group == 0) {
+		/* the matcher's ovector past this pattern's groups is stale: try only its own */
+		pcre2_code *code = cst_gitleaks_compile(g->regex.pcre2);
+		uint32_t groups = 0;
+
+		if (code == NULL)
+			return CST_ENOMEM;
+		pcre2_pattern_info(code, PCRE2_INFO_CAPTURECOUNT, &groups);
+		pcre2_code_free(code);
+		rule.flags |= CST_RULE_FIRST_GROUP;
+		rule.group = (uint8_t)(groups > 255 ? 255 : groups);
+	}
+	rule.entropy = (uint16_t)lround(g->entropy * 100 > 65535 ? 65535 : g->entropy * 100);
+	if ((r = own(p, cst_strdup(g->id))) != 0)
+		return r;
+	rule.id = p->owned[p->n_owned - 1];
+	if ((r = own(p, cst_strdup(g->regex.pcre2))) != 0)
+		return r;
+	rule.regex = p->owned[p->n_owned - 1];
+	if (g->n_keywords > 0) {
+		for (i = 0; i < g->n_keywords; i++)
+			kl += strlen(g->keywords[i]) + 1;
+		if ((r = own(p, kw = cst_malloc(kl))) != 0)
+			return r;
+		for (i = 0, kl = 0; i < g->n_keywords; i++) {
+			size_t n = strlen(g->keywords[i]);
+
+			memcpy(kw + kl, g->keywords[i], n);
+			kl += n;
+			kw[kl++] = i + 1 < g->n_keywords ? '|' : '\0';
+		}
+		rule.keywords = kw;
+	}
+	return add_rule(d, &rule, CST_INSP_LOG, DEFAULT_MIN_CONFIDENCE);
+}
+
+int
+cst_insp_policy_secrets(const struct cst_gitleaks_config *const *gl, size_t n_gl,
+    bool builtin, struct cst_insp_policy **out, char *err, size_t err_len)
+{
+	struct cst_insp_policy *p;
+	const struct cst_insp_rule *rules;
+	size_t n, i, k, di;
+	int r = 0;
+
+	*out = NULL;
+	if (err_len > 0)
+		err[0] = '\0';
+	if ((p = cst_calloc(1, sizeof(*p))) == NULL)
+		return CST_ENOMEM;
+	p->fail_closed = true;
+	if (RAND_bytes(p->token_key, sizeof(p->token_key)) != 1) {
+		r = CST_ENOMEM;
+		goto fail;
+	}
+	rules = cst_insp_builtin_rules(CST_INSP_SECRET, &n);
+	for (di = 0; di < 2 && r == 0; di++) {
+		struct direction *d = &p->dir[di];
+
+		for (i = 0; builtin && i < n && r == 0; i++)
+			r = add_rule(d, &rules[i], CST_INSP_LOG, DEFAULT_MIN_CONFIDENCE);
+		for (k = 0; k < n_gl && r == 0; k++)
+			for (i = 0; i < gl[k]->n_rules && r == 0; i++)
+				r = add_gitleaks_rule(p, d, &gl[k]->rules[i], err, err_len);
+	}
+	if (r == 0 && p->dir[CST_INSP_INPUT].n == 0)
+		r = bad(err, err_len, "no secret rules: the built-in ones are off and the "
+		    "gitleaks files have none");
+	if (r != 0 || (r = compile_patterns(p, err, err_len)) != 0)
 		goto fail;
 	*out = p;
 	return 0;
@@ -809,8 +909,19 @@ on_span(void *arg, size_t idx, size_t a, size_t b)
 		return false;
 	if (!c->canonical && !(pr->r.flags & CST_RULE_RAW))
 		return false;
-	if (pr->r.group > 0 && !cst_patscratch_group(c->cur, pr->r.group, &va, &vb))
+	if (pr->r.flags & CST_RULE_FIRST_GROUP) {
+		unsigned g;
+
+		for (g = 1; g <= pr->r.group; g++)
+			if (cst_patscratch_group(c->cur, g, &va, &vb) && vb > va)
+				break;
+		if (g > pr->r.group) {
+			va = a;
+			vb = b;
+		}
+	} else if (pr->r.group > 0 && !cst_patscratch_group(c->cur, pr->r.group, &va, &vb)) {
 		return true;
+	}
 	if (vb <= va)
 		return true;
 	if (pr->r.keywords != NULL) {
@@ -1108,19 +1219,20 @@ cst_insp_scan(struct cst_insp_ctx *c, enum cst_insp_dir d, const char *text, siz
 	c->cur = s;
 	if (len > MAX_TEXT)
 		return CST_ELIMIT;
-	if ((r = cst_view_build(&c->view, text, len)) != 0)
+	/* a secrets-only policy matches the raw text alone: no view to build */
+	if (dir->need_view && (r = cst_view_build(&c->view, text, len)) != 0)
 		return r;
 	if (dir->n > 0) {
 		if ((r = match_text(c, s, text, len, false, &complete)) != 0)
 			return r;
-		if (c->view.differs) {
+		if (dir->need_view && c->view.differs) {
 			if ((r = match_text(c, s, c->view.text, c->view.len, true, &complete)) != 0)
 				return r;
 			res->signals.canonical_scanned = true;
 		}
 	}
-	res->signals.hidden = cst_view_hidden(&c->view);
-	res->signals.confusables = c->view.st.confusables;
+	res->signals.hidden = dir->need_view ? cst_view_hidden(&c->view) : 0;
+	res->signals.confusables = dir->need_view ? c->view.st.confusables : 0;
 	if (dir->smuggling_on && (c->view.st.tags > 0 || (res->signals.hidden > dir->max_hidden &&
 	    (uint64_t)res->signals.hidden * HIDDEN_DENSITY >= len)) &&
 	    c->n_f < CST_INSP_MAX_FINDINGS) {

@@ -83,6 +83,7 @@ struct cst_insp_result {
 
 struct cst_insp_policy;
 struct cst_insp_ctx;
+struct cst_gitleaks_config;
 
 /*
  * Compiles a policy from its configuration (NULL: the defaults), an object of the shape
@@ -99,6 +100,21 @@ struct cst_insp_ctx;
  */
 int cst_insp_policy_new(const json_t *cfg, struct cst_insp_policy **out, char *err,
     size_t err_len);
+/*
+ * A policy of secret rules alone, for scanners of files and repositories (`castellan
+ * secrets`): the built-in secret rules unless builtin is false, then the accepted rules of
+ * each gitleaks configuration gl[0..n_gl) in order (copied: the configurations may be freed
+ * afterwards). Both directions apply the same rules with action log and the default minimum
+ * confidence; fail_closed is true. A gitleaks rule keeps its id, entity "SECRET", confidence
+ * 0.8, its keywords and secretGroup (unset: the first non-empty capture group, else the whole
+ * match) and its entropy (the secret's Shannon entropy must reach it, to 0.01 bit; gitleaks
+ * asks for more than it). Its path and allowlists are not applied here: the caller, which
+ * knows paths and commits, applies them to the findings (finding.rule is the rule id).
+ * 0; CST_EINVAL (no rule at all, a secretGroup over 255, or a pattern that does not compile,
+ * named in err); CST_ENOMEM.
+ */
+int cst_insp_policy_secrets(const struct cst_gitleaks_config *const *gl, size_t n_gl,
+    bool builtin, struct cst_insp_policy **out, char *err, size_t err_len);
 void cst_insp_policy_free(struct cst_insp_policy *p);
 /* Rules compiled for a direction (for `inspect --rules` and the benchmarks). */
 size_t cst_insp_policy_rules(const struct cst_insp_policy *p, enum cst_insp_dir d);
@@ -141,5 +157,7 @@ struct cst_insp_stream_conf {
 };
 void cst_insp_policy_stream(const struct cst_insp_policy *p, enum cst_insp_dir d,
     struct cst_insp_stream_conf *out);
+/* GitHub's token checksum: the last six base62 characters are the CRC32 of the 30 before. */
+bool cst_insp_github_checksum(const char *s, size_t n);
 
 #endif

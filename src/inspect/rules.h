@@ -18,6 +18,8 @@ enum {
 	CST_RULE_OFF = 1 << 2,		/* disabled unless the policy enables its entity */
 	CST_RULE_URL = 1 << 3,		/* reported only if its URL leaves the allow-list
 					 * (cst_sanitize_url_flagged) */
+	CST_RULE_FIRST_GROUP = 1 << 4,	/* the value is the first non-empty capture group (else
+					 * the whole match): gitleaks without secretGroup */
 };
 
 struct cst_insp_rule {
@@ -31,15 +33,13 @@ struct cst_insp_rule {
 	const char *keywords;	/* '|'-separated lower-case keywords, one of which must occur in
 				 * the text for the rule to count (gitleaks semantics), or NULL */
 	uint16_t entropy;	/* minimum Shannon entropy of the value, in hundredths, or 0 */
-	uint8_t group;		/* capture group holding the value (0: the whole match) */
+	uint8_t group;		/* capture group holding the value (0: the whole match); with
+				 * CST_RULE_FIRST_GROUP, the number of groups the pattern has */
 	uint8_t flags;		/* CST_RULE_* */
 };
 
 /* The built-in rules of category cat; *n set to their count. */
 const struct cst_insp_rule *cst_insp_builtin_rules(enum cst_insp_cat cat, size_t *n);
-
-/* GitHub's token checksum: the last six base62 characters are the CRC32 of the 30 before. */
-bool cst_insp_github_checksum(const char *s, size_t n);
 
 /* Whether s[0..n) holds 7 to 15 digits, as a phone number does (E.164). */
 bool cst_insp_phone_digits(const char *s, size_t n);

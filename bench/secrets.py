@@ -1,0 +1,89 @@
+#!/usr/bin/python3
+"""Benchmark of the history secret scan (`castellan secrets --git`), side by side with the
+named baseline `git log -p --all | grep -P -c '<the same rules as one alternation>'`.
+
+The repository is generated under /tmp by bench/secrets_gen.py (10,000 commits by default,
+feature branches, merges, tags, fake credentials; reused when it exists). The rules are the
+inspection engine's built-in secret rules (what `castellan secrets` applies by default),
+printed by `bench_inspect --rules`; each becomes one branch of the grep alternation, (?i:...)
+where the rule is caseless. (gitleaks' 221 rules as one alternation are over PCRE2's
+compiled-size limit, so grep -P cannot run them as one pattern.)
+
+Each side runs --rounds times with the repository in the page cache; the best wall time and
+the CPU time (user + system, from wait4, the whole pipeline for the baseline) of that run are
+printed with the ratios. Goal: castellan at least 10x faster. Exit 0 only if the goal is met.
+
+usage: bench/secrets.py CASTELLAN BENCH_INSPECT [--commits N] [--repo DIR] [--rounds N]
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def timed(cmd, shell=False):
+    """Wall seconds, CPU seconds of the command and its children, exit status, stdout."""
+    t = time.monotonic()
+    p = subprocess.Popen(cmd, shell=shell, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                         executable="/bin/bash" if shell else None)
+    out = p.stdout.read()
+    _, status, ru = os.wait4(p.pid, 0)
+    wall = time.monotonic() - t
+    return wall, ru.ru_utime + ru.ru_stime, os.waitstatus_to_exitcode(status), out
+
+
+def best(cmd, rounds, shell=False):
+    runs = [timed(cmd, shell) for _ in range(rounds)]
+    return min(runs, key=lambda r: r[0])
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("castellan")
+    ap.add_argument("bench_inspect")
+    ap.add_argument("--commits", type=int, default=10000)
+    ap.add_argument("--repo", default="/tmp/cst-secrets-bench-repo")
+    ap.add_argument("--rounds", type=int, default=3)
+    a = ap.parse_args()
+    if not os.path.isdir(a.repo):
+        gen = subprocess.run(["/usr/bin/python3", os.path.join(HERE, "secrets_gen.py"), a.repo,
+                              "--commits", str(a.commits)], capture_output=True, text=True,
+                             check=True)
+        print("generated:", gen.stdout.strip())
+    commits = int(subprocess.run(["git", "-C", a.repo, "rev-list", "--all", "--count"],
+                                 capture_output=True, text=True, check=True).stdout)
+    rules = [r for r in json.loads(subprocess.run([a.bench_inspect, "--rules"],
+                                                  capture_output=True, check=True).stdout)
+             if r["id"].startswith("secret.")]
+    alt = "|".join(("(?i:%s)" if r["caseless"] else "(?:%s)") % r["regex"] for r in rules)
+    patfile = os.path.join(a.repo, ".git", "bench-alternation.txt")
+    with open(patfile, "w") as f:
+        f.write(alt)
+    # warm the page cache
+    subprocess.run(["git", "-C", a.repo, "log", "-p", "--all"], stdout=subprocess.DEVNULL,
+                   check=True)
+    cw, cc, code, out = best([a.castellan, "secrets", "--format", "json", "--git", a.repo],
+                             a.rounds)
+    rep = json.loads(out)
+    base = f"set -o pipefail; git -C '{a.repo}' log -p --all | grep -P -a -c -f '{patfile}'"
+    gw, gc, gcode, gout = best(base, a.rounds, shell=True)
+    print(f"repository: {commits} commits, {rep['stats']['refs']} refs; rules: {len(rules)} "
+          f"built-in secret rules")
+    print(f"castellan secrets --git:  {cw:7.2f} s wall  {cc:7.2f} s CPU  "
+          f"({len(rep['findings'])} findings, {rep['stats']['files']} unique blobs, "
+          f"{rep['stats']['bytes'] / 1e6:.1f} MB scanned, exit {code})")
+    print(f"git log -p | grep -P -c:  {gw:7.2f} s wall  {gc:7.2f} s CPU  "
+          f"({gout.decode().strip()} matching lines, exit {gcode})")
+    ratio, cratio = gw / cw, gc / cc
+    ok = ratio >= 10
+    print(f"ratio: {ratio:.2f}x wall, {cratio:.2f}x CPU   goal >= 10x: "
+          f"{'PASS' if ok else 'FAIL'}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,935 @@
+/*
+ * The secret scanner's core (secrets.h, secrets_int.h): the scanner (the engine's secret
+ * policy, the gitleaks rule files with their compiled paths and allowlists, the fingerprints
+ * to ignore), the scan of one file's content (raw text and context segments, each finding
+ * placed on a file line and column, masked and hashed at once so that the secret itself is
+ * never kept), and the completion of a finding for a path and a commit (rule paths,
+ * allowlists, fingerprints: suppressed findings are kept and marked).
+ */
+#include "posture/secrets_int.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/alloc.h"
+#include "core/err.h"
+#include "core/fileio.h"
+#include "inspect/gitleaks.h"
+#include "inspect/inspect.h"
+
+#define DEFAULT_MAX_FILE ((size_t)16 << 20)
+#define MAX_IGNORE_FILE ((size_t)4 << 20)
+#define BINARY_PROBE 8000	/* as git: a NUL in the first 8000 bytes makes a file binary */
+#define MAX_ALLOWLISTS 64	/* per finding: the rule's, then the global ones */
+
+struct al {
+	const struct cst_gitleaks_allowlist *a;	/* borrowed from the scanner's configs */
+	pcre2_code **re;
+	pcre2_code **paths;
+};
+
+struct glrule {
+	const struct cst_gitleaks_rule *r;	/* borrowed */
+	pcre2_code *path;			/* NULL: every path */
+	struct al *al;
+	size_t n_al;
+};
+
+struct ign {
+	char *fp;
+	char *origin;	/* "FILE line N" */
+};
+
+struct cst_sec_scanner {
+	struct cst_gitleaks_config **gl;
+	size_t n_gl;
+	struct glrule *rules;		/* sorted by id */
+	size_t n_rules;
+	struct al *global;
+	size_t n_global;
+	struct cst_insp_policy *pol;
+	struct cst_insp_ctx *ctx;
+	pcre2_match_data *md;
+	struct ign *ign;
+	size_t n_ign, cap_ign;
+	size_t max_file;
+};
+
+static const char *const sev_names[] = { "low", "medium", "high", "critical" };
+
+const char *
+cst_sec_sev_name(enum cst_sec_sev s)
+{
+	return (unsigned)s <= CST_SEC_CRITICAL ? sev_names[s] : "?";
+}
+
+bool
+cst_sec_sev_parse(const char *s, enum cst_sec_sev *out)
+{
+	size_t i;
+
+	for (i = 0; i < 4; i++)
+		if (strcmp(s, sev_names[i]) == 0) {
+			*out = (enum cst_sec_sev)i;
+			return true;
+		}
+	return false;
+}
+
+uint64_t
+cst__sec_hash(const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	uint64_t h = UINT64_C(14695981039346656037);
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		h ^= b[i];
+		h *= UINT64_C(1099511628211);
+	}
+	return h;
+}
+
+size_t
+cst__sec_max_file(const struct cst_sec_scanner *s)
+{
+	return s->max_file;
+}
+
+/* ---- scanner ---- */
+
+static void
+al_free(struct al *a)
+{
+	size_t i;
+
+	for (i = 0; a->re != NULL && i < a->a->n_regexes; i++)
+		pcre2_code_free(a->re[i]);
+	for (i = 0; a->paths != NULL && i < a->a->n_paths; i++)
+		pcre2_code_free(a->paths[i]);
+	cst_free(a->re);
+	cst_free(a->paths);
+}
+
+static int
+compile_list(const struct cst_gitleaks_regex *v, size_t n, pcre2_code ***out)
+{
+	size_t i;
+
+	*out = NULL;
+	if (n == 0)
+		return 0;
+	if ((*out = cst_calloc(n, sizeof(**out))) == NULL)
+		return CST_ENOMEM;
+	for (i = 0; i < n; i++)
+		if (((*out)[i] = cst_gitleaks_compile(v[i].pcre2)) == NULL)
+			return CST_ENOMEM;
+	return 0;
+}
+
+static int
+al_init(struct al *a, const struct cst_gitleaks_allowlist *src)
+{
+	int r;
+
+	memset(a, 0, sizeof(*a));
+	a->a = src;
+	if ((r = compile_list(src->regexes, src->n_regexes, &a->re)) != 0 ||
+	    (r = compile_list(src->paths, src->n_paths, &a->paths)) != 0)
+		return r;
+	return 0;
+}
+
+static int
+cmp_glrule(const void *x, const void *y)
+{
+	return strcmp(((const struct glrule *)x)->r->id, ((const struct glrule *)y)->r->id);
+}
+
+static const struct glrule *
+find_rule(const struct cst_sec_scanner *s, const char *id)
+{
+	struct cst_gitleaks_rule key_r = { 0 };
+	struct glrule key = { &key_r, NULL, NULL, 0 };
+
+	key_r.id = (char *)id;
+	return s->n_rules ? bsearch(&key, s->rules, s->n_rules, sizeof(*s->rules), cmp_glrule) :
+	    NULL;
+}
+
+/* Appends "line\n" to the warning text. */
+static int
+warn_add(char **warn, size_t *wl, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int
+warn_add(char **warn, size_t *wl, const char *fmt, ...)
+{
+	char line[512];
+	char *g;
+	size_t n;
+	va_list ap;
+
+	if (warn == NULL)
+		return 0;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	n = strlen(line);
+	if ((g = cst_reallocarray(*warn, *wl + n + 2, 1)) == NULL)
+		return CST_ENOMEM;
+	memcpy(g + *wl, line, n);
+	g[*wl + n] = '\n';
+	g[*wl + n + 1] = '\0';
+	*wl += n + 1;
+	*warn = g;
+	return 0;
+}
+
+int
+cst_sec_scanner_new(const struct cst_sec_opts *o, struct cst_sec_scanner **out, char **warn,
+    char *err, size_t err_len)
+{
+	struct cst_sec_scanner *s = cst_calloc(1, sizeof(*s));
+	size_t i, j, k, wl = 0, n = 0;
+	int r = 0;
+
+	*out = NULL;
+	if (warn != NULL)
+		*warn = NULL;
+	if (s == NULL)
+		return CST_ENOMEM;
+	s->max_file = o->max_file ? o->max_file : DEFAULT_MAX_FILE;
+	if (o->n_rules > 0 && (s->gl = cst_calloc(o->n_rules, sizeof(*s->gl))) == NULL) {
+		r = CST_ENOMEM;
+		goto fail;
+	}
+	for (i = 0; i < o->n_rules; i++) {
+		if ((r = cst_gitleaks_load_file(o->rules[i], &s->gl[i], err, err_len)) != 0)
+			goto fail;
+		s->n_gl++;
+		n += s->gl[i]->n_rules;
+		for (j = 0; j < s->gl[i]->n_rejected && r == 0; j++)
+			r = warn_add(warn, &wl, "%s: rule %s not used: %s", o->rules[i],
+			    s->gl[i]->rejected[j].id, s->gl[i]->rejected[j].reason);
+		if (r != 0)
+			goto fail;
+	}
+	if (n > 0 && (s->rules = cst_calloc(n, sizeof(*s->rules))) == NULL) {
+		r = CST_ENOMEM;
+		goto fail;
+	}
+	for (i = 0; i < s->n_gl; i++) {
+		const struct cst_gitleaks_config *c = s->gl[i];
+		struct al *g;
+
+		for (j = 0; j < c->n_rules; j++) {
+			struct glrule *gr = &s->rules[s->n_rules];
+
+			gr->r = &c->rules[j];
+			s->n_rules++;
+			if (c->rules[j].path.go != NULL &&
+			    (gr->path = cst_gitleaks_compile(c->rules[j].path.pcre2)) == NULL) {
+				r = CST_ENOMEM;
+				goto fail;
+			}
+			if (c->rules[j].n_allowlists > 0 && (gr->al = cst_calloc(
+			    c->rules[j].n_allowlists, sizeof(*gr->al))) == NULL) {
+				r = CST_ENOMEM;
+				goto fail;
+			}
+			for (k = 0; k < c->rules[j].n_allowlists; k++) {
+				gr->n_al++;
+				if ((r = al_init(&gr->al[k], &c->rules[j].allowlists[k])) != 0)
+					goto fail;
+			}
+		}
+		if (c->n_allowlists == 0)
+			continue;
+		if ((g = cst_reallocarray(s->global, s->n_global + c->n_allowlists,
+		    sizeof(*g))) == NULL) {
+			r = CST_ENOMEM;
+			goto fail;
+		}
+		s->global = g;
+		for (k = 0; k < c->n_allowlists; k++) {
+			s->n_global++;
+			if ((r = al_init(&s->global[s->n_global - 1], &c->allowlists[k])) != 0)
+				goto fail;
+		}
+	}
+	/* a later file's rule of the same id wins the lookup; the engine reports both */
+	if (s->n_rules > 1)
+		qsort(s->rules, s->n_rules, sizeof(*s->rules), cmp_glrule);
+	if ((r = cst_insp_policy_secrets((const struct cst_gitleaks_config *const *)s->gl,
+	    s->n_gl, !o->no_builtin, &s->pol, err, err_len)) != 0 ||
+	    (r = cst_insp_ctx_new(s->pol, &s->ctx)) != 0)
+		goto fail;
+	if ((s->md = pcre2_match_data_create(1, NULL)) == NULL) {
+		r = CST_ENOMEM;
+		goto fail;
+	}
+	for (i = 0; i < o->n_ignore && r == 0; i++)
+		if ((r = cst_sec_scanner_ignore_file(s, o->ignore[i], false)) != 0)
+			snprintf(err, err_len, "%s: %s", o->ignore[i], cst_strerror(r));
+	if (r != 0)
+		goto fail;
+	*out = s;
+	return 0;
+fail:
+	if (warn != NULL) {
+		cst_free(*warn);
+		*warn = NULL;
+	}
+	cst_sec_scanner_free(s);
+	return r;
+}
+
+void
+cst_sec_scanner_free(struct cst_sec_scanner *s)
+{
+	size_t i, k;
+
+	if (s == NULL)
+		return;
+	for (i = 0; i < s->n_rules; i++) {
+		for (k = 0; k < s->rules[i].n_al; k++)
+			al_free(&s->rules[i].al[k]);
+		cst_free(s->rules[i].al);
+		pcre2_code_free(s->rules[i].path);
+	}
+	cst_free(s->rules);
+	for (k = 0; k < s->n_global; k++)
+		al_free(&s->global[k]);
+	cst_free(s->global);
+	for (i = 0; i < s->n_gl; i++)
+		cst_gitleaks_free(s->gl[i]);
+	cst_free(s->gl);
+	cst_insp_ctx_free(s->ctx);
+	cst_insp_policy_free(s->pol);
+	pcre2_match_data_free(s->md);
+	for (i = 0; i < s->n_ign; i++) {
+		cst_free(s->ign[i].fp);
+		cst_free(s->ign[i].origin);
+	}
+	cst_free(s->ign);
+	cst_free(s);
+}
+
+int
+cst_sec_scanner_ignore_file(struct cst_sec_scanner *s, const char *path, bool missing_ok)
+{
+	char *data, *p, *end;
+	size_t len, line = 0;
+	int r;
+
+	if ((r = cst_read_file(path, MAX_IGNORE_FILE, &data, &len)) != 0)
+		return r == CST_ENOENT && missing_ok ? 0 : r;
+	for (p = data, end = data + len; p < end && r == 0;) {
+		char *nl = memchr(p, '\n', (size_t)(end - p)), *e = nl ? nl : end;
+		char origin[300];
+
+		line++;
+		while (p < e && (*p == ' ' || *p == '\t'))
+			p++;
+		while (e > p && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+			e--;
+		if (e > p && *p != '#') {
+			if (s->n_ign == s->cap_ign) {
+				size_t nc = s->cap_ign ? s->cap_ign * 2 : 16;
+				struct ign *g = cst_reallocarray(s->ign, nc, sizeof(*g));
+
+				if (g == NULL) {
+					r = CST_ENOMEM;
+					break;
+				}
+				s->ign = g;
+				s->cap_ign = nc;
+			}
+			snprintf(origin, sizeof(origin), "%.250s line %zu", path, line);
+			s->ign[s->n_ign].fp = cst_strndup(p, (size_t)(e - p));
+			s->ign[s->n_ign].origin = cst_strdup(origin);
+			if (s->ign[s->n_ign].fp == NULL || s->ign[s->n_ign].origin == NULL) {
+				cst_free(s->ign[s->n_ign].fp);
+				cst_free(s->ign[s->n_ign].origin);
+				r = CST_ENOMEM;
+				break;
+			}
+			s->n_ign++;
+		}
+		p = nl ? nl + 1 : end;
+	}
+	cst_free(data);
+	return r;
+}
+
+/* ---- one file's content ---- */
+
+static bool
+re_hit(struct cst_sec_scanner *s, pcre2_code *re, const char *t, size_t n)
+{
+	return pcre2_match(re, (PCRE2_SPTR)t, n, 0, 0, s->md, NULL) >= 0;
+}
+
+/* Whether the lower-cased secret contains one of the allowlist's stopwords. */
+static bool
+stop_hit(const struct cst_gitleaks_allowlist *a, const char *sec, size_t n)
+{
+	size_t i, j;
+
+	for (i = 0; i < a->n_stopwords; i++) {
+		size_t wn = strlen(a->stopwords[i]);
+
+		for (j = 0; wn > 0 && j + wn <= n; j++)
+			if (strncasecmp(sec + j, a->stopwords[i], wn) == 0)
+				return true;
+	}
+	return false;
+}
+
+/*
+ * The allowlists that apply to a finding of rule (g: its gitleaks rule, NULL for a built-in
+ * one): the rule's own, then the global ones that target it; bit i of a finding's al_* masks
+ * is out[i].
+ */
+static size_t
+applicable(const struct cst_sec_scanner *s, const struct glrule *g, const char *rule,
+    const struct al **out)
+{
+	size_t n = 0, i, t;
+
+	for (i = 0; g != NULL && i < g->n_al && n < MAX_ALLOWLISTS; i++)
+		out[n++] = &g->al[i];
+	for (i = 0; i < s->n_global && n < MAX_ALLOWLISTS; i++) {
+		const struct cst_gitleaks_allowlist *a = s->global[i].a;
+		bool hit = a->n_target_rules == 0;
+
+		for (t = 0; t < a->n_target_rules && !hit; t++)
+			hit = strcmp(a->target_rules[t], rule) == 0;
+		if (hit)
+			out[n++] = &s->global[i];
+	}
+	return n;
+}
+
+struct lineidx {
+	size_t *start;
+	size_t n;
+};
+
+static int
+lineidx_build(const char *d, size_t len, struct lineidx *l)
+{
+	size_t i, n = 1, k = 0;
+	const char *p;
+
+	for (p = d; (p = memchr(p, '\n', len - (size_t)(p - d))) != NULL; p++)
+		n++;
+	if ((l->start = cst_calloc(n, sizeof(*l->start))) == NULL)
+		return CST_ENOMEM;
+	l->start[k++] = 0;
+	for (i = 0; i < len; i++)
+		if (d[i] == '\n')
+			l->start[k++] = i + 1;
+	l->n = n;
+	return 0;
+}
+
+/* Masks a secret: at most its first four characters (printable ASCII) and its length. */
+static void
+mask(const char *sec, size_t n, char *out, size_t cap)
+{
+	size_t show = n >= 16 ? 4 : n >= 8 ? 2 : 0, i;
+	char head[5];
+
+	for (i = 0; i < show; i++)
+		head[i] = sec[i] > 0x20 && sec[i] < 0x7f ? sec[i] : '?';
+	head[show] = '\0';
+	snprintf(out, cap, "%s...(%zu chars)", head, n);
+}
+
+struct scanstate {
+	struct cst_sec_scanner *s;
+	const char *data;
+	size_t len;
+	struct lineidx li;
+	struct cst_sec_blob *out;
+	size_t cap;
+};
+
+/*
+ * Records one finding: the secret sec[0..n) as the engine found it, placed at file offset
+ * off. Everything derived from the secret is computed here; the secret is not kept.
+ */
+static int
+record(struct scanstate *st, const struct cst_insp_finding *ef, const char *sec, size_t n,
+    size_t off, const char *where)
+{
+	struct cst_sec_scanner *s = st->s;
+	const struct al *als[MAX_ALLOWLISTS];
+	const struct glrule *g;
+	struct cst_sec_finding *f;
+	size_t lo, hi, ls, le, i, nal;
+	int r;
+
+	if (st->out->n >= CST_SEC_MAX_PER_FILE) {
+		if (st->out->error[0] == '\0')
+			snprintf(st->out->error, sizeof(st->out->error), "more than %d findings: "
+			    "the rest not reported", CST_SEC_MAX_PER_FILE);
+		return 0;
+	}
+	if (st->li.start == NULL && (r = lineidx_build(st->data, st->len, &st->li)) != 0)
+		return r;
+	if (st->out->n == st->cap) {
+		size_t nc = st->cap ? st->cap * 2 : 8;
+		struct cst_sec_finding *gv = cst_reallocarray(st->out->f, nc, sizeof(*gv));
+
+		if (gv == NULL)
+			return CST_ENOMEM;
+		st->out->f = gv;
+		st->cap = nc;
+	}
+	f = &st->out->f[st->out->n];
+	memset(f, 0, sizeof(*f));
+	if ((f->rule = cst_strdup(ef->rule)) == NULL ||
+	    (where != NULL && (f->where = cst_strdup(where)) == NULL)) {
+		cst_free(f->rule);
+		return CST_ENOMEM;
+	}
+	st->out->n++;
+	if (off > st->len)
+		off = st->len;
+	lo = 0;
+	hi = st->li.n;
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (st->li.start[mid] <= off)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	ls = st->li.start[lo];
+	le = lo + 1 < st->li.n ? st->li.start[lo + 1] - 1 : st->len;
+	if (le > ls && st->data[le - 1] == '\r')
+		le--;
+	f->line = (uint32_t)(lo + 1);
+	f->col = 1;
+	for (i = ls; i < off; i++)
+		f->col += ((unsigned char)st->data[i] & 0xc0) != 0x80;
+	f->line_hash = cst__sec_hash(st->data + ls, le > ls ? le - ls : 0);
+	f->inline_allow = memmem(st->data + ls, le - ls, "gitleaks:allow", 14) != NULL ||
+	    memmem(st->data + ls, le - ls, "castellan:allow", 15) != NULL;
+	mask(sec, n, f->preview, sizeof(f->preview));
+	f->secret_len = (uint32_t)n;
+	f->secret_hash = cst__sec_hash(sec, n);
+	f->confidence = ef->confidence;
+	f->validator = ef->validator != NULL && strcmp(ef->validator, "valid") == 0 ? "valid" :
+	    NULL;
+	if (f->validator == NULL && n == 40 && sec[0] == 'g' && sec[1] == 'h' &&
+	    strchr("pousr", sec[2]) != NULL && sec[3] == '_')
+		f->validator = cst_insp_github_checksum(sec, n) ? "valid" : "invalid";
+	if (f->validator != NULL)
+		f->severity = strcmp(f->validator, "valid") == 0 ? CST_SEC_CRITICAL : CST_SEC_LOW;
+	else
+		f->severity = f->confidence >= 800 ? CST_SEC_HIGH : f->confidence >= 600 ?
+		    CST_SEC_MEDIUM : CST_SEC_LOW;
+	g = find_rule(s, f->rule);
+	nal = applicable(s, g, f->rule, als);
+	for (i = 0; i < nal; i++) {
+		const struct cst_gitleaks_allowlist *a = als[i]->a;
+		size_t k;
+
+		for (k = 0; k < a->n_regexes; k++) {
+			bool hit = a->target == CST_GITLEAKS_SECRET ? re_hit(s, als[i]->re[k], sec, n) :
+			    re_hit(s, als[i]->re[k], st->data + ls, le - ls);
+
+			if (hit) {
+				f->al_regex |= UINT64_C(1) << i;
+				break;
+			}
+		}
+		if (stop_hit(a, sec, n))
+			f->al_stop |= UINT64_C(1) << i;
+	}
+	return 0;
+}
+
+/* The first occurrence of sec[0..n) in the file at or after from, within a window. */
+static bool
+find_in_file(const char *d, size_t len, size_t from, const char *sec, size_t n, size_t window,
+    size_t *at)
+{
+	const char *p;
+	size_t lim;
+
+	if (from >= len || n == 0)
+		return false;
+	lim = len - from < window ? len - from : window;
+	if ((p = memmem(d + from, lim, sec, n)) == NULL)
+		return false;
+	*at = (size_t)(p - d);
+	return true;
+}
+
+static int
+scan_text(struct scanstate *st, const char *t, size_t n, const struct cst_sec_seg *seg)
+{
+	struct cst_insp_result res;
+	size_t i;
+	int r;
+
+	if ((r = cst_insp_scan(st->s->ctx, CST_INSP_INPUT, t, n, &res)) != 0)
+		return r == CST_ENOMEM ? r : (snprintf(st->out->error, sizeof(st->out->error),
+		    "not inspected: %s", cst_strerror(r)), 0);
+	if (!res.complete && st->out->error[0] == '\0')
+		snprintf(st->out->error, sizeof(st->out->error), "not fully inspected: a matcher "
+		    "limit was hit%s%s", seg ? " in " : "", seg ? seg->where : "");
+	for (i = 0; i < res.n_findings; i++) {
+		const struct cst_insp_finding *ef = &res.findings[i];
+		const char *sec = t + ef->start;
+		size_t sn = ef->end - ef->start, off = ef->start;
+		char where[600];
+		const char *w = NULL;
+
+		if (ef->cat != CST_INSP_SECRET)
+			continue;
+		if (seg != NULL) {
+			if (ef->start < seg->prefix)
+				continue;
+			if (seg->map != NULL)
+				off = seg->map[ef->start - seg->prefix];
+			else if (seg->decoded || !find_in_file(st->data, st->len, seg->base, sec,
+			    sn, seg->len * 2 + 4096, &off))
+				off = seg->base;
+			w = seg->where;
+			if (seg->decoded && memchr(t, '\n', n) != NULL) {
+				size_t line = 1, k;
+
+				for (k = seg->prefix; k < ef->start; k++)
+					line += t[k] == '\n';
+				snprintf(where, sizeof(where), "%s line %zu", seg->where, line);
+				w = where;
+			}
+		}
+		if ((r = record(st, ef, sec, sn, off, w)) != 0)
+			return r;
+	}
+	return 0;
+}
+
+static int
+cmp_blobf(const void *x, const void *y)
+{
+	const struct cst_sec_finding *a = x, *b = y;
+	int c;
+
+	if (a->line != b->line)
+		return a->line < b->line ? -1 : 1;
+	if (a->col != b->col)
+		return a->col < b->col ? -1 : 1;
+	if ((c = strcmp(a->rule, b->rule)) != 0)
+		return c;
+	if (a->secret_hash != b->secret_hash)
+		return a->secret_hash < b->secret_hash ? -1 : 1;
+	/* the one with a context first: it is the one kept */
+	return (a->where == NULL) - (b->where == NULL);
+}
+
+void
+cst__sec_finding_clear(struct cst_sec_finding *f)
+{
+	cst_free(f->path);
+	cst_free(f->rule);
+	cst_free(f->where);
+	cst_free(f->fingerprint);
+	cst_free(f->suppressed);
+	cst_free(f->author);
+	memset(f, 0, sizeof(*f));
+}
+
+int
+cst__sec_scan_content(struct cst_sec_scanner *s, enum cst_sec_kind k, const char *data,
+    size_t len, struct cst_sec_blob *out)
+{
+	struct scanstate st = { s, data, len, { NULL, 0 }, out, 0 };
+	struct cst_sec_segs segs;
+	size_t i, w;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	memset(&segs, 0, sizeof(segs));
+	out->bytes = len;
+	if (memchr(data, '\0', len < BINARY_PROBE ? len : BINARY_PROBE) != NULL) {
+		out->binary = true;
+		return 0;
+	}
+	if ((r = scan_text(&st, data, len, NULL)) != 0 ||
+	    (r = cst__sec_context(k, data, len, &segs)) != 0)
+		goto out;
+	for (i = 0; i < segs.n; i++)
+		if ((r = scan_text(&st, segs.v[i].text, segs.v[i].len, &segs.v[i])) != 0)
+			goto out;
+	if (segs.error[0] != '\0' && out->error[0] == '\0')
+		snprintf(out->error, sizeof(out->error), "%s", segs.error);
+	if (segs.warning[0] != '\0' && out->error[0] == '\0') {
+		snprintf(out->error, sizeof(out->error), "%s", segs.warning);
+		out->warning = true;
+	}
+	/* one finding per place, rule and secret (raw text and context found it both) */
+	if (out->n > 1)
+		qsort(out->f, out->n, sizeof(*out->f), cmp_blobf);
+	for (i = 0, w = 0; i < out->n; i++) {
+		if (w > 0 && out->f[w - 1].line == out->f[i].line &&
+		    out->f[w - 1].col == out->f[i].col &&
+		    strcmp(out->f[w - 1].rule, out->f[i].rule) == 0 &&
+		    out->f[w - 1].secret_hash == out->f[i].secret_hash) {
+			cst__sec_finding_clear(&out->f[i]);
+			continue;
+		}
+		out->f[w++] = out->f[i];
+	}
+	out->n = w;
+out:
+	cst__sec_segs_free(&segs);
+	cst_free(st.li.start);
+	if (r != 0)
+		cst__sec_blob_clear(out);
+	return r;
+}
+
+void
+cst__sec_blob_clear(struct cst_sec_blob *b)
+{
+	size_t i;
+
+	for (i = 0; i < b->n; i++)
+		cst__sec_finding_clear(&b->f[i]);
+	cst_free(b->f);
+	b->f = NULL;
+	b->n = 0;
+}
+
+/* ---- findings for a path and commit ---- */
+
+/* Whether allowlist i (of als) allows the finding at path / commit. */
+static bool
+allowed(struct cst_sec_scanner *s, const struct al *al, size_t i,
+    const struct cst_sec_finding *f, const char *path, const char *commit)
+{
+	const struct cst_gitleaks_allowlist *a = al->a;
+	bool set[4], hit[4];
+	size_t k, c;
+
+	set[0] = a->n_regexes > 0;
+	hit[0] = (f->al_regex >> i) & 1;
+	set[1] = a->n_stopwords > 0;
+	hit[1] = (f->al_stop >> i) & 1;
+	set[2] = a->n_paths > 0;
+	hit[2] = false;
+	for (k = 0; k < a->n_paths && !hit[2]; k++)
+		hit[2] = re_hit(s, al->paths[k], path, strlen(path));
+	set[3] = a->n_commits > 0;
+	hit[3] = false;
+	for (k = 0; commit != NULL && k < a->n_commits && !hit[3]; k++)
+		hit[3] = strcmp(a->commits[k], commit) == 0;
+	if (a->condition == CST_GITLEAKS_OR) {
+		for (c = 0; c < 4; c++)
+			if (set[c] && hit[c])
+				return true;
+		return false;
+	}
+	for (c = 0, k = 0; c < 4; c++) {
+		if (set[c] && !hit[c])
+			return false;
+		k += set[c];
+	}
+	return k > 0;
+}
+
+static int
+push_finding(struct cst_sec_report *r, struct cst_sec_finding *f)
+{
+	if (r->n == r->cap) {
+		size_t nc = r->cap ? r->cap * 2 : 16;
+		struct cst_sec_finding *g = cst_reallocarray(r->f, nc, sizeof(*g));
+
+		if (g == NULL)
+			return CST_ENOMEM;
+		r->f = g;
+		r->cap = nc;
+	}
+	r->f[r->n++] = *f;
+	memset(f, 0, sizeof(*f));	/* transferred */
+	return 0;
+}
+
+int
+cst__sec_emit(struct cst_sec_scanner *s, const struct cst_sec_finding *f, const char *path,
+    const char *commit, const char *author, int64_t when, struct cst_sec_report *r)
+{
+	const struct al *als[MAX_ALLOWLISTS];
+	const struct glrule *g = find_rule(s, f->rule);
+	struct cst_sec_finding nf = *f;
+	char why[400] = "", fp[1200], fp_nocommit[1100];
+	size_t i, nal;
+	int rc;
+
+	if (g != NULL && g->path != NULL && !re_hit(s, g->path, path, strlen(path)))
+		return 0;	/* the rule is for other files */
+	snprintf(fp_nocommit, sizeof(fp_nocommit), "%s:%s:%u", path, f->rule, f->line);
+	if (commit != NULL)
+		snprintf(fp, sizeof(fp), "%s:%s", commit, fp_nocommit);
+	else
+		snprintf(fp, sizeof(fp), "%s", fp_nocommit);
+	if (f->inline_allow)
+		snprintf(why, sizeof(why), "inline allow comment (gitleaks:allow or "
+		    "castellan:allow)");
+	nal = applicable(s, g, f->rule, als);
+	for (i = 0; i < nal && why[0] == '\0'; i++)
+		if (allowed(s, als[i], i, f, path, commit))
+			snprintf(why, sizeof(why), "allowlist: %.300s", als[i]->a->description ?
+			    als[i]->a->description : f->rule);
+	for (i = 0; i < s->n_ign && why[0] == '\0'; i++)
+		if (strcmp(s->ign[i].fp, fp) == 0 || strcmp(s->ign[i].fp, fp_nocommit) == 0)
+			snprintf(why, sizeof(why), "fingerprint in %s", s->ign[i].origin);
+	nf.path = cst_strdup(path);
+	nf.rule = cst_strdup(f->rule);
+	nf.where = f->where != NULL ? cst_strdup(f->where) : NULL;
+	nf.fingerprint = cst_strdup(fp);
+	nf.suppressed = why[0] != '\0' ? cst_strdup(why) : NULL;
+	nf.author = author != NULL ? cst_strdup(author) : NULL;
+	nf.time = when;
+	nf.commit[0] = '\0';
+	if (commit != NULL)
+		snprintf(nf.commit, sizeof(nf.commit), "%s", commit);
+	if (nf.path == NULL || nf.rule == NULL || nf.fingerprint == NULL ||
+	    (f->where != NULL && nf.where == NULL) || (why[0] != '\0' && nf.suppressed == NULL) ||
+	    (author != NULL && nf.author == NULL)) {
+		cst__sec_finding_clear(&nf);
+		return CST_ENOMEM;
+	}
+	if (nf.suppressed != NULL)
+		r->st.suppressed++;
+	if ((rc = push_finding(r, &nf)) != 0)
+		cst__sec_finding_clear(&nf);
+	return rc;
+}
+
+int
+cst__sec_error(struct cst_sec_report *r, const char *path, const char *commit,
+    const char *fmt, ...)
+{
+	struct cst_sec_error *e;
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (r->n_err == r->cap_err) {
+		size_t nc = r->cap_err ? r->cap_err * 2 : 8;
+		struct cst_sec_error *g = cst_reallocarray(r->err, nc, sizeof(*g));
+
+		if (g == NULL)
+			return CST_ENOMEM;
+		r->err = g;
+		r->cap_err = nc;
+	}
+	e = &r->err[r->n_err];
+	memset(e, 0, sizeof(*e));
+	e->path = cst_strdup(path);
+	e->msg = cst_strdup(msg);
+	if (e->path == NULL || e->msg == NULL) {
+		cst_free(e->path);
+		cst_free(e->msg);
+		return CST_ENOMEM;
+	}
+	if (commit != NULL)
+		snprintf(e->commit, sizeof(e->commit), "%s", commit);
+	r->n_err++;
+	return 0;
+}
+
+int
+cst_sec_scan_buffer(struct cst_sec_scanner *s, const char *path, const char *data,
+    size_t len, struct cst_sec_report *r)
+{
+	struct cst_sec_blob b;
+	size_t i;
+	int rc;
+
+	if ((rc = cst__sec_scan_content(s, cst__sec_kind(path), data, len, &b)) != 0)
+		return rc;
+	if (b.binary) {
+		r->st.binary++;
+		return 0;
+	}
+	r->st.files++;
+	r->st.bytes += len;
+	if (b.error[0] != '\0') {
+		if ((rc = cst__sec_error(r, path, NULL, "%s", b.error)) != 0)
+			goto out;
+		r->err[r->n_err - 1].warning = b.warning;
+		r->st.warnings += b.warning;
+	}
+	for (i = 0; i < b.n; i++)
+		if ((rc = cst__sec_emit(s, &b.f[i], path, NULL, NULL, 0, r)) != 0)
+			break;
+out:
+	cst__sec_blob_clear(&b);
+	return rc;
+}
+
+static int
+cmp_finding(const void *x, const void *y)
+{
+	const struct cst_sec_finding *a = x, *b = y;
+	int c;
+
+	if ((c = strcmp(a->path, b->path)) != 0)
+		return c;
+	if (a->line != b->line)
+		return a->line < b->line ? -1 : 1;
+	if (a->col != b->col)
+		return a->col < b->col ? -1 : 1;
+	if ((c = strcmp(a->rule, b->rule)) != 0)
+		return c;
+	return strcmp(a->commit, b->commit);
+}
+
+static int
+cmp_error(const void *x, const void *y)
+{
+	const struct cst_sec_error *a = x, *b = y;
+	int c = strcmp(a->path, b->path);
+
+	return c != 0 ? c : strcmp(a->commit, b->commit);
+}
+
+void
+cst_sec_report_sort(struct cst_sec_report *r)
+{
+	if (r->n > 1)
+		qsort(r->f, r->n, sizeof(*r->f), cmp_finding);
+	if (r->n_err > 1)
+		qsort(r->err, r->n_err, sizeof(*r->err), cmp_error);
+}
+
+void
+cst_sec_report_free(struct cst_sec_report *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->n; i++)
+		cst__sec_finding_clear(&r->f[i]);
+	cst_free(r->f);
+	for (i = 0; i < r->n_err; i++) {
+		cst_free(r->err[i].path);
+		cst_free(r->err[i].msg);
+	}
+	cst_free(r->err);
+	memset(r, 0, sizeof(*r));
+}
