@@ -1,17 +1,20 @@
 /*
- * castellan detect: Sigma rules over CloudTrail and Bedrock logs (run), and the rule linter
- * (lint). Parses arguments, loads rules, feeds the event reader's records to every rule and
- * renders the findings, sorted by (time, eventID, rule id) so that a rerun prints the same.
- * Everything taken from a log is escaped before it reaches the terminal.
+ * castellan detect: Sigma rules and correlations over CloudTrail, Bedrock invocation logs and
+ * Castellan's own audit log (run, the default), and the rule linter (lint). Parses arguments,
+ * loads the built-in pack and the given rules into a rule set, feeds it the event reader's
+ * records and renders the findings, sorted by (time, eventID, rule id) so that a rerun prints
+ * the same. Everything taken from a log is escaped before it reaches the output.
  */
 #include "cli/cli.h"
 
 #include "core/alloc.h"
 #include "core/err.h"
+#include "core/fileio.h"
 #include "core/str.h"
 #include "detect/apimodels.h"
+#include "detect/builtin.h"
 #include "detect/events.h"
-#include "detect/sigma.h"
+#include "detect/ruleset.h"
 #include "detect/walk.h"
 
 #include <getopt.h>
@@ -21,43 +24,41 @@
 #include <string.h>
 
 static const char usage[] =
-    "usage: castellan detect run --rules PATH [--rules PATH]... [--format text|json] PATH...\n"
-    "       castellan detect lint [--api-models DIR] RULES...\n\n"
-    "run: matches Sigma rules (files, or directories of *.yml / *.yaml) against CloudTrail\n"
-    "and Bedrock model-invocation logs. Each PATH is a file or a directory walked recursively;\n"
-    "the shape is told from the content: gzip or plain, {\"Records\":[...]}, JSON arrays, JSON\n"
-    "lines, EventBridge envelopes, lookup-events output, Bedrock invocation logs. Records are\n"
-    "deduplicated by eventID; irregular records are counted in the summary.\n\n"
+    "usage: castellan detect [run] [--rules PATH]... [--no-builtin] [--mapping FILE]\n"
+    "                        [--format text|json] [--out FILE] [--since T] [--until T] PATH...\n"
+    "                        [--threshold CORRELATION=N]...\n"
+    "       castellan detect lint [--api-models DIR] [--builtin] [RULES...]\n\n"
+    "run: matches Sigma rules and correlation rules (the built-in pack for AI/ML platforms,\n"
+    "unless --no-builtin, and the rule files or directories of *.yml / *.yaml given with\n"
+    "--rules) against CloudTrail, Bedrock model-invocation logs and Castellan's audit log\n"
+    "(JSON records, castellan log show output, or the log's segment files). Each PATH is a file\n"
+    "or a directory walked recursively; the shape is told from the content: gzip or plain,\n"
+    "{\"Records\":[...]}, JSON arrays, JSON lines, EventBridge envelopes, lookup-events output.\n"
+    "Records are deduplicated by eventID; irregular records are counted in the summary.\n"
+    "--mapping FILE replaces the built-in field mapping for Castellan's records. --since and\n"
+    "--until (RFC 3339, e.g. 2024-07-31T13:00:00Z) keep only events in [since, until].\n"
+    "--threshold NAME=N sets the count a burst correlation (by name or id) fires at.\n\n"
     "lint: checks rules for event names the event source does not have (the invented SageMaker\n"
     "names are always known; --api-models DIR reads botocore's data directory, holding\n"
-    "<service>/<version>/service-2.json, for all others) and for |contains values that are\n"
-    "field paths (write |fieldref).\n\n"
+    "<service>/<version>/service-2.json, for all others), for |contains values that are\n"
+    "field paths (write |fieldref) and for correlations whose rules are not there. --builtin\n"
+    "lints the built-in pack as well.\n\n"
     "Exit status: run: 0 no finding, 1 findings, 2 some input or rule could not be read\n"
     "(findings are still reported); lint: 0 clean, 1 problems, 2 a rule could not be loaded;\n"
     "64 usage.\n";
 
 #define EXIT_INPUT 2
 
-struct rules {
-	struct cst_sigma_rule **v;
-	size_t n;
+struct load {
+	struct cst_rs *rs;
 	size_t errors;
 };
 
-struct finding {
-	size_t rule;
-	int64_t time_ms;
-	char *time, *event_id, *principal, *ip, *source, *name, *region, *account, *error,
-	    *file;
-	size_t index;
-};
-
 struct run {
-	struct rules *rules;
+	struct cst_rs *rs;
 	struct cst_sigma_ctx *ctx;
-	struct finding *f;
-	size_t n_f, cap_f;
-	int oom;
+	int64_t since, until;		/* -1: no bound */
+	uint64_t filtered;		/* events outside [since, until] (or without a time) */
 };
 
 /* ---- rules ---- */
@@ -74,163 +75,78 @@ rule_name_ok(const char *path)
 static int
 rule_file(void *arg, const char *path, bool top)
 {
-	struct rules *rs = arg;
-	struct cst_sigma_rule *rule, **nv;
+	struct load *ld = arg;
 	char err[512];
 	int r;
 
 	if (!top && !rule_name_ok(path))
 		return 0;
-	if ((r = cst_sigma_rule_load_file(path, &rule, err, sizeof(err))) != 0) {
+	if ((r = cst_rs_add_file(ld->rs, path, err, sizeof(err))) != 0) {
 		if (r == CST_ENOMEM)
 			return r;
 		fprintf(stderr, "castellan detect: %s: %s\n", path, err);
-		rs->errors++;
-		return 0;
+		ld->errors++;
 	}
-	if ((nv = cst_reallocarray(rs->v, rs->n + 1, sizeof(*nv))) == NULL) {
-		cst_sigma_rule_free(rule);
-		return CST_ENOMEM;
-	}
-	rs->v = nv;
-	rs->v[rs->n++] = rule;
 	return 0;
 }
 
 static void
 rule_problem(void *arg, const char *path, const char *msg, bool failed)
 {
-	struct rules *rs = arg;
+	struct load *ld = arg;
 
 	fprintf(stderr, "castellan detect: %s: %s\n", path, msg);
 	if (failed)
-		rs->errors++;
+		ld->errors++;
 }
 
 static int
-load_rules(const char *path, struct rules *rs)
+load_rules(const char *path, struct load *ld)
 {
-	struct cst_walk_cb cb = { rule_file, rule_problem, rs };
+	struct cst_walk_cb cb = { rule_file, rule_problem, ld };
 
 	return cst_walk(path, 32, &cb);
 }
 
-static void
-rules_free(struct rules *rs)
-{
-	size_t i;
-
-	for (i = 0; i < rs->n; i++)
-		cst_sigma_rule_free(rs->v[i]);
-	cst_free(rs->v);
-}
-
-/* ---- findings ---- */
-
-/* The string at a dotted path of rec, or NULL. */
-static const char *
-get_str(json_t *rec, const char *path)
-{
-	char key[64];
-	const char *dot;
-	size_t n;
-
-	while ((dot = strchr(path, '.')) != NULL) {
-		n = (size_t)(dot - path);
-		if (n >= sizeof(key))
-			return NULL;
-		memcpy(key, path, n);
-		key[n] = '\0';
-		rec = json_object_get(rec, key);
-		path = dot + 1;
-	}
-	return json_string_value(json_object_get(rec, path));
-}
-
-static char *
-dup_or_null(const char *s, int *oom)
-{
-	char *d;
-
-	if (s == NULL)
-		return NULL;
-	if ((d = cst_strdup(s)) == NULL)
-		*oom = 1;
-	return d;
-}
-
-/* The principal: the session issuer's ARN, else the ARN, else account and invoking service. */
-static char *
-principal(json_t *rec, enum cst_ev_kind kind, int *oom)
-{
-	const char *s, *acct, *by;
-	char buf[256];
-
-	if (kind == CST_EV_BEDROCK)
-		return dup_or_null(get_str(rec, "identity.arn"), oom);
-	if ((s = get_str(rec, "userIdentity.sessionContext.sessionIssuer.arn")) != NULL ||
-	    (s = get_str(rec, "userIdentity.arn")) != NULL)
-		return dup_or_null(s, oom);
-	acct = get_str(rec, "userIdentity.accountId");
-	by = get_str(rec, "userIdentity.invokedBy");
-	if (acct == NULL && by == NULL)
-		return NULL;
-	snprintf(buf, sizeof(buf), "%s%s%s", acct ? acct : "", acct && by ? "/" : "",
-	    by ? by : "");
-	return dup_or_null(buf, oom);
-}
-
 static int
-add_finding(struct run *run, size_t rule, const struct cst_event *ev)
+load_builtin(struct load *ld)
 {
-	json_t *rec = ev->rec;
-	struct finding *f, *nv;
-	char tbuf[32];
-	int *oom = &run->oom;
-	bool bedrock = ev->kind == CST_EV_BEDROCK;
+	char err[512];
+	size_t i;
+	int r;
 
-	if (run->n_f == run->cap_f) {
-		size_t cap = run->cap_f ? run->cap_f * 2 : 64;
-
-		if ((nv = cst_reallocarray(run->f, cap, sizeof(*nv))) == NULL)
-			return CST_ENOMEM;
-		run->f = nv;
-		run->cap_f = cap;
-	}
-	f = &run->f[run->n_f++];
-	memset(f, 0, sizeof(*f));
-	f->rule = rule;
-	f->time_ms = ev->time_ms;
-	f->index = ev->index;
-	if (ev->time_ms >= 0) {
-		cst_time_iso((uint64_t)ev->time_ms, tbuf);
-		f->time = dup_or_null(tbuf, oom);
-	}
-	f->event_id = dup_or_null(get_str(rec, bedrock ? "requestId" : "eventID"), oom);
-	f->principal = principal(rec, ev->kind, oom);
-	f->ip = dup_or_null(get_str(rec, "sourceIPAddress"), oom);
-	f->source = dup_or_null(bedrock ? "bedrock-runtime (invocation log)" :
-	    get_str(rec, "eventSource"), oom);
-	f->name = dup_or_null(get_str(rec, bedrock ? "operation" : "eventName"), oom);
-	f->region = dup_or_null(get_str(rec, bedrock ? "region" : "awsRegion"), oom);
-	f->account = dup_or_null(get_str(rec, bedrock ? "accountId" : "recipientAccountId"), oom);
-	f->error = dup_or_null(get_str(rec, "errorCode"), oom);
-	f->file = dup_or_null(ev->file, oom);
-	return run->oom ? CST_ENOMEM : 0;
+	for (i = 0; cst_builtin_rules[i].name != NULL; i++)
+		if ((r = cst_rs_add(ld->rs, (const char *)cst_builtin_rules[i].data,
+		    cst_builtin_rules[i].len, cst_builtin_rules[i].name, err, sizeof(err))) != 0) {
+			if (r == CST_ENOMEM)
+				return r;
+			fprintf(stderr, "castellan detect: %s: %s\n", cst_builtin_rules[i].name, err);
+			ld->errors++;
+		}
+	return 0;
 }
+
+static void
+on_unresolved(void *arg, const char *file, const char *msg)
+{
+	(void)arg;
+	fprintf(stderr, "castellan detect: %s: %s\n", file, msg);
+}
+
+/* ---- the run ---- */
 
 static int
 on_event(void *arg, const struct cst_event *ev)
 {
 	struct run *run = arg;
-	size_t i;
-	int r;
 
-	for (i = 0; i < run->rules->n; i++)
-		if (cst_sigma_rule_match(run->rules->v[i], run->ctx, ev->rec) &&
-		    (r = add_finding(run, i, ev)) != 0)
-			return r;
-	return 0;
+	if ((run->since >= 0 || run->until >= 0) && (ev->time_ms < 0 ||
+	    (run->since >= 0 && ev->time_ms < run->since) ||
+	    (run->until >= 0 && ev->time_ms > run->until))) {
+		run->filtered++;
+		return 0;
+	}
+	return cst_rs_match(run->rs, run->ctx, ev);
 }
 
 static void
@@ -240,129 +156,171 @@ on_warning(void *arg, const char *file, const char *msg)
 	fprintf(stderr, "castellan detect: %s: %s\n", file, msg);
 }
 
-static struct rules *sort_rules;	/* for finding_cmp: qsort has no argument */
-
-static int
-str_cmp0(const char *a, const char *b)
-{
-	return strcmp(a ? a : "", b ? b : "");
-}
-
-static int
-finding_cmp(const void *pa, const void *pb)
-{
-	const struct finding *a = pa, *b = pb;
-	const struct cst_sigma_meta *ma, *mb;
-	int c;
-
-	if (a->time_ms != b->time_ms)
-		return a->time_ms < b->time_ms ? -1 : 1;
-	if ((c = str_cmp0(a->event_id, b->event_id)) != 0)
-		return c;
-	ma = cst_sigma_rule_meta(sort_rules->v[a->rule]);
-	mb = cst_sigma_rule_meta(sort_rules->v[b->rule]);
-	if ((c = str_cmp0(ma->id, mb->id)) != 0)
-		return c;
-	if ((c = str_cmp0(ma->file, mb->file)) != 0)
-		return c;
-	if ((c = str_cmp0(a->file, b->file)) != 0)
-		return c;
-	return a->index < b->index ? -1 : a->index > b->index;
-}
-
-static void
-findings_free(struct run *run)
-{
-	size_t i;
-
-	for (i = 0; i < run->n_f; i++) {
-		struct finding *f = &run->f[i];
-
-		cst_free(f->time);
-		cst_free(f->event_id);
-		cst_free(f->principal);
-		cst_free(f->ip);
-		cst_free(f->source);
-		cst_free(f->name);
-		cst_free(f->region);
-		cst_free(f->account);
-		cst_free(f->error);
-		cst_free(f->file);
-	}
-	cst_free(run->f);
-}
-
 /* ---- output ---- */
 
-/* Prints s with control characters and backslashes escaped (log fields are hostile). */
+/* Writes s with control characters and backslashes escaped (log fields are hostile). */
 static void
-put_esc(const char *s)
+put_esc(FILE *o, const char *s)
 {
 	const unsigned char *p;
 
 	if (s == NULL) {
-		fputs("-", stdout);
+		fputs("-", o);
 		return;
 	}
 	for (p = (const unsigned char *)s; *p; p++) {
 		if (*p < 0x20 || *p == 0x7f || *p == '\\')
-			printf("\\x%02x", *p);
+			fprintf(o, "\\x%02x", *p);
 		else
-			putchar(*p);
+			putc(*p, o);
 	}
 }
 
 static void
-print_text(const struct run *run, const struct cst_ev_reader *rd)
+put_time(FILE *o, int64_t ms)
 {
-	size_t i, t, c;
+	char t[32];
 
-	for (i = 0; i < run->n_f; i++) {
-		const struct finding *f = &run->f[i];
-		const struct cst_sigma_meta *m = cst_sigma_rule_meta(run->rules->v[f->rule]);
-		bool first = true;
-
-		put_esc(f->time);
-		printf("  %s  ", m->level ? m->level : "-");
-		put_esc(m->title);
-		printf(" [");
-		put_esc(m->id ? m->id : m->file);
-		printf("]\n    ");
-		put_esc(f->source);
-		putchar(' ');
-		put_esc(f->name);
-		printf("  outcome=%s", f->error ? "failure" : "success");
-		if (f->error) {
-			putchar(' ');
-			putchar('(');
-			put_esc(f->error);
-			putchar(')');
-		}
-		printf("  principal=");
-		put_esc(f->principal);
-		printf("  ip=");
-		put_esc(f->ip);
-		printf("\n    event=");
-		put_esc(f->event_id);
-		printf("  attack=");
-		for (t = 0; t < m->n_tags; t++)
-			if (strncmp(m->tags[t], "attack.", 7) == 0) {
-				printf("%s", first ? "" : ",");
-				put_esc(m->tags[t] + 7);
-				first = false;
-			}
-		if (first)
-			putchar('-');
-		printf("  at=");
-		put_esc(f->file);
-		printf(":%zu\n", f->index);
+	if (ms < 0) {
+		fputs("-", o);
+		return;
 	}
-	printf("%zu finding(s); %zu rule(s) loaded, %zu failed\n", run->n_f, run->rules->n,
-	    run->rules->errors);
+	cst_time_iso((uint64_t)ms, t);
+	fputs(t, o);
+}
+
+static void
+put_attack(FILE *o, const struct cst_sigma_meta *m)
+{
+	bool first = true;
+	size_t t;
+
+	for (t = 0; t < m->n_tags; t++)
+		if (strncmp(m->tags[t], "attack.", 7) == 0) {
+			fputs(first ? "" : ",", o);
+			put_esc(o, m->tags[t] + 7);
+			first = false;
+		}
+	if (first)
+		putc('-', o);
+}
+
+/* A correlation's outcome: success if any of its events succeeded. */
+static const char *
+outcome(const struct cst_finding *f)
+{
+	return f->n_failed < f->n_total ? "success" : "failure";
+}
+
+static void
+print_event_line(FILE *o, const struct cst_evref *e)
+{
+	struct cst_ev_facts x;
+
+	cst_ev_facts(e->rec, e->kind, &x);
+	fputs("      ", o);
+	put_time(o, e->time_ms);
+	putc(' ', o);
+	put_esc(o, x.name);
+	fprintf(o, " %s", x.failed ? "failure" : "success");
+	if (x.error) {
+		fputs(" (", o);
+		put_esc(o, x.error);
+		putc(')', o);
+	}
+	fputs(" principal=", o);
+	put_esc(o, x.principal);
+	fputs(" event=", o);
+	put_esc(o, x.id);
+	fputs(" at=", o);
+	put_esc(o, e->file);
+	fprintf(o, ":%zu\n", e->index);
+}
+
+static void
+print_text(FILE *o, struct run *run, const struct cst_ev_reader *rd, size_t loaded,
+    size_t failed)
+{
+	const struct cst_finding *fs;
+	size_t n = cst_rs_findings(run->rs, &fs), i, k, c;
+
+	for (i = 0; i < n; i++) {
+		const struct cst_finding *f = &fs[i];
+		const struct cst_sigma_meta *m = cst_rs_meta(run->rs, f->rule);
+		const char *type = cst_rs_type(run->rs, f->rule);
+		struct cst_ev_facts x;
+
+		put_time(o, f->time_ms);
+		fprintf(o, "  %s  ", m->level ? m->level : "-");
+		put_esc(o, m->title);
+		fputs(" [", o);
+		put_esc(o, m->id ? m->id : m->name ? m->name : m->file);
+		fputs("]", o);
+		if (f->group != NULL || strcmp(type, "rule") != 0) {
+			fprintf(o, " (%s)\n    group: ", type);
+			put_esc(o, f->group && *f->group ? f->group : "(all events)");
+			fprintf(o, "  value=%g  events=%zu  outcome=%s (%zu failed)  first=",
+			    f->value, f->n_total, outcome(f), f->n_failed);
+			put_time(o, f->first_ms);
+			fputs("  attack=", o);
+			put_attack(o, m);
+			putc('\n', o);
+			for (k = 0; k < f->n_ev && k < 10; k++)
+				print_event_line(o, &f->ev[k]);
+			if (f->n_total > k)
+				fprintf(o, "      ... and %zu more\n", f->n_total - k);
+			continue;
+		}
+		cst_ev_facts(f->ev[0].rec, f->ev[0].kind, &x);
+		fputs("\n    ", o);
+		put_esc(o, x.source);
+		putc(' ', o);
+		put_esc(o, x.name);
+		fprintf(o, "  outcome=%s", x.failed ? "failure" : "success");
+		if (x.error) {
+			fputs(" (", o);
+			put_esc(o, x.error);
+			putc(')', o);
+		}
+		fputs("  principal=", o);
+		put_esc(o, x.principal);
+		fputs("  ip=", o);
+		put_esc(o, x.ip);
+		fputs("\n    event=", o);
+		put_esc(o, x.id);
+		fputs("  attack=", o);
+		put_attack(o, m);
+		fputs("  at=", o);
+		put_esc(o, f->ev[0].file);
+		fprintf(o, ":%zu\n", f->ev[0].index);
+		if (f->excerpt) {
+			const char *p = f->excerpt, *nl;
+
+			for (; p; p = nl ? nl + 1 : NULL) {
+				char line[256];
+				size_t len;
+
+				nl = strchr(p, '\n');
+				len = nl ? (size_t)(nl - p) : strlen(p);
+				if (len >= sizeof(line))
+					len = sizeof(line) - 1;
+				memcpy(line, p, len);
+				line[len] = '\0';
+				fputs("    script: ", o);
+				put_esc(o, line);
+				putc('\n', o);
+			}
+		}
+	}
+	fprintf(o, "%zu finding(s); %zu rule(s) loaded, %zu failed\n", n, loaded, failed);
 	for (c = 0; c < CST_EVC_N; c++)
-		printf("%s%s=%llu", c ? " " : "", cst_ev_counter_name((enum cst_ev_counter)c),
+		fprintf(o, "%s%s=%llu", c ? " " : "", cst_ev_counter_name((enum cst_ev_counter)c),
 		    (unsigned long long)cst_ev_count(rd, (enum cst_ev_counter)c));
-	printf(" regex_limits=%llu\n", (unsigned long long)cst_sigma_ctx_regex_limits(run->ctx));
+	fprintf(o, " regex_limits=%llu filtered_out=%llu correlation_matches=%llu "
+	    "bad_lifecycle_scripts=%llu\n",
+	    (unsigned long long)cst_sigma_ctx_regex_limits(run->ctx),
+	    (unsigned long long)run->filtered, (unsigned long long)cst_rs_kept(run->rs),
+	    (unsigned long long)cst_rs_bad_scripts(run->rs));
 }
 
 static json_t *
@@ -371,47 +329,87 @@ jstr(const char *s)
 	return s ? json_string(s) : json_null();
 }
 
+static json_t *
+jtime(int64_t ms)
+{
+	char t[32];
+
+	if (ms < 0)
+		return json_null();
+	cst_time_iso((uint64_t)ms, t);
+	return json_string(t);
+}
+
+/* The "event" object of one evidence event. */
+static json_t *
+event_json(const struct cst_evref *e)
+{
+	struct cst_ev_facts x;
+
+	cst_ev_facts(e->rec, e->kind, &x);
+	return json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:s,s:o,s:o,s:I,s:s}",
+	    "id", jstr(x.id), "time", jtime(e->time_ms), "principal", jstr(x.principal),
+	    "source_ip", jstr(x.ip), "event_source", jstr(x.source), "event_name", jstr(x.name),
+	    "region", jstr(x.region), "account", jstr(x.account), "user_agent", jstr(x.agent),
+	    "outcome", x.failed ? "failure" : "success", "error_code", jstr(x.error),
+	    "file", jstr(e->file), "index", (json_int_t)e->index,
+	    "kind", cst_ev_kind_name(e->kind));
+}
+
 static int
-print_json(const struct run *run, const struct cst_ev_reader *rd)
+print_json(FILE *o, struct run *run, const struct cst_ev_reader *rd, size_t loaded,
+    size_t failed)
 {
 	json_t *root = json_object(), *arr = json_array(), *sum = json_object();
-	size_t i, t, c;
+	const struct cst_finding *fs;
+	size_t n = cst_rs_findings(run->rs, &fs), i, t, c, k;
 	char *text;
 	int r = CST_ENOMEM;
 
 	if (root == NULL || arr == NULL || sum == NULL)
 		goto out;
-	for (i = 0; i < run->n_f; i++) {
-		const struct finding *f = &run->f[i];
-		const struct cst_sigma_meta *m = cst_sigma_rule_meta(run->rules->v[f->rule]);
-		json_t *tags = json_array(), *o;
+	for (i = 0; i < n; i++) {
+		const struct cst_finding *f = &fs[i];
+		const struct cst_sigma_meta *m = cst_rs_meta(run->rs, f->rule);
+		json_t *tags = json_array(), *obj, *evs;
 
 		if (tags == NULL)
 			goto out;
 		for (t = 0; t < m->n_tags; t++)
 			if (strncmp(m->tags[t], "attack.", 7) == 0)
 				json_array_append_new(tags, json_string(m->tags[t] + 7));
-		o = json_pack("{s:{s:o,s:o,s:o,s:o,s:o,s:o},s:{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,"
-		    "s:s,s:o,s:o,s:I}}",
-		    "rule", "id", jstr(m->id), "title", jstr(m->title), "level", jstr(m->level),
-		    "attack", tags, "author", jstr(m->author), "file", jstr(m->file),
-		    "event", "id", jstr(f->event_id), "time", jstr(f->time),
-		    "principal", jstr(f->principal), "source_ip", jstr(f->ip),
-		    "event_source", jstr(f->source), "event_name", jstr(f->name),
-		    "region", jstr(f->region), "account", jstr(f->account),
-		    "outcome", f->error ? "failure" : "success", "error_code", jstr(f->error),
-		    "file", jstr(f->file), "index", (json_int_t)f->index);
-		if (o == NULL || json_array_append_new(arr, o) != 0)
+		obj = json_pack("{s:{s:o,s:o,s:o,s:o,s:o,s:o,s:s,s:o},s:o,s:s,s:o}",
+		    "rule", "id", jstr(m->id), "name", jstr(m->name), "title", jstr(m->title),
+		    "level", jstr(m->level), "attack", tags, "author", jstr(m->author),
+		    "type", cst_rs_type(run->rs, f->rule), "file", jstr(m->file),
+		    "event", event_json(&f->ev[0]), "outcome", outcome(f), "time", jtime(f->time_ms));
+		if (obj == NULL || json_array_append_new(arr, obj) != 0)
 			goto out;
+		if (f->excerpt)
+			json_object_set_new(obj, "excerpt", json_string(f->excerpt));
+		if (strcmp(cst_rs_type(run->rs, f->rule), "rule") != 0) {
+			if ((evs = json_array()) == NULL)
+				goto out;
+			for (k = 0; k < f->n_ev; k++)
+				json_array_append_new(evs, event_json(&f->ev[k]));
+			json_object_set_new(obj, "correlation", json_pack("{s:o,s:f,s:I,s:I,s:o,s:o,"
+			    "s:o}", "group", jstr(f->group), "value", f->value,
+			    "events", (json_int_t)f->n_total, "failed", (json_int_t)f->n_failed,
+			    "first", jtime(f->first_ms), "last", jtime(f->time_ms), "evidence", evs));
+		}
 	}
 	for (c = 0; c < CST_EVC_N; c++)
 		json_object_set_new(sum, cst_ev_counter_name((enum cst_ev_counter)c),
 		    json_integer((json_int_t)cst_ev_count(rd, (enum cst_ev_counter)c)));
 	json_object_set_new(sum, "regex_limits",
 	    json_integer((json_int_t)cst_sigma_ctx_regex_limits(run->ctx)));
-	json_object_set_new(sum, "rules_loaded", json_integer((json_int_t)run->rules->n));
-	json_object_set_new(sum, "rules_failed", json_integer((json_int_t)run->rules->errors));
-	json_object_set_new(sum, "findings", json_integer((json_int_t)run->n_f));
+	json_object_set_new(sum, "filtered_out", json_integer((json_int_t)run->filtered));
+	json_object_set_new(sum, "correlation_matches", json_integer((json_int_t)cst_rs_kept(run->rs)));
+	json_object_set_new(sum, "bad_lifecycle_scripts",
+	    json_integer((json_int_t)cst_rs_bad_scripts(run->rs)));
+	json_object_set_new(sum, "rules_loaded", json_integer((json_int_t)loaded));
+	json_object_set_new(sum, "rules_failed", json_integer((json_int_t)failed));
+	json_object_set_new(sum, "findings", json_integer((json_int_t)n));
 	if (json_object_set_new(root, "findings", arr) != 0) {
 		arr = NULL;
 		goto out;
@@ -424,7 +422,8 @@ print_json(const struct run *run, const struct cst_ev_reader *rd)
 	sum = NULL;
 	if ((text = json_dumps(root, JSON_INDENT(1) | JSON_ENSURE_ASCII)) == NULL)
 		goto out;
-	puts(text);
+	fputs(text, o);
+	putc('\n', o);
 	free(text);
 	r = 0;
 out:
@@ -437,22 +436,62 @@ out:
 /* ---- subcommands ---- */
 
 static int
+parse_bound(const char *opt, const char *s, int64_t *out)
+{
+	if (cst_ev_parse_time(s, out) != 0)
+		return cst_cli_usage_error("detect", "%s: '%s' is not an RFC 3339 time (e.g. "
+		    "2024-07-31T13:00:00Z)", opt, s);
+	return 0;
+}
+
+/* Loads the built-in pack (unless no_builtin) and the rule paths; resolves. */
+static int
+load_set(struct load *ld, bool no_builtin, const char **paths, size_t n_paths)
+{
+	size_t i;
+	long d;
+	int r = 0;
+
+	if (!no_builtin)
+		r = load_builtin(ld);
+	for (i = 0; i < n_paths && r == 0; i++)
+		r = load_rules(paths[i], ld);
+	if (r != 0)
+		return r;
+	if ((d = cst_rs_resolve(ld->rs, on_unresolved, NULL)) < 0)
+		return (int)d;
+	ld->errors += (size_t)d;
+	return 0;
+}
+
+static int
 cmd_run(int argc, char **argv)
 {
 	static const struct option opts[] = { { "rules", required_argument, NULL, 'r' },
-		{ "format", required_argument, NULL, 'f' }, { "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 } };
+		{ "format", required_argument, NULL, 'f' }, { "out", required_argument, NULL, 'o' },
+		{ "since", required_argument, NULL, 's' }, { "until", required_argument, NULL, 'u' },
+		{ "no-builtin", no_argument, NULL, 'n' }, { "mapping", required_argument, NULL, 'm' },
+		{ "threshold", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
 	struct cst_ev_sink sink = { on_event, on_warning, NULL };
-	struct rules rs = { NULL, 0, 0 };
-	struct run run = { &rs, NULL, NULL, 0, 0, 0 };
+	struct load ld = { NULL, 0 };
+	struct run run = { NULL, NULL, -1, -1, 0 };
 	struct cst_ev_reader *rd = NULL;
-	const char *format = "text";
-	const char **rule_paths = NULL;
-	size_t n_rule_paths = 0, i;
+	const struct cst_finding *fs;
+	const char *format = "text", *out_path = NULL, *mapping = NULL;
+	const char **rule_paths = NULL, **thresholds = NULL;
+	bool no_builtin = false;
+	size_t n_thresholds = 0;
+	size_t n_rule_paths = 0, i, n_map = 0;
+	char err[512], *map_data = NULL;
+	FILE *o = stdout;
 	int c, r = 0, status;
 
-	if ((rule_paths = cst_calloc((size_t)argc + 1, sizeof(*rule_paths))) == NULL)
+	if ((rule_paths = cst_calloc((size_t)argc + 1, sizeof(*rule_paths))) == NULL ||
+	    (thresholds = cst_calloc((size_t)argc + 1, sizeof(*thresholds))) == NULL) {
+		cst_free(rule_paths);
 		return cst_cli_fail("detect", "out of memory");
+	}
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
@@ -463,32 +502,98 @@ cmd_run(int argc, char **argv)
 			format = optarg;
 			if (strcmp(format, "text") != 0 && strcmp(format, "json") != 0) {
 				cst_free(rule_paths);
+				cst_free(thresholds);
 				return cst_cli_usage_error("detect", "--format: '%s' is not text or "
 				    "json", optarg);
 			}
 			break;
+		case 'o':
+			out_path = optarg;
+			break;
+		case 's':
+		case 'u':
+			if (parse_bound(c == 's' ? "--since" : "--until", optarg, c == 's' ?
+			    &run.since : &run.until) != 0) {
+				cst_free(rule_paths);
+				cst_free(thresholds);
+				return CST_EXIT_USAGE;
+			}
+			break;
+		case 'n':
+			no_builtin = true;
+			break;
+		case 'm':
+			mapping = optarg;
+			break;
+		case 't':
+			thresholds[n_thresholds++] = optarg;
+			break;
 		case 'h':
 			cst_free(rule_paths);
+			cst_free(thresholds);
 			fputs(usage, stdout);
 			return CST_EXIT_OK;
 		default:
 			cst_free(rule_paths);
+			cst_free(thresholds);
 			return cst_cli_usage_error("detect", "unknown option");
 		}
 	}
-	if (n_rule_paths == 0 || optind >= argc) {
+	if (optind >= argc || (no_builtin && n_rule_paths == 0)) {
 		cst_free(rule_paths);
-		return cst_cli_usage_error("detect", n_rule_paths == 0 ? "run: give --rules PATH "
-		    "(a rule file or a directory of rules)" : "run: give at least one log file or "
-		    "directory");
+		cst_free(thresholds);
+		return cst_cli_usage_error("detect", optind >= argc ? "run: give at least one log "
+		    "file or directory" : "run: --no-builtin needs --rules PATH");
 	}
-	for (i = 0; i < n_rule_paths && r == 0; i++)
-		r = load_rules(rule_paths[i], &rs);
-	cst_free(rule_paths);
-	if (r == 0 && rs.n == 0 && rs.errors == 0) {
-		rules_free(&rs);
-		return cst_cli_usage_error("detect", "run: no rule (*.yml, *.yaml) found under "
+	if (run.since >= 0 && run.until >= 0 && run.until < run.since) {
+		cst_free(rule_paths);
+		cst_free(thresholds);
+		return cst_cli_usage_error("detect", "--until is before --since");
+	}
+	if ((r = cst_rs_new(&ld.rs)) != 0) {
+		cst_free(rule_paths);
+		cst_free(thresholds);
+		return cst_cli_fail("detect", "out of memory");
+	}
+	run.rs = ld.rs;
+	if (mapping) {
+		if ((r = cst_read_file(mapping, CST_SIGMA_MAX_RULE_BYTES, &map_data, &n_map)) != 0) {
+			status = cst_cli_fail("detect", "--mapping %s: %s", mapping, cst_strerror(r));
+			goto out;
+		}
+		r = cst_rs_set_mapping(ld.rs, map_data, n_map, mapping, err, sizeof(err));
+	} else {
+		r = cst_rs_set_mapping(ld.rs, (const char *)cst_builtin_mapping.data,
+		    cst_builtin_mapping.len, cst_builtin_mapping.name, err, sizeof(err));
+	}
+	if (r != 0) {
+		status = cst_cli_fail("detect", "%s", r == CST_ENOMEM ? "out of memory" : err);
+		goto out;
+	}
+	r = load_set(&ld, no_builtin, rule_paths, n_rule_paths);
+	for (i = 0; r == 0 && i < n_thresholds; i++) {
+		const char *eq = strchr(thresholds[i], '=');
+		char name[256], *end;
+		double v = eq ? strtod(eq + 1, &end) : 0;
+
+		if (eq == NULL || eq == thresholds[i] || (size_t)(eq - thresholds[i]) >= sizeof(name) ||
+		    eq[1] == '\0' || *end != '\0') {
+			status = cst_cli_usage_error("detect", "--threshold: '%s' is not "
+			    "CORRELATION=NUMBER", thresholds[i]);
+			goto out;
+		}
+		memcpy(name, thresholds[i], (size_t)(eq - thresholds[i]));
+		name[eq - thresholds[i]] = '\0';
+		if (cst_rs_set_threshold(ld.rs, name, v) != 0) {
+			status = cst_cli_usage_error("detect", "--threshold: no correlation named '%s' "
+			    "with a gt or gte condition", name);
+			goto out;
+		}
+	}
+	if (r == 0 && cst_rs_count(ld.rs) == 0 && ld.errors == 0) {
+		status = cst_cli_usage_error("detect", "run: no rule (*.yml, *.yaml) found under "
 		    "--rules");
+		goto out;
 	}
 	if (r == 0)
 		r = cst_sigma_ctx_new(&run.ctx);
@@ -497,33 +602,44 @@ cmd_run(int argc, char **argv)
 	sink.arg = &run;
 	for (i = (size_t)optind; r == 0 && i < (size_t)argc; i++)
 		r = cst_ev_read_path(rd, argv[i], &sink);
+	if (r == 0)
+		r = cst_rs_correlate(ld.rs);
 	if (r != 0) {
 		status = cst_cli_fail("detect", "%s", cst_strerror(r));
 		goto out;
 	}
-	sort_rules = &rs;
-	if (run.n_f > 1)
-		qsort(run.f, run.n_f, sizeof(*run.f), finding_cmp);
-	if (strcmp(format, "json") == 0) {
-		if ((r = print_json(&run, rd)) != 0) {
-			status = cst_cli_fail("detect", "cannot render the report: %s",
-			    cst_strerror(r));
-			goto out;
-		}
-	} else {
-		print_text(&run, rd);
+	if (out_path && (o = fopen(out_path, "w")) == NULL) {
+		o = stdout;
+		status = cst_cli_fail("detect", "--out %s: cannot open for writing", out_path);
+		goto out;
 	}
-	fflush(stdout);
-	if (rs.errors > 0 || cst_ev_count(rd, CST_EVC_FILES_FAILED) > 0 ||
+	if (strcmp(format, "json") == 0)
+		r = print_json(o, &run, rd, cst_rs_count(ld.rs), ld.errors);
+	else
+		print_text(o, &run, rd, cst_rs_count(ld.rs), ld.errors);
+	if (fflush(o) != 0 || ferror(o))
+		r = CST_EIO;
+	if (o != stdout && fclose(o) != 0)
+		r = CST_EIO;
+	o = stdout;
+	if (r != 0) {
+		status = cst_cli_fail("detect", "cannot write the report: %s", cst_strerror(r));
+		goto out;
+	}
+	if (ld.errors > 0 || cst_ev_count(rd, CST_EVC_FILES_FAILED) > 0 ||
 	    cst_ev_count(rd, CST_EVC_REJECTED) > 0)
 		status = EXIT_INPUT;
 	else
-		status = run.n_f > 0 ? CST_EXIT_FAIL : CST_EXIT_OK;
+		status = cst_rs_findings(ld.rs, &fs) > 0 ? CST_EXIT_FAIL : CST_EXIT_OK;
 out:
-	findings_free(&run);
+	if (o != stdout)
+		fclose(o);
+	cst_free(rule_paths);
+	cst_free(thresholds);
+	cst_free(map_data);
 	cst_ev_reader_free(rd);
 	cst_sigma_ctx_free(run.ctx);
-	rules_free(&rs);
+	cst_rs_free(ld.rs);
 	return status;
 }
 
@@ -532,7 +648,7 @@ on_lint(void *arg, const struct cst_sigma_rule *rule, const char *check, const c
 {
 	(void)arg;
 	printf("%s: %s: ", cst_sigma_rule_meta(rule)->file, check);
-	put_esc(msg);
+	put_esc(stdout, msg);
 	putchar('\n');
 }
 
@@ -540,11 +656,13 @@ static int
 cmd_lint(int argc, char **argv)
 {
 	static const struct option opts[] = { { "api-models", required_argument, NULL, 'a' },
-		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+		{ "builtin", no_argument, NULL, 'b' }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 } };
 	struct cst_api_models *models = NULL;
-	struct rules rs = { NULL, 0, 0 };
+	struct load ld = { NULL, 0 };
 	const char *api = NULL;
-	size_t i, problems = 0;
+	bool builtin = false;
+	size_t i, problems = 0, n_rules = 0;
 	int c, r = 0;
 
 	optind = 1;
@@ -553,6 +671,9 @@ cmd_lint(int argc, char **argv)
 		case 'a':
 			api = optarg;
 			break;
+		case 'b':
+			builtin = true;
+			break;
 		case 'h':
 			fputs(usage, stdout);
 			return CST_EXIT_OK;
@@ -560,26 +681,32 @@ cmd_lint(int argc, char **argv)
 			return cst_cli_usage_error("detect", "unknown option");
 		}
 	}
-	if (optind >= argc)
+	if (optind >= argc && !builtin)
 		return cst_cli_usage_error("detect", "lint: give at least one rule file or "
-		    "directory");
+		    "directory (or --builtin)");
 	if (api && (r = cst_api_models_load(api, &models, NULL)) != 0)
 		return r == CST_ENOENT ? cst_cli_usage_error("detect", "--api-models: no "
 		    "service-2.json under %s", api) : cst_cli_fail("detect", "--api-models: %s",
 		    cst_strerror(r));
-	for (i = (size_t)optind; r == 0 && i < (size_t)argc; i++)
-		r = load_rules(argv[i], &rs);
-	for (i = 0; r == 0 && i < rs.n; i++)
-		problems += cst_sigma_lint(rs.v[i], models ? cst_api_models_known : NULL, models,
+	if ((r = cst_rs_new(&ld.rs)) == 0)
+		r = load_set(&ld, !builtin, (const char **)argv + optind, (size_t)(argc - optind));
+	for (i = 0; r == 0 && i < cst_rs_count(ld.rs); i++) {
+		const struct cst_sigma_rule *rule = cst_rs_rule(ld.rs, i);
+
+		if (rule == NULL)
+			continue;
+		n_rules++;
+		problems += cst_sigma_lint(rule, models ? cst_api_models_known : NULL, models,
 		    on_lint, NULL);
+	}
 	if (r == 0)
 		printf("%zu problem(s) in %zu rule(s); %zu rule(s) could not be loaded\n", problems,
-		    rs.n, rs.errors);
-	rules_free(&rs);
+		    n_rules, ld.errors);
+	cst_rs_free(ld.rs);
 	cst_api_models_free(models);
 	if (r != 0)
 		return cst_cli_fail("detect", "%s", cst_strerror(r));
-	if (rs.errors > 0)
+	if (ld.errors > 0)
 		return EXIT_INPUT;
 	return problems > 0 ? CST_EXIT_FAIL : CST_EXIT_OK;
 }
@@ -596,5 +723,8 @@ cst_cmd_detect(int argc, char **argv)
 		return cmd_run(argc - 1, argv + 1);
 	if (strcmp(argv[1], "lint") == 0)
 		return cmd_lint(argc - 1, argv + 1);
-	return cst_cli_usage_error("detect", "unknown subcommand '%s' (run or lint)", argv[1]);
+	if (argv[1][0] == '-' || strchr(argv[1], '/') != NULL || strchr(argv[1], '.') != NULL)
+		return cmd_run(argc, argv);	/* castellan detect [options] PATH... */
+	return cst_cli_usage_error("detect", "unknown subcommand '%s' (run or lint; a log path "
+	    "in the current directory is written ./%s)", argv[1], argv[1]);
 }

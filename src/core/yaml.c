@@ -547,3 +547,32 @@ cst_yaml_load_stream(const char *data, size_t len, const struct cst_yaml_stream_
 		unwind(&y);
 	return r;
 }
+
+/* Appends each document of a stream to the array arg (an empty one as an empty mapping). */
+static int
+append_doc(void *arg, size_t index, size_t line, json_t *doc)
+{
+	(void)index;
+	(void)line;
+	return json_array_append_new(arg, json_is_null(doc) ? json_object() : json_incref(doc)) ==
+	    0 ? 0 : CST_ENOMEM;
+}
+
+int
+cst_yaml_load_all(const char *data, size_t len, const struct cst_yaml_limits *lim,
+    json_t **out, char *err, size_t err_len)
+{
+	struct cst_yaml_stream_limits sl = { *lim, CST_YAML_MAX_DOCS, CST_YAML_MAX_ANCHORS };
+	json_t *docs = json_array();
+	int r;
+
+	*out = NULL;
+	if (docs == NULL)
+		return CST_ENOMEM;
+	if ((r = cst_yaml_load_stream(data, len, &sl, append_doc, docs, err, err_len)) != 0) {
+		json_decref(docs);
+		return r;
+	}
+	*out = docs;
+	return 0;
+}

@@ -4,7 +4,7 @@
  * schema (null, true/false, decimal integers, finite decimal floats, else strings); quoted
  * scalars are always strings. Tags: "!", !!str, !!int, !!float, !!bool, !!null (the text must
  * be one), !!map and !!seq; any other tag is refused. Aliases, anchors, scalars containing a
- * NUL character and multiple documents are refused.
+ * NUL character and (in cst_yaml_load) multiple documents are refused.
  */
 #ifndef CST_CORE_YAML_H
 #define CST_CORE_YAML_H
@@ -52,5 +52,17 @@ typedef int (*cst_yaml_doc_fn)(void *arg, size_t index, size_t line, json_t *doc
  */
 int cst_yaml_load_stream(const char *data, size_t len, const struct cst_yaml_stream_limits *lim,
     cst_yaml_doc_fn fn, void *arg, char *err, size_t err_len);
+
+/* Most documents and anchors per document cst_yaml_load_all accepts. */
+#define CST_YAML_MAX_DOCS 1024
+#define CST_YAML_MAX_ANCHORS 256
+
+/*
+ * A stream of any number of documents ("---" separated), as cst_yaml_load_stream reads it,
+ * collected: *out is a new array holding each document in order (an empty document as an
+ * empty mapping; an empty stream gives an empty array). The limits apply to each document.
+ */
+int cst_yaml_load_all(const char *data, size_t len, const struct cst_yaml_limits *lim,
+    json_t **out, char *err, size_t err_len);
 
 #endif

@@ -5,6 +5,7 @@
  */
 #include "detect/events.h"
 
+#include "audit/segment.h"
 #include "core/alloc.h"
 #include "core/err.h"
 #include "core/fileio.h"
@@ -66,6 +67,9 @@ static const char *const counter_names[CST_EVC_N] = {
 	[CST_EVC_TRUNCATED] = "truncated_field",
 	[CST_EVC_NEWER_VERSION] = "newer_event_version",
 	[CST_EVC_UNKNOWN_FIELDS] = "unknown_fields",
+	[CST_EVC_CASTELLAN] = "castellan",
+	[CST_EVC_SEGMENT_FILES] = "segment_files",
+	[CST_EVC_SEALED] = "sealed",
 };
 
 /* Top-level fields of the CloudTrail record format up to eventVersion 1.11. */
@@ -494,6 +498,18 @@ survey_cloudtrail(struct cst_ev_reader *rd, json_t *rec, int64_t *time_ms)
 		}
 }
 
+/* A record of Castellan's audit log: a known "type" and a "time". */
+static bool
+is_castellan(json_t *rec)
+{
+	const char *t = str_member(rec, "type");
+
+	if (t == NULL || !json_is_string(json_object_get(rec, "time")))
+		return false;
+	return strcmp(t, "invocation") == 0 || strcmp(t, "admin") == 0 ||
+	    strcmp(t, "model_verification") == 0 || strncmp(t, "log.", 4) == 0;
+}
+
 /* Classifies, checks, deduplicates and delivers one element. 0, CST_ENOMEM or the sink's. */
 static int
 deliver(struct file_ctx *fc, json_t *el, size_t index)
@@ -501,6 +517,7 @@ deliver(struct file_ctx *fc, json_t *el, size_t index)
 	struct cst_ev_reader *rd = fc->rd;
 	struct cst_event ev;
 	const char *id, *s;
+	char cid[224];
 	json_t *rec = el, *detail;
 	bool bridge = false;
 	int r;
@@ -508,6 +525,22 @@ deliver(struct file_ctx *fc, json_t *el, size_t index)
 	if (!json_is_object(el)) {
 		reject(fc, index, "", "not a JSON object");
 		return 0;
+	}
+	/* castellan log show: {"index":N,"record":{...}} (or "sealed":true, or "base64") */
+	if (json_is_integer(json_object_get(el, "index")) && json_object_size(el) <= 3) {
+		json_t *inner = json_object_get(el, "record");
+
+		if (json_is_true(json_object_get(el, "sealed"))) {
+			rd->count[CST_EVC_SEALED]++;
+			return 0;
+		}
+		if (json_is_object(inner)) {
+			json_int_t n = json_integer_value(json_object_get(el, "index"));
+
+			if (n >= 0)
+				index = (size_t)n;	/* the record's index in the log */
+			rec = el = inner;
+		}
 	}
 	detail = json_object_get(el, "detail");
 	if (json_is_object(detail) && (json_object_get(el, "detail-type") != NULL ||
@@ -526,6 +559,13 @@ deliver(struct file_ctx *fc, json_t *el, size_t index)
 	    json_object_get(rec, "eventSource") || json_object_get(rec, "eventID")) {
 		ev.kind = CST_EV_CLOUDTRAIL;
 		id = str_member(rec, "eventID");
+	} else if (is_castellan(rec)) {
+		ev.kind = CST_EV_CASTELLAN;
+		id = NULL;
+		if ((s = str_member(rec, "request_id")) != NULL) {
+			snprintf(cid, sizeof(cid), "castellan:%.200s", s);
+			id = cid;
+		}
 	} else {
 		reject(fc, index, "", bridge ? "an EventBridge event without a CloudTrail record"
 		    : "neither a CloudTrail record nor a Bedrock invocation log");
@@ -547,9 +587,9 @@ deliver(struct file_ctx *fc, json_t *el, size_t index)
 	}
 	if (bridge)
 		rd->count[CST_EVC_EVENTBRIDGE]++;
-	if (ev.kind == CST_EV_BEDROCK) {
-		rd->count[CST_EVC_BEDROCK]++;
-		s = str_member(rec, "timestamp");
+	if (ev.kind == CST_EV_BEDROCK || ev.kind == CST_EV_CASTELLAN) {
+		rd->count[ev.kind == CST_EV_BEDROCK ? CST_EVC_BEDROCK : CST_EVC_CASTELLAN]++;
+		s = str_member(rec, ev.kind == CST_EV_BEDROCK ? "timestamp" : "time");
 		if (s == NULL || cst_ev_parse_time(s, &ev.time_ms) != 0) {
 			ev.time_ms = -1;
 			rd->count[CST_EVC_NO_TIME]++;
@@ -796,6 +836,57 @@ deliver_text(struct file_ctx *fc, const char *p, size_t len)
 	return r;
 }
 
+/* An audit-log segment: every intact frame in order; damage or a torn tail ends the file. */
+static int
+deliver_segment(struct file_ctx *fc, const unsigned char *p, size_t len)
+{
+	struct cst_ev_reader *rd = fc->rd;
+	struct cst_seg_header h;
+	struct cst_seg_frame f;
+	size_t off = CST_SEG_HEADER_LEN;
+	const char *what = NULL;
+	char err[160];
+	json_t *v;
+	int n, r;
+
+	rd->count[CST_EVC_SEGMENT_FILES]++;
+	if (cst_seg_header_decode(p, len, &h) != 0) {
+		rd->count[CST_EVC_FILES_FAILED]++;
+		warn(fc->sink, fc->name, "audit-log segment with a damaged header");
+		return 0;
+	}
+	while (off < len) {
+		n = cst_seg_frame_parse(p + off, len - off, &f, &what);
+		if (n == CST_EAGAIN) {
+			warn(fc->sink, fc->name, "offset %zu: an incomplete record at the end (being "
+			    "written, or torn): not read", off);
+			return 0;
+		}
+		if (n <= 0) {
+			rd->count[CST_EVC_FILES_FAILED]++;
+			warn(fc->sink, fc->name, "offset %zu: not an intact record (%s): the rest of "
+			    "the segment is not read; castellan log verify tells what was changed", off,
+			    what ? what : cst_strerror(n));
+			return 0;
+		}
+		off += (size_t)n;
+		if (f.kind == CST_SEG_SEALED) {
+			rd->count[CST_EVC_SEALED]++;
+			continue;
+		}
+		if (cst_json_decode((const char *)f.payload, f.len, rd->lim.max_depth, &v, err,
+		    sizeof(err)) != 0) {
+			reject(fc, (size_t)f.index, "", err);
+			continue;
+		}
+		r = deliver(fc, v, (size_t)f.index);
+		json_decref(v);
+		if (r != 0)
+			return r;
+	}
+	return 0;
+}
+
 int
 cst_ev_read_buffer(struct cst_ev_reader *rd, const char *name, const void *data, size_t len,
     const struct cst_ev_sink *sink)
@@ -828,6 +919,10 @@ cst_ev_read_buffer(struct cst_ev_reader *rd, const char *name, const void *data,
 		}
 		b = plain;
 	}
+	if (n >= 8 && memcmp(b, "CSTSEG1\n", 8) == 0) {
+		r = deliver_segment(&fc, b, n);
+		goto done;
+	}
 	rd->count[CST_EVC_BYTES_JSON] += n;
 	p = (const char *)b;
 	if (n >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0) {
@@ -845,6 +940,7 @@ cst_ev_read_buffer(struct cst_ev_reader *rd, const char *name, const void *data,
 		return 0;
 	}
 	r = deliver_text(&fc, p, n);
+done:
 	cst_free(plain);
 	if (fc.rejected > 0)
 		warn(sink, name, "%llu record(s) rejected; first: %s",
@@ -901,4 +997,98 @@ cst_ev_read_path(struct cst_ev_reader *rd, const char *path, const struct cst_ev
 	struct cst_walk_cb cb = { walk_file, walk_problem, &wc };
 
 	return cst_walk(path, rd->lim.max_dir_depth, &cb);
+}
+
+/* ---- what findings show ---- */
+
+const char *
+cst_ev_kind_name(enum cst_ev_kind kind)
+{
+	switch (kind) {
+	case CST_EV_CLOUDTRAIL:
+		return "cloudtrail";
+	case CST_EV_BEDROCK:
+		return "bedrock";
+	case CST_EV_CASTELLAN:
+		return "castellan";
+	}
+	return "?";
+}
+
+/* The string at a dotted path below o (objects only), or NULL. */
+static const char *
+str_path(json_t *o, const char *path)
+{
+	char key[64];
+	const char *dot;
+	size_t n;
+
+	while ((dot = strchr(path, '.')) != NULL) {
+		n = (size_t)(dot - path);
+		if (n >= sizeof(key))
+			return NULL;
+		memcpy(key, path, n);
+		key[n] = '\0';
+		o = json_object_get(o, key);
+		path = dot + 1;
+	}
+	return json_string_value(json_object_get(o, path));
+}
+
+void
+cst_ev_facts(json_t *rec, enum cst_ev_kind kind, struct cst_ev_facts *f)
+{
+	const char *acct, *by;
+	json_int_t status;
+
+	memset(f, 0, sizeof(*f));
+	switch (kind) {
+	case CST_EV_BEDROCK:
+		f->id = str_member(rec, "requestId");
+		f->principal = str_path(rec, "identity.arn");
+		f->source = "bedrock-runtime (invocation log)";
+		f->name = str_member(rec, "operation");
+		f->region = str_member(rec, "region");
+		f->account = str_member(rec, "accountId");
+		f->error = str_member(rec, "errorCode");
+		break;
+	case CST_EV_CASTELLAN:
+		f->id = str_member(rec, "request_id");
+		if ((f->principal = str_member(rec, "principal")) == NULL)
+			f->principal = str_member(rec, "actor");
+		f->ip = str_member(rec, "source");
+		f->source = "castellan";
+		if ((f->name = str_member(rec, "action")) == NULL &&
+		    (f->name = str_member(rec, "route")) == NULL)
+			f->name = str_member(rec, "type");
+		f->error = str_path(rec, "error.type");
+		status = json_integer_value(json_object_get(rec, "status"));
+		if (f->error == NULL && status >= 400) {
+			snprintf(f->buf[1], sizeof(f->buf[1]), "HTTP %lld", (long long)status);
+			f->error = f->buf[1];
+		}
+		break;
+	case CST_EV_CLOUDTRAIL:
+		f->id = str_member(rec, "eventID");
+		if ((f->principal = str_path(rec, "userIdentity.sessionContext.sessionIssuer.arn")) ==
+		    NULL && (f->principal = str_path(rec, "userIdentity.arn")) == NULL) {
+			acct = str_path(rec, "userIdentity.accountId");
+			by = str_path(rec, "userIdentity.invokedBy");
+			if (acct != NULL || by != NULL) {
+				snprintf(f->buf[0], sizeof(f->buf[0]), "%.120s%s%.120s", acct ? acct : "",
+				    acct && by ? "/" : "", by ? by : "");
+				f->principal = f->buf[0];
+			}
+		}
+		f->ip = str_member(rec, "sourceIPAddress");
+		f->source = str_member(rec, "eventSource");
+		f->name = str_member(rec, "eventName");
+		f->region = str_member(rec, "awsRegion");
+		f->account = str_member(rec, "recipientAccountId");
+		f->agent = str_member(rec, "userAgent");
+		if ((f->error = str_member(rec, "errorCode")) == NULL)
+			f->error = str_member(rec, "errorMessage");
+		break;
+	}
+	f->failed = f->error != NULL;
 }

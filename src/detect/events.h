@@ -6,8 +6,13 @@
  * text; one JSON document ({"Records":[...]} as in S3, a JSON array, one record, the
  * {"Events":[{"CloudTrailEvent":"..."}]} output of lookup-events, or a CloudTrail digest file,
  * which is counted and skipped) or JSON lines (NDJSON: one value per line). Each element is a
- * CloudTrail record, an EventBridge envelope whose "detail" holds one, or a Bedrock
- * model-invocation log record (schemaType ModelInvocationLog).
+ * CloudTrail record, an EventBridge envelope whose "detail" holds one, a Bedrock
+ * model-invocation log record (schemaType ModelInvocationLog), or a record of Castellan's own
+ * audit log ("type" invocation, admin, model_verification or log.*; also wrapped as
+ * {"index":N,"record":{...}} by castellan log show). Segment files of the audit log
+ * (CSTSEG1) are read frame by frame: every intact plain record is delivered, sealed ones are
+ * counted and skipped, and damage ends the file with a warning (castellan log verify says
+ * more).
  *
  * The reader never aborts a run because of one bad file or record: it counts it, names it in a
  * warning and goes on. Records are deduplicated by eventID (requestId for Bedrock logs) across
@@ -36,6 +41,7 @@ void cst_ev_limits_default(struct cst_ev_limits *lim);
 enum cst_ev_kind {
 	CST_EV_CLOUDTRAIL,
 	CST_EV_BEDROCK,		/* Bedrock model-invocation log record */
+	CST_EV_CASTELLAN,	/* a record of Castellan's audit log */
 };
 
 /* One record, valid only during the callback. */
@@ -75,6 +81,9 @@ enum cst_ev_counter {
 	CST_EVC_TRUNCATED,		/* a field CloudTrail truncated ("omitted": true) */
 	CST_EVC_NEWER_VERSION,		/* eventVersion newer than 1.11 */
 	CST_EVC_UNKNOWN_FIELDS,		/* records with a top-level field not in the 1.11 format */
+	CST_EVC_CASTELLAN,		/* records of Castellan's audit log */
+	CST_EVC_SEGMENT_FILES,		/* audit-log segment files (CSTSEG1) */
+	CST_EVC_SEALED,			/* sealed (encrypted) audit records: not readable, skipped */
 	CST_EVC_N
 };
 
@@ -126,6 +135,27 @@ int cst_ev_parse_time(const char *s, int64_t *out_ms);
  * Lambda's UpdateFunctionCode20150331v2 -> 18); strlen(s) when it has none.
  */
 size_t cst_ev_name_base_len(const char *s);
+
+/*
+ * What a finding shows of a record, by kind; strings borrowed from rec or held in buf (NULL
+ * when absent). CloudTrail: eventID, the principal (session issuer ARN, else ARN, else
+ * account/invokedBy), sourceIPAddress, eventSource, eventName, awsRegion, recipientAccountId,
+ * userAgent, errorCode (else errorMessage). Bedrock: requestId, identity.arn, -, the runtime,
+ * operation, region, accountId, errorCode. Castellan: request_id, principal (admin records:
+ * actor), source, "castellan", action (admin) or route or type, -, -, -, error.type, else
+ * "HTTP <status>" for a status of 400 or more. failed: the call did not succeed (an error
+ * code or message is present).
+ */
+struct cst_ev_facts {
+	const char *id, *principal, *ip, *source, *name, *region, *account, *agent, *error;
+	bool failed;
+	char buf[2][320];
+};
+
+void cst_ev_facts(json_t *rec, enum cst_ev_kind kind, struct cst_ev_facts *f);
+
+/* The kind's name: "cloudtrail", "bedrock" or "castellan". */
+const char *cst_ev_kind_name(enum cst_ev_kind kind);
 
 /* Whether name[0..len) is a top-level field of the CloudTrail record format (to 1.11). */
 bool cst_ev_is_cloudtrail_field(const char *name, size_t len);

@@ -19,6 +19,7 @@
 #define CST_DETECT_SIGMA_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -52,6 +53,26 @@ int cst_sigma_rule_load(const char *data, size_t len, const char *name,
 /* Reads the file at path (at most CST_SIGMA_MAX_RULE_BYTES) and loads it, named path. Also
  * CST_EIO / CST_ENOENT when the file cannot be read (err says so). */
 int cst_sigma_rule_load_file(const char *path, struct cst_sigma_rule **out, char *err,
+    size_t err_len);
+
+/*
+ * Loads one rule from a parsed document doc (a reference taken over, even on failure), named
+ * name. As cst_sigma_rule_load otherwise.
+ */
+int cst_sigma_rule_from_doc(json_t *doc, const char *name, struct cst_sigma_rule **out,
+    char *err, size_t err_len);
+
+/* The YAML limits rules are read with (depth 32, 100,000 nodes, 128 KiB scalars). */
+struct cst_yaml_limits;
+extern const struct cst_yaml_limits cst_sigma_yaml_limits;
+
+/*
+ * Reads the metadata of a rule or correlation document doc into m (file left NULL): title
+ * (required), id, name, status, level, author, logsource (required if need_logsource) and
+ * tags. Strings are borrowed from doc; m->tags is allocated (cst_free). 0; CST_EINVAL with err;
+ * CST_ENOMEM. On failure m->tags may be set: free it.
+ */
+int cst_sigma_meta_read(json_t *doc, bool need_logsource, struct cst_sigma_meta *m, char *err,
     size_t err_len);
 
 void cst_sigma_rule_free(struct cst_sigma_rule *rule);

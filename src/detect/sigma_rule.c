@@ -911,15 +911,15 @@ one_of(const char *s, const char *const *set)
 	return false;
 }
 
-static int
-load_meta(struct cst_sigma_rule *rule, char *err, size_t err_len)
+int
+cst_sigma_meta_read(json_t *doc, bool need_logsource, struct cst_sigma_meta *m, char *err,
+    size_t err_len)
 {
 	static const char *const levels[] = { "informational", "low", "medium", "high",
 		"critical", NULL };
 	static const char *const statuses[] = { "stable", "test", "experimental", "deprecated",
 		"unsupported", NULL };
-	struct cst_sigma_meta *m = &rule->meta;
-	json_t *doc = rule->doc, *ls, *tags, *t;
+	json_t *ls, *tags, *t;
 	bool bad = false;
 	size_t i;
 
@@ -942,7 +942,7 @@ load_meta(struct cst_sigma_rule *rule, char *err, size_t err_len)
 		return fail(err, err_len, "status: '%s' is not stable, test, experimental, "
 		    "deprecated or unsupported", m->status);
 	ls = json_object_get(doc, "logsource");
-	if (!json_is_object(ls))
+	if (!json_is_object(ls) && (need_logsource || ls != NULL))
 		return fail(err, err_len, "logsource: missing or not a mapping");
 	m->product = opt_string(ls, "product", &bad);
 	m->service = opt_string(ls, "service", &bad);
@@ -1020,40 +1020,55 @@ int
 cst_sigma_rule_load(const char *data, size_t len, const char *name,
     struct cst_sigma_rule **out, char *err, size_t err_len)
 {
-	static const struct cst_yaml_limits lim = { 32, 100000, 128 * 1024 };
-	struct cst_sigma_rule *rule;
 	char yerr[256];
+	json_t *doc;
 	int r;
 
 	if (len > CST_SIGMA_MAX_RULE_BYTES) {
 		snprintf(err, err_len, "larger than %zu bytes", CST_SIGMA_MAX_RULE_BYTES);
 		return CST_ELIMIT;
 	}
-	if ((rule = cst_calloc(1, sizeof(*rule))) == NULL)
-		return CST_ENOMEM;
-	if ((rule->file = cst_strdup(name ? name : "")) == NULL) {
-		cst_free(rule);
+	if ((r = cst_yaml_load(data, len, &cst_sigma_yaml_limits, &doc, yerr, sizeof(yerr))) != 0) {
+		snprintf(err, err_len, "%s%s", r == CST_ENOMEM ? "" : "YAML: ",
+		    r == CST_ENOMEM ? "out of memory" : yerr);
+		return r;
+	}
+	return cst_sigma_rule_from_doc(doc, name, out, err, err_len);
+}
+
+const struct cst_yaml_limits cst_sigma_yaml_limits = { 32, 100000, 128 * 1024 };
+
+int
+cst_sigma_rule_from_doc(json_t *doc, const char *name, struct cst_sigma_rule **out, char *err,
+    size_t err_len)
+{
+	struct cst_sigma_rule *rule;
+	int r;
+
+	if ((rule = cst_calloc(1, sizeof(*rule))) == NULL) {
+		json_decref(doc);
 		return CST_ENOMEM;
 	}
-	rule->meta.file = rule->file;
-	if ((r = cst_yaml_load(data, len, &lim, &rule->doc, yerr, sizeof(yerr))) != 0) {
-		if (r != CST_ENOMEM)
-			snprintf(err, err_len, "YAML: %s", yerr);
+	rule->doc = doc;
+	if ((rule->file = cst_strdup(name ? name : "")) == NULL) {
+		r = CST_ENOMEM;
 		goto out;
 	}
+	rule->meta.file = rule->file;
 	if (!json_is_object(rule->doc)) {
 		r = fail(err, err_len, "not a mapping: a Sigma rule is a YAML mapping");
 		goto out;
 	}
 	if (json_object_get(rule->doc, "correlation")) {
-		r = fail(err, err_len, "correlation: correlation rules are not supported yet");
+		r = fail(err, err_len, "correlation: a correlation rule is loaded by the rule set "
+		    "(detect/ruleset.h), not as a single rule");
 		goto out;
 	}
 	if (json_object_get(rule->doc, "filter")) {
 		r = fail(err, err_len, "filter: meta-filter documents are not supported yet");
 		goto out;
 	}
-	if ((r = load_meta(rule, err, err_len)) != 0 ||
+	if ((r = cst_sigma_meta_read(rule->doc, true, &rule->meta, err, err_len)) != 0 ||
 	    (r = load_detection(rule, err, err_len)) != 0)
 		goto out;
 	*out = rule;

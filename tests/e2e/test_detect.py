@@ -30,7 +30,7 @@ def detect(*args, timeout=300):
 
 
 def run_json(*paths, rules=RULES):
-    code, out, err = detect("run", "--rules", rules, "--format", "json", *paths)
+    code, out, err = detect("run", "--no-builtin", "--rules", rules, "--format", "json", *paths)
     return code, json.loads(out), err
 
 
@@ -144,14 +144,14 @@ def test_eventbridge_and_order_independence(tmp_path):
     assert [f["rule"]["title"] for f in rep["findings"]] == ["AWS CloudTrail Important Change"]
     a = os.path.join(CT, "stratus")
     b = os.path.join(CT, "otrf")
-    _, out1, _ = detect("run", "--rules", RULES, "--format", "json", a, b)
-    _, out2, _ = detect("run", "--rules", RULES, "--format", "json", b, a)
-    _, out3, _ = detect("run", "--rules", RULES, "--format", "json", a, b)
+    _, out1, _ = detect("--rules", RULES, "--format", "json", a, b)
+    _, out2, _ = detect("--rules", RULES, "--format", "json", b, a)
+    _, out3, _ = detect("--rules", RULES, "--format", "json", a, b)
     assert out1 == out3
     f1, f2 = json.loads(out1)["findings"], json.loads(out2)["findings"]
     assert [(f["event"]["id"], f["rule"]["id"]) for f in f1] == \
         [(f["event"]["id"], f["rule"]["id"]) for f in f2]
-    times = [f["event"]["time"] for f in f1]
+    times = [f["time"] for f in f1]     # a correlation's time is its last event's
     assert times == sorted(times)
 
 
@@ -174,14 +174,14 @@ def test_bad_rule_named_and_others_run(tmp_path):
 
 def test_exit_zero_and_text_escaping(tmp_path):
     rule = os.path.join(RULES, "aws_cloudtrail_bedrock_guardrail_deleted.yml")
-    code, out, err = detect("run", "--rules", rule, os.path.join(CT, "otrf"))
+    code, out, err = detect("run", "--no-builtin", "--rules", rule, os.path.join(CT, "otrf"))
     assert code == 0, err
     assert out.startswith("0 finding(s); 1 rule(s) loaded, 0 failed\n")
     evil = {"eventID": "e1", "eventTime": "2024-01-01T00:00:00Z",
             "eventSource": "bedrock.amazonaws.com", "eventName": "DeleteGuardrail",
             "userIdentity": {"arn": "arn:aws:iam::1:user/\x1b[31mred\nfake line"}}
     (tmp_path / "evil.json").write_text(json.dumps([evil]))
-    code, out, err = detect("run", "--rules", rule, str(tmp_path / "evil.json"))
+    code, out, err = detect("run", "--no-builtin", "--rules", rule, str(tmp_path / "evil.json"))
     assert code == 1
     assert "\x1b" not in out and "user/\\x1b[31mred\\x0afake line" in out
     assert "outcome=success" in out
@@ -236,9 +236,12 @@ def test_usage():
     assert detect()[0] == 64
     assert detect("--help")[0] == 0
     assert detect("run", "--help")[0] == 0
-    code, _, err = detect("run", os.path.join(CT, "otrf"))
-    assert code == 64 and "give --rules" in err
+    code, _, err = detect("run", "--no-builtin", os.path.join(CT, "otrf"))
+    assert code == 64 and "--no-builtin needs --rules" in err
     assert detect("run", "--rules", RULES)[0] == 64
+    assert detect("--since", "yesterday", CT)[0] == 64
+    assert detect("--threshold", "nope=3", CT)[0] == 64
+    assert detect("--threshold", "cst_gw_model_sweep", CT)[0] == 64
     assert detect("run", "--rules", RULES, "--format", "xml", CT)[0] == 64
     assert detect("frobnicate")[0] == 64
     assert detect("lint")[0] == 64

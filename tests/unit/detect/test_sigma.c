@@ -357,7 +357,7 @@ static const struct {
 	{ "no logsource", "title: t\ndetection:\n    s:\n        f: x\n    condition: s\n",
 	    "logsource" },
 	{ "correlation", "title: t\ncorrelation:\n    type: event_count\n",
-	    "correlation rules are not supported" },
+	    "loaded by the rule set" },
 	{ "filter doc", "title: t\nlogsource:\n    product: aws\nfilter:\n    rules: [x]\n",
 	    "meta-filter" },
 	{ "bad level", "title: t\nlevel: severe\n" "logsource:\n    product: aws\ndetection:\n"
