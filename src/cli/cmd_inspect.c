@@ -76,9 +76,10 @@ render_json(const struct cst_insp_result *res, enum cst_insp_dir dir, size_t rul
 		    res->block_cat == CST_INSP_N_CAT ? "incomplete" :
 		    cst_insp_cat_name(res->block_cat));
 	r |= cst_buf_printf(b, ",\"complete\":%s,\"signals\":{\"hidden_characters\":%u,"
-	    "\"confusables\":%u,\"canonical_view_scanned\":%s},\"findings\":[",
-	    res->complete ? "true" : "false", res->signals.hidden, res->signals.confusables,
-	    res->signals.canonical_scanned ? "true" : "false");
+	    "\"confusables\":%u,\"canonical_view_scanned\":%s,\"decoded_segments\":%u},"
+	    "\"findings\":[", res->complete ? "true" : "false", res->signals.hidden,
+	    res->signals.confusables, res->signals.canonical_scanned ? "true" : "false",
+	    res->signals.decoded);
 	for (i = 0; i < res->n_findings; i++) {
 		const struct cst_insp_finding *f = &res->findings[i];
 
@@ -86,7 +87,7 @@ render_json(const struct cst_insp_result *res, enum cst_insp_dir dir, size_t rul
 		    "\"confidence\":%.3f,\"start\":%zu,\"end\":%zu,\"view\":\"%s\","
 		    "\"action\":\"%s\"", i ? "," : "", f->rule, cst_insp_cat_name(f->cat),
 		    f->entity, f->confidence / 1000.0, f->start, f->end,
-		    f->canonical ? "canonical" : "raw", cst_insp_action_name(f->action));
+		    f->view, cst_insp_action_name(f->action));
 		if (f->validator != NULL)
 			r |= cst_buf_printf(b, ",\"validator\":\"%s\"", f->validator);
 		r |= cst_buf_adds(b, "}");
@@ -111,7 +112,7 @@ render_text(const struct cst_insp_result *res, struct cst_buf *b)
 
 		r |= cst_buf_printf(b, "%-10s %-28s %-22s %.2f  bytes %zu-%zu  %s%s%s\n",
 		    cst_insp_action_name(f->action), f->rule, f->entity, f->confidence / 1000.0,
-		    f->start, f->end, f->canonical ? "canonical view" : "raw",
+		    f->start, f->end, f->view,
 		    f->validator ? ", validator " : "", f->validator ? f->validator : "");
 	}
 	if (!res->complete)

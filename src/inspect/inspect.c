@@ -16,6 +16,7 @@
 #include "core/err.h"
 #include "crypto/hash.h"
 #include "inspect/gitleaks.h"
+#include "inspect/decode.h"
 #include "inspect/match.h"
 #include "inspect/rules.h"
 #include "inspect/sanitize.h"
@@ -34,6 +35,7 @@
 #define NO_RULE UINT32_MAX
 #define DEFAULT_STREAM_WINDOW 256	/* bytes held back from a stream (stream.h) */
 #define DEFAULT_STREAM_MAX_HOLD (64 * 1024)
+#define ENCODED_INSTRUCTION_CONFIDENCE 700	/* an encoded blob and a decode instruction */
 
 /* One rule as a direction's policy applies it. */
 struct prule {
@@ -69,17 +71,21 @@ struct cst_insp_ctx {
 	const struct cst_insp_policy *p;
 	struct cst_patscratch *scratch;
 	struct cst_view view;
+	struct cst_dec *dec;
 	struct cst_insp_finding *f;
 	size_t n_f;
 	bool overflow;
+	const char *raw;		/* the text scanned */
 	char *out;			/* rewritten text */
 	size_t out_cap;
 	/* during a scan */
 	const struct direction *d;
 	struct cst_patscratch *cur;	/* d's scratch */
-	const char *text;		/* the text being matched (raw or canonical) */
+	const char *text;		/* the text being matched (raw, canonical or decoded) */
 	size_t text_len;
-	bool canonical;
+	const char *view_name;		/* its name in findings: "raw", "canonical", a chain */
+	const struct cst_dec_seg *seg;	/* the decoded segment being matched, or NULL */
+	bool complete;			/* no matcher limit hit so far */
 	size_t kw_rule;			/* the rule whose keywords were last looked for in text */
 	bool kw_found;
 };
@@ -796,6 +802,8 @@ cst_insp_ctx_new(const struct cst_insp_policy *p, struct cst_insp_ctx **out)
 		r = CST_ENOMEM;
 	if (r == 0)
 		r = cst_view_init();
+	if (r == 0)
+		r = cst_dec_new(&c->dec);
 	if (r != 0) {
 		cst_insp_ctx_free(c);
 		return r;
@@ -811,6 +819,7 @@ cst_insp_ctx_free(struct cst_insp_ctx *c)
 		return;
 	cst_patscratch_free(c->scratch);
 	cst_view_free(&c->view);
+	cst_dec_free(c->dec);
 	cst_free(c->f);
 	cst_free(c->out);
 	cst_free(c);
@@ -890,6 +899,22 @@ has_context(const char *text, size_t start, const char *words)
 	return false;
 }
 
+/*
+ * Whether rule pr matches the text being matched: raw-marked rules the raw text, canonical-
+ * marked ones the canonical view; every rule a decoded blob or escape view (decoded bytes are
+ * exact: a secret may be inside), and only phrase rules (injection, denied) a letter view.
+ */
+static bool
+rule_applies(const struct cst_insp_ctx *c, const struct prule *pr)
+{
+	if (c->seg != NULL)	/* markup is judged as the renderer reads it: raw */
+		return pr->r.cat != CST_INSP_EXFIL && (!c->seg->letters ||
+		    pr->r.cat == CST_INSP_INJECTION || pr->r.cat == CST_INSP_DENIED);
+	if (c->text != c->raw)
+		return (pr->r.flags & CST_RULE_CANONICAL) != 0;
+	return (pr->r.flags & CST_RULE_RAW) != 0;
+}
+
 static bool
 on_span(void *arg, size_t idx, size_t a, size_t b)
 {
@@ -904,10 +929,7 @@ on_span(void *arg, size_t idx, size_t a, size_t b)
 		return false;	/* the other direction's pattern */
 	pr = &c->d->rules[c->d->rule_of[idx]];
 	conf = pr->r.base;
-
-	if (c->canonical && !(pr->r.flags & CST_RULE_CANONICAL))
-		return false;
-	if (!c->canonical && !(pr->r.flags & CST_RULE_RAW))
+	if (!rule_applies(c, pr))
 		return false;
 	if (pr->r.flags & CST_RULE_FIRST_GROUP) {
 		unsigned g;
@@ -924,6 +946,8 @@ on_span(void *arg, size_t idx, size_t a, size_t b)
 	}
 	if (vb <= va)
 		return true;
+	if (c->seg != NULL && !cst_dec_seg_changed(c->seg, va, vb))
+		return true;	/* copied text: matched where it was copied from */
 	if (pr->r.keywords != NULL) {
 		/* a pattern's spans come together: its keywords are looked for once per text */
 		if (c->kw_rule != idx) {
@@ -971,7 +995,9 @@ on_span(void *arg, size_t idx, size_t a, size_t b)
 		c->overflow = true;
 		return false;
 	}
-	if (c->canonical)
+	if (c->seg != NULL)
+		cst_dec_seg_raw_span(c->seg, va, vb, &ra, &rb);
+	else if (c->text != c->raw)
 		cst_view_raw_span(&c->view, va, vb, &ra, &rb);
 	else {
 		ra = va;
@@ -984,10 +1010,17 @@ on_span(void *arg, size_t idx, size_t a, size_t b)
 	f->confidence = (uint16_t)conf;
 	f->start = ra;
 	f->end = rb;
-	f->canonical = c->canonical;
+	f->view = c->view_name;
 	f->validator = vres;
 	f->action = pr->action;
 	return true;
+}
+
+/* Raw text first, then the canonical view, then decoded views: the first is kept. */
+static int
+view_rank(const char *v)
+{
+	return strcmp(v, "raw") == 0 ? 0 : strcmp(v, "canonical") == 0 ? 1 : 2;
 }
 
 static int
@@ -1003,9 +1036,11 @@ cmp_finding(const void *x, const void *y)
 		return a->cat < b->cat ? -1 : 1;
 	if (a->confidence != b->confidence)
 		return a->confidence > b->confidence ? -1 : 1;
-	if (a->canonical != b->canonical)
-		return a->canonical ? 1 : -1;
-	return strcmp(a->rule, b->rule);
+	if (view_rank(a->view) != view_rank(b->view))
+		return view_rank(a->view) < view_rank(b->view) ? -1 : 1;
+	if (strcmp(a->rule, b->rule) != 0)
+		return strcmp(a->rule, b->rule);
+	return strcmp(a->view, b->view);
 }
 
 /*
@@ -1183,21 +1218,77 @@ cst_insp_rewrite(struct cst_insp_ctx *c, const char *raw, size_t len,
 }
 
 static int
-match_text(struct cst_insp_ctx *c, struct cst_patscratch *s, const char *t, size_t n,
-    bool canonical, bool *complete)
+match_text(struct cst_insp_ctx *c, const char *t, size_t n, const char *view,
+    const struct cst_dec_seg *seg)
 {
 	int r;
 
 	c->text = t;
 	c->text_len = n;
-	c->canonical = canonical;
+	c->view_name = view;
+	c->seg = seg;
 	c->kw_rule = SIZE_MAX;
-	r = cst_patset_scan(c->p->ps, s, t, n, on_span, c, NULL);
+	r = cst_patset_scan(c->p->ps, c->cur, t, n, on_span, c, NULL);
+	c->seg = NULL;
 	if (r == CST_ELIMIT) {
-		*complete = false;
+		c->complete = false;
 		return 0;
 	}
 	return r;
+}
+
+/* ---- decoded views ---- */
+
+static int
+on_segment(void *arg, const struct cst_dec_seg *seg)
+{
+	struct cst_insp_ctx *c = arg;
+
+	return match_text(c, seg->text, seg->len, seg->view, seg);
+}
+
+/*
+ * Matches what the text hides in encodings (decode.h) and adds the signal of an encoded blob
+ * next to a decode instruction, as the direction's injection rules are set (none: off). A
+ * spent decoding budget leaves the text not fully inspected.
+ */
+static int
+scan_decoded(struct cst_insp_ctx *c, const char *text, size_t len,
+    struct cst_insp_result *res)
+{
+	struct cst_dec_stats st;
+	const struct prule *inj = NULL;
+	size_t i;
+	int r;
+
+	if ((r = cst_dec_run(c->dec, text, len, &c->view, on_segment, c, &st)) != 0)
+		return r;
+	res->signals.decoded = st.segments;
+	if (st.limited)
+		c->complete = false;
+	for (i = 0; i < c->d->n && inj == NULL; i++)
+		if (c->d->rules[i].r.cat == CST_INSP_INJECTION)
+			inj = &c->d->rules[i];
+	if (st.blob && st.instruction && inj != NULL &&
+	    ENCODED_INSTRUCTION_CONFIDENCE >= inj->min_confidence) {
+		struct cst_insp_finding *f;
+
+		if (c->n_f == CST_INSP_MAX_FINDINGS) {
+			c->overflow = true;
+			return 0;
+		}
+		f = &c->f[c->n_f++];
+		memset(f, 0, sizeof(*f));
+		f->rule = "injection.encoded_instruction";
+		f->cat = CST_INSP_INJECTION;
+		f->entity = "PROMPT_INJECTION";
+		f->confidence = ENCODED_INSTRUCTION_CONFIDENCE;
+		f->start = st.blob_start;
+		f->end = st.blob_end;
+		f->view = st.blob_view;
+		f->action = inj->action;
+	}
+	return 0;
 }
 
 int
@@ -1206,7 +1297,7 @@ cst_insp_scan(struct cst_insp_ctx *c, enum cst_insp_dir d, const char *text, siz
 {
 	const struct direction *dir = &c->p->dir[d];
 	struct cst_patscratch *s = c->scratch;
-	bool complete = true;
+	bool complete;
 	size_t i;
 	int r;
 
@@ -1215,6 +1306,8 @@ cst_insp_scan(struct cst_insp_ctx *c, enum cst_insp_dir d, const char *text, siz
 	res->len = len;
 	c->n_f = 0;
 	c->overflow = false;
+	c->complete = true;
+	c->raw = text;
 	c->d = dir;
 	c->cur = s;
 	if (len > MAX_TEXT)
@@ -1223,14 +1316,17 @@ cst_insp_scan(struct cst_insp_ctx *c, enum cst_insp_dir d, const char *text, siz
 	if (dir->need_view && (r = cst_view_build(&c->view, text, len)) != 0)
 		return r;
 	if (dir->n > 0) {
-		if ((r = match_text(c, s, text, len, false, &complete)) != 0)
+		if ((r = match_text(c, text, len, "raw", NULL)) != 0)
 			return r;
 		if (dir->need_view && c->view.differs) {
-			if ((r = match_text(c, s, c->view.text, c->view.len, true, &complete)) != 0)
+			if ((r = match_text(c, c->view.text, c->view.len, "canonical", NULL)) != 0)
 				return r;
 			res->signals.canonical_scanned = true;
 		}
+		if ((r = scan_decoded(c, text, len, res)) != 0)
+			return r;
 	}
+	complete = c->complete;
 	res->signals.hidden = dir->need_view ? cst_view_hidden(&c->view) : 0;
 	res->signals.confusables = dir->need_view ? c->view.st.confusables : 0;
 	if (dir->smuggling_on && (c->view.st.tags > 0 || (res->signals.hidden > dir->max_hidden &&
@@ -1246,6 +1342,7 @@ cst_insp_scan(struct cst_insp_ctx *c, enum cst_insp_dir d, const char *text, siz
 		f->confidence = c->view.st.tags > 0 ? 1000 : 800;
 		f->start = 0;
 		f->end = len;
+		f->view = "raw";
 		f->action = dir->smuggling_action;
 	}
 	if (c->overflow)

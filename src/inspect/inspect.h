@@ -6,7 +6,9 @@
  *
  * A text is matched twice when its canonical view (view.h) differs from it: rules marked raw
  * (secrets: exact bytes matter) see the raw text, the others both; a finding in the canonical
- * view is mapped back to exact raw byte offsets. Candidates from the matcher (match.h) are
+ * view is mapped back to exact raw byte offsets. What the text hides in encodings (base64,
+ * hex, escapes, ROT13, leetspeak, spaced letters: decode.h) is decoded, bounded, and matched
+ * too, each finding mapped back to the raw bytes of the encoding it came from. Candidates from the matcher (match.h) are
  * confirmed by validators (validate.h), keyword and entropy checks, and scored as Presidio
  * does: a validator's yes gives 1.0 and its no drops the candidate; a context word among the
  * five words before the candidate adds 0.35 with a floor of 0.4.
@@ -59,7 +61,9 @@ struct cst_insp_finding {
 	const char *entity;	/* "CREDIT_CARD", "GITHUB_TOKEN", "PROMPT_INJECTION", ... */
 	uint16_t confidence;	/* per mille */
 	size_t start, end;	/* raw byte offsets [start, end) */
-	bool canonical;		/* found in the canonical view (else the raw text) */
+	const char *view;	/* where it was found: "raw", "canonical", or the decode chain
+				 * in order of application ("base64", "canonical>hex>base64",
+				 * "rot13" ...); valid until the next scan */
 	const char *validator;	/* "valid", "unknown" (no checksum), or NULL (none applies) */
 	enum cst_insp_action action;
 };
@@ -78,6 +82,7 @@ struct cst_insp_result {
 		uint32_t hidden;	/* invisible, tag, variation-selector and filler characters */
 		uint32_t confusables;
 		bool canonical_scanned;
+		uint32_t decoded;	/* decoded segments matched */
 	} signals;
 };
 

@@ -48,6 +48,7 @@ struct cst_sec_finding {
 	/* internal, filled by the content scan for attribution and suppression */
 	uint64_t line_hash;	/* of the file line that holds the finding */
 	bool inline_allow;	/* that line carries gitleaks:allow or castellan:allow */
+	bool decoded_view;	/* found by the engine in decoded text (base64, escapes ...) */
 	uint64_t al_regex;	/* bit i: the content regexes of allowlist i of the rule hold */
 	uint64_t al_stop;	/* bit i: a stopword of allowlist i occurs in the secret */
 };

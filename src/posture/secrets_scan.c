@@ -554,6 +554,25 @@ record(struct scanstate *st, const struct cst_insp_finding *ef, const char *sec,
 		if (stop_hit(a, sec, n))
 			f->al_stop |= UINT64_C(1) << i;
 	}
+	/* the same secret found again (the engine decoding the raw text, then a context
+	 * decoding it too, at the key rather than inside the blob): keep one, the context's */
+	f->decoded_view = ef->view != NULL && strcmp(ef->view, "raw") != 0 &&
+	    strcmp(ef->view, "canonical") != 0;
+	for (i = 0; i + 1 < st->out->n; i++) {
+		struct cst_sec_finding *o = &st->out->f[i];
+
+		if (o->line == f->line && strcmp(o->rule, f->rule) == 0 && (o->col == f->col ||
+		    ((o->decoded_view || f->decoded_view) && (o->where == NULL) != (f->where == NULL)))) {
+			if (o->where == NULL && f->where != NULL) {
+				cst__sec_finding_clear(o);
+				*o = *f;
+			} else {
+				cst__sec_finding_clear(f);
+			}
+			st->out->n--;
+			return 0;
+		}
+	}
 	return 0;
 }
 
