@@ -71,15 +71,15 @@ cst__inspect_ctx(struct cst_txn *t, struct cst_insp_ctx **out)
 
 /* Inspects one JSON string (where names it for the record); rewrites it when told to. */
 static void
-inspect_string(struct walk *w, json_t *s, const char *where)
+inspect_string(struct walk *w, json_t *s, const char *where, enum cst_insp_src src)
 {
 	struct cst_insp_result r;
 	int e;
 
 	if (w->blocked || w->err != 0 || !json_is_string(s))
 		return;
-	if ((e = cst_insp_scan(w->ctx, CST_INSP_INPUT, json_string_value(s), json_string_length(s),
-	    &r)) != 0) {
+	if ((e = cst_insp_scan_src(w->ctx, CST_INSP_INPUT, src, json_string_value(s),
+	    json_string_length(s), &r)) != 0) {
 		w->err = e;
 		return;
 	}
@@ -110,16 +110,19 @@ inspect_strings(struct walk *w, json_t *v, const char *name)
 	json_t *e;
 
 	if (json_is_string(v)) {
-		inspect_string(w, v, name);
+		inspect_string(w, v, name, CST_INSP_SRC_DIRECT);
 		return;
 	}
 	json_array_foreach(v, i, e) {
 		snprintf(where, sizeof(where), "%s[%zu]", name, i);
-		inspect_string(w, e, where);
+		inspect_string(w, e, where, CST_INSP_SRC_DIRECT);
 	}
 }
 
-/* Chat messages: string content, or content parts of type "text". */
+/*
+ * Chat messages: string content, or content parts of type "text". Tool and function results
+ * are indirect content (what the model reads on the side), the rest direct.
+ */
 static void
 inspect_messages(struct walk *w, json_t *msgs)
 {
@@ -129,15 +132,18 @@ inspect_messages(struct walk *w, json_t *msgs)
 
 	json_array_foreach(msgs, i, m) {
 		json_t *content = json_object_get(m, "content");
+		const char *role = json_string_value(json_object_get(m, "role"));
+		enum cst_insp_src src = role != NULL && (strcmp(role, "tool") == 0 ||
+		    strcmp(role, "function") == 0) ? CST_INSP_SRC_INDIRECT : CST_INSP_SRC_DIRECT;
 
 		if (json_is_string(content)) {
 			snprintf(where, sizeof(where), "messages[%zu].content", i);
-			inspect_string(w, content, where);
+			inspect_string(w, content, where, src);
 			continue;
 		}
 		json_array_foreach(content, j, part) {
 			snprintf(where, sizeof(where), "messages[%zu].content[%zu].text", i, j);
-			inspect_string(w, json_object_get(part, "text"), where);
+			inspect_string(w, json_object_get(part, "text"), where, src);
 		}
 	}
 }

@@ -17,6 +17,7 @@
 #include "crypto/hash.h"
 #include "inspect/gitleaks.h"
 #include "inspect/decode.h"
+#include "inspect/classify.h"
 #include "inspect/match.h"
 #include "inspect/rules.h"
 #include "inspect/sanitize.h"
@@ -55,6 +56,9 @@ struct direction {
 	struct cst_host_list allow;	/* hosts markdown may point to (exfil rules) */
 	size_t stream_window, stream_max_hold;	/* streamed text (stream.h) */
 	bool need_view;			/* smuggling is on or a rule matches the canonical view */
+	const struct cst_classify_model *clf;	/* the injection classifier, or NULL (off) */
+	double clf_threshold[2];	/* by enum cst_insp_src */
+	enum cst_insp_action clf_action;
 };
 
 struct cst_insp_policy {
@@ -65,6 +69,8 @@ struct cst_insp_policy {
 	unsigned char token_key[32];
 	char **owned;			/* strings the policy allocated (denied-word regexes) */
 	size_t n_owned;
+	struct cst_classify_model *models[3];	/* classifier weights: [0] the built-in ones
+						 * (loaded once), [1 + dir] a direction's file */
 };
 
 struct cst_insp_ctx {
@@ -281,18 +287,23 @@ load_category(struct direction *d, enum cst_insp_dir dir, enum cst_insp_cat cat,
     const json_t *o, const char *where, char *err, size_t err_len)
 {
 	static const char *const known[] = { "enabled", "action", "min_confidence", NULL };
+	static const char *const iknown[] = { "enabled", "action", "min_confidence",
+		"classifier", NULL };
 	const struct cst_insp_rule *rules;
 	enum cst_insp_action a = default_action(dir, cat);
 	uint16_t mc = DEFAULT_MIN_CONFIDENCE;
 	size_t n, i;
 	int r;
 
-	if ((r = check_members(o, where, known, err, err_len)) != 0 ||
+	if ((r = check_members(o, where, cat == CST_INSP_INJECTION ? iknown : known, err,
+	    err_len)) != 0 ||
 	    (r = read_action(o, where, &a, err, err_len)) != 0 ||
 	    (r = read_confidence(o, where, &mc, err, err_len)) != 0)
 		return r;
 	if (json_is_false(json_object_get(o, "enabled")))
 		return 0;
+	if (cat == CST_INSP_INJECTION)
+		d->clf_action = a;
 	rules = cst_insp_builtin_rules(cat, &n);
 	for (i = 0; i < n; i++)
 		if ((r = add_rule(d, &rules[i], a, mc)) != 0)
@@ -381,6 +392,68 @@ load_denied(struct cst_insp_policy *p, struct direction *d, enum cst_insp_dir di
 				return r;
 		}
 	}
+	return 0;
+}
+
+/* Reads an optional threshold member (0..1) of o into *t. */
+static int
+read_threshold(const json_t *o, const char *name, double *t, char *err, size_t err_len)
+{
+	const json_t *v = json_object_get(o, name);
+
+	if (v == NULL)
+		return 0;
+	if (!json_is_number(v) || json_number_value(v) < 0 || json_number_value(v) > 1)
+		return bad(err, err_len, "injection.classifier.%s: expected a number from 0 to 1",
+		    name);
+	*t = json_number_value(v);
+	return 0;
+}
+
+/*
+ * The injection classifier of a direction: on by default for input, off for output (answers
+ * are not what it was trained on); the built-in weights unless "model" names a file. Off as
+ * well when the injection category is.
+ */
+static int
+load_classifier(struct cst_insp_policy *p, struct direction *d, enum cst_insp_dir dir,
+    const json_t *inj, char *err, size_t err_len)
+{
+	static const char *const known[] = { "enabled", "threshold", "indirect_threshold",
+		"model", NULL };
+	const json_t *o = json_object_get(inj, "classifier"), *en, *mf;
+	char merr[256];
+	int r;
+
+	if ((r = check_members(o, "injection.classifier", known, err, err_len)) != 0)
+		return r;
+	en = json_object_get(o, "enabled");
+	if (en != NULL && !json_is_boolean(en))
+		return bad(err, err_len, "injection.classifier.enabled: expected true or false");
+	mf = json_object_get(o, "model");
+	if (mf != NULL && (!json_is_string(mf) || json_string_length(mf) == 0))
+		return bad(err, err_len, "injection.classifier.model: expected a file name");
+	if (json_is_false(json_object_get(inj, "enabled")) ||
+	    (en != NULL ? !json_is_true(en) : dir != CST_INSP_INPUT))
+		return 0;
+	if (mf != NULL)
+		r = cst_classify_model_load(json_string_value(mf), &p->models[1 + dir], merr,
+		    sizeof(merr));
+	else if (p->models[0] == NULL)
+		r = cst_classify_model_builtin(&p->models[0], merr, sizeof(merr));
+	if (r == CST_EINVAL || r == CST_ENOENT || r == CST_EIO || r == CST_ELIMIT)
+		return bad(err, err_len, "injection.classifier: %s", merr);
+	if (r != 0)
+		return r;
+	d->clf = p->models[mf != NULL ? 1 + dir : 0];
+	d->clf_threshold[CST_INSP_SRC_DIRECT] = cst_classify_default_threshold(d->clf,
+	    CST_CLASSIFY_DIRECT);
+	d->clf_threshold[CST_INSP_SRC_INDIRECT] = cst_classify_default_threshold(d->clf,
+	    CST_CLASSIFY_INDIRECT);
+	if ((r = read_threshold(o, "threshold", &d->clf_threshold[CST_INSP_SRC_DIRECT], err,
+	    err_len)) != 0 || (r = read_threshold(o, "indirect_threshold",
+	    &d->clf_threshold[CST_INSP_SRC_INDIRECT], err, err_len)) != 0)
+		return r;
 	return 0;
 }
 
@@ -514,6 +587,7 @@ load_direction(struct cst_insp_policy *p, enum cst_insp_dir dir, const json_t *o
 	    err, err_len)) != 0 ||
 	    (r = load_category(d, dir, CST_INSP_INJECTION, json_object_get(o, "injection"),
 	    "injection", err, err_len)) != 0 ||
+	    (r = load_classifier(p, d, dir, json_object_get(o, "injection"), err, err_len)) != 0 ||
 	    (r = load_denied(p, d, dir, json_object_get(o, "denied"), err, err_len)) != 0 ||
 	    (r = load_canaries(p, d, dir, json_object_get(o, "canaries"), err, err_len)) != 0 ||
 	    (r = load_sanitize(p, d, dir, json_object_get(o, "sanitize"), err, err_len)) != 0 ||
@@ -533,7 +607,7 @@ load_direction(struct cst_insp_policy *p, enum cst_insp_dir dir, const json_t *o
 			return bad(err, err_len, "smuggling.max_hidden: expected a count");
 		d->max_hidden = (uint32_t)json_integer_value(mh);
 	}
-	d->need_view = d->smuggling_on;
+	d->need_view = d->smuggling_on || d->clf != NULL;
 	for (i = 0; i < d->n; i++)
 		if (d->rules[i].r.flags & CST_RULE_CANONICAL)
 			d->need_view = true;
@@ -765,6 +839,8 @@ cst_insp_policy_free(struct cst_insp_policy *p)
 		cst_free(p->dir[i].rule_of);
 		cst_free(p->dir[i].allow.hosts);
 	}
+	for (i = 0; i < 3; i++)
+		cst_classify_model_free(p->models[i]);
 	for (i = 0; i < p->n_owned; i++)
 		cst_free(p->owned[i]);
 	cst_free(p->owned);
@@ -1291,9 +1367,56 @@ scan_decoded(struct cst_insp_ctx *c, const char *text, size_t len,
 	return 0;
 }
 
+/* The classifier's verdict on the text (its canonical view), as a finding over the best
+ * window when the probability reaches the source's threshold. */
+static void
+classify(struct cst_insp_ctx *c, enum cst_insp_src src, const char *text, size_t len,
+    struct cst_insp_result *res)
+{
+	const struct direction *d = c->d;
+	const char *t = c->view.differs ? c->view.text : text;
+	size_t n = c->view.differs ? c->view.len : len, ra, rb;
+	struct cst_classify_score sc;
+	struct cst_insp_finding *f;
+
+	cst_classify_score(d->clf, src == CST_INSP_SRC_INDIRECT ? CST_CLASSIFY_INDIRECT :
+	    CST_CLASSIFY_DIRECT, t, n, &sc);
+	res->signals.classified = true;
+	res->signals.injection_p = sc.p;
+	if (sc.p < d->clf_threshold[src] || sc.end <= sc.start)
+		return;
+	if (c->n_f == CST_INSP_MAX_FINDINGS) {
+		c->overflow = true;
+		return;
+	}
+	if (c->view.differs)
+		cst_view_raw_span(&c->view, sc.start, sc.end, &ra, &rb);
+	else {
+		ra = sc.start;
+		rb = sc.end;
+	}
+	f = &c->f[c->n_f++];
+	memset(f, 0, sizeof(*f));
+	f->rule = "injection.classifier";
+	f->cat = CST_INSP_INJECTION;
+	f->entity = "PROMPT_INJECTION";
+	f->confidence = (uint16_t)lround(sc.p * 1000);
+	f->start = ra;
+	f->end = rb;
+	f->view = c->view.differs ? "canonical" : "raw";
+	f->action = d->clf_action;
+}
+
 int
 cst_insp_scan(struct cst_insp_ctx *c, enum cst_insp_dir d, const char *text, size_t len,
     struct cst_insp_result *res)
+{
+	return cst_insp_scan_src(c, d, CST_INSP_SRC_DIRECT, text, len, res);
+}
+
+int
+cst_insp_scan_src(struct cst_insp_ctx *c, enum cst_insp_dir d, enum cst_insp_src src,
+    const char *text, size_t len, struct cst_insp_result *res)
 {
 	const struct direction *dir = &c->p->dir[d];
 	struct cst_patscratch *s = c->scratch;
@@ -1326,6 +1449,9 @@ cst_insp_scan(struct cst_insp_ctx *c, enum cst_insp_dir d, const char *text, siz
 		if ((r = scan_decoded(c, text, len, res)) != 0)
 			return r;
 	}
+	if (dir->clf != NULL)
+		classify(c, src == CST_INSP_SRC_INDIRECT ? src : CST_INSP_SRC_DIRECT, text, len,
+		    res);
 	complete = c->complete;
 	res->signals.hidden = dir->need_view ? cst_view_hidden(&c->view) : 0;
 	res->signals.confusables = dir->need_view ? c->view.st.confusables : 0;

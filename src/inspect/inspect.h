@@ -49,6 +49,10 @@ enum cst_insp_action {
 
 enum cst_insp_dir { CST_INSP_INPUT, CST_INSP_OUTPUT };
 
+/* Where an input text comes from: what the user sent, or content the model reads on the side
+ * (retrieved documents, tool results). The injection classifier has a threshold for each. */
+enum cst_insp_src { CST_INSP_SRC_DIRECT, CST_INSP_SRC_INDIRECT };
+
 /* "pii", "secret", "injection", "denied", "smuggling", "exfil", "leak"; "log", "mask", ... */
 const char *cst_insp_cat_name(enum cst_insp_cat c);
 const char *cst_insp_action_name(enum cst_insp_action a);
@@ -83,6 +87,8 @@ struct cst_insp_result {
 		uint32_t confusables;
 		bool canonical_scanned;
 		uint32_t decoded;	/* decoded segments matched */
+		bool classified;	/* the injection classifier scored the text */
+		double injection_p;	/* its calibrated probability for the text's source */
 	} signals;
 };
 
@@ -98,9 +104,13 @@ struct cst_gitleaks_config;
  *   DIRECTION: { "pii": { "action": A, "min_confidence": 0.4,
  *                         "entities": { "CREDIT_CARD": { "enabled": true, "action": A,
  *                                                        "min_confidence": 0.5 }, ... } },
- *                "secrets": { "action": A }, "injection": { "action": A },
+ *                "secrets": { "action": A },
+ *                "injection": { "action": A, "classifier": { "enabled": bool,
+ *                               "threshold": 0.9, "indirect_threshold": 0.9, "model": FILE } },
  *                "smuggling": { "action": A, "max_hidden": 8 },
  *                "denied": { "action": A, "words": [...], "regexes": [...] } }
+ * The injection classifier's weights are the built-in ones unless "model" names a weights
+ * file; a file that is unreadable or fails its checks (classify.h) is CST_EINVAL.
  * 0; CST_EINVAL with err naming the member and the problem; CST_ENOMEM.
  */
 int cst_insp_policy_new(const json_t *cfg, struct cst_insp_policy **out, char *err,
@@ -164,5 +174,8 @@ void cst_insp_policy_stream(const struct cst_insp_policy *p, enum cst_insp_dir d
     struct cst_insp_stream_conf *out);
 /* GitHub's token checksum: the last six base62 characters are the CRC32 of the 30 before. */
 bool cst_insp_github_checksum(const char *s, size_t n);
+/* As cst_insp_scan (which is src = CST_INSP_SRC_DIRECT), for a text from src. */
+int cst_insp_scan_src(struct cst_insp_ctx *c, enum cst_insp_dir d, enum cst_insp_src src,
+    const char *text, size_t len, struct cst_insp_result *res);
 
 #endif
