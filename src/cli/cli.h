@@ -36,6 +36,7 @@ int cst_cmd_log(int argc, char **argv);
 int cst_cmd_kms(int argc, char **argv);
 int cst_cmd_scan(int argc, char **argv);
 int cst_cmd_detect(int argc, char **argv);
+int cst_cmd_policy(int argc, char **argv);
 int cst_cmd_inspect(int argc, char **argv);
 int cst_cmd_posture(int argc, char **argv);
 int cst_cmd_secrets(int argc, char **argv);

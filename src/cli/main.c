@@ -26,6 +26,7 @@ static const struct {
 	{ "posture", cst_cmd_posture, "check Kubernetes, KubeRay and Ray launcher manifests for misconfigurations" },
 	{ "secrets", cst_cmd_secrets, "find credentials in files, directories and git histories" },
 	{ "detect", cst_cmd_detect, "Sigma rules over CloudTrail and Bedrock logs; rule linter" },
+	{ "policy", cst_cmd_policy, "evaluate requests against AWS IAM/SCP policies; policy linter" },
 	{ "model", cst_cmd_model, "sign, verify, hash (OMS) and encrypt, decrypt, shred models" },
 	{ "kms", cst_cmd_kms, "keys in the HSM or keystore: create, list, public, destroy" },
 };
