@@ -56,7 +56,7 @@ put(const char *dir, const char *rel, const void *data, size_t len)
 {
 	char path[PATH_MAX], *slash;
 
-	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	assert_true((size_t)snprintf(path, sizeof(path), "%s/%s", dir, rel) < sizeof(path));
 	slash = strrchr(path, '/');
 	*slash = '\0';
 	mkdirs(path);
@@ -75,7 +75,7 @@ puts_(const char *dir, const char *rel, const char *s)
 static inline void
 fresh(char *out, size_t cap, const char *name)
 {
-	snprintf(out, cap, "%s/%s", tmp_root, name);
+	assert_true((size_t)snprintf(out, cap, "%s/%s", tmp_root, name) < cap);
 	assert_int_equal(mkdir(out, 0755), 0);
 }
 
@@ -96,7 +96,9 @@ rm_rf(const char *path)
 			while ((e = readdir(d)) != NULL) {
 				if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
 					continue;
-				snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
+				if ((size_t)snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name) >=
+				    sizeof(sub))
+					continue;
 				rm_rf(sub);
 			}
 			closedir(d);
