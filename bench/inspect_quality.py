@@ -20,6 +20,7 @@ import json
 import math
 import os
 import subprocess
+import tempfile
 import sys
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
@@ -34,9 +35,24 @@ PII_MAP = {"CREDIT_CARD": "CREDIT_CARD", "EMAIL_ADDRESS": "EMAIL_ADDRESS",
            "US_SSN": "US_SSN", "US_DRIVER_LICENSE": "US_DRIVER_LICENSE", "DOMAIN_NAME": "URL"}
 
 
-def run(driver, lines):
+# The PII evaluation runs every pattern entity the data set labels: URL is off by default
+# (answers' links are judged by the exfiltration rules), so this policy turns it on.
+PII_POLICY = {"output": {"pii": {"entities": {"URL": {"enabled": True}}}}}
+
+
+def run(driver, lines, policy=None):
     inp = "".join(json.dumps(x) + "\n" for x in lines).encode("utf-8", "surrogatepass")
-    r = subprocess.run([driver, "scan"], input=inp, capture_output=True, check=True)
+    argv = [driver, "scan"]
+    if policy is not None:
+        f = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)
+        json.dump(policy, f)
+        f.close()
+        argv += ["--policy", f.name]
+    try:
+        r = subprocess.run(argv, input=inp, capture_output=True, check=True)
+    finally:
+        if policy is not None:
+            os.unlink(f.name)
     out = [json.loads(x) for x in r.stdout.decode().splitlines()]
     assert len(out) == len(lines), "driver printed %d of %d lines" % (len(out), len(lines))
     return out
@@ -226,7 +242,7 @@ def corrupt(text, a, b):
 def pii(driver):
     with open(PII_DATA, encoding="utf-8") as f:
         recs = json.load(f)
-    res = run(driver, [{"text": r["full_text"], "dir": "output"} for r in recs])
+    res = run(driver, [{"text": r["full_text"], "dir": "output"} for r in recs], PII_POLICY)
     ents = sorted(set(PII_MAP.values()))
     st = {e: {"gold": 0, "pred": 0, "tp_exact": 0, "tp_overlap": 0} for e in ents}
     checks = []
@@ -246,7 +262,7 @@ def pii(driver):
                         t = corrupt(text, g[0], g[1])
                         if t is not None:
                             checks.append((e, t, g))
-    out = run(driver, [{"text": t, "dir": "output"} for _, t, _ in checks])
+    out = run(driver, [{"text": t, "dir": "output"} for _, t, _ in checks], PII_POLICY)
     rej = {}
     for (e, _, g), o in zip(checks, out):
         found = any(f["entity"] == e and f["start"] < g[1] and g[0] < f["end"]

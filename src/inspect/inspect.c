@@ -91,6 +91,7 @@ struct cst_insp_ctx {
 	size_t text_len;
 	const char *view_name;		/* its name in findings: "raw", "canonical", a chain */
 	const struct cst_dec_seg *seg;	/* the decoded segment being matched, or NULL */
+	enum cst_insp_src src;		/* where the text being scanned comes from */
 	bool complete;			/* no matcher limit hit so far */
 	size_t kw_rule;			/* the rule whose keywords were last looked for in text */
 	bool kw_found;
@@ -1315,12 +1316,19 @@ match_text(struct cst_insp_ctx *c, const char *t, size_t n, const char *view,
 
 /* ---- decoded views ---- */
 
+static double classify_text(struct cst_insp_ctx *c, const char *t, size_t n,
+    const struct cst_dec_seg *seg);
+
+/* A decoded segment: the rules, and the classifier (spaced, leet, ROT13 or encoded text). */
 static int
 on_segment(void *arg, const struct cst_dec_seg *seg)
 {
 	struct cst_insp_ctx *c = arg;
+	int r = match_text(c, seg->text, seg->len, seg->view, seg);
 
-	return match_text(c, seg->text, seg->len, seg->view, seg);
+	if (r == 0 && c->d->clf != NULL)
+		classify_text(c, seg->text, seg->len, seg);
+	return r;
 }
 
 /*
@@ -1367,29 +1375,30 @@ scan_decoded(struct cst_insp_ctx *c, const char *text, size_t len,
 	return 0;
 }
 
-/* The classifier's verdict on the text (its canonical view), as a finding over the best
- * window when the probability reaches the source's threshold. */
-static void
-classify(struct cst_insp_ctx *c, enum cst_insp_src src, const char *text, size_t len,
-    struct cst_insp_result *res)
+/*
+ * The classifier's verdict on t[0..n) (the canonical view, or a decoded segment seg), as a
+ * finding over the best window when the probability reaches the source's threshold. Returns
+ * the probability.
+ */
+static double
+classify_text(struct cst_insp_ctx *c, const char *t, size_t n, const struct cst_dec_seg *seg)
 {
 	const struct direction *d = c->d;
-	const char *t = c->view.differs ? c->view.text : text;
-	size_t n = c->view.differs ? c->view.len : len, ra, rb;
 	struct cst_classify_score sc;
 	struct cst_insp_finding *f;
+	size_t ra, rb;
 
-	cst_classify_score(d->clf, src == CST_INSP_SRC_INDIRECT ? CST_CLASSIFY_INDIRECT :
+	cst_classify_score(d->clf, c->src == CST_INSP_SRC_INDIRECT ? CST_CLASSIFY_INDIRECT :
 	    CST_CLASSIFY_DIRECT, t, n, &sc);
-	res->signals.classified = true;
-	res->signals.injection_p = sc.p;
-	if (sc.p < d->clf_threshold[src] || sc.end <= sc.start)
-		return;
+	if (sc.p < d->clf_threshold[c->src] || sc.end <= sc.start)
+		return sc.p;
 	if (c->n_f == CST_INSP_MAX_FINDINGS) {
 		c->overflow = true;
-		return;
+		return sc.p;
 	}
-	if (c->view.differs)
+	if (seg != NULL)
+		cst_dec_seg_raw_span(seg, sc.start, sc.end, &ra, &rb);
+	else if (c->view.differs)
 		cst_view_raw_span(&c->view, sc.start, sc.end, &ra, &rb);
 	else {
 		ra = sc.start;
@@ -1403,8 +1412,9 @@ classify(struct cst_insp_ctx *c, enum cst_insp_src src, const char *text, size_t
 	f->confidence = (uint16_t)lround(sc.p * 1000);
 	f->start = ra;
 	f->end = rb;
-	f->view = c->view.differs ? "canonical" : "raw";
+	f->view = seg != NULL ? seg->view : c->view.differs ? "canonical" : "raw";
 	f->action = d->clf_action;
+	return sc.p;
 }
 
 int
@@ -1433,6 +1443,7 @@ cst_insp_scan_src(struct cst_insp_ctx *c, enum cst_insp_dir d, enum cst_insp_src
 	c->raw = text;
 	c->d = dir;
 	c->cur = s;
+	c->src = src == CST_INSP_SRC_INDIRECT ? src : CST_INSP_SRC_DIRECT;
 	if (len > MAX_TEXT)
 		return CST_ELIMIT;
 	/* a secrets-only policy matches the raw text alone: no view to build */
@@ -1449,9 +1460,11 @@ cst_insp_scan_src(struct cst_insp_ctx *c, enum cst_insp_dir d, enum cst_insp_src
 		if ((r = scan_decoded(c, text, len, res)) != 0)
 			return r;
 	}
-	if (dir->clf != NULL)
-		classify(c, src == CST_INSP_SRC_INDIRECT ? src : CST_INSP_SRC_DIRECT, text, len,
-		    res);
+	if (dir->clf != NULL) {
+		res->signals.classified = true;
+		res->signals.injection_p = classify_text(c, c->view.differs ? c->view.text : text,
+		    c->view.differs ? c->view.len : len, NULL);
+	}
 	complete = c->complete;
 	res->signals.hidden = dir->need_view ? cst_view_hidden(&c->view) : 0;
 	res->signals.confusables = dir->need_view ? c->view.st.confusables : 0;
