@@ -3,6 +3,9 @@
  */
 #include "core/err.h"
 
+#include <stdarg.h>
+#include <stdio.h>
+
 #include <errno.h>
 
 const char *
@@ -51,4 +54,15 @@ cst_err_errno(int errnum)
 	case ENAMETOOLONG: return CST_E2BIG;
 	default: return CST_EIO;
 	}
+}
+
+int
+cst_einval(char *err, size_t err_len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, err_len, fmt, ap);
+	va_end(ap);
+	return CST_EINVAL;
 }

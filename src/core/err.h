@@ -6,6 +6,8 @@
 #ifndef CST_CORE_ERR_H
 #define CST_CORE_ERR_H
 
+#include <stddef.h>
+
 enum {
 	CST_OK = 0,
 	CST_EINVAL = -1,	/* malformed input */
@@ -25,6 +27,13 @@ enum {
 	CST_ESTATE = -15,	/* call not valid in the current state */
 	CST_E2BIG = -16,	/* output does not fit the destination */
 };
+
+/*
+ * Writes the message naming what was wrong (printf format) into err[0..err_len) and returns
+ * CST_EINVAL: the one-line error of a parser or loader that refuses its input.
+ */
+int cst_einval(char *err, size_t err_len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* Returns a static, human-readable description of a CST_E* code (never NULL). */
 const char *cst_strerror(int err);

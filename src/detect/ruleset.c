@@ -24,20 +24,6 @@
 #define EXCERPT_LINES 5
 #define EXCERPT_LINE_BYTES 200
 
-static int
-fail(char *err, size_t err_len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int
-fail(char *err, size_t err_len, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, err_len, fmt, ap);
-	va_end(ap);
-	return CST_EINVAL;
-}
-
 /* ---- shared helpers ---- */
 
 json_t *
@@ -336,14 +322,16 @@ str_list(json_t *v, const char ***out, size_t *n, const char *what, char *err, s
 		return 0;
 	}
 	if (!json_is_array(v) || json_array_size(v) == 0)
-		return fail(err, err_len, "%s: must be a string or a non-empty list of strings",
+		return cst_einval(err, err_len, "%s: must be a string or a non-empty list of "
+		    "strings",
 		    what);
 	if ((a = cst_calloc(json_array_size(v), sizeof(*a))) == NULL)
 		return CST_ENOMEM;
 	json_array_foreach(v, i, e) {
 		if (!json_is_string(e) || json_string_length(e) == 0) {
 			cst_free(a);
-			return fail(err, err_len, "%s: entry %zu is not a non-empty string", what, i);
+			return cst_einval(err, err_len, "%s: entry %zu is not a non-empty "
+			    "string", what, i);
 		}
 		a[i] = json_string_value(e);
 	}
@@ -367,18 +355,20 @@ load_condition(struct rs_entry *e, json_t *cond, char *err, size_t err_len)
 			e->n_cmp = 1;
 			return 0;
 		}
-		return fail(err, err_len, "correlation.condition: missing (required for %s)",
+		return cst_einval(err, err_len, "correlation.condition: missing (required for %s)",
 		    e->type == RS_EVENT_COUNT ? "event_count" : "this type");
 	}
 	if (json_is_string(cond))
-		return fail(err, err_len, "correlation.condition: an expression over rule names is "
+		return cst_einval(err, err_len, "correlation.condition: an expression over rule "
+		    "names is "
 		    "not supported; give a count (e.g. gte: 2)");
 	if (!json_is_object(cond))
-		return fail(err, err_len, "correlation.condition: must be a mapping");
+		return cst_einval(err, err_len, "correlation.condition: must be a mapping");
 	json_object_foreach(cond, k, v) {
 		if (strcmp(k, "field") == 0) {
 			if (!json_is_string(v) || json_string_length(v) == 0)
-				return fail(err, err_len, "correlation.condition.field: must be a "
+				return cst_einval(err, err_len, "correlation.condition.field: "
+				    "must be a "
 				    "field name");
 			e->field = json_string_value(v);
 			continue;
@@ -387,26 +377,31 @@ load_condition(struct rs_entry *e, json_t *cond, char *err, size_t err_len)
 			if (strcmp(k, names[i]) == 0)
 				break;
 		if (i == sizeof(names) / sizeof(names[0]))
-			return fail(err, err_len, "correlation.condition: unknown key '%s' (gt, gte, "
+			return cst_einval(err, err_len, "correlation.condition: unknown key '%s' "
+			    "(gt, gte, "
 			    "lt, lte, eq, neq, field)", k);
 		if (!json_is_number(v) || !isfinite(json_number_value(v)))
-			return fail(err, err_len, "correlation.condition.%s: must be a number", k);
+			return cst_einval(err, err_len, "correlation.condition.%s: must be a "
+			    "number", k);
 		if (e->n_cmp == 2)
-			return fail(err, err_len, "correlation.condition: at most two comparisons");
+			return cst_einval(err, err_len, "correlation.condition: at most two "
+			    "comparisons");
 		e->cmp[e->n_cmp] = (enum rs_cmp)i;
 		e->cv[e->n_cmp++] = json_number_value(v);
 	}
 	if (e->n_cmp == 0)
-		return fail(err, err_len, "correlation.condition: no comparison (gt, gte, lt, lte, "
+		return cst_einval(err, err_len, "correlation.condition: no comparison (gt, gte, "
+		    "lt, lte, "
 		    "eq, neq)");
 	if ((e->type == RS_VALUE_COUNT || e->type == RS_VALUE_SUM || e->type == RS_VALUE_AVG) &&
 	    e->field == NULL)
-		return fail(err, err_len, "correlation.condition.field: required for %s",
+		return cst_einval(err, err_len, "correlation.condition.field: required for %s",
 		    e->type == RS_VALUE_COUNT ? "value_count" : e->type == RS_VALUE_SUM ?
 		    "value_sum" : "value_avg");
 	if (e->field != NULL && !(e->type == RS_VALUE_COUNT || e->type == RS_VALUE_SUM ||
 	    e->type == RS_VALUE_AVG))
-		return fail(err, err_len, "correlation.condition.field: only for value_count, "
+		return cst_einval(err, err_len, "correlation.condition.field: only for "
+		    "value_count, "
 		    "value_sum and value_avg");
 	return 0;
 }
@@ -421,7 +416,7 @@ load_aliases(struct rs_entry *e, json_t *al, char *err, size_t err_len)
 	if (al == NULL || json_is_null(al))
 		return 0;
 	if (!json_is_object(al))
-		return fail(err, err_len, "correlation.aliases: must be a mapping");
+		return cst_einval(err, err_len, "correlation.aliases: must be a mapping");
 	if ((e->alias = cst_calloc(json_object_size(al) + 1, sizeof(*e->alias))) == NULL)
 		return CST_ENOMEM;
 	json_object_foreach(al, k, v) {
@@ -430,7 +425,8 @@ load_aliases(struct rs_entry *e, json_t *al, char *err, size_t err_len)
 		e->n_alias = i;
 		a->alias = k;
 		if (!json_is_object(v) || json_object_size(v) == 0)
-			return fail(err, err_len, "correlation.aliases.%s: must map rule names to "
+			return cst_einval(err, err_len, "correlation.aliases.%s: must map rule "
+			    "names to "
 			    "fields", k);
 		a->rule = cst_calloc(json_object_size(v), sizeof(*a->rule));
 		a->field = cst_calloc(json_object_size(v), sizeof(*a->field));
@@ -439,7 +435,8 @@ load_aliases(struct rs_entry *e, json_t *al, char *err, size_t err_len)
 		j = 0;
 		json_object_foreach(v, rk, rv) {
 			if (!json_is_string(rv) || json_string_length(rv) == 0)
-				return fail(err, err_len, "correlation.aliases.%s.%s: must be a field "
+				return cst_einval(err, err_len, "correlation.aliases.%s.%s: must "
+				    "be a field "
 				    "name", k, rk);
 			a->rule[j] = rk;
 			a->field[j++] = json_string_value(rv);
@@ -468,37 +465,40 @@ load_correlation(struct rs_entry *e, json_t *doc, char *err, size_t err_len)
 	if ((r = cst_sigma_meta_read(doc, false, &e->meta, err, err_len)) != 0)
 		return r;
 	if (!json_is_object(c))
-		return fail(err, err_len, "correlation: must be a mapping");
+		return cst_einval(err, err_len, "correlation: must be a mapping");
 	if (json_object_get(doc, "detection") != NULL)
-		return fail(err, err_len, "a document cannot hold both detection and correlation");
+		return cst_einval(err, err_len, "a document cannot hold both detection and "
+		    "correlation");
 	if ((t = json_string_value(json_object_get(c, "type"))) == NULL)
-		return fail(err, err_len, "correlation.type: missing");
+		return cst_einval(err, err_len, "correlation.type: missing");
 	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++)
 		if (strcmp(t, types[i].name) == 0)
 			break;
 	if (i == sizeof(types) / sizeof(types[0])) {
 		if (strcmp(t, "value_percentile") == 0)
-			return fail(err, err_len, "correlation.type: value_percentile is not "
+			return cst_einval(err, err_len, "correlation.type: value_percentile is not "
 			    "supported (the specification defines neither the population nor the "
 			    "moment over which the percentile is taken)");
-		return fail(err, err_len, "correlation.type: unknown type '%s'", t);
+		return cst_einval(err, err_len, "correlation.type: unknown type '%s'", t);
 	}
 	e->type = types[i].type;
 	if ((v = json_object_get(c, "rules")) == NULL)
-		return fail(err, err_len, "correlation.rules: missing");
+		return cst_einval(err, err_len, "correlation.rules: missing");
 	if ((r = str_list(v, &e->ref_text, &e->n_refs, "correlation.rules", err, err_len)) != 0)
 		return r;
 	if ((e->type == RS_TEMPORAL || e->type == RS_TEMPORAL_ORDERED) && e->n_refs < 2)
-		return fail(err, err_len, "correlation.rules: %s needs at least two rules", t);
+		return cst_einval(err, err_len, "correlation.rules: %s needs at least two "
+		    "rules", t);
 	if ((e->refs = cst_calloc(e->n_refs, sizeof(*e->refs))) == NULL)
 		return CST_ENOMEM;
 	if ((v = json_object_get(c, "group-by")) != NULL && !json_is_null(v) &&
 	    (r = str_list(v, &e->group, &e->n_group, "correlation.group-by", err, err_len)) != 0)
 		return r;
 	if ((t = json_string_value(json_object_get(c, "timespan"))) == NULL)
-		return fail(err, err_len, "correlation.timespan: missing");
+		return cst_einval(err, err_len, "correlation.timespan: missing");
 	if (parse_timespan(t, &e->span_ms) != 0)
-		return fail(err, err_len, "correlation.timespan: '%s' is not <number><s|m|h|d|w|M|y> "
+		return cst_einval(err, err_len, "correlation.timespan: '%s' is not "
+		    "<number><s|m|h|d|w|M|y> "
 		    "(at most ten years)", t);
 	if ((r = load_aliases(e, json_object_get(c, "aliases"), err, err_len)) != 0)
 		return r;
@@ -506,13 +506,13 @@ load_correlation(struct rs_entry *e, json_t *doc, char *err, size_t err_len)
 	if (v == NULL)
 		v = json_object_get(doc, "generate");
 	if (v != NULL && !json_is_boolean(v))
-		return fail(err, err_len, "generate: must be true or false");
+		return cst_einval(err, err_len, "generate: must be true or false");
 	e->generate = json_is_true(v);
 	json_object_foreach(c, k, x)
 		if (strcmp(k, "type") && strcmp(k, "rules") && strcmp(k, "group-by") &&
 		    strcmp(k, "timespan") && strcmp(k, "condition") && strcmp(k, "aliases") &&
 		    strcmp(k, "generate"))
-			return fail(err, err_len, "correlation.%s: unknown key", k);
+			return cst_einval(err, err_len, "correlation.%s: unknown key", k);
 	return load_condition(e, json_object_get(c, "condition"), err, err_len);
 }
 
@@ -557,7 +557,7 @@ cst_rs_add(struct cst_rs *rs, const char *data, size_t len, const char *name, ch
 	nd = json_array_size(docs);
 	if (nd == 0) {
 		json_decref(docs);
-		return fail(err, err_len, "no YAML document");
+		return cst_einval(err, err_len, "no YAML document");
 	}
 	for (i = 0; i < nd && r == 0; i++) {
 		doc = json_array_get(docs, i);
@@ -639,7 +639,8 @@ cst_rs_set_mapping(struct cst_rs *rs, const char *data, size_t len, const char *
 	fields = json_object_get(doc, "fields");
 	if (!json_is_object(doc) || !json_is_object(ls) || (fields && !json_is_object(fields))) {
 		json_decref(doc);
-		return fail(err, err_len, "%s: a mapping needs logsource (a mapping) and fields (a "
+		return cst_einval(err, err_len, "%s: a mapping needs logsource (a mapping) and "
+		    "fields (a "
 		    "mapping of Sigma field names to record fields)", name);
 	}
 	product = json_string_value(json_object_get(ls, "product"));
@@ -647,7 +648,8 @@ cst_rs_set_mapping(struct cst_rs *rs, const char *data, size_t len, const char *
 	category = json_string_value(json_object_get(ls, "category"));
 	if (product == NULL && service == NULL && category == NULL) {
 		json_decref(doc);
-		return fail(err, err_len, "%s: logsource names no product, service or category",
+		return cst_einval(err, err_len, "%s: logsource names no product, service or "
+		    "category",
 		    name);
 	}
 	if (fields && (m = cst_calloc(json_object_size(fields) + 1, sizeof(*m))) == NULL) {

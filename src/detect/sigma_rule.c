@@ -44,20 +44,6 @@ struct mods {
 	enum sg_timepart tp;
 };
 
-static int
-fail(char *err, size_t err_len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int
-fail(char *err, size_t err_len, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, err_len, fmt, ap);
-	va_end(ap);
-	return CST_EINVAL;
-}
-
 /* ---- freeing ---- */
 
 static void
@@ -387,14 +373,16 @@ apply_tf(enum tf t, struct wlist *in, struct wlist *out, const char *where, char
 		case TF_BASE64:
 		case TF_BASE64OFFSET:
 			if (wstr_has_wild(s))
-				return fail(err, err_len, "%s: base64 of a value with wildcards is not "
+				return cst_einval(err, err_len, "%s: base64 of a value with "
+				    "wildcards is not "
 				    "defined (put contains after base64)", where);
 			r = wlist_base64(s, t == TF_BASE64OFFSET, out);
 			break;
 		case TF_WINDASH:
 			r = wlist_windash(s, out);
 			if (r == CST_ELIMIT)
-				return fail(err, err_len, "%s: windash of a value with more than 4 "
+				return cst_einval(err, err_len, "%s: windash of a value with "
+				    "more than 4 "
 				    "dashes or slashes is not supported", where);
 			break;
 		case TF_UTF16LE:
@@ -402,7 +390,8 @@ apply_tf(enum tf t, struct wlist *in, struct wlist *out, const char *where, char
 		case TF_UTF16:
 			r = wstr_utf16(s, t == TF_UTF16BE, t == TF_UTF16, &w);
 			if (r == CST_EINVAL)
-				return fail(err, err_len, "%s: utf16 of a value that is not UTF-8",
+				return cst_einval(err, err_len, "%s: utf16 of a value that is "
+				    "not UTF-8",
 				    where);
 			if (r == 0)
 				r = wlist_push(out, w);
@@ -412,7 +401,8 @@ apply_tf(enum tf t, struct wlist *in, struct wlist *out, const char *where, char
 
 			if (pc != NULL && (pe = memchr(pc + 1, '%', s->len - (size_t)(pc + 1 - s->b)))
 			    != NULL && pe > pc + 1)
-				return fail(err, err_len, "%s: placeholder %.*s is not defined (expand)",
+				return cst_einval(err, err_len, "%s: placeholder %.*s is not "
+				    "defined (expand)",
 				    where, (int)(pe - pc + 1), (const char *)pc);
 			r = wstr_wrap(s, false, false, &w);
 			if (r == 0)
@@ -422,7 +412,7 @@ apply_tf(enum tf t, struct wlist *in, struct wlist *out, const char *where, char
 		}
 	}
 	if (r == CST_ELIMIT)
-		return fail(err, err_len, "%s: expands to more than %d values", where,
+		return cst_einval(err, err_len, "%s: expands to more than %d values", where,
 		    SG_MAX_VARIANTS);
 	return r;
 }
@@ -456,7 +446,7 @@ parse_mods(const char *mods_text, struct mods *m, const char *where, char *err,
 		q = strchr(p, '|');
 		n = q ? (size_t)(q - p) : strlen(p);
 		if (n == 0 || n >= sizeof(name))
-			return fail(err, err_len, "%s: empty or overlong modifier", where);
+			return cst_einval(err, err_len, "%s: empty or overlong modifier", where);
 		memcpy(name, p, n);
 		name[n] = '\0';
 		p = q ? q + 1 : NULL;
@@ -465,7 +455,7 @@ parse_mods(const char *mods_text, struct mods *m, const char *where, char *err,
 				break;
 		if (i < sizeof(tfs) / sizeof(tfs[0])) {
 			if (m->n_tf == MAX_MODS)
-				return fail(err, err_len, "%s: too many modifiers", where);
+				return cst_einval(err, err_len, "%s: too many modifiers", where);
 			m->tf[m->n_tf++] = (enum tf)tfs[i].tf;
 			if (tfs[i].tf <= TF_ENDSWITH)
 				m->n_pos++;
@@ -478,7 +468,7 @@ parse_mods(const char *mods_text, struct mods *m, const char *where, char *err,
 				break;
 		if (i < sizeof(tps) / sizeof(tps[0])) {
 			if (m->tp != SG_TP_NONE)
-				return fail(err, err_len, "%s: more than one time-part "
+				return cst_einval(err, err_len, "%s: more than one time-part "
 				    "modifier", where);
 			m->tp = tps[i].tp;
 			continue;
@@ -512,27 +502,27 @@ parse_mods(const char *mods_text, struct mods *m, const char *where, char *err,
 		else if (strcmp(name, "gte") == 0 && ++n_cmp)
 			m->cmp = SG_GTE;
 		else
-			return fail(err, err_len, "%s: unknown modifier '%s'", where,
+			return cst_einval(err, err_len, "%s: unknown modifier '%s'", where,
 			    name);
 	}
 	if (n_cmp > 1)
-		return fail(err, err_len, "%s: more than one of lt, lte, gt, gte", where);
+		return cst_einval(err, err_len, "%s: more than one of lt, lte, gt, gte", where);
 	if (m->n_pos > 1)
-		return fail(err, err_len, "%s: more than one of contains, startswith, "
+		return cst_einval(err, err_len, "%s: more than one of contains, startswith, "
 		    "endswith", where);
 	if ((m->re_i || m->re_m || m->re_s) && !m->re)
-		return fail(err, err_len, "%s: i, m and s apply only to re", where);
+		return cst_einval(err, err_len, "%s: i, m and s apply only to re", where);
 	n = (size_t)m->re + m->cidr + m->exists + m->fieldref + (n_cmp || m->tp != SG_TP_NONE);
 	if (n > 1)
-		return fail(err, err_len, "%s: re, cidr, exists, fieldref and numeric "
+		return cst_einval(err, err_len, "%s: re, cidr, exists, fieldref and numeric "
 		    "comparisons cannot be combined", where);
 	if (n == 1 && m->n_tf > 0)
-		return fail(err, err_len, "%s: re, cidr, exists, fieldref and numeric "
+		return cst_einval(err, err_len, "%s: re, cidr, exists, fieldref and numeric "
 		    "comparisons cannot follow string transformations", where);
 	if (m->cased && (m->cidr || m->exists || n_cmp || m->tp != SG_TP_NONE))
-		return fail(err, err_len, "%s: cased applies only to strings", where);
+		return cst_einval(err, err_len, "%s: cased applies only to strings", where);
 	if (m->neq && m->exists)
-		return fail(err, err_len, "%s: neq cannot be combined with exists",
+		return cst_einval(err, err_len, "%s: neq cannot be combined with exists",
 		    where);
 	return 0;
 }
@@ -579,7 +569,7 @@ path_parse(const char *text, struct sg_path *p, const char *where, char *err, si
 
 	memset(p, 0, sizeof(*p));
 	if (strlen(text) > SG_MAX_FIELD)
-		return fail(err, err_len, "%s: field name longer than %d bytes", where,
+		return cst_einval(err, err_len, "%s: field name longer than %d bytes", where,
 		    SG_MAX_FIELD);
 	if ((p->text = cst_strdup(text)) == NULL)
 		return CST_ENOMEM;
@@ -590,7 +580,8 @@ path_parse(const char *text, struct sg_path *p, const char *where, char *err, si
 		n = dot ? (size_t)(dot - s) : strlen(s);
 		if (n == 0) {
 			path_free(p);
-			return fail(err, err_len, "%s: field '%s' has an empty part", where, text);
+			return cst_einval(err, err_len, "%s: field '%s' has an empty "
+			    "part", where, text);
 		}
 		if ((nv = cst_reallocarray(p->seg, p->n_seg + 1, sizeof(*nv))) == NULL ||
 		    (p->seg = nv, (nv[p->n_seg] = cst_strndup(s, n)) == NULL)) {
@@ -635,7 +626,7 @@ compile_value(struct sg_leaf *l, const struct mods *m, json_t *v, bool keyword,
 
 	memset(g, 0, sizeof(*g));
 	if (!json_is_string(v) && !json_is_number(v) && !json_is_boolean(v))
-		return fail(err, err_len, "%s: a value must be a string, number or boolean",
+		return cst_einval(err, err_len, "%s: a value must be a string, number or boolean",
 		    where);
 	if ((text = scalar_text(v)) == NULL)
 		return CST_ENOMEM;
@@ -654,7 +645,7 @@ compile_value(struct sg_leaf *l, const struct mods *m, json_t *v, bool keyword,
 			int code;
 
 			if (!json_is_string(v))
-				return fail(err, err_len, "%s: re needs a string", where);
+				return cst_einval(err, err_len, "%s: re needs a string", where);
 			opts |= m->re_i ? PCRE2_CASELESS : 0;
 			opts |= m->re_m ? PCRE2_MULTILINE : 0;
 			opts |= m->re_s ? PCRE2_DOTALL : 0;
@@ -664,7 +655,8 @@ compile_value(struct sg_leaf *l, const struct mods *m, json_t *v, bool keyword,
 				PCRE2_UCHAR msg[120];
 
 				pcre2_get_error_message(code, msg, sizeof(msg));
-				return fail(err, err_len, "%s: invalid regular expression at offset %zu: "
+				return cst_einval(err, err_len, "%s: invalid regular expression "
+				    "at offset %zu: "
 				    "%s", where, (size_t)off, (const char *)msg);
 			}
 			(void)pcre2_jit_compile(val->re, PCRE2_JIT_COMPLETE);
@@ -672,24 +664,29 @@ compile_value(struct sg_leaf *l, const struct mods *m, json_t *v, bool keyword,
 		}
 		case SG_CIDR:
 			if (cst__sg_parse_ip(text, &val->family, val->addr, &val->prefix, true) != 0)
-				return fail(err, err_len, "%s: '%s' is not an IPv4 or IPv6 CIDR range",
+				return cst_einval(err, err_len, "%s: '%s' is not an IPv4 or IPv6 "
+				    "CIDR range",
 				    where, text);
 			return 0;
 		case SG_NUM:
 			if (parse_number(v, &val->num) != 0)
-				return fail(err, err_len, "%s: '%s' is not a number", where, text);
+				return cst_einval(err, err_len, "%s: '%s' is not a "
+				    "number", where, text);
 			return 0;
 		case SG_EXISTS:
 			if (!json_is_boolean(v))
-				return fail(err, err_len, "%s: exists needs true or false", where);
+				return cst_einval(err, err_len, "%s: exists needs true or "
+				    "false", where);
 			val->exists = json_is_true(v);
 			return 0;
 		case SG_FIELDREF:
 			if (!json_is_string(v))
-				return fail(err, err_len, "%s: fieldref needs a field name", where);
+				return cst_einval(err, err_len, "%s: fieldref needs a field "
+				    "name", where);
 			return path_parse(text, &val->ref, where, err, err_len);
 		default:
-			return fail(err, err_len, "%s: internal: unexpected value kind", where);
+			return cst_einval(err, err_len, "%s: internal: unexpected value "
+			    "kind", where);
 		}
 	}
 	/* strings: escapes and wildcards only in written strings */
@@ -748,7 +745,7 @@ build_leaf(const char *key, json_t *value, struct sg_leaf *l, const char *sid, c
 	    key ? key : "");
 	flen = key ? (bar ? (size_t)(bar - key) : strlen(key)) : 0;
 	if (flen > SG_MAX_FIELD)
-		return fail(err, err_len, "%s: field name longer than %d bytes", where,
+		return cst_einval(err, err_len, "%s: field name longer than %d bytes", where,
 		    SG_MAX_FIELD);
 	memcpy(field, key ? key : "", flen);
 	field[flen] = '\0';
@@ -777,12 +774,13 @@ build_leaf(const char *key, json_t *value, struct sg_leaf *l, const char *sid, c
 		l->kind = SG_STR;
 	if (keyword && (l->kind == SG_EXISTS || l->kind == SG_FIELDREF || l->kind == SG_NUM ||
 	    m.neq))
-		return fail(err, err_len, "%s: exists, fieldref, neq and numeric modifiers need a "
+		return cst_einval(err, err_len, "%s: exists, fieldref, neq and numeric modifiers "
+		    "need a "
 		    "field name", where);
 	if (json_is_array(value)) {
 		n = json_array_size(value);
 		if (n == 0)
-			return fail(err, err_len, "%s: empty value list", where);
+			return cst_einval(err, err_len, "%s: empty value list", where);
 		vals = NULL;
 	} else {
 		n = 1;
@@ -790,25 +788,28 @@ build_leaf(const char *key, json_t *value, struct sg_leaf *l, const char *sid, c
 		vals = one;
 	}
 	if (l->all && n < 2)
-		return fail(err, err_len, "%s: all needs a list of values", where);
+		return cst_einval(err, err_len, "%s: all needs a list of values", where);
 	for (i = 0; i < n; i++) {
 		e = vals ? vals[i] : json_array_get(value, i);
 		if (json_is_null(e)) {
 			if (n > 1)
-				return fail(err, err_len, "%s: null cannot be part of a value list "
+				return cst_einval(err, err_len, "%s: null cannot be part of a "
+				    "value list "
 				    "(write a separate selection)", where);
 			if (keyword || m.n_tf || m.neq || l->kind != SG_STR)
-				return fail(err, err_len, "%s: null takes no modifiers and needs a "
+				return cst_einval(err, err_len, "%s: null takes no modifiers and "
+				    "needs a "
 				    "field name", where);
 			l->kind = SG_NULL;
 			return 0;
 		}
 		if (json_is_object(e) || json_is_array(e))
-			return fail(err, err_len, "%s: a mapping or list is not a valid value",
+			return cst_einval(err, err_len, "%s: a mapping or list is not a valid "
+			    "value",
 			    where);
 	}
 	if (l->kind == SG_EXISTS && n != 1)
-		return fail(err, err_len, "%s: exists takes one value", where);
+		return cst_einval(err, err_len, "%s: exists takes one value", where);
 	if ((l->groups = cst_calloc(n, sizeof(*l->groups))) == NULL)
 		return CST_ENOMEM;
 	for (i = 0; i < n; i++) {
@@ -831,7 +832,7 @@ build_conj_map(json_t *map, struct sg_conj *c, const char *sid, char *err, size_
 
 	memset(c, 0, sizeof(*c));
 	if (json_object_size(map) == 0)
-		return fail(err, err_len, "detection.%s: empty mapping", sid);
+		return cst_einval(err, err_len, "detection.%s: empty mapping", sid);
 	if ((c->leaf = cst_calloc(json_object_size(map), sizeof(*c->leaf))) == NULL)
 		return CST_ENOMEM;
 	json_object_foreach(map, k, v) {
@@ -853,7 +854,8 @@ build_search(const char *name, json_t *v, struct sg_search *s, char *err, size_t
 	if ((s->name = cst_strdup(name)) == NULL)
 		return CST_ENOMEM;
 	if (name[0] == '\0' || strpbrk(name, " \t()|*") != NULL)
-		return fail(err, err_len, "detection: '%s' is not a valid search identifier", name);
+		return cst_einval(err, err_len, "detection: '%s' is not a valid search "
+		    "identifier", name);
 	if (json_is_object(v)) {
 		if ((s->alt = cst_calloc(1, sizeof(*s->alt))) == NULL)
 			return CST_ENOMEM;
@@ -861,7 +863,8 @@ build_search(const char *name, json_t *v, struct sg_search *s, char *err, size_t
 		return build_conj_map(v, &s->alt[0], name, err, err_len);
 	}
 	if (!json_is_array(v) || json_array_size(v) == 0)
-		return fail(err, err_len, "detection.%s: a search identifier must be a mapping or a "
+		return cst_einval(err, err_len, "detection.%s: a search identifier must be a "
+		    "mapping or a "
 		    "non-empty list", name);
 	json_array_foreach(v, i, e)
 		if (json_is_object(e))
@@ -878,7 +881,8 @@ build_search(const char *name, json_t *v, struct sg_search *s, char *err, size_t
 		return 0;
 	}
 	if (n_maps != 0)
-		return fail(err, err_len, "detection.%s: a list mixes mappings and keywords", name);
+		return cst_einval(err, err_len, "detection.%s: a list mixes mappings and "
+		    "keywords", name);
 	/* keywords: one leaf without a field */
 	if ((s->alt = cst_calloc(1, sizeof(*s->alt))) == NULL ||
 	    (s->alt[0].leaf = cst_calloc(1, sizeof(*s->alt[0].leaf))) == NULL)
@@ -925,40 +929,43 @@ cst_sigma_meta_read(json_t *doc, bool need_logsource, struct cst_sigma_meta *m, 
 
 	m->title = opt_string(doc, "title", &bad);
 	if (bad || m->title == NULL || m->title[0] == '\0')
-		return fail(err, err_len, "title: missing or not a string");
+		return cst_einval(err, err_len, "title: missing or not a string");
 	if (strlen(m->title) > 256)
-		return fail(err, err_len, "title: longer than 256 characters");
+		return cst_einval(err, err_len, "title: longer than 256 characters");
 	m->id = opt_string(doc, "id", &bad);
 	m->name = opt_string(doc, "name", &bad);
 	m->status = opt_string(doc, "status", &bad);
 	m->level = opt_string(doc, "level", &bad);
 	m->author = opt_string(doc, "author", &bad);
 	if (bad)
-		return fail(err, err_len, "id, name, status, level and author must be strings");
+		return cst_einval(err, err_len, "id, name, status, level and author must be "
+		    "strings");
 	if (m->level && !one_of(m->level, levels))
-		return fail(err, err_len, "level: '%s' is not informational, low, medium, high or "
+		return cst_einval(err, err_len, "level: '%s' is not informational, low, medium, "
+		    "high or "
 		    "critical", m->level);
 	if (m->status && !one_of(m->status, statuses))
-		return fail(err, err_len, "status: '%s' is not stable, test, experimental, "
+		return cst_einval(err, err_len, "status: '%s' is not stable, test, experimental, "
 		    "deprecated or unsupported", m->status);
 	ls = json_object_get(doc, "logsource");
 	if (!json_is_object(ls) && (need_logsource || ls != NULL))
-		return fail(err, err_len, "logsource: missing or not a mapping");
+		return cst_einval(err, err_len, "logsource: missing or not a mapping");
 	m->product = opt_string(ls, "product", &bad);
 	m->service = opt_string(ls, "service", &bad);
 	m->category = opt_string(ls, "category", &bad);
 	if (bad)
-		return fail(err, err_len, "logsource: product, service and category must be "
+		return cst_einval(err, err_len, "logsource: product, service and category must be "
 		    "strings");
 	tags = json_object_get(doc, "tags");
 	if (tags != NULL && !json_is_null(tags)) {
 		if (!json_is_array(tags))
-			return fail(err, err_len, "tags: not a list");
+			return cst_einval(err, err_len, "tags: not a list");
 		if ((m->tags = cst_calloc(json_array_size(tags) + 1, sizeof(*m->tags))) == NULL)
 			return CST_ENOMEM;
 		json_array_foreach(tags, i, t) {
 			if (!json_is_string(t))
-				return fail(err, err_len, "tags: entry %zu is not a string", i);
+				return cst_einval(err, err_len, "tags: entry %zu is not a "
+				    "string", i);
 			m->tags[m->n_tags++] = json_string_value(t);
 		}
 	}
@@ -974,16 +981,17 @@ load_detection(struct cst_sigma_rule *rule, char *err, size_t err_len)
 	int r;
 
 	if (!json_is_object(det))
-		return fail(err, err_len, "detection: missing or not a mapping");
+		return cst_einval(err, err_len, "detection: missing or not a mapping");
 	if (json_object_get(det, "timeframe") || json_object_get(rule->doc, "timeframe"))
-		return fail(err, err_len, "timeframe: legacy aggregations are not supported (write "
+		return cst_einval(err, err_len, "timeframe: legacy aggregations are not "
+		    "supported (write "
 		    "a correlation rule)");
 	cond = json_object_get(det, "condition");
 	if (cond == NULL)
-		return fail(err, err_len, "detection.condition: missing");
+		return cst_einval(err, err_len, "detection.condition: missing");
 	n = json_object_size(det) - 1;
 	if (n == 0)
-		return fail(err, err_len, "detection: no search identifiers");
+		return cst_einval(err, err_len, "detection: no search identifiers");
 	if ((rule->search = cst_calloc(n, sizeof(*rule->search))) == NULL)
 		return CST_ENOMEM;
 	json_object_foreach(det, k, v) {
@@ -999,7 +1007,8 @@ load_detection(struct cst_sigma_rule *rule, char *err, size_t err_len)
 	} else if (json_is_array(cond) && json_array_size(cond) > 0) {
 		n = json_array_size(cond);
 	} else {
-		return fail(err, err_len, "detection.condition: must be a string or a non-empty list "
+		return cst_einval(err, err_len, "detection.condition: must be a string or a "
+		    "non-empty list "
 		    "of strings");
 	}
 	if ((rule->cond = cst_calloc(n, sizeof(*rule->cond))) == NULL)
@@ -1007,7 +1016,8 @@ load_detection(struct cst_sigma_rule *rule, char *err, size_t err_len)
 	for (i = 0; i < n; i++) {
 		e = json_is_string(cond) ? cond : json_array_get(cond, i);
 		if (!json_is_string(e))
-			return fail(err, err_len, "detection.condition: entry %zu is not a string", i);
+			return cst_einval(err, err_len, "detection.condition: entry %zu is not a "
+			    "string", i);
 		if ((r = cst__sg_cond_parse(rule, json_string_value(e), &rule->cond[i], err,
 		    err_len)) != 0)
 			return r;
@@ -1056,16 +1066,17 @@ cst_sigma_rule_from_doc(json_t *doc, const char *name, struct cst_sigma_rule **o
 	}
 	rule->meta.file = rule->file;
 	if (!json_is_object(rule->doc)) {
-		r = fail(err, err_len, "not a mapping: a Sigma rule is a YAML mapping");
+		r = cst_einval(err, err_len, "not a mapping: a Sigma rule is a YAML mapping");
 		goto out;
 	}
 	if (json_object_get(rule->doc, "correlation")) {
-		r = fail(err, err_len, "correlation: a correlation rule is loaded by the rule set "
+		r = cst_einval(err, err_len, "correlation: a correlation rule is loaded by the "
+		    "rule set "
 		    "(detect/ruleset.h), not as a single rule");
 		goto out;
 	}
 	if (json_object_get(rule->doc, "filter")) {
-		r = fail(err, err_len, "filter: meta-filter documents are not supported yet");
+		r = cst_einval(err, err_len, "filter: meta-filter documents are not supported yet");
 		goto out;
 	}
 	if ((r = cst_sigma_meta_read(rule->doc, true, &rule->meta, err, err_len)) != 0 ||

@@ -67,20 +67,6 @@ lef32(const unsigned char *p)
 	return f;
 }
 
-static int bad(char *err, size_t err_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-bad(char *err, size_t err_len, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, err_len, fmt, ap);
-	va_end(ap);
-	return CST_EINVAL;
-}
-
 int
 cst_classify_model_parse(const void *buf, size_t len, struct cst_classify_model **out,
     char *err, size_t err_len)
@@ -96,37 +82,44 @@ cst_classify_model_parse(const void *buf, size_t len, struct cst_classify_model 
 	if (err_len > 0)
 		err[0] = '\0';
 	if (len < CST_CLASSIFY_HEADER + CST_SHA256_LEN)
-		return bad(err, err_len, "injection model: %zu bytes, shorter than a header", len);
+		return cst_einval(err, err_len, "injection model: %zu bytes, shorter than a "
+		    "header", len);
 	if (memcmp(p, CST_CLASSIFY_MAGIC, 8) != 0)
-		return bad(err, err_len, "injection model: bad magic (not a weights file)");
+		return cst_einval(err, err_len, "injection model: bad magic (not a weights file)");
 	if ((ver = le32(p + 8)) != CST_CLASSIFY_VERSION)
-		return bad(err, err_len, "injection model: version %u, this build reads %u", ver,
+		return cst_einval(err, err_len, "injection model: version %u, this build reads "
+		    "%u", ver,
 		    CST_CLASSIFY_VERSION);
 	dlog = le32(p + 12);
 	if (dlog < CST_CLASSIFY_MIN_DIM_LOG2 || dlog > CST_CLASSIFY_MAX_DIM_LOG2)
-		return bad(err, err_len, "injection model: 2^%u dimensions, outside 2^%d..2^%d",
+		return cst_einval(err, err_len, "injection model: 2^%u dimensions, outside "
+		    "2^%d..2^%d",
 		    dlog, CST_CLASSIFY_MIN_DIM_LOG2, CST_CLASSIFY_MAX_DIM_LOG2);
 	dim = (size_t)1 << dlog;
 	want = CST_CLASSIFY_HEADER + 4 * dim + CST_SHA256_LEN;
 	if (len != want)
-		return bad(err, err_len, "injection model: %zu bytes, the header says %zu", len,
+		return cst_einval(err, err_len, "injection model: %zu bytes, the header says "
+		    "%zu", len,
 		    want);
 	h = p + len - CST_SHA256_LEN;
 	if (cst_sha256(p, len - CST_SHA256_LEN, sum) != 0)
 		return CST_ENOMEM;
 	if (memcmp(sum, h, CST_SHA256_LEN) != 0)
-		return bad(err, err_len, "injection model: SHA-256 mismatch (corrupt file)");
+		return cst_einval(err, err_len, "injection model: SHA-256 mismatch (corrupt file)");
 	flags = le32(p + 16);
 	if ((flags & (CST_CLASSIFY_WORDS | CST_CLASSIFY_BIGRAMS | CST_CLASSIFY_CHARS)) == 0 ||
 	    (flags & ~(uint32_t)(CST_CLASSIFY_WORDS | CST_CLASSIFY_BIGRAMS | CST_CLASSIFY_CHARS |
 	    CST_CLASSIFY_SRC_COPY)) != 0)
-		return bad(err, err_len, "injection model: unknown feature flags 0x%x", flags);
+		return cst_einval(err, err_len, "injection model: unknown feature flags "
+		    "0x%x", flags);
 	if ((flags & CST_CLASSIFY_CHARS) && (p[20] < 1 || p[20] > p[21] || p[21] > 8))
-		return bad(err, err_len, "injection model: character n-grams %u..%u, outside 1..8",
+		return cst_einval(err, err_len, "injection model: character n-grams %u..%u, "
+		    "outside 1..8",
 		    p[20], p[21]);
 	window = le32(p + 24);
 	if (le32(p + 28) < 16 || le32(p + 28) > 65536 || window != 2 * le32(p + 28))
-		return bad(err, err_len, "injection model: window %u and stride %u (the window "
+		return cst_einval(err, err_len, "injection model: window %u and stride %u (the "
+		    "window "
 		    "must be two strides of 16 to 65536 bytes)", window, le32(p + 28));
 	if ((m = cst_calloc(1, sizeof(*m))) == NULL)
 		return CST_ENOMEM;
@@ -151,13 +144,14 @@ cst_classify_model_parse(const void *buf, size_t len, struct cst_classify_model 
 		;
 	if (i < dim || !isfinite(m->bias)) {
 		cst_classify_model_free(m);
-		return bad(err, err_len, "injection model: a weight is not a finite number");
+		return cst_einval(err, err_len, "injection model: a weight is not a finite number");
 	}
 	for (s = 0; s < CST_CLASSIFY_N_SRC; s++)
 		if (!isfinite(m->a[s]) || !isfinite(m->b[s]) || !(m->threshold[s] >= 0) ||
 		    !(m->threshold[s] <= 1)) {
 			cst_classify_model_free(m);
-			return bad(err, err_len, "injection model: %s calibration or threshold out of "
+			return cst_einval(err, err_len, "injection model: %s calibration or "
+			    "threshold out of "
 			    "range", src_name[s]);
 		}
 	for (i = 0; i < 8; i++)

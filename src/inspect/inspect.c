@@ -150,21 +150,6 @@ default_action(enum cst_insp_dir d, enum cst_insp_cat c)
 	}
 }
 
-static int bad(char *err, size_t err_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* Writes the message naming what was wrong; CST_EINVAL. */
-static int
-bad(char *err, size_t err_len, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, err_len, fmt, ap);
-	va_end(ap);
-	return CST_EINVAL;
-}
-
 /* Reads an optional "action" member of o into *a. */
 static int
 read_action(const json_t *o, const char *where, enum cst_insp_action *a, char *err,
@@ -175,7 +160,8 @@ read_action(const json_t *o, const char *where, enum cst_insp_action *a, char *e
 	if (v == NULL)
 		return 0;
 	if (!json_is_string(v) || !cst_insp_action_parse(json_string_value(v), a))
-		return bad(err, err_len, "%s.action: expected log, neutralize, mask, tokenize, "
+		return cst_einval(err, err_len, "%s.action: expected log, neutralize, mask, "
+		    "tokenize, "
 		    "redact, remove or block", where);
 	return 0;
 }
@@ -189,7 +175,7 @@ read_confidence(const json_t *o, const char *where, uint16_t *mc, char *err, siz
 	if (v == NULL)
 		return 0;
 	if (!json_is_number(v) || json_number_value(v) < 0 || json_number_value(v) > 1)
-		return bad(err, err_len, "%s.min_confidence: expected a number from 0 to 1",
+		return cst_einval(err, err_len, "%s.min_confidence: expected a number from 0 to 1",
 		    where);
 	*mc = (uint16_t)lround(json_number_value(v) * 1000);
 	return 0;
@@ -203,14 +189,14 @@ check_members(const json_t *o, const char *where, const char *const *known, char
 	const json_t *v;
 
 	if (o != NULL && !json_is_object(o))
-		return bad(err, err_len, "%s: expected a mapping", where);
+		return cst_einval(err, err_len, "%s: expected a mapping", where);
 	json_object_foreach((json_t *)o, k, v) {
 		size_t i;
 
 		for (i = 0; known[i] != NULL && strcmp(known[i], k) != 0; i++)
 			;
 		if (known[i] == NULL)
-			return bad(err, err_len, "%s: unknown member \"%s\"", where, k);
+			return cst_einval(err, err_len, "%s: unknown member \"%s\"", where, k);
 	}
 	return 0;
 }
@@ -254,17 +240,17 @@ load_pii(struct direction *d, enum cst_insp_dir dir, const json_t *o, char *err,
 	    (r = read_confidence(o, "pii", &mc, err, err_len)) != 0)
 		return r;
 	if (ents != NULL && !json_is_object(ents))
-		return bad(err, err_len, "pii.entities: expected a mapping");
+		return cst_einval(err, err_len, "pii.entities: expected a mapping");
 	json_object_foreach((json_t *)ents, k, e) {
 		for (i = 0; i < n && strcmp(rules[i].entity, k) != 0; i++)
 			;
 		if (i == n)
-			return bad(err, err_len, "pii.entities: unknown entity \"%s\"", k);
+			return cst_einval(err, err_len, "pii.entities: unknown entity \"%s\"", k);
 		if ((r = check_members(e, k, eknown, err, err_len)) != 0)
 			return r;
 		if (json_object_get(e, "enabled") != NULL &&
 		    !json_is_boolean(json_object_get(e, "enabled")))
-			return bad(err, err_len, "%s.enabled: expected true or false", k);
+			return cst_einval(err, err_len, "%s.enabled: expected true or false", k);
 	}
 	for (i = 0; i < n; i++) {
 		const json_t *eo = json_object_get(ents, rules[i].entity);
@@ -369,7 +355,8 @@ load_denied(struct cst_insp_policy *p, struct direction *d, enum cst_insp_dir di
 		const json_t *arr = json_object_get(o, lists[li]), *v;
 
 		if (arr != NULL && (!json_is_array(arr) || json_array_size(arr) > MAX_DENIED))
-			return bad(err, err_len, "denied.%s: expected a list of at most 4096 "
+			return cst_einval(err, err_len, "denied.%s: expected a list of at most "
+			    "4096 "
 			    "strings", lists[li]);
 		json_array_foreach((json_t *)arr, i, v) {
 			struct cst_insp_rule rule = { "denied.word", CST_INSP_DENIED, "DENIED_TERM",
@@ -380,7 +367,8 @@ load_denied(struct cst_insp_policy *p, struct direction *d, enum cst_insp_dir di
 			if (!json_is_string(v) || json_string_length(v) == 0 ||
 			    json_string_length(v) > 1024 || memchr(json_string_value(v), '\0',
 			    json_string_length(v)) != NULL)
-				return bad(err, err_len, "denied.%s: each entry must be a string of "
+				return cst_einval(err, err_len, "denied.%s: each entry must be a "
+				    "string of "
 				    "1 to 1024 bytes without NUL", lists[li]);
 			re = li == 0 ? literal_regex(json_string_value(v)) :
 			    cst_strdup(json_string_value(v));
@@ -405,7 +393,8 @@ read_threshold(const json_t *o, const char *name, double *t, char *err, size_t e
 	if (v == NULL)
 		return 0;
 	if (!json_is_number(v) || json_number_value(v) < 0 || json_number_value(v) > 1)
-		return bad(err, err_len, "injection.classifier.%s: expected a number from 0 to 1",
+		return cst_einval(err, err_len, "injection.classifier.%s: expected a number from "
+		    "0 to 1",
 		    name);
 	*t = json_number_value(v);
 	return 0;
@@ -430,10 +419,11 @@ load_classifier(struct cst_insp_policy *p, struct direction *d, enum cst_insp_di
 		return r;
 	en = json_object_get(o, "enabled");
 	if (en != NULL && !json_is_boolean(en))
-		return bad(err, err_len, "injection.classifier.enabled: expected true or false");
+		return cst_einval(err, err_len, "injection.classifier.enabled: expected true or "
+		    "false");
 	mf = json_object_get(o, "model");
 	if (mf != NULL && (!json_is_string(mf) || json_string_length(mf) == 0))
-		return bad(err, err_len, "injection.classifier.model: expected a file name");
+		return cst_einval(err, err_len, "injection.classifier.model: expected a file name");
 	if (json_is_false(json_object_get(inj, "enabled")) ||
 	    (en != NULL ? !json_is_true(en) : dir != CST_INSP_INPUT))
 		return 0;
@@ -443,7 +433,7 @@ load_classifier(struct cst_insp_policy *p, struct direction *d, enum cst_insp_di
 	else if (p->models[0] == NULL)
 		r = cst_classify_model_builtin(&p->models[0], merr, sizeof(merr));
 	if (r == CST_EINVAL || r == CST_ENOENT || r == CST_EIO || r == CST_ELIMIT)
-		return bad(err, err_len, "injection.classifier: %s", merr);
+		return cst_einval(err, err_len, "injection.classifier: %s", merr);
 	if (r != 0)
 		return r;
 	d->clf = p->models[mf != NULL ? 1 + dir : 0];
@@ -473,7 +463,8 @@ load_canaries(struct cst_insp_policy *p, struct direction *d, enum cst_insp_dir 
 	    (r = read_action(o, "canaries", &a, err, err_len)) != 0)
 		return r;
 	if (arr != NULL && (!json_is_array(arr) || json_array_size(arr) > MAX_DENIED))
-		return bad(err, err_len, "canaries.strings: expected a list of at most 4096 strings");
+		return cst_einval(err, err_len, "canaries.strings: expected a list of at most "
+		    "4096 strings");
 	json_array_foreach((json_t *)arr, i, v) {
 		struct cst_insp_rule rule = { "leak.canary", CST_INSP_LEAK, "CANARY", NULL,
 			CST_PAT_CASELESS, 1000, NULL, NULL, 0, 0, CST_RULE_RAW | CST_RULE_CANONICAL };
@@ -481,7 +472,8 @@ load_canaries(struct cst_insp_policy *p, struct direction *d, enum cst_insp_dir 
 
 		if (!json_is_string(v) || json_string_length(v) < 8 || json_string_length(v) > 256 ||
 		    memchr(json_string_value(v), '\0', json_string_length(v)) != NULL)
-			return bad(err, err_len, "canaries.strings: each entry must be a string of 8 "
+			return cst_einval(err, err_len, "canaries.strings: each entry must be a "
+			    "string of 8 "
 			    "to 256 bytes without NUL");
 		if ((r = own(p, re = literal_regex(json_string_value(v)))) != 0)
 			return r;
@@ -509,9 +501,10 @@ load_sanitize(struct cst_insp_policy *p, struct direction *d, enum cst_insp_dir 
 	    (r = read_action(o, "sanitize", &a, err, err_len)) != 0)
 		return r;
 	if (en != NULL && !json_is_boolean(en))
-		return bad(err, err_len, "sanitize.enabled: expected true or false");
+		return cst_einval(err, err_len, "sanitize.enabled: expected true or false");
 	if (arr != NULL && (!json_is_array(arr) || json_array_size(arr) > MAX_DENIED))
-		return bad(err, err_len, "sanitize.allow_hosts: expected a list of at most 4096 "
+		return cst_einval(err, err_len, "sanitize.allow_hosts: expected a list of at "
+		    "most 4096 "
 		    "host names");
 	if (!(en != NULL ? json_is_true(en) : dir == CST_INSP_OUTPUT))
 		return 0;
@@ -527,7 +520,8 @@ load_sanitize(struct cst_insp_policy *p, struct direction *d, enum cst_insp_dir 
 		if (hn == 0 || hn > 253 || strspn(h, "abcdefghijklmnopqrstuvwxyz"
 		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_*") < hn ||
 		    (strchr(h, '*') != NULL && (h[0] != '*' || h[1] != '.' || strchr(h + 1, '*'))))
-			return bad(err, err_len, "sanitize.allow_hosts[%zu]: expected a host name "
+			return cst_einval(err, err_len, "sanitize.allow_hosts[%zu]: expected a "
+			    "host name "
 			    "such as example.com or *.example.com", i);
 		if ((low = cst_malloc(hn + 1)) == NULL)
 			return CST_ENOMEM;
@@ -556,7 +550,8 @@ read_count(const json_t *o, const char *where, const char *key, size_t lo, size_
 		return 0;
 	if (!json_is_integer(v) || json_integer_value(v) < (json_int_t)lo ||
 	    json_integer_value(v) > (json_int_t)hi)
-		return bad(err, err_len, "%s.%s: expected a count from %zu to %zu", where, key, lo,
+		return cst_einval(err, err_len, "%s.%s: expected a count from %zu to "
+		    "%zu", where, key, lo,
 		    hi);
 	*out = (size_t)json_integer_value(v);
 	return 0;
@@ -605,7 +600,7 @@ load_direction(struct cst_insp_policy *p, enum cst_insp_dir dir, const json_t *o
 	if ((mh = json_object_get(sm, "max_hidden")) != NULL) {
 		if (!json_is_integer(mh) || json_integer_value(mh) < 0 ||
 		    json_integer_value(mh) > 1000000)
-			return bad(err, err_len, "smuggling.max_hidden: expected a count");
+			return cst_einval(err, err_len, "smuggling.max_hidden: expected a count");
 		d->max_hidden = (uint32_t)json_integer_value(mh);
 	}
 	d->need_view = d->smuggling_on || d->clf != NULL;
@@ -702,7 +697,7 @@ cst_insp_policy_new(const json_t *cfg, struct cst_insp_policy **out, char *err,
 	p->fail_closed = true;
 	if ((fc = json_object_get(cfg, "fail_closed")) != NULL) {
 		if (!json_is_boolean(fc)) {
-			r = bad(err, err_len, "fail_closed: expected true or false");
+			r = cst_einval(err, err_len, "fail_closed: expected true or false");
 			goto fail;
 		}
 		p->fail_closed = json_is_true(fc);
@@ -713,7 +708,7 @@ cst_insp_policy_new(const json_t *cfg, struct cst_insp_policy **out, char *err,
 		size_t i;
 
 		if (h == NULL || strlen(h) != 64 || strspn(h, "0123456789abcdefABCDEF") != 64) {
-			r = bad(err, err_len, "tokenize_key: expected 64 hex digits");
+			r = cst_einval(err, err_len, "tokenize_key: expected 64 hex digits");
 			goto fail;
 		}
 		for (i = 0; i < 32; i++)
@@ -747,7 +742,8 @@ add_gitleaks_rule(struct cst_insp_policy *p, struct direction *d,
 	int r;
 
 	if (g->secret_group > 255)
-		return bad(err, err_len, "gitleaks rule %s: secretGroup %d is over 255", g->id,
+		return cst_einval(err, err_len, "gitleaks rule %s: secretGroup %d is over "
+		    "255", g->id,
 		    g->secret_group);
 	rule.group = (uint8_t)g->secret_group;
 	if (g->secret_group == 0) {
@@ -816,7 +812,7 @@ cst_insp_policy_secrets(const struct cst_gitleaks_config *const *gl, size_t n_gl
 				r = add_gitleaks_rule(p, d, &gl[k]->rules[i], err, err_len);
 	}
 	if (r == 0 && p->dir[CST_INSP_INPUT].n == 0)
-		r = bad(err, err_len, "no secret rules: the built-in ones are off and the "
+		r = cst_einval(err, err_len, "no secret rules: the built-in ones are off and the "
 		    "gitleaks files have none");
 	if (r != 0 || (r = compile_patterns(p, err, err_len)) != 0)
 		goto fail;
