@@ -323,6 +323,10 @@ cst__inspect_out_event(struct cst_txn *t, json_t *root)
 			keep = true;
 		if (final)
 			keep = true;
+		if (o->ended[idx] && json_string_length(txt) > 0) {
+			block_reason(t, CST_INSP_N_CAT);	/* text after its choice ended */
+			return CST_OUT_BLOCK;
+		}
 		if (o->ended[idx] || (!json_is_string(txt) && !final))
 			continue;
 		if (!feed(t, idx, json_string_value(txt) ? json_string_value(txt) : "",
