@@ -231,12 +231,13 @@ cst_insp_stream_feed(struct cst_insp_stream *s, struct cst_insp_ctx *c, const ch
 	s->n_found = 0;
 	if (s->blocked || s->ended)
 		return report(s, out, 0);
-	if (n > 0) {
-		if (s->len + n < n || (r = grow(&s->text, &s->cap, s->len + n)) != 0) {
+	if (n > 0 || s->text == NULL) {	/* the buffer exists even for an empty stream */
+		if (s->len + n < n || (r = grow(&s->text, &s->cap, s->len + n + 1)) != 0) {
 			set_blocked(s, CST_INSP_N_CAT);
 			return report(s, out, CST_ENOMEM);
 		}
-		memcpy(s->text + s->len, text, n);
+		if (n > 0)
+			memcpy(s->text + s->len, text, n);
 		s->len += n;
 	}
 	if (!final && s->len - s->tail < s->conf.window + STEP)
