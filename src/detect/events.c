@@ -6,6 +6,7 @@
 #include "detect/events.h"
 
 #include "audit/segment.h"
+#include "core/clock.h"
 #include "core/alloc.h"
 #include "core/err.h"
 #include "core/fileio.h"
@@ -200,20 +201,6 @@ digits(const char *s, int n, int *out)
 	return true;
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm). */
-static int64_t
-days_from_civil(int64_t y, int m, int d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
 int
 cst_ev_parse_time(const char *s, int64_t *out_ms)
 {
@@ -250,7 +237,7 @@ cst_ev_parse_time(const char *s, int64_t *out_ms)
 	}
 	if (s[i] != '\0')
 		return CST_EINVAL;
-	t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
+	t = cst_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
 	*out_ms = t * 1000 + ms - off;
 	return 0;
 }

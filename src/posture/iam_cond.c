@@ -9,6 +9,7 @@
 #include "posture/iam_int.h"
 
 #include "core/b64.h"
+#include "core/clock.h"
 #include "core/err.h"
 
 #include <arpa/inet.h>
@@ -122,20 +123,6 @@ digits(const char **p, size_t n, int *v)
 	return true;
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm). */
-static int64_t
-days_from_civil(int64_t y, int m, int d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
 static int
 days_in_month(int y, int m)
 {
@@ -205,7 +192,7 @@ cst__iam_parse_date(const char *s, int64_t *out_us)
 	}
 	if (*p != '\0')
 		return false;
-	t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - oh * 3600 - om * 60;
+	t = cst_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - oh * 3600 - om * 60;
 	*out_us = t * 1000000 + frac_us;
 	return true;
 }
