@@ -469,6 +469,14 @@ memo_get(struct pm *m, uint64_t idx)
 	return push(m, v);
 }
 
+/* The pool's bytes from off: valid for a kept string of any length, the empty one included
+ * (the pool is not allocated before its first byte). */
+static const uint8_t *
+pool_at(const struct pm *m, uint32_t off)
+{
+	return m->pool != NULL ? m->pool + off : (const uint8_t *)"";
+}
+
 /* Copies p[0..n) into the pool; *kept false when the pool is full. */
 static int
 pool_add(struct pm *m, const void *p, size_t n, uint32_t *off, bool *kept)
@@ -489,7 +497,8 @@ pool_add(struct pm *m, const void *p, size_t n, uint32_t *off, bool *kept)
 		m->pool = np;
 		m->pool_cap = cap;
 	}
-	memcpy(m->pool + m->pool_len, p, n);
+	if (n > 0)
+		memcpy(m->pool + m->pool_len, p, n);
 	*off = (uint32_t)m->pool_len;
 	m->pool_len += n;
 	*kept = true;
@@ -543,7 +552,7 @@ is_name(const struct pm *m, const struct val *v, const char *full)
 	size_t n = strlen(full);
 
 	return (v->tag == T_GLOBAL || v->tag == T_CALL) && v->kept && v->len == n &&
-	    memcmp(m->pool + v->off, full, n) == 0;
+	    memcmp(pool_at(m, v->off), full, n) == 0;
 }
 
 /* copyreg._reconstructor and builtins.object under the names fix_imports maps to them. */
@@ -566,7 +575,7 @@ is_str(const struct pm *m, const struct val *v, const char *s)
 {
 	size_t n = strlen(s);
 
-	return v->tag == T_STR && v->kept && v->len == n && memcmp(m->pool + v->off, s, n) == 0;
+	return v->tag == T_STR && v->kept && v->len == n && memcmp(pool_at(m, v->off), s, n) == 0;
 }
 
 /* The object v refers to, or NULL. */
@@ -641,8 +650,10 @@ tuple_items(const struct pm *m, const struct val *v, uint32_t *n)
 {
 	if (v->tag != T_TUPLE || !v->kept)
 		return NULL;
+	static const struct val no_items[1];
+
 	*n = v->len;
-	return m->items + v->off;
+	return v->len > 0 ? m->items + v->off : no_items;
 }
 
 /* Pushes a new dict (followed in a joblib pickle). */
@@ -776,7 +787,7 @@ callee(const struct pm *m, const struct val *v, char *out)
 {
 	if (!v->kept)
 		return NULL;
-	printable(m->pool + v->off, v->len, out, 0);
+	printable(pool_at(m, v->off), v->len, out, 0);
 	return out;
 }
 
@@ -1273,19 +1284,19 @@ op_stack_global(struct pm *m)
 	if ((r = pop(m, &name)) != 0 || (r = pop(m, &mod)) != 0)
 		return r;
 	if (mod.tag == T_STR && name.tag == T_STR && mod.kept && name.kept)
-		return import_global(m, m->pool + mod.off, mod.len, m->pool + name.off, name.len,
+		return import_global(m, pool_at(m, mod.off), mod.len, pool_at(m, name.off), name.len,
 		    m->op_off);
 	{
 		char ms[SUBJ_MAX], ns[SUBJ_MAX];
 		struct val g = mk(T_GLOBAL);
 
 		if (mod.tag == T_STR && mod.kept)
-			printable(m->pool + mod.off, mod.len, ms, 0);
+			printable(pool_at(m, mod.off), mod.len, ms, 0);
 		else
 			snprintf(ms, sizeof(ms), "<%s%s>", tag_names[mod.tag],
 			    mod.tag == T_STR ? " not retained" : "");
 		if (name.tag == T_STR && name.kept)
-			printable(m->pool + name.off, name.len, ns, 0);
+			printable(pool_at(m, name.off), name.len, ns, 0);
 		else
 			snprintf(ns, sizeof(ns), "<%s%s>", tag_names[name.tag],
 			    name.tag == T_STR ? " not retained" : "");
@@ -1350,7 +1361,7 @@ dtype_size(struct pm *m, const struct obj *d, uint64_t *size, bool *hasobj)
 	    !a[0].kept || a[0].len < 2 || a[0].len > 11)
 		return perr(m, "joblib array: numpy.dtype called with arguments the analyser "
 		    "cannot follow");
-	p = m->pool + a[0].off;
+	p = pool_at(m, a[0].off);
 	kind = (char)p[0];
 	for (i = 1; i < a[0].len; i++) {
 		if (p[i] < '0' || p[i] > '9')
