@@ -126,6 +126,14 @@ check_upstream(const struct cst_upstream_conf *u)
 	check(u->ssl_ctx == NULL && u->addr_len == 0);	/* cst_config_prepare's */
 }
 
+/* A model's or principal's policy choice points into the configuration's policies. */
+static bool
+choice_ok(const struct cst_config *c, const struct cst_policy_choice *ch)
+{
+	return ch->np == NULL || (ch->set && ch->np >= c->policies &&
+	    ch->np < c->policies + c->n_policies);
+}
+
 static void
 check_config(const struct cst_config *c)
 {
@@ -177,6 +185,15 @@ check_config(const struct cst_config *c)
 			check(strcmp(m->name, c->models[j].name) != 0);
 	}
 	check(cst_config_model(c, "", 0) == NULL);
+	check(c->n_policies <= CST_CONFIG_MAX_POLICIES + 1);
+	check(c->inspection == NULL || c->inspection == &c->policies[0]);
+	for (i = 0; i < c->n_policies; i++)	/* parsed, compiled only by prepare */
+		check(name_ok(c->policies[i].name, 64) && json_is_object(c->policies[i].conf) &&
+		    c->policies[i].policy == NULL);
+	for (i = 0; i < c->n_models; i++)
+		check(choice_ok(c, &c->models[i].inspection) &&
+		    cst_config_inspection(c, "not a principal!", &c->models[i]) ==
+		    (c->models[i].inspection.set ? c->models[i].inspection.np : c->inspection));
 	check(c->n_principals <= 100000);
 	for (i = 0; i < c->n_principals; i++) {
 		const struct cst_principal_conf *p = &c->principals[i];
@@ -185,6 +202,9 @@ check_config(const struct cst_config *c)
 		check(p->extraction_params >= CST_PARAM_STRIP &&
 		    p->extraction_params <= CST_PARAM_ALLOW);
 		check(cst_config_extraction(c, p->name) == p->extraction_params);
+		check(choice_ok(c, &p->inspection));
+		if (p->inspection.set)
+			check(cst_config_inspection(c, p->name, &c->models[0]) == p->inspection.np);
 		for (j = 0; j < i; j++)
 			check(strcmp(p->name, c->principals[j].name) != 0);
 	}

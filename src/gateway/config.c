@@ -673,10 +673,100 @@ parse_upstreams(struct parse *ps, struct cst_config *c, json_t *arr)
 	}
 }
 
+/* Keeps the content policy o as the next entry of c->policies (room was made), for
+ * cst_config_prepare to compile. */
+static void
+add_policy(struct parse *ps, struct cst_config *c, json_t *o, const char *name)
+{
+	struct cst_named_policy *np = &c->policies[c->n_policies];
+
+	if ((np->name = cst_strdup(name)) == NULL) {
+		fail(ps, CST_ENOMEM, "out of memory");
+		return;
+	}
+	np->conf = json_incref(o);
+	c->n_policies++;
+}
+
+/* The inspection section (the default policy) and inspection_policies (named ones). */
+static void
+parse_inspection(struct parse *ps, struct cst_config *c, json_t *root)
+{
+	json_t *def = get_obj(ps, root, "", "inspection");
+	json_t *named = get_obj(ps, root, "", "inspection_policies"), *v;
+	const char *name;
+	char where[96];
+
+	if (ps->r != 0)
+		return;
+	if (json_object_size(named) > CST_CONFIG_MAX_POLICIES) {
+		set_path(ps, NULL, "inspection_policies");
+		fail(ps, CST_ELIMIT, "at most %d policies", CST_CONFIG_MAX_POLICIES);
+		return;
+	}
+	if ((c->policies = cst_calloc(1 + json_object_size(named), sizeof(*c->policies))) ==
+	    NULL) {
+		fail(ps, CST_ENOMEM, "out of memory");
+		return;
+	}
+	if (def != NULL) {
+		add_policy(ps, c, def, "default");
+		c->inspection = &c->policies[0];
+	}
+	json_object_foreach(named, name, v) {
+		if (ps->r != 0)
+			return;
+		snprintf(where, sizeof(where), "inspection_policies.%.64s", name);
+		if (!valid_name(name, 64) || strcmp(name, "default") == 0 ||
+		    strcmp(name, "off") == 0) {
+			set_path(ps, NULL, where);
+			fail(ps, CST_EINVAL, "invalid policy name: use 1 to 64 letters, digits and "
+			    "- _ . : / @ (default and off are taken)");
+			return;
+		}
+		if (!json_is_object(v)) {
+			set_path(ps, NULL, where);
+			fail(ps, CST_EINVAL, "expected a content policy (a mapping)");
+			return;
+		}
+		add_policy(ps, c, v, name);
+	}
+}
+
+/* The inspection key of a model or principal: a policy's name, "default" or "off". */
+static void
+get_policy_choice(struct parse *ps, const struct cst_config *c, json_t *obj,
+    const char *where, struct cst_policy_choice *out)
+{
+	char *name = NULL;
+	size_t i;
+
+	if (ps->r != 0)
+		return;
+	get_str(ps, obj, where, "inspection", &name, 64);
+	if (ps->r != 0 || name == NULL) {
+		cst_free(name);
+		return;
+	}
+	out->set = true;
+	if (strcmp(name, "off") != 0) {
+		for (i = 0; i < c->n_policies && strcmp(c->policies[i].name, name) != 0; i++)
+			;
+		if (i < c->n_policies)
+			out->np = &c->policies[i];
+		else if (strcmp(name, "default") == 0)
+			fail(ps, CST_EINVAL, "default names the inspection section, which is absent");
+		else
+			fail(ps, CST_EINVAL, "no policy '%s' in inspection_policies", name);
+	}
+	cst_free(name);
+}
+
 static void
 parse_models(struct parse *ps, struct cst_config *c, json_t *arr)
 {
-	static const char *const keys[] = { "name", "upstream", "upstream_model", NULL };
+	static const char *const keys[] = { "name", "upstream", "upstream_model", "inspection",
+		NULL };
 	size_t i, j;
 	json_t *v;
 
@@ -707,6 +797,7 @@ parse_models(struct parse *ps, struct cst_config *c, json_t *arr)
 		get_str(ps, v, where, "name", &m->name, 128);
 		get_str(ps, v, where, "upstream", &up, 64);
 		get_str(ps, v, where, "upstream_model", &m->upstream_model, 256);
+		get_policy_choice(ps, c, v, where, &m->inspection);
 		if (ps->r != 0) {
 			cst_free(up);
 			return;
@@ -745,7 +836,7 @@ parse_models(struct parse *ps, struct cst_config *c, json_t *arr)
 static void
 parse_principals(struct parse *ps, struct cst_config *c, json_t *obj)
 {
-	static const char *const keys[] = { "extraction_params", NULL };
+	static const char *const keys[] = { "extraction_params", "inspection", NULL };
 	const char *name;
 	json_t *v;
 	size_t i = 0;
@@ -785,6 +876,9 @@ parse_principals(struct parse *ps, struct cst_config *c, json_t *obj)
 			return;
 		get_enum(ps, v, where, "extraction_params", param_actions, &act);
 		p->extraction_params = (enum cst_param_action)act;
+		get_policy_choice(ps, c, v, where, &p->inspection);
+		if (ps->r != 0)
+			return;
 	}
 }
 
@@ -846,7 +940,8 @@ cst_config_parse(const char *data, size_t len, const char *dir, struct cst_confi
 {
 	static const char *const top_keys[] = { "listen", "admin", "workers", "drain_timeout",
 		"state_db", "records", "tokens", "limits", "defaults", "global", "policy",
-		"principals", "upstreams", "models", "kms", "inspection", NULL };
+		"principals", "upstreams", "models", "kms", "inspection", "inspection_policies",
+		NULL };
 	static const char *const rec_keys[] = { "path", "key", "seal_key", "sync", "sync_window",
 	    "checkpoint_interval", "on_failure", "content", NULL };
 	static const char *const tok_keys[] = { "key", "max_ttl", "default_ttl", NULL };
@@ -935,6 +1030,8 @@ cst_config_parse(const char *data, size_t len, const char *dir, struct cst_confi
 		c->extraction_params = (enum cst_param_action)act;
 	}
 	if (ps.r == 0)
+		parse_inspection(&ps, c, root);
+	if (ps.r == 0)
 		parse_principals(&ps, c, get_obj(&ps, root, "", "principals"));
 	if (ps.r == 0)
 		parse_upstreams(&ps, c, json_object_get(root, "upstreams"));
@@ -942,14 +1039,6 @@ cst_config_parse(const char *data, size_t len, const char *dir, struct cst_confi
 		parse_models(&ps, c, json_object_get(root, "models"));
 	if (ps.r == 0)
 		parse_kms(&ps, get_obj(&ps, root, "", "kms"), c->dir, &c->kms);
-	if (ps.r == 0 && (o = get_obj(&ps, root, "", "inspection")) != NULL) {
-		char msg[256];
-
-		if ((r = cst_insp_policy_new(o, &c->inspection, msg, sizeof(msg))) != 0) {
-			set_path(&ps, NULL, "inspection");
-			fail(&ps, r, "%s", r == CST_EINVAL ? msg : cst_strerror(r));
-		}
-	}
 	if (ps.r != 0)
 		goto out;
 	if (c->n_upstreams == 0 || c->n_models == 0) {
@@ -1107,6 +1196,20 @@ cst_config_prepare(struct cst_config *c, char *err, size_t err_len)
 	if (c->listen.tls && (r = cst_tls_server_ctx(c->listen.cert, c->listen.key,
 	    c->listen.client_ca, false, &c->listen.ssl_ctx, err, err_len)) != 0)
 		return r;
+	for (i = 0; i < c->n_policies; i++) {
+		struct cst_named_policy *np = &c->policies[i];
+		char msg[256];
+
+		if (np->policy != NULL)
+			continue;
+		if ((r = cst_insp_policy_load(np->conf, c->dir, &np->policy, msg, sizeof(msg))) !=
+		    0) {
+			snprintf(err, err_len, "%s%s: %s", np == c->inspection ? "inspection" :
+			    "inspection_policies.", np == c->inspection ? "" : np->name,
+			    r == CST_EINVAL ? msg : cst_strerror(r));
+			return r;
+		}
+	}
 	if (c->admin.port != 0 && (r = cst_tls_server_ctx(c->admin.cert, c->admin.key,
 	    c->admin.client_ca, true, &c->admin.ssl_ctx, err, err_len)) != 0)
 		return r;
@@ -1162,7 +1265,12 @@ cst_config_unref(struct cst_config *c)
 	cst_free(c->upstreams);
 	cst_free(c->models);
 	cst_free(c->principals);
-	cst_insp_policy_free(c->inspection);
+	for (i = 0; i < c->n_policies; i++) {
+		cst_free(c->policies[i].name);
+		json_decref(c->policies[i].conf);
+		cst_insp_policy_free(c->policies[i].policy);
+	}
+	cst_free(c->policies);
 	free_listener(&c->listen);
 	free_listener(&c->admin);
 	cst_free(c->path);
@@ -1187,13 +1295,34 @@ cst_config_model(const struct cst_config *c, const char *name, size_t len)
 	return NULL;
 }
 
-enum cst_param_action
-cst_config_extraction(const struct cst_config *c, const char *principal)
+static const struct cst_principal_conf *
+find_principal(const struct cst_config *c, const char *name)
 {
 	size_t i;
 
 	for (i = 0; i < c->n_principals; i++)
-		if (strcmp(c->principals[i].name, principal) == 0)
-			return c->principals[i].extraction_params;
-	return c->extraction_params;
+		if (strcmp(c->principals[i].name, name) == 0)
+			return &c->principals[i];
+	return NULL;
+}
+
+enum cst_param_action
+cst_config_extraction(const struct cst_config *c, const char *principal)
+{
+	const struct cst_principal_conf *p = find_principal(c, principal);
+
+	return p != NULL ? p->extraction_params : c->extraction_params;
+}
+
+const struct cst_named_policy *
+cst_config_inspection(const struct cst_config *c, const char *principal,
+    const struct cst_model_conf *model)
+{
+	const struct cst_principal_conf *p = find_principal(c, principal);
+
+	if (p != NULL && p->inspection.set)
+		return p->inspection.np;
+	if (model != NULL && model->inspection.set)
+		return model->inspection.np;
+	return c->inspection;
 }

@@ -9,6 +9,7 @@
 #ifndef CST_GATEWAY_CONFIG_H
 #define CST_GATEWAY_CONFIG_H
 
+#include <jansson.h>
 #include <netinet/in.h>
 #include <openssl/ssl.h>
 #include <stdbool.h>
@@ -99,15 +100,31 @@ struct cst_upstream_conf {
 	SSL_CTX *ssl_ctx;	/* for https upstreams */
 };
 
+/* A content policy the configuration names: inspection_policies.NAME, or "default" for the
+ * inspection section. */
+struct cst_named_policy {
+	char *name;
+	json_t *conf;			/* its configuration (parsed) */
+	struct cst_insp_policy *policy;	/* compiled by cst_config_prepare() */
+};
+
+/* Which content policy a model or principal asks for (its `inspection` key). */
+struct cst_policy_choice {
+	bool set;	/* false: not given, the next in line decides */
+	const struct cst_named_policy *np;	/* NULL when set: inspection is off ("off") */
+};
+
 struct cst_model_conf {
 	char *name;
 	size_t upstream;	/* index into upstreams */
 	char *upstream_model;	/* name sent upstream; NULL = same as name */
+	struct cst_policy_choice inspection;
 };
 
 struct cst_principal_conf {
 	char *name;
 	enum cst_param_action extraction_params;
+	struct cst_policy_choice inspection;
 };
 
 struct cst_listener_conf {
@@ -171,8 +188,14 @@ struct cst_config {
 	struct cst_principal_conf *principals;
 	size_t n_principals;
 	struct cst_kms_conf kms;
-	struct cst_insp_policy *inspection;	/* content policy (src/inspect/), or NULL: off */
+	/* Content policies (src/inspect/): [0] "default", the inspection section, if present;
+	 * then inspection_policies in file order. */
+	struct cst_named_policy *policies;
+	size_t n_policies;
+	const struct cst_named_policy *inspection;	/* the default one, or NULL: off */
 };
+
+#define CST_CONFIG_MAX_POLICIES 16	/* entries of inspection_policies */
 
 #define CST_CONFIG_MAX_BYTES (1024 * 1024)
 
@@ -252,8 +275,9 @@ int cst_config_load(const char *path, struct cst_config **out, char *err, size_t
 
 /*
  * Readies a parsed configuration for serving: resolves upstream addresses, reads upstream
- * secrets from api_key_file / api_key_env, builds TLS contexts. Returns 0 or a CST_E* code
- * with a message in err.
+ * secrets from api_key_file / api_key_env, builds TLS contexts, compiles the content policies
+ * (about a second each; commands that do not serve skip it). Returns 0 or a CST_E* code with
+ * a message in err.
  */
 int cst_config_prepare(struct cst_config *cfg, char *err, size_t err_len);
 
@@ -266,5 +290,12 @@ const struct cst_model_conf *cst_config_model(const struct cst_config *cfg, cons
     size_t len);
 /* The extraction-parameter policy for a principal (its override or the global one). */
 enum cst_param_action cst_config_extraction(const struct cst_config *cfg, const char *principal);
+/*
+ * The content policy for a request of principal to model (NULL: not known yet): the
+ * principal's `inspection` choice if it has one, else the model's, else the inspection
+ * section. NULL: the request is not inspected.
+ */
+const struct cst_named_policy *cst_config_inspection(const struct cst_config *cfg,
+    const char *principal, const struct cst_model_conf *model);
 
 #endif

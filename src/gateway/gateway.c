@@ -633,7 +633,8 @@ out:
 			cst_upool_free(w->pool);
 		}
 		cst_buf_free(&w->record);	/* the worker thread has ended */
-		cst_insp_ctx_free(w->insp);
+		for (size_t k = 0; k < sizeof(w->insp) / sizeof(w->insp[0]); k++)
+			cst_insp_ctx_free(w->insp[k].ctx);
 		if (w->base)
 			event_base_free(w->base);
 	}

@@ -42,8 +42,12 @@ struct cst_worker {
 	unsigned snapshot_gen;
 	unsigned char rid_prefix[8];	/* random per worker and run: request id = prefix + seq */
 	uint64_t rid_seq;
-	struct cst_insp_ctx *insp;	/* inspection context for insp_policy (worker thread) */
-	const struct cst_insp_policy *insp_policy;
+	/* Inspection contexts (worker thread), one per content policy in use, found by the
+	 * policy's serial number; emptied when full (after reloads). */
+	struct {
+		uint64_t serial;
+		struct cst_insp_ctx *ctx;
+	} insp[CST_CONFIG_MAX_POLICIES + 1];
 };
 
 struct cst_gateway {
@@ -152,6 +156,8 @@ struct cst_txn {
 	bool responded;
 	bool input_inspected;
 	bool output_inspected;
+	bool policy_resolved;		/* policy below is known (cst__inspect_policy) */
+	const struct cst_named_policy *policy;	/* the request's content policy, or NULL */
 	struct cst_buf decisions;	/* JSON objects separated by commas */
 	struct cst_buf content_out;	/* response content kept for content logging */
 	struct cst_buf log_req;		/* the request as content logging "redacted" keeps it, when
@@ -195,6 +201,9 @@ void cst__upstream_conclude(struct cst_txn *t);
 void cst__keep_content(struct cst_txn *t, const char *p, size_t n);
 
 /* Inspection shared by INSPECT_IN and INSPECT_OUT (stage_inspect.c). */
+/* The request's content policy (cst_config_inspection, once the principal and the model are
+ * known), or NULL: not inspected. */
+const struct cst_named_policy *cst__inspect_policy(struct cst_txn *t);
 /* The worker's context for the request's policy. 0 or an error (inspection unavailable). */
 int cst__inspect_ctx(struct cst_txn *t, struct cst_insp_ctx **out);
 /* Adds a decision of stage for the findings of the text named where (nothing if none). */

@@ -50,22 +50,41 @@ cst__inspect_decide(struct cst_txn *t, const char *stage, const char *where,
 	cst_txn_decide(t, stage, blocked ? "block" : cst_insp_action_name(top), detail);
 }
 
+const struct cst_named_policy *
+cst__inspect_policy(struct cst_txn *t)
+{
+	if (!t->policy_resolved) {
+		t->policy = cst_config_inspection(t->cfg, cst_txn_principal(t), t->model);
+		t->policy_resolved = true;
+	}
+	return t->policy;
+}
+
 int
 cst__inspect_ctx(struct cst_txn *t, struct cst_insp_ctx **out)
 {
 	struct cst_worker *wk = t->w;
-	const struct cst_insp_policy *p = t->cfg->inspection;
+	const struct cst_insp_policy *p = cst__inspect_policy(t)->policy;
+	uint64_t serial = cst_insp_policy_serial(p);
+	size_t i, n = sizeof(wk->insp) / sizeof(wk->insp[0]);
 	int r;
 
-	if (wk->insp_policy != p) {	/* a new configuration: a context for its policy */
-		cst_insp_ctx_free(wk->insp);
-		wk->insp = NULL;
-		wk->insp_policy = NULL;
-		if ((r = cst_insp_ctx_new(p, &wk->insp)) != 0)
-			return r;
-		wk->insp_policy = p;
+	for (i = 0; i < n && wk->insp[i].ctx != NULL; i++)
+		if (wk->insp[i].serial == serial) {
+			*out = wk->insp[i].ctx;
+			return 0;
+		}
+	if (i == n) {	/* full of contexts for policies that reloads replaced: start over */
+		for (i = 0; i < n; i++) {
+			cst_insp_ctx_free(wk->insp[i].ctx);
+			wk->insp[i].ctx = NULL;
+		}
+		i = 0;
 	}
-	*out = wk->insp;
+	if ((r = cst_insp_ctx_new(p, &wk->insp[i].ctx)) != 0)
+		return r;
+	wk->insp[i].serial = serial;
+	*out = wk->insp[i].ctx;
 	return 0;
 }
 
@@ -201,7 +220,7 @@ cst_stage_inspect_in(struct cst_txn *t)
 	struct walk w;
 	json_t *root = t->req.root;
 
-	if (t->cfg->inspection == NULL || !t->has_req)
+	if (!t->has_req || cst__inspect_policy(t) == NULL)
 		return CST_CONTINUE;
 	memset(&w, 0, sizeof(w));
 	w.t = t;

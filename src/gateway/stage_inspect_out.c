@@ -109,7 +109,7 @@ cst__inspect_out_answer(struct cst_txn *t)
 	size_t i, j;
 	char *body;
 
-	if (t->cfg->inspection == NULL || t->status != 200)
+	if (t->status != 200 || cst__inspect_policy(t) == NULL)
 		return;
 	memset(&a, 0, sizeof(a));
 	a.t = t;
@@ -182,7 +182,7 @@ cst__inspect_out_stream_start(struct cst_txn *t)
 {
 	struct cst_out_stream *o;
 
-	if (t->cfg->inspection == NULL)
+	if (cst__inspect_policy(t) == NULL)
 		return;
 	if ((o = cst_calloc(1, sizeof(*o))) == NULL) {
 		t->out_blocked = true;	/* fail closed: nothing is sent uninspected */
@@ -234,7 +234,8 @@ feed(struct cst_txn *t, size_t idx, const char *p, size_t n, bool final, json_t 
 
 	*released = NULL;
 	if (cst__inspect_ctx(t, &c) != 0 || (o->s[idx] == NULL &&
-	    cst_insp_stream_new(t->cfg->inspection, CST_INSP_OUTPUT, log_copy(t), &o->s[idx]) != 0)) {
+	    cst_insp_stream_new(t->policy->policy, CST_INSP_OUTPUT, log_copy(t), &o->s[idx]) !=
+	    0)) {
 		block_reason(t, CST_INSP_N_CAT);
 		return false;
 	}

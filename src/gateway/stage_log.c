@@ -152,6 +152,8 @@ cst_stage_log(struct cst_txn *t)
 	    (long long)t->reserved, MS3(now - t->start_us), MS3(up_us), MS3(fb_us),
 	    t->decisions.p ? t->decisions.p : "", t->input_inspected ? "true" : "false",
 	    t->output_inspected ? "true" : "false");
+	if (t->input_inspected || t->output_inspected)
+		cst_buf_printf(&b, ",\"inspection_policy\":\"%s\"", t->policy->name);
 	if (t->model_root[0])
 		cst_buf_printf(&b, ",\"model_digest\":{\"sha256\":\"%s\"}", t->model_root);
 	if (t->err_type) {

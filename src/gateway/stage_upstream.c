@@ -374,7 +374,7 @@ cst__upstream_conclude(struct cst_txn *t)
 	t->status = t->upstream_status;
 	if (t->upstream_status == 200)
 		account_answer(t);
-	if (t->cfg->inspection == NULL || t->cfg->content_logging != CST_CONTENT_REDACTED)
+	if (cst__inspect_policy(t) == NULL || t->cfg->content_logging != CST_CONTENT_REDACTED)
 		cst__keep_content(t, t->up_body.p ? t->up_body.p : "", t->up_body.len);
 	cst__inspect_out_answer(t);	/* keeps the redacted copy itself */
 }

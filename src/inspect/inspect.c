@@ -71,7 +71,24 @@ struct cst_insp_policy {
 	size_t n_owned;
 	struct cst_classify_model *models[3];	/* classifier weights: [0] the built-in ones
 						 * (loaded once), [1 + dir] a direction's file */
+	uint64_t serial;		/* unique among the policies of the process */
+	const char *base_dir;		/* while loading: relative file names start here */
 };
+
+/* A policy's serial number: never 0, never reused. */
+static uint64_t
+next_serial(void)
+{
+	static uint64_t last;
+
+	return __atomic_add_fetch(&last, 1, __ATOMIC_RELAXED);
+}
+
+uint64_t
+cst_insp_policy_serial(const struct cst_insp_policy *p)
+{
+	return p->serial;
+}
 
 struct cst_insp_ctx {
 	const struct cst_insp_policy *p;
@@ -427,9 +444,15 @@ load_classifier(struct cst_insp_policy *p, struct direction *d, enum cst_insp_di
 	if (json_is_false(json_object_get(inj, "enabled")) ||
 	    (en != NULL ? !json_is_true(en) : dir != CST_INSP_INPUT))
 		return 0;
-	if (mf != NULL)
-		r = cst_classify_model_load(json_string_value(mf), &p->models[1 + dir], merr,
-		    sizeof(merr));
+	if (mf != NULL) {
+		const char *name = json_string_value(mf);
+		char path[4096];
+
+		if (name[0] != '/' && p->base_dir != NULL &&
+		    (size_t)snprintf(path, sizeof(path), "%s/%s", p->base_dir, name) < sizeof(path))
+			name = path;
+		r = cst_classify_model_load(name, &p->models[1 + dir], merr, sizeof(merr));
+	}
 	else if (p->models[0] == NULL)
 		r = cst_classify_model_builtin(&p->models[0], merr, sizeof(merr));
 	if (r == CST_EINVAL || r == CST_ENOENT || r == CST_EIO || r == CST_ELIMIT)
@@ -681,6 +704,13 @@ int
 cst_insp_policy_new(const json_t *cfg, struct cst_insp_policy **out, char *err,
     size_t err_len)
 {
+	return cst_insp_policy_load(cfg, NULL, out, err, err_len);
+}
+
+int
+cst_insp_policy_load(const json_t *cfg, const char *base_dir, struct cst_insp_policy **out,
+    char *err, size_t err_len)
+{
 	static const char *const known[] = { "input", "output", "fail_closed", "tokenize_key",
 		NULL };
 	struct cst_insp_policy *p;
@@ -695,6 +725,8 @@ cst_insp_policy_new(const json_t *cfg, struct cst_insp_policy **out, char *err,
 	if ((p = cst_calloc(1, sizeof(*p))) == NULL)
 		return CST_ENOMEM;
 	p->fail_closed = true;
+	p->serial = next_serial();
+	p->base_dir = base_dir;
 	if ((fc = json_object_get(cfg, "fail_closed")) != NULL) {
 		if (!json_is_boolean(fc)) {
 			r = cst_einval(err, err_len, "fail_closed: expected true or false");
@@ -723,6 +755,7 @@ cst_insp_policy_new(const json_t *cfg, struct cst_insp_policy **out, char *err,
 	    json_object_get(cfg, "output"), "output", err, err_len)) != 0 ||
 	    (r = compile_patterns(p, err, err_len)) != 0)
 		goto fail;
+	p->base_dir = NULL;
 	*out = p;
 	return 0;
 fail:
@@ -797,6 +830,7 @@ cst_insp_policy_secrets(const struct cst_gitleaks_config *const *gl, size_t n_gl
 	if ((p = cst_calloc(1, sizeof(*p))) == NULL)
 		return CST_ENOMEM;
 	p->fail_closed = true;
+	p->serial = next_serial();
 	if (RAND_bytes(p->token_key, sizeof(p->token_key)) != 1) {
 		r = CST_ENOMEM;
 		goto fail;

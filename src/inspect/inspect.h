@@ -115,6 +115,10 @@ struct cst_gitleaks_config;
  */
 int cst_insp_policy_new(const json_t *cfg, struct cst_insp_policy **out, char *err,
     size_t err_len);
+/* The same, with relative file names in cfg (a classifier "model") read from base_dir
+ * (NULL: the working directory), as the gateway does for its configuration's directory. */
+int cst_insp_policy_load(const json_t *cfg, const char *base_dir,
+    struct cst_insp_policy **out, char *err, size_t err_len);
 /*
  * A policy of secret rules alone, for scanners of files and repositories (`castellan
  * secrets`): the built-in secret rules unless builtin is false, then the accepted rules of
@@ -131,6 +135,9 @@ int cst_insp_policy_new(const json_t *cfg, struct cst_insp_policy **out, char *e
 int cst_insp_policy_secrets(const struct cst_gitleaks_config *const *gl, size_t n_gl,
     bool builtin, struct cst_insp_policy **out, char *err, size_t err_len);
 void cst_insp_policy_free(struct cst_insp_policy *p);
+/* A number that tells this policy from every other the process made (never 0, never
+ * reused, unlike its address): what a cache of per-policy contexts is keyed by. */
+uint64_t cst_insp_policy_serial(const struct cst_insp_policy *p);
 /* Rules compiled for a direction (for `inspect --rules` and the benchmarks). */
 size_t cst_insp_policy_rules(const struct cst_insp_policy *p, enum cst_insp_dir d);
 
