@@ -3,8 +3,10 @@
  * document goes through the content-inspection engine with only its secret rules enabled;
  * Secret data is base64-decoded first; a Secret with literal data is itself reported; and
  * container environment variables whose names say credential (PASSWORD, TOKEN, SECRET, ...)
- * must not carry a literal value. Evidence never holds a value whole: at most its first two
- * and last four characters, and none of a value shorter than 16 characters.
+ * must not carry a literal value, nor may SageMaker environment maps and hyperparameters; the
+ * base64 scripts of notebook lifecycle configurations are decoded and inspected. Evidence
+ * never holds a value whole: at most its first two and last four characters, and none of a
+ * value shorter than 16 characters.
  */
 #include "posture/posture_int.h"
 
@@ -101,12 +103,29 @@ walk(struct creds *k, const json_t *v, char *path, size_t len, size_t used, int 
 	return 0;
 }
 
+/* Inspects the base64 value s[0..n) decoded; values that are not base64 are left to walk(). */
+static int
+decoded(struct creds *k, const char *s, size_t n, const char *path, const char *what)
+{
+	unsigned char *buf;
+	size_t dn = 0;
+	int r;
+
+	if (cst_b64_decode(s, n, NULL, 0, &dn) != 0 || dn > MAX_DECODED)
+		return 0;
+	if ((buf = cst_malloc(dn + 1)) == NULL)
+		return CST_ENOMEM;
+	r = cst_b64_decode(s, n, buf, dn, &dn) == 0 ?
+	    inspect(k, (const char *)buf, dn, path, what) : 0;
+	cst_freezero(buf, dn + 1);
+	return r;
+}
+
 static int
 secret(struct creds *k)
 {
 	const json_t *data = cst__pst_get(k->res->obj, "data");
 	const json_t *sdata = cst__pst_get(k->res->obj, "stringData"), *v;
-	unsigned char *buf = NULL;
 	char path[320], keys[512];
 	size_t used = 0, n = 0;
 	const char *key;
@@ -116,7 +135,7 @@ secret(struct creds *k)
 	for (int which = 0; which < 2 && r == 0; which++) {
 		json_object_foreach((json_t *)(which ? sdata : data), key, v) {
 			const char *s = json_string_value(v);
-			size_t sn = json_string_length(v), dn = 0;
+			size_t sn = json_string_length(v);
 			int w;
 
 			if (s == NULL || sn == 0 || r != 0)
@@ -130,13 +149,7 @@ secret(struct creds *k)
 				r = inspect(k, s, sn, path, NULL);
 				continue;
 			}
-			if (cst_b64_decode(s, sn, NULL, 0, &dn) != 0 || dn > MAX_DECODED)
-				continue;
-			if ((buf = cst_malloc(dn + 1)) == NULL)
-				return CST_ENOMEM;
-			if (cst_b64_decode(s, sn, buf, dn, &dn) == 0)
-				r = inspect(k, (const char *)buf, dn, path, "the base64-decoded value");
-			cst_freezero(buf, dn + 1);
+			r = decoded(k, s, sn, path, "the base64-decoded value");
 		}
 	}
 	if (r == 0 && n > 0)
@@ -156,9 +169,14 @@ credential_name(const char *name)
 	for (i = 0; name[i] != '\0' && i < sizeof(up) - 1; i++)
 		up[i] = (char)toupper((unsigned char)name[i]);
 	up[i] = '\0';
-	for (i = 0; words[i] != NULL; i++)
-		if (strstr(up, words[i]) != NULL)
+	for (i = 0; words[i] != NULL; i++) {
+		const char *at = strstr(up, words[i]);
+
+		/* TOKEN must end a word: MAX_TOKENS and TOKENIZER name no credential. */
+		if (at != NULL && (strcmp(words[i], "TOKEN") != 0 ||
+		    !isalpha((unsigned char)at[strlen(words[i])])))
 			return true;
+	}
 	return false;
 }
 
@@ -188,6 +206,77 @@ env_literals(struct cst__pst_ctx *c, const struct cst__pst_pod *pod, void *arg)
 				r = cst__pst_emit(c, pod->owner, "CST-CRED-ENV-LITERAL", -1, out,
 				    "%s=%s set literally", name, red);
 			}
+	return r;
+}
+
+/* Credential-named members of a SageMaker environment map or hyperparameters with literal
+ * values (there is no other way to give them: the finding asks for Secrets Manager). */
+static int
+env_map(struct creds *k, const struct cst__pst_aws *a, const json_t *m, const char *rel)
+{
+	const json_t *v;
+	const char *key;
+	char p[320], red[64];
+	int r = 0;
+
+	json_object_foreach((json_t *)m, key, v) {
+		const char *val = json_string_value(v);
+
+		if (r != 0 || val == NULL || val[0] == '\0' || !credential_name(key))
+			continue;
+		snprintf(p, sizeof(p), "%s%s%s.%s", a->root ? a->root : "", a->root ? "." : "",
+		    rel, key);
+		redact(val, strlen(val), red, sizeof(red));
+		r = cst__pst_emit(k->c, k->res, "CST-CRED-ENV-LITERAL", -1, p, "%s=%s set literally",
+		    key, red);
+	}
+	return r;
+}
+
+static int
+aws_maps(struct creds *k, const struct cst__pst_aws *a)
+{
+	static const char *const maps[] = { "Environment", "HyperParameters",
+		"PrimaryContainer.Environment" };
+	const json_t *ct;
+	char rel[64];
+	size_t i;
+	int r = 0;
+
+	for (i = 0; i < sizeof(maps) / sizeof(maps[0]) && r == 0; i++)
+		r = env_map(k, a, cst__pst_get(a->obj, maps[i]), maps[i]);
+	json_array_foreach(json_object_get(a->obj, "Containers"), i, ct) {
+		if (r != 0)
+			break;
+		snprintf(rel, sizeof(rel), "Containers[%zu].Environment", i);
+		r = env_map(k, a, json_object_get(ct, "Environment"), rel);
+	}
+	return r;
+}
+
+/* The base64 scripts of a notebook lifecycle configuration (OnCreate, OnStart), inspected
+ * decoded (instead of the generic walk, which would report the same secret in its encoding). */
+static int
+lifecycle(struct creds *k, const struct cst__pst_aws *a)
+{
+	static const char *const hooks[] = { "OnCreate", "OnStart" };
+	const json_t *h;
+	char p[192];
+	size_t i, dn;
+	int r = 0;
+
+	for (int j = 0; j < 2 && r == 0; j++)
+		json_array_foreach(json_object_get(a->obj, hooks[j]), i, h) {
+			const char *s = cst__pst_str(h, "Content");
+
+			if (r != 0 || s == NULL)
+				continue;
+			snprintf(p, sizeof(p), "%s%s%s[%zu].Content", a->root ? a->root : "",
+			    a->root ? "." : "", hooks[j], i);
+			r = cst_b64_decode(s, strlen(s), NULL, 0, &dn) == 0 ?
+			    decoded(k, s, strlen(s), p, "the base64-decoded lifecycle script") :
+			    inspect(k, s, strlen(s), p, NULL);
+		}
 	return r;
 }
 
@@ -221,6 +310,7 @@ cst__pst_check_creds(struct cst__pst_ctx *c)
 {
 	struct cst_insp_policy *pol = NULL;
 	struct creds k = { .c = c };
+	struct cst__pst_aws a;
 	char path[1024];
 	int r;
 
@@ -238,10 +328,17 @@ cst__pst_check_creds(struct cst__pst_ctx *c)
 			r = secret(&k);
 			continue;
 		}
+		if (cst__pst_aws_kind(k.res->obj, &a) &&
+		    strcmp(a.kind, "AWS::SageMaker::NotebookInstanceLifecycleConfig") == 0) {
+			r = lifecycle(&k, &a);
+			continue;
+		}
 		path[0] = '\0';
 		r = walk(&k, k.res->obj, path, sizeof(path), 0, 0);
 		if (r == 0)
 			r = cst__pst_pods(c, k.res, env_literals, NULL);
+		if (r == 0 && cst__pst_aws_kind(k.res->obj, &a))
+			r = aws_maps(&k, &a);
 	}
 	cst_insp_ctx_free(k.insp);
 	cst_insp_policy_free(pol);

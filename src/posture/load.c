@@ -1,9 +1,11 @@
 /*
  * The document loader (load.h): bounded reads, YAML streams through core/yaml, JSON through
- * core/json, List expansion, and a sorted directory walk that never follows symbolic links.
+ * core/json, List expansion (Kubernetes Lists, JSON arrays, AWS listings of descriptions),
+ * and a sorted directory walk that never follows symbolic links.
  * A file either contributes all its documents or none, with the reason recorded.
  */
 #include "posture/load.h"
+#include "posture/posture_int.h"
 
 #include "core/alloc.h"
 #include "core/err.h"
@@ -95,13 +97,48 @@ is_list(const json_t *obj)
 	    json_is_array(json_object_get(obj, "items"));
 }
 
+/* An AWS listing: an object without a kind whose members are arrays of AWS descriptions
+ * (and at most a pagination NextToken), such as {"TrainingJobs": [...]} or the Results of
+ * `aws sagemaker search`. */
+static bool
+is_aws_list(const json_t *obj)
+{
+	const json_t *v, *e;
+	const char *k;
+	size_t i, n = 0;
+
+	if (json_object_get(obj, "kind") != NULL || cst__pst_aws_kind(obj, NULL))
+		return false;
+	json_object_foreach((json_t *)obj, k, v) {
+		if (strcmp(k, "NextToken") == 0 && (json_is_string(v) || json_is_null(v)))
+			continue;
+		if (!json_is_array(v))
+			return false;
+		json_array_foreach(v, i, e) {
+			if (!cst__pst_aws_kind(e, NULL))
+				return false;
+			n++;
+		}
+	}
+	return n > 0;
+}
+
 static int
 add_value(struct pending *p, json_t *v, size_t index, size_t line)
 {
-	json_t *items = NULL, *e;
+	json_t *items = NULL, *e, *m;
+	const char *k;
+	long item = 0;
 	size_t i;
 	int r;
 
+	if (json_is_object(v) && is_aws_list(v)) {
+		json_object_foreach(v, k, m)
+			json_array_foreach(m, i, e)
+				if ((r = pending_add(p, e, index, item++, line)) != 0)
+					return r;
+		return 0;
+	}
 	if (json_is_object(v) && is_list(v))
 		items = json_object_get(v, "items");
 	else if (json_is_array(v))

@@ -1,11 +1,13 @@
 /*
  * The posture checker's document loader: Kubernetes manifests and cloud resource descriptions
  * read as untrusted input. A file is a stream of YAML documents ("---"), or one JSON value; a
- * `kubectl get -o yaml` List (kind List or *List with items) becomes one document per item;
- * a JSON array of objects likewise. Every document keeps its file, its index in the file, its
- * item index and its line. Limits bound the file size, the documents, the nesting, the nodes
- * (aliases count every node they stand for, so alias bombs are refused) and the scalars.
- * Nothing is evaluated or fetched; a file that fails to parse is reported, never half-trusted.
+ * `kubectl get -o yaml` List (kind List or *List with items) becomes one document per item; a
+ * JSON array of objects likewise, and so does an AWS listing (an object whose members are
+ * arrays of AWS CLI descriptions, such as {"TrainingJobs": [...]}, with at most a NextToken).
+ * Every document keeps its file, its index in the file, its item index and its line. Limits
+ * bound the file size, the documents, the nesting, the nodes (aliases count every node they
+ * stand for, so alias bombs are refused) and the scalars. Nothing is evaluated or fetched; a
+ * file that fails to parse is reported, never half-trusted.
  */
 #ifndef CST_POSTURE_LOAD_H
 #define CST_POSTURE_LOAD_H

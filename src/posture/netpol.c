@@ -76,18 +76,34 @@ sensitive_of(const json_t *spec)
 	return NULL;
 }
 
-/* The Service of ns with that name, or NULL. */
-static const struct cst__pst_res *
-service(struct cst__pst_ctx *c, const char *ns, const char *name)
+struct reach {
+	const char *ns;
+	const json_t *labels;
+	char *how;
+	size_t len;
+};
+
+/* Stops the walk (1) at the first backend whose Service selects the pod's labels. */
+static int
+reaches(struct cst__pst_ctx *c, const struct cst__pst_res *route,
+    const struct cst__pst_backend *b, void *arg)
 {
-	for (size_t i = 0; i < c->n_res; i++)
-		if (strcmp(c->res[i].kind, "Service") == 0 && strcmp(c->res[i].ns, ns) == 0 &&
-		    strcmp(c->res[i].name, name) == 0)
-			return &c->res[i];
-	return NULL;
+	struct reach *x = arg;
+	const struct cst__pst_res *svc;
+	const json_t *sel;
+
+	if (strcmp(b->ns, x->ns) != 0 || (svc = cst__pst_service(c, b->ns, b->svc)) == NULL)
+		return 0;
+	sel = cst__pst_get(svc->obj, "spec.selector");
+	if (json_object_size(sel) == 0 || !cst__pst_labels_match(sel, x->labels))
+		return 0;
+	snprintf(x->how, x->len, "%s %s routes to Service %s, which selects its pods",
+	    route->kind, route->name, b->svc);
+	return 1;
 }
 
-/* How the pod is reached from outside ("NodePort Service x", "Ingress y"), or false. */
+/* How the pod is reached from outside (a NodePort or LoadBalancer Service selecting it, or an
+ * Ingress, Gateway API route or OpenShift Route to a Service selecting it), or false. */
 static bool
 external(struct cst__pst_ctx *c, const char *ns, const json_t *labels, char *how, size_t len)
 {
@@ -108,24 +124,11 @@ external(struct cst__pst_ctx *c, const char *ns, const json_t *labels, char *how
 		return true;
 	}
 	for (size_t i = 0; i < c->n_res; i++) {
-		const struct cst__pst_res *x = &c->res[i];
-		const json_t *rule, *p;
-		size_t j, k;
+		struct reach x = { ns, labels, how, len };
 
-		if (strcmp(x->kind, "Ingress") != 0 || strcmp(x->ns, ns) != 0)
-			continue;
-		json_array_foreach(cst__pst_get(x->obj, "spec.rules"), j, rule)
-			json_array_foreach(cst__pst_get(rule, "http.paths"), k, p) {
-				const char *sn = cst__pst_str(p, "backend.service.name");
-				const struct cst__pst_res *svc = sn ? service(c, ns, sn) : NULL;
-				const json_t *sel = cst__pst_get(svc ? svc->obj : NULL, "spec.selector");
-
-				if (json_object_size(sel) == 0 || !cst__pst_labels_match(sel, labels))
-					continue;
-				snprintf(how, len, "Ingress %s routes to Service %s, which selects its "
-				    "pods", x->name, sn);
-				return true;
-			}
+		if (cst__pst_is_route(&c->res[i]) &&
+		    cst__pst_route_backends(c, &c->res[i], reaches, &x) == 1)
+			return true;
 	}
 	return false;
 }

@@ -227,6 +227,7 @@ build_inventory(struct cst__pst_ctx *c)
 		return CST_ENOMEM;
 	for (size_t i = 0; i < c->docs->n; i++) {
 		struct cst__pst_res *r = &c->res[i];
+		struct cst__pst_aws aws;
 		const char *s;
 
 		r->doc = &c->docs->v[i];
@@ -236,6 +237,12 @@ build_inventory(struct cst__pst_ctx *c)
 		r->name = (s = cst__pst_str(r->obj, "metadata.name")) ? s : "";
 		s = cst__pst_str(r->obj, "metadata.namespace");
 		r->ns = is_cluster_scoped(r->kind) ? "" : (s && s[0]) ? s : "default";
+		if (cst__pst_aws_kind(r->obj, &aws)) {
+			r->kind = aws.kind;
+			r->name = aws.name;
+			r->ns = "";
+			r->read = true;
+		}
 	}
 	c->n_res = c->docs->n;
 	return 0;
@@ -289,7 +296,8 @@ static const char *const read_kinds[] = { "Pod", "Deployment", "StatefulSet", "D
 	"ReplicaSet", "Job", "CronJob", "ReplicationController", "PodTemplate", "RayCluster",
 	"RayJob", "RayService", "RayCronJob", "Service", "Ingress", "NetworkPolicy", "Role",
 	"ClusterRole", "RoleBinding", "ClusterRoleBinding", "ServiceAccount", "Secret",
-	"ConfigMap", "HTTPRoute", "Route", NULL };
+	"ConfigMap", "HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute", "UDPRoute", "Route",
+	"Gateway", NULL };
 
 static void
 count_read(struct cst__pst_ctx *c)
@@ -313,7 +321,7 @@ cst_posture_check(const struct cst_pst_docs *docs, const struct cst_pst_opts *op
 	struct cst__pst_ctx c = { .docs = docs, .opts = opts ? opts : &defaults, .out = out };
 	int (*const checks[])(struct cst__pst_ctx *) = { cst__pst_check_pods,
 		cst__pst_check_ray, cst__pst_check_ray_launcher, cst__pst_check_rbac,
-		cst__pst_check_network, cst__pst_check_creds };
+		cst__pst_check_network, cst__pst_check_aws, cst__pst_check_creds };
 	size_t first = out->n, i, j;
 	int r;
 

@@ -1,8 +1,9 @@
 /*
- * castellan posture: configuration checks over Kubernetes manifests, KubeRay resources and
- * Ray cluster-launcher files. Every finding names a rule with a stable id, a severity, the
- * resource (kind, namespace, name; its file and document), the path inside it, the evidence
- * (never a secret's value whole), the fix and the equivalent ids of other tools.
+ * castellan posture: configuration checks over Kubernetes manifests, KubeRay resources, Ray
+ * cluster-launcher files and SageMaker / Bedrock descriptions as the AWS CLI prints them.
+ * Every finding names a rule with a stable id, a severity, the resource (kind, namespace,
+ * name; its file and document), the path inside it, the evidence (never a secret's value
+ * whole), the fix and the equivalent ids of other tools.
  *
  * The checks read a loaded document set (load.h) and never fetch anything; all tables (Ray
  * advisories, capability lists, allowed sysctls per Kubernetes version) are compiled in.

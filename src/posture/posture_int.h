@@ -89,6 +89,63 @@ bool cst__pst_labels_match(const json_t *selector, const json_t *labels);
 /* True when name ends with suffix. */
 bool cst__pst_ends(const char *name, const char *suffix);
 
+/* An AWS CLI description recognised by its keys (aws.c); strings borrowed from the document. */
+struct cst__pst_aws {
+	const char *kind;	/* "AWS::SageMaker::NotebookInstance", "AWS::Bedrock::Guardrail"... */
+	const json_t *obj;	/* the description: the document or its only member */
+	const char *root;	/* that member's name ("agent"), or NULL for the document */
+	const char *name;	/* the ARN, else the resource's name, else "" */
+};
+
+/* True when doc is an AWS description (out filled when not NULL); false for anything else. */
+bool cst__pst_aws_kind(const json_t *doc, struct cst__pst_aws *out);
+
+/* One AWS description under check. */
+struct cst__pst_aws_ck {
+	struct cst__pst_ctx *c;
+	const struct cst__pst_res *res;
+	struct cst__pst_aws a;
+	char path[256];
+};
+
+/* The path of rel inside the document (prefixed by the root member), kept in k->path. */
+const char *cst__pst_aws_at(struct cst__pst_aws_ck *k, const char *rel);
+
+/*
+ * One backend of a route into the cluster: an Ingress path, a Gateway API route's backendRef
+ * (HTTPRoute, GRPCRoute, TLSRoute, TCPRoute) or an OpenShift Route's to/alternateBackends.
+ * Strings are borrowed from the route's document.
+ */
+struct cst__pst_backend {
+	const char *ns;		/* the Service's namespace */
+	const char *svc;	/* the Service's name */
+	long port;		/* the port asked for, 0 when given by name or not at all */
+	const char *port_name;	/* the port's name, or NULL */
+	bool all_ports;		/* no port given: every port of the Service */
+	bool target;		/* port names the pods' target port (OpenShift), not the Service's */
+	const char *host;	/* the first host name, or NULL: any host */
+	const char *host_path;	/* where host names are set; NULL when the kind has none */
+	const char *tls_path;	/* where TLS is (or would be) configured */
+	char path[160];		/* of the backend inside the route */
+	int tls;		/* 1 TLS, 0 clear text, -1 not known from the route alone */
+	bool internal;		/* the route is served by an internal load balancer */
+};
+
+typedef int (*cst__pst_backend_fn)(struct cst__pst_ctx *c, const struct cst__pst_res *route,
+    const struct cst__pst_backend *b, void *arg);
+
+/* True for the kinds cst__pst_route_backends reads. */
+bool cst__pst_is_route(const struct cst__pst_res *r);
+/* Calls fn for every Service backend of route (none for other kinds); a non-zero return of fn
+ * stops the walk and is returned. 0 when fn always returned 0. */
+int cst__pst_route_backends(struct cst__pst_ctx *c, const struct cst__pst_res *route,
+    cst__pst_backend_fn fn, void *arg);
+/* The Service named name in ns, or NULL. */
+const struct cst__pst_res *cst__pst_service(struct cst__pst_ctx *c, const char *ns,
+    const char *name);
+/* True when annotations name an internal load balancer (AWS, GKE, Azure, ALB). */
+bool cst__pst_internal_lb(const json_t *annotations);
+
 /* Checks, one file each. */
 int cst__pst_check_pods(struct cst__pst_ctx *c);	/* podsec.c */
 int cst__pst_check_ray(struct cst__pst_ctx *c);		/* ray.c */
@@ -96,5 +153,8 @@ int cst__pst_check_ray_launcher(struct cst__pst_ctx *c);	/* raylaunch.c */
 int cst__pst_check_rbac(struct cst__pst_ctx *c);	/* rbac_check.c */
 int cst__pst_check_network(struct cst__pst_ctx *c);	/* netpol.c */
 int cst__pst_check_creds(struct cst__pst_ctx *c);	/* creds.c */
+int cst__pst_check_aws(struct cst__pst_ctx *c);		/* aws.c: the two below */
+int cst__pst_check_sagemaker(struct cst__pst_aws_ck *k);	/* sagemaker.c */
+int cst__pst_check_bedrock(struct cst__pst_aws_ck *k);	/* bedrock.c */
 
 #endif

@@ -1,7 +1,8 @@
 /*
  * Ray and KubeRay checks (R-RAY-01..09): authentication, exposure of the dashboard / Jobs API
- * / client / GCS through the head Service, Services and Ingresses (judged by the operator's
- * labels, Ray images and Ray ports, not by names alone), the escalation to critical when an
+ * / client / GCS through the head Service, Services, Ingresses, Gateway API routes and
+ * OpenShift Routes (routes.c; judged by the operator's labels, Ray images and Ray ports, not by
+ * names alone), the escalation to critical when an
  * exposed cluster has no authentication, the dashboard's bind address with the operator's
  * default, network isolation, TLS settings and vulnerable Ray versions.
  */
@@ -20,10 +21,21 @@ static const struct {
 	const char *name, *what;
 } ray_ports[] = {
 	{ 8265, "dashboard", "dashboard and Jobs API" },
-	{ 10001, "client", "Ray Client" },
+	{ 10001, "client", "client (Ray Client)" },
 	{ 6379, "gcs-server", "GCS" },
 	{ 52365, "dashboard-agent", "dashboard agent" },
 };
+
+/* The Ray interface behind a port number or name, or NULL. */
+static const char *
+port_what_of(long num, const char *name)
+{
+	for (size_t i = 0; i < sizeof(ray_ports) / sizeof(ray_ports[0]); i++)
+		if ((num != 0 && num == ray_ports[i].port) ||
+		    (name != NULL && strcmp(name, ray_ports[i].name) == 0))
+			return ray_ports[i].what;
+	return NULL;
+}
 
 /* What one RayCluster-bearing resource is. */
 struct ray {
@@ -40,20 +52,6 @@ struct ray {
 	/* TLS: containers seen with RAY_USE_TLS and without the full set. */
 	bool tls_any;
 };
-
-static const char *
-port_what(const json_t *port)
-{
-	const json_t *num = json_object_get(port, "number");
-	const char *name = cst__pst_str(port, "name");
-
-	for (size_t i = 0; i < sizeof(ray_ports) / sizeof(ray_ports[0]); i++)
-		if ((json_is_integer(num) && json_integer_value(num) == ray_ports[i].port) ||
-		    (json_is_integer(port) && json_integer_value(port) == ray_ports[i].port) ||
-		    (name != NULL && strcmp(name, ray_ports[i].name) == 0))
-			return ray_ports[i].what;
-	return NULL;
-}
 
 static const char *
 env_value(const json_t *container, const char *name)
@@ -150,27 +148,6 @@ ca_from_secret(struct cst__pst_ctx *c, struct ray *ray)
 	return 0;
 }
 
-static bool
-internal_lb(const json_t *annotations)
-{
-	static const struct {
-		const char *key, *value;
-	} a[] = { { "service.beta.kubernetes.io/aws-load-balancer-scheme", "internal" },
-		{ "service.beta.kubernetes.io/aws-load-balancer-internal", "true" },
-		{ "networking.gke.io/load-balancer-type", "Internal" },
-		{ "cloud.google.com/load-balancer-type", "Internal" },
-		{ "service.beta.kubernetes.io/azure-load-balancer-internal", "true" },
-		{ "alb.ingress.kubernetes.io/scheme", "internal" } };
-
-	for (size_t i = 0; i < sizeof(a) / sizeof(a[0]); i++) {
-		const char *v = json_string_value(json_object_get(annotations, a[i].key));
-
-		if (v != NULL && strcmp(v, a[i].value) == 0)
-			return true;
-	}
-	return false;
-}
-
 /* Reports an exposure of ray (or of an unknown Ray cluster, ray NULL) on res at path. */
 static int
 exposed(struct cst__pst_ctx *c, const struct cst__pst_res *res, const struct ray *ray,
@@ -222,51 +199,100 @@ ray_of_selector(struct ray *rays, size_t n, const char *ns, const json_t *sel)
 	return NULL;
 }
 
+/* The Ray interface a route's backend reaches: from the port it asks for, else from the
+ * matching port of the Service when the Service is in the input (its port, target port and
+ * name), else, for every port, the first Ray port the Service has. NULL when none. */
+static const char *
+backend_what(const struct cst__pst_backend *b, const struct cst__pst_res *svc, bool head)
+{
+	const char *what = port_what_of(b->port, b->port_name);
+	const json_t *p;
+	size_t i;
+
+	if (what != NULL)
+		return what;
+	if (svc == NULL)	/* a KubeRay head Service: every Ray port is on it */
+		return head && b->all_ports ? ray_ports[0].what : NULL;
+	json_array_foreach(cst__pst_get(svc->obj, "spec.ports"), i, p) {
+		const json_t *port = json_object_get(p, "port"), *tp = json_object_get(p, "targetPort");
+		const char *name = cst__pst_str(p, "name");
+		bool match = b->all_ports ||
+		    (b->port != 0 && json_integer_value(b->target ? tp : port) == b->port) ||
+		    (b->port_name != NULL && ((name != NULL && strcmp(name, b->port_name) == 0) ||
+		    (b->target && json_is_string(tp) && strcmp(json_string_value(tp),
+		    b->port_name) == 0)));
+
+		if (!match)
+			continue;
+		if ((what = port_what_of(json_integer_value(port), name)) != NULL ||
+		    (what = port_what_of(json_integer_value(tp), json_string_value(tp))) != NULL)
+			return what;
+	}
+	return NULL;
+}
+
+struct route_walk {
+	struct ray *rays;
+	size_t n;
+	size_t hits;
+	bool clear;		/* a Ray backend reached in clear text */
+	const char *tls_path;
+};
+
+/* One backend of an Ingress, Gateway API route or OpenShift Route (R-RAY-03, R-RAY-06). */
 static int
-check_ingress(struct cst__pst_ctx *c, const struct cst__pst_res *ing, struct ray *rays,
+on_backend(struct cst__pst_ctx *c, const struct cst__pst_res *route,
+    const struct cst__pst_backend *b, void *arg)
+{
+	struct route_walk *w = arg;
+	const struct cst__pst_res *svc = cst__pst_service(c, b->ns, b->svc);
+	struct ray *ray = ray_of_service(w->rays, w->n, b->ns, b->svc);
+	const char *scheme = json_string_value(json_object_get(cst__pst_get(route->obj,
+	    "metadata.annotations"), "alb.ingress.kubernetes.io/scheme"));
+	const char *what;
+	char how[512];
+	int r;
+
+	if (ray == NULL && svc != NULL)
+		ray = ray_of_selector(w->rays, w->n, b->ns, cst__pst_get(svc->obj, "spec.selector"));
+	if ((what = backend_what(b, svc, ray != NULL)) == NULL)
+		return 0;
+	w->hits++;
+	w->clear = w->clear || b->tls == 0;
+	w->tls_path = b->tls_path;
+	snprintf(how, sizeof(how), "%s routes %s%s to the Ray %s of service %s%s%s", route->kind,
+	    b->host ? "host " : "any host", b->host ? b->host : "", what, b->svc,
+	    scheme && strcmp(scheme, "internet-facing") == 0 ?
+	    " through an internet-facing ALB" : "", b->tls == 1 ? "" : b->tls == 0 ?
+	    " in clear text" : "");
+	r = exposed(c, route, ray, b->path, b->internal, how);
+	if (r == 0 && b->host == NULL && b->host_path != NULL)
+		r = cst__pst_emit(c, route, "CST-RAY-INGRESS", -1, b->host_path, "no host: the "
+		    "Ray %s answers for any host name", what);
+	return r;
+}
+
+/* Ingresses, Gateway API routes and OpenShift Routes to Ray interfaces. */
+static int
+check_route(struct cst__pst_ctx *c, const struct cst__pst_res *route, struct ray *rays,
     size_t n)
 {
-	const json_t *ann = cst__pst_get(ing->obj, "metadata.annotations"), *rule, *p;
-	const char *scheme = json_string_value(json_object_get(ann,
-	    "alb.ingress.kubernetes.io/scheme"));
-	bool internal = internal_lb(ann), tls = json_array_size(cst__pst_get(ing->obj,
-	    "spec.tls")) > 0;
+	const json_t *ann = cst__pst_get(route->obj, "metadata.annotations");
+	bool ingress = strcmp(route->kind, "Ingress") == 0;
 	bool auth = json_object_get(ann, "nginx.ingress.kubernetes.io/auth-url") != NULL ||
 	    json_object_get(ann, "nginx.ingress.kubernetes.io/auth-type") != NULL ||
 	    json_object_get(ann, "alb.ingress.kubernetes.io/auth-type") != NULL;
-	size_t i, j;
-	int r = 0, hits = 0;
-	char path[160], how[512];
+	struct route_walk w = { .rays = rays, .n = n };
+	int r = cst__pst_route_backends(c, route, on_backend, &w);
 
-	json_array_foreach(cst__pst_get(ing->obj, "spec.rules"), i, rule) {
-		json_array_foreach(cst__pst_get(rule, "http.paths"), j, p) {
-			const char *svc = cst__pst_str(p, "backend.service.name");
-			const json_t *port = cst__pst_get(p, "backend.service.port");
-			struct ray *ray = svc ? ray_of_service(rays, n, ing->ns, svc) : NULL;
-			const char *what = port_what(port);
-
-			if (svc == NULL || what == NULL || r != 0)
-				continue;
-			hits++;
-			snprintf(path, sizeof(path), "spec.rules[%zu].http.paths[%zu].backend", i, j);
-			snprintf(how, sizeof(how), "Ingress routes %s%s to the Ray %s of service %s%s",
-			    cst__pst_str(rule, "host") ? "host " : "any host",
-			    cst__pst_str(rule, "host") ? cst__pst_str(rule, "host") : "", what, svc,
-			    scheme && strcmp(scheme, "internet-facing") == 0 ?
-			    " through an internet-facing ALB" : "");
-			r = exposed(c, ing, ray, path, internal, how);
-			if (r == 0 && cst__pst_str(rule, "host") == NULL) {
-				snprintf(path, sizeof(path), "spec.rules[%zu].host", i);
-				r = cst__pst_emit(c, ing, "CST-RAY-INGRESS", -1, path, "no host: the "
-				    "Ray %s answers for any host name", what);
-			}
-		}
-	}
-	if (hits > 0 && r == 0 && !tls)
-		r = cst__pst_emit(c, ing, "CST-RAY-INGRESS", -1, "spec.tls", "Ingress to a Ray "
-		    "interface without TLS: tokens and job code travel in clear text");
-	if (hits > 0 && r == 0 && !auth)
-		r = cst__pst_emit(c, ing, "CST-RAY-INGRESS", -1, "metadata.annotations", "Ingress "
+	if (r == 0 && w.clear)
+		r = cst__pst_emit(c, route, "CST-RAY-INGRESS", -1, w.tls_path, "%s to a Ray "
+		    "interface without TLS: tokens and job code travel in clear text%s",
+		    route->kind, ingress ? "" : strcmp(route->kind, "Route") == 0 ?
+		    " (no spec.tls, or insecureEdgeTerminationPolicy: Allow)" :
+		    " (the parent Gateway's listener is plain HTTP)");
+	if (r == 0 && w.hits > 0 && ingress && !auth)
+		r = cst__pst_emit(c, route, "CST-RAY-INGRESS", -1, "metadata.annotations", "Ingress "
 		    "to a Ray interface without an authentication annotation (auth-url, "
 		    "auth-type)");
 	return r;
@@ -287,23 +313,18 @@ check_service(struct cst__pst_ctx *c, const struct cst__pst_res *svc, struct ray
 		return 0;
 	ray = ray_of_selector(rays, n, svc->ns, sel);
 	json_array_foreach(cst__pst_get(svc->obj, "spec.ports"), i, p) {
-		const char *what = port_what(json_object_get(p, "port"));
+		const json_t *tp = json_object_get(p, "targetPort");
+		const char *what = port_what_of(json_integer_value(json_object_get(p, "port")),
+		    cst__pst_str(p, "name"));
 
 		if (what == NULL)
-			what = port_what(json_object_get(p, "targetPort"));
-		if (what == NULL && json_is_string(json_object_get(p, "targetPort"))) {
-			json_t *named = json_pack("{s:s}", "name",
-			    json_string_value(json_object_get(p, "targetPort")));
-
-			what = named ? port_what(named) : NULL;
-			json_decref(named);
-		}
+			what = port_what_of(json_integer_value(tp), json_string_value(tp));
 		if (what == NULL || r != 0)
 			continue;
 		snprintf(path, sizeof(path), "spec.ports[%zu]", i);
 		snprintf(how, sizeof(how), "%s Service exposes the Ray %s%s", type, what,
 		    ray ? "" : " (port of a Ray interface)");
-		r = exposed(c, svc, ray, path, internal_lb(cst__pst_get(svc->obj,
+		r = exposed(c, svc, ray, path, cst__pst_internal_lb(cst__pst_get(svc->obj,
 		    "metadata.annotations")), how);
 	}
 	return r;
@@ -331,7 +352,7 @@ own_exposure(struct cst__pst_ctx *c, struct ray *ray)
 		    "serviceType" : "headService.spec.type");
 		snprintf(how, sizeof(how), "head Service of type %s exposes the dashboard and Jobs "
 		    "API (8265), the Ray Client (10001) and the GCS (6379)", t);
-		r = exposed(c, ray->res, ray, path, internal_lb(ann), how);
+		r = exposed(c, ray->res, ray, path, cst__pst_internal_lb(ann), how);
 	}
 	if (r == 0 && json_is_true(json_object_get(hg, "enableIngress"))) {
 		const json_t *io = json_object_get(hg, "ingressOptions");
@@ -460,8 +481,8 @@ cst__pst_check_ray(struct cst__pst_ctx *c)
 	for (i = 0; i < n && r == 0; i++)
 		r = check_cluster(c, &rays[i]);
 	for (i = 0; i < c->n_res && r == 0; i++) {
-		if (strcmp(c->res[i].kind, "Ingress") == 0)
-			r = check_ingress(c, &c->res[i], rays, n);
+		if (cst__pst_is_route(&c->res[i]))
+			r = check_route(c, &c->res[i], rays, n);
 		else if (strcmp(c->res[i].kind, "Service") == 0)
 			r = check_service(c, &c->res[i], rays, n);
 	}

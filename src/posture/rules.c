@@ -1,7 +1,8 @@
 /*
  * The posture rules: stable ids, default severities, titles, fixes and the equivalent ids of
- * other tools (Pod Security Standards check, Kubescape C-xxxx, Checkov CKV_K8S_xx, KubeLinter
- * check, CIS Kubernetes Benchmark, Ray advisories). Ids never change meaning; new checks get
+ * other tools (Pod Security Standards check, Kubescape C-xxxx, Checkov CKV_K8S_xx / CKV_AWS_xx,
+ * KubeLinter check, CIS Kubernetes Benchmark, Ray advisories, AWS Config rule, Security Hub
+ * control, Prowler check). Ids never change meaning; new checks get
  * new ids. The table is sorted by id (cst_pst_rule_find searches it).
  */
 #include "posture/posture.h"
@@ -18,18 +19,43 @@
 #define I CST_PST_INFO
 
 static const struct cst_pst_rule rules[] = {
+	{ "CST-BEDROCK-AGENT-NO-CMK", M, "Bedrock agent without a customer managed KMS key",
+	    "Set customerEncryptionKeyArn to a customer managed KMS key", "Checkov CKV_AWS_373" },
+	{ "CST-BEDROCK-AGENT-NO-GUARDRAIL", H, "Bedrock agent without a guardrail",
+	    "Attach a guardrail: guardrailConfiguration.guardrailIdentifier and guardrailVersion",
+	    "Prowler bedrock_agent_guardrail_enabled; Checkov CKV_AWS_383" },
+	{ "CST-BEDROCK-GUARDRAIL-CONTENT-FILTERS", M, "Guardrail content filters missing or "
+	    "below MEDIUM", "Add SEXUAL, VIOLENCE, HATE, INSULTS and MISCONDUCT filters at MEDIUM "
+	    "or HIGH on input and output, with a blocking action", "" },
+	{ "CST-BEDROCK-GUARDRAIL-GROUNDING", M, "Guardrail without a contextual grounding check",
+	    "Add a GROUNDING filter (contextualGroundingPolicy) for answers built from retrieved "
+	    "sources", "Prowler bedrock_guardrail_contextual_grounding_filter_enabled" },
+	{ "CST-BEDROCK-GUARDRAIL-PROMPT-ATTACK", H, "Guardrail prompt-attack filter missing or "
+	    "below HIGH", "Add a PROMPT_ATTACK content filter with inputStrength HIGH and a "
+	    "blocking input action", "Prowler bedrock_guardrail_prompt_attack_filter_enabled" },
+	{ "CST-BEDROCK-GUARDRAIL-SENSITIVE-INFO", H, "Guardrail without sensitive-information "
+	    "filters", "Add piiEntities (and regexes for your own secrets) to "
+	    "sensitiveInformationPolicy with BLOCK or ANONYMIZE",
+	    "Prowler bedrock_guardrail_sensitive_information_filter_enabled" },
+	{ "CST-BEDROCK-LOGGING-DISABLED", M, "Bedrock model invocation logging disabled or "
+	    "without a destination", "put-model-invocation-logging-configuration with an S3 "
+	    "bucket or a CloudWatch log group and role",
+	    "Prowler bedrock_model_invocation_logging_enabled" },
+	{ "CST-BEDROCK-LOGGING-NO-TEXT", M, "Bedrock invocation logs without text data",
+	    "Set textDataDeliveryEnabled: true so prompts and answers are logged", "" },
 	{ "CST-CRED-ENV-LITERAL", H, "Credential-named environment variable with a literal value",
 	    "Take the value from a Secret (valueFrom.secretKeyRef) or a mounted file",
 	    "Kubescape C-0012; KubeLinter env-var-secret; Checkov CKV_K8S_35; R-RAY-11" },
 	{ "CST-CRED-HARDCODED", H, "Hard-coded credential in the document",
 	    "Remove it, rotate it, and reference a Secret managed outside the manifest",
-	    "Kubescape C-0012; gitleaks; R-RAY-11" },
+	    "Kubescape C-0012; gitleaks; Prowler sagemaker_notebook_instance_no_secrets; "
+	    "R-RAY-11; R-SM-01; R-SM-02; R-SM-04" },
 	{ "CST-CRED-SECRET-MANIFEST", M, "Secret object with literal data in a manifest",
 	    "Keep Secret values out of source: use an external secret store or sealed secrets",
 	    "R-RAY-11" },
 	{ "CST-K8S-EXTERNAL-EXPOSURE", L, "Workload reachable from outside the cluster",
 	    "Use a ClusterIP Service and expose only what must be public, behind authentication",
-	    "Kubescape C-0256; KubeLinter exposed-services" },
+	    "Kubescape C-0256, C-0266; KubeLinter exposed-services" },
 	{ "CST-K8S-HOSTPATH-SENSITIVE", C, "hostPath volume of a sensitive host directory",
 	    "Do not mount host system directories or container runtime sockets",
 	    "KubeLinter sensitive-host-mounts, docker-sock; Kubescape C-0074; Checkov CKV_K8S_27" },
@@ -161,7 +187,7 @@ static const struct cst_pst_rule rules[] = {
 	    "R-RAY-05" },
 	{ "CST-RAY-EXPOSED", H, "Ray dashboard, Jobs API, client or GCS port exposed",
 	    "Use a ClusterIP head Service; reach the dashboard through an authenticating proxy",
-	    "R-RAY-03; Kubescape C-0021, C-0256; CVE-2023-48022" },
+	    "R-RAY-03; Kubescape C-0021, C-0256, C-0266; CVE-2023-48022" },
 	{ "CST-RAY-EXPOSED-NO-AUTH", C, "Ray exposed without authentication (remote code "
 	    "execution: ShadowRay)", "Enable token authentication (authOptions.mode: token) "
 	    "and remove the external exposure", "R-RAY-04; CVE-2023-48022" },
@@ -193,6 +219,80 @@ static const struct cst_pst_rule rules[] = {
 	    "Provide a security group that limits port 22 to known ranges", "R-RAY-10" },
 	{ "CST-RAY-VULNERABLE-VERSION", H, "Ray version with known vulnerabilities",
 	    "Upgrade Ray (image tag and rayVersion) past the fixed version", "R-RAY-09" },
+	{ "CST-SM-DOMAIN-NO-KMS", M, "SageMaker domain without a customer managed KMS key",
+	    "Create the domain with KmsKeyId (the key cannot be changed later)",
+	    "Checkov CKV_AWS_187" },
+	{ "CST-SM-DOMAIN-NO-SSO", M, "SageMaker domain not using IAM Identity Center",
+	    "Create the domain with AuthMode SSO", "Prowler sagemaker_domain_sso_configured" },
+	{ "CST-SM-DOMAIN-PUBLIC-INTERNET", H, "SageMaker domain apps reach the internet directly",
+	    "Create the domain with AppNetworkAccessType VpcOnly and VPC endpoints", "" },
+	{ "CST-SM-ENDPOINT-CAPTURE-NO-KMS", M, "Endpoint data capture without a KMS key",
+	    "Set DataCaptureConfig.KmsKeyId", "R-SM-03" },
+	{ "CST-SM-ENDPOINT-NO-KMS", M, "Endpoint configuration without a KMS key",
+	    "Set KmsKeyId on the endpoint configuration",
+	    "AWS Config sagemaker-endpoint-configuration-kms-key-configured; Prowler "
+	    "sagemaker_endpoint_config_kms_encryption_enabled; Checkov CKV_AWS_98; R-SM-03" },
+	{ "CST-SM-ENDPOINT-SINGLE-INSTANCE", M, "Endpoint production variant with one instance",
+	    "Set InitialInstanceCount to 2 or more so the variant spans Availability Zones",
+	    "Security Hub SageMaker.4; AWS Config sagemaker-endpoint-config-prod-instance-count; "
+	    "Prowler sagemaker_endpoint_config_prod_variant_instances; R-SM-03" },
+	{ "CST-SM-MODEL-CONTAINERS-REGISTRY", M, "Model container not pulled from a private "
+	    "registry", "Set ImageConfig.RepositoryAccessMode: Vpc on every container",
+	    "Security Hub SageMaker.19; AWS Config sagemaker-model-multicontainer-private-registry; "
+	    "R-SM-04" },
+	{ "CST-SM-MODEL-NO-NETWORK-ISOLATION", M, "Model without network isolation",
+	    "Create the model with EnableNetworkIsolation: true",
+	    "Security Hub SageMaker.5; AWS Config sagemaker-model-isolation-enabled; Prowler "
+	    "sagemaker_models_network_isolation_enabled; Checkov CKV_AWS_370; R-SM-04" },
+	{ "CST-SM-MODEL-NO-VPC", M, "Model outside a VPC", "Create the model with VpcConfig "
+	    "(Subnets and SecurityGroupIds)", "AWS Config sagemaker-model-in-vpc; Prowler "
+	    "sagemaker_models_vpc_settings_configured; R-SM-04" },
+	{ "CST-SM-MODEL-PRIMARY-REGISTRY", M, "Model primary container not pulled from a private "
+	    "registry", "Set PrimaryContainer.ImageConfig.RepositoryAccessMode: Vpc",
+	    "Security Hub SageMaker.16; AWS Config sagemaker-model-private-registry-required; "
+	    "R-SM-04" },
+	{ "CST-SM-NOTEBOOK-DIRECT-INTERNET", H, "Notebook instance with direct internet access",
+	    "Create the notebook in a VPC subnet with DirectInternetAccess: Disabled (it cannot be "
+	    "changed later)", "Security Hub SageMaker.1; AWS Config "
+	    "sagemaker-notebook-no-direct-internet-access; Prowler "
+	    "sagemaker_notebook_instance_without_direct_internet_access_configured (which reads "
+	    "RootAccess: not reproduced); Checkov CKV_AWS_122; R-SM-01" },
+	{ "CST-SM-NOTEBOOK-IMDSV1", M, "Notebook instance allows IMDSv1",
+	    "Set InstanceMetadataServiceConfiguration.MinimumInstanceMetadataServiceVersion: 2",
+	    "Checkov CKV_AWS_371; R-SM-01" },
+	{ "CST-SM-NOTEBOOK-NO-KMS", M, "Notebook instance storage without a KMS key",
+	    "Create the notebook with KmsKeyId", "Security Hub SageMaker.21; AWS Config "
+	    "sagemaker-notebook-instance-storage-vol-kms-encrypted, "
+	    "sagemaker-notebook-instance-kms-key-configured; Prowler "
+	    "sagemaker_notebook_instance_encryption_enabled; Checkov CKV_AWS_22; R-SM-01" },
+	{ "CST-SM-NOTEBOOK-NO-VPC", H, "Notebook instance outside a VPC",
+	    "Create the notebook with SubnetId and SecurityGroupIds", "Security Hub SageMaker.2; "
+	    "AWS Config sagemaker-notebook-instance-inside-vpc; Prowler "
+	    "sagemaker_notebook_instance_vpc_settings_configured; Checkov CKV_AWS_306; R-SM-01" },
+	{ "CST-SM-NOTEBOOK-PLATFORM", M, "Notebook instance on an unsupported platform",
+	    "Move the notebook to PlatformIdentifier notebook-al2023-v1",
+	    "Security Hub SageMaker.8; AWS Config sagemaker-notebook-instance-platform-version; "
+	    "R-SM-01" },
+	{ "CST-SM-NOTEBOOK-ROOT-ACCESS", H, "Notebook instance with root access",
+	    "Set RootAccess: Disabled", "Security Hub SageMaker.3; AWS Config "
+	    "sagemaker-notebook-instance-root-access-check; Prowler "
+	    "sagemaker_notebook_instance_root_access_disabled; Checkov CKV_AWS_307; R-SM-01" },
+	{ "CST-SM-TRAINING-NO-ENCRYPTION-IN-TRANSIT", M, "Training job without inter-container "
+	    "traffic encryption", "Set EnableInterContainerTrafficEncryption: true",
+	    "Prowler sagemaker_training_jobs_intercontainer_encryption_enabled; R-SM-02" },
+	{ "CST-SM-TRAINING-NO-NETWORK-ISOLATION", H, "Training job without network isolation",
+	    "Set EnableNetworkIsolation: true", "Prowler "
+	    "sagemaker_training_jobs_network_isolation_enabled; R-SM-02" },
+	{ "CST-SM-TRAINING-NO-OUTPUT-KMS", H, "Training job output without a KMS key",
+	    "Set OutputDataConfig.KmsKeyId", "Prowler "
+	    "sagemaker_training_jobs_volume_and_output_encryption_enabled (which reads the volume "
+	    "key only); R-SM-02" },
+	{ "CST-SM-TRAINING-NO-VOLUME-KMS", H, "Training job volumes without a KMS key",
+	    "Set ResourceConfig.VolumeKmsKeyId", "Prowler "
+	    "sagemaker_training_jobs_volume_and_output_encryption_enabled; R-SM-02" },
+	{ "CST-SM-TRAINING-NO-VPC", H, "Training job outside a VPC",
+	    "Set VpcConfig with Subnets and SecurityGroupIds", "Prowler "
+	    "sagemaker_training_jobs_vpc_settings_configured; R-SM-02" },
 };
 
 #undef H
