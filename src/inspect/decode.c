@@ -304,21 +304,22 @@ hex_digits(const char *s, size_t n, size_t i, size_t min, size_t max, uint32_t *
 	return k >= min ? k : 0;
 }
 
-int
-cst_dec_percent(const char *s, size_t n, struct cst_dec_out *o)
+/*
+ * The decoders of references introduced by one character: at each mark, ref decodes the
+ * reference there into o and returns its length (0: not a reference, copied as it is).
+ */
+typedef size_t (*ref_fn)(const char *s, size_t n, size_t i, struct cst_dec_out *o, int *r);
+
+static int
+decode_refs(const char *s, size_t n, char mark, ref_fn ref, struct cst_dec_out *o)
 {
-	size_t i = 0;
-	int r;
+	size_t i = 0, k;
+	int r = 0;
 
 	start(o);
 	while (i < n) {
-		uint32_t v;
-
-		if (s[i] == '%' && hex_digits(s, n, i + 1, 2, 2, &v) == 2) {
-			char b = (char)v;
-
-			r = put(o, &b, 1, i, i + 3, true);
-			i += 3;
+		if (s[i] == mark && (k = ref(s, n, i, o, &r)) > 0) {
+			i += k;
 		} else {
 			r = put(o, s + i, 1, i, i + 1, false);
 			i++;
@@ -327,6 +328,26 @@ cst_dec_percent(const char *s, size_t n, struct cst_dec_out *o)
 			return fail(o, r);
 	}
 	return 0;
+}
+
+/* The percent escape at s[i] ('%'): 3, or 0 when two hex digits do not follow. */
+static size_t
+percent_at(const char *s, size_t n, size_t i, struct cst_dec_out *o, int *r)
+{
+	uint32_t v;
+	char b;
+
+	if (hex_digits(s, n, i + 1, 2, 2, &v) != 2)
+		return 0;
+	b = (char)v;
+	*r = put(o, &b, 1, i, i + 3, true);
+	return 3;
+}
+
+int
+cst_dec_percent(const char *s, size_t n, struct cst_dec_out *o)
+{
+	return decode_refs(s, n, '%', percent_at, o);
 }
 
 /* Named character references worth knowing (the value as UTF-8). */
@@ -391,21 +412,7 @@ html_ref(const char *s, size_t n, size_t i, struct cst_dec_out *o, int *r)
 int
 cst_dec_html(const char *s, size_t n, struct cst_dec_out *o)
 {
-	size_t i = 0, k;
-	int r = 0;
-
-	start(o);
-	while (i < n) {
-		if (s[i] == '&' && (k = html_ref(s, n, i, o, &r)) > 0) {
-			i += k;
-		} else {
-			r = put(o, s + i, 1, i, i + 1, false);
-			i++;
-		}
-		if (r != 0)
-			return fail(o, r);
-	}
-	return 0;
+	return decode_refs(s, n, '&', html_ref, o);
 }
 
 /* The backslash escape at s[i]: its length (0: none), written to o. */
@@ -465,21 +472,7 @@ escape_at(const char *s, size_t n, size_t i, struct cst_dec_out *o, int *r)
 int
 cst_dec_escape(const char *s, size_t n, struct cst_dec_out *o)
 {
-	size_t i = 0, k;
-	int r = 0;
-
-	start(o);
-	while (i < n) {
-		if (s[i] == '\\' && (k = escape_at(s, n, i, o, &r)) > 0) {
-			i += k;
-		} else {
-			r = put(o, s + i, 1, i, i + 1, false);
-			i++;
-		}
-		if (r != 0)
-			return fail(o, r);
-	}
-	return 0;
+	return decode_refs(s, n, '\\', escape_at, o);
 }
 
 int
