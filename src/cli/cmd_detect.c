@@ -13,6 +13,7 @@
 #include "core/str.h"
 #include "detect/apimodels.h"
 #include "detect/builtin.h"
+#include "detect/digest.h"
 #include "detect/events.h"
 #include "detect/ruleset.h"
 #include "detect/walk.h"
@@ -27,7 +28,9 @@ static const char usage[] =
     "usage: castellan detect [run] [--rules PATH]... [--no-builtin] [--mapping FILE]\n"
     "                        [--format text|json] [--out FILE] [--since T] [--until T] PATH...\n"
     "                        [--threshold CORRELATION=N]...\n"
-    "       castellan detect lint [--api-models DIR] [--builtin] [RULES...]\n\n"
+    "       castellan detect lint [--api-models DIR] [--builtin] [RULES...]\n"
+    "       castellan detect validate-digests [--public-key FILE|DIR]... [--bucket-root DIR]\n"
+    "                        [--format text|json] [--verbose] PATH...\n\n"
     "run: matches Sigma rules and correlation rules (the built-in pack for AI/ML platforms,\n"
     "unless --no-builtin, and the rule files or directories of *.yml / *.yaml given with\n"
     "--rules) against CloudTrail, Bedrock model-invocation logs and Castellan's audit log\n"
@@ -43,9 +46,16 @@ static const char usage[] =
     "<service>/<version>/service-2.json, for all others), for |contains values that are\n"
     "field paths (write |fieldref) and for correlations whose rules are not there. --builtin\n"
     "lints the built-in pack as well.\n\n"
+    "validate-digests: CloudTrail log file integrity validation, offline, as aws cloudtrail\n"
+    "validate-logs does it in S3: digest files (signatures with --public-key, PEM, DER, the\n"
+    "JSON of aws cloudtrail list-public-keys or a directory of them; the signature of\n"
+    "<digest> is read from <digest>.sig) and their chain, the log files they list (missing or\n"
+    "altered), log files no valid digest lists (extra) and time gaps. S3 keys are paths from\n"
+    "AWSLogs/ on, or relative to --bucket-root DIR. --verbose lists valid files too.\n\n"
     "Exit status: run: 0 no finding, 1 findings, 2 some input or rule could not be read\n"
     "(findings are still reported); lint: 0 clean, 1 problems, 2 a rule could not be loaded;\n"
-    "64 usage.\n";
+    "validate-digests: 0 all valid, 1 problems (or no digest file found), 2 a file could not\n"
+    "be read; 64 usage.\n";
 
 #define EXIT_INPUT 2
 
@@ -711,6 +721,213 @@ cmd_lint(int argc, char **argv)
 	return problems > 0 ? CST_EXIT_FAIL : CST_EXIT_OK;
 }
 
+/* ---- validate-digests ---- */
+
+/* A time as aws cloudtrail validate-logs shows it: 2024-07-31T13:00:00Z. */
+static void
+put_dg_time(FILE *o, int64_t ms)
+{
+	char t[32];
+
+	cst_time_iso((uint64_t)ms, t);
+	fprintf(o, "%.19sZ", t);
+}
+
+static void
+print_digest_text(FILE *o, const struct cst_dg_report *rep, bool verbose)
+{
+	static const char *const kinds[] = { "Digest file", "Log file", "Gap", "File" };
+	size_t i;
+
+	for (i = 0; i < rep->n; i++) {
+		const struct cst_dg_entry *e = &rep->e[i];
+
+		if (e->state == CST_DG_VALID && !verbose)
+			continue;
+		fprintf(o, "%s\t", kinds[e->kind]);
+		put_esc(o, e->kind == CST_DG_GAP ? e->chain : e->uri ? e->uri : e->path);
+		putc('\t', o);
+		if (e->kind == CST_DG_GAP) {
+			fputs("GAP: no digest file between ", o);
+			put_dg_time(o, e->t0);
+			fputs(" and ", o);
+			put_dg_time(o, e->t1);
+			fputs(": ", o);
+		} else if (e->state == CST_DG_VALID) {
+			fputs(e->sig == CST_DG_SIG_NOT_CHECKED ? "valid (signature not checked)" :
+			    "valid", o);
+		} else if (e->state == CST_DG_NOTE) {
+			fputs("NOTE: ", o);
+		} else {
+			fputs(e->state == CST_DG_EXTRA ? "EXTRA: " : e->state == CST_DG_UNREADABLE ?
+			    "UNREADABLE: " : "INVALID: ", o);
+		}
+		if (e->reason)
+			put_esc(o, e->reason);
+		if (e->uri && e->path) {
+			fputs("\t(", o);
+			put_esc(o, e->path);
+			putc(')', o);
+		}
+		putc('\n', o);
+	}
+	putc('\n', o);
+	if (rep->digests_valid + rep->digests_invalid == 0) {
+		fputs("No digest files found\n", o);
+	} else if (rep->first_ms < 0) {
+		fputs("No valid digest files found\n", o);
+	} else {
+		fputs("Results found for ", o);
+		put_dg_time(o, rep->first_ms);
+		fputs(" to ", o);
+		put_dg_time(o, rep->last_ms);
+		fputs(":\n", o);
+	}
+	fprintf(o, "\n%zu/%zu digest files valid", rep->digests_valid,
+	    rep->digests_valid + rep->digests_invalid);
+	if (rep->digests_invalid > 0)
+		fprintf(o, ", %zu/%zu digest files INVALID", rep->digests_invalid,
+		    rep->digests_valid + rep->digests_invalid);
+	fprintf(o, "\n%zu/%zu log files valid", rep->logs_valid, rep->logs_valid +
+	    rep->logs_invalid);
+	if (rep->logs_invalid > 0)
+		fprintf(o, ", %zu/%zu log files INVALID", rep->logs_invalid, rep->logs_valid +
+		    rep->logs_invalid);
+	if (rep->sig_not_checked > 0)
+		fprintf(o, "\nsignatures: not checked (no --public-key) for %zu digest files",
+		    rep->sig_not_checked);
+	else
+		fprintf(o, "\nsignatures: %zu verified, %zu failed", rep->sig_verified,
+		    rep->sig_failed);
+	fprintf(o, "\n%zu extra log files (listed by no valid digest), %zu gaps, %zu unreadable, "
+	    "%zu chains, %zu other files\n", rep->extra, rep->gaps, rep->unreadable, rep->chains,
+	    rep->other_files);
+}
+
+static int
+print_digest_json(FILE *o, const struct cst_dg_report *rep)
+{
+	json_t *root, *arr = json_array();
+	size_t i;
+	char *text;
+
+	for (i = 0; arr != NULL && i < rep->n; i++) {
+		const struct cst_dg_entry *e = &rep->e[i];
+
+		if (json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:o}",
+		    "kind", cst_dg_kind_name(e->kind), "state", cst_dg_state_name(e->state),
+		    "signature", cst_dg_sig_name(e->sig), "uri", jstr(e->uri), "path", jstr(e->path),
+		    "reason", jstr(e->reason), "chain", jstr(e->chain), "start", jtime(e->t0),
+		    "end", jtime(e->t1))) != 0) {
+			json_decref(arr);
+			return CST_ENOMEM;
+		}
+	}
+	root = json_pack("{s:o,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:o}}",
+	    "results", arr, "summary",
+	    "digests_valid", (json_int_t)rep->digests_valid,
+	    "digests_invalid", (json_int_t)rep->digests_invalid,
+	    "logs_valid", (json_int_t)rep->logs_valid, "logs_invalid", (json_int_t)rep->logs_invalid,
+	    "extra", (json_int_t)rep->extra, "gaps", (json_int_t)rep->gaps,
+	    "unreadable", (json_int_t)rep->unreadable, "chains", (json_int_t)rep->chains,
+	    "other_files", (json_int_t)rep->other_files,
+	    "signatures_verified", (json_int_t)rep->sig_verified,
+	    "signatures_failed", (json_int_t)rep->sig_failed,
+	    "signatures_not_checked", (json_int_t)rep->sig_not_checked,
+	    "first", jtime(rep->first_ms), "last", jtime(rep->last_ms));
+	if (root == NULL)
+		return CST_ENOMEM;
+	text = json_dumps(root, JSON_INDENT(1) | JSON_ENSURE_ASCII);
+	json_decref(root);
+	if (text == NULL)
+		return CST_ENOMEM;
+	fputs(text, o);
+	putc('\n', o);
+	free(text);
+	return 0;
+}
+
+static int
+cmd_digests(int argc, char **argv)
+{
+	static const struct option opts[] = { { "public-key", required_argument, NULL, 'k' },
+		{ "bucket-root", required_argument, NULL, 'b' },
+		{ "format", required_argument, NULL, 'f' }, { "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+	struct cst_dg_opts o = { .bucket_root = NULL, .keys = NULL };
+	struct cst_dg_keys *keys = NULL;
+	struct cst_dg_report *rep = NULL;
+	const char *format = "text";
+	bool verbose = false;
+	char err[512];
+	int c, r, status;
+
+	cst_ev_limits_default(&o.lim);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "hv", opts, NULL)) != -1) {
+		switch (c) {
+		case 'k':
+			if ((r = cst_dg_keys_load(optarg, &keys, err, sizeof(err))) != 0) {
+				cst_dg_keys_free(keys);
+				if (r == CST_ENOMEM)
+					return cst_cli_fail("detect", "out of memory");
+				return cst_cli_usage_error("detect", "--public-key: %s", err);
+			}
+			break;
+		case 'b':
+			o.bucket_root = optarg;
+			break;
+		case 'f':
+			format = optarg;
+			if (strcmp(format, "text") != 0 && strcmp(format, "json") != 0) {
+				cst_dg_keys_free(keys);
+				return cst_cli_usage_error("detect", "--format: '%s' is not text or "
+				    "json", optarg);
+			}
+			break;
+		case 'v':
+			verbose = true;
+			break;
+		case 'h':
+			cst_dg_keys_free(keys);
+			fputs(usage, stdout);
+			return CST_EXIT_OK;
+		default:
+			cst_dg_keys_free(keys);
+			return cst_cli_usage_error("detect", "unknown option");
+		}
+	}
+	if (optind >= argc) {
+		cst_dg_keys_free(keys);
+		return cst_cli_usage_error("detect", "validate-digests: give at least one file or "
+		    "directory");
+	}
+	o.keys = keys;
+	if ((r = cst_dg_validate((const char *const *)argv + optind, (size_t)(argc - optind), &o,
+	    &rep)) != 0) {
+		cst_dg_keys_free(keys);
+		return cst_cli_fail("detect", "%s", cst_strerror(r));
+	}
+	if (strcmp(format, "json") == 0)
+		r = print_digest_json(stdout, rep);
+	else
+		print_digest_text(stdout, rep, verbose);
+	if (r == 0 && (fflush(stdout) != 0 || ferror(stdout)))
+		r = CST_EIO;
+	if (r != 0)
+		status = cst_cli_fail("detect", "cannot write the report: %s", cst_strerror(r));
+	else if (rep->unreadable > 0)
+		status = EXIT_INPUT;
+	else if (rep->digests_invalid > 0 || rep->logs_invalid > 0 || rep->extra > 0 ||
+	    rep->gaps > 0 || rep->digests_valid == 0)
+		status = CST_EXIT_FAIL;
+	else
+		status = CST_EXIT_OK;
+	cst_dg_report_free(rep);
+	cst_dg_keys_free(keys);
+	return status;
+}
+
 int
 cst_cmd_detect(int argc, char **argv)
 {
@@ -723,8 +940,11 @@ cst_cmd_detect(int argc, char **argv)
 		return cmd_run(argc - 1, argv + 1);
 	if (strcmp(argv[1], "lint") == 0)
 		return cmd_lint(argc - 1, argv + 1);
+	if (strcmp(argv[1], "validate-digests") == 0)
+		return cmd_digests(argc - 1, argv + 1);
 	if (argv[1][0] == '-' || strchr(argv[1], '/') != NULL || strchr(argv[1], '.') != NULL)
 		return cmd_run(argc, argv);	/* castellan detect [options] PATH... */
-	return cst_cli_usage_error("detect", "unknown subcommand '%s' (run or lint; a log path "
+	return cst_cli_usage_error("detect", "unknown subcommand '%s' (run, lint or "
+	    "validate-digests; a log path "
 	    "in the current directory is written ./%s)", argv[1], argv[1]);
 }
