@@ -8,6 +8,7 @@
 #include "cli/cli.h"
 
 #include "core/alloc.h"
+#include "core/clock.h"
 #include "core/err.h"
 #include "core/fileio.h"
 #include "core/str.h"
@@ -15,7 +16,9 @@
 #include "detect/builtin.h"
 #include "detect/digest.h"
 #include "detect/events.h"
+#include "detect/ocsf.h"
 #include "detect/ruleset.h"
+#include "detect/runstats.h"
 #include "detect/walk.h"
 
 #include <getopt.h>
@@ -26,8 +29,9 @@
 
 static const char usage[] =
     "usage: castellan detect [run] [--rules PATH]... [--no-builtin] [--mapping FILE]\n"
-    "                        [--format text|json] [--out FILE] [--since T] [--until T] PATH...\n"
-    "                        [--threshold CORRELATION=N]...\n"
+    "                        [--format text|json|ocsf] [--out FILE] [--since T] [--until T]\n"
+    "                        [--threshold CORRELATION=N]... [--stats FILE]\n"
+    "                        [--max-correlation-state N] PATH...\n"
     "       castellan detect lint [--api-models DIR] [--builtin] [RULES...]\n"
     "       castellan detect validate-digests [--public-key FILE|DIR]... [--bucket-root DIR]\n"
     "                        [--format text|json] [--verbose] PATH...\n\n"
@@ -40,7 +44,12 @@ static const char usage[] =
     "Records are deduplicated by eventID; irregular records are counted in the summary.\n"
     "--mapping FILE replaces the built-in field mapping for Castellan's records. --since and\n"
     "--until (RFC 3339, e.g. 2024-07-31T13:00:00Z) keep only events in [since, until].\n"
-    "--threshold NAME=N sets the count a burst correlation (by name or id) fires at.\n\n"
+    "--threshold NAME=N sets the count a burst correlation (by name or id) fires at.\n"
+    "--format ocsf writes OCSF 1.8.0 Detection Findings, one JSON object per line (the run\n"
+    "summary then goes to stderr). --stats FILE also writes the run statistics (files, bytes,\n"
+    "records, rates, peak memory) there as JSON. --max-correlation-state N caps the matches\n"
+    "kept for correlations (default 100000; 0: no cap); over it, the oldest are dropped and\n"
+    "counted.\n\n"
     "lint: checks rules for event names the event source does not have (the invented SageMaker\n"
     "names are always known; --api-models DIR reads botocore's data directory, holding\n"
     "<service>/<version>/service-2.json, for all others), for |contains values that are\n"
@@ -58,6 +67,7 @@ static const char usage[] =
     "be read; 64 usage.\n";
 
 #define EXIT_INPUT 2
+#define DEFAULT_MAX_STATE 100000	/* --max-correlation-state (the usage text says it) */
 
 struct load {
 	struct cst_rs *rs;
@@ -69,6 +79,7 @@ struct run {
 	struct cst_sigma_ctx *ctx;
 	int64_t since, until;		/* -1: no bound */
 	uint64_t filtered;		/* events outside [since, until] (or without a time) */
+	struct cst_runstats stats;	/* filled before the report */
 };
 
 /* ---- rules ---- */
@@ -331,6 +342,7 @@ print_text(FILE *o, struct run *run, const struct cst_ev_reader *rd, size_t load
 	    (unsigned long long)cst_sigma_ctx_regex_limits(run->ctx),
 	    (unsigned long long)run->filtered, (unsigned long long)cst_rs_kept(run->rs),
 	    (unsigned long long)cst_rs_bad_scripts(run->rs));
+	cst_runstats_print(o, &run->stats);
 }
 
 static json_t *
@@ -430,6 +442,8 @@ print_json(FILE *o, struct run *run, const struct cst_ev_reader *rd, size_t load
 		goto out;
 	}
 	sum = NULL;
+	if (json_object_set_new(root, "stats", cst_runstats_json(&run->stats)) != 0)
+		goto out;
 	if ((text = json_dumps(root, JSON_INDENT(1) | JSON_ENSURE_ASCII)) == NULL)
 		goto out;
 	fputs(text, o);
@@ -440,6 +454,30 @@ out:
 	json_decref(root);
 	json_decref(arr);
 	json_decref(sum);
+	return r;
+}
+
+/* OCSF findings on o; the run's summary and statistics on stderr. */
+static int
+print_ocsf(FILE *o, struct run *run)
+{
+	const struct cst_finding *fs;
+
+	fprintf(stderr, "castellan detect: %zu finding(s); ", cst_rs_findings(run->rs, &fs));
+	cst_runstats_print(stderr, &run->stats);
+	return cst_ocsf_write(o, run->rs);
+}
+
+static int
+write_stats(const char *path, const struct cst_runstats *s)
+{
+	json_t *j = cst_runstats_json(s);
+	int r;
+
+	if (j == NULL)
+		return CST_ENOMEM;
+	r = json_dump_file(j, path, JSON_INDENT(1)) == 0 ? 0 : CST_EIO;
+	json_decref(j);
 	return r;
 }
 
@@ -482,13 +520,16 @@ cmd_run(int argc, char **argv)
 		{ "since", required_argument, NULL, 's' }, { "until", required_argument, NULL, 'u' },
 		{ "no-builtin", no_argument, NULL, 'n' }, { "mapping", required_argument, NULL, 'm' },
 		{ "threshold", required_argument, NULL, 't' },
+		{ "stats", required_argument, NULL, 'S' },
+		{ "max-correlation-state", required_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
 	struct cst_ev_sink sink = { on_event, on_warning, NULL };
 	struct load ld = { NULL, 0 };
-	struct run run = { NULL, NULL, -1, -1, 0 };
+	struct run run = { NULL, NULL, -1, -1, 0, { 0 } };
 	struct cst_ev_reader *rd = NULL;
 	const struct cst_finding *fs;
-	const char *format = "text", *out_path = NULL, *mapping = NULL;
+	const char *format = "text", *out_path = NULL, *mapping = NULL, *stats_path = NULL;
+	uint64_t max_state = DEFAULT_MAX_STATE, t0;
 	const char **rule_paths = NULL, **thresholds = NULL;
 	bool no_builtin = false;
 	size_t n_thresholds = 0;
@@ -510,11 +551,24 @@ cmd_run(int argc, char **argv)
 			break;
 		case 'f':
 			format = optarg;
-			if (strcmp(format, "text") != 0 && strcmp(format, "json") != 0) {
+			if (strcmp(format, "text") != 0 && strcmp(format, "json") != 0 &&
+			    strcmp(format, "ocsf") != 0) {
 				cst_free(rule_paths);
 				cst_free(thresholds);
-				return cst_cli_usage_error("detect", "--format: '%s' is not text or "
-				    "json", optarg);
+				return cst_cli_usage_error("detect", "--format: '%s' is not text, json "
+				    "or ocsf", optarg);
+			}
+			break;
+		case 'S':
+			stats_path = optarg;
+			break;
+		case 'M':
+			if (cst_parse_u64(cst_str_make(optarg, strlen(optarg)), UINT64_MAX / 2,
+			    &max_state) != 0) {
+				cst_free(rule_paths);
+				cst_free(thresholds);
+				return cst_cli_usage_error("detect", "--max-correlation-state: '%s' is "
+				    "not a number", optarg);
 			}
 			break;
 		case 'o':
@@ -566,6 +620,7 @@ cmd_run(int argc, char **argv)
 		return cst_cli_fail("detect", "out of memory");
 	}
 	run.rs = ld.rs;
+	cst_rs_set_max_kept(ld.rs, max_state);
 	if (mapping) {
 		if ((r = cst_read_file(mapping, CST_SIGMA_MAX_RULE_BYTES, &map_data, &n_map)) != 0) {
 			status = cst_cli_fail("detect", "--mapping %s: %s", mapping, cst_strerror(r));
@@ -610,10 +665,17 @@ cmd_run(int argc, char **argv)
 	if (r == 0)
 		r = cst_ev_reader_new(NULL, &rd);
 	sink.arg = &run;
+	t0 = cst_clock_mono_us();
 	for (i = (size_t)optind; r == 0 && i < (size_t)argc; i++)
 		r = cst_ev_read_path(rd, argv[i], &sink);
 	if (r == 0)
 		r = cst_rs_correlate(ld.rs);
+	if (r == 0)
+		cst_runstats_fill(&run.stats, rd, ld.rs, max_state, cst_clock_mono_us() - t0);
+	if (r == 0 && cst_rs_evicted(ld.rs) > 0)
+		fprintf(stderr, "castellan detect: correlation state over --max-correlation-state "
+		    "%llu: %llu match(es) dropped; correlations may have missed windows\n",
+		    (unsigned long long)max_state, (unsigned long long)cst_rs_evicted(ld.rs));
 	if (r != 0) {
 		status = cst_cli_fail("detect", "%s", cst_strerror(r));
 		goto out;
@@ -625,6 +687,8 @@ cmd_run(int argc, char **argv)
 	}
 	if (strcmp(format, "json") == 0)
 		r = print_json(o, &run, rd, cst_rs_count(ld.rs), ld.errors);
+	else if (strcmp(format, "ocsf") == 0)
+		r = print_ocsf(o, &run);
 	else
 		print_text(o, &run, rd, cst_rs_count(ld.rs), ld.errors);
 	if (fflush(o) != 0 || ferror(o))
@@ -634,6 +698,10 @@ cmd_run(int argc, char **argv)
 	o = stdout;
 	if (r != 0) {
 		status = cst_cli_fail("detect", "cannot write the report: %s", cst_strerror(r));
+		goto out;
+	}
+	if (stats_path && (r = write_stats(stats_path, &run.stats)) != 0) {
+		status = cst_cli_fail("detect", "--stats %s: %s", stats_path, cst_strerror(r));
 		goto out;
 	}
 	if (ld.errors > 0 || cst_ev_count(rd, CST_EVC_FILES_FAILED) > 0 ||

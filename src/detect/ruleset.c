@@ -171,6 +171,8 @@ cst_rs_new(struct cst_rs **out)
 	if (rs == NULL)
 		return CST_ENOMEM;
 	rs->map_product = "castellan";
+	rs->latest = -1;
+	rs->reach_ms = -1;
 	*out = rs;
 	return 0;
 }
@@ -275,6 +277,53 @@ uint64_t
 cst_rs_bad_scripts(const struct cst_rs *rs)
 {
 	return rs->bad_scripts;
+}
+
+static const char *
+level_at(const struct cst_rs *rs, size_t i, int depth)
+{
+	static const char *const order[] = { "informational", "low", "medium", "high",
+		"critical" };
+	const char *own = cst_rs_meta(rs, i)->level, *best = NULL, *l;
+	size_t k, a, b;
+
+	if (own != NULL || rs->e[i].type == RS_RULE || depth > 16)
+		return own;
+	for (k = 0; k < rs->e[i].n_refs && rs->e[i].refs != NULL; k++) {
+		if ((l = level_at(rs, rs->e[i].refs[k], depth + 1)) == NULL)
+			continue;
+		for (a = 0; a < 5 && strcmp(order[a], l) != 0; a++)
+			;
+		for (b = 0; best != NULL && b < 5 && strcmp(order[b], best) != 0; b++)
+			;
+		if (best == NULL || a > b)
+			best = l;
+	}
+	return best;
+}
+
+const char *
+cst_rs_level(const struct cst_rs *rs, size_t i)
+{
+	return level_at(rs, i, 0);
+}
+
+void
+cst_rs_set_max_kept(struct cst_rs *rs, uint64_t max)
+{
+	rs->max_kept = max;
+}
+
+uint64_t
+cst_rs_evicted(const struct cst_rs *rs)
+{
+	return rs->evicted;
+}
+
+uint64_t
+cst_rs_kept_peak(const struct cst_rs *rs)
+{
+	return rs->peak;
 }
 
 /* ---- correlation documents ---- */
@@ -1096,6 +1145,97 @@ script_excerpt(const struct cst_sigma_rule *rule, struct cst_sigma_ctx *ctx, jso
 	return out;
 }
 
+/* ---- the cap on kept matches ---- */
+
+/* The largest timespan, a chain of correlations counting the sum of its spans. */
+static int
+reach(struct cst_rs *rs)
+{
+	int64_t *r, best = 0;
+	size_t i, k;
+
+	if (rs->reach_ms >= 0)
+		return 0;
+	if ((r = cst_calloc(rs->n + 1, sizeof(*r))) == NULL)
+		return CST_ENOMEM;
+	for (i = 0; i < rs->n; i++)
+		r[i] = rs->e[i].type == RS_RULE || rs->e[i].disabled ? 0 : rs->e[i].span_ms;
+	for (i = rs->n_order; i-- > 0;) {	/* a correlation after what it references */
+		const struct rs_entry *d = &rs->e[rs->order[i]];
+
+		for (k = 0; k < d->n_refs; k++)
+			if (rs->e[d->refs[k]].type != RS_RULE &&
+			    r[d->refs[k]] < rs->e[d->refs[k]].span_ms + r[rs->order[i]])
+				r[d->refs[k]] = rs->e[d->refs[k]].span_ms + r[rs->order[i]];
+	}
+	for (i = 0; i < rs->n; i++)
+		if (r[i] > best)
+			best = r[i];
+	cst_free(r);
+	rs->reach_ms = best;
+	return 0;
+}
+
+/* Drops the kept matches with t < cut, and then up to at_cut of those with t == cut. */
+static void
+prune(struct cst_rs *rs, int64_t cut, uint64_t at_cut)
+{
+	size_t i, j, k;
+
+	for (i = 0; i < rs->n; i++) {
+		struct rs_hitvec *hv = &rs->e[i].hits;
+
+		for (j = k = 0; j < hv->n; j++) {
+			if (hv->v[j]->t < cut || (hv->v[j]->t == cut && at_cut > 0)) {
+				if (hv->v[j]->t == cut)
+					at_cut--;
+				cst__rs_hit_free(hv->v[j]);
+				rs->live--;
+				rs->evicted++;
+			} else {
+				hv->v[k++] = hv->v[j];
+			}
+		}
+		hv->n = k;
+	}
+}
+
+static int
+i64_cmp(const void *pa, const void *pb)
+{
+	int64_t a = *(const int64_t *)pa, b = *(const int64_t *)pb;
+
+	return a < b ? -1 : a > b;
+}
+
+/* Brings the kept matches under the cap (cst_rs_set_max_kept says how). 0; CST_ENOMEM. */
+static int
+evict(struct cst_rs *rs)
+{
+	uint64_t target = rs->max_kept - rs->max_kept / 4, drop, below;
+	int64_t *t;
+	size_t i, j, n = 0;
+	int r;
+
+	if ((r = reach(rs)) != 0)
+		return r;
+	prune(rs, rs->latest - rs->reach_ms, 0);
+	if (rs->live <= target)
+		return 0;
+	if ((t = cst_calloc((size_t)rs->live, sizeof(*t))) == NULL)
+		return CST_ENOMEM;
+	for (i = 0; i < rs->n; i++)
+		for (j = 0; j < rs->e[i].hits.n; j++)
+			t[n++] = rs->e[i].hits.v[j]->t;
+	qsort(t, n, sizeof(*t), i64_cmp);
+	drop = rs->live - target;
+	for (below = drop - 1; below > 0 && t[below - 1] == t[drop - 1]; below--)
+		;
+	prune(rs, t[drop - 1], drop - below);
+	cst_free(t);
+	return 0;
+}
+
 int
 cst_rs_match(struct cst_rs *rs, struct cst_sigma_ctx *ctx, const struct cst_event *ev)
 {
@@ -1114,6 +1254,8 @@ cst_rs_match(struct cst_rs *rs, struct cst_sigma_ctx *ctx, const struct cst_even
 	if (r != 0)
 		return r;
 	rec = view ? view : ev->rec;
+	if (ev->time_ms > rs->latest)
+		rs->latest = ev->time_ms;
 	if ((file = intern_file(rs, ev->file)) == NULL && ev->file != NULL) {
 		json_decref(view);
 		return CST_ENOMEM;
@@ -1148,7 +1290,11 @@ cst_rs_match(struct cst_rs *rs, struct cst_sigma_ctx *ctx, const struct cst_even
 		}
 		if (r == 0 && e->referenced && ev->time_ms >= 0) {
 			rs->kept++;
-			r = cst__rs_hit_push(&e->hits, h);
+			if ((r = cst__rs_hit_push(&e->hits, h)) == 0 && ++rs->live > rs->max_kept &&
+			    rs->max_kept > 0)
+				r = evict(rs);
+			if (rs->live > rs->peak)
+				rs->peak = rs->live;
 		} else {
 			cst__rs_hit_free(h);
 		}

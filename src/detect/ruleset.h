@@ -137,4 +137,26 @@ size_t cst_rs_findings(struct cst_rs *rs, const struct cst_finding **out);
 uint64_t cst_rs_kept(const struct cst_rs *rs);
 uint64_t cst_rs_bad_scripts(const struct cst_rs *rs);
 
+/*
+ * Entry i's Sigma level: its own (a correlation's overrides its rules'); for a correlation
+ * without one, the highest level among the entries it references, chains followed; NULL if
+ * none has one. Valid after cst_rs_resolve.
+ */
+const char *cst_rs_level(const struct cst_rs *rs, size_t i);
+
+/*
+ * Caps the matches kept for correlations at max (0, the default: no cap); call before
+ * matching. Whenever one more would be held than max, the kept matches older than the latest
+ * event time matched minus the largest correlation timespan (along a chain of correlations:
+ * the sum of theirs) are dropped; if more than max - max/4 remain, the oldest are dropped down
+ * to that. Dropped matches are counted: correlations may then miss windows that reached back
+ * to them (input read in time order loses none to the first step). Memory held for
+ * correlations is then at most max matches, each a record reference (the record stays alive
+ * while referenced).
+ */
+void cst_rs_set_max_kept(struct cst_rs *rs, uint64_t max);
+/* Matches dropped by the cap; the most matches held at once. */
+uint64_t cst_rs_evicted(const struct cst_rs *rs);
+uint64_t cst_rs_kept_peak(const struct cst_rs *rs);
+
 #endif

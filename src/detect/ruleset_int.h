@@ -84,6 +84,11 @@ struct cst_rs {
 	char **files;
 	size_t n_files;
 	uint64_t kept, bad_scripts;
+	/* the cap on kept matches (cst_rs_set_max_kept) */
+	uint64_t max_kept;		/* 0: none */
+	uint64_t live, peak, evicted;	/* held now, held at most, dropped */
+	int64_t latest;			/* the latest event time matched; -1 before any */
+	int64_t reach_ms;		/* the largest timespan (chains: summed); -1 not computed */
 };
 
 /* The value at a dotted path below v (objects; an array stands for its first element; a key

@@ -39,6 +39,7 @@ struct cst_sigma_meta {
 	const char *product, *service, *category;
 	const char **tags;	/* n_tags entries */
 	size_t n_tags;
+	const char *description;	/* NULL when absent or not a string */
 };
 
 /*
@@ -68,8 +69,8 @@ extern const struct cst_yaml_limits cst_sigma_yaml_limits;
 
 /*
  * Reads the metadata of a rule or correlation document doc into m (file left NULL): title
- * (required), id, name, status, level, author, logsource (required if need_logsource) and
- * tags. Strings are borrowed from doc; m->tags is allocated (cst_free). 0; CST_EINVAL with err;
+ * (required), id, name, status, level, author, logsource (required if need_logsource),
+ * tags and description. Strings are borrowed from doc; m->tags is allocated (cst_free). 0; CST_EINVAL with err;
  * CST_ENOMEM. On failure m->tags may be set: free it.
  */
 int cst_sigma_meta_read(json_t *doc, bool need_logsource, struct cst_sigma_meta *m, char *err,

@@ -937,6 +937,7 @@ cst_sigma_meta_read(json_t *doc, bool need_logsource, struct cst_sigma_meta *m, 
 	m->status = opt_string(doc, "status", &bad);
 	m->level = opt_string(doc, "level", &bad);
 	m->author = opt_string(doc, "author", &bad);
+	m->description = json_string_value(json_object_get(doc, "description"));
 	if (bad)
 		return cst_einval(err, err_len, "id, name, status, level and author must be "
 		    "strings");
