@@ -2,8 +2,9 @@
  * castellan detect: Sigma rules and correlations over CloudTrail, Bedrock invocation logs and
  * Castellan's own audit log (run, the default), and the rule linter (lint). Parses arguments,
  * loads the built-in pack and the given rules into a rule set, feeds it the event reader's
- * records and renders the findings, sorted by (time, eventID, rule id) so that a rerun prints
- * the same. Everything taken from a log is escaped before it reaches the output.
+ * records, groups the findings into incidents (detect/incident.h) and renders them (text and
+ * Markdown: detect/report.h; JSON here), sorted by (time, eventID, rule id) so that a rerun
+ * prints the same. Everything taken from a log is escaped before it reaches the output.
  */
 #include "cli/cli.h"
 
@@ -16,7 +17,9 @@
 #include "detect/builtin.h"
 #include "detect/digest.h"
 #include "detect/events.h"
+#include "detect/incident.h"
 #include "detect/ocsf.h"
+#include "detect/report.h"
 #include "detect/ruleset.h"
 #include "detect/runstats.h"
 #include "detect/walk.h"
@@ -29,9 +32,9 @@
 
 static const char usage[] =
     "usage: castellan detect [run] [--rules PATH]... [--no-builtin] [--mapping FILE]\n"
-    "                        [--format text|json|ocsf] [--out FILE] [--since T] [--until T]\n"
-    "                        [--threshold CORRELATION=N]... [--stats FILE]\n"
-    "                        [--max-correlation-state N] PATH...\n"
+    "                        [--format text|markdown|json|ocsf] [--out FILE] [--since T]\n"
+    "                        [--until T] [--threshold CORRELATION=N]... [--stats FILE]\n"
+    "                        [--max-correlation-state N] [--incident-gap DURATION] PATH...\n"
     "       castellan detect lint [--api-models DIR] [--builtin] [RULES...]\n"
     "       castellan detect validate-digests [--public-key FILE|DIR]... [--bucket-root DIR]\n"
     "                        [--format text|json] [--verbose] PATH...\n\n"
@@ -49,7 +52,11 @@ static const char usage[] =
     "summary then goes to stderr). --stats FILE also writes the run statistics (files, bytes,\n"
     "records, rates, peak memory) there as JSON. --max-correlation-state N caps the matches\n"
     "kept for correlations (default 100000; 0: no cap); over it, the oldest are dropped and\n"
-    "counted.\n\n"
+    "counted.\n"
+    "Findings are grouped into incidents by principal and time: a finding more than\n"
+    "--incident-gap (default 1h; units ms s m h d) after the last one of its principal starts\n"
+    "a new incident. Each incident answers the playbook's analysis questions and lists\n"
+    "containment commands, printed and never executed.\n\n"
     "lint: checks rules for event names the event source does not have (the invented SageMaker\n"
     "names are always known; --api-models DIR reads botocore's data directory, holding\n"
     "<service>/<version>/service-2.json, for all others), for |contains values that are\n"
@@ -179,160 +186,19 @@ on_warning(void *arg, const char *file, const char *msg)
 
 /* ---- output ---- */
 
-/* Writes s with control characters and backslashes escaped (log fields are hostile). */
 static void
-put_esc(FILE *o, const char *s)
-{
-	const unsigned char *p;
-
-	if (s == NULL) {
-		fputs("-", o);
-		return;
-	}
-	for (p = (const unsigned char *)s; *p; p++) {
-		if (*p < 0x20 || *p == 0x7f || *p == '\\')
-			fprintf(o, "\\x%02x", *p);
-		else
-			putc(*p, o);
-	}
-}
-
-static void
-put_time(FILE *o, int64_t ms)
-{
-	char t[32];
-
-	if (ms < 0) {
-		fputs("-", o);
-		return;
-	}
-	cst_time_iso((uint64_t)ms, t);
-	fputs(t, o);
-}
-
-static void
-put_attack(FILE *o, const struct cst_sigma_meta *m)
-{
-	bool first = true;
-	size_t t;
-
-	for (t = 0; t < m->n_tags; t++)
-		if (strncmp(m->tags[t], "attack.", 7) == 0) {
-			fputs(first ? "" : ",", o);
-			put_esc(o, m->tags[t] + 7);
-			first = false;
-		}
-	if (first)
-		putc('-', o);
-}
-
-/* A correlation's outcome: success if any of its events succeeded. */
-static const char *
-outcome(const struct cst_finding *f)
-{
-	return f->n_failed < f->n_total ? "success" : "failure";
-}
-
-static void
-print_event_line(FILE *o, const struct cst_evref *e)
-{
-	struct cst_ev_facts x;
-
-	cst_ev_facts(e->rec, e->kind, &x);
-	fputs("      ", o);
-	put_time(o, e->time_ms);
-	putc(' ', o);
-	put_esc(o, x.name);
-	fprintf(o, " %s", x.failed ? "failure" : "success");
-	if (x.error) {
-		fputs(" (", o);
-		put_esc(o, x.error);
-		putc(')', o);
-	}
-	fputs(" principal=", o);
-	put_esc(o, x.principal);
-	fputs(" event=", o);
-	put_esc(o, x.id);
-	fputs(" at=", o);
-	put_esc(o, e->file);
-	fprintf(o, ":%zu\n", e->index);
-}
-
-static void
-print_text(FILE *o, struct run *run, const struct cst_ev_reader *rd, size_t loaded,
-    size_t failed)
+print_text(FILE *o, enum cst_rep_format fmt, struct run *run, const struct cst_ev_reader *rd,
+    const struct cst_incidents *inc, size_t loaded, size_t failed)
 {
 	const struct cst_finding *fs;
-	size_t n = cst_rs_findings(run->rs, &fs), i, k, c;
+	size_t n = cst_rs_findings(run->rs, &fs), c;
 
-	for (i = 0; i < n; i++) {
-		const struct cst_finding *f = &fs[i];
-		const struct cst_sigma_meta *m = cst_rs_meta(run->rs, f->rule);
-		const char *type = cst_rs_type(run->rs, f->rule);
-		struct cst_ev_facts x;
-
-		put_time(o, f->time_ms);
-		fprintf(o, "  %s  ", m->level ? m->level : "-");
-		put_esc(o, m->title);
-		fputs(" [", o);
-		put_esc(o, m->id ? m->id : m->name ? m->name : m->file);
-		fputs("]", o);
-		if (f->group != NULL || strcmp(type, "rule") != 0) {
-			fprintf(o, " (%s)\n    group: ", type);
-			put_esc(o, f->group && *f->group ? f->group : "(all events)");
-			fprintf(o, "  value=%g  events=%zu  outcome=%s (%zu failed)  first=",
-			    f->value, f->n_total, outcome(f), f->n_failed);
-			put_time(o, f->first_ms);
-			fputs("  attack=", o);
-			put_attack(o, m);
-			putc('\n', o);
-			for (k = 0; k < f->n_ev && k < 10; k++)
-				print_event_line(o, &f->ev[k]);
-			if (f->n_total > k)
-				fprintf(o, "      ... and %zu more\n", f->n_total - k);
-			continue;
-		}
-		cst_ev_facts(f->ev[0].rec, f->ev[0].kind, &x);
-		fputs("\n    ", o);
-		put_esc(o, x.source);
-		putc(' ', o);
-		put_esc(o, x.name);
-		fprintf(o, "  outcome=%s", x.failed ? "failure" : "success");
-		if (x.error) {
-			fputs(" (", o);
-			put_esc(o, x.error);
-			putc(')', o);
-		}
-		fputs("  principal=", o);
-		put_esc(o, x.principal);
-		fputs("  ip=", o);
-		put_esc(o, x.ip);
-		fputs("\n    event=", o);
-		put_esc(o, x.id);
-		fputs("  attack=", o);
-		put_attack(o, m);
-		fputs("  at=", o);
-		put_esc(o, f->ev[0].file);
-		fprintf(o, ":%zu\n", f->ev[0].index);
-		if (f->excerpt) {
-			const char *p = f->excerpt, *nl;
-
-			for (; p; p = nl ? nl + 1 : NULL) {
-				char line[256];
-				size_t len;
-
-				nl = strchr(p, '\n');
-				len = nl ? (size_t)(nl - p) : strlen(p);
-				if (len >= sizeof(line))
-					len = sizeof(line) - 1;
-				memcpy(line, p, len);
-				line[len] = '\0';
-				fputs("    script: ", o);
-				put_esc(o, line);
-				putc('\n', o);
-			}
-		}
-	}
+	if (fmt == CST_REP_MARKDOWN)
+		fputs("# Castellan detection report\n\n", o);
+	cst_rep_findings(o, fmt, run->rs, fs, n);
+	cst_rep_incidents(o, fmt, run->rs, fs, inc);
+	if (fmt == CST_REP_MARKDOWN)
+		fputs("## Summary\n\n```\n", o);
 	fprintf(o, "%zu finding(s); %zu rule(s) loaded, %zu failed\n", n, loaded, failed);
 	for (c = 0; c < CST_EVC_N; c++)
 		fprintf(o, "%s%s=%llu", c ? " " : "", cst_ev_counter_name((enum cst_ev_counter)c),
@@ -343,6 +209,8 @@ print_text(FILE *o, struct run *run, const struct cst_ev_reader *rd, size_t load
 	    (unsigned long long)run->filtered, (unsigned long long)cst_rs_kept(run->rs),
 	    (unsigned long long)cst_rs_bad_scripts(run->rs));
 	cst_runstats_print(o, &run->stats);
+	if (fmt == CST_REP_MARKDOWN)
+		fputs("```\n", o);
 }
 
 static json_t *
@@ -379,8 +247,8 @@ event_json(const struct cst_evref *e)
 }
 
 static int
-print_json(FILE *o, struct run *run, const struct cst_ev_reader *rd, size_t loaded,
-    size_t failed)
+print_json(FILE *o, struct run *run, const struct cst_ev_reader *rd,
+    const struct cst_incidents *inc, size_t loaded, size_t failed)
 {
 	json_t *root = json_object(), *arr = json_array(), *sum = json_object();
 	const struct cst_finding *fs;
@@ -404,7 +272,8 @@ print_json(FILE *o, struct run *run, const struct cst_ev_reader *rd, size_t load
 		    "rule", "id", jstr(m->id), "name", jstr(m->name), "title", jstr(m->title),
 		    "level", jstr(m->level), "attack", tags, "author", jstr(m->author),
 		    "type", cst_rs_type(run->rs, f->rule), "file", jstr(m->file),
-		    "event", event_json(&f->ev[0]), "outcome", outcome(f), "time", jtime(f->time_ms));
+		    "event", event_json(&f->ev[0]), "outcome", cst_rep_outcome(f),
+		    "time", jtime(f->time_ms));
 		if (obj == NULL || json_array_append_new(arr, obj) != 0)
 			goto out;
 		if (f->excerpt)
@@ -432,6 +301,9 @@ print_json(FILE *o, struct run *run, const struct cst_ev_reader *rd, size_t load
 	json_object_set_new(sum, "rules_loaded", json_integer((json_int_t)loaded));
 	json_object_set_new(sum, "rules_failed", json_integer((json_int_t)failed));
 	json_object_set_new(sum, "findings", json_integer((json_int_t)n));
+	json_object_set_new(sum, "incidents", json_integer((json_int_t)inc->n));
+	if (json_object_set_new(root, "incidents", cst_rep_incidents_json(run->rs, fs, inc)) != 0)
+		goto out;
 	if (json_object_set_new(root, "findings", arr) != 0) {
 		arr = NULL;
 		goto out;
@@ -522,14 +394,17 @@ cmd_run(int argc, char **argv)
 		{ "threshold", required_argument, NULL, 't' },
 		{ "stats", required_argument, NULL, 'S' },
 		{ "max-correlation-state", required_argument, NULL, 'M' },
+		{ "incident-gap", required_argument, NULL, 'g' },
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
 	struct cst_ev_sink sink = { on_event, on_warning, NULL };
 	struct load ld = { NULL, 0 };
 	struct run run = { NULL, NULL, -1, -1, 0, { 0 } };
 	struct cst_ev_reader *rd = NULL;
+	struct cst_incidents inc = { NULL, 0 };
 	const struct cst_finding *fs;
 	const char *format = "text", *out_path = NULL, *mapping = NULL, *stats_path = NULL;
 	uint64_t max_state = DEFAULT_MAX_STATE, t0;
+	uint64_t gap = CST_INC_DEFAULT_GAP_MS;
 	const char **rule_paths = NULL, **thresholds = NULL;
 	bool no_builtin = false;
 	size_t n_thresholds = 0;
@@ -552,11 +427,11 @@ cmd_run(int argc, char **argv)
 		case 'f':
 			format = optarg;
 			if (strcmp(format, "text") != 0 && strcmp(format, "json") != 0 &&
-			    strcmp(format, "ocsf") != 0) {
+			    strcmp(format, "markdown") != 0 && strcmp(format, "ocsf") != 0) {
 				cst_free(rule_paths);
 				cst_free(thresholds);
-				return cst_cli_usage_error("detect", "--format: '%s' is not text, json "
-				    "or ocsf", optarg);
+				return cst_cli_usage_error("detect", "--format: '%s' is not text, "
+				    "markdown, json or ocsf", optarg);
 			}
 			break;
 		case 'S':
@@ -569,6 +444,15 @@ cmd_run(int argc, char **argv)
 				cst_free(thresholds);
 				return cst_cli_usage_error("detect", "--max-correlation-state: '%s' is "
 				    "not a number", optarg);
+			}
+			break;
+		case 'g':
+			if (cst_parse_duration_ms(cst_str_make(optarg, strlen(optarg)), 1000,
+			    (uint64_t)3650 * 86400000, &gap) != 0) {
+				cst_free(rule_paths);
+				cst_free(thresholds);
+				return cst_cli_usage_error("detect", "--incident-gap: '%s' is not a "
+				    "duration (e.g. 30m, 1h, 2d)", optarg);
 			}
 			break;
 		case 'o':
@@ -676,6 +560,11 @@ cmd_run(int argc, char **argv)
 		fprintf(stderr, "castellan detect: correlation state over --max-correlation-state "
 		    "%llu: %llu match(es) dropped; correlations may have missed windows\n",
 		    (unsigned long long)max_state, (unsigned long long)cst_rs_evicted(ld.rs));
+	if (r == 0) {
+		size_t n_fs = cst_rs_findings(ld.rs, &fs);
+
+		r = cst_inc_build(ld.rs, fs, n_fs, (int64_t)gap, &inc);
+	}
 	if (r != 0) {
 		status = cst_cli_fail("detect", "%s", cst_strerror(r));
 		goto out;
@@ -686,11 +575,12 @@ cmd_run(int argc, char **argv)
 		goto out;
 	}
 	if (strcmp(format, "json") == 0)
-		r = print_json(o, &run, rd, cst_rs_count(ld.rs), ld.errors);
+		r = print_json(o, &run, rd, &inc, cst_rs_count(ld.rs), ld.errors);
 	else if (strcmp(format, "ocsf") == 0)
 		r = print_ocsf(o, &run);
 	else
-		print_text(o, &run, rd, cst_rs_count(ld.rs), ld.errors);
+		print_text(o, strcmp(format, "markdown") == 0 ? CST_REP_MARKDOWN : CST_REP_TEXT,
+		    &run, rd, &inc, cst_rs_count(ld.rs), ld.errors);
 	if (fflush(o) != 0 || ferror(o))
 		r = CST_EIO;
 	if (o != stdout && fclose(o) != 0)
@@ -715,6 +605,7 @@ out:
 	cst_free(rule_paths);
 	cst_free(thresholds);
 	cst_free(map_data);
+	cst_inc_free(&inc);
 	cst_ev_reader_free(rd);
 	cst_sigma_ctx_free(run.ctx);
 	cst_rs_free(ld.rs);
@@ -726,7 +617,7 @@ on_lint(void *arg, const struct cst_sigma_rule *rule, const char *check, const c
 {
 	(void)arg;
 	printf("%s: %s: ", cst_sigma_rule_meta(rule)->file, check);
-	put_esc(stdout, msg);
+	cst_rep_esc_text(stdout, msg);
 	putchar('\n');
 }
 
@@ -813,7 +704,7 @@ print_digest_text(FILE *o, const struct cst_dg_report *rep, bool verbose)
 		if (e->state == CST_DG_VALID && !verbose)
 			continue;
 		fprintf(o, "%s\t", kinds[e->kind]);
-		put_esc(o, e->kind == CST_DG_GAP ? e->chain : e->uri ? e->uri : e->path);
+		cst_rep_esc_text(o, e->kind == CST_DG_GAP ? e->chain : e->uri ? e->uri : e->path);
 		putc('\t', o);
 		if (e->kind == CST_DG_GAP) {
 			fputs("GAP: no digest file between ", o);
@@ -831,10 +722,10 @@ print_digest_text(FILE *o, const struct cst_dg_report *rep, bool verbose)
 			    "UNREADABLE: " : "INVALID: ", o);
 		}
 		if (e->reason)
-			put_esc(o, e->reason);
+			cst_rep_esc_text(o, e->reason);
 		if (e->uri && e->path) {
 			fputs("\t(", o);
-			put_esc(o, e->path);
+			cst_rep_esc_text(o, e->path);
 			putc(')', o);
 		}
 		putc('\n', o);
