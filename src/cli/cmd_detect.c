@@ -26,15 +26,19 @@
 
 #include <getopt.h>
 #include <jansson.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 static const char usage[] =
     "usage: castellan detect [run] [--rules PATH]... [--no-builtin] [--mapping FILE]\n"
     "                        [--format text|markdown|json|ocsf] [--out FILE] [--since T]\n"
     "                        [--until T] [--threshold CORRELATION=N]... [--stats FILE]\n"
-    "                        [--max-correlation-state N] [--incident-gap DURATION] PATH...\n"
+    "                        [--max-correlation-state N] [--incident-gap DURATION]\n"
+    "                        [--jobs N] PATH...\n"
     "       castellan detect lint [--api-models DIR] [--builtin] [RULES...]\n"
     "       castellan detect validate-digests [--public-key FILE|DIR]... [--bucket-root DIR]\n"
     "                        [--format text|json] [--verbose] PATH...\n\n"
@@ -56,7 +60,9 @@ static const char usage[] =
     "Findings are grouped into incidents by principal and time: a finding more than\n"
     "--incident-gap (default 1h; units ms s m h d) after the last one of its principal starts\n"
     "a new incident. Each incident answers the playbook's analysis questions and lists\n"
-    "containment commands, printed and never executed.\n\n"
+    "containment commands, printed and never executed.\n"
+    "--jobs N reads, decompresses and scans N files at once (default: the number of cores);\n"
+    "the report is the same whatever N.\n\n"
     "lint: checks rules for event names the event source does not have (the invented SageMaker\n"
     "names are always known; --api-models DIR reads botocore's data directory, holding\n"
     "<service>/<version>/service-2.json, for all others), for |contains values that are\n"
@@ -88,6 +94,15 @@ struct run {
 	uint64_t filtered;		/* events outside [since, until] (or without a time) */
 	struct cst_runstats stats;	/* filled before the report */
 };
+
+/* Whether an event's time is outside [since, until] (events without a time are, when a bound
+ * is set). */
+static bool
+out_of_window(const struct run *run, int64_t t)
+{
+	return (run->since >= 0 || run->until >= 0) && (t < 0 ||
+	    (run->since >= 0 && t < run->since) || (run->until >= 0 && t > run->until));
+}
 
 /* ---- rules ---- */
 
@@ -168,13 +183,47 @@ on_event(void *arg, const struct cst_event *ev)
 {
 	struct run *run = arg;
 
-	if ((run->since >= 0 || run->until >= 0) && (ev->time_ms < 0 ||
-	    (run->since >= 0 && ev->time_ms < run->since) ||
-	    (run->until >= 0 && ev->time_ms > run->until))) {
+	if (out_of_window(run, ev->time_ms)) {
 		run->filtered++;
 		return 0;
 	}
 	return cst_rs_match(run->rs, run->ctx, ev);
+}
+
+/* ---- the reader's filter: CloudTrail records no rule could match are not parsed ---- */
+
+static void *
+filter_scratch_new(void *arg)
+{
+	struct run *run = arg;
+	struct cst_rs_scratch *sc;
+
+	return cst_rs_scratch_new(run->rs, &sc) == 0 ? sc : NULL;
+}
+
+static void
+filter_scratch_free(void *arg, void *scratch)
+{
+	(void)arg;
+	cst_rs_scratch_free(scratch);
+}
+
+/* Called from reader threads: reads run and the rule set only. */
+static bool
+filter_want(void *arg, void *scratch, const struct cst_ev_peek *pk)
+{
+	const struct run *run = arg;
+
+	return !out_of_window(run, pk->time_ms) && cst_rs_wants(run->rs, scratch, pk);
+}
+
+static void
+filter_skipped(void *arg, int64_t time_ms)
+{
+	struct run *run = arg;
+
+	if (out_of_window(run, time_ms))
+		run->filtered++;
 }
 
 static void
@@ -213,23 +262,6 @@ print_text(FILE *o, enum cst_rep_format fmt, struct run *run, const struct cst_e
 		fputs("```\n", o);
 }
 
-static json_t *
-jstr(const char *s)
-{
-	return s ? json_string(s) : json_null();
-}
-
-static json_t *
-jtime(int64_t ms)
-{
-	char t[32];
-
-	if (ms < 0)
-		return json_null();
-	cst_time_iso((uint64_t)ms, t);
-	return json_string(t);
-}
-
 /* The "event" object of one evidence event. */
 static json_t *
 event_json(const struct cst_evref *e)
@@ -238,11 +270,11 @@ event_json(const struct cst_evref *e)
 
 	cst_ev_facts(e->rec, e->kind, &x);
 	return json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:s,s:o,s:o,s:I,s:s}",
-	    "id", jstr(x.id), "time", jtime(e->time_ms), "principal", jstr(x.principal),
-	    "source_ip", jstr(x.ip), "event_source", jstr(x.source), "event_name", jstr(x.name),
-	    "region", jstr(x.region), "account", jstr(x.account), "user_agent", jstr(x.agent),
-	    "outcome", x.failed ? "failure" : "success", "error_code", jstr(x.error),
-	    "file", jstr(e->file), "index", (json_int_t)e->index,
+	    "id", cst_rep_json_str(x.id), "time", cst_rep_json_time(e->time_ms), "principal", cst_rep_json_str(x.principal),
+	    "source_ip", cst_rep_json_str(x.ip), "event_source", cst_rep_json_str(x.source), "event_name", cst_rep_json_str(x.name),
+	    "region", cst_rep_json_str(x.region), "account", cst_rep_json_str(x.account), "user_agent", cst_rep_json_str(x.agent),
+	    "outcome", x.failed ? "failure" : "success", "error_code", cst_rep_json_str(x.error),
+	    "file", cst_rep_json_str(e->file), "index", (json_int_t)e->index,
 	    "kind", cst_ev_kind_name(e->kind));
 }
 
@@ -269,11 +301,11 @@ print_json(FILE *o, struct run *run, const struct cst_ev_reader *rd,
 			if (strncmp(m->tags[t], "attack.", 7) == 0)
 				json_array_append_new(tags, json_string(m->tags[t] + 7));
 		obj = json_pack("{s:{s:o,s:o,s:o,s:o,s:o,s:o,s:s,s:o},s:o,s:s,s:o}",
-		    "rule", "id", jstr(m->id), "name", jstr(m->name), "title", jstr(m->title),
-		    "level", jstr(m->level), "attack", tags, "author", jstr(m->author),
-		    "type", cst_rs_type(run->rs, f->rule), "file", jstr(m->file),
+		    "rule", "id", cst_rep_json_str(m->id), "name", cst_rep_json_str(m->name), "title", cst_rep_json_str(m->title),
+		    "level", cst_rep_json_str(m->level), "attack", tags, "author", cst_rep_json_str(m->author),
+		    "type", cst_rs_type(run->rs, f->rule), "file", cst_rep_json_str(m->file),
 		    "event", event_json(&f->ev[0]), "outcome", cst_rep_outcome(f),
-		    "time", jtime(f->time_ms));
+		    "time", cst_rep_json_time(f->time_ms));
 		if (obj == NULL || json_array_append_new(arr, obj) != 0)
 			goto out;
 		if (f->excerpt)
@@ -284,9 +316,9 @@ print_json(FILE *o, struct run *run, const struct cst_ev_reader *rd,
 			for (k = 0; k < f->n_ev; k++)
 				json_array_append_new(evs, event_json(&f->ev[k]));
 			json_object_set_new(obj, "correlation", json_pack("{s:o,s:f,s:I,s:I,s:o,s:o,"
-			    "s:o}", "group", jstr(f->group), "value", f->value,
+			    "s:o}", "group", cst_rep_json_str(f->group), "value", f->value,
 			    "events", (json_int_t)f->n_total, "failed", (json_int_t)f->n_failed,
-			    "first", jtime(f->first_ms), "last", jtime(f->time_ms), "evidence", evs));
+			    "first", cst_rep_json_time(f->first_ms), "last", cst_rep_json_time(f->time_ms), "evidence", evs));
 		}
 	}
 	for (c = 0; c < CST_EVC_N; c++)
@@ -395,8 +427,13 @@ cmd_run(int argc, char **argv)
 		{ "stats", required_argument, NULL, 'S' },
 		{ "max-correlation-state", required_argument, NULL, 'M' },
 		{ "incident-gap", required_argument, NULL, 'g' },
+		{ "jobs", required_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
 	struct cst_ev_sink sink = { on_event, on_warning, NULL };
+	struct cst_ev_filter filter = { filter_scratch_new, filter_scratch_free, filter_want,
+		filter_skipped, NULL };
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned jobs = cores > 0 ? (cores > 64 ? 64 : (unsigned)cores) : 1;
 	struct load ld = { NULL, 0 };
 	struct run run = { NULL, NULL, -1, -1, 0, { 0 } };
 	struct cst_ev_reader *rd = NULL;
@@ -419,11 +456,24 @@ cmd_run(int argc, char **argv)
 		return cst_cli_fail("detect", "out of memory");
 	}
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hj:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'r':
 			rule_paths[n_rule_paths++] = optarg;
 			break;
+		case 'j': {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+
+			if (*optarg < '0' || *optarg > '9' || *end != '\0' || v < 1 || v > 64) {
+				cst_free(rule_paths);
+				cst_free(thresholds);
+				return cst_cli_usage_error("detect", "--jobs: '%s' is not a number "
+				    "from 1 to 64", optarg);
+			}
+			jobs = (unsigned)v;
+			break;
+		}
 		case 'f':
 			format = optarg;
 			if (strcmp(format, "text") != 0 && strcmp(format, "json") != 0 &&
@@ -549,6 +599,17 @@ cmd_run(int argc, char **argv)
 	if (r == 0)
 		r = cst_ev_reader_new(NULL, &rd);
 	sink.arg = &run;
+	filter.arg = &run;
+	if (r == 0) {
+		cst_ev_reader_set_filter(rd, &filter);
+		cst_ev_reader_set_jobs(rd, jobs);
+	}
+#ifdef M_MMAP_THRESHOLD
+	/* decompressed files come and go one after another: keep their pages in the heap rather
+	 * than mapping and faulting them in again for every file */
+	mallopt(M_MMAP_THRESHOLD, 64 << 20);
+	mallopt(M_TRIM_THRESHOLD, 256 << 20);
+#endif
 	t0 = cst_clock_mono_us();
 	for (i = (size_t)optind; r == 0 && i < (size_t)argc; i++)
 		r = cst_ev_read_path(rd, argv[i], &sink);
@@ -775,9 +836,9 @@ print_digest_json(FILE *o, const struct cst_dg_report *rep)
 
 		if (json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:o}",
 		    "kind", cst_dg_kind_name(e->kind), "state", cst_dg_state_name(e->state),
-		    "signature", cst_dg_sig_name(e->sig), "uri", jstr(e->uri), "path", jstr(e->path),
-		    "reason", jstr(e->reason), "chain", jstr(e->chain), "start", jtime(e->t0),
-		    "end", jtime(e->t1))) != 0) {
+		    "signature", cst_dg_sig_name(e->sig), "uri", cst_rep_json_str(e->uri), "path", cst_rep_json_str(e->path),
+		    "reason", cst_rep_json_str(e->reason), "chain", cst_rep_json_str(e->chain), "start", cst_rep_json_time(e->t0),
+		    "end", cst_rep_json_time(e->t1))) != 0) {
 			json_decref(arr);
 			return CST_ENOMEM;
 		}
@@ -793,7 +854,7 @@ print_digest_json(FILE *o, const struct cst_dg_report *rep)
 	    "signatures_verified", (json_int_t)rep->sig_verified,
 	    "signatures_failed", (json_int_t)rep->sig_failed,
 	    "signatures_not_checked", (json_int_t)rep->sig_not_checked,
-	    "first", jtime(rep->first_ms), "last", jtime(rep->last_ms));
+	    "first", cst_rep_json_time(rep->first_ms), "last", cst_rep_json_time(rep->last_ms));
 	if (root == NULL)
 		return CST_ENOMEM;
 	text = json_dumps(root, JSON_INDENT(1) | JSON_ENSURE_ASCII);

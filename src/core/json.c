@@ -270,3 +270,22 @@ cst_json_member(const char *data, size_t len, size_t max_depth, const char *key,
 	*out = found;
 	return 0;
 }
+
+json_t *
+cst_json_dotted(const json_t *o, const char *path)
+{
+	char key[64];
+	const char *dot;
+	size_t n;
+
+	while ((dot = strchr(path, '.')) != NULL) {
+		n = (size_t)(dot - path);
+		if (n >= sizeof(key))
+			return NULL;
+		memcpy(key, path, n);
+		key[n] = '\0';
+		o = json_object_get(o, key);
+		path = dot + 1;
+	}
+	return json_object_get(o, path);
+}

@@ -40,4 +40,8 @@ int cst_json_decode(const char *data, size_t len, size_t max_depth, json_t **out
 int cst_json_member(const char *data, size_t len, size_t max_depth, const char *key,
     struct cst_str *out);
 
+/* The value at the dotted path ("userIdentity.sessionContext.arn") below o, through objects
+ * only; NULL when a member is missing, not an object, or a name is over 63 bytes. */
+json_t *cst_json_dotted(const json_t *o, const char *path);
+
 #endif

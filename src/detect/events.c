@@ -11,25 +11,55 @@
 #include "core/err.h"
 #include "core/fileio.h"
 #include "core/json.h"
+#include "detect/jscan.h"
 #include "detect/walk.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <libdeflate.h>
 #include <string.h>
 #include <zlib.h>
 
-/* An open-addressing set of eventIDs (owned copies). */
+/* An open-addressing set of eventIDs: copies in an arena of chunks, slots by hash. */
+struct idslot {
+	uint64_t h;
+	const char *p;		/* NULL: empty */
+	size_t n;
+};
+
+struct idchunk {
+	struct idchunk *next;
+	char data[];
+};
+
 struct idset {
-	char **slot;
+	struct idslot *slot;
 	size_t cap, n;
+	struct idchunk *chunks;
+	char *cur;		/* free space in the newest chunk */
+	size_t left;
+};
+
+/* What one thread needs to prepare files: its scanner and its filter scratch. */
+struct ev_worker {
+	struct cst_jscan *js;
+	struct libdeflate_decompressor *inflater;
+	void *scratch;
 };
 
 struct cst_ev_reader {
 	struct cst_ev_limits lim;
 	struct idset ids;
 	uint64_t count[CST_EVC_N];
+	struct cst_ev_filter filter;
+	bool has_filter;
+	bool slow;		/* no fast path */
+	unsigned jobs;
+	struct ev_worker w0;	/* the calling thread's, made on first use */
+	bool w0_ready;
 };
 
 /* Per-file state while its records are delivered. */
@@ -73,17 +103,6 @@ static const char *const counter_names[CST_EVC_N] = {
 	[CST_EVC_SEALED] = "sealed",
 };
 
-/* Top-level fields of the CloudTrail record format up to eventVersion 1.11. */
-static const char *const known_fields[] = {
-	"eventVersion", "userIdentity", "eventTime", "eventSource", "eventName", "awsRegion",
-	"sourceIPAddress", "userAgent", "errorCode", "errorMessage", "requestParameters",
-	"responseElements", "additionalEventData", "requestID", "eventID", "eventType",
-	"apiVersion", "managementEvent", "readOnly", "resources", "recipientAccountId",
-	"serviceEventDetails", "sharedEventID", "vpcEndpointId", "eventCategory", "addendum",
-	"sessionCredentialFromConsole", "edgeDeviceDetails", "tlsDetails", "eventContext",
-	"insightDetails",
-};
-
 const char *
 cst_ev_counter_name(enum cst_ev_counter c)
 {
@@ -111,19 +130,75 @@ cst_ev_reader_new(const struct cst_ev_limits *lim, struct cst_ev_reader **out)
 		rd->lim = *lim;
 	else
 		cst_ev_limits_default(&rd->lim);
+	rd->jobs = 1;
 	*out = rd;
 	return 0;
+}
+
+static void
+worker_clear(const struct cst_ev_reader *rd, struct ev_worker *w)
+{
+	cst_jscan_free(w->js);
+	libdeflate_free_decompressor(w->inflater);
+	if (w->scratch != NULL && rd->has_filter && rd->filter.scratch_free != NULL)
+		rd->filter.scratch_free(rd->filter.arg, w->scratch);
+	memset(w, 0, sizeof(*w));
+}
+
+static int
+worker_init(const struct cst_ev_reader *rd, struct ev_worker *w)
+{
+	memset(w, 0, sizeof(*w));
+	if (cst_jscan_new(rd->lim.max_depth, rd->lim.max_string, &w->js) != 0 ||
+	    (w->inflater = libdeflate_alloc_decompressor()) == NULL) {
+		worker_clear(rd, w);
+		return CST_ENOMEM;
+	}
+	if (rd->has_filter && rd->filter.scratch_new != NULL &&
+	    (w->scratch = rd->filter.scratch_new(rd->filter.arg)) == NULL) {
+		worker_clear(rd, w);
+		return CST_ENOMEM;
+	}
+	return 0;
+}
+
+void
+cst_ev_reader_set_filter(struct cst_ev_reader *rd, const struct cst_ev_filter *f)
+{
+	if (rd->w0_ready) {
+		worker_clear(rd, &rd->w0);
+		rd->w0_ready = false;
+	}
+	rd->has_filter = f != NULL;
+	if (f != NULL)
+		rd->filter = *f;
+}
+
+void
+cst_ev_reader_set_fast(struct cst_ev_reader *rd, bool fast)
+{
+	rd->slow = !fast;
+}
+
+void
+cst_ev_reader_set_jobs(struct cst_ev_reader *rd, unsigned jobs)
+{
+	rd->jobs = jobs ? jobs : 1;
 }
 
 void
 cst_ev_reader_free(struct cst_ev_reader *rd)
 {
-	size_t i;
+	struct idchunk *c, *next;
 
 	if (rd == NULL)
 		return;
-	for (i = 0; i < rd->ids.cap; i++)
-		cst_free(rd->ids.slot[i]);
+	if (rd->w0_ready)
+		worker_clear(rd, &rd->w0);
+	for (c = rd->ids.chunks; c != NULL; c = next) {
+		next = c->next;
+		cst_free(c);
+	}
 	cst_free(rd->ids.slot);
 	cst_free(rd);
 }
@@ -136,28 +211,36 @@ cst_ev_count(const struct cst_ev_reader *rd, enum cst_ev_counter c)
 
 /* ---- eventID set ---- */
 
-static uint64_t
-fnv1a(const char *s)
-{
-	uint64_t h = 14695981039346656037ULL;
+#define ID_CHUNK ((size_t)1 << 16)
 
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h;
+static uint64_t
+id_hash(const char *s, size_t n)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ n, w;
+
+	for (; n >= 8; s += 8, n -= 8) {
+		memcpy(&w, s, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdULL;
+		h ^= h >> 32;
+	}
+	w = 0;
+	memcpy(&w, s, n);
+	h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
+	return h ^ (h >> 29);
 }
 
 static int
 idset_grow(struct idset *set)
 {
 	size_t cap = set->cap ? set->cap * 2 : 1024, i, j;
-	char **slot = cst_calloc(cap, sizeof(*slot));
+	struct idslot *slot = cst_calloc(cap, sizeof(*slot));
 
 	if (slot == NULL)
 		return CST_ENOMEM;
 	for (i = 0; i < set->cap; i++) {
-		if (set->slot[i] == NULL)
+		if (set->slot[i].p == NULL)
 			continue;
-		for (j = fnv1a(set->slot[i]) & (cap - 1); slot[j]; j = (j + 1) & (cap - 1))
+		for (j = set->slot[i].h & (cap - 1); slot[j].p; j = (j + 1) & (cap - 1))
 			;
 		slot[j] = set->slot[i];
 	}
@@ -167,20 +250,47 @@ idset_grow(struct idset *set)
 	return 0;
 }
 
-/* Adds id; 1 if it was new, 0 if present, CST_ENOMEM. */
-static int
-idset_add(struct idset *set, const char *id)
+/* A copy of id[0..n) in the set's arena, or NULL. */
+static const char *
+idset_copy(struct idset *set, const char *id, size_t n)
 {
+	struct idchunk *c;
+	const char *out;
+
+	if (set->left < n) {
+		size_t size = n > ID_CHUNK ? n : ID_CHUNK;
+
+		if ((c = cst_malloc(sizeof(*c) + size)) == NULL)
+			return NULL;
+		c->next = set->chunks;
+		set->chunks = c;
+		set->cur = c->data;
+		set->left = size;
+	}
+	memcpy(set->cur, id, n);
+	out = set->cur;
+	set->cur += n;
+	set->left -= n;
+	return out;
+}
+
+/* Adds id[0..n); 1 if it was new, 0 if present, CST_ENOMEM. */
+static int
+idset_add(struct idset *set, const char *id, size_t n)
+{
+	uint64_t h = id_hash(id, n);
 	size_t j;
 	int r;
 
 	if ((set->n + 1) * 2 > set->cap && (r = idset_grow(set)) != 0)
 		return r;
-	for (j = fnv1a(id) & (set->cap - 1); set->slot[j]; j = (j + 1) & (set->cap - 1))
-		if (strcmp(set->slot[j], id) == 0)
+	for (j = h & (set->cap - 1); set->slot[j].p; j = (j + 1) & (set->cap - 1))
+		if (set->slot[j].h == h && set->slot[j].n == n && memcmp(set->slot[j].p, id, n) == 0)
 			return 0;
-	if ((set->slot[j] = cst_strdup(id)) == NULL)
+	if ((set->slot[j].p = idset_copy(set, id, n ? n : 1)) == NULL)
 		return CST_ENOMEM;
+	set->slot[j].h = h;
+	set->slot[j].n = n;
 	set->n++;
 	return 1;
 }
@@ -405,12 +515,7 @@ cst_ev_name_base_len(const char *s)
 bool
 cst_ev_is_cloudtrail_field(const char *name, size_t len)
 {
-	size_t j;
-
-	for (j = 0; j < sizeof(known_fields) / sizeof(known_fields[0]); j++)
-		if (strlen(known_fields[j]) == len && memcmp(known_fields[j], name, len) == 0)
-			return true;
-	return false;
+	return cst_jscan_cloudtrail_field(name, len);
 }
 
 /* eventVersion "M.m" with M > 1, or M == 1 and m > 11. */
@@ -433,6 +538,65 @@ has_omitted(json_t *o)
 	return json_is_object(o) && json_is_true(json_object_get(o, "omitted"));
 }
 
+/*
+ * What the irregularity counters of a CloudTrail record rest on, taken from its tree or from
+ * the scanner: strings NUL-terminated (NULL when absent or not a string), and facts.
+ */
+struct survey {
+	const char *time, *stamp, *region, *ip, *name, *version;
+	bool null_req, null_resp;	/* requestParameters / responseElements are null */
+	bool uid_obj, uid_type, uid_arn;	/* userIdentity an object; with type; with arn */
+	bool omitted;			/* a big field CloudTrail truncated */
+	bool unknown;			/* a top-level field not in the format */
+};
+
+_Static_assert(CST_EVC_N <= 32, "counter masks are 32 bits");
+
+/* The counters (bit 1 << counter) a CloudTrail record adds, and its time in *time_ms. */
+static uint32_t
+survey_mask(const struct survey *sv, int64_t *time_ms)
+{
+	uint32_t m = 0;
+
+	if (sv->null_req)
+		m |= 1u << CST_EVC_NULL_REQUEST;
+	if (sv->null_resp)
+		m |= 1u << CST_EVC_NULL_RESPONSE;
+	if (sv->uid_obj && !sv->uid_type)
+		m |= 1u << CST_EVC_NO_IDENTITY_TYPE;
+	if (sv->uid_obj && !sv->uid_arn)
+		m |= 1u << CST_EVC_NO_IDENTITY_ARN;
+	*time_ms = -1;
+	if (sv->time != NULL && cst_ev_parse_time(sv->time, time_ms) == 0) {
+		/* the normal case */
+	} else if (sv->stamp != NULL && cst_ev_parse_time(sv->stamp, time_ms) == 0) {
+		m |= 1u << CST_EVC_TIME_FALLBACK;
+	} else {
+		*time_ms = -1;
+		m |= 1u << CST_EVC_NO_TIME;
+	}
+	if (sv->region != NULL && !region_ok(sv->region))
+		m |= 1u << CST_EVC_ODD_REGION;
+	if (sv->ip != NULL && ip_leading_zero(sv->ip))
+		m |= 1u << CST_EVC_IP_LEADING_ZERO;
+	if (sv->name != NULL && cst_ev_name_base_len(sv->name) != strlen(sv->name))
+		m |= 1u << CST_EVC_VERSIONED_NAME;
+	if (sv->version != NULL && newer_version(sv->version))
+		m |= 1u << CST_EVC_NEWER_VERSION;
+	if (sv->omitted)
+		m |= 1u << CST_EVC_TRUNCATED;
+	if (sv->unknown)
+		m |= 1u << CST_EVC_UNKNOWN_FIELDS;
+	return m;
+}
+
+static void
+add_mask(struct cst_ev_reader *rd, uint32_t m)
+{
+	for (; m != 0; m &= m - 1)
+		rd->count[__builtin_ctz(m)]++;
+}
+
 /* Counts the tolerated irregularities of a CloudTrail record and sets *time_ms. */
 static void
 survey_cloudtrail(struct cst_ev_reader *rd, json_t *rec, int64_t *time_ms)
@@ -440,49 +604,33 @@ survey_cloudtrail(struct cst_ev_reader *rd, json_t *rec, int64_t *time_ms)
 	static const char *const big[] = { "requestParameters", "responseElements",
 		"additionalEventData", "serviceEventDetails" };
 	json_t *v, *uid = json_object_get(rec, "userIdentity");
-	const char *s, *k;
+	struct survey sv;
+	const char *k;
 	size_t i;
 
+	memset(&sv, 0, sizeof(sv));
 	v = json_object_get(rec, "requestParameters");
-	if (v && json_is_null(v))
-		rd->count[CST_EVC_NULL_REQUEST]++;
+	sv.null_req = v && json_is_null(v);
 	v = json_object_get(rec, "responseElements");
-	if (v && json_is_null(v))
-		rd->count[CST_EVC_NULL_RESPONSE]++;
-	if (json_is_object(uid)) {
-		if (json_object_get(uid, "type") == NULL)
-			rd->count[CST_EVC_NO_IDENTITY_TYPE]++;
-		if (json_object_get(uid, "arn") == NULL)
-			rd->count[CST_EVC_NO_IDENTITY_ARN]++;
+	sv.null_resp = v && json_is_null(v);
+	if ((sv.uid_obj = json_is_object(uid))) {
+		sv.uid_type = json_object_get(uid, "type") != NULL;
+		sv.uid_arn = json_object_get(uid, "arn") != NULL;
 	}
-	*time_ms = -1;
-	if ((s = str_member(rec, "eventTime")) != NULL && cst_ev_parse_time(s, time_ms) == 0) {
-		/* the normal case */
-	} else if ((s = str_member(rec, "@timestamp")) != NULL &&
-	    cst_ev_parse_time(s, time_ms) == 0) {
-		rd->count[CST_EVC_TIME_FALLBACK]++;
-	} else {
-		*time_ms = -1;
-		rd->count[CST_EVC_NO_TIME]++;
-	}
-	if ((s = str_member(rec, "awsRegion")) != NULL && !region_ok(s))
-		rd->count[CST_EVC_ODD_REGION]++;
-	if ((s = str_member(rec, "sourceIPAddress")) != NULL && ip_leading_zero(s))
-		rd->count[CST_EVC_IP_LEADING_ZERO]++;
-	if ((s = str_member(rec, "eventName")) != NULL && cst_ev_name_base_len(s) != strlen(s))
-		rd->count[CST_EVC_VERSIONED_NAME]++;
-	if ((s = str_member(rec, "eventVersion")) != NULL && newer_version(s))
-		rd->count[CST_EVC_NEWER_VERSION]++;
-	for (i = 0; i < sizeof(big) / sizeof(big[0]); i++)
-		if (has_omitted(json_object_get(rec, big[i]))) {
-			rd->count[CST_EVC_TRUNCATED]++;
-			break;
-		}
+	sv.time = str_member(rec, "eventTime");
+	sv.stamp = str_member(rec, "@timestamp");
+	sv.region = str_member(rec, "awsRegion");
+	sv.ip = str_member(rec, "sourceIPAddress");
+	sv.name = str_member(rec, "eventName");
+	sv.version = str_member(rec, "eventVersion");
+	for (i = 0; i < sizeof(big) / sizeof(big[0]) && !sv.omitted; i++)
+		sv.omitted = has_omitted(json_object_get(rec, big[i]));
 	json_object_foreach(rec, k, v)
 		if (!cst_ev_is_cloudtrail_field(k, strlen(k))) {
-			rd->count[CST_EVC_UNKNOWN_FIELDS]++;
+			sv.unknown = true;
 			break;
 		}
+	add_mask(rd, survey_mask(&sv, time_ms));
 }
 
 /* A record of Castellan's audit log: a known "type" and a "time". */
@@ -563,7 +711,7 @@ deliver(struct file_ctx *fc, json_t *el, size_t index)
 		return 0;
 	}
 	if (id != NULL) {
-		if ((r = idset_add(&rd->ids, id)) < 0)
+		if ((r = idset_add(&rd->ids, id, strlen(id))) < 0)
 			return r;
 		if (r == 0) {
 			rd->count[CST_EVC_DUPLICATES]++;
@@ -608,18 +756,82 @@ warn(const struct cst_ev_sink *sink, const char *file, const char *fmt, ...)
 
 /* ---- decompression ---- */
 
+/*
+ * The fast path's inflater: libdeflate, one whole member at a time, for members without a
+ * header CRC (which it does not check). 0 with the output (same bytes as gunzip gives);
+ * 1 when it cannot say (anything irregular, or output reaching max): then gunzip decides, and
+ * names what is wrong. CST_ENOMEM.
+ */
+static int
+gunzip_fast(struct libdeflate_decompressor *d, const unsigned char *data, size_t len, size_t max,
+    unsigned char **out, size_t *out_len)
+{
+	size_t cap = len < max / 4 ? len * 4 : max, n = 0, off = 0, in_used, out_used;
+	unsigned char *buf, *nb;
+	enum libdeflate_result res;
+	uint32_t isize;
+
+	if (len < 18)
+		return 1;
+	isize = (uint32_t)data[len - 4] | (uint32_t)data[len - 3] << 8 |
+	    (uint32_t)data[len - 2] << 16 | (uint32_t)data[len - 1] << 24;
+	if (isize > 0 && isize < max)
+		cap = (size_t)isize + 1;
+	if ((buf = cst_malloc(cap + 1)) == NULL)
+		return CST_ENOMEM;
+	while (off < len) {
+		if (len - off < 18 || data[off] != 0x1f || data[off + 1] != 0x8b ||
+		    (data[off + 3] & 0x02) != 0)
+			goto slow;
+		res = libdeflate_gzip_decompress_ex(d, data + off, len - off, buf + n, cap - n,
+		    &in_used, &out_used);
+		if (res == LIBDEFLATE_INSUFFICIENT_SPACE) {
+			if (cap >= max)
+				goto slow;
+			cap = cap > max / 2 ? max : cap * 2;
+			if ((nb = cst_reallocarray(buf, cap + 1, 1)) == NULL) {
+				cst_free(buf);
+				return CST_ENOMEM;
+			}
+			buf = nb;
+			continue;	/* the same member again, with more room */
+		}
+		if (res != LIBDEFLATE_SUCCESS || in_used == 0)
+			goto slow;
+		n += out_used;
+		off += in_used;
+	}
+	if (n >= max)
+		goto slow;
+	buf[n] = '\0';
+	*out = buf;
+	*out_len = n;
+	return 0;
+slow:
+	cst_free(buf);
+	return 1;
+}
+
 /* Inflates every gzip member of data into a new buffer of at most max bytes. */
 static int
 gunzip(const unsigned char *data, size_t len, size_t max, unsigned char **out, size_t *out_len,
     const char **why)
 {
 	size_t cap = len < (max / 4) ? (len < 4096 ? 16384 : len * 4) : max, n = 0;
-	unsigned char *buf = cst_malloc(cap + 1), *nb;
+	unsigned char *buf, *nb;
 	z_stream zs;
+	uint32_t isize;
 	int zr, r = 0;
 
+	/* the last member's size (mod 2^32) is a good first guess: one allocation, no copies */
+	if (len >= 18) {
+		isize = (uint32_t)data[len - 4] | (uint32_t)data[len - 3] << 8 |
+		    (uint32_t)data[len - 2] << 16 | (uint32_t)data[len - 1] << 24;
+		if (isize > 0 && isize < max)
+			cap = (size_t)isize + 1;
+	}
 	*why = NULL;
-	if (buf == NULL)
+	if ((buf = cst_malloc(cap + 1)) == NULL)
 		return CST_ENOMEM;
 	memset(&zs, 0, sizeof(zs));
 	if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK) {
@@ -874,43 +1086,346 @@ deliver_segment(struct file_ctx *fc, const unsigned char *p, size_t len)
 	return 0;
 }
 
-int
-cst_ev_read_buffer(struct cst_ev_reader *rd, const char *name, const void *data, size_t len,
-    const struct cst_ev_sink *sink)
+/* ---- the fast path and the work on one file ---- */
+
+enum item_kind {
+	IT_FAST,	/* a CloudTrail record summarised by the scanner */
+	IT_TREE,	/* an element parsed for deliver() */
+	IT_LINE,	/* an NDJSON line the scanner left to jansson */
+	IT_LONG_LINE,	/* an NDJSON line over the record limit */
+};
+
+/* One record of a file read on the fast path, prepared for delivery. */
+struct ev_item {
+	enum item_kind kind;
+	size_t index;
+	json_t *rec;		/* IT_TREE; IT_FAST when wanted (owned) */
+	const char *p;		/* IT_LINE: the line; IT_FAST: the eventID (NULL: none) */
+	size_t n;
+	uint32_t mask;		/* IT_FAST: the counters it adds */
+	int64_t time_ms;
+	bool wanted;
+};
+
+/*
+ * One file: what can be done without the reader's shared state (read, decompress, scan,
+ * filter, parse what is wanted), done by prepare() in any thread; then delivered by finish()
+ * in the calling thread, in order.
+ */
+struct ev_job {
+	char *path;		/* a walked file (owned), or NULL */
+	char *problem;		/* a walk problem instead of a file (owned message), or NULL */
+	bool problem_failed;
+	const char *name;
+	int read_r;		/* cst_read_file's result */
+	char *data;		/* the file's bytes when read here (owned) */
+	const unsigned char *in;
+	size_t len;
+	bool gzip;
+	int gz_r;
+	const char *why;
+	unsigned char *plain;	/* decompressed (owned) */
+	size_t n;		/* bytes after decompression */
+	const char *text;	/* JSON text (BOM and leading space dropped), or NULL */
+	size_t text_len;
+	bool empty;		/* nothing but a BOM and space */
+	bool segment, fast;
+	int r;			/* CST_ENOMEM from prepare */
+	struct ev_item *item;
+	size_t n_item, cap_item;
+	bool done;		/* prepared (threads) */
+};
+
+static void
+job_items_clear(struct ev_job *job)
 {
-	struct file_ctx fc = { rd, sink, name, 0, "" };
-	const unsigned char *b = data;
-	unsigned char *plain = NULL;
-	struct cst_ev_s3_name s3;
-	const char *why, *p;
-	size_t n = len;
+	size_t i;
+
+	for (i = 0; i < job->n_item; i++)
+		json_decref(job->item[i].rec);
+	cst_free(job->item);
+	job->item = NULL;
+	job->n_item = job->cap_item = 0;
+	job->fast = false;
+}
+
+static void
+job_clear(struct ev_job *job)
+{
+	job_items_clear(job);
+	cst_free(job->path);
+	cst_free(job->problem);
+	cst_free(job->data);
+	cst_free(job->plain);
+	job->path = job->problem = job->data = NULL;
+	job->plain = NULL;
+}
+
+static struct ev_item *
+push_item(struct ev_job *job, enum item_kind kind, size_t index)
+{
+	struct ev_item *nv;
+
+	if (job->n_item == job->cap_item) {
+		size_t cap = job->cap_item ? job->cap_item * 2 : 256;
+
+		if ((nv = cst_reallocarray(job->item, cap, sizeof(*nv))) == NULL)
+			return NULL;
+		job->item = nv;
+		job->cap_item = cap;
+	}
+	nv = &job->item[job->n_item++];
+	memset(nv, 0, sizeof(*nv));
+	nv->kind = kind;
+	nv->index = index;
+	return nv;
+}
+
+/* The element b[0..n) of accepted text as a tree, as cst_json_decode would give it; NULL
+ * when out of memory. */
+static json_t *
+parse_element(const char *b, size_t n)
+{
+	return cst_jscan_tree(b, n);
+}
+
+/* A NUL-terminated copy of field f of record r in *buf (which has room); NULL if absent. */
+static const char *
+field_str(const char *base, const struct cst_jscan_rec *r, enum cst_jscan_field f, char **buf)
+{
+	char *out = *buf;
+
+	if (!(r->present & (1u << f)))
+		return NULL;
+	memcpy(out, base + r->f_off[f], r->f_len[f]);
+	out[r->f_len[f]] = '\0';
+	*buf += r->f_len[f] + 1;
+	return out;
+}
+
+/*
+ * A CloudTrail record the scanner summarised (base: the scanned text): its counters and time
+ * as survey_cloudtrail would find them, its eventID, and the record parsed if the filter
+ * wants it. 0; 1 if parsing failed (the caller falls back to jansson); CST_ENOMEM.
+ */
+static int
+prepare_fast(const struct cst_ev_reader *rd, struct ev_worker *w, struct ev_job *job,
+    const char *base, const struct cst_jscan_rec *r, size_t index)
+{
+	struct cst_ev_peek pk;
+	struct ev_item *it;
+	struct survey sv;
+	char local[512], *heap = NULL, *buf = local;
+	size_t need = CST_JF_N, i;
+
+	if ((it = push_item(job, IT_FAST, index)) == NULL)
+		return CST_ENOMEM;
+	for (i = CST_JF_EVENT_TIME; i < CST_JF_N; i++)
+		if (r->present & (1u << i))
+			need += r->f_len[i];
+	if (need > sizeof(local) && (buf = heap = cst_malloc(need)) == NULL)
+		return CST_ENOMEM;
+	memset(&sv, 0, sizeof(sv));
+	sv.time = field_str(base, r, CST_JF_EVENT_TIME, &buf);
+	sv.stamp = field_str(base, r, CST_JF_TIMESTAMP, &buf);
+	sv.region = field_str(base, r, CST_JF_AWS_REGION, &buf);
+	sv.ip = field_str(base, r, CST_JF_SOURCE_IP, &buf);
+	sv.name = field_str(base, r, CST_JF_EVENT_NAME, &buf);
+	sv.version = field_str(base, r, CST_JF_EVENT_VERSION, &buf);
+	sv.null_req = r->flags & CST_JS_NULL_REQUEST;
+	sv.null_resp = r->flags & CST_JS_NULL_RESPONSE;
+	sv.uid_obj = r->flags & CST_JS_UID_OBJECT;
+	sv.uid_type = r->flags & CST_JS_UID_TYPE;
+	sv.uid_arn = r->flags & CST_JS_UID_ARN;
+	sv.omitted = r->flags & CST_JS_OMITTED;
+	sv.unknown = r->flags & CST_JS_UNKNOWN;
+	it->mask = survey_mask(&sv, &it->time_ms);
+	cst_free(heap);
+	if (r->present & (1u << CST_JF_EVENT_ID)) {
+		it->p = base + r->f_off[CST_JF_EVENT_ID];
+		it->n = r->f_len[CST_JF_EVENT_ID];
+	}
+	it->wanted = true;
+	if (rd->has_filter) {
+		memset(&pk, 0, sizeof(pk));
+		pk.raw = base + r->off;
+		pk.raw_len = r->len;
+		if (r->present & (1u << CST_JF_EVENT_NAME)) {
+			pk.name = base + r->f_off[CST_JF_EVENT_NAME];
+			pk.name_len = r->f_len[CST_JF_EVENT_NAME];
+		}
+		if (r->present & (1u << CST_JF_EVENT_SOURCE)) {
+			pk.source = base + r->f_off[CST_JF_EVENT_SOURCE];
+			pk.source_len = r->f_len[CST_JF_EVENT_SOURCE];
+		}
+		pk.escapes = r->flags & CST_JS_ESCAPES;
+		pk.time_ms = it->time_ms;
+		it->wanted = rd->filter.want(rd->filter.arg, w->scratch, &pk);
+	}
+	if (it->wanted && (it->rec = parse_element(base + r->off, r->len)) == NULL)
+		return 1;
+	return 0;
+}
+
+/* The records of a scanned document or line (base: the scanned text). 0, 1 (fall back),
+ * CST_ENOMEM. */
+static int
+prepare_records(const struct cst_ev_reader *rd, struct ev_worker *w, struct ev_job *job,
+    const char *base, size_t first_index)
+{
+	const struct cst_jscan_rec *rec;
+	size_t n = cst_jscan_records(w->js, &rec), i;
+	struct ev_item *it;
 	int r;
 
-	rd->count[CST_EVC_FILES]++;
-	rd->count[CST_EVC_BYTES_READ] += len;
-	if (cst_ev_parse_s3_name(name, &s3) == 0)
-		rd->count[CST_EVC_FILES_S3_NAME]++;
-	if (len > rd->lim.max_file) {
-		rd->count[CST_EVC_FILES_FAILED]++;
-		warn(sink, name, "larger than the file limit (%zu bytes)", rd->lim.max_file);
-		return 0;
+	if (job->cap_item - job->n_item < n) {	/* room for them all at once */
+		size_t cap = job->n_item + n > 2 * job->cap_item ? job->n_item + n :
+		    2 * job->cap_item;
+
+		if ((it = cst_reallocarray(job->item, cap, sizeof(*it))) == NULL)
+			return CST_ENOMEM;
+		job->item = it;
+		job->cap_item = cap;
 	}
-	if (len >= 2 && b[0] == 0x1f && b[1] == 0x8b) {
-		rd->count[CST_EVC_FILES_GZIP]++;
-		if ((r = gunzip(b, len, rd->lim.max_file, &plain, &n, &why)) != 0) {
-			if (r == CST_ENOMEM)
+	for (i = 0; i < n; i++) {
+		if (!(rec[i].flags & CST_JS_OTHER)) {
+			if ((r = prepare_fast(rd, w, job, base, &rec[i], first_index + i)) != 0)
 				return r;
-			rd->count[CST_EVC_FILES_FAILED]++;
-			warn(sink, name, "%s", why);
-			return 0;
+			continue;
 		}
-		b = plain;
+		if ((it = push_item(job, IT_TREE, first_index + i)) == NULL)
+			return CST_ENOMEM;
+		if ((it->rec = parse_element(base + rec[i].off, rec[i].len)) == NULL)
+			return 1;
 	}
+	return 0;
+}
+
+/* NDJSON, line by line as deliver_lines reads it. */
+static int
+prepare_lines(const struct cst_ev_reader *rd, struct ev_worker *w, struct ev_job *job)
+{
+	const char *p = job->text, *end = p + job->text_len, *nl;
+	size_t index = 0, n;
+	struct ev_item *it;
+	int r;
+
+	for (; p < end; p = nl + 1) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;
+		n = (size_t)(nl - p);
+		while (n > 0 && is_space(p[n - 1]))
+			n--;
+		while (n > 0 && is_space(*p)) {
+			p++;
+			n--;
+		}
+		if (n == 0)
+			continue;
+		if (n > rd->lim.max_record) {
+			if (push_item(job, IT_LONG_LINE, index++) == NULL)
+				return CST_ENOMEM;
+			continue;
+		}
+		r = cst_jscan_scan(w->js, p, n, false);
+		if (r == CST_ENOMEM)
+			return r;
+		if (r == 2) {
+			if ((r = prepare_records(rd, w, job, p, index++)) != 0)
+				return r;
+			continue;
+		}
+		if ((it = push_item(job, IT_LINE, index++)) == NULL)
+			return CST_ENOMEM;
+		it->p = p;
+		it->n = n;
+	}
+	return 0;
+}
+
+/* Whether the text is NDJSON, decided as deliver_text decides it. */
+static bool
+is_ndjson(const struct cst_ev_reader *rd, struct ev_worker *w, const char *p, size_t len,
+    int *err)
+{
+	const char *end = p + len, *nl, *q;
+	json_t *doc;
+	int r;
+
+	*err = 0;
+	if ((nl = memchr(p, '\n', len)) == NULL)
+		return false;
+	for (q = nl; q < end && is_space(*q); q++)
+		;
+	if (q >= end || (size_t)(nl - p) > rd->lim.max_record)
+		return false;
+	if ((r = cst_jscan_scan(w->js, p, (size_t)(nl - p), false)) == 2)
+		return true;
+	if (r == CST_ENOMEM) {
+		*err = r;
+		return false;
+	}
+	if (cst_json_decode(p, (size_t)(nl - p), rd->lim.max_depth, &doc, NULL, 0) != 0)
+		return false;
+	json_decref(doc);
+	return true;
+}
+
+/* Fills job->item when the text can be read on the fast path (job->fast). */
+static void
+prepare_text(const struct cst_ev_reader *rd, struct ev_worker *w, struct ev_job *job)
+{
+	int r;
+
+	if (is_ndjson(rd, w, job->text, job->text_len, &r)) {
+		r = prepare_lines(rd, w, job);
+	} else if (r == 0) {
+		r = cst_jscan_scan(w->js, job->text, job->text_len, true);
+		r = r == 1 ? prepare_records(rd, w, job, job->text, 0) : r == CST_ENOMEM ? r : 1;
+	}
+	if (r == CST_ENOMEM)
+		job->r = r;
+	if (r == 0)
+		job->fast = true;
+	else
+		job_items_clear(job);	/* the tree path reads it */
+}
+
+/* Everything about a file that needs nothing shared: read, decompress, scan, filter, parse. */
+static void
+prepare(const struct cst_ev_reader *rd, struct ev_worker *w, struct ev_job *job)
+{
+	const unsigned char *b;
+	const char *p;
+	size_t n;
+
+	if (job->problem != NULL)
+		return;
+	if (job->path != NULL) {
+		job->read_r = cst_read_file(job->path, rd->lim.max_file, &job->data, &job->len);
+		if (job->read_r != 0)
+			return;
+		job->in = (const unsigned char *)job->data;
+	}
+	b = job->in;
+	n = job->len;
+	if (job->len > rd->lim.max_file)
+		return;
+	if (n >= 2 && b[0] == 0x1f && b[1] == 0x8b) {
+		job->gzip = true;
+		job->gz_r = rd->slow ? 1 : gunzip_fast(w->inflater, b, job->len, rd->lim.max_file,
+		    &job->plain, &n);
+		if (job->gz_r == 1)
+			job->gz_r = gunzip(b, job->len, rd->lim.max_file, &job->plain, &n, &job->why);
+		if (job->gz_r != 0)
+			return;
+		b = job->plain;
+	}
+	job->n = n;
 	if (n >= 8 && memcmp(b, "CSTSEG1\n", 8) == 0) {
-		r = deliver_segment(&fc, b, n);
-		goto done;
+		job->segment = true;
+		return;
 	}
-	rd->count[CST_EVC_BYTES_JSON] += n;
 	p = (const char *)b;
 	if (n >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0) {
 		p += 3;
@@ -920,70 +1435,355 @@ cst_ev_read_buffer(struct cst_ev_reader *rd, const char *name, const void *data,
 		p++;
 		n--;
 	}
-	if (n == 0 || (*p != '{' && *p != '[')) {
-		rd->count[CST_EVC_FILES_SKIPPED]++;
-		warn(sink, name, "%s", n == 0 ? "empty: skipped" : "not JSON: skipped");
-		cst_free(plain);
+	job->empty = n == 0;
+	if (n == 0 || (*p != '{' && *p != '['))
+		return;
+	job->text = p;
+	job->text_len = n;
+	if (!rd->slow)
+		prepare_text(rd, w, job);
+}
+
+/* Delivers a fast-path file's items in order, as deliver() and deliver_lines() would. */
+static int
+deliver_items(struct file_ctx *fc, struct ev_job *job)
+{
+	struct cst_ev_reader *rd = fc->rd;
+	struct cst_event ev;
+	char err[160];
+	size_t i;
+	json_t *v;
+	int r = 0;
+
+	for (i = 0; i < job->n_item && r == 0; i++) {
+		struct ev_item *it = &job->item[i];
+
+		switch (it->kind) {
+		case IT_TREE:
+			r = deliver(fc, it->rec, it->index);
+			break;
+		case IT_LONG_LINE:
+			reject(fc, it->index, "", "line longer than the record limit");
+			break;
+		case IT_LINE:
+			if (cst_json_decode(it->p, it->n, rd->lim.max_depth, &v, err,
+			    sizeof(err)) != 0) {
+				reject(fc, it->index, "", err);
+				break;
+			}
+			r = deliver(fc, v, it->index);
+			json_decref(v);
+			break;
+		case IT_FAST:
+			if (it->p != NULL) {
+				if ((r = idset_add(&rd->ids, it->p, it->n)) < 0)
+					break;
+				if (r == 0) {
+					rd->count[CST_EVC_DUPLICATES]++;
+					break;
+				}
+				r = 0;
+			} else {
+				rd->count[CST_EVC_NO_EVENT_ID]++;
+			}
+			add_mask(rd, it->mask);
+			rd->count[CST_EVC_RECORDS]++;
+			if (!it->wanted) {
+				if (rd->filter.skipped != NULL)
+					rd->filter.skipped(rd->filter.arg, it->time_ms);
+				break;
+			}
+			memset(&ev, 0, sizeof(ev));
+			ev.rec = it->rec;
+			ev.kind = CST_EV_CLOUDTRAIL;
+			ev.file = fc->name;
+			ev.index = it->index;
+			ev.time_ms = it->time_ms;
+			r = fc->sink->on_event(fc->sink->arg, &ev);
+			break;
+		}
+	}
+	return r;
+}
+
+/* Counts and delivers a prepared file, as it was read: in the calling thread, in order. */
+static int
+finish(struct cst_ev_reader *rd, struct ev_job *job, const struct cst_ev_sink *sink)
+{
+	struct file_ctx fc = { rd, sink, job->name, 0, "" };
+	struct cst_ev_s3_name s3;
+	int r;
+
+	if (job->problem != NULL) {
+		rd->count[job->problem_failed ? CST_EVC_FILES_FAILED : CST_EVC_FILES_SKIPPED]++;
+		warn(sink, job->name, "%s", job->problem);
 		return 0;
 	}
-	r = deliver_text(&fc, p, n);
+	if (job->read_r != 0) {
+		if (job->read_r == CST_ENOMEM)
+			return job->read_r;
+		rd->count[CST_EVC_FILES]++;
+		rd->count[CST_EVC_FILES_FAILED]++;
+		if (job->read_r == CST_ELIMIT)
+			warn(sink, job->name, "larger than the file limit (%zu bytes)",
+			    rd->lim.max_file);
+		else
+			warn(sink, job->name, "cannot read: %s", cst_strerror(job->read_r));
+		return 0;
+	}
+	if (job->r != 0)
+		return job->r;
+	rd->count[CST_EVC_FILES]++;
+	rd->count[CST_EVC_BYTES_READ] += job->len;
+	if (cst_ev_parse_s3_name(job->name, &s3) == 0)
+		rd->count[CST_EVC_FILES_S3_NAME]++;
+	if (job->len > rd->lim.max_file) {
+		rd->count[CST_EVC_FILES_FAILED]++;
+		warn(sink, job->name, "larger than the file limit (%zu bytes)", rd->lim.max_file);
+		return 0;
+	}
+	if (job->gzip) {
+		rd->count[CST_EVC_FILES_GZIP]++;
+		if (job->gz_r != 0) {
+			if (job->gz_r == CST_ENOMEM)
+				return job->gz_r;
+			rd->count[CST_EVC_FILES_FAILED]++;
+			warn(sink, job->name, "%s", job->why);
+			return 0;
+		}
+	}
+	if (job->segment) {
+		r = deliver_segment(&fc, job->plain ? job->plain : job->in, job->n);
+		goto done;
+	}
+	rd->count[CST_EVC_BYTES_JSON] += job->n;
+	if (job->text == NULL) {
+		rd->count[CST_EVC_FILES_SKIPPED]++;
+		warn(sink, job->name, "%s", job->empty ? "empty: skipped" : "not JSON: skipped");
+		return 0;
+	}
+	r = job->fast ? deliver_items(&fc, job) : deliver_text(&fc, job->text, job->text_len);
 done:
-	cst_free(plain);
 	if (fc.rejected > 0)
-		warn(sink, name, "%llu record(s) rejected; first: %s",
+		warn(sink, job->name, "%llu record(s) rejected; first: %s",
 		    (unsigned long long)fc.rejected, fc.first_reject);
 	return r;
 }
 
-struct walk_ctx {
-	struct cst_ev_reader *rd;
-	const struct cst_ev_sink *sink;
-};
-
 static int
-walk_file(void *arg, const char *path, bool top)
+ensure_w0(struct cst_ev_reader *rd)
 {
-	struct walk_ctx *wc = arg;
-	struct cst_ev_reader *rd = wc->rd;
-	size_t len;
-	char *data;
 	int r;
 
-	(void)top;
-	r = cst_read_file(path, rd->lim.max_file, &data, &len);
-	if (r == CST_ENOMEM)
-		return r;
-	if (r != 0) {
-		rd->count[CST_EVC_FILES]++;
-		rd->count[CST_EVC_FILES_FAILED]++;
-		if (r == CST_ELIMIT)
-			warn(wc->sink, path, "larger than the file limit (%zu bytes)",
-			    rd->lim.max_file);
-		else
-			warn(wc->sink, path, "cannot read: %s", cst_strerror(r));
-		return 0;
+	if (!rd->w0_ready) {
+		if ((r = worker_init(rd, &rd->w0)) != 0)
+			return r;
+		rd->w0_ready = true;
 	}
-	r = cst_ev_read_buffer(rd, path, data, len, wc->sink);
-	cst_free(data);
+	return 0;
+}
+
+int
+cst_ev_read_buffer(struct cst_ev_reader *rd, const char *name, const void *data, size_t len,
+    const struct cst_ev_sink *sink)
+{
+	struct ev_job job;
+	int r;
+
+	memset(&job, 0, sizeof(job));
+	job.name = name;
+	job.in = data;
+	job.len = len;
+	if ((r = ensure_w0(rd)) != 0)
+		return r;
+	prepare(rd, &rd->w0, &job);
+	r = finish(rd, &job, sink);
+	job_clear(&job);
 	return r;
 }
 
-static void
-walk_problem(void *arg, const char *path, const char *msg, bool failed)
-{
-	struct walk_ctx *wc = arg;
+/* ---- walking: the files of a path, prepared by a pool of threads, finished in order ---- */
 
-	wc->rd->count[failed ? CST_EVC_FILES_FAILED : CST_EVC_FILES_SKIPPED]++;
-	warn(wc->sink, path, "%s", msg);
+struct joblist {
+	struct ev_job *v;
+	size_t n, cap;
+	bool oom;
+};
+
+static struct ev_job *
+push_job(struct joblist *jl, const char *path)
+{
+	struct ev_job *nv;
+
+	if (jl->n == jl->cap) {
+		size_t cap = jl->cap ? jl->cap * 2 : 64;
+
+		if ((nv = cst_reallocarray(jl->v, cap, sizeof(*nv))) == NULL)
+			return NULL;
+		jl->v = nv;
+		jl->cap = cap;
+	}
+	nv = &jl->v[jl->n];
+	memset(nv, 0, sizeof(*nv));
+	if ((nv->path = cst_strdup(path)) == NULL)
+		return NULL;
+	nv->name = nv->path;
+	jl->n++;
+	return nv;
+}
+
+static int
+collect_file(void *arg, const char *path, bool top)
+{
+	(void)top;
+	return push_job(arg, path) == NULL ? CST_ENOMEM : 0;
+}
+
+static void
+collect_problem(void *arg, const char *path, const char *msg, bool failed)
+{
+	struct joblist *jl = arg;
+	struct ev_job *job = push_job(jl, path);
+
+	if (job == NULL || (job->problem = cst_strdup(msg)) == NULL) {
+		jl->oom = true;
+		return;
+	}
+	job->problem_failed = failed;
+}
+
+static int
+run_serial(struct cst_ev_reader *rd, struct joblist *jl, const struct cst_ev_sink *sink)
+{
+	size_t i;
+	int r = ensure_w0(rd);
+
+	for (i = 0; i < jl->n && r == 0; i++) {
+		prepare(rd, &rd->w0, &jl->v[i]);
+		r = finish(rd, &jl->v[i], sink);
+		job_clear(&jl->v[i]);
+	}
+	return r;
+}
+
+struct pool {
+	const struct cst_ev_reader *rd;
+	struct joblist *jl;
+	size_t next, consumed, window;	/* files are prepared at most window ahead */
+	bool stop;
+	pthread_mutex_t mu;
+	pthread_cond_t work, done;
+};
+
+struct pool_thread {
+	struct pool *pool;
+	struct ev_worker w;
+	pthread_t t;
+};
+
+static void *
+pool_main(void *arg)
+{
+	struct pool_thread *pt = arg;
+	struct pool *pl = pt->pool;
+	size_t i;
+
+	for (;;) {
+		pthread_mutex_lock(&pl->mu);
+		while (!pl->stop && pl->next < pl->jl->n && pl->next >= pl->consumed + pl->window)
+			pthread_cond_wait(&pl->work, &pl->mu);
+		if (pl->stop || pl->next >= pl->jl->n) {
+			pthread_mutex_unlock(&pl->mu);
+			return NULL;
+		}
+		i = pl->next++;
+		pthread_mutex_unlock(&pl->mu);
+		prepare(pl->rd, &pt->w, &pl->jl->v[i]);
+		pthread_mutex_lock(&pl->mu);
+		pl->jl->v[i].done = true;
+		pthread_cond_broadcast(&pl->done);
+		pthread_mutex_unlock(&pl->mu);
+	}
+}
+
+static int
+run_parallel(struct cst_ev_reader *rd, struct joblist *jl, const struct cst_ev_sink *sink)
+{
+	unsigned n = rd->jobs, k, made = 0, started = 0;
+	struct pool_thread *pt;
+	struct pool pl;
+	size_t i;
+	int r = 0;
+
+	memset(&pl, 0, sizeof(pl));
+	pl.rd = rd;
+	pl.jl = jl;
+	pl.window = 2 * (size_t)n;
+	if ((pt = cst_calloc(n, sizeof(*pt))) == NULL)
+		return CST_ENOMEM;
+	for (k = 0; k < n && r == 0; k++, made++)
+		r = worker_init(rd, &pt[k].w);
+	if (r != 0)
+		made--;
+	if (r == 0) {
+		pthread_mutex_init(&pl.mu, NULL);
+		pthread_cond_init(&pl.work, NULL);
+		pthread_cond_init(&pl.done, NULL);
+		for (k = 0; k < n; k++) {
+			pt[k].pool = &pl;
+			if (pthread_create(&pt[k].t, NULL, pool_main, &pt[k]) != 0)
+				break;
+			started++;
+		}
+		for (i = 0; i < jl->n && r == 0 && started > 0; i++) {
+			pthread_mutex_lock(&pl.mu);
+			while (!jl->v[i].done)
+				pthread_cond_wait(&pl.done, &pl.mu);
+			pthread_mutex_unlock(&pl.mu);
+			r = finish(rd, &jl->v[i], sink);
+			job_clear(&jl->v[i]);
+			pthread_mutex_lock(&pl.mu);
+			pl.consumed = i + 1;
+			pthread_cond_broadcast(&pl.work);
+			pthread_mutex_unlock(&pl.mu);
+		}
+		pthread_mutex_lock(&pl.mu);
+		pl.stop = true;
+		pthread_cond_broadcast(&pl.work);
+		pthread_mutex_unlock(&pl.mu);
+		for (k = 0; k < started; k++)
+			pthread_join(pt[k].t, NULL);
+		pthread_cond_destroy(&pl.done);
+		pthread_cond_destroy(&pl.work);
+		pthread_mutex_destroy(&pl.mu);
+		if (started == 0)
+			r = run_serial(rd, jl, sink);
+	}
+	for (k = 0; k < made; k++)
+		worker_clear(rd, &pt[k].w);
+	cst_free(pt);
+	return r;
 }
 
 int
 cst_ev_read_path(struct cst_ev_reader *rd, const char *path, const struct cst_ev_sink *sink)
 {
-	struct walk_ctx wc = { rd, sink };
-	struct cst_walk_cb cb = { walk_file, walk_problem, &wc };
+	struct joblist jl;
+	struct cst_walk_cb cb = { collect_file, collect_problem, &jl };
+	size_t i;
+	int r;
 
-	return cst_walk(path, rd->lim.max_dir_depth, &cb);
+	memset(&jl, 0, sizeof(jl));
+	r = cst_walk(path, rd->lim.max_dir_depth, &cb);
+	if (r == 0 && jl.oom)
+		r = CST_ENOMEM;
+	if (r == 0)
+		r = rd->jobs > 1 && jl.n > 1 ? run_parallel(rd, &jl, sink) :
+		    run_serial(rd, &jl, sink);
+	for (i = 0; i < jl.n; i++)
+		job_clear(&jl.v[i]);
+	cst_free(jl.v);
+	return r;
 }
 
 /* ---- what findings show ---- */
@@ -1006,20 +1806,7 @@ cst_ev_kind_name(enum cst_ev_kind kind)
 static const char *
 str_path(json_t *o, const char *path)
 {
-	char key[64];
-	const char *dot;
-	size_t n;
-
-	while ((dot = strchr(path, '.')) != NULL) {
-		n = (size_t)(dot - path);
-		if (n >= sizeof(key))
-			return NULL;
-		memcpy(key, path, n);
-		key[n] = '\0';
-		o = json_object_get(o, key);
-		path = dot + 1;
-	}
-	return json_string_value(json_object_get(o, path));
+	return json_string_value(cst_json_dotted(o, path));
 }
 
 void

@@ -101,12 +101,60 @@ struct cst_ev_sink {
 	void *arg;
 };
 
+/*
+ * The fast path's view of a CloudTrail record before it is parsed: its JSON text and a few
+ * strings from it (borrowed, valid during the call; not NUL-terminated).
+ */
+struct cst_ev_peek {
+	const char *raw;		/* the record's JSON text */
+	size_t raw_len;
+	const char *name, *source;	/* eventName, eventSource; NULL when absent */
+	size_t name_len, source_len;
+	bool escapes;			/* raw writes some character as \uXXXX or \/ */
+	int64_t time_ms;		/* as cst_event.time_ms */
+};
+
+/*
+ * A filter the reader consults before it parses a CloudTrail record that it read on its fast
+ * path: a record the filter does not want is still deduplicated and counted (records,
+ * irregularities) but never parsed nor delivered; skipped is then told its time. Records read
+ * otherwise (other kinds, irregular shapes, input the fast path leaves to jansson) are always
+ * delivered. want may be called from several threads at once, each with its own scratch
+ * (scratch_new per thread; NULL means out of memory); skipped is called from the thread that
+ * delivers events. The filter must only say no to records no consumer needs.
+ */
+struct cst_ev_filter {
+	void *(*scratch_new)(void *arg);
+	void (*scratch_free)(void *arg, void *scratch);
+	bool (*want)(void *arg, void *scratch, const struct cst_ev_peek *pk);
+	void (*skipped)(void *arg, int64_t time_ms);
+	void *arg;
+};
+
 struct cst_ev_reader;
 
 /* A new reader with the limits lim (copied; NULL for defaults). 0; CST_ENOMEM. */
 int cst_ev_reader_new(const struct cst_ev_limits *lim, struct cst_ev_reader **out);
 /* Frees the reader and its eventID set. Accepts NULL. */
 void cst_ev_reader_free(struct cst_ev_reader *rd);
+
+/* Sets the reader's filter (copied; NULL: none). Before the first read. */
+void cst_ev_reader_set_filter(struct cst_ev_reader *rd, const struct cst_ev_filter *f);
+
+/*
+ * Sets how many threads read, decompress and scan the files of one cst_ev_read_path at once
+ * (at least 1; 1, the default, reads in the calling thread). Events, warnings and counters are
+ * delivered in the calling thread in walk order whatever the number, so results do not
+ * depend on it.
+ */
+void cst_ev_reader_set_jobs(struct cst_ev_reader *rd, unsigned jobs);
+
+/*
+ * Whether the reader may use its fast path (the default): a validating scanner over the raw
+ * bytes that parses only the records the filter wants. false reads everything through
+ * jansson; the results are the same either way (the fuzz targets compare them).
+ */
+void cst_ev_reader_set_fast(struct cst_ev_reader *rd, bool fast);
 
 /*
  * Reads path: a regular file, or a directory walked recursively in name order (symbolic links

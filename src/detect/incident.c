@@ -8,6 +8,7 @@
 
 #include "core/alloc.h"
 #include "core/err.h"
+#include "core/json.h"
 #include "core/str.h"
 #include "crypto/hash.h"
 
@@ -180,29 +181,11 @@ sb_set(struct sb *b, const struct cst_inc_set *s)
 
 /* ---- record fields ---- */
 
-static json_t *
-jget(json_t *o, const char *path)
-{
-	char key[64];
-	const char *dot;
-	size_t n;
-
-	while ((dot = strchr(path, '.')) != NULL) {
-		n = (size_t)(dot - path);
-		if (n >= sizeof(key))
-			return NULL;
-		memcpy(key, path, n);
-		key[n] = '\0';
-		o = json_object_get(o, key);
-		path = dot + 1;
-	}
-	return json_object_get(o, path);
-}
 
 static const char *
 jstr(json_t *o, const char *path)
 {
-	const char *s = json_string_value(jget(o, path));
+	const char *s = json_string_value(cst_json_dotted(o, path));
 
 	return s && *s ? s : NULL;
 }

@@ -458,8 +458,8 @@ jset(const struct cst_inc_set *s)
 	return a;
 }
 
-static json_t *
-jtime(int64_t ms)
+json_t *
+cst_rep_json_time(int64_t ms)
 {
 	char t[32];
 
@@ -469,8 +469,8 @@ jtime(int64_t ms)
 	return json_string(t);
 }
 
-static json_t *
-jstr_or_null(const char *s)
+json_t *
+cst_rep_json_str(const char *s)
 {
 	return s ? json_string(s) : json_null();
 }
@@ -495,25 +495,25 @@ incident_json(const struct cst_incident *in)
 		for (k = 0; cites && k < in->timeline[i].n_findings; k++)
 			json_array_append_new(cites, json_integer(
 			    (json_int_t)in->timeline[i].findings[k]));
-		s = json_pack("{s:o,s:o,s:o,s:o,s:s,s:o,s:I,s:o}", "time", jtime(e->time_ms),
-		    "id", jstr_or_null(x.id), "event_source", jstr_or_null(x.source),
-		    "event_name", jstr_or_null(x.name), "outcome", x.failed ? "failure" : "success",
-		    "file", jstr_or_null(e->file), "index", (json_int_t)e->index,
+		s = json_pack("{s:o,s:o,s:o,s:o,s:s,s:o,s:I,s:o}", "time", cst_rep_json_time(e->time_ms),
+		    "id", cst_rep_json_str(x.id), "event_source", cst_rep_json_str(x.source),
+		    "event_name", cst_rep_json_str(x.name), "outcome", x.failed ? "failure" : "success",
+		    "file", cst_rep_json_str(e->file), "index", (json_int_t)e->index,
 		    "findings", cites ? cites : json_null());
 		if (s == NULL || json_array_append_new(tl, s) != 0)
 			goto oom;
 	}
 	for (i = 0; i < CST_INC_N_QUESTIONS; i++)
 		if (json_array_append_new(ans, json_pack("{s:s,s:o}", "question",
-		    cst_inc_question(i), "answer", jstr_or_null(in->answers[i]))) != 0)
+		    cst_inc_question(i), "answer", cst_rep_json_str(in->answers[i]))) != 0)
 			goto oom;
 	for (i = 0; i < in->n_steps; i++)
 		if (json_array_append_new(steps, json_pack("{s:s,s:o}", "why", in->steps[i].why,
-		    "command", jstr_or_null(in->steps[i].cmd))) != 0)
+		    "command", cst_rep_json_str(in->steps[i].cmd))) != 0)
 			goto oom;
 	o = json_pack("{s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}",
-	    "id", in->id, "principal", in->principal, "level", jstr_or_null(in->level),
-	    "first_seen", jtime(in->first_ms), "last_seen", jtime(in->last_ms),
+	    "id", in->id, "principal", in->principal, "level", cst_rep_json_str(in->level),
+	    "first_seen", cst_rep_json_time(in->first_ms), "last_seen", cst_rep_json_time(in->last_ms),
 	    "principals", jset(&in->principals), "access_keys", jset(&in->keys),
 	    "source_ips", jset(&in->ips), "user_agents", jset(&in->agents),
 	    "regions", jset(&in->regions), "resources", jset(&in->resources),

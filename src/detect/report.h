@@ -23,6 +23,10 @@ enum cst_rep_format {
 	CST_REP_MARKDOWN,
 };
 
+/* JSON values for reports: the string s or null; the RFC 3339 time of ms or null (ms < 0). */
+json_t *cst_rep_json_str(const char *s);
+json_t *cst_rep_json_time(int64_t ms);
+
 /* Writes s for a terminal: bytes below 0x20, 0x7f and '\' as \xNN; NULL as "-". */
 void cst_rep_esc_text(FILE *o, const char *s);
 

@@ -222,6 +222,7 @@ cst_rs_free(struct cst_rs *rs)
 
 	if (rs == NULL)
 		return;
+	cst__rs_index_clear(rs);
 	for (i = 0; i < rs->n; i++)
 		entry_clear(&rs->e[i]);
 	cst_free(rs->e);
@@ -906,6 +907,8 @@ cst_rs_resolve(struct cst_rs *rs, void (*fn)(void *arg, const char *file, const 
 				rs->e[e->refs[j]].generated = true;
 		}
 	}
+	if (cst__rs_index_build(rs) != 0)
+		return CST_ENOMEM;
 	rs->resolved = true;
 	return disabled;
 }
@@ -1022,10 +1025,8 @@ lifecycle_view(struct cst_rs *rs, json_t *rec, json_t **view)
 
 	*view = NULL;
 	name = json_string_value(json_object_get(rec, "eventName"));
-	if (src == NULL || name == NULL || strcmp(src, "sagemaker.amazonaws.com") != 0 ||
-	    (strcmp(name, "CreateNotebookInstanceLifecycleConfig") != 0 &&
-	    strcmp(name, "UpdateNotebookInstanceLifecycleConfig") != 0 &&
-	    strcmp(name, "CreateStudioLifecycleConfig") != 0))
+	if (src == NULL || name == NULL || !cst__rs_lifecycle_event(src, strlen(src), name,
+	    strlen(name)))
 		return 0;
 	if (!json_is_object(rp = json_object_get(rec, "requestParameters")))
 		return 0;
@@ -1239,12 +1240,13 @@ evict(struct cst_rs *rs)
 int
 cst_rs_match(struct cst_rs *rs, struct cst_sigma_ctx *ctx, const struct cst_event *ev)
 {
-	json_t *view = NULL, *rec;
+	json_t *view = NULL, *rec, *nv;
 	struct cst_ev_facts facts;
 	struct rs_hit *h = NULL;
-	const char *file;
+	const char *file, *name;
 	char *excerpt;
-	size_t i;
+	size_t i, k;
+	long nc;
 	int r = 0;
 
 	if (ev->kind == CST_EV_CASTELLAN)
@@ -1260,8 +1262,13 @@ cst_rs_match(struct cst_rs *rs, struct cst_sigma_ctx *ctx, const struct cst_even
 		json_decref(view);
 		return CST_ENOMEM;
 	}
-	for (i = 0; i < rs->n && r == 0; i++) {
-		struct rs_entry *e = &rs->e[i];
+	/* only the rules that could match: by eventName, and those not indexed by it */
+	nv = json_object_get(rec, "eventName");
+	name = json_string_value(nv);
+	nc = cst__rs_candidates(rs, name, name ? json_string_length(nv) : 0, nv != NULL,
+	    rs->cand);
+	for (k = 0; (nc < 0 ? k < rs->n : k < (size_t)nc) && r == 0; k++) {
+		struct rs_entry *e = &rs->e[i = nc < 0 ? k : rs->cand[k]];
 
 		if (e->type != RS_RULE || !(e->kinds & (1u << ev->kind)) ||
 		    !cst_sigma_rule_match(e->rule, ctx, rec))

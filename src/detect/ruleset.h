@@ -127,6 +127,19 @@ bool cst_rs_disabled(const struct cst_rs *rs, size_t i);
  */
 int cst_rs_match(struct cst_rs *rs, struct cst_sigma_ctx *ctx, const struct cst_event *ev);
 
+/*
+ * The fast path's question (PF-4): could some rule of the resolved set match the CloudTrail
+ * record pk? Rules are indexed by the eventNames their detection pins, and the literals their
+ * prefilters require (cst_sigma_prefilter) are looked for in pk->raw, so most records meet no
+ * rule; never false for a record a rule matches. Reads rs only: threads may ask at once, each
+ * with its own scratch (cst_rs_scratch_new, after cst_rs_resolve; CST_ENOMEM).
+ */
+struct cst_rs_scratch;
+int cst_rs_scratch_new(const struct cst_rs *rs, struct cst_rs_scratch **out);
+void cst_rs_scratch_free(struct cst_rs_scratch *sc);
+bool cst_rs_wants(const struct cst_rs *rs, struct cst_rs_scratch *sc,
+    const struct cst_ev_peek *pk);
+
 /* Runs the correlations over the kept matches; once, after the last event. 0; CST_ENOMEM. */
 int cst_rs_correlate(struct cst_rs *rs);
 

@@ -57,6 +57,9 @@ struct rs_entry {
 	bool generate;
 	/* resolution */
 	bool disabled, referenced, generated;
+	/* rules: the prefilter, and each clause's literals as ids of the index's literals */
+	struct cst_sigma_prefilter pf;
+	unsigned **pf_lit;
 	struct rs_hitvec hits;		/* kept when referenced */
 };
 
@@ -64,6 +67,24 @@ struct rs_map_field {
 	const char *name;
 	const char **path;		/* borrowed from the mapping document */
 	size_t n_path;
+};
+
+/* Names -> rules whose prefilter has a clause of eventNames only (entries ascending). */
+struct rs_name {
+	const char *name;		/* lower-cased; borrowed from a prefilter */
+	size_t len;
+	size_t *ent, n;
+};
+
+/* The prefilter index, built by cst_rs_resolve (ruleset_index.c). */
+struct rs_index {
+	bool built;
+	struct rs_name *slot;		/* open addressing; name NULL: empty */
+	size_t cap;
+	size_t *rest, n_rest;		/* rules not indexed by name, ascending */
+	const char **lit;		/* distinct literals (borrowed), by id */
+	size_t n_lit;
+	void *db;			/* hs_database_t over lit, or NULL */
 };
 
 struct cst_rs {
@@ -89,6 +110,8 @@ struct cst_rs {
 	uint64_t live, peak, evicted;	/* held now, held at most, dropped */
 	int64_t latest;			/* the latest event time matched; -1 before any */
 	int64_t reach_ms;		/* the largest timespan (chains: summed); -1 not computed */
+	struct rs_index ix;
+	size_t *cand;			/* cst_rs_match's candidates (rs->n + 1) */
 };
 
 /* The value at a dotted path below v (objects; an array stands for its first element; a key
@@ -105,6 +128,22 @@ int cst__rs_hit_push(struct rs_hitvec *hv, struct rs_hit *h);
  * again). group and excerpt are copied. 0; CST_ENOMEM. */
 int cst__rs_add_finding(struct cst_rs *rs, const struct rs_hit *h, const char *group,
     const char *excerpt);
+/* Whether (eventSource, eventName) is a SageMaker lifecycle-configuration call, whose scripts
+ * rules see decoded. */
+bool cst__rs_lifecycle_event(const char *src, size_t src_len, const char *name,
+    size_t name_len);
+/* Builds the prefilter index of the resolved set (rebuilding it). 0; CST_ENOMEM. */
+int cst__rs_index_build(struct cst_rs *rs);
+/* Frees the index and the rules' prefilters. */
+void cst__rs_index_clear(struct cst_rs *rs);
+/*
+ * The rules to try on a record whose eventName (lower-cased) is name[0..len) (name NULL: no
+ * eventName): merged, ascending, into out (room for rs->n). -1 when every rule must be tried
+ * (no index, or a non-string eventName: has_name without name). The count otherwise.
+ */
+long cst__rs_candidates(const struct cst_rs *rs, const char *name, size_t len, bool has_name,
+    size_t *out);
+
 /* Runs correlation c (entries it references already ran). 0; CST_ENOMEM. */
 int cst__rs_correlate_one(struct cst_rs *rs, size_t c);
 

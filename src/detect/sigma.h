@@ -96,6 +96,37 @@ int cst_sigma_rule_match(const struct cst_sigma_rule *rule, struct cst_sigma_ctx
     json_t *event);
 
 /*
+ * A necessary condition for a rule to match a CloudTrail record, derived from its detection
+ * (cst_sigma_prefilter): every clause must hold. A clause holds when the record's top-level
+ * eventName, a string, equals one of names, or when one of lits occurs in the record's JSON
+ * text; both compared ASCII case-insensitively (names and lits are lower-cased). A literal is
+ * taken only from what every match must contain and holds no byte that JSON writes
+ * differently from its value (quote, backslash, control characters, , : [ ] { }) and is not
+ * made only of number characters, so it appears in the text of any record the rule matches
+ * unless that text writes characters as \u or \/ escapes (then lits say nothing). No clause
+ * (n == 0): nothing was found; the rule may match any record.
+ */
+struct cst_sigma_clause {
+	char **names;
+	size_t n_names;
+	char **lits;
+	size_t n_lits;
+};
+
+struct cst_sigma_prefilter {
+	struct cst_sigma_clause *c;
+	size_t n;
+};
+
+#define CST_SIGMA_PF_MAX_CLAUSES 8
+#define CST_SIGMA_PF_MIN_LIT 3		/* shorter literals are not worth checking */
+
+/* Derives rule's prefilter into out (at most CST_SIGMA_PF_MAX_CLAUSES clauses). 0;
+ * CST_ENOMEM (out empty). */
+int cst_sigma_prefilter(const struct cst_sigma_rule *rule, struct cst_sigma_prefilter *out);
+void cst_sigma_prefilter_clear(struct cst_sigma_prefilter *pf);
+
+/*
  * The linter. Calls fn once per problem found in rule, with a stable check id
  * ("unknown-event-name", "field-path-in-contains") and a message. known_ops, if not NULL, is
  * consulted for event names: it returns 1 if op is an operation of the service behind
