@@ -11,7 +11,10 @@ compiled-size limit, so grep -P cannot run them as one pattern.)
 
 Each side runs --rounds times with the repository in the page cache; the best wall time and
 the CPU time (user + system, from wait4, the whole pipeline for the baseline) of that run are
-printed with the ratios. Goal: castellan at least 10x faster. Exit 0 only if the goal is met.
+printed with the ratios. The corpus is described first (commits, refs, objects, unique blobs
+and their bytes, pack size). The reference scan (`--full-blobs`: every changed blob inspected
+whole) runs too, and its findings must equal the default scan's (exit 2 otherwise). Goal:
+castellan at least 10x faster than the baseline. Exit 0 only if the goal is met.
 
 usage: bench/secrets.py CASTELLAN BENCH_INSPECT [--commits N] [--repo DIR] [--rounds N]
 """
@@ -69,15 +72,30 @@ def main():
     cw, cc, code, out = best([a.castellan, "secrets", "--format", "json", "--git", a.repo],
                              a.rounds)
     rep = json.loads(out)
+    fw, fc, fcode, fout = best([a.castellan, "secrets", "--format", "json", "--git", a.repo,
+                                "--full-blobs"], a.rounds)
+    ref = json.loads(fout)
     base = f"set -o pipefail; git -C '{a.repo}' log -p --all | grep -P -a -c -f '{patfile}'"
     gw, gc, gcode, gout = best(base, a.rounds, shell=True)
-    print(f"repository: {commits} commits, {rep['stats']['refs']} refs; rules: {len(rules)} "
-          f"built-in secret rules")
+    objs = subprocess.run(["git", "-C", a.repo, "count-objects", "-v"], capture_output=True,
+                          text=True, check=True).stdout
+    packed = dict(l.split(": ") for l in objs.splitlines())
+    print(f"corpus: {a.repo}: {commits} commits, {rep['stats']['refs']} refs, "
+          f"{int(packed['in-pack']) + int(packed['count'])} objects "
+          f"({int(packed['size-pack']) / 1024:.1f} MiB packed, {packed['count']} loose), "
+          f"{rep['stats']['files']} unique blobs of {rep['stats']['bytes'] / 1e6:.1f} MB; "
+          f"rules: {len(rules)} built-in secret rules")
     print(f"castellan secrets --git:  {cw:7.2f} s wall  {cc:7.2f} s CPU  "
-          f"({len(rep['findings'])} findings, {rep['stats']['files']} unique blobs, "
-          f"{rep['stats']['bytes'] / 1e6:.1f} MB scanned, exit {code})")
+          f"({len(rep['findings'])} findings, exit {code})")
+    print(f"  --full-blobs reference: {fw:7.2f} s wall  {fc:7.2f} s CPU  "
+          f"({len(ref['findings'])} findings, exit {fcode})")
     print(f"git log -p | grep -P -c:  {gw:7.2f} s wall  {gc:7.2f} s CPU  "
           f"({gout.decode().strip()} matching lines, exit {gcode})")
+    same = sorted(map(json.dumps, rep["findings"])) == sorted(map(json.dumps, ref["findings"]))
+    print(f"findings of the default scan and the reference: "
+          f"{'identical' if same else 'DIFFERENT'}")
+    if not same:
+        return 2
     ratio, cratio = gw / cw, gc / cc
     ok = ratio >= 10
     print(f"ratio: {ratio:.2f}x wall, {cratio:.2f}x CPU   goal >= 10x: "

@@ -22,14 +22,16 @@ static const char usage[] =
     "usage: castellan secrets [--rules GITLEAKS.toml]... [--no-builtin]\n"
     "                         [--format text|json|sarif] [--fail-on low|medium|high|critical]\n"
     "                         [--ignore FILE]... [--show-suppressed] [--max-file-size BYTES]\n"
-    "                         PATH... | --git REPO\n\n"
+    "                         PATH... | --git REPO [--full-blobs]\n\n"
     "Scans files and directories (symbolic links below a PATH are not followed, binary files\n"
     "are skipped and counted), or with --git every commit of every ref of a repository, for\n"
     "credentials: the built-in secret rules of the inspection engine plus the rules of each\n"
     "--rules file (gitleaks format, with their allowlists). Notebooks, Kubernetes Secrets\n"
     "(base64 data), CI workflow env blocks, SageMaker lifecycle scripts, Ray templates and\n"
     "markdown code blocks are read in context. Findings show file, line, column (and the\n"
-    "commit that introduced them), the rule and a masked preview.\n\n"
+    "commit that introduced them), the rule and a masked preview. A history scan inspects a\n"
+    "changed file whole when its added lines hold a finding or it has context to read;\n"
+    "--full-blobs inspects every changed file whole (slower; the reference).\n\n"
     "Suppressions: a gitleaks:allow or castellan:allow comment on the line; fingerprints\n"
     "([commit:]path:rule:line) in .castellanignore or .gitleaksignore at the root of each\n"
     "PATH or REPO, or in an --ignore FILE; the rule files' allowlists. Suppressed findings\n"
@@ -82,6 +84,7 @@ cst_cmd_secrets(int argc, char **argv)
 		{ "show-suppressed", no_argument, NULL, 'S' },
 		{ "max-file-size", required_argument, NULL, 'm' },
 		{ "git", required_argument, NULL, 'g' },
+		{ "full-blobs", no_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -135,6 +138,9 @@ cst_cmd_secrets(int argc, char **argv)
 			break;
 		case 'g':
 			git = optarg;
+			break;
+		case 'A':
+			o.full_blobs = true;
 			break;
 		case 'h':
 			fputs(usage, stdout);

@@ -88,6 +88,8 @@ struct cst_sec_opts {
 	const char *const *ignore;	/* fingerprint files to read besides the defaults */
 	size_t n_ignore;
 	size_t max_file;		/* largest file or blob scanned (0: 16 MiB) */
+	bool full_blobs;		/* history scans: inspect every changed blob whole (the
+					 * slower reference) instead of its added lines first */
 };
 
 struct cst_sec_scanner;
@@ -121,8 +123,11 @@ int cst_sec_scan_path(struct cst_sec_scanner *s, const char *root, struct cst_se
  * Scans the history of the repository at repo: every commit reachable from any ref (branches,
  * tags, remotes, stashes, notes) or HEAD, each unique blob once; a finding is reported once
  * per path, rule and secret, at the first commit in topological order where the line holding
- * it is added (not present in the file in any parent). 0; CST_ENOENT (no repository);
- * CST_EIO (an object could not be read, in r->err); CST_ENOMEM.
+ * it is added (not present in the file in any parent). Unless the scanner was built with
+ * full_blobs, a changed blob is inspected whole only when its added lines (with one line of
+ * context each side) hold a finding or its file kind has context to read (secrets_git.c).
+ * 0; CST_ENOENT (no repository); CST_EIO (an object could not be read, in r->err);
+ * CST_ENOMEM.
  */
 int cst_sec_scan_git(struct cst_sec_scanner *s, const char *repo, struct cst_sec_report *r);
 

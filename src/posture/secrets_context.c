@@ -1063,6 +1063,24 @@ cst__sec_context(enum cst_sec_kind k, const char *data, size_t len, struct cst_s
 	}
 }
 
+bool
+cst__sec_context_applies(enum cst_sec_kind k, const char *data, size_t len)
+{
+	switch (k) {
+	case CST_SEC_PLAIN:
+		return false;
+	case CST_SEC_NOTEBOOK:
+		return true;
+	default:
+		break;
+	}
+	if (len > CST_SEC_MAX_STRUCTURED)
+		return true;
+	if (k == CST_SEC_MARKDOWN)	/* a fence: three backticks or tildes */
+		return memmem(data, len, "```", 3) != NULL || memmem(data, len, "~~~", 3) != NULL;
+	return worth_parsing(data, len);
+}
+
 void
 cst__sec_segs_free(struct cst_sec_segs *s)
 {

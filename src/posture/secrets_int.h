@@ -63,6 +63,12 @@ int cst__sec_context(enum cst_sec_kind k, const char *data, size_t len,
     struct cst_sec_segs *out);
 void cst__sec_segs_free(struct cst_sec_segs *s);
 
+/*
+ * Whether the context handler of kind k may add a segment, an error or a warning for
+ * data[0..len): false means cst__sec_context would add nothing (the raw text is all).
+ */
+bool cst__sec_context_applies(enum cst_sec_kind k, const char *data, size_t len);
+
 /* Most findings kept for one file or blob (more are an error: the file is not reported whole). */
 #define CST_SEC_MAX_PER_FILE 10000
 
@@ -99,9 +105,14 @@ int cst__sec_error(struct cst_sec_report *r, const char *path, const char *commi
 
 void cst__sec_finding_clear(struct cst_sec_finding *f);
 
-/* 64-bit FNV-1a of p[0..n). */
+/* A 64-bit hash of p[0..n) (not kept anywhere: it may change between versions). */
 uint64_t cst__sec_hash(const void *p, size_t n);
 
 size_t cst__sec_max_file(const struct cst_sec_scanner *s);
+/* The scanner's full_blobs option (secrets.h). */
+bool cst__sec_full_blobs(const struct cst_sec_scanner *s);
+
+/* A NUL in the first CST_SEC_BINARY_PROBE bytes makes content binary (as git decides). */
+#define CST_SEC_BINARY_PROBE 8000
 
 #endif

@@ -14,15 +14,17 @@
 #include <string.h>
 #include <strings.h>
 
+#include <pthread.h>
+
 #include "core/alloc.h"
 #include "core/err.h"
 #include "core/fileio.h"
+#include "inspect/decode.h"
 #include "inspect/gitleaks.h"
 #include "inspect/inspect.h"
 
 #define DEFAULT_MAX_FILE ((size_t)16 << 20)
 #define MAX_IGNORE_FILE ((size_t)4 << 20)
-#define BINARY_PROBE 8000	/* as git: a NUL in the first 8000 bytes makes a file binary */
 #define MAX_ALLOWLISTS 64	/* per finding: the rule's, then the global ones */
 
 struct al {
@@ -56,6 +58,7 @@ struct cst_sec_scanner {
 	struct ign *ign;
 	size_t n_ign, cap_ign;
 	size_t max_file;
+	bool full_blobs;
 };
 
 static const char *const sev_names[] = { "low", "medium", "high", "critical" };
@@ -79,24 +82,50 @@ cst_sec_sev_parse(const char *s, enum cst_sec_sev *out)
 	return false;
 }
 
+/* The murmur3 finaliser: every input bit reaches every output bit. */
+static uint64_t
+fmix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= UINT64_C(0xff51afd7ed558ccd);
+	x ^= x >> 33;
+	x *= UINT64_C(0xc4ceb9fe1a85ec53);
+	x ^= x >> 33;
+	return x;
+}
+
 uint64_t
 cst__sec_hash(const void *p, size_t n)
 {
 	const unsigned char *b = p;
-	uint64_t h = UINT64_C(14695981039346656037);
+	uint64_t h = UINT64_C(0x9e3779b97f4a7c15) ^ ((uint64_t)n * UINT64_C(0x9fb21c651e98df25)),
+	    w;
 	size_t i;
 
-	for (i = 0; i < n; i++) {
-		h ^= b[i];
-		h *= UINT64_C(1099511628211);
+	for (i = 0; i + 8 <= n; i += 8) {
+		memcpy(&w, b + i, 8);
+		h = (h ^ fmix64(w)) * UINT64_C(0x9fb21c651e98df25);
+		h ^= h >> 29;
 	}
-	return h;
+	if (i < n) {
+		w = 0;
+		memcpy(&w, b + i, n - i);
+		h = (h ^ fmix64(w ^ UINT64_C(0x2545f4914f6cdd1d))) *
+		    UINT64_C(0x9fb21c651e98df25);
+	}
+	return fmix64(h);
 }
 
 size_t
 cst__sec_max_file(const struct cst_sec_scanner *s)
 {
 	return s->max_file;
+}
+
+bool
+cst__sec_full_blobs(const struct cst_sec_scanner *s)
+{
+	return s->full_blobs;
 }
 
 /* ---- scanner ---- */
@@ -188,12 +217,26 @@ warn_add(char **warn, size_t *wl, const char *fmt, ...)
 	return 0;
 }
 
+/* Builds the decoder's shared matcher (once per process): a thread's body. */
+static void *
+warm_decoder(void *arg)
+{
+	struct cst_dec *d = NULL;
+
+	(void)arg;
+	if (cst_dec_new(&d) == 0)
+		cst_dec_free(d);
+	return NULL;
+}
+
 int
 cst_sec_scanner_new(const struct cst_sec_opts *o, struct cst_sec_scanner **out, char **warn,
     char *err, size_t err_len)
 {
 	struct cst_sec_scanner *s = cst_calloc(1, sizeof(*s));
 	size_t i, j, k, wl = 0, n = 0;
+	pthread_t warm_th;
+	bool warm;
 	int r = 0;
 
 	*out = NULL;
@@ -202,6 +245,7 @@ cst_sec_scanner_new(const struct cst_sec_opts *o, struct cst_sec_scanner **out, 
 	if (s == NULL)
 		return CST_ENOMEM;
 	s->max_file = o->max_file ? o->max_file : DEFAULT_MAX_FILE;
+	s->full_blobs = o->full_blobs;
 	if (o->n_rules > 0 && (s->gl = cst_calloc(o->n_rules, sizeof(*s->gl))) == NULL) {
 		r = CST_ENOMEM;
 		goto fail;
@@ -263,9 +307,14 @@ cst_sec_scanner_new(const struct cst_sec_opts *o, struct cst_sec_scanner **out, 
 	/* a later file's rule of the same id wins the lookup; the engine reports both */
 	if (s->n_rules > 1)
 		qsort(s->rules, s->n_rules, sizeof(*s->rules), cmp_glrule);
-	if ((r = cst_insp_policy_secrets((const struct cst_gitleaks_config *const *)s->gl,
-	    s->n_gl, !o->no_builtin, &s->pol, err, err_len)) != 0 ||
-	    (r = cst_insp_ctx_new(s->pol, &s->ctx)) != 0)
+	/* the decoder's matcher and the policy's compile at once, one on each core (without the
+	 * thread, cst_insp_ctx_new builds the former itself) */
+	warm = pthread_create(&warm_th, NULL, warm_decoder, NULL) == 0;
+	r = cst_insp_policy_secrets((const struct cst_gitleaks_config *const *)s->gl, s->n_gl,
+	    !o->no_builtin, &s->pol, err, err_len);
+	if (warm)
+		pthread_join(warm_th, NULL);
+	if (r != 0 || (r = cst_insp_ctx_new(s->pol, &s->ctx)) != 0)
 		goto fail;
 	if ((s->md = pcre2_match_data_create(1, NULL)) == NULL) {
 		r = CST_ENOMEM;
@@ -681,7 +730,8 @@ cst__sec_scan_content(struct cst_sec_scanner *s, enum cst_sec_kind k, const char
 	memset(out, 0, sizeof(*out));
 	memset(&segs, 0, sizeof(segs));
 	out->bytes = len;
-	if (memchr(data, '\0', len < BINARY_PROBE ? len : BINARY_PROBE) != NULL) {
+	if (memchr(data, '\0', len < CST_SEC_BINARY_PROBE ? len :
+	    CST_SEC_BINARY_PROBE) != NULL) {
 		out->binary = true;
 		return 0;
 	}

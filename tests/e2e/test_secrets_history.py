@@ -1,0 +1,149 @@
+"""castellan secrets --git: the default history scan (added lines first, the whole blob only
+when they hold a finding or the file has context to read, packs read directly) against the
+reference --full-blobs (every changed blob inspected whole). Both must give the same findings
+(rule, path, line, commit and the rest) on the benchmark's generated repository (small size)
+as fast-import wrote it, after git gc (delta chains) and unpacked into loose objects, and on
+a repository built here with renames, deletions, binary files, merges, the same secret
+added twice; and a private key whose BEGIN line alone changes, under a gitleaks rule that
+needs its END line. The credentials are fake."""
+import json
+import os
+import subprocess
+import sys
+
+from conftest import run
+from test_secrets import AWS, AWS2, GHP, GHP2, commit_all, git
+
+SRC = os.environ.get("CST_SOURCE_DIR", ".")
+B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+
+def scan(repo, *extra):
+    p = run("secrets", "--format", "json", "--git", str(repo), *extra, check=False)
+    assert p.returncode in (0, 1), p.stderr
+    return json.loads(p.stdout)
+
+
+def key(f):
+    return (f["commit"], f["path"], f["line"], f["column"], f["rule"], f["preview"],
+            f["severity"], f["checksum"], f["context"], f["fingerprint"], f["author"], f["date"])
+
+
+def same_as_reference(repo, *extra):
+    fast, ref = scan(repo, *extra), scan(repo, *extra, "--full-blobs")
+    assert sorted(map(key, fast["findings"])) == sorted(map(key, ref["findings"]))
+    assert fast["errors"] == ref["errors"] == []
+    assert fast["stats"]["commits"] == ref["stats"]["commits"]
+    return fast
+
+
+def test_generated_history_matches_reference(tmp_path):
+    repo = tmp_path / "gen"
+    gen = subprocess.run([sys.executable, os.path.join(SRC, "bench", "secrets_gen.py"),
+                          str(repo), "--commits", "600", "--seed", "5"],
+                         capture_output=True, text=True, check=True)
+    planted = json.loads(gen.stdout)["secrets"]
+    assert planted >= 5
+    r = same_as_reference(repo)
+    # every fake credential is distinct: one finding each, at the commit that added it
+    assert len(r["findings"]) == planted, (len(r["findings"]), planted)
+    for f in r["findings"]:
+        shown = git(repo, "show", "--format=", "-U0", f["commit"], "--", f["path"])
+        assert f["preview"][:4] in shown
+    assert r["stats"]["commits"] == 600
+    before = sorted(map(key, r["findings"]))
+    # delta chains (offset deltas, trees and blobs) ...
+    git(repo, "gc", "-q", "--aggressive")
+    assert sorted(map(key, same_as_reference(repo)["findings"])) == before
+    # ... and loose objects only (every object read through libgit2)
+    packs = [p for p in (repo / ".git" / "objects" / "pack").iterdir()
+             if p.suffix == ".pack"]
+    for p in packs:
+        moved = tmp_path / p.name
+        p.rename(moved)
+        p.with_suffix(".idx").unlink()
+        with open(moved, "rb") as fh:
+            subprocess.run(["git", "-C", str(repo), "unpack-objects", "-q"], stdin=fh,
+                           check=True)
+    assert sorted(map(key, same_as_reference(repo)["findings"])) == before
+
+
+def test_renames_deletions_binary_merges_repeats(tmp_path):
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    body = "".join(f"line {i} of the service\n" for i in range(40))
+    (repo / "svc.py").write_text(body)
+    (repo / "blob.bin").write_bytes(b"\0\1\2" + f"KEY={AWS2}\n".encode())
+    commit_all(repo, "first")
+    (repo / "svc.py").write_text(body + f"TOKEN = '{GHP}'\n")
+    first = commit_all(repo, "add a token")
+    # renamed: the new path adds every line, so the token is new at that path
+    git(repo, "mv", "svc.py", "service.py")
+    renamed = commit_all(repo, "rename")
+    # the token removed, then the same token added again: reported once per path
+    (repo / "service.py").write_text(body)
+    commit_all(repo, "remove")
+    (repo / "service.py").write_text(body + f"TOKEN = '{GHP}'\n")
+    commit_all(repo, "add it again")
+    # a deleted file and a binary file with a key in it: nothing to report
+    (repo / "old.txt").write_text("nothing\n")
+    commit_all(repo, "old")
+    (repo / "old.txt").unlink()
+    commit_all(repo, "delete")
+    # a branch adds a key, main changes another file, a merge joins them; the merge adds
+    # a line of its own (an evil merge) with a second key
+    git(repo, "checkout", "-q", "-b", "topic")
+    (repo / "conf.env").write_text(f"AWS_ACCESS_KEY_ID={AWS}\n")
+    on_topic = commit_all(repo, "topic key")
+    git(repo, "checkout", "-q", "main")
+    (repo / "service.py").write_text(body + f"TOKEN = '{GHP}'\n# main work\n")
+    commit_all(repo, "main work")
+    git(repo, "merge", "-q", "--no-commit", "--no-ff", "topic")
+    (repo / "conf.env").write_text(f"AWS_ACCESS_KEY_ID={AWS}\nGH={GHP2}\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "merge topic")
+    merge = git(repo, "rev-parse", "HEAD")
+    # a copy of the same key into a second file in one later commit
+    (repo / "copy.env").write_text(f"AWS_ACCESS_KEY_ID={AWS}\n")
+    copied = commit_all(repo, "copy")
+    for packed in (False, True):
+        if packed:
+            git(repo, "gc", "-q", "--aggressive")
+        r = same_as_reference(repo)
+        got = sorted((f["commit"], f["path"], f["line"], f["rule"]) for f in r["findings"])
+        assert got == sorted([
+            (first, "svc.py", 41, "secret.github_token"),
+            (renamed, "service.py", 41, "secret.github_token"),
+            (on_topic, "conf.env", 1, "secret.aws_access_key_id"),
+            (merge, "conf.env", 2, "secret.github_token"),
+            (copied, "copy.env", 1, "secret.aws_access_key_id"),
+        ]), got
+        assert r["stats"]["binary_skipped"] == 1
+
+PEM_RULE = r"""[[rules]]
+id = "pem-key"
+regex = '''-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY-----[\s\S-]{64,}?-----END[ A-Z0-9_-]{0,100}PRIVATE KEY-----'''
+keywords = ["-----begin"]
+"""
+
+
+def test_private_key_armour_changed(tmp_path):
+    """A gitleaks rule that needs a key's END line: when only the BEGIN line changes, the added
+    lines hold no match, and the PEM armour line alone must send the blob to the whole-blob
+    inspection."""
+    rules = tmp_path / "pem.toml"
+    rules.write_text(PEM_RULE)
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    pem = "\n".join("".join(B64[(i * 7 + k * 13) % 64] for k in range(64)) for i in range(8))
+    (repo / "key.txt").write_text(f"x = 1\n-----BEGIN RSA PRIVATE KEY-----\n{pem}\n"
+                                  "-----END RSA PRIVATE KEY-----\n")
+    key1 = commit_all(repo, "key")
+    (repo / "key.txt").write_text(f"x = 1\n-----BEGIN EC PRIVATE KEY-----\n{pem}\n"
+                                  "-----END RSA PRIVATE KEY-----\n")
+    key2 = commit_all(repo, "key armour")
+    r = same_as_reference(repo, "--rules", str(rules), "--no-builtin")
+    got = sorted((f["commit"], f["line"], f["rule"]) for f in r["findings"])
+    assert got == sorted([(key1, 2, "pem-key"), (key2, 2, "pem-key")]), got
