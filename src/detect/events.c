@@ -912,6 +912,33 @@ is_space(char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
+/* The next line of [*p, end) that is not blank, trimmed of white space at both ends: true
+ * with it in *line, *n; *p moves past it. False at the end. */
+static bool
+next_line(const char **p, const char *end, const char **line, size_t *n)
+{
+	while (*p < end) {
+		const char *s = *p, *nl = memchr(s, '\n', (size_t)(end - s));
+		size_t k;
+
+		if (nl == NULL)
+			nl = end;
+		*p = nl < end ? nl + 1 : end;
+		for (k = (size_t)(nl - s); k > 0 && is_space(s[k - 1]); k--)
+			;
+		while (k > 0 && is_space(*s)) {
+			s++;
+			k--;
+		}
+		if (k > 0) {
+			*line = s;
+			*n = k;
+			return true;
+		}
+	}
+	return false;
+}
+
 /* The records of the lookup-events output: each CloudTrailEvent is JSON text. */
 static int
 deliver_lookup(struct file_ctx *fc, json_t *events)
@@ -970,28 +997,17 @@ static int
 deliver_lines(struct file_ctx *fc, const char *p, const char *end)
 {
 	size_t index = 0, n;
-	const char *nl;
+	const char *line;
 	char err[160];
 	json_t *v;
 	int r;
 
-	for (; p < end; p = nl + 1) {
-		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
-			nl = end;
-		n = (size_t)(nl - p);
-		while (n > 0 && is_space(p[n - 1]))
-			n--;
-		while (n > 0 && is_space(*p)) {
-			p++;
-			n--;
-		}
-		if (n == 0)
-			continue;
+	while (next_line(&p, end, &line, &n)) {
 		if (n > fc->rd->lim.max_record) {
 			reject(fc, index++, "", "line longer than the record limit");
 			continue;
 		}
-		if (cst_json_decode(p, n, fc->rd->lim.max_depth, &v, err, sizeof(err)) != 0) {
+		if (cst_json_decode(line, n, fc->rd->lim.max_depth, &v, err, sizeof(err)) != 0) {
 			reject(fc, index++, "", err);
 			continue;
 		}
@@ -1305,39 +1321,28 @@ prepare_records(const struct cst_ev_reader *rd, struct ev_worker *w, struct ev_j
 static int
 prepare_lines(const struct cst_ev_reader *rd, struct ev_worker *w, struct ev_job *job)
 {
-	const char *p = job->text, *end = p + job->text_len, *nl;
+	const char *p = job->text, *end = p + job->text_len, *line;
 	size_t index = 0, n;
 	struct ev_item *it;
 	int r;
 
-	for (; p < end; p = nl + 1) {
-		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
-			nl = end;
-		n = (size_t)(nl - p);
-		while (n > 0 && is_space(p[n - 1]))
-			n--;
-		while (n > 0 && is_space(*p)) {
-			p++;
-			n--;
-		}
-		if (n == 0)
-			continue;
+	while (next_line(&p, end, &line, &n)) {
 		if (n > rd->lim.max_record) {
 			if (push_item(job, IT_LONG_LINE, index++) == NULL)
 				return CST_ENOMEM;
 			continue;
 		}
-		r = cst_jscan_scan(w->js, p, n, false);
+		r = cst_jscan_scan(w->js, line, n, false);
 		if (r == CST_ENOMEM)
 			return r;
 		if (r == 2) {
-			if ((r = prepare_records(rd, w, job, p, index++)) != 0)
+			if ((r = prepare_records(rd, w, job, line, index++)) != 0)
 				return r;
 			continue;
 		}
 		if ((it = push_item(job, IT_LINE, index++)) == NULL)
 			return CST_ENOMEM;
-		it->p = p;
+		it->p = line;
 		it->n = n;
 	}
 	return 0;
