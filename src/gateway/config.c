@@ -833,6 +833,13 @@ parse_models(struct parse *ps, struct cst_config *c, json_t *arr)
 	}
 }
 
+static int
+cmp_principal(const void *a, const void *b)
+{
+	return strcmp(((const struct cst_principal_conf *)a)->name,
+	    ((const struct cst_principal_conf *)b)->name);
+}
+
 static void
 parse_principals(struct parse *ps, struct cst_config *c, json_t *obj)
 {
@@ -880,6 +887,8 @@ parse_principals(struct parse *ps, struct cst_config *c, json_t *obj)
 		if (ps->r != 0)
 			return;
 	}
+	/* sorted by name: every request looks its principal up (find_principal) */
+	qsort(c->principals, c->n_principals, sizeof(*c->principals), cmp_principal);
 }
 
 static void
@@ -1298,12 +1307,12 @@ cst_config_model(const struct cst_config *c, const char *name, size_t len)
 static const struct cst_principal_conf *
 find_principal(const struct cst_config *c, const char *name)
 {
-	size_t i;
+	struct cst_principal_conf key = { .name = (char *)name };
 
-	for (i = 0; i < c->n_principals; i++)
-		if (strcmp(c->principals[i].name, name) == 0)
-			return &c->principals[i];
-	return NULL;
+	if (c->n_principals == 0)
+		return NULL;
+	return bsearch(&key, c->principals, c->n_principals, sizeof(*c->principals),
+	    cmp_principal);
 }
 
 enum cst_param_action

@@ -185,7 +185,7 @@ struct cst_config {
 	size_t n_upstreams;
 	struct cst_model_conf *models;
 	size_t n_models;
-	struct cst_principal_conf *principals;
+	struct cst_principal_conf *principals;	/* sorted by name */
 	size_t n_principals;
 	struct cst_kms_conf kms;
 	/* Content policies (src/inspect/): [0] "default", the inspection section, if present;
