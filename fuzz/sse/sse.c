@@ -2,8 +2,9 @@
  * libFuzzer target for the SSE framer (src/net/sse.h). The first two bytes choose max_event;
  * the rest is the stream, fed in pieces whose sizes come from the input, with events drained
  * after each piece. Every event is checked (views inside the parser's buffers, raw ends with
- * its empty line, data and [DONE] consistent, raw bytes returned never exceed bytes fed), and
- * the events' meaning (data, event type, flags) must equal that of the stream fed whole. A
+ * its empty line, data and [DONE] consistent, event, id and retry single-line views of raw,
+ * raw bytes returned never exceed bytes fed), and the events' meaning (data, event type, id,
+ * retry, flags) must equal that of the stream fed whole. A
  * violated invariant calls abort(). This file must never leak or keep state between inputs.
  */
 #include "core/buf.h"
@@ -36,6 +37,13 @@ check_event(const struct cst_sse_parser *p, const struct cst_sse_event *ev, stru
 	check(last == '\n' || last == '\r');
 	check(ev->event.len == 0 || view_in(ev->event, ev->raw.p, ev->raw.len));
 	check(!has_byte(ev->event, '\r') && !has_byte(ev->event, '\n'));
+	check(ev->id.len == 0 || view_in(ev->id, ev->raw.p, ev->raw.len));
+	check(ev->retry.len == 0 || view_in(ev->retry, ev->raw.p, ev->raw.len));
+	check(!has_byte(ev->id, '\r') && !has_byte(ev->id, '\n'));
+	check(!has_byte(ev->retry, '\r') && !has_byte(ev->retry, '\n'));
+	check(ev->has_id || ev->id.len == 0);
+	check(ev->has_retry || ev->retry.len == 0);
+	check(!ev->has_comment || memchr(ev->raw.p, ':', ev->raw.len) != NULL);
 	check(!has_byte(ev->data, '\r'));
 	if (!ev->has_data)
 		check(ev->data.len == 0 && !ev->done);
@@ -46,9 +54,12 @@ check_event(const struct cst_sse_parser *p, const struct cst_sse_event *ev, stru
 	    memcmp(ev->data.p, "[DONE]", 6) == 0));
 	check(ev->data.len < ev->raw.len);
 
-	check(cst_buf_printf(log, "%d%d%zu:%zu:", ev->has_data, ev->done, ev->event.len,
-	    ev->data.len) == 0);
+	check(cst_buf_printf(log, "%d%d%d%d%d%zu:%zu:%zu:%zu:", ev->has_data, ev->done,
+	    ev->has_id, ev->has_retry, ev->has_comment, ev->event.len, ev->id.len,
+	    ev->retry.len, ev->data.len) == 0);
 	check(cst_buf_add(log, ev->event.p, ev->event.len) == 0);
+	check(cst_buf_add(log, ev->id.p, ev->id.len) == 0);
+	check(cst_buf_add(log, ev->retry.p, ev->retry.len) == 0);
 	check(cst_buf_add(log, ev->data.p, ev->data.len) == 0);
 }
 

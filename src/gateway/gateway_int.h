@@ -214,8 +214,13 @@ void cst__inspect_decide(struct cst_txn *t, const char *stage, const char *where
  * INSPECT_OUT (stage_inspect_out.c): the output policy on the model's answer.
  * _answer: a non-streamed 200 answer in up_body, rewritten in place, or the request failed
  * with 400 guardrail_violation. _stream_start: a stream begins (t->ostream set when a policy
- * applies). _event: one event's decoded data; returns what to send. _flush: the stream ended;
- * writes the held text as a last event into ev_out. _free: releases t->ostream.
+ * applies). _event: event ev with its data decoded as root; returns what to send (never
+ * FORWARD: an inspected stream's events are rebuilt into ev_out from their event, id and retry
+ * fields and the inspected data, comments dropped). _bare: what to send instead of an event
+ * that carries no inspected data or is dropped: its event, id and retry fields when it has an
+ * id or retry, a bare ":" keep-alive for an event of comments only, else nothing (DROP).
+ * _flush: the stream ended; writes the held text as a last event into ev_out. _free:
+ * releases t->ostream.
  */
 enum cst_out_verdict {
 	CST_OUT_FORWARD,	/* send the event as received */
@@ -225,7 +230,9 @@ enum cst_out_verdict {
 };
 void cst__inspect_out_answer(struct cst_txn *t);
 void cst__inspect_out_stream_start(struct cst_txn *t);
-enum cst_out_verdict cst__inspect_out_event(struct cst_txn *t, json_t *root);
+enum cst_out_verdict cst__inspect_out_event(struct cst_txn *t, const struct cst_sse_event *ev,
+    json_t *root);
+enum cst_out_verdict cst__inspect_out_bare(struct cst_txn *t, const struct cst_sse_event *ev);
 enum cst_out_verdict cst__inspect_out_flush(struct cst_txn *t);
 /* Writes the stream's guardrail error event and records the block. */
 void cst__inspect_out_block_event(struct cst_txn *t);

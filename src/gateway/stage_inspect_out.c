@@ -2,16 +2,30 @@
  * INSPECT_OUT: the configuration's output policy (src/inspect/inspect.h) on the model's
  * answer before the caller sees any of it.
  *
- * A non-streamed answer: every choice's message content, completion text and tool-call
- * arguments are inspected; a block answers 400 guardrail_violation instead of the answer, a
- * rewrite sends the rewritten answer. A streamed answer: each choice's text goes through its
- * own held-back stream (src/inspect/stream.h), so nothing is sent before it is inspected and
- * a finding split across events is rewritten whole; an event is sent with the text released
- * so far in place of its own, dropped while all of it is held, and the held rest goes out as
- * one last event before the end. A block ends the stream with an error event of type
- * guardrail_violation and no [DONE]. Each text with findings adds one decision to the record
- * (offsets within that choice's whole text); content logging "redacted" keeps the answer
- * with every finding redacted.
+ * The texts inspected, streamed or not: each choice's content, refusal and reasoning_content
+ * (as vLLM, DeepSeek and llama.cpp send a model's reasoning), a completion's text, and the
+ * name and arguments of every tool call (and of the older single function_call). A value of
+ * one of these members that is neither a string nor null cannot be inspected and blocks.
+ *
+ * A non-streamed answer: a block answers 400 guardrail_violation instead of the answer, a
+ * rewrite sends the rewritten answer. A streamed answer: each text goes through its own
+ * held-back stream (src/inspect/stream.h), one per choice and member and, for tool calls,
+ * per tool-call index, so nothing is sent before it is inspected and a finding split across
+ * events is rewritten whole. An event is sent with the text released so far in place of its
+ * own, dropped while all of it is held, and the held rest goes out with the choice's
+ * finish_reason or as one last event before the end. A tool call's name is inspected whole in
+ * the event that first carries it (servers send it whole) and released there with the call's
+ * id and type. More name text for that call later, text for a choice after its
+ * finish_reason, a tool-call index of MAX_TOOLS or more, or more than limits.response_bytes
+ * held over all texts end the stream as a block does: with an error event of type
+ * guardrail_violation and no [DONE], never releasing what was not inspected. Each piece with
+ * findings adds one decision to the record naming the member
+ * (choices[0].delta.tool_calls[1].function.arguments) with offsets within that member's whole
+ * text; content logging "redacted" keeps the answer's content with every finding redacted.
+ *
+ * Every event of an inspected stream is rebuilt: its event, id and retry fields are relayed
+ * unchanged, its data is the inspected JSON, and comments are dropped (upstream text no
+ * client needs); an event of comments only (a keep-alive) goes out as a bare ":".
  */
 #include "gateway/gateway_int.h"
 
@@ -25,12 +39,36 @@
 #include <string.h>
 
 #define MAX_CHOICES 16
+#define MAX_TOOLS 16		/* tool calls tracked per choice of a stream */
+
+/* The texts of a message or delta inspected besides its function calls. */
+static const char *const text_keys[] = { "content", "refusal", "reasoning_content" };
+#define N_TEXT (sizeof(text_keys) / sizeof(text_keys[0]))
+
+/* One text of a stream. */
+struct slot {
+	struct cst_insp_stream *s;	/* NULL until its first piece */
+	bool ended;			/* fed its final piece: no more text may come */
+};
+
+/* A function call of a streamed choice. */
+struct call {
+	struct slot name, args;
+};
+
+struct choice {
+	struct slot text[N_TEXT];	/* text_keys[i]; text[0] is also a completion's text */
+	struct call tool[MAX_TOOLS];	/* delta.tool_calls[] by their index */
+	struct call fcall;		/* delta.function_call */
+	bool ended;			/* its finish_reason was seen (or the stream ended) */
+};
 
 struct cst_out_stream {
-	struct cst_insp_stream *s[MAX_CHOICES];
-	bool ended[MAX_CHOICES];
-	json_t *last;		/* the last event with text: the template of the flushed one */
-	bool chat;		/* text is in choices[].delta.content (else choices[].text) */
+	struct choice *ch[MAX_CHOICES];	/* NULL until the choice's first event */
+	json_t *last;		/* the last completion chunk: the template of the flushed one */
+	char *last_event;	/* its event type (NUL-terminated), or NULL */
+	size_t held;		/* bytes held over every slot */
+	bool chat;		/* texts are in choices[].delta (else choices[].text) */
 	bool incomplete;
 };
 
@@ -68,8 +106,14 @@ inspect_text(struct answer *a, json_t *s, const char *where)
 	size_t ll;
 	int e;
 
-	if (a->blocked || a->err != 0 || !json_is_string(s))
+	if (a->blocked || a->err != 0 || s == NULL || json_is_null(s))
 		return;
+	if (!json_is_string(s)) {	/* not a text: cannot be inspected */
+		cst__inspect_decide(a->t, "inspect_out", where, NULL, 0, true, false);
+		a->blocked = true;
+		a->block_cat = CST_INSP_N_CAT;
+		return;
+	}
 	if ((e = cst_insp_scan(a->c, CST_INSP_OUTPUT, json_string_value(s), json_string_length(s),
 	    &r)) != 0) {
 		a->err = e;
@@ -98,6 +142,22 @@ inspect_text(struct answer *a, json_t *s, const char *where)
 		return;
 	}
 	cst__keep_content(a->t, lt, ll);
+}
+
+/* The name and arguments of the function call fn (may be NULL); prefix names fn. */
+static void
+inspect_call(struct answer *a, json_t *fn, const char *prefix)
+{
+	char where[128];
+
+	if (fn != NULL && !json_is_null(fn) && !json_is_object(fn)) {
+		inspect_text(a, fn, prefix);	/* blocks: not a call */
+		return;
+	}
+	snprintf(where, sizeof(where), "%s.name", prefix);
+	inspect_text(a, json_object_get(fn, "name"), where);
+	snprintf(where, sizeof(where), "%s.arguments", prefix);
+	inspect_text(a, json_object_get(fn, "arguments"), where);
 }
 
 void
@@ -139,16 +199,20 @@ cst__inspect_out_answer(struct cst_txn *t)
 		json_array_foreach(json_object_get(root, "choices"), i, ch) {
 			json_t *msg = json_object_get(ch, "message");
 
-			snprintf(where, sizeof(where), "choices[%zu].message.content", i);
-			inspect_text(&a, json_object_get(msg, "content"), where);
+			for (j = 0; j < N_TEXT; j++) {
+				snprintf(where, sizeof(where), "choices[%zu].message.%s", i,
+				    text_keys[j]);
+				inspect_text(&a, json_object_get(msg, text_keys[j]), where);
+			}
 			snprintf(where, sizeof(where), "choices[%zu].text", i);
 			inspect_text(&a, json_object_get(ch, "text"), where);
 			json_array_foreach(json_object_get(msg, "tool_calls"), j, tc) {
 				snprintf(where, sizeof(where),
-				    "choices[%zu].message.tool_calls[%zu].function.arguments", i, j);
-				inspect_text(&a, json_object_get(json_object_get(tc, "function"),
-				    "arguments"), where);
+				    "choices[%zu].message.tool_calls[%zu].function", i, j);
+				inspect_call(&a, json_object_get(tc, "function"), where);
 			}
+			snprintf(where, sizeof(where), "choices[%zu].message.function_call", i);
+			inspect_call(&a, json_object_get(msg, "function_call"), where);
 		}
 		if (a.err == 0 && !a.blocked && a.changed) {
 			if ((body = json_dumps(root, JSON_COMPACT)) == NULL)
@@ -192,17 +256,35 @@ cst__inspect_out_stream_start(struct cst_txn *t)
 	t->ostream = o;
 }
 
+static void
+call_free(struct call *cl)
+{
+	cst_insp_stream_free(cl->name.s);
+	cst_insp_stream_free(cl->args.s);
+}
+
 void
 cst__inspect_out_free(struct cst_txn *t)
 {
 	struct cst_out_stream *o = t->ostream;
-	size_t i;
+	size_t i, k;
 
 	if (o == NULL)
 		return;
-	for (i = 0; i < MAX_CHOICES; i++)
-		cst_insp_stream_free(o->s[i]);
+	for (i = 0; i < MAX_CHOICES; i++) {
+		struct choice *c = o->ch[i];
+
+		if (c == NULL)
+			continue;
+		for (k = 0; k < N_TEXT; k++)
+			cst_insp_stream_free(c->text[k].s);
+		for (k = 0; k < MAX_TOOLS; k++)
+			call_free(&c->tool[k]);
+		call_free(&c->fcall);
+		cst_free(c);
+	}
 	json_decref(o->last);
+	cst_free(o->last_event);
 	cst_free(o);
 	t->ostream = NULL;
 }
@@ -222,29 +304,58 @@ cst__inspect_out_block_event(struct cst_txn *t)
 		cst_conn_stream_write(t->conn, ev, (size_t)n);
 }
 
-/* Feeds one choice's piece; sets *released to the text to send. false: blocked or failed. */
+/* One event's (or the flush's) pass over one choice. */
+struct pass {
+	struct cst_txn *t;
+	struct cst_out_stream *o;
+	struct choice *c;
+	size_t ci;		/* the choice's index */
+	bool final;		/* the choice ends with this pass */
+	bool keep;		/* the choice has something to send */
+};
+
+/* Ends the pass as a block that is not the policy's: what, at where. Returns false. */
 static bool
-feed(struct cst_txn *t, size_t idx, const char *p, size_t n, bool final, json_t **released)
+refuse(struct pass *ps, const char *where, const char *what)
 {
-	struct cst_out_stream *o = t->ostream;
+	char d[160];
+
+	snprintf(d, sizeof(d), "%s: %s", where, what);
+	cst_txn_decide(ps->t, "inspect_out", "error", d);
+	block_reason(ps->t, CST_INSP_N_CAT);
+	return false;
+}
+
+/*
+ * Feeds a piece of sl's text (where names it; content: the choice's answer text, kept for a
+ * redacted content log); *released: the text to send now (a new reference). false: blocked
+ * or failed, the reason set.
+ */
+static bool
+feed(struct pass *ps, struct slot *sl, const char *where, bool content, const char *p,
+    size_t n, bool final, json_t **released)
+{
+	struct cst_txn *t = ps->t;
+	struct cst_out_stream *o = ps->o;
 	struct cst_insp_stream_out out;
 	struct cst_insp_ctx *c;
-	char where[48];
+	size_t before;
 	int r;
 
 	*released = NULL;
-	if (cst__inspect_ctx(t, &c) != 0 || (o->s[idx] == NULL &&
-	    cst_insp_stream_new(t->policy->policy, CST_INSP_OUTPUT, log_copy(t), &o->s[idx]) !=
-	    0)) {
+	if (cst__inspect_ctx(t, &c) != 0 || (sl->s == NULL &&
+	    cst_insp_stream_new(t->policy->policy, CST_INSP_OUTPUT, content && log_copy(t),
+	    &sl->s) != 0)) {
 		block_reason(t, CST_INSP_N_CAT);
 		return false;
 	}
-	r = cst_insp_stream_feed(o->s[idx], c, p, n, final, &out);
+	before = cst_insp_stream_held(sl->s);
+	r = cst_insp_stream_feed(sl->s, c, p, n, final, &out);
+	o->held = o->held - before + cst_insp_stream_held(sl->s);
 	if (final)
-		o->ended[idx] = true;
+		sl->ended = true;
 	if (!out.complete)
 		o->incomplete = true;
-	snprintf(where, sizeof(where), "choices[%zu]", idx);
 	cst__inspect_decide(t, "inspect_out", where, out.findings, out.n_findings, out.blocked,
 	    true);
 	if (r != 0 || out.blocked) {
@@ -253,7 +364,9 @@ feed(struct cst_txn *t, size_t idx, const char *p, size_t n, bool final, json_t 
 		block_reason(t, out.blocked ? out.block_cat : CST_INSP_N_CAT);
 		return false;
 	}
-	if (log_copy(t))
+	if (o->held > t->cfg->limits.response_bytes)
+		return refuse(ps, where, "more than limits.response_bytes held");
+	if (content && log_copy(t))
 		cst__keep_content(t, out.log_text, out.log_len);
 	if ((*released = json_stringn_nocheck(out.text, out.len)) == NULL) {
 		block_reason(t, CST_INSP_N_CAT);
@@ -262,21 +375,293 @@ feed(struct cst_txn *t, size_t idx, const char *p, size_t n, bool final, json_t 
 	return true;
 }
 
-/* Whether a delta holds something besides its text (a role, tool calls, a refusal ...). */
+/*
+ * The text member key of holder (may be NULL when absent): feeds it to sl (final: its last
+ * piece) and puts the released text in its place; when final and absent, adds the held rest
+ * as the member if there is any. false: blocked.
+ */
+static bool
+text_member(struct pass *ps, struct slot *sl, json_t *holder, const char *key,
+    const char *where, bool final, bool content)
+{
+	json_t *v = json_object_get(holder, key), *rel;
+	bool given = json_is_string(v);
+
+	if (v != NULL && !json_is_null(v) && !given)
+		return refuse(ps, where, "not a text");
+	if (sl->ended || ps->c->ended) {
+		if (given && json_string_length(v) > 0)
+			return refuse(ps, where, "text after its end");
+		return true;
+	}
+	if (!given && (!final || sl->s == NULL))
+		return true;
+	if (!feed(ps, sl, where, content, given ? json_string_value(v) : "",
+	    given ? json_string_length(v) : 0, final, &rel))
+		return false;
+	if (json_string_length(rel) > 0)
+		ps->keep = true;
+	if (!given && json_string_length(rel) == 0) {
+		json_decref(rel);
+		return true;
+	}
+	if (json_object_set_new(holder, key, rel) != 0) {
+		block_reason(ps->t, CST_INSP_N_CAT);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * The name and arguments of the function call fn (an object) of call cl; prefix names fn. A
+ * name is inspected whole where it arrives (an empty one is left alone); the arguments are
+ * held back.
+ */
+static bool
+call_texts(struct pass *ps, struct call *cl, json_t *fn, const char *prefix)
+{
+	json_t *name = json_object_get(fn, "name");
+	char where[128];
+
+	snprintf(where, sizeof(where), "%s.name", prefix);
+	if (!(json_is_string(name) && json_string_length(name) == 0) &&
+	    !text_member(ps, &cl->name, fn, "name", where, true, false))
+		return false;
+	snprintf(where, sizeof(where), "%s.arguments", prefix);
+	return text_member(ps, &cl->args, fn, "arguments", where, ps->final, false);
+}
+
+/* Whether v is absent, null or an empty string. */
+static bool
+empty(json_t *v)
+{
+	return v == NULL || json_is_null(v) || (json_is_string(v) && json_string_length(v) == 0);
+}
+
+/* Whether a tool-call delta carries nothing but its index and empty texts. */
+static bool
+empty_tool_call(json_t *e)
+{
+	json_t *fn = json_object_get(e, "function");
+	size_t n = json_object_size(e) - (json_object_get(e, "index") != NULL);
+
+	if (fn == NULL)
+		return n == 0;
+	return n == 1 && json_is_object(fn) && empty(json_object_get(fn, "name")) &&
+	    empty(json_object_get(fn, "arguments")) && json_object_size(fn) ==
+	    (size_t)(json_object_get(fn, "name") != NULL) +
+	    (size_t)(json_object_get(fn, "arguments") != NULL);
+}
+
+/*
+ * The function call at holder[key] (when final and absent, one is made for the held rest of
+ * cl's arguments and added if it carries text). false: blocked.
+ */
+static bool
+call_member(struct pass *ps, struct call *cl, json_t *holder, const char *key,
+    const char *prefix)
+{
+	json_t *fn = json_object_get(holder, key);
+
+	if (fn != NULL && !json_is_null(fn)) {
+		if (!json_is_object(fn))
+			return refuse(ps, prefix, "not a function call");
+		return call_texts(ps, cl, fn, prefix);
+	}
+	if (!ps->final || cl->args.s == NULL || cl->args.ended || ps->c->ended)
+		return true;
+	if ((fn = json_object()) == NULL) {
+		block_reason(ps->t, CST_INSP_N_CAT);
+		return false;
+	}
+	if (!call_texts(ps, cl, fn, prefix)) {
+		json_decref(fn);
+		return false;
+	}
+	if (json_object_size(fn) == 0) {
+		json_decref(fn);
+		return true;
+	}
+	if (json_object_set_new(holder, key, fn) != 0) {
+		block_reason(ps->t, CST_INSP_N_CAT);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * delta.tool_calls: each call's texts through the slots of its index; when final, the held
+ * rest of calls this event does not carry is added; calls left with nothing to send are
+ * removed (and tool_calls with them when none is left). false: blocked.
+ */
+static bool
+tool_calls(struct pass *ps, json_t *delta)
+{
+	json_t *tcs = json_object_get(delta, "tool_calls"), *e;
+	bool seen[MAX_TOOLS] = { false }, removed = false;
+	char prefix[96];
+	size_t j, idx;
+
+	if (tcs != NULL && !json_is_null(tcs) && !json_is_array(tcs))
+		return refuse(ps, "tool_calls", "not a list");
+	json_array_foreach(tcs, j, e) {
+		json_t *iv = json_object_get(e, "index");
+
+		if (!json_is_object(e) || (iv != NULL && !json_is_integer(iv)))
+			return refuse(ps, "tool_calls", "a call without an integer index");
+		if (iv != NULL ? json_integer_value(iv) < 0 ||
+		    json_integer_value(iv) >= MAX_TOOLS : j >= MAX_TOOLS)
+			return refuse(ps, "tool_calls", "more tool calls than inspected");
+		idx = iv != NULL ? (size_t)json_integer_value(iv) : j;
+		snprintf(prefix, sizeof(prefix), "choices[%zu].delta.tool_calls[%zu].function",
+		    ps->ci, idx);
+		if (!call_member(ps, &ps->c->tool[idx], e, "function", prefix))
+			return false;
+		seen[idx] = true;
+	}
+	for (idx = 0; ps->final && idx < MAX_TOOLS; idx++) {
+		json_t *args;
+
+		if (seen[idx] || ps->c->tool[idx].args.s == NULL)
+			continue;
+		snprintf(prefix, sizeof(prefix), "choices[%zu].delta.tool_calls[%zu].function",
+		    ps->ci, idx);
+		if ((e = json_pack("{s:I}", "index", (json_int_t)idx)) == NULL) {
+			block_reason(ps->t, CST_INSP_N_CAT);
+			return false;
+		}
+		if (!call_member(ps, &ps->c->tool[idx], e, "function", prefix)) {
+			json_decref(e);
+			return false;
+		}
+		args = json_object_get(json_object_get(e, "function"), "arguments");
+		if (empty(args)) {
+			json_decref(e);
+			continue;
+		}
+		if (!json_is_array(tcs)) {
+			if ((tcs = json_array()) == NULL ||
+			    json_object_set_new(delta, "tool_calls", tcs) != 0) {
+				json_decref(e);
+				block_reason(ps->t, CST_INSP_N_CAT);
+				return false;
+			}
+		}
+		if (json_array_append_new(tcs, e) != 0) {
+			block_reason(ps->t, CST_INSP_N_CAT);
+			return false;
+		}
+	}
+	for (j = json_array_size(tcs); j-- > 0;)
+		if (empty_tool_call(json_array_get(tcs, j))) {
+			json_array_remove(tcs, j);
+			removed = true;
+		}
+	if (json_array_size(tcs) > 0)
+		ps->keep = true;
+	else if (removed)
+		json_object_del(delta, "tool_calls");
+	return true;
+}
+
+/* Whether a delta holds something besides its inspected texts (a role, say). */
 static bool
 delta_has_more(json_t *delta)
 {
 	const char *k;
 	json_t *v;
+	size_t i;
 
-	json_object_foreach(delta, k, v)
-		if (strcmp(k, "content") != 0 && !json_is_null(v))
+	json_object_foreach(delta, k, v) {
+		bool inspected = strcmp(k, "tool_calls") == 0 || strcmp(k, "function_call") == 0;
+
+		for (i = 0; i < N_TEXT; i++)
+			if (strcmp(k, text_keys[i]) == 0)
+				inspected = true;
+		if (!inspected && !json_is_null(v))
 			return true;
+	}
 	return false;
 }
 
+/* One choice of an event (or of the flushed event): every text rewritten. false: blocked. */
+static bool
+pass_choice(struct pass *ps, json_t *ch)
+{
+	json_t *delta = ch;
+	bool made = false;
+	char where[96];
+	size_t k;
+
+	if (!ps->o->chat) {
+		snprintf(where, sizeof(where), "choices[%zu].text", ps->ci);
+		if (!text_member(ps, &ps->c->text[0], ch, "text", where, ps->final, true))
+			return false;
+		goto out;
+	}
+	delta = json_object_get(ch, "delta");
+	if (delta == NULL || json_is_null(delta)) {
+		if ((delta = json_object()) == NULL || json_object_set_new(ch, "delta", delta) != 0) {
+			block_reason(ps->t, CST_INSP_N_CAT);
+			return false;
+		}
+		made = true;
+	} else if (!json_is_object(delta)) {
+		snprintf(where, sizeof(where), "choices[%zu].delta", ps->ci);
+		return refuse(ps, where, "not an object");
+	}
+	for (k = 0; k < N_TEXT; k++) {
+		snprintf(where, sizeof(where), "choices[%zu].delta.%s", ps->ci, text_keys[k]);
+		if (!text_member(ps, &ps->c->text[k], delta, text_keys[k], where, ps->final,
+		    k == 0))
+			return false;
+	}
+	if (!tool_calls(ps, delta))
+		return false;
+	snprintf(where, sizeof(where), "choices[%zu].delta.function_call", ps->ci);
+	if (!call_member(ps, &ps->c->fcall, delta, "function_call", where))
+		return false;
+	if (delta_has_more(delta))
+		ps->keep = true;
+	if (made && json_object_size(delta) == 0)
+		json_object_del(ch, "delta");
+out:
+	if (ps->final)
+		ps->c->ended = true;
+	return true;
+}
+
+/* Appends "name: value" and a line end to b. */
+static int
+add_field(struct cst_buf *b, const char *name, struct cst_str v)
+{
+	int r;
+
+	if ((r = cst_buf_adds(b, name)) != 0 || (r = cst_buf_add(b, ": ", 2)) != 0 ||
+	    (r = cst_buf_add(b, v.p, v.len)) != 0)
+		return r;
+	return cst_buf_add(b, "\n", 1);
+}
+
+/* Puts ev's event, id and retry fields into ev_out (reset first). */
+static int
+add_fields(struct cst_txn *t, const struct cst_sse_event *ev)
+{
+	int r = 0;
+
+	cst_buf_reset(&t->ev_out);
+	if (ev->event.len > 0)
+		r = add_field(&t->ev_out, "event", ev->event);
+	if (r == 0 && ev->has_id)
+		r = add_field(&t->ev_out, "id", ev->id);
+	if (r == 0 && ev->has_retry)
+		r = add_field(&t->ev_out, "retry", ev->retry);
+	return r;
+}
+
+/* Writes ev's fields and root as its data into ev_out. */
 static enum cst_out_verdict
-send_json(struct cst_txn *t, json_t *root)
+send_json(struct cst_txn *t, const struct cst_sse_event *ev, json_t *root)
 {
 	char *s = json_dumps(root, JSON_COMPACT);
 	int r;
@@ -285,8 +670,8 @@ send_json(struct cst_txn *t, json_t *root)
 		block_reason(t, CST_INSP_N_CAT);
 		return CST_OUT_BLOCK;
 	}
-	cst_buf_reset(&t->ev_out);
-	r = cst_buf_printf(&t->ev_out, "data: %s\n\n", s);
+	if ((r = add_fields(t, ev)) == 0)
+		r = cst_buf_printf(&t->ev_out, "data: %s\n\n", s);
 	cst_freezero(s, strlen(s));
 	if (r != 0) {
 		block_reason(t, CST_INSP_N_CAT);
@@ -296,65 +681,93 @@ send_json(struct cst_txn *t, json_t *root)
 }
 
 enum cst_out_verdict
-cst__inspect_out_event(struct cst_txn *t, json_t *root)
+cst__inspect_out_bare(struct cst_txn *t, const struct cst_sse_event *ev)
+{
+	if (ev->has_id || ev->has_retry) {
+		if (add_fields(t, ev) != 0 || cst_buf_add(&t->ev_out, "\n", 1) != 0) {
+			block_reason(t, CST_INSP_N_CAT);
+			return CST_OUT_BLOCK;
+		}
+		return CST_OUT_REWRITTEN;
+	}
+	if (ev->has_data || !ev->has_comment)
+		return CST_OUT_DROP;
+	cst_buf_reset(&t->ev_out);
+	if (cst_buf_adds(&t->ev_out, ":\n\n") != 0) {
+		block_reason(t, CST_INSP_N_CAT);
+		return CST_OUT_BLOCK;
+	}
+	return CST_OUT_REWRITTEN;
+}
+
+/* Remembers root and ev's event type as the template of the flushed event. false: no memory. */
+static bool
+keep_template(struct cst_out_stream *o, const struct cst_sse_event *ev, json_t *root)
+{
+	json_decref(o->last);
+	o->last = json_incref(root);
+	if (o->last_event != NULL && strlen(o->last_event) == ev->event.len &&
+	    memcmp(o->last_event, ev->event.p, ev->event.len) == 0)
+		return true;
+	cst_free(o->last_event);
+	o->last_event = NULL;
+	return ev->event.len == 0 ||
+	    (o->last_event = cst_strndup(ev->event.p, ev->event.len)) != NULL;
+}
+
+/* The state of choice idx, made on first use; NULL (reason set): over the limit or no memory. */
+static struct choice *
+choice_of(struct cst_txn *t, size_t idx)
+{
+	struct cst_out_stream *o = t->ostream;
+
+	if (idx >= MAX_CHOICES) {
+		cst_txn_decide(t, "inspect_out", "error", "more choices than inspected");
+		block_reason(t, CST_INSP_N_CAT);
+		return NULL;
+	}
+	if (o->ch[idx] == NULL && (o->ch[idx] = cst_calloc(1, sizeof(*o->ch[idx]))) == NULL)
+		block_reason(t, CST_INSP_N_CAT);
+	return o->ch[idx];
+}
+
+enum cst_out_verdict
+cst__inspect_out_event(struct cst_txn *t, const struct cst_sse_event *ev, json_t *root)
 {
 	struct cst_out_stream *o = t->ostream;
 	json_t *choices = json_object_get(root, "choices"), *ch;
-	bool text_seen = false, keep = false;
+	bool keep = false;
 	size_t i;
 
 	if (o == NULL)
 		return CST_OUT_FORWARD;
 	if (!json_is_array(choices) || json_array_size(choices) == 0)
-		return CST_OUT_FORWARD;	/* usage, or not a completion chunk */
+		return send_json(t, ev, root);	/* usage, or not a completion chunk */
 	json_array_foreach(choices, i, ch) {
-		json_t *idxv = json_object_get(ch, "index"), *holder, *txt, *fin, *rel;
-		size_t idx = json_is_integer(idxv) ? (size_t)json_integer_value(idxv) : i;
-		bool final;
+		json_t *idxv = json_object_get(ch, "index"), *fin = json_object_get(ch, "finish_reason");
+		struct pass ps = { t, o, NULL, json_is_integer(idxv) ?
+		    (size_t)json_integer_value(idxv) : i, fin != NULL && !json_is_null(fin), false };
 
-		if (idx >= MAX_CHOICES) {
-			block_reason(t, CST_INSP_N_CAT);	/* more choices than inspected */
+		if (!json_is_object(ch) || (ps.c = choice_of(t, ps.ci)) == NULL)
 			return CST_OUT_BLOCK;
-		}
-		holder = o->chat ? json_object_get(ch, "delta") : ch;
-		txt = o->chat ? json_object_get(holder, "content") : json_object_get(ch, "text");
-		fin = json_object_get(ch, "finish_reason");
-		final = fin != NULL && !json_is_null(fin);
-		if (o->chat && delta_has_more(holder))
-			keep = true;
-		if (final)
-			keep = true;
-		if (o->ended[idx] && json_string_length(txt) > 0) {
-			block_reason(t, CST_INSP_N_CAT);	/* text after its choice ended */
+		if (!pass_choice(&ps, ch))
 			return CST_OUT_BLOCK;
-		}
-		if (o->ended[idx] || (!json_is_string(txt) && !final))
-			continue;
-		if (!feed(t, idx, json_string_value(txt) ? json_string_value(txt) : "",
-		    json_string_value(txt) ? json_string_length(txt) : 0, final, &rel))
-			return CST_OUT_BLOCK;
-		text_seen = true;
-		if (json_string_length(rel) > 0)
+		if (ps.keep || ps.final)
 			keep = true;
-		if (json_is_string(txt) || json_string_length(rel) > 0)
-			json_object_set_new(o->chat ? holder : ch, o->chat ? "content" : "text", rel);
-		else
-			json_decref(rel);
 	}
-	if (!text_seen)
-		return CST_OUT_FORWARD;
-	json_decref(o->last);
-	o->last = json_incref(root);
-	if (!keep)
-		return CST_OUT_DROP;
-	return send_json(t, root);
+	if (!keep_template(o, ev, root)) {
+		block_reason(t, CST_INSP_N_CAT);
+		return CST_OUT_BLOCK;
+	}
+	return keep ? send_json(t, ev, root) : cst__inspect_out_bare(t, ev);
 }
 
 enum cst_out_verdict
 cst__inspect_out_flush(struct cst_txn *t)
 {
 	struct cst_out_stream *o = t->ostream;
-	json_t *choices, *rel;
+	struct cst_sse_event fe;
+	json_t *choices;
 	bool any = false;
 	size_t i;
 
@@ -365,22 +778,27 @@ cst__inspect_out_flush(struct cst_txn *t)
 		return CST_OUT_BLOCK;
 	}
 	for (i = 0; i < MAX_CHOICES; i++) {
+		struct pass ps = { t, o, o->ch[i], i, true, false };
 		json_t *ch;
 
-		if (o->s[i] == NULL || o->ended[i])
+		if (ps.c == NULL || ps.c->ended)
 			continue;
-		if (!feed(t, i, "", 0, true, &rel)) {
+		ch = o->chat ? json_pack("{s:I,s:{},s:n}", "index", (json_int_t)i, "delta",
+		    "finish_reason") : json_pack("{s:I,s:n}", "index", (json_int_t)i,
+		    "finish_reason");
+		if (ch == NULL || !pass_choice(&ps, ch)) {
+			json_decref(ch);
 			json_decref(choices);
+			if (ch == NULL)
+				block_reason(t, CST_INSP_N_CAT);
 			return CST_OUT_BLOCK;
 		}
-		if (json_string_length(rel) == 0) {
-			json_decref(rel);
+		if (!(o->chat ? json_object_size(json_object_get(ch, "delta")) > 0 :
+		    json_object_get(ch, "text") != NULL)) {
+			json_decref(ch);
 			continue;
 		}
-		ch = o->chat ? json_pack("{s:I,s:{s:o},s:n}", "index", (json_int_t)i, "delta",
-		    "content", rel, "finish_reason") : json_pack("{s:I,s:o,s:n}", "index",
-		    (json_int_t)i, "text", rel, "finish_reason");
-		if (ch == NULL || json_array_append_new(choices, ch) != 0) {
+		if (json_array_append_new(choices, ch) != 0) {
 			json_decref(choices);
 			block_reason(t, CST_INSP_N_CAT);
 			return CST_OUT_BLOCK;
@@ -393,5 +811,8 @@ cst__inspect_out_flush(struct cst_txn *t)
 		return CST_OUT_DROP;
 	}
 	json_object_set_new(o->last, "choices", choices);
-	return send_json(t, o->last);
+	memset(&fe, 0, sizeof(fe));
+	fe.event = o->last_event != NULL ? cst_str_make(o->last_event, strlen(o->last_event)) :
+	    CST_STR_LIT("");
+	return send_json(t, &fe, o->last);
 }

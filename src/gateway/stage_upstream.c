@@ -135,8 +135,8 @@ inspect_event(struct cst_txn *t, const struct cst_sse_event *ev)
 
 	if (ev->done)
 		return CST_OUT_DROP;	/* the gateway sends its own [DONE] */
-	if (!ev->has_data)
-		return t->ostream ? CST_OUT_DROP : CST_OUT_FORWARD;	/* comments, keep-alives */
+	if (!ev->has_data)	/* id or retry only, comments, keep-alives */
+		return t->ostream ? cst__inspect_out_bare(t, ev) : CST_OUT_FORWARD;
 	if (cst_json_decode(ev->data.p, ev->data.len, 64, &root, err, sizeof(err)) != 0)
 		return t->ostream ? CST_OUT_BLOCK : CST_OUT_FORWARD;	/* not JSON: uninspectable */
 	choices = json_object_get(root, "choices");
@@ -151,7 +151,9 @@ inspect_event(struct cst_txn *t, const struct cst_sse_event *ev)
 	count_text(t, choices, "delta", !(t->ostream &&
 	    t->cfg->content_logging == CST_CONTENT_REDACTED));
 	if (v == CST_OUT_FORWARD)
-		v = cst__inspect_out_event(t, root);
+		v = cst__inspect_out_event(t, ev, root);
+	else if (t->ostream)
+		v = cst__inspect_out_bare(t, ev);	/* its id and retry still go out */
 	json_decref(root);
 	return v;
 }

@@ -215,11 +215,13 @@ scan_event(const char *b, size_t start, size_t from, size_t len, size_t *end)
 static int
 parse_event(struct cst_sse_parser *p, const char *b, size_t n, struct cst_sse_event *ev)
 {
-	struct cst_str first = CST_STR_LIT(""), event = CST_STR_LIT(""), name, value;
+	struct cst_str first = CST_STR_LIT(""), name, value;
 	size_t i = 0, eol, n_data = 0;
 	const char *colon;
 	int r;
 
+	memset(ev, 0, sizeof(*ev));
+	ev->event = ev->id = ev->retry = CST_STR_LIT("");
 	cst_buf_reset(&p->data);
 	for (;;) {
 		eol = find_eol(b, i, n);
@@ -246,15 +248,21 @@ parse_event(struct cst_sse_parser *p, const char *b, size_t n, struct cst_sse_ev
 				first = value;
 			n_data++;
 		} else if (cst_str_eq(name, "event")) {
-			event = value;
+			ev->event = value;
+		} else if (cst_str_eq(name, "id")) {
+			ev->id = value;
+			ev->has_id = true;
+		} else if (cst_str_eq(name, "retry")) {
+			ev->retry = value;
+			ev->has_retry = true;
+		} else if (name.len == 0) {
+			ev->has_comment = true;	/* the line starts with ':' */
 		}
-		/* A comment (empty name: the line starts with ':'), id, retry or any other
-		 * field stays in raw only. */
+		/* Any other field stays in raw only. */
 		i = eol + (b[eol] == '\r' && eol + 1 < n && b[eol + 1] == '\n' ? 2 : 1);
 	}
 	ev->raw = cst_str_make(b, n);
 	ev->data = n_data > 1 ? cst_str_make(p->data.p, p->data.len) : first;
-	ev->event = event;
 	ev->has_data = n_data > 0;
 	ev->done = ev->has_data && cst_str_eq(ev->data, "[DONE]");
 	return 0;

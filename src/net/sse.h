@@ -18,7 +18,13 @@ struct cst_sse_event {
 	struct cst_str raw;	/* the whole event as received, with its terminating empty line */
 	struct cst_str data;	/* the "data" field lines joined with LF (no trailing LF); may be empty */
 	struct cst_str event;	/* the "event" field value; empty if none */
+	struct cst_str id;	/* the last "id" field value, as received (may be empty) */
+	struct cst_str retry;	/* the last "retry" field value, as received */
 	bool has_data;		/* at least one "data" line was present */
+	bool has_id;		/* at least one "id" line was present (an empty one resets the
+				 * client's last event id, so it counts) */
+	bool has_retry;		/* at least one "retry" line was present */
+	bool has_comment;	/* at least one comment line (starting with ':') was present */
 	bool done;		/* data is exactly "[DONE]" */
 };
 
@@ -42,8 +48,9 @@ int cst_sse_feed(struct cst_sse_parser *p, const char *data, size_t len);
 /*
  * Returns the next complete event: 1 and fills *ev, 0 if no complete event is buffered,
  * CST_ENOMEM. The views in *ev are valid until the next call to cst_sse_feed, cst_sse_next or
- * cst_sse_free. Fields other than data and event (id, retry, comments starting with ':') stay
- * in raw only. A leading UTF-8 BOM at the start of the stream is ignored.
+ * cst_sse_free. The views of event, id and retry lie in raw; for a field given more than once
+ * the last line wins (as in a browser). Unknown fields and the text of comments stay in raw
+ * only. A leading UTF-8 BOM at the start of the stream is ignored.
  */
 int cst_sse_next(struct cst_sse_parser *p, struct cst_sse_event *ev);
 

@@ -7,6 +7,8 @@ caught; and the record: every finding, output_inspected, and with content loggin
 the content with every finding redacted."""
 import json
 
+from scripted import Scripted, chunk
+
 POLICY = """inspection:
   input:
     pii:
@@ -141,35 +143,11 @@ def test_content_log_keeps_redacted_text(make_gateway, stub):
 def test_text_after_the_end_of_a_choice_blocks(make_gateway, stub):
     """A model server that sends more text for a choice after its finish_reason: that text was
     never part of an inspected answer, so the stream is ended, never relayed uninspected."""
-    import http.server
-    import threading
-
-    chunk = lambda delta, fin: "data: " + json.dumps({"id": "x", "object": "chat.completion.chunk",
-        "choices": [{"index": 0, "delta": delta, "finish_reason": fin}]}) + "\n\n"
-    body = (chunk({"role": "assistant", "content": "hello there"}, None) +
-            chunk({}, "stop") + chunk({"content": " and mail bob@example.com"}, None) +
-            "data: [DONE]\n\n").encode()
-
-    class Upstream(http.server.BaseHTTPRequestHandler):
-        def do_POST(self):
-            self.rfile.read(int(self.headers["Content-Length"]))
-            self.send_response(200)
-            self.send_header("Content-Type", "text/event-stream")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    srv = http.server.HTTPServer(("127.0.0.1", 0), Upstream)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    try:
-        g = make_gateway(extra_config=POLICY, start=False,
-                         upstream=f"http://127.0.0.1:{srv.server_port}/v1").start(timeout=90)
+    body = (chunk({"role": "assistant", "content": "hello there"}) + chunk({}, "stop") +
+            chunk({"content": " and mail bob@example.com"}) + "data: [DONE]\n\n").encode()
+    with Scripted(lambda req: ("text/event-stream", body)) as up:
+        g = make_gateway(extra_config=POLICY, start=False, upstream=up.url).start(timeout=90)
         status, events, rid = stream(g, g.apikey(), "hi")
-    finally:
-        srv.shutdown()
     assert status == 200
     assert "bob@" not in "".join(events) and "data: [DONE]" not in events
     assert json.loads(events[-1][6:])["error"]["type"] == "guardrail_violation"

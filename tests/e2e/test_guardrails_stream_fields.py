@@ -1,0 +1,260 @@
+"""INSPECT_OUT on every text of a streamed answer, not only delta.content: tool-call arguments
+(fragments per tool-call index, parallel calls interleaved) and names, refusal and
+reasoning_content, with the SSE id, event and retry fields relayed. A scripted upstream
+(scripted.py) sends exactly the events of each scenario, chosen by the prompt; the tests assert
+the exact bytes http.client receives: findings split across fragments rewritten whole, a block
+ending the stream with the guardrail error event and no byte of the blocked text, the limits
+(tool calls per choice, bytes held) failing closed; and the record's decisions naming the member
+each finding came from."""
+import json
+
+from scripted import Scripted, chunk, compact
+
+POLICY = """inspection:
+  output:
+    pii:
+      action: redact
+    secrets:
+      action: redact
+    denied:
+      action: block
+      words: ["project nightjar"]
+
+limits:
+  response_bytes: 4096
+"""
+
+EMAIL, EMAIL_R = "bob.smith@example.com", "[REDACTED:EMAIL_ADDRESS]"
+AWS, AWS_R = "AKIAZ7QWERTY3456ABCD", "[REDACTED:AWS_ACCESS_KEY]"
+FILLER = " ".join(["the plan covers the budget for next quarter and the steps after it"] * 8)
+DONE = "data: [DONE]\n\n"
+
+
+def error_event(category):
+    return "data: " + compact({"error": {
+        "message": "the response was blocked by the content policy (category: %s)" % category,
+        "type": "guardrail_violation", "code": 400}}) + "\n\n"
+
+
+def header(index, call_id, name, role=False):
+    delta = {"role": "assistant", "content": None} if role else {}
+    delta["tool_calls"] = [{"index": index, "id": call_id, "type": "function",
+                            "function": {"name": name, "arguments": ""}}]
+    return chunk(delta)
+
+
+def args(index, text):
+    return {"index": index, "function": {"arguments": text}}
+
+
+def frags(text, cuts):
+    """text split at the offsets in cuts."""
+    bounds = [0] + list(cuts) + [len(text)]
+    return [text[a:b] for a, b in zip(bounds, bounds[1:])]
+
+
+def split_on(text, value, pieces):
+    """text in fragments where value is split into `pieces` parts (and cut around it)."""
+    at = text.index(value)
+    step = len(value) // pieces
+    return frags(text, [at + 1] + [at + step * k for k in range(1, pieces)] +
+                 [at + len(value) - 1])
+
+
+SCEN = {}
+
+# A secret and an e-mail address split across fragments of one tool call's arguments.
+ARGS1 = '{"to": "%s", "aws": "%s", "note": "short"}' % (EMAIL, AWS)
+_f = split_on(ARGS1, EMAIL, 3)
+_f = _f[:-1] + split_on(_f[-1], AWS, 3)
+assert "".join(_f) == ARGS1 and len(_f) >= 8
+SCEN["tool_redact"] = [header(0, "call_1", "send_mail", role=True)] + \
+    [chunk({"tool_calls": [args(0, p)]}) for p in _f] + [chunk({}, "tool_calls"), DONE]
+
+# A denied phrase split over three argument fragments after text long enough to be released.
+ARGS2 = '{"q": "%s about the Project Nightjar plan"}' % FILLER
+_f = split_on(ARGS2, "Project Nightjar", 3)
+_f = [p for x in _f for p in ([x[i:i + 7] for i in range(0, len(x), 7)] if len(x) > 40 else [x])]
+SCEN["tool_block"] = [header(0, "call_1", "search", role=True)] + \
+    [chunk({"tool_calls": [args(0, p)]}) for p in _f] + [chunk({}, "tool_calls"), DONE]
+
+# Two parallel calls, fragments interleaved (sometimes two in one event).
+ARGS_A = '{"city": "Paris", "mail": "%s"}' % EMAIL
+ARGS_B = '{"key": "%s", "n": 2}' % AWS
+_a, _b = split_on(ARGS_A, EMAIL, 3), split_on(ARGS_B, AWS, 4)
+_ev = []
+for i in range(max(len(_a), len(_b))):
+    calls = ([args(0, _a[i])] if i < len(_a) else []) + ([args(1, _b[i])] if i < len(_b) else [])
+    if i % 3 == 2:
+        _ev.append(chunk({"tool_calls": calls}))
+    else:
+        _ev += [chunk({"tool_calls": [c]}) for c in calls]
+SCEN["tool_parallel"] = [header(0, "call_a", "get_weather", role=True),
+                         header(1, "call_b", "store_key")] + _ev + \
+    [chunk({}, "tool_calls"), DONE]
+
+# More tool calls than are tracked; more held than limits.response_bytes.
+SCEN["tool_many"] = [header(0, "call_1", "a", role=True), header(16, "call_17", "q"),
+                     chunk({"tool_calls": [args(16, '{"x": 1}')]}), chunk({}, "tool_calls"), DONE]
+SCEN["tool_huge"] = [header(0, "call_1", "a", role=True)] + \
+    [chunk({"tool_calls": [args(0, "x" * 500)]}) for _ in range(12)] + \
+    [chunk({}, "tool_calls"), DONE]
+
+# A tool call's name after it was given whole: never released.
+SCEN["tool_name_again"] = [header(0, "call_1", "send_", role=True),
+                           chunk({"tool_calls": [{"index": 0, "function": {"name": "mail"}}]}),
+                           chunk({}, "tool_calls"), DONE]
+
+REASON = "The key is %s, so I answer." % AWS
+SCEN["reasoning"] = [chunk({"role": "assistant", "reasoning_content": p})
+                     if i == 0 else chunk({"reasoning_content": p})
+                     for i, p in enumerate(split_on(REASON, AWS, 3))] + \
+    [chunk({"content": "Four."}), chunk({}, "stop"), DONE]
+SCEN["refusal"] = [chunk({"role": "assistant", "content": None,
+                          "refusal": "I can't share bob.sm"}),
+                   chunk({"refusal": "ith@example.com and his data."}), chunk({}, "stop"), DONE]
+SCEN["refusal_block"] = [chunk({"role": "assistant", "content": None,
+                                "refusal": "Not about Project Nigh"}),
+                         chunk({"refusal": "tjar, sorry."}), chunk({}, "stop"), DONE]
+
+# SSE fields: comments, retry, id and event.
+SCEN["fields"] = [": keep-alive\n\n", "retry: 3000\n\n",
+                  chunk({"role": "assistant", "content": ""},
+                        fields="id: ev-1\nevent: completion\n: note\n"),
+                  chunk({"content": "Mail %s now" % EMAIL}, fields="id: ev-2\nevent: completion\n"),
+                  chunk({}, "stop", fields="id:ev-3\nevent: completion\n"), DONE]
+SCEN["fields_flush"] = [chunk({"role": "assistant", "content": "Reach " + EMAIL},
+                              fields="event: completion\n"), DONE]
+
+ANSWERS = {
+    "plain": {"id": "x", "object": "chat.completion", "choices": [{"index": 0, "message": {
+        "role": "assistant", "content": "ok", "reasoning_content": "key " + AWS,
+        "tool_calls": [{"id": "c1", "type": "function", "function": {
+            "name": "send_mail", "arguments": '{"to": "%s"}' % EMAIL}}]},
+        "finish_reason": "tool_calls"}]},
+    "plain_refusal": {"id": "x", "object": "chat.completion", "choices": [{"index": 0, "message": {
+        "role": "assistant", "content": None, "refusal": "Project Nightjar is secret."},
+        "finish_reason": "stop"}]},
+}
+
+
+def answer(req):
+    name = req["messages"][-1]["content"]
+    if req.get("stream"):
+        return "text/event-stream", "".join(SCEN[name]).encode()
+    return "application/json", json.dumps(ANSWERS[name]).encode()
+
+
+def stream(g, key, name):
+    c = g.conn(timeout=20)
+    c.request("POST", "/v1/chat/completions", json.dumps({
+        "model": "demo-model", "stream": True, "messages": [{"role": "user", "content": name}]}),
+        {"Authorization": "Bearer " + key, "Content-Type": "application/json"})
+    r = c.getresponse()
+    body = r.read().decode()
+    c.close()
+    assert r.status == 200, body
+    return body, r.getheader("x-request-id")
+
+
+def released_args(body, index):
+    """The arguments text of tool call `index` the client received, concatenated."""
+    out = ""
+    for e in body.split("\n\n"):
+        if not e.startswith("data: {"):
+            continue
+        for ch in json.loads(e[6:]).get("choices", []):
+            for tc in ch.get("delta", {}).get("tool_calls") or []:
+                if tc["index"] == index:
+                    out += tc.get("function", {}).get("arguments", "")
+    return out
+
+
+def details(g, rid):
+    return [x["detail"] for x in g.record(rid)["decisions"] if x["stage"] == "inspect_out"]
+
+
+def test_streamed_fields(make_gateway):
+    with Scripted(answer) as up:
+        g = make_gateway(extra_config=POLICY, upstream=up.url, start=False).start(timeout=90)
+        key = g.apikey()
+
+        # one call's arguments: everything held to the end, released rewritten, exactly
+        body, rid = stream(g, key, "tool_redact")
+        want = ARGS1.replace(EMAIL, EMAIL_R).replace(AWS, AWS_R)
+        assert body == (SCEN["tool_redact"][0] + chunk({"tool_calls": [args(0, want)]},
+                                                       "tool_calls") + DONE)
+        d = details(g, rid)
+        assert len(d) == 1 and d[0].startswith(
+            "choices[0].delta.tool_calls[0].function.arguments: pii.email pii redact 8-29;"), d
+        assert "secret.aws_access_key_id secret redact 40-60;" in d[0]
+        assert g.record(rid)["output_inspected"] is True
+
+        # a denied phrase over three fragments: the text before it streamed, then the error
+        body, rid = stream(g, key, "tool_block")
+        assert body.startswith(SCEN["tool_block"][0]) and body.endswith(error_event("denied"))
+        assert DONE not in body and "Nig" not in body and "ject N" not in body, body[-600:]
+        got = released_args(body, 0)
+        assert len(got) > 300 and ARGS2.startswith(got)
+        assert len([e for e in body.split("\n\n") if "arguments" in e]) > 5  # streamed
+        assert any(x["action"] == "block" for x in g.record(rid)["decisions"])
+
+        # two calls interleaved: each inspected on its own, released whole at the end
+        body, rid = stream(g, key, "tool_parallel")
+        assert body == (SCEN["tool_parallel"][0] + SCEN["tool_parallel"][1] + chunk(
+            {"tool_calls": [args(0, ARGS_A.replace(EMAIL, EMAIL_R)),
+                            args(1, ARGS_B.replace(AWS, AWS_R))]}, "tool_calls") + DONE)
+        d = details(g, rid)
+        assert any(x.startswith("choices[0].delta.tool_calls[0].function.arguments: pii.email")
+                   for x in d), d
+        assert any(x.startswith("choices[0].delta.tool_calls[1].function.arguments: "
+                                "secret.aws_access_key_id") for x in d), d
+
+        # limits fail closed: a 17th tool call, more held than limits.response_bytes
+        body, _ = stream(g, key, "tool_many")
+        assert body == SCEN["tool_many"][0] + error_event("not fully inspected")
+        body, rid = stream(g, key, "tool_huge")
+        assert body == SCEN["tool_huge"][0] + error_event("not fully inspected")
+        assert any("more than limits.response_bytes held" in x for x in details(g, rid))
+        body, _ = stream(g, key, "tool_name_again")
+        assert body == SCEN["tool_name_again"][0] + error_event("not fully inspected")
+
+        # reasoning_content and refusal: their own held-back streams
+        body, rid = stream(g, key, "reasoning")
+        assert body == (chunk({"role": "assistant", "reasoning_content": ""}) +
+                        chunk({"content": "Four.", "reasoning_content":
+                               REASON.replace(AWS, AWS_R)}, "stop") + DONE)
+        assert any(x.startswith("choices[0].delta.reasoning_content: secret.aws_access_key_id")
+                   for x in details(g, rid))
+        body, _ = stream(g, key, "refusal")
+        assert body == (chunk({"role": "assistant", "content": None, "refusal": ""}) +
+                        chunk({"refusal": "I can't share %s and his data." % EMAIL_R}, "stop") +
+                        DONE)
+        body, _ = stream(g, key, "refusal_block")
+        assert body == (chunk({"role": "assistant", "content": None, "refusal": ""}) +
+                        error_event("denied"))
+
+        # id, event and retry relayed; comments dropped, a keep-alive kept as ":"
+        body, _ = stream(g, key, "fields")
+        assert body == (":\n\n" + "retry: 3000\n\n" + "event: completion\nid: ev-1\n" +
+                        chunk({"role": "assistant", "content": ""}) +
+                        "event: completion\nid: ev-2\n\n" + "event: completion\nid: ev-3\n" +
+                        chunk({"content": "Mail %s now" % EMAIL_R}, "stop") + DONE)
+        body, _ = stream(g, key, "fields_flush")
+        assert body == ("event: completion\n" + chunk({"role": "assistant", "content": ""}) +
+                        "event: completion\n" + chunk({"content": "Reach " + EMAIL_R}) + DONE)
+
+        # not streamed: reasoning, tool-call name and arguments, refusal
+        status, h, resp, _ = g.chat(key, "plain")
+        assert status == 200, resp
+        msg = resp["choices"][0]["message"]
+        assert msg["reasoning_content"] == "key " + AWS_R and msg["content"] == "ok"
+        assert msg["tool_calls"][0]["function"] == {
+            "name": "send_mail", "arguments": '{"to": "%s"}' % EMAIL_R}
+        d = details(g, h["x-request-id"])
+        assert any(x.startswith("choices[0].message.reasoning_content: secret.") for x in d), d
+        assert any(x.startswith("choices[0].message.tool_calls[0].function.arguments: pii.")
+                   for x in d), d
+        status, h, resp, raw = g.chat(key, "plain_refusal")
+        assert status == 400 and resp["error"]["type"] == "guardrail_violation", resp
+        assert b"Nightjar" not in raw
