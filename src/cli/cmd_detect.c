@@ -12,6 +12,7 @@
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/fileio.h"
+#include "core/jsonw.h"
 #include "core/str.h"
 #include "detect/apimodels.h"
 #include "detect/builtin.h"
@@ -263,102 +264,161 @@ print_text(FILE *o, enum cst_rep_format fmt, struct run *run, const struct cst_e
 }
 
 /* The "event" object of one evidence event. */
-static json_t *
-event_json(const struct cst_evref *e)
+/* A time as the JSON report writes it: ISO-8601 UTC, or null when unknown. */
+static void
+put_time(struct cst_jsonw *w, int64_t ms)
 {
-	struct cst_ev_facts x;
+	char t[32];
 
-	cst_ev_facts(e->rec, e->kind, &x);
-	return json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:s,s:o,s:o,s:I,s:s}",
-	    "id", cst_rep_json_str(x.id), "time", cst_rep_json_time(e->time_ms), "principal", cst_rep_json_str(x.principal),
-	    "source_ip", cst_rep_json_str(x.ip), "event_source", cst_rep_json_str(x.source), "event_name", cst_rep_json_str(x.name),
-	    "region", cst_rep_json_str(x.region), "account", cst_rep_json_str(x.account), "user_agent", cst_rep_json_str(x.agent),
-	    "outcome", x.failed ? "failure" : "success", "error_code", cst_rep_json_str(x.error),
-	    "file", cst_rep_json_str(e->file), "index", (json_int_t)e->index,
-	    "kind", cst_ev_kind_name(e->kind));
+	if (ms < 0) {
+		cst_jsonw_null(w);
+		return;
+	}
+	cst_time_iso((uint64_t)ms, t);
+	cst_jsonw_str(w, t);
 }
 
+static void
+put_member(struct cst_jsonw *w, const char *key, const char *s)
+{
+	cst_jsonw_key(w, key);
+	cst_jsonw_str(w, s);
+}
+
+static void
+put_event(struct cst_jsonw *w, const struct cst_evref *e)
+{
+	const struct cst_ev_facts *x = &e->rec->facts;
+
+	cst_jsonw_open(w, '{');
+	put_member(w, "id", x->id);
+	cst_jsonw_key(w, "time");
+	put_time(w, e->time_ms);
+	put_member(w, "principal", x->principal);
+	put_member(w, "source_ip", x->ip);
+	put_member(w, "event_source", x->source);
+	put_member(w, "event_name", x->name);
+	put_member(w, "region", x->region);
+	put_member(w, "account", x->account);
+	put_member(w, "user_agent", x->agent);
+	put_member(w, "outcome", x->failed ? "failure" : "success");
+	put_member(w, "error_code", x->error);
+	put_member(w, "file", e->file);
+	cst_jsonw_key(w, "index");
+	cst_jsonw_int(w, (int64_t)e->index);
+	put_member(w, "kind", cst_ev_kind_name(e->kind));
+	cst_jsonw_close(w, '}');
+}
+
+static void
+put_finding(struct cst_jsonw *w, const struct cst_rs *rs, const struct cst_finding *f)
+{
+	const struct cst_sigma_meta *m = cst_rs_meta(rs, f->rule);
+	size_t t, k;
+
+	cst_jsonw_open(w, '{');
+	cst_jsonw_key(w, "rule");
+	cst_jsonw_open(w, '{');
+	put_member(w, "id", m->id);
+	put_member(w, "name", m->name);
+	put_member(w, "title", m->title);
+	put_member(w, "level", m->level);
+	cst_jsonw_key(w, "attack");
+	cst_jsonw_open(w, '[');
+	for (t = 0; t < m->n_tags; t++)
+		if (strncmp(m->tags[t], "attack.", 7) == 0)
+			cst_jsonw_str(w, m->tags[t] + 7);
+	cst_jsonw_close(w, ']');
+	put_member(w, "author", m->author);
+	put_member(w, "type", cst_rs_type(rs, f->rule));
+	put_member(w, "file", m->file);
+	cst_jsonw_close(w, '}');
+	cst_jsonw_key(w, "event");
+	put_event(w, &f->ev[0]);
+	put_member(w, "outcome", cst_rep_outcome(f));
+	cst_jsonw_key(w, "time");
+	put_time(w, f->time_ms);
+	if (f->excerpt)
+		put_member(w, "excerpt", f->excerpt);
+	if (strcmp(cst_rs_type(rs, f->rule), "rule") != 0) {
+		cst_jsonw_key(w, "correlation");
+		cst_jsonw_open(w, '{');
+		put_member(w, "group", f->group);
+		cst_jsonw_key(w, "value");
+		cst_jsonw_real(w, f->value);
+		cst_jsonw_key(w, "events");
+		cst_jsonw_int(w, (int64_t)f->n_total);
+		cst_jsonw_key(w, "failed");
+		cst_jsonw_int(w, (int64_t)f->n_failed);
+		cst_jsonw_key(w, "first");
+		put_time(w, f->first_ms);
+		cst_jsonw_key(w, "last");
+		put_time(w, f->time_ms);
+		cst_jsonw_key(w, "evidence");
+		cst_jsonw_open(w, '[');
+		for (k = 0; k < f->n_ev; k++)
+			put_event(w, &f->ev[k]);
+		cst_jsonw_close(w, ']');
+		cst_jsonw_close(w, '}');
+	}
+	cst_jsonw_close(w, '}');
+}
+
+static void
+put_count(struct cst_jsonw *w, const char *key, uint64_t v)
+{
+	cst_jsonw_key(w, key);
+	cst_jsonw_int(w, (int64_t)v);
+}
+
+/*
+ * The JSON report, written as it goes (findings are never held as one tree): laid out as
+ * jansson's JSON_INDENT(1) | JSON_ENSURE_ASCII would lay out the whole document.
+ */
 static int
 print_json(FILE *o, struct run *run, const struct cst_ev_reader *rd,
     const struct cst_incidents *inc, size_t loaded, size_t failed)
 {
-	json_t *root = json_object(), *arr = json_array(), *sum = json_object();
 	const struct cst_finding *fs;
-	size_t n = cst_rs_findings(run->rs, &fs), i, t, c, k;
-	char *text;
-	int r = CST_ENOMEM;
+	size_t n = cst_rs_findings(run->rs, &fs), i, c;
+	struct cst_jsonw w;
+	json_t *part;
 
-	if (root == NULL || arr == NULL || sum == NULL)
-		goto out;
-	for (i = 0; i < n; i++) {
-		const struct cst_finding *f = &fs[i];
-		const struct cst_sigma_meta *m = cst_rs_meta(run->rs, f->rule);
-		json_t *tags = json_array(), *obj, *evs;
-
-		if (tags == NULL)
-			goto out;
-		for (t = 0; t < m->n_tags; t++)
-			if (strncmp(m->tags[t], "attack.", 7) == 0)
-				json_array_append_new(tags, json_string(m->tags[t] + 7));
-		obj = json_pack("{s:{s:o,s:o,s:o,s:o,s:o,s:o,s:s,s:o},s:o,s:s,s:o}",
-		    "rule", "id", cst_rep_json_str(m->id), "name", cst_rep_json_str(m->name), "title", cst_rep_json_str(m->title),
-		    "level", cst_rep_json_str(m->level), "attack", tags, "author", cst_rep_json_str(m->author),
-		    "type", cst_rs_type(run->rs, f->rule), "file", cst_rep_json_str(m->file),
-		    "event", event_json(&f->ev[0]), "outcome", cst_rep_outcome(f),
-		    "time", cst_rep_json_time(f->time_ms));
-		if (obj == NULL || json_array_append_new(arr, obj) != 0)
-			goto out;
-		if (f->excerpt)
-			json_object_set_new(obj, "excerpt", json_string(f->excerpt));
-		if (strcmp(cst_rs_type(run->rs, f->rule), "rule") != 0) {
-			if ((evs = json_array()) == NULL)
-				goto out;
-			for (k = 0; k < f->n_ev; k++)
-				json_array_append_new(evs, event_json(&f->ev[k]));
-			json_object_set_new(obj, "correlation", json_pack("{s:o,s:f,s:I,s:I,s:o,s:o,"
-			    "s:o}", "group", cst_rep_json_str(f->group), "value", f->value,
-			    "events", (json_int_t)f->n_total, "failed", (json_int_t)f->n_failed,
-			    "first", cst_rep_json_time(f->first_ms), "last", cst_rep_json_time(f->time_ms), "evidence", evs));
-		}
-	}
+	cst_jsonw_init(&w, o, 1);
+	cst_jsonw_open(&w, '{');
+	cst_jsonw_key(&w, "incidents");
+	if ((part = cst_rep_incidents_json(run->rs, fs, inc)) == NULL)
+		return CST_ENOMEM;
+	cst_jsonw_value(&w, part);
+	json_decref(part);
+	cst_jsonw_key(&w, "findings");
+	cst_jsonw_open(&w, '[');
+	for (i = 0; i < n && cst_jsonw_error(&w) == 0; i++)
+		put_finding(&w, run->rs, &fs[i]);
+	cst_jsonw_close(&w, ']');
+	cst_jsonw_key(&w, "summary");
+	cst_jsonw_open(&w, '{');
 	for (c = 0; c < CST_EVC_N; c++)
-		json_object_set_new(sum, cst_ev_counter_name((enum cst_ev_counter)c),
-		    json_integer((json_int_t)cst_ev_count(rd, (enum cst_ev_counter)c)));
-	json_object_set_new(sum, "regex_limits",
-	    json_integer((json_int_t)cst_sigma_ctx_regex_limits(run->ctx)));
-	json_object_set_new(sum, "filtered_out", json_integer((json_int_t)run->filtered));
-	json_object_set_new(sum, "correlation_matches", json_integer((json_int_t)cst_rs_kept(run->rs)));
-	json_object_set_new(sum, "bad_lifecycle_scripts",
-	    json_integer((json_int_t)cst_rs_bad_scripts(run->rs)));
-	json_object_set_new(sum, "rules_loaded", json_integer((json_int_t)loaded));
-	json_object_set_new(sum, "rules_failed", json_integer((json_int_t)failed));
-	json_object_set_new(sum, "findings", json_integer((json_int_t)n));
-	json_object_set_new(sum, "incidents", json_integer((json_int_t)inc->n));
-	if (json_object_set_new(root, "incidents", cst_rep_incidents_json(run->rs, fs, inc)) != 0)
-		goto out;
-	if (json_object_set_new(root, "findings", arr) != 0) {
-		arr = NULL;
-		goto out;
-	}
-	arr = NULL;
-	if (json_object_set_new(root, "summary", sum) != 0) {
-		sum = NULL;
-		goto out;
-	}
-	sum = NULL;
-	if (json_object_set_new(root, "stats", cst_runstats_json(&run->stats)) != 0)
-		goto out;
-	if ((text = json_dumps(root, JSON_INDENT(1) | JSON_ENSURE_ASCII)) == NULL)
-		goto out;
-	fputs(text, o);
-	putc('\n', o);
-	free(text);
-	r = 0;
-out:
-	json_decref(root);
-	json_decref(arr);
-	json_decref(sum);
-	return r;
+		put_count(&w, cst_ev_counter_name((enum cst_ev_counter)c),
+		    cst_ev_count(rd, (enum cst_ev_counter)c));
+	put_count(&w, "regex_limits", cst_sigma_ctx_regex_limits(run->ctx));
+	put_count(&w, "filtered_out", run->filtered);
+	put_count(&w, "correlation_matches", cst_rs_kept(run->rs));
+	put_count(&w, "bad_lifecycle_scripts", cst_rs_bad_scripts(run->rs));
+	put_count(&w, "rules_loaded", loaded);
+	put_count(&w, "rules_failed", failed);
+	put_count(&w, "findings", n);
+	put_count(&w, "incidents", inc->n);
+	cst_jsonw_close(&w, '}');
+	cst_jsonw_key(&w, "stats");
+	if ((part = cst_runstats_json(&run->stats)) == NULL)
+		return CST_ENOMEM;
+	cst_jsonw_value(&w, part);
+	json_decref(part);
+	cst_jsonw_close(&w, '}');
+	if (cst_jsonw_error(&w) == 0 && putc('\n', o) == EOF)
+		return CST_EIO;
+	return cst_jsonw_error(&w);
 }
 
 /* OCSF findings on o; the run's summary and statistics on stderr. */

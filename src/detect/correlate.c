@@ -50,7 +50,7 @@ value_of(const struct rs_hit *h, const char *field)
 
 	if (h->fields && (v = json_object_get(h->fields, field)) != NULL)
 		return v;
-	return cst__rs_get(h->ev[0].rec, field);
+	return cst__rs_get(h->ev[0].rec->json, field);
 }
 
 static bool
@@ -217,15 +217,12 @@ fire(struct cst_rs *rs, size_t ci, struct input *const *sel, size_t n, double va
 				if (h->ev[k].rec == in->ev[j].rec)
 					break;
 			if (k < h->n_ev) {
-				struct cst_ev_facts f;
-
-				cst_ev_facts(in->ev[j].rec, in->ev[j].kind, &f);
 				h->n_total--;
-				h->n_failed -= f.failed && h->n_failed > 0;
+				h->n_failed -= in->ev[j].rec->facts.failed && h->n_failed > 0;
 				continue;
 			}
 			h->ev[h->n_ev] = in->ev[j];
-			json_incref(h->ev[h->n_ev++].rec);
+			cst_ev_rec_ref(h->ev[h->n_ev++].rec);
 		}
 	}
 	qsort(h->ev, h->n_ev, sizeof(*h->ev), evref_cmp);
@@ -417,7 +414,6 @@ make_input(struct cst_rs *rs, const struct rs_entry *c, struct rs_hit *h, size_t
     struct input *in)
 {
 	const struct cst_sigma_meta *m = cst_rs_meta(rs, h->entry);
-	struct cst_ev_facts facts;
 	size_t i, len = 0, cap = 64;
 	char *key = cst_malloc(cap), *t, *nv;
 	json_t *v;
@@ -444,8 +440,7 @@ make_input(struct cst_rs *rs, const struct rs_entry *c, struct rs_hit *h, size_t
 	in->key = key;
 	in->h = h;
 	in->ref = ref;
-	cst_ev_facts(h->ev[0].rec, h->ev[0].kind, &facts);
-	in->id = facts.id;	/* borrowed from the record, which the hit holds */
+	in->id = h->ev[0].rec->facts.id;	/* borrowed from the record, which the hit holds */
 	if (c->field) {
 		v = value_of(h, field_for(c, m, c->field));
 		if (v && !json_is_null(v)) {

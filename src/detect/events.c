@@ -274,11 +274,10 @@ idset_copy(struct idset *set, const char *id, size_t n)
 	return out;
 }
 
-/* Adds id[0..n); 1 if it was new, 0 if present, CST_ENOMEM. */
+/* Adds id[0..n), whose id_hash is h; 1 if it was new, 0 if present, CST_ENOMEM. */
 static int
-idset_add(struct idset *set, const char *id, size_t n)
+idset_add_h(struct idset *set, uint64_t h, const char *id, size_t n)
 {
-	uint64_t h = id_hash(id, n);
 	size_t j;
 	int r;
 
@@ -293,6 +292,20 @@ idset_add(struct idset *set, const char *id, size_t n)
 	set->slot[j].n = n;
 	set->n++;
 	return 1;
+}
+
+static int
+idset_add(struct idset *set, const char *id, size_t n)
+{
+	return idset_add_h(set, id_hash(id, n), id, n);
+}
+
+/* Starts fetching the slot where the id of hash h is looked for first. */
+static void
+idset_prefetch(const struct idset *set, uint64_t h)
+{
+	if (set->cap > 0)
+		__builtin_prefetch(&set->slot[h & (set->cap - 1)]);
 }
 
 /* ---- times and names ---- */
@@ -1118,6 +1131,9 @@ struct ev_item {
 	json_t *rec;		/* IT_TREE; IT_FAST when wanted (owned) */
 	const char *p;		/* IT_LINE: the line; IT_FAST: the eventID (NULL: none) */
 	size_t n;
+	const char *raw;	/* IT_FAST when wanted: the record's text (in the job's buffer) */
+	size_t raw_len;
+	uint64_t id_hash;	/* IT_FAST with an eventID: its id_hash (worked out by the worker) */
 	uint32_t mask;		/* IT_FAST: the counters it adds */
 	int64_t time_ms;
 	bool wanted;
@@ -1260,6 +1276,7 @@ prepare_fast(const struct cst_ev_reader *rd, struct ev_worker *w, struct ev_job 
 	if (r->present & (1u << CST_JF_EVENT_ID)) {
 		it->p = base + r->f_off[CST_JF_EVENT_ID];
 		it->n = r->f_len[CST_JF_EVENT_ID];
+		it->id_hash = id_hash(it->p, it->n);
 	}
 	it->wanted = true;
 	if (rd->has_filter) {
@@ -1280,6 +1297,10 @@ prepare_fast(const struct cst_ev_reader *rd, struct ev_worker *w, struct ev_job 
 	}
 	if (it->wanted && (it->rec = parse_element(base + r->off, r->len)) == NULL)
 		return 1;
+	if (it->wanted) {
+		it->raw = base + r->off;
+		it->raw_len = r->len;
+	}
 	return 0;
 }
 
@@ -1463,6 +1484,9 @@ deliver_items(struct file_ctx *fc, struct ev_job *job)
 	for (i = 0; i < job->n_item && r == 0; i++) {
 		struct ev_item *it = &job->item[i];
 
+		if (i + 8 < job->n_item && job->item[i + 8].kind == IT_FAST && job->item[i + 8].p)
+			idset_prefetch(&rd->ids, job->item[i + 8].id_hash);
+
 		switch (it->kind) {
 		case IT_TREE:
 			r = deliver(fc, it->rec, it->index);
@@ -1481,7 +1505,7 @@ deliver_items(struct file_ctx *fc, struct ev_job *job)
 			break;
 		case IT_FAST:
 			if (it->p != NULL) {
-				if ((r = idset_add(&rd->ids, it->p, it->n)) < 0)
+				if ((r = idset_add_h(&rd->ids, it->id_hash, it->p, it->n)) < 0)
 					break;
 				if (r == 0) {
 					rd->count[CST_EVC_DUPLICATES]++;
@@ -1504,6 +1528,8 @@ deliver_items(struct file_ctx *fc, struct ev_job *job)
 			ev.file = fc->name;
 			ev.index = it->index;
 			ev.time_ms = it->time_ms;
+			ev.raw = it->raw;
+			ev.raw_len = it->raw_len;
 			r = fc->sink->on_event(fc->sink->arg, &ev);
 			break;
 		}
@@ -1814,6 +1840,103 @@ str_path(json_t *o, const char *path)
 	return json_string_value(cst_json_dotted(o, path));
 }
 
+/* The room a copy of s needs in a kept record's block. */
+static size_t
+fact_len(const char *s)
+{
+	return s ? strlen(s) + 1 : 0;
+}
+
+/* Copies the fact *s into the block at *p (advanced past it) and points *s at the copy. */
+static void
+fact_copy(const char **s, char **p)
+{
+	size_t n;
+
+	if (*s == NULL)
+		return;
+	n = strlen(*s) + 1;
+	memcpy(*p, *s, n);
+	*s = *p;
+	*p += n;
+}
+
+int
+cst_ev_rec_new(json_t *json, enum cst_ev_kind kind, const char *text, size_t len,
+    struct cst_ev_rec **out)
+{
+	struct cst_ev_facts f;
+	struct cst_ev_rec *r;
+	const char **v[] = { &f.id, &f.principal, &f.ip, &f.source, &f.name, &f.region,
+		&f.account, &f.agent, &f.error, &f.key };
+	size_t need = sizeof(*r), i;
+	char *p;
+
+	cst_ev_facts(json, kind, &f);
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		need += fact_len(*v[i]);
+	if (text != NULL && len > SIZE_MAX - need)
+		return CST_ENOMEM;
+	need += text != NULL ? len : 0;
+	if ((r = cst_malloc(need)) == NULL)
+		return CST_ENOMEM;
+	p = (char *)(r + 1);
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		fact_copy(v[i], &p);
+	r->facts = f;
+	memset(r->facts.buf, 0, sizeof(r->facts.buf));	/* the strings are in the block */
+	r->text = NULL;
+	r->len = 0;
+	if (text != NULL) {
+		memcpy(p, text, len);
+		r->text = p;
+		r->len = len;
+	}
+	r->json = json_incref(json);
+	r->refs = 1;
+	*out = r;
+	return 0;
+}
+
+struct cst_ev_rec *
+cst_ev_rec_ref(struct cst_ev_rec *r)
+{
+	r->refs++;
+	return r;
+}
+
+void
+cst_ev_rec_unref(struct cst_ev_rec *r)
+{
+	if (r == NULL || --r->refs > 0)
+		return;
+	json_decref(r->json);
+	cst_free(r);
+}
+
+int
+cst_ev_rec_load(struct cst_ev_rec *r)
+{
+	if (r->json == NULL && (r->json = cst_jscan_tree(r->text, r->len)) == NULL)
+		return CST_ENOMEM;
+	return 0;
+}
+
+void
+cst_ev_rec_unload(struct cst_ev_rec *r)
+{
+	if (r->text != NULL) {
+		json_decref(r->json);
+		r->json = NULL;
+	}
+}
+
+void
+cst_ev_rec_pin(struct cst_ev_rec *r)
+{
+	r->text = NULL;
+}
+
 void
 cst_ev_facts(json_t *rec, enum cst_ev_kind kind, struct cst_ev_facts *f)
 {
@@ -1867,7 +1990,12 @@ cst_ev_facts(json_t *rec, enum cst_ev_kind kind, struct cst_ev_facts *f)
 		f->agent = str_member(rec, "userAgent");
 		if ((f->error = str_member(rec, "errorCode")) == NULL)
 			f->error = str_member(rec, "errorMessage");
+		f->key = str_path(rec, "userIdentity.accessKeyId");
 		break;
 	}
+	if (kind == CST_EV_CASTELLAN)
+		f->key = str_path(rec, "credential_id");
+	if (f->key != NULL && *f->key == '\0')
+		f->key = NULL;
 	f->failed = f->error != NULL;
 }

@@ -51,6 +51,8 @@ struct cst_event {
 	const char *file;	/* the file it came from (borrowed) */
 	size_t index;		/* 0-based: in Records, in the array, or among the lines */
 	int64_t time_ms;	/* eventTime, else @timestamp (timestamp for Bedrock); -1 if none */
+	const char *raw;	/* the JSON text rec was parsed from, exactly (borrowed), when the */
+	size_t raw_len;		/* fast path read it; else NULL */
 };
 
 /* Counters a reader keeps; names from cst_ev_counter_name. */
@@ -196,11 +198,47 @@ size_t cst_ev_name_base_len(const char *s);
  */
 struct cst_ev_facts {
 	const char *id, *principal, *ip, *source, *name, *region, *account, *agent, *error;
+	const char *key;	/* the access key: userIdentity.accessKeyId (CloudTrail),
+				 * credential_id (Castellan); NULL if absent or empty */
 	bool failed;
 	char buf[2][320];
 };
 
 void cst_ev_facts(json_t *rec, enum cst_ev_kind kind, struct cst_ev_facts *f);
+
+/*
+ * A record a run keeps for its findings and correlations, shared by reference, compact while
+ * nothing reads its fields: its JSON text as read and its facts (own copies, always valid);
+ * the tree the rules saw is held only between cst_ev_rec_load and cst_ev_rec_unload (about
+ * 14 times the text in jansson's objects). A record that came without its text (one jansson
+ * read, or a view the rules saw that is not the text: a mapped Castellan record, decoded
+ * lifecycle scripts) holds its tree throughout, as does one cst_ev_rec_pin pinned.
+ * Single-threaded: the thread that owns the run takes, drops, loads and unloads.
+ */
+struct cst_ev_rec {
+	json_t *json;			/* the tree (owned), or NULL while unloaded */
+	const char *text;		/* the JSON text json is parsed from (owned), or NULL */
+	size_t len;
+	struct cst_ev_facts facts;	/* cst_ev_facts of the tree, strings copied */
+	size_t refs;
+};
+
+/*
+ * A kept record of json (a new reference is taken), with one reference, its tree loaded.
+ * text[0..len) is the JSON text json was parsed from (copied), or NULL. 0; CST_ENOMEM.
+ */
+int cst_ev_rec_new(json_t *json, enum cst_ev_kind kind, const char *text, size_t len,
+    struct cst_ev_rec **out);
+/* Takes one more reference to r; returns r. */
+struct cst_ev_rec *cst_ev_rec_ref(struct cst_ev_rec *r);
+/* Drops one reference to r, freeing it with the last. Accepts NULL. */
+void cst_ev_rec_unref(struct cst_ev_rec *r);
+/* Makes r->json valid (parsing the text again if it was unloaded). 0; CST_ENOMEM. */
+int cst_ev_rec_load(struct cst_ev_rec *r);
+/* Frees r's tree if its text can give it back; r->json is then NULL until the next load. */
+void cst_ev_rec_unload(struct cst_ev_rec *r);
+/* Keeps r's tree for good (the text is forgotten): for records correlations read. */
+void cst_ev_rec_pin(struct cst_ev_rec *r);
 
 /* The kind's name: "cloudtrail", "bedrock" or "castellan". */
 const char *cst_ev_kind_name(enum cst_ev_kind kind);

@@ -194,11 +194,7 @@ jstr(json_t *o, const char *path)
 static const char *
 access_key(const struct cst_evref *e)
 {
-	if (e->kind == CST_EV_CLOUDTRAIL)
-		return jstr(e->rec, "userIdentity.accessKeyId");
-	if (e->kind == CST_EV_CASTELLAN)
-		return jstr(e->rec, "credential_id");
-	return NULL;
+	return e->rec->facts.key;
 }
 
 /* The source address of an event without a port ("198.51.100.9:40000" -> ...9), into buf. */
@@ -247,11 +243,11 @@ mutating(const struct cst_evref *e, const struct cst_ev_facts *x)
 	size_t i, n;
 
 	if (e->kind == CST_EV_CASTELLAN)
-		return json_is_string(json_object_get(e->rec, "type")) &&
-		    strcmp(json_string_value(json_object_get(e->rec, "type")), "admin") == 0;
+		return json_is_string(json_object_get(e->rec->json, "type")) &&
+		    strcmp(json_string_value(json_object_get(e->rec->json, "type")), "admin") == 0;
 	if (e->kind != CST_EV_CLOUDTRAIL || x->name == NULL)
 		return false;
-	if ((ro = json_object_get(e->rec, "readOnly")) != NULL && json_is_boolean(ro))
+	if ((ro = json_object_get(e->rec->json, "readOnly")) != NULL && json_is_boolean(ro))
 		return !json_is_true(ro);
 	for (i = 0; verbs[i]; i++) {
 		n = strlen(verbs[i]);
@@ -328,11 +324,11 @@ add_resources(struct cst_inc_set *s, const struct cst_evref *e, const struct cst
 	char *t;
 
 	if (e->kind == CST_EV_BEDROCK) {
-		v = jstr(e->rec, "modelId");
+		v = jstr(e->rec->json, "modelId");
 		if (v)
 			sb_addf(&b, "Bedrock model %s", v);
 	} else if (e->kind == CST_EV_CASTELLAN) {
-		v = jstr(e->rec, "model");
+		v = jstr(e->rec->json, "model");
 		if (v)
 			sb_addf(&b, "model %s", v);
 	}
@@ -345,7 +341,7 @@ add_resources(struct cst_inc_set *s, const struct cst_evref *e, const struct cst
 	}
 	if (e->kind != CST_EV_CLOUDTRAIL)
 		return 0;
-	rp = json_object_get(e->rec, "requestParameters");
+	rp = json_object_get(e->rec->json, "requestParameters");
 	for (i = 0; i < sizeof(res_keys) / sizeof(res_keys[0]) && json_is_object(rp); i++) {
 		if (res_keys[i].source && !(x->source && strcmp(x->source, res_keys[i].source) == 0))
 			continue;
@@ -363,11 +359,11 @@ add_resources(struct cst_inc_set *s, const struct cst_evref *e, const struct cst
 		if (r != 0)
 			return r;
 	}
-	res = json_object_get(e->rec, "resources");
+	res = json_object_get(e->rec->json, "resources");
 	json_array_foreach(res, i, it)
 		if ((r = set_add(s, jstr(it, "ARN"))) != 0)
 			return r;
-	return add_arns(s, json_object_get(e->rec, "responseElements"), 0);
+	return add_arns(s, json_object_get(e->rec->json, "responseElements"), 0);
 }
 
 /* ---- shell quoting ---- */
@@ -481,7 +477,7 @@ actor_of(const struct cst_finding *f)
 	size_t k;
 
 	for (k = 0; k < f->n_ev; k++) {
-		cst_ev_facts(f->ev[k].rec, f->ev[k].kind, &x);
+		x = f->ev[k].rec->facts;
 		if (x.principal) {
 			sb_addf(&b, "p\n%s", x.principal);
 			return sb_take(&b);
@@ -634,7 +630,7 @@ collect(struct cst_incident *in, const struct cst_rs *rs, const struct cst_findi
 	for (i = 0; i < in->n_timeline && r == 0; i++) {
 		const struct cst_evref *e = in->timeline[i].ev;
 
-		cst_ev_facts(e->rec, e->kind, &x);
+		x = e->rec->facts;
 		if ((r = set_add(&in->principals, x.principal)) == 0 &&
 		    (r = set_add(&in->agents, x.agent)) == 0 &&
 		    (r = set_add(&in->regions, x.region)) == 0 &&
@@ -662,7 +658,7 @@ list_events(struct sb *b, const struct cst_incident *in, ev_pred pred)
 	for (i = 0; i < in->n_timeline; i++) {
 		const struct cst_evref *e = in->timeline[i].ev;
 
-		cst_ev_facts(e->rec, e->kind, &x);
+		x = e->rec->facts;
 		if (!pred(e, &x))
 			continue;
 		if (n++ >= MAX_LISTED)
@@ -740,7 +736,7 @@ p_network(const struct cst_evref *e, const struct cst_ev_facts *x)
 {
 	static const char *const parts[] = { "SecurityGroup", "Vpc", "Subnet", "Route",
 		"NetworkAcl", "InternetGateway", "NatGateway", "FlowLogs", NULL };
-	const char *dia = jstr(e->rec, "requestParameters.directInternetAccess");
+	const char *dia = jstr(e->rec->json, "requestParameters.directInternetAccess");
 	size_t i;
 
 	if (dia && strcmp(dia, "Enabled") == 0)
@@ -761,7 +757,7 @@ p_entry(const struct cst_evref *e, const struct cst_ev_facts *x)
 		"UpdateNotebookInstanceLifecycleConfig", "CreateStudioLifecycleConfig", NULL };
 
 	return name_in(x, names) || (is_call(x, "sagemaker.amazonaws.com",
-	    "UpdateNotebookInstance") && jstr(e->rec, "requestParameters.lifecycleConfigName"));
+	    "UpdateNotebookInstance") && jstr(e->rec->json, "requestParameters.lifecycleConfigName"));
 }
 
 /* Whether a finding of the incident has the ATT&CK tag (technique prefix "t1496" matches
@@ -847,7 +843,7 @@ count_events(const struct cst_incident *in, ev_pred pred)
 	size_t i, n = 0;
 
 	for (i = 0; i < in->n_timeline; i++) {
-		cst_ev_facts(in->timeline[i].ev->rec, in->timeline[i].ev->kind, &x);
+		x = in->timeline[i].ev->rec->facts;
 		n += pred(in->timeline[i].ev, &x);
 	}
 	return n;
@@ -876,7 +872,7 @@ how_access(struct sb *b, const struct cst_incident *in, const struct cst_rs *rs,
 
 	for (i = 0; i < in->n_timeline; i++) {
 		const struct cst_evref *e = in->timeline[i].ev;
-		json_t *r = e->rec;
+		json_t *r = e->rec->json;
 
 		if (e->kind == CST_EV_CASTELLAN) {
 			if (set_add(&auth, jstr(r, "auth")) != 0)
@@ -944,7 +940,7 @@ actions(struct sb *b, const struct cst_incident *in)
 		return;
 	}
 	for (i = 0; i < in->n_timeline; i++) {
-		cst_ev_facts(in->timeline[i].ev->rec, in->timeline[i].ev->kind, &x);
+		x = in->timeline[i].ev->rec->facts;
 		for (k = 0; k < n; k++)
 			if (strcmp(a[k].src ? a[k].src : "", x.source ? x.source : "") == 0 &&
 			    strcmp(a[k].name ? a[k].name : "", x.name ? x.name : "") == 0)
@@ -1258,11 +1254,11 @@ contain_resources(struct cst_incident *in)
 
 	for (i = 0; i < in->n_timeline && r == 0; i++) {
 		const struct cst_evref *e = in->timeline[i].ev;
-		json_t *rec = e->rec;
+		json_t *rec = e->rec->json;
 
 		if (e->kind != CST_EV_CLOUDTRAIL)
 			continue;
-		cst_ev_facts(rec, e->kind, &x);
+		x = e->rec->facts;
 		rg = x.region ? x.region : "us-east-1";
 		nb = jstr(rec, "requestParameters.notebookInstanceName");
 		if (x.source && strcmp(x.source, "sagemaker.amazonaws.com") == 0 && nb) {
@@ -1364,7 +1360,7 @@ make_id(struct cst_incident *in, const struct cst_rs *rs, const struct cst_findi
 		sb_addf(&b, "rule %s %s\n", m->id ? m->id : m->name ? m->name : "",
 		    m->title ? m->title : "");
 		for (k = 0; k < f->n_ev; k++) {
-			cst_ev_facts(f->ev[k].rec, f->ev[k].kind, &x);
+			x = f->ev[k].rec->facts;
 			sb_addf(&b, " %lld %s\n", (long long)f->ev[k].time_ms, x.id ? x.id : "-");
 		}
 	}
@@ -1420,6 +1416,33 @@ cst_inc_free(struct cst_incidents *inc)
 }
 
 /* Fills the incident of findings ord[0..n) (one actor, in time order). */
+/* Frees the trees of the events of findings ord[0..n) that their text can give back. */
+static void
+unload_trees(const struct cst_finding *fs, const struct order *ord, size_t n)
+{
+	size_t i, k;
+
+	for (i = 0; i < n; i++)
+		for (k = 0; k < fs[ord[i].fi].n_ev; k++)
+			cst_ev_rec_unload(fs[ord[i].fi].ev[k].rec);
+}
+
+/* Loads the trees of the events of findings ord[0..n) (an incident reads their fields).
+ * 0; CST_ENOMEM. */
+static int
+load_trees(const struct cst_finding *fs, const struct order *ord, size_t n)
+{
+	size_t i, k;
+	int r;
+
+	for (i = 0; i < n; i++)
+		for (k = 0; k < fs[ord[i].fi].n_ev; k++)
+			if ((r = cst_ev_rec_load(fs[ord[i].fi].ev[k].rec)) != 0)
+				return r;
+	return 0;
+}
+
+/* Incident in from findings ord[0..n) of one group; their trees are loaded meanwhile. */
 static int
 fill(struct cst_incident *in, const struct cst_rs *rs, const struct cst_finding *fs,
     const struct order *ord, size_t n)
@@ -1438,10 +1461,12 @@ fill(struct cst_incident *in, const struct cst_rs *rs, const struct cst_finding 
 			in->last_ms = ord[i].last;
 	}
 	in->kind = fs[ord[0].fi].n_ev ? fs[ord[0].fi].ev[0].kind : CST_EV_CLOUDTRAIL;
-	if ((r = build_timeline(in, fs)) != 0 || (r = collect(in, rs, fs)) != 0 ||
-	    (r = contain(in)) != 0 || (r = answer(in, rs, fs)) != 0)
-		return r;
-	return make_id(in, rs, fs);
+	if ((r = load_trees(fs, ord, n)) == 0 && (r = build_timeline(in, fs)) == 0 &&
+	    (r = collect(in, rs, fs)) == 0 && (r = contain(in)) == 0 &&
+	    (r = answer(in, rs, fs)) == 0)
+		r = make_id(in, rs, fs);
+	unload_trees(fs, ord, n);
+	return r;
 }
 
 static int

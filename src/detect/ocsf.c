@@ -381,6 +381,7 @@ static json_t *
 actor(const struct cst_evref *e, const struct cst_ev_facts *x, int *r)
 {
 	json_t *a = json_object(), *u = json_object(), *acct = json_object(), *sess;
+	json_t *rec = e->rec->json;
 	const char *type;
 
 	if (e->kind != CST_EV_CLOUDTRAIL) {
@@ -389,16 +390,15 @@ actor(const struct cst_evref *e, const struct cst_ev_facts *x, int *r)
 		json_decref(acct);
 		return a;
 	}
-	type = sat(e->rec, "userIdentity.type");
-	put_str(u, "uid", sat(e->rec, "userIdentity.arn") ? sat(e->rec, "userIdentity.arn") :
-	    x->principal, r);
-	put_str(u, "uid_alt", sat(e->rec, "userIdentity.principalId"), r);
-	put_str(u, "name", sat(e->rec, "userIdentity.userName") ? sat(e->rec,
-	    "userIdentity.userName") : sat(e->rec,
-	    "userIdentity.sessionContext.sessionIssuer.userName"), r);
+	type = sat(rec, "userIdentity.type");
+	put_str(u, "uid", sat(rec, "userIdentity.arn") ? sat(rec, "userIdentity.arn") : x->principal,
+	    r);
+	put_str(u, "uid_alt", sat(rec, "userIdentity.principalId"), r);
+	put_str(u, "name", sat(rec, "userIdentity.userName") ? sat(rec, "userIdentity.userName") :
+	    sat(rec, "userIdentity.sessionContext.sessionIssuer.userName"), r);
 	put_str(u, "type", type, r);
-	put_str(u, "credential_uid", sat(e->rec, "userIdentity.accessKeyId"), r);
-	put_str(acct, "uid", sat(e->rec, "userIdentity.accountId"), r);
+	put_str(u, "credential_uid", sat(rec, "userIdentity.accessKeyId"), r);
+	put_str(acct, "uid", sat(rec, "userIdentity.accountId"), r);
 	put_obj(u, "account", acct, r);
 	if (json_object_get(u, "uid") || json_object_get(u, "name") ||
 	    json_object_get(u, "account")) {
@@ -407,10 +407,10 @@ actor(const struct cst_evref *e, const struct cst_ev_facts *x, int *r)
 	} else {
 		json_decref(u);		/* a user needs one of account, name, uid */
 	}
-	put_str(a, "app_name", sat(e->rec, "userIdentity.invokedBy"), r);
+	put_str(a, "app_name", sat(rec, "userIdentity.invokedBy"), r);
 	if ((sess = json_object()) != NULL)
-		put_str(sess, "issuer", sat(e->rec,
-		    "userIdentity.sessionContext.sessionIssuer.arn"), r);
+		put_str(sess, "issuer", sat(rec, "userIdentity.sessionContext.sessionIssuer.arn"),
+		    r);
 	put_obj(a, "session", sess, r);
 	return a;
 }
@@ -419,17 +419,16 @@ static json_t *
 api(const struct cst_evref *e, const struct cst_ev_facts *x, int *r)
 {
 	json_t *a = json_object(), *svc = json_object(), *req = json_object(),
-	    *resp = json_object();
+	    *resp = json_object(), *rec = e->rec->json;
 
 	put_str(a, "operation", x->name, r);
 	put_str(svc, "name", x->source, r);
 	put_obj(a, "service", svc, r);
-	put_str(req, "uid", e->kind == CST_EV_CLOUDTRAIL ? sat(e->rec, "requestID") : x->id, r);
+	put_str(req, "uid", e->kind == CST_EV_CLOUDTRAIL ? sat(rec, "requestID") : x->id, r);
 	put_obj(a, "request", req, r);
-	put_str(resp, "error", e->kind == CST_EV_CLOUDTRAIL ? sat(e->rec, "errorCode") : x->error,
-	    r);
+	put_str(resp, "error", e->kind == CST_EV_CLOUDTRAIL ? sat(rec, "errorCode") : x->error, r);
 	if (e->kind == CST_EV_CLOUDTRAIL)
-		put_str(resp, "message", sat(e->rec, "errorMessage"), r);
+		put_str(resp, "message", sat(rec, "errorMessage"), r);
 	put_obj(a, "response", resp, r);
 	return a;
 }
@@ -440,7 +439,7 @@ evidence(const struct cst_evref *e, int *r)
 	json_t *ev = json_object(), *data = json_object(), *http;
 	struct cst_ev_facts x;
 
-	cst_ev_facts(e->rec, e->kind, &x);
+	x = e->rec->facts;
 	put_str(ev, "uid", x.id, r);
 	put_obj(ev, "actor", actor(e, &x, r), r);
 	if (x.name != NULL)
@@ -478,7 +477,7 @@ cloud(const struct cst_finding *f, int *r)
 	for (k = 0; k < f->n_ev; k++) {
 		if (f->ev[k].kind == CST_EV_CASTELLAN)
 			continue;
-		cst_ev_facts(f->ev[k].rec, f->ev[k].kind, &x);
+		x = f->ev[k].rec->facts;
 		if (x.region == NULL && x.account == NULL)
 			continue;
 		put_str(c, "provider", "AWS", r);
@@ -504,7 +503,7 @@ resources(const struct cst_finding *f, int *r)
 	for (k = 0; k < f->n_ev && *r == 0; k++) {
 		if (f->ev[k].kind != CST_EV_CLOUDTRAIL)
 			continue;
-		json_array_foreach(json_object_get(f->ev[k].rec, "resources"), i, res) {
+		json_array_foreach(json_object_get(f->ev[k].rec->json, "resources"), i, res) {
 			const char *arn = sat(res, "ARN");
 
 			if (arn == NULL || json_array_size(arr) >= MAX_RESOURCES ||
@@ -542,7 +541,7 @@ finding_uid(const struct cst_sigma_meta *m, const struct cst_finding *f,
 	ids = cst_calloc(f->n_ev + 1, sizeof(*ids));
 	own = cst_calloc(f->n_ev + 1, sizeof(*own));
 	for (k = 0; ids != NULL && own != NULL && k < f->n_ev && r == 0; k++) {
-		cst_ev_facts(f->ev[k].rec, f->ev[k].kind, &x);
+		x = f->ev[k].rec->facts;
 		if ((ids[k] = x.id) != NULL)
 			continue;
 		len = strlen(f->ev[k].file ? f->ev[k].file : "") + 24;
@@ -634,8 +633,8 @@ unmapped(const struct cst_rs *rs, const struct cst_finding *f, int *r)
 	return u;
 }
 
-int
-cst_ocsf_finding(const struct cst_rs *rs, const struct cst_finding *f, json_t **out)
+static int
+finding(const struct cst_rs *rs, const struct cst_finding *f, json_t **out)
 {
 	static const char *const conf[] = { "Unknown", "Low", "Medium", "High" };
 	const struct cst_sigma_meta *m = cst_rs_meta(rs, f->rule);
@@ -690,6 +689,21 @@ cst_ocsf_finding(const struct cst_rs *rs, const struct cst_finding *f, json_t **
 	}
 	*out = o;
 	return 0;
+}
+
+int
+cst_ocsf_finding(const struct cst_rs *rs, const struct cst_finding *f, json_t **out)
+{
+	size_t k;
+	int r = 0;
+
+	for (k = 0; k < f->n_ev && r == 0; k++)	/* the evidence's fields are read */
+		r = cst_ev_rec_load(f->ev[k].rec);
+	if (r == 0)
+		r = finding(rs, f, out);
+	for (k = 0; k < f->n_ev; k++)
+		cst_ev_rec_unload(f->ev[k].rec);
+	return r;
 }
 
 int

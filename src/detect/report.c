@@ -154,7 +154,7 @@ event_line(const struct rep *r, const struct cst_evref *e)
 {
 	struct cst_ev_facts x;
 
-	cst_ev_facts(e->rec, e->kind, &x);
+	x = e->rec->facts;
 	put_time(r, e->time_ms);
 	put(r, " ");
 	put(r, x.name);
@@ -212,7 +212,7 @@ finding(const struct rep *r, const struct cst_rs *rs, const struct cst_finding *
 		fputs("\n", r->o);
 		return;
 	}
-	cst_ev_facts(f->ev[0].rec, f->ev[0].kind, &x);
+	x = f->ev[0].rec->facts;
 	eol(r);
 	line(r, 1);
 	put(r, x.source);
@@ -491,7 +491,7 @@ incident_json(const struct cst_incident *in)
 		const struct cst_evref *e = in->timeline[i].ev;
 		json_t *cites = json_array(), *s;
 
-		cst_ev_facts(e->rec, e->kind, &x);
+		x = e->rec->facts;
 		for (k = 0; cites && k < in->timeline[i].n_findings; k++)
 			json_array_append_new(cites, json_integer(
 			    (json_int_t)in->timeline[i].findings[k]));

@@ -85,7 +85,7 @@ cst__rs_hit_free(struct rs_hit *h)
 	if (h == NULL)
 		return;
 	for (i = 0; i < h->n_ev; i++)
-		json_decref(h->ev[i].rec);
+		cst_ev_rec_unref(h->ev[i].rec);
 	cst_free(h->ev);
 	json_decref(h->fields);
 	cst_free(h);
@@ -116,7 +116,7 @@ finding_clear(struct cst_finding *f)
 	size_t i;
 
 	for (i = 0; i < f->n_ev; i++)
-		json_decref(f->ev[i].rec);
+		cst_ev_rec_unref(f->ev[i].rec);
 	cst_free(f->ev);
 	cst_free(f->group);
 	cst_free(f->excerpt);
@@ -153,7 +153,7 @@ cst__rs_add_finding(struct cst_rs *rs, const struct rs_hit *h, const char *group
 	}
 	for (i = 0; i < h->n_ev; i++) {
 		f->ev[i] = h->ev[i];
-		json_incref(f->ev[i].rec);
+		cst_ev_rec_ref(f->ev[i].rec);
 	}
 	f->n_ev = h->n_ev;
 	rs->n_f++;
@@ -1242,6 +1242,8 @@ cst_rs_match(struct cst_rs *rs, struct cst_sigma_ctx *ctx, const struct cst_even
 {
 	json_t *view = NULL, *rec, *nv;
 	struct cst_ev_facts facts;
+	struct cst_ev_rec *kept = NULL;	/* rec as findings keep it, made at the first match */
+	bool failed = false;		/* the event's call failed (facts of the record as read) */
 	struct rs_hit *h = NULL;
 	const char *file, *name;
 	char *excerpt;
@@ -1273,22 +1275,29 @@ cst_rs_match(struct cst_rs *rs, struct cst_sigma_ctx *ctx, const struct cst_even
 		if (e->type != RS_RULE || !(e->kinds & (1u << ev->kind)) ||
 		    !cst_sigma_rule_match(e->rule, ctx, rec))
 			continue;
+		if (kept == NULL) {
+			if ((r = cst_ev_rec_new(rec, ev->kind, view ? NULL : ev->raw, ev->raw_len,
+			    &kept)) != 0)
+				break;
+			if (view != NULL)
+				cst_ev_facts(ev->rec, ev->kind, &facts);
+			failed = view != NULL ? facts.failed : kept->facts.failed;
+		}
 		if ((h = cst_calloc(1, sizeof(*h))) == NULL ||
 		    (h->ev = cst_calloc(1, sizeof(*h->ev))) == NULL) {
 			cst_free(h);
 			r = CST_ENOMEM;
 			break;
 		}
-		cst_ev_facts(ev->rec, ev->kind, &facts);
 		h->entry = i;
 		h->t = h->first = ev->time_ms;
-		h->ev[0].rec = json_incref(rec);
+		h->ev[0].rec = cst_ev_rec_ref(kept);
 		h->ev[0].kind = ev->kind;
 		h->ev[0].file = file;
 		h->ev[0].index = ev->index;
 		h->ev[0].time_ms = ev->time_ms;
 		h->n_ev = h->n_total = 1;
-		h->n_failed = facts.failed;
+		h->n_failed = failed;
 		if (!e->referenced || e->generated) {
 			excerpt = view && ev->kind == CST_EV_CLOUDTRAIL ?
 			    script_excerpt(e->rule, ctx, rec) : NULL;
@@ -1296,6 +1305,7 @@ cst_rs_match(struct cst_rs *rs, struct cst_sigma_ctx *ctx, const struct cst_even
 			cst_free(excerpt);
 		}
 		if (r == 0 && e->referenced && ev->time_ms >= 0) {
+			cst_ev_rec_pin(kept);	/* correlations read its fields */
 			rs->kept++;
 			if ((r = cst__rs_hit_push(&e->hits, h)) == 0 && ++rs->live > rs->max_kept &&
 			    rs->max_kept > 0)
@@ -1306,6 +1316,9 @@ cst_rs_match(struct cst_rs *rs, struct cst_sigma_ctx *ctx, const struct cst_even
 			cst__rs_hit_free(h);
 		}
 	}
+	if (kept != NULL)
+		cst_ev_rec_unload(kept);	/* kept compact until a report reads it */
+	cst_ev_rec_unref(kept);
 	json_decref(view);
 	return r;
 }
@@ -1337,14 +1350,11 @@ finding_cmp(const void *pa, const void *pb)
 {
 	const struct cst_finding *a = pa, *b = pb;
 	const struct cst_sigma_meta *ma, *mb;
-	struct cst_ev_facts fa, fb;
 	int c;
 
 	if (a->time_ms != b->time_ms)
 		return a->time_ms < b->time_ms ? -1 : 1;
-	cst_ev_facts(a->ev[0].rec, a->ev[0].kind, &fa);
-	cst_ev_facts(b->ev[0].rec, b->ev[0].kind, &fb);
-	if ((c = str_cmp0(fa.id, fb.id)) != 0)
+	if ((c = str_cmp0(a->ev[0].rec->facts.id, b->ev[0].rec->facts.id)) != 0)
 		return c;
 	ma = cst_rs_meta(sort_rs, a->rule);
 	mb = cst_rs_meta(sort_rs, b->rule);

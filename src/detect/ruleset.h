@@ -40,7 +40,7 @@ struct cst_rs;
 
 /* One event a finding rests on: the record (a reference held by the run) and where it was. */
 struct cst_evref {
-	json_t *rec;
+	struct cst_ev_rec *rec;
 	enum cst_ev_kind kind;
 	const char *file;	/* interned in the run */
 	size_t index;

@@ -1,7 +1,8 @@
 """`castellan detect --jobs N`: files read by several threads give the report one thread gives,
-byte for byte, on the public data sets and on a gzip'd S3 tree with the same records delivered
-twice in different files (deduplication keeps the copy that comes first in walk order), with
---since/--until; and --jobs is checked as a usage error.
+byte for byte in every format (json, text, markdown, ocsf), on the public data sets and on a
+gzip'd S3 tree with the same records delivered twice in different files (deduplication keeps
+the copy that comes first in walk order), with --since/--until; and --jobs is checked as a
+usage error.
 """
 import gzip
 import json
@@ -25,6 +26,19 @@ def detect(*args):
     elif b"\nstats: files=" in out:
         out = b"\n".join(x for x in out.split(b"\n") if not x.startswith(b"stats: files="))
     return p.returncode, out, p.stderr.decode()
+
+
+def raw(*args):
+    """Exit code and the report exactly as written, less its run statistics: the "stats"
+    member that ends a JSON report, the "stats: files=" line of text and markdown."""
+    p = subprocess.run([CASTELLAN, "detect", "run", *args], capture_output=True, timeout=300)
+    out = p.stdout
+    cut = out.find(b',\n "stats": {')
+    if cut >= 0:
+        assert out.endswith(b"}\n}\n")
+        out = out[:cut]
+    return p.returncode, b"\n".join(x for x in out.split(b"\n")
+                                     if not x.startswith(b"stats: files="))
 
 
 def tree(tmp_path):
@@ -52,6 +66,22 @@ def test_jobs_identical_on_public_data():
         assert runs[0][0] == 1, runs[0][2]  # findings (LICENSE files and the like: skipped)
         for code, out, err in runs[1:]:
             assert code == runs[0][0] and out == runs[0][1]
+
+
+def test_jobs_byte_identical_every_format(tmp_path):
+    """Every format, written as it goes, is the same bytes whatever the number of threads, on
+    the public data and on the gzip'd tree with duplicates."""
+    root = tree(tmp_path)
+    for src in (CT, root):
+        for fmt in ("json", "text", "markdown", "ocsf"):
+            runs = [raw("--rules", RULES, "--format", fmt, "--jobs", str(j), src)
+                    for j in (1, 2, 3)]
+            assert runs[0][0] == 1 and len(runs[0][1]) > 10000, (src, fmt)
+            for code, out in runs[1:]:
+                assert code == 1 and out == runs[0][1], (src, fmt)
+            if fmt == "json":  # the layout jansson gives the whole document
+                doc = json.loads(runs[0][1] + b"}")
+                assert doc["summary"]["findings"] == len(doc["findings"]) > 0
 
 
 def test_jobs_identical_with_duplicates_across_files(tmp_path):

@@ -57,7 +57,10 @@ run(struct run *r, const char *const *texts, size_t n, bool reverse, int64_t gap
 
 		assert_non_null(rec);
 		r->recs[r->n++] = rec;
+		memset(&ev, 0, sizeof(ev));
 		ev.rec = rec;
+		ev.raw = texts[k];	/* kept as text: incidents load the trees again */
+		ev.raw_len = strlen(texts[k]);
 		ev.kind = json_object_get(rec, "eventID") ? CST_EV_CLOUDTRAIL : CST_EV_CASTELLAN;
 		ev.file = "f.json";
 		ev.index = k;
