@@ -13,6 +13,7 @@
 
 #include "core/alloc.h"
 #include "core/err.h"
+#include "core/hscache.h"
 
 #define MAX_PATTERNS ((size_t)1 << 20)
 
@@ -83,8 +84,8 @@ compile_db(struct cst_patset *ps, const struct cst_pattern *p)
 
 		if (m == 0)
 			break;
-		if (hs_compile_multi(expr, flags, ids, (unsigned)m, HS_MODE_BLOCK, NULL, &ps->db,
-		    &ce) == HS_SUCCESS)
+		if (cst_hscache_compile_multi(expr, flags, ids, (unsigned)m, HS_MODE_BLOCK,
+		    &ps->db, &ce) == HS_SUCCESS)
 			break;
 		bad = ce != NULL ? ce->expression : -1;
 		hs_free_compile_error(ce);

@@ -90,7 +90,12 @@ struct cst_sec_opts {
 	size_t max_file;		/* largest file or blob scanned (0: 16 MiB) */
 	bool full_blobs;		/* history scans: inspect every changed blob whole (the
 					 * slower reference) instead of its added lines first */
+	unsigned jobs;			/* history scans: threads reading and inspecting blobs
+					 * (0: the CPUs online, at most CST_SEC_MAX_JOBS); the
+					 * report does not depend on it */
 };
+
+#define CST_SEC_MAX_JOBS 64
 
 struct cst_sec_scanner;
 
@@ -126,7 +131,8 @@ int cst_sec_scan_path(struct cst_sec_scanner *s, const char *root, struct cst_se
  * it is added (not present in the file in any parent). Unless the scanner was built with
  * full_blobs, a changed blob is inspected whole only when its added lines (with one line of
  * context each side) hold a finding or its file kind has context to read (secrets_git.c).
- * 0; CST_ENOENT (no repository); CST_EIO (an object could not be read, in r->err);
+ * Blobs are read and inspected on the jobs option's threads (the calling thread among them);
+ * r is the same for every number of threads. 0; CST_ENOENT (no repository); CST_EIO (an object could not be read, in r->err);
  * CST_ENOMEM.
  */
 int cst_sec_scan_git(struct cst_sec_scanner *s, const char *repo, struct cst_sec_report *r);

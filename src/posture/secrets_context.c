@@ -17,9 +17,12 @@
 #include <strings.h>
 #include <yaml.h>
 
+#include <pthread.h>
+
 #include "core/alloc.h"
 #include "core/b64.h"
 #include "core/err.h"
+#include "core/hscache.h"
 #include "core/str.h"
 
 enum { N_MAP, N_SEQ, N_STR, N_OTHER };
@@ -926,16 +929,32 @@ doc_label(enum cst_sec_kind k, const struct node *root)
  * Whether d holds a member name the walk acts on (walk_member); without one, parsing the
  * structure would add nothing to the raw text's scan, so it is skipped.
  */
+static const char *const needles[] = { "env", "Env", "with", "variables", "HyperParameters",
+	"Secret", "OnCreate", "OnStart", "_commands", NULL };
+
 static bool
 worth_parsing(const char *d, size_t len)
 {
-	static const char *const needles[] = { "env", "Env", "with", "variables", "HyperParameters",
-		"Secret", "OnCreate", "OnStart", "_commands", NULL };
 	size_t i;
 
 	for (i = 0; needles[i] != NULL; i++)
 		if (memmem(d, len, needles[i], strlen(needles[i])) != NULL)
 			return true;
+	return false;
+}
+
+/* Whether d holds a markdown fence: three backticks or tildes. */
+static bool
+has_fence(const char *d, size_t len)
+{
+	static const char marks[] = "`~";
+	const char *p, *end = d + len;
+	size_t k;
+
+	for (k = 0; k < 2; k++)
+		for (p = d; (p = memchr(p, marks[k], (size_t)(end - p))) != NULL; p++)
+			if (end - p >= 3 && p[1] == marks[k] && p[2] == marks[k])
+				return true;
 	return false;
 }
 
@@ -1063,9 +1082,57 @@ cst__sec_context(enum cst_sec_kind k, const char *data, size_t len, struct cst_s
 	}
 }
 
-bool
-cst__sec_context_applies(enum cst_sec_kind k, const char *data, size_t len)
+/* The needles (ids 0 to N_NEEDLES - 1) and the two fences as one Hyperscan database. */
+#define N_NEEDLES (sizeof(needles) / sizeof(needles[0]) - 1)
+static hs_database_t *needle_db;
+static pthread_once_t needle_once = PTHREAD_ONCE_INIT;
+
+static void
+build_needles(void)
 {
+	const char *expr[N_NEEDLES + 2];
+	unsigned flags[N_NEEDLES + 2], ids[N_NEEDLES + 2], i;
+	hs_compile_error_t *ce = NULL;
+
+	for (i = 0; i < N_NEEDLES + 2; i++) {
+		expr[i] = i < N_NEEDLES ? needles[i] : i == N_NEEDLES ? "```" : "~~~";
+		flags[i] = HS_FLAG_SINGLEMATCH;
+		ids[i] = i;
+	}
+	if (cst_hscache_compile_multi(expr, flags, ids, N_NEEDLES + 2, HS_MODE_BLOCK, &needle_db,
+	    &ce) != HS_SUCCESS) {
+		hs_free_compile_error(ce);
+		needle_db = NULL;	/* the memmem way */
+	}
+}
+
+int
+cst__sec_needles_scratch(hs_scratch_t **out)
+{
+	*out = NULL;
+	pthread_once(&needle_once, build_needles);
+	if (needle_db == NULL)
+		return CST_EINVAL;
+	return hs_alloc_scratch(needle_db, out) == HS_SUCCESS ? 0 : CST_ENOMEM;
+}
+
+/* A match of the needle scan: stops it at one of the wanted group (fences or member names). */
+static int
+needle_hit(unsigned id, unsigned long long from, unsigned long long to, unsigned fl, void *arg)
+{
+	bool *want_fence = arg;
+
+	(void)from;
+	(void)to;
+	(void)fl;
+	return (id >= N_NEEDLES) == *want_fence;
+}
+
+bool
+cst__sec_context_applies(enum cst_sec_kind k, const char *data, size_t len, hs_scratch_t *scr)
+{
+	bool fence = k == CST_SEC_MARKDOWN;
+
 	switch (k) {
 	case CST_SEC_PLAIN:
 		return false;
@@ -1076,9 +1143,15 @@ cst__sec_context_applies(enum cst_sec_kind k, const char *data, size_t len)
 	}
 	if (len > CST_SEC_MAX_STRUCTURED)
 		return true;
-	if (k == CST_SEC_MARKDOWN)	/* a fence: three backticks or tildes */
-		return memmem(data, len, "```", 3) != NULL || memmem(data, len, "~~~", 3) != NULL;
-	return worth_parsing(data, len);
+	if (scr != NULL && len <= UINT32_MAX) {
+		hs_error_t e = hs_scan(needle_db, data, (unsigned)len, 0, scr, needle_hit, &fence);
+
+		if (e == HS_SCAN_TERMINATED)
+			return true;
+		if (e == HS_SUCCESS)
+			return false;
+	}
+	return fence ? has_fence(data, len) : worth_parsing(data, len);
 }
 
 void

@@ -1,9 +1,10 @@
 /*
  * The history side of the secret scanner (secrets.h): every commit reachable from any ref or
- * HEAD, parents before children (topological order). libgit2 lists the refs, walks the
- * commits and reads them; trees and blobs are read from the pack files directly (gitpack.h:
- * one whole-buffer inflate each, delta bases cached) and through libgit2 only when a pack
- * does not hold them (loose objects, alternates) or cannot be read here.
+ * HEAD, parents before children (topological order). libgit2 lists the refs and walks the
+ * commits (its reads going first through a backend on the pack reader: fastodb); commits are
+ * parsed here for their tree and parents; trees and blobs are read from the pack files
+ * directly (gitpack.h: one whole-buffer inflate each, delta bases cached) and through libgit2
+ * only when a pack does not hold them (loose objects, alternates) or cannot be read here.
  *
  * Design: a commit's changes are found by comparing its tree with its parents' trees entry by
  * entry (identical subtrees are skipped by object id, so an unchanged directory costs one
@@ -27,6 +28,21 @@
  *   finding on an added line that needs more than one unchanged line around it to match
  *   (PEM blocks, the built-in multi-line secrets, always get the whole-blob inspection).
  *
+ * Threads, and why the report does not depend on their number. Three phases:
+ * 1. the calling thread walks the commits and trees and appends each change (commit, path,
+ *    blob, parents' blobs) to a list, publishing it as it grows;
+ * 2. workers (the jobs option; the calling thread joins them when its walk is done) take the
+ *    changes in list order and do the blob work: read and hash each blob (once, whichever
+ *    worker needs it first: the others wait for it), decide from the added lines whether the
+ *    blob is worth the whole inspection, and inspect it whole (once per blob and kind). What
+ *    a worker computes for a change depends only on the objects, never on the order: the
+ *    change that first wants a blob's whole inspection is the smallest index that wants it
+ *    (an atomic minimum), whichever worker got there first;
+ * 3. the calling thread goes through the list in order and reports: errors, statistics, and
+ *    the findings of changes at or after their blob's first wanting change whose line is
+ *    added, once per path, rule and secret. This is the order and the rule of a walk on one
+ *    thread, so the report is the same for every number of jobs.
+ *
  * The one difference from a line diff: a line that a diff shows as added because it moved
  * or was duplicated within the file is not "added" here; its secret was in the parent
  * already and was reported where it first appeared.
@@ -34,8 +50,13 @@
 #include "posture/secrets_int.h"
 
 #include <git2.h>
+#include <git2/sys/odb_backend.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "core/alloc.h"
 #include "core/err.h"
@@ -47,20 +68,128 @@
 #define MAX_TREE ((size_t)64 << 20)
 /* Most bytes of line-hash sets kept: past it, a blob's set is built again when needed. */
 #define LSET_BUDGET ((size_t)1 << 30)
+/* The change, blob and (blob, kind) lists: chunks of CH_SIZE entries, at most CH_MAX. */
+#define CH_BITS 12
+#define CH_SIZE ((size_t)1 << CH_BITS)
+#define CH_MAX ((size_t)1 << 18)
+#define NONE UINT32_MAX
 
-struct bent {
-	git_oid oid;
-	uint8_t kind;
-	bool used;
-	int32_t idx;	/* into g->blobs, or -1: no findings */
+/* A list that grows while other threads read the entries already published. */
+struct chunked {
+	char **c;	/* CH_MAX chunk pointers */
+	size_t n, esz;
 };
 
-/* The hashes of a blob's lines (line_hash), in order. */
-struct lset {
+static void *
+ch_at(const struct chunked *a, size_t i)
+{
+	return a->c[i >> CH_BITS] + (i & (CH_SIZE - 1)) * a->esz;
+}
+
+/* A new zeroed entry at the end: its index to *i. 0; CST_ELIMIT; CST_ENOMEM. */
+static int
+ch_push(struct chunked *a, uint32_t *i)
+{
+	if (a->c == NULL && (a->c = cst_calloc(CH_MAX, sizeof(*a->c))) == NULL)
+		return CST_ENOMEM;
+	if (a->n >= CH_SIZE * CH_MAX || a->n >= NONE)
+		return CST_ELIMIT;
+	if (a->c[a->n >> CH_BITS] == NULL &&
+	    (a->c[a->n >> CH_BITS] = cst_calloc(CH_SIZE, a->esz)) == NULL)
+		return CST_ENOMEM;
+	*i = (uint32_t)a->n++;
+	return 0;
+}
+
+static void
+ch_free(struct chunked *a)
+{
+	size_t i;
+
+	for (i = 0; a->c != NULL && i < CH_MAX && a->c[i] != NULL; i++)
+		cst_free(a->c[i]);
+	cst_free(a->c);
+}
+
+/* A blob id of the history, what reading it told, and its line hashes. */
+enum { B_UNREAD, B_READING, B_READ };
+struct blob {
 	git_oid oid;
-	bool used;
-	uint64_t *h;	/* in the arena */
+	_Atomic int state;	/* B_*: the fields below are set once it is B_READ */
+	bool ok;		/* readable (else why) */
+	bool binary;		/* a NUL in the first CST_SEC_BINARY_PROBE bytes */
+	bool counted;		/* phase 3: counted in the statistics */
+	char *why;		/* !ok: why it could not be read (owned) */
+	size_t len;
+	const uint64_t *h;	/* its lines' hashes, in order, in a worker's arena; NULL: not
+				 * kept (over LSET_BUDGET), built again when needed */
 	size_t n;
+};
+
+/* A blob read as a kind of file: its whole inspection. */
+struct bk {
+	uint32_t blob;
+	uint8_t kind;
+	bool seen;			/* phase 3: its first change was reported */
+	_Atomic uint32_t first;		/* smallest change index that wants the whole
+					 * inspection, NONE: none */
+	atomic_flag claimed;		/* a worker inspects it (or did) */
+	struct cst_sec_blob *res;	/* the inspection; NULL: none, or binary */
+};
+
+/* One changed file of one commit. */
+struct chg {
+	uint32_t commit;	/* into gs.commits */
+	uint32_t path;		/* offset into gs.paths */
+	uint32_t blob, bk;
+	uint32_t par;		/* first of np parents' blobs in gs.pars (NONE: absent) */
+	uint32_t np;
+};
+
+struct commit {
+	git_oid oid;
+	bool author_read;	/* phase 3: author and when read (for its first finding) */
+	char author[512];
+	int64_t when;
+};
+
+/* A walked commit's tree. */
+struct ctree {
+	git_oid c, t;
+	bool used;
+};
+
+/* A parent's lines for the time of one change: a hash table in a reused buffer. */
+struct lref {
+	const uint64_t *h;	/* NULL: no such file */
+	size_t n;		/* slots, a power of two */
+};
+
+struct gs;
+
+/* One thread's object reader, buffers and arena of kept line hashes. */
+struct wk {
+	struct gs *g;
+	struct cst_sec_tls *tls;	/* NULL: the scanner's own (the calling thread) */
+	struct cst_gitpack *packs;	/* NULL: every object through libgit2 */
+	hs_scratch_t *needles;		/* for cst__sec_context_applies, or NULL */
+	char why[256];			/* why the last obj_read failed */
+	char *blob, *pblob, *text;	/* reused buffers: the changed blob, a parent's blob,
+					 * the added lines */
+	size_t blob_cap, pblob_cap, text_cap;
+	uint64_t *lh, *plh;		/* reused: line hashes of the blob, of a parent */
+	size_t lh_cap, plh_cap;
+	uint64_t *tb[MAX_PARENTS];	/* reused: the parents' line tables of a change */
+	size_t tb_cap[MAX_PARENTS];
+	struct achunk {
+		uint64_t *p;
+		size_t bytes;
+	} *chunks;			/* the kept line hashes are carved from these */
+	size_t n_chunks, cap_chunks;
+	uint64_t *ar;			/* free part of the last chunk */
+	size_t ar_left;
+	pthread_t th;
+	int rc;
 };
 
 struct gs {
@@ -68,34 +197,61 @@ struct gs {
 	struct cst_sec_report *r;
 	git_repository *repo;
 	git_odb *odb;
-	struct cst_gitpack *packs;	/* NULL: every object through libgit2 */
-	char why[256];			/* why the last obj_read failed */
-	char *blob, *pblob, *text;	/* reused buffers: the changed blob, a parent's blob,
-					 * the added lines */
-	size_t blob_cap, pblob_cap, text_cap;
-	uint64_t *lh;			/* reused: the line hashes of a blob */
-	size_t lh_cap;
+	pthread_mutex_t odb_mu;		/* libgit2 reads, one at a time */
 	bool full;			/* cst__sec_full_blobs */
-	struct bent *tab;		/* blob cache: (blob id, kind) -> findings */
-	size_t tab_cap, tab_n;
-	struct cst_sec_blob *blobs;
-	size_t n_blobs, cap_blobs;
-	struct lset *ls;		/* blob id -> line hashes */
-	size_t ls_cap, ls_n, ls_bytes;
-	uint64_t *tb[MAX_PARENTS];	/* reused: the parents' line tables of a change */
-	size_t tb_cap[MAX_PARENTS];
-	uint64_t **chunks;		/* the kept line hashes are carved from these */
-	size_t n_chunks, cap_chunks;
-	uint64_t *ar;			/* free part of the last chunk */
-	size_t ar_left;
+	size_t max_file;
+	struct wk *w;			/* n_w workers; w[0] is the calling thread's */
+	size_t n_w;
+	/* the lists (chunked: workers read them while phase 1 appends) */
+	struct chunked chg, blobs, bks;
+	uint32_t *pars;			/* parents' blobs of the changes (phase 1 grows it
+					 * under mu: workers read it under mu too) */
+	size_t n_pars, cap_pars;
+	/* phase 1 only */
+	struct tree *tpool;		/* tree buffers to reuse */
+	struct ctree *ct;		/* commit -> tree, of the commits walked */
+	size_t ct_cap;
+	size_t n_tpool, cap_tpool;
+	struct commit *commits;
+	size_t n_commits, cap_commits;
+	char *paths;
+	size_t paths_len, paths_cap;
+	uint32_t *btab;			/* blob id -> blob index + 1 (0: empty) */
+	size_t btab_cap;
+	uint32_t *ktab;			/* (blob, kind) -> bk index + 1 */
+	size_t ktab_cap;
+	/* phase 2 hand-over */
+	pthread_mutex_t mu;
+	pthread_cond_t more;		/* changes published, the walk ended, or a failure */
+	pthread_cond_t read;		/* a blob became B_READ */
+	size_t published, next;
+	bool walked;
+	_Atomic int fatal;		/* a worker's failure (CST_ENOMEM): everyone stops */
+	_Atomic size_t kept_bytes;
+	/* phase 3 */
 	uint64_t *rep;			/* (path, rule, secret) already reported */
 	size_t rep_cap, rep_n;
-	/* the commit being walked */
-	char commit[GIT_OID_HEXSZ + 1];
-	char author[512];
-	int64_t when;
+	char commit[GIT_OID_HEXSZ + 1];	/* the commit being walked or reported */
 	char path[MAX_PATH + 1];
 };
+
+static struct chg *
+chg_at(const struct gs *g, size_t i)
+{
+	return ch_at(&g->chg, i);
+}
+
+static struct blob *
+blob_at(const struct gs *g, size_t i)
+{
+	return ch_at(&g->blobs, i);
+}
+
+static struct bk *
+bk_at(const struct gs *g, size_t i)
+{
+	return ch_at(&g->bks, i);
+}
 
 static int
 gerr(struct gs *g, const char *path, const char *what)
@@ -107,60 +263,12 @@ gerr(struct gs *g, const char *path, const char *what)
 }
 
 static size_t
-oid_hash(const git_oid *o, uint8_t kind)
+oid_hash(const git_oid *o)
 {
 	uint64_t h;
 
-	memcpy(&h, o->id, sizeof(h));
-	return (size_t)(h ^ ((uint64_t)kind * UINT64_C(0x9e3779b97f4a7c15)));
-}
-
-static struct bent *
-cache_find(struct gs *g, const git_oid *o, uint8_t kind)
-{
-	size_t i;
-
-	if (g->tab_cap == 0)
-		return NULL;
-	for (i = oid_hash(o, kind) & (g->tab_cap - 1); g->tab[i].used;
-	    i = (i + 1) & (g->tab_cap - 1))
-		if (g->tab[i].kind == kind && git_oid_equal(&g->tab[i].oid, o))
-			return &g->tab[i];
-	return NULL;
-}
-
-static int
-cache_put(struct gs *g, const git_oid *o, uint8_t kind, int32_t idx)
-{
-	size_t i;
-
-	if (2 * (g->tab_n + 1) > g->tab_cap) {
-		size_t nc = g->tab_cap ? g->tab_cap * 2 : 4096, k;
-		struct bent *t = cst_calloc(nc, sizeof(*t));
-
-		if (t == NULL)
-			return CST_ENOMEM;
-		for (k = 0; k < g->tab_cap; k++) {
-			if (!g->tab[k].used)
-				continue;
-			for (i = oid_hash(&g->tab[k].oid, g->tab[k].kind) & (nc - 1); t[i].used;
-			    i = (i + 1) & (nc - 1))
-				;
-			t[i] = g->tab[k];
-		}
-		cst_free(g->tab);
-		g->tab = t;
-		g->tab_cap = nc;
-	}
-	for (i = oid_hash(o, kind) & (g->tab_cap - 1); g->tab[i].used;
-	    i = (i + 1) & (g->tab_cap - 1))
-		;
-	g->tab[i].oid = *o;
-	g->tab[i].kind = kind;
-	g->tab[i].used = true;
-	g->tab[i].idx = idx;
-	g->tab_n++;
-	return 0;
+	memcpy(&h, o->id, sizeof(h));	/* object ids are uniformly distributed already */
+	return (size_t)h;
 }
 
 /* Adds key to the reported set; false if it was there already. */
@@ -198,36 +306,40 @@ reported_add(struct gs *g, uint64_t key, bool *fresh)
 	return 0;
 }
 
-/* ---- objects and trees ---- */
+/* ---- objects ---- */
 
 /*
  * Reads object id, which must be of type want (CST_GIT_*), into the growable buffer *buf of
- * *cap bytes: from the packs (gitpack.h), else (loose objects, alternates, a pack this reader
- * leaves alone, an object over max) through libgit2. 0; CST_EIO (g->why says why);
- * CST_ENOMEM.
+ * *cap bytes: from the thread's packs (gitpack.h), else (loose objects, alternates, a pack
+ * this reader leaves alone, an object over max) through libgit2. 0; CST_EIO (w->why says
+ * why); CST_ENOMEM.
  */
 static int
-obj_read(struct gs *g, const git_oid *id, int want, size_t max, char **buf, size_t *cap,
+obj_read(struct wk *w, const git_oid *id, int want, size_t max, char **buf, size_t *cap,
     size_t *len)
 {
+	struct gs *g = w->g;
 	git_odb_object *o = NULL;
 	int type = 0, r = CST_ENOENT;
 	size_t n;
 
-	if (g->packs != NULL && (r = cst_gitpack_read(g->packs, id->id, max, &type, buf, cap,
+	if (w->packs != NULL && (r = cst_gitpack_read(w->packs, id->id, max, &type, buf, cap,
 	    len)) == 0 && type == want)
 		return 0;
 	if (r == CST_ENOMEM)
 		return r;
+	pthread_mutex_lock(&g->odb_mu);
 	if (g->odb == NULL || git_odb_read(&o, g->odb, id) != 0) {
 		const git_error *e = git_error_last();
 
-		snprintf(g->why, sizeof(g->why), "%s", e != NULL && e->message != NULL ?
+		snprintf(w->why, sizeof(w->why), "%s", e != NULL && e->message != NULL ?
 		    e->message : "failed");
+		pthread_mutex_unlock(&g->odb_mu);
 		return CST_EIO;
 	}
+	pthread_mutex_unlock(&g->odb_mu);
 	if ((int)git_odb_object_type(o) != want) {
-		snprintf(g->why, sizeof(g->why), "the object is a %s", git_object_type2string(
+		snprintf(w->why, sizeof(w->why), "the object is a %s", git_object_type2string(
 		    git_odb_object_type(o)));
 		git_odb_object_free(o);
 		return CST_EIO;
@@ -250,17 +362,16 @@ obj_read(struct gs *g, const git_oid *id, int want, size_t max, char **buf, size
 	return 0;
 }
 
-/* Reports an object that could not be read; CST_ENOMEM passes through. */
+/* Reports an object that could not be read (the reason in why); CST_ENOMEM passes through. */
 static int
-obj_err(struct gs *g, int r, const char *path, const char *what)
+obj_err(struct gs *g, int r, const char *why, const char *path, const char *what)
 {
 	if (r == CST_ENOMEM)
 		return r;
-	return cst__sec_error(g->r, path, g->commit[0] ? g->commit : NULL, "%s: %s", what,
-	    g->why);
+	return cst__sec_error(g->r, path, g->commit[0] ? g->commit : NULL, "%s: %s", what, why);
 }
 
-/* ---- line-hash sets ---- */
+/* ---- line hashes ---- */
 
 /* The hash of the line d[0..n) (n excludes the newline), as record() in secrets_scan.c. */
 static uint64_t
@@ -269,9 +380,9 @@ line_hash(const char *d, size_t n)
 	return cst__sec_hash(d, n > 0 && d[n - 1] == '\r' ? n - 1 : n);
 }
 
-/* The hashes of the lines of d[0..len), in order, into g->lh (grown), *n of them. */
+/* The hashes of the lines of d[0..len), in order, into *v (grown, *cap), *n of them. */
 static int
-line_hashes(struct gs *g, const char *d, size_t len, size_t *n)
+line_hashes(const char *d, size_t len, uint64_t **v, size_t *cap, size_t *n)
 {
 	const char *p, *end = d + len;
 	size_t k = 0;
@@ -279,16 +390,16 @@ line_hashes(struct gs *g, const char *d, size_t len, size_t *n)
 	for (p = d; p < end;) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p)), *e = nl ? nl : end;
 
-		if (k == g->lh_cap) {
-			size_t nc = g->lh_cap ? g->lh_cap * 2 : 1024;
-			uint64_t *v = cst_reallocarray(g->lh, nc, sizeof(*v));
+		if (k == *cap) {
+			size_t nc = *cap ? *cap * 2 : 1024;
+			uint64_t *nv = cst_reallocarray(*v, nc, sizeof(*nv));
 
-			if (v == NULL)
+			if (nv == NULL)
 				return CST_ENOMEM;
-			g->lh = v;
-			g->lh_cap = nc;
+			*v = nv;
+			*cap = nc;
 		}
-		g->lh[k++] = line_hash(p, (size_t)(e - p));
+		(*v)[k++] = line_hash(p, (size_t)(e - p));
 		p = nl ? nl + 1 : end;
 	}
 	*n = k;
@@ -298,36 +409,42 @@ line_hashes(struct gs *g, const char *d, size_t len, size_t *n)
 /* 0 marks an empty slot of a table: the hash 0 is stored as 1 */
 #define SET_KEY(x) ((x) != 0 ? (x) : 1)
 
+/* An arena chunk: 4 MiB, two huge pages where the kernel gives them (fewer page faults). */
 #define CHUNK_WORDS ((size_t)1 << 19)
 
-/* n words from the arena (freed with the scan). */
-static uint64_t *
-arena_alloc(struct gs *g, size_t n)
+/*
+ * Starts a new chunk of the thread's arena (freed with the scan) of at least n words: w->ar,
+ * w->ar_left. What was left of the last chunk is abandoned. 0; CST_ENOMEM.
+ */
+static int
+arena_more(struct wk *w, size_t n)
 {
-	uint64_t *p;
+	size_t sz = n > CHUNK_WORDS ? n : CHUNK_WORDS;
+	void *m;
 
-	if (g->ar_left < n) {
-		size_t sz = n > CHUNK_WORDS ? n : CHUNK_WORDS;
+	if (w->n_chunks == w->cap_chunks) {
+		size_t nc = w->cap_chunks ? w->cap_chunks * 2 : 16;
+		struct achunk *v = cst_reallocarray(w->chunks, nc, sizeof(*v));
 
-		if (g->n_chunks == g->cap_chunks) {
-			size_t nc = g->cap_chunks ? g->cap_chunks * 2 : 16;
-			uint64_t **v = cst_reallocarray(g->chunks, nc, sizeof(*v));
-
-			if (v == NULL)
-				return NULL;
-			g->chunks = v;
-			g->cap_chunks = nc;
-		}
-		if ((p = cst_reallocarray(NULL, sz, sizeof(*p))) == NULL)
-			return NULL;
-		g->chunks[g->n_chunks++] = p;
-		g->ar = p;
-		g->ar_left = sz;
+		if (v == NULL)
+			return CST_ENOMEM;
+		w->chunks = v;
+		w->cap_chunks = nc;
 	}
-	p = g->ar;
-	g->ar += n;
-	g->ar_left -= n;
-	return p;
+	if (sz > SIZE_MAX / sizeof(uint64_t))
+		return CST_ENOMEM;
+	m = mmap(NULL, sz * sizeof(uint64_t), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+	    -1, 0);
+	if (m == MAP_FAILED)
+		return CST_ENOMEM;
+#ifdef MADV_HUGEPAGE
+	(void)madvise(m, sz * sizeof(uint64_t), MADV_HUGEPAGE);	/* a hint only */
+#endif
+	w->chunks[w->n_chunks].p = m;
+	w->chunks[w->n_chunks++].bytes = sz * sizeof(uint64_t);
+	w->ar = m;
+	w->ar_left = sz;
+	return 0;
 }
 
 static bool
@@ -342,85 +459,121 @@ lset_has(const uint64_t *h, size_t cap, uint64_t x)
 	return false;
 }
 
-static struct lset *
-lset_find(struct gs *g, const git_oid *o)
-{
-	size_t i;
-
-	if (g->ls_cap == 0)
-		return NULL;
-	for (i = oid_hash(o, 0) & (g->ls_cap - 1); g->ls[i].used; i = (i + 1) & (g->ls_cap - 1))
-		if (git_oid_equal(&g->ls[i].oid, o))
-			return &g->ls[i];
-	return NULL;
-}
-
 /*
- * Keeps a copy of lh[0..n) as the line hashes of blob o, unless they are kept already or the
- * budget (LSET_BUDGET) is spent. 0; CST_ENOMEM.
+ * Fills blob b (being read by this thread) from its content d[0..len): its line hashes are
+ * written straight into the arena and kept there when the budget allows (b->h), else copied
+ * to the thread's lh buffer; *lh and *n give them either way. 0; CST_ENOMEM.
  */
 static int
-lset_keep(struct gs *g, const git_oid *o, const uint64_t *lh, size_t n)
+blob_fill(struct wk *w, struct blob *b, const char *d, size_t len, const uint64_t **lh,
+    size_t *n)
 {
+	const char *p, *end = d + len;
 	uint64_t *h;
-	size_t i;
+	size_t k = 0, room;
+	int r;
 
-	if (lset_find(g, o) != NULL || g->ls_bytes + n * sizeof(*h) > LSET_BUDGET)
-		return 0;
-	if (2 * (g->ls_n + 1) > g->ls_cap) {
-		size_t nc = g->ls_cap ? g->ls_cap * 2 : 4096, k;
-		struct lset *t = cst_calloc(nc, sizeof(*t));
+	b->len = len;
+	b->binary = memchr(d, '\0', len < CST_SEC_BINARY_PROBE ? len : CST_SEC_BINARY_PROBE) !=
+	    NULL;
+	if (w->ar_left == 0 && (r = arena_more(w, 0)) != 0)
+		return r;
+	h = w->ar;
+	room = w->ar_left;
+	for (p = d; p < end;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p)), *e = nl ? nl : end;
 
-		if (t == NULL)
-			return CST_ENOMEM;
-		for (k = 0; k < g->ls_cap; k++) {
-			if (!g->ls[k].used)
-				continue;
-			for (i = oid_hash(&g->ls[k].oid, 0) & (nc - 1); t[i].used;
-			    i = (i + 1) & (nc - 1))
-				;
-			t[i] = g->ls[k];
+		if (k == room) {	/* the chunk is full: go on in a new one */
+			uint64_t *old = h;
+
+			if ((r = arena_more(w, 2 * k)) != 0)
+				return r;
+			h = w->ar;
+			room = w->ar_left;
+			memcpy(h, old, k * sizeof(*h));
 		}
-		cst_free(g->ls);
-		g->ls = t;
-		g->ls_cap = nc;
+		h[k++] = line_hash(p, (size_t)(e - p));
+		p = nl ? nl + 1 : end;
 	}
-	if ((h = arena_alloc(g, n ? n : 1)) == NULL)
-		return CST_ENOMEM;
-	memcpy(h, lh, n * sizeof(*h));
-	for (i = oid_hash(o, 0) & (g->ls_cap - 1); g->ls[i].used; i = (i + 1) & (g->ls_cap - 1))
-		;
-	g->ls[i].oid = *o;
-	g->ls[i].used = true;
-	g->ls[i].h = h;
-	g->ls[i].n = n;
-	g->ls_n++;
-	g->ls_bytes += n * sizeof(*h);
+	*n = k;
+	if (atomic_fetch_add(&w->g->kept_bytes, k * sizeof(*h)) + k * sizeof(*h) > LSET_BUDGET) {
+		if (w->lh_cap < k) {	/* not kept: built again when needed */
+			uint64_t *v = cst_reallocarray(w->lh, k, sizeof(*v));
+
+			if (v == NULL)
+				return CST_ENOMEM;
+			w->lh = v;
+			w->lh_cap = k;
+		}
+		memcpy(w->lh, h, k * sizeof(*h));
+		*lh = w->lh;
+	} else {
+		w->ar = h + k;
+		w->ar_left = room - k;
+		b->h = *lh = h;
+		b->n = k;
+	}
+	b->ok = true;
 	return 0;
 }
 
-/* A parent's lines for the time of one change: a hash table in a reused buffer. */
-struct lref {
-	const uint64_t *h;	/* NULL: no such file */
-	size_t n;		/* slots, a power of two */
-};
+/* Publishes blob b (claimed by this thread) as read, and wakes its waiters. */
+static void
+blob_done(struct gs *g, struct blob *b)
+{
+	atomic_store_explicit(&b->state, B_READ, memory_order_release);
+	pthread_mutex_lock(&g->mu);
+	pthread_cond_broadcast(&g->read);
+	pthread_mutex_unlock(&g->mu);
+}
 
-/* The table of lh[0..n) into g->tb[k]: at least twice n slots, so probes stay short. */
+/*
+ * Makes sure blob b is read: reads and hashes it when no thread has (into the thread's
+ * parent buffers), else waits for the thread reading it. 0; CST_ENOMEM.
+ */
 static int
-lset_table(struct gs *g, size_t k, const uint64_t *lh, size_t n, struct lref *out)
+blob_ensure(struct wk *w, struct blob *b)
+{
+	struct gs *g = w->g;
+	int expect = B_UNREAD, r;
+	const uint64_t *lh;
+	size_t len, n;
+
+	if (atomic_load_explicit(&b->state, memory_order_acquire) == B_READ)
+		return 0;
+	if (atomic_compare_exchange_strong(&b->state, &expect, B_READING)) {
+		r = obj_read(w, &b->oid, CST_GIT_BLOB, g->max_file, &w->pblob, &w->pblob_cap,
+		    &len);
+		if (r == 0)
+			r = blob_fill(w, b, w->pblob, len, &lh, &n);
+		else if (r == CST_EIO)
+			r = (b->why = cst_strdup(w->why)) == NULL ? CST_ENOMEM : 0;
+		blob_done(g, b);
+		return r;
+	}
+	pthread_mutex_lock(&g->mu);
+	while (atomic_load_explicit(&b->state, memory_order_acquire) != B_READ)
+		pthread_cond_wait(&g->read, &g->mu);
+	pthread_mutex_unlock(&g->mu);
+	return 0;
+}
+
+/* The table of lh[0..n) into w->tb[k]: at least twice n slots, so probes stay short. */
+static int
+lset_table(struct wk *w, size_t k, const uint64_t *lh, size_t n, struct lref *out)
 {
 	size_t c = 16, i, j;
 	uint64_t *h;
 
 	while (c < 2 * n)
 		c *= 2;
-	if (g->tb_cap[k] < c) {
-		if ((h = cst_reallocarray(g->tb[k], c, sizeof(*h))) == NULL)
+	if (w->tb_cap[k] < c) {
+		if ((h = cst_reallocarray(w->tb[k], c, sizeof(*h))) == NULL)
 			return CST_ENOMEM;
-		g->tb[k] = h;
-		g->tb_cap[k] = c;
+		w->tb[k] = h;
+		w->tb_cap[k] = c;
 	}
-	h = g->tb[k];
+	h = w->tb[k];
 	memset(h, 0, c * sizeof(*h));
 	for (i = 0; i < n; i++) {
 		uint64_t x = SET_KEY(lh[i]);
@@ -434,93 +587,35 @@ lset_table(struct gs *g, size_t k, const uint64_t *lh, size_t n, struct lref *ou
 	return 0;
 }
 
-/* The lines of parent blob o (the k-th parent), read when they are not kept. */
+/*
+ * The line hashes of blob b (read: blob_ensure): kept ones, or built again into the thread's
+ * parent buffers. *h NULL: b cannot be read (as no such file). 0; CST_ENOMEM.
+ */
 static int
-lset_of(struct gs *g, size_t k, const git_oid *o, struct lref *out)
+blob_lines(struct wk *w, const struct blob *b, const uint64_t **h, size_t *n)
 {
-	struct lset *e = lset_find(g, o);
-	size_t n, len;
+	size_t len;
 	int r;
 
-	out->h = NULL;
-	out->n = 0;
-	if (e != NULL)
-		return lset_table(g, k, e->h, e->n, out);
-	if ((r = obj_read(g, o, CST_GIT_BLOB, cst__sec_max_file(g->s), &g->pblob, &g->pblob_cap,
+	*h = NULL;
+	*n = 0;
+	if (!b->ok)
+		return 0;
+	if (b->h != NULL) {
+		*h = b->h;
+		*n = b->n;
+		return 0;
+	}
+	if ((r = obj_read(w, &b->oid, CST_GIT_BLOB, w->g->max_file, &w->pblob, &w->pblob_cap,
 	    &len)) != 0)
-		return obj_err(g, r, g->path, "cannot read the parent's blob");	/* as absent */
-	if ((r = line_hashes(g, g->pblob, len, &n)) != 0 || (r = lset_keep(g, o, g->lh, n)) != 0)
+		return r == CST_ENOMEM ? r : 0;	/* as when it was first read: not expected */
+	if ((r = line_hashes(w->pblob, len, &w->plh, &w->plh_cap, n)) != 0)
 		return r;
-	return lset_table(g, k, g->lh, n, out);
-}
-
-/* ---- one changed file ---- */
-
-/* Keeps the whole-blob inspection b of blob id as kind k; *out: b, or NULL without findings. */
-static int
-blob_keep(struct gs *g, const git_oid *id, enum cst_sec_kind k, struct cst_sec_blob *b,
-    const struct cst_sec_blob **out)
-{
-	int32_t idx = -1;
-	int r;
-
-	*out = NULL;
-	if (b->error[0] != '\0') {
-		if ((r = cst__sec_error(g->r, g->path, g->commit, "%s", b->error)) != 0) {
-			cst__sec_blob_clear(b);
-			return r;
-		}
-		g->r->err[g->r->n_err - 1].warning = b->warning;
-		g->r->st.warnings += b->warning;
-	}
-	if (b->n > 0) {
-		if (g->n_blobs == g->cap_blobs) {
-			size_t nc = g->cap_blobs ? g->cap_blobs * 2 : 64;
-			struct cst_sec_blob *gv = cst_reallocarray(g->blobs, nc, sizeof(*gv));
-
-			if (gv == NULL) {
-				cst__sec_blob_clear(b);
-				return CST_ENOMEM;
-			}
-			g->blobs = gv;
-			g->cap_blobs = nc;
-		}
-		idx = (int32_t)g->n_blobs;
-		g->blobs[g->n_blobs++] = *b;
-	}
-	if ((r = cache_put(g, id, (uint8_t)k, idx)) != 0)
-		return r;
-	*out = idx >= 0 ? &g->blobs[idx] : NULL;
+	*h = w->plh;
 	return 0;
 }
 
-/*
- * Reports the findings of b (blob of the current path) whose line is in no parent's table
- * (par[0..np), h NULL: no such file in that parent), once per path, rule and secret.
- */
-static int
-report_added(struct gs *g, const struct cst_sec_blob *b, const struct lref *par, size_t np)
-{
-	size_t i, k;
-	int r = 0;
-
-	for (i = 0; i < b->n && r == 0; i++) {
-		const struct cst_sec_finding *f = &b->f[i];
-		uint64_t key;
-		bool fresh, present = false;
-
-		for (k = 0; k < np && !present; k++)
-			present = par[k].h != NULL && lset_has(par[k].h, par[k].n, f->line_hash);
-		if (present)
-			continue;	/* the line is in a parent: not added here */
-		key = cst__sec_hash(g->path, strlen(g->path)) * 31 ^
-		    cst__sec_hash(f->rule, strlen(f->rule)) * 17 ^ f->secret_hash;
-		if ((r = reported_add(g, key, &fresh)) != 0 || !fresh)
-			continue;
-		r = cst__sec_emit(g->s, f, g->path, g->commit, g->author, g->when, g->r);
-	}
-	return r;
-}
+/* ---- phase 2: one change's blob work (any thread) ---- */
 
 /*
  * Whether the added lines of d[0..len) (line hashes lh[], in order; a line is added when its
@@ -529,7 +624,7 @@ report_added(struct gs *g, const struct cst_sec_blob *b, const struct lref *par,
  * text, give a finding or an error (or hold a NUL or a PEM "-----BEGIN" line).
  */
 static int
-added_worth(struct gs *g, const char *d, size_t len, const uint64_t *lh,
+added_worth(struct wk *w, const char *d, size_t len, const uint64_t *lh,
     const struct lref *par, size_t np, bool *worth)
 {
 	const char *p, *end = d + len, *prev = NULL, *cut = d;
@@ -541,13 +636,13 @@ added_worth(struct gs *g, const char *d, size_t len, const uint64_t *lh,
 	int r;
 
 	*worth = false;
-	if (g->text_cap < len + 1) {
-		if ((text = cst_reallocarray(g->text, len + 1, 1)) == NULL)
+	if (w->text_cap < len + 1) {
+		if ((text = cst_reallocarray(w->text, len + 1, 1)) == NULL)
 			return CST_ENOMEM;
-		g->text = text;
-		g->text_cap = len + 1;
+		w->text = text;
+		w->text_cap = len + 1;
 	}
-	text = g->text;
+	text = w->text;
 	for (p = d; p < end;) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p)), *e = nl ? nl + 1 : end;
 		uint64_t h = lh[ln++];
@@ -576,71 +671,317 @@ added_worth(struct gs *g, const char *d, size_t len, const uint64_t *lh,
 		*worth = true;
 		return 0;
 	}
-	if ((r = cst__sec_scan_content(g->s, CST_SEC_PLAIN, text, tl, &wb)) != 0)
+	if ((r = cst__sec_scan_content(w->g->s, w->tls, CST_SEC_PLAIN, text, tl, &wb)) != 0)
 		return r;
 	*worth = wb.n > 0 || wb.error[0] != '\0';
 	cst__sec_blob_clear(&wb);
 	return 0;
 }
 
-/* One file of the commit that differs from every parent: blob id, the parents' pid[]. */
-static int
-changed(struct gs *g, const git_oid *id, const git_oid *const *pid, size_t np)
+/* Lowers *a to v if v is smaller. */
+static void
+atomic_min_u32(_Atomic uint32_t *a, uint32_t v)
 {
-	enum cst_sec_kind k = cst__sec_kind(g->path);
-	struct bent *e = cache_find(g, id, (uint8_t)k);
-	struct lref par[MAX_PARENTS];
-	const struct cst_sec_blob *b = NULL;
-	struct cst_sec_blob nb;
-	const char *d;
-	size_t i, len, nl;
-	bool worth, seen;
-	int r = 0;
+	uint32_t cur = atomic_load(a);
 
-	if (e != NULL && e->idx < 0)
-		return 0;	/* inspected whole already: no findings */
-	for (i = 0; i < np && r == 0; i++) {
-		par[i].h = NULL;
-		if (pid[i] != NULL)
-			r = lset_of(g, i, pid[i], &par[i]);
+	while (v < cur && !atomic_compare_exchange_weak(a, &cur, v))
+		;
+}
+
+/* Inspects blob d[0..len) whole as its kind, unless another thread does: into k->res. */
+static int
+inspect_whole(struct wk *w, struct bk *k, const char *d, size_t len)
+{
+	struct cst_sec_blob *b;
+	int r;
+
+	if (atomic_flag_test_and_set(&k->claimed))
+		return 0;
+	if ((b = cst_calloc(1, sizeof(*b))) == NULL)
+		return CST_ENOMEM;
+	if ((r = cst__sec_scan_content(w->g->s, w->tls, (enum cst_sec_kind)k->kind, d, len,
+	    b)) != 0) {
+		cst_free(b);
+		return r;
+	}
+	k->res = b;	/* read in phase 3, after the threads are joined */
+	return 0;
+}
+
+/* The blob work of change i (see the top of the file). 0; CST_ENOMEM. */
+static int
+work_change(struct wk *w, uint32_t i)
+{
+	struct gs *g = w->g;
+	const struct chg *c = chg_at(g, i);
+	struct blob *b = blob_at(g, c->blob), *pb[MAX_PARENTS];
+	struct bk *k = bk_at(g, c->bk);
+	struct lref par[MAX_PARENTS];
+	const uint64_t *ph, *lh;
+	size_t j, len, nl, pn;
+	bool mine, worth = true;
+	int r, expect = B_UNREAD;
+
+	pthread_mutex_lock(&g->mu);
+	for (j = 0; j < c->np; j++)
+		pb[j] = g->pars[c->par + j] != NONE ? blob_at(g, g->pars[c->par + j]) : NULL;
+	pthread_mutex_unlock(&g->mu);
+	for (j = 0; j < c->np; j++)	/* every parent's state is known to phase 3 */
+		if (pb[j] != NULL && (r = blob_ensure(w, pb[j])) != 0)
+			return r;
+	if (atomic_load(&k->first) <= i)
+		return 0;	/* an earlier change of this blob wants it whole already */
+	if (g->full) {
+		atomic_min_u32(&k->first, i);
+		if (atomic_load(&b->state) == B_READ && (!b->ok || b->binary || b->len > g->max_file))
+			return 0;
+	}
+	mine = atomic_compare_exchange_strong(&b->state, &expect, B_READING);
+	r = obj_read(w, &b->oid, CST_GIT_BLOB, g->max_file, &w->blob, &w->blob_cap, &len);
+	if (r != 0) {
+		if (mine) {
+			if (r == CST_EIO && (b->why = cst_strdup(w->why)) == NULL)
+				r = CST_ENOMEM;
+			blob_done(g, b);
+		}
+		return r == CST_EIO ? 0 : r;	/* reported in phase 3 */
+	}
+	if (mine) {
+		r = blob_fill(w, b, w->blob, len, &lh, &nl);
+		blob_done(g, b);
+	} else {
+		r = line_hashes(w->blob, len, &w->lh, &w->lh_cap, &nl);
+		lh = w->lh;
 	}
 	if (r != 0)
 		return r;
-	if (e != NULL)
-		return report_added(g, &g->blobs[e->idx], par, np);
-	if ((r = obj_read(g, id, CST_GIT_BLOB, cst__sec_max_file(g->s), &g->blob, &g->blob_cap,
-	    &len)) != 0) {
-		if ((r = obj_err(g, r, g->path, "cannot read the blob")) == 0)
-			r = cache_put(g, id, (uint8_t)k, -1);
-		return r;
-	}
-	d = g->blob;
-	seen = lset_find(g, id) != NULL;
-	if (len > cst__sec_max_file(g->s)) {
-		g->r->st.too_large++;
-		return cache_put(g, id, (uint8_t)k, -1);
-	}
-	if (memchr(d, '\0', len < CST_SEC_BINARY_PROBE ? len : CST_SEC_BINARY_PROBE) != NULL) {
-		g->r->st.binary++;
-		return cache_put(g, id, (uint8_t)k, -1);
-	}
-	if ((r = line_hashes(g, d, len, &nl)) != 0 || (r = lset_keep(g, id, g->lh, nl)) != 0)
-		return r;
-	if (!seen) {
-		g->r->st.files++;
-		g->r->st.bytes += len;
-	}
-	if (!g->full && !cst__sec_context_applies(k, d, len)) {
-		if ((r = added_worth(g, d, len, g->lh, par, np, &worth)) != 0 || !worth)
+	if (len > g->max_file || memchr(w->blob, '\0', len < CST_SEC_BINARY_PROBE ? len :
+	    CST_SEC_BINARY_PROBE) != NULL)
+		return 0;	/* counted in phase 3 */
+	if (!g->full && !cst__sec_context_applies((enum cst_sec_kind)k->kind, w->blob, len,
+	    w->needles)) {
+		for (j = 0; j < c->np; j++) {
+			par[j].h = NULL;
+			if (pb[j] == NULL)
+				continue;
+			if ((r = blob_lines(w, pb[j], &ph, &pn)) != 0 ||
+			    (ph != NULL && (r = lset_table(w, j, ph, pn, &par[j])) != 0))
+				return r;
+		}
+		if ((r = added_worth(w, w->blob, len, lh, par, c->np, &worth)) != 0)
 			return r;
 	}
-	if ((r = cst__sec_scan_content(g->s, k, d, len, &nb)) != 0 ||
-	    (r = blob_keep(g, id, k, &nb, &b)) != 0 || b == NULL)
-		return r;
-	return report_added(g, b, par, np);
+	if (!worth)
+		return 0;
+	atomic_min_u32(&k->first, i);
+	return inspect_whole(w, k, w->blob, len);
 }
 
-/* ---- trees ---- */
+/* Takes changes in order until the walk has ended and every change is taken. */
+static int
+work(struct wk *w)
+{
+	struct gs *g = w->g;
+	size_t i;
+	int r = 0;
+
+	for (;;) {
+		pthread_mutex_lock(&g->mu);
+		while (g->next >= g->published && !g->walked && atomic_load(&g->fatal) == 0)
+			pthread_cond_wait(&g->more, &g->mu);
+		if (g->next >= g->published || atomic_load(&g->fatal) != 0) {
+			pthread_mutex_unlock(&g->mu);
+			return 0;
+		}
+		i = g->next++;
+		pthread_mutex_unlock(&g->mu);
+		if ((r = work_change(w, (uint32_t)i)) != 0) {
+			atomic_store(&g->fatal, r);
+			pthread_mutex_lock(&g->mu);
+			pthread_cond_broadcast(&g->more);
+			pthread_mutex_unlock(&g->mu);
+			return r;
+		}
+	}
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct wk *w = arg;
+
+	w->rc = work(w);
+	return NULL;
+}
+
+/* ---- phase 1: the walk records the changes (calling thread) ---- */
+
+/* The index of blob id, added when new. 0; CST_ELIMIT; CST_ENOMEM. */
+static int
+blob_intern(struct gs *g, const git_oid *id, uint32_t *out)
+{
+	size_t i;
+	uint32_t v;
+	int r;
+
+	if (2 * (g->blobs.n + 1) > g->btab_cap) {
+		size_t nc = g->btab_cap ? g->btab_cap * 2 : 4096, k;
+		uint32_t *t = cst_calloc(nc, sizeof(*t));
+
+		if (t == NULL)
+			return CST_ENOMEM;
+		for (k = 0; k < g->btab_cap; k++) {
+			if (g->btab[k] == 0)
+				continue;
+			for (i = oid_hash(&blob_at(g, g->btab[k] - 1)->oid) & (nc - 1); t[i];
+			    i = (i + 1) & (nc - 1))
+				;
+			t[i] = g->btab[k];
+		}
+		cst_free(g->btab);
+		g->btab = t;
+		g->btab_cap = nc;
+	}
+	for (i = oid_hash(id) & (g->btab_cap - 1); g->btab[i] != 0;
+	    i = (i + 1) & (g->btab_cap - 1))
+		if (git_oid_equal(&blob_at(g, g->btab[i] - 1)->oid, id)) {
+			*out = g->btab[i] - 1;
+			return 0;
+		}
+	if ((r = ch_push(&g->blobs, &v)) != 0)
+		return r;
+	blob_at(g, v)->oid = *id;
+	g->btab[i] = v + 1;
+	*out = v;
+	return 0;
+}
+
+/* The index of (blob, kind), added when new. */
+static int
+bk_intern(struct gs *g, uint32_t blob, uint8_t kind, uint32_t *out)
+{
+	size_t i;
+	uint32_t v;
+	int r;
+
+#define BK_HASH(b, k) ((size_t)(((uint64_t)(b) << 3 | (k)) * UINT64_C(0x9e3779b97f4a7c15) >> 20))
+	if (2 * (g->bks.n + 1) > g->ktab_cap) {
+		size_t nc = g->ktab_cap ? g->ktab_cap * 2 : 4096, k;
+		uint32_t *t = cst_calloc(nc, sizeof(*t));
+
+		if (t == NULL)
+			return CST_ENOMEM;
+		for (k = 0; k < g->ktab_cap; k++) {
+			const struct bk *e;
+
+			if (g->ktab[k] == 0)
+				continue;
+			e = bk_at(g, g->ktab[k] - 1);
+			for (i = BK_HASH(e->blob, e->kind) & (nc - 1); t[i]; i = (i + 1) & (nc - 1))
+				;
+			t[i] = g->ktab[k];
+		}
+		cst_free(g->ktab);
+		g->ktab = t;
+		g->ktab_cap = nc;
+	}
+	for (i = BK_HASH(blob, kind) & (g->ktab_cap - 1); g->ktab[i] != 0;
+	    i = (i + 1) & (g->ktab_cap - 1)) {
+		const struct bk *e = bk_at(g, g->ktab[i] - 1);
+
+		if (e->blob == blob && e->kind == kind) {
+			*out = g->ktab[i] - 1;
+			return 0;
+		}
+	}
+	if ((r = ch_push(&g->bks, &v)) != 0)
+		return r;
+	bk_at(g, v)->blob = blob;
+	bk_at(g, v)->kind = kind;
+	atomic_init(&bk_at(g, v)->first, NONE);
+	atomic_flag_clear(&bk_at(g, v)->claimed);
+	g->ktab[i] = v + 1;
+	*out = v;
+	return 0;
+#undef BK_HASH
+}
+
+/* Records one file of the current commit that differs from every parent (phase 1). */
+static int
+record_change(struct gs *g, const git_oid *id, const git_oid *const *pid, size_t np)
+{
+	size_t pl = strlen(g->path) + 1, k;
+	uint32_t ci, blob, bk;
+	struct chg *c;
+	int r;
+
+	if (g->paths_len + pl > g->paths_cap) {
+		size_t nc = g->paths_cap ? g->paths_cap * 2 : 65536;
+		char *v;
+
+		while (nc < g->paths_len + pl)
+			nc *= 2;
+		if (nc > NONE)
+			return CST_ELIMIT;
+		if ((v = cst_reallocarray(g->paths, nc, 1)) == NULL)
+			return CST_ENOMEM;
+		g->paths = v;
+		g->paths_cap = nc;
+	}
+	if (g->n_pars + np > g->cap_pars) {
+		size_t nc = g->cap_pars ? g->cap_pars * 2 : 4096;
+		uint32_t *v;
+
+		if (nc > NONE)
+			return CST_ELIMIT;
+		pthread_mutex_lock(&g->mu);	/* workers read it under mu */
+		v = cst_reallocarray(g->pars, nc, sizeof(*v));
+		if (v != NULL) {
+			g->pars = v;
+			g->cap_pars = nc;
+		}
+		pthread_mutex_unlock(&g->mu);
+		if (v == NULL)
+			return CST_ENOMEM;
+	}
+	if ((r = blob_intern(g, id, &blob)) != 0 ||
+	    (r = bk_intern(g, blob, (uint8_t)cst__sec_kind(g->path), &bk)) != 0)
+		return r;
+	for (k = 0; k < np; k++) {
+		uint32_t pb = NONE;
+
+		if (pid[k] != NULL && (r = blob_intern(g, pid[k], &pb)) != 0)
+			return r;
+		g->pars[g->n_pars + k] = pb;
+	}
+	if ((r = ch_push(&g->chg, &ci)) != 0)
+		return r;
+	c = chg_at(g, ci);
+	c->commit = (uint32_t)(g->n_commits - 1);
+	c->path = (uint32_t)g->paths_len;
+	c->blob = blob;
+	c->bk = bk;
+	c->par = (uint32_t)g->n_pars;
+	c->np = (uint32_t)np;
+	memcpy(g->paths + g->paths_len, g->path, pl);
+	g->paths_len += pl;
+	g->n_pars += np;
+	return 0;
+}
+
+/* Makes the changes recorded so far available to the workers. */
+static void
+publish(struct gs *g)
+{
+	pthread_mutex_lock(&g->mu);
+	if (g->published != g->chg.n) {
+		g->published = g->chg.n;
+		pthread_cond_broadcast(&g->more);
+	}
+	pthread_mutex_unlock(&g->mu);
+}
+
+/* ---- phase 1: trees ---- */
 
 /* A tree entry, its name and id pointing into the tree's buffer. */
 struct tent {
@@ -654,13 +995,30 @@ struct tree {
 	char *buf;
 	struct tent *e;
 	size_t n;
+	size_t bcap, ecap;
 };
 
+/* Gives t's buffers back to the pool of the walk (freed when the pool cannot take them). */
 static void
-tree_free(struct tree *t)
+tree_free(struct gs *g, struct tree *t)
 {
-	cst_free(t->buf);
-	cst_free(t->e);
+	if (t->buf != NULL || t->e != NULL) {
+		if (g->n_tpool == g->cap_tpool) {
+			size_t nc = g->cap_tpool ? g->cap_tpool * 2 : 64;
+			struct tree *v = cst_reallocarray(g->tpool, nc, sizeof(*v));
+
+			if (v != NULL) {
+				g->tpool = v;
+				g->cap_tpool = nc;
+			}
+		}
+		if (g->n_tpool < g->cap_tpool) {
+			g->tpool[g->n_tpool++] = *t;
+		} else {
+			cst_free(t->buf);
+			cst_free(t->e);
+		}
+	}
 	memset(t, 0, sizeof(*t));
 }
 
@@ -679,23 +1037,36 @@ norm_mode(unsigned m)
 	return GIT_FILEMODE_BLOB;
 }
 
-/* Reads and parses tree id: "MODE NAME\0" and 20 id bytes an entry. 0; CST_EIO; ENOMEM. */
+/*
+ * Reads and parses tree id with the calling thread's reader: "MODE NAME\0" and 20 id bytes an
+ * entry. 0; CST_EIO (g->w[0].why says why); CST_ENOMEM.
+ */
 static int
 tree_read(struct gs *g, const git_oid *id, struct tree *t)
 {
-	size_t len, i = 0, cap = 0, bcap = 0;
+	size_t len, i = 0, cap;
 	int r;
 
 	memset(t, 0, sizeof(*t));
-	if ((r = obj_read(g, id, CST_GIT_TREE, MAX_TREE, &t->buf, &bcap, &len)) != 0) {
-		tree_free(t);
+	if (g->n_tpool > 0)
+		*t = g->tpool[--g->n_tpool];
+	t->n = 0;
+	if ((r = obj_read(&g->w[0], id, CST_GIT_TREE, MAX_TREE, &t->buf, &t->bcap, &len)) != 0) {
+		tree_free(g, t);
 		return r;
 	}
 	cap = len / 24 + 1;	/* an entry is at least 24 bytes: one allocation */
-	if ((t->e = cst_calloc(cap, sizeof(*t->e))) == NULL) {
-		tree_free(t);
-		return CST_ENOMEM;
+	if (t->ecap < cap) {
+		struct tent *v = cst_reallocarray(t->e, cap, sizeof(*v));
+
+		if (v == NULL) {
+			tree_free(g, t);
+			return CST_ENOMEM;
+		}
+		t->e = v;
+		t->ecap = cap;
 	}
+	cap = t->ecap;
 	while (i < len) {
 		const char *sp = memchr(t->buf + i, ' ', len - i < 8 ? len - i : 8), *nul;
 		unsigned m = 0;
@@ -717,11 +1088,11 @@ tree_read(struct gs *g, const git_oid *id, struct tree *t)
 			struct tent *v = cst_reallocarray(t->e, nc, sizeof(*v));
 
 			if (v == NULL) {
-				tree_free(t);
+				tree_free(g, t);
 				return CST_ENOMEM;
 			}
 			t->e = v;
-			cap = nc;
+			t->ecap = cap = nc;
 		}
 		t->e[t->n].name = t->buf + k;
 		t->e[t->n].nl = (size_t)(nul - (t->buf + k));
@@ -732,8 +1103,8 @@ tree_read(struct gs *g, const git_oid *id, struct tree *t)
 	}
 	return 0;
 bad:
-	snprintf(g->why, sizeof(g->why), "malformed tree");
-	tree_free(t);
+	snprintf(g->w[0].why, sizeof(g->w[0].why), "malformed tree");
+	tree_free(g, t);
 	return CST_EIO;
 }
 
@@ -762,7 +1133,10 @@ is_blob_mode(git_filemode_t m)
 	return m == GIT_FILEMODE_BLOB || m == GIT_FILEMODE_BLOB_EXECUTABLE;
 }
 
-/* Compares tree t with the parents' trees pt[0..np) (n == 0 and buf NULL: no such tree). */
+/*
+ * Compares tree t with the parents' trees pt[0..np) (n == 0 and buf NULL: no such tree),
+ * recording each changed file.
+ */
 static int
 diff_tree(struct gs *g, const struct tree *t, const struct tree *pt, size_t np, size_t plen)
 {
@@ -795,7 +1169,7 @@ diff_tree(struct gs *g, const struct tree *t, const struct tree *pt, size_t np, 
 			struct tree sub, psub[MAX_PARENTS];
 
 			if ((r = tree_read(g, &e->id, &sub)) != 0) {
-				r = obj_err(g, r, g->path, "cannot read the tree");
+				r = obj_err(g, r, g->w[0].why, g->path, "cannot read the tree");
 			} else {
 				for (k = 0; k < np && r == 0; k++) {
 					memset(&psub[k], 0, sizeof(psub[k]));
@@ -806,43 +1180,189 @@ diff_tree(struct gs *g, const struct tree *t, const struct tree *pt, size_t np, 
 				if (r == 0)
 					r = diff_tree(g, &sub, psub, np, plen + (plen > 0) + e->nl);
 				while (k-- > 0)
-					tree_free(&psub[k]);
-				tree_free(&sub);
+					tree_free(g, &psub[k]);
+				tree_free(g, &sub);
 			}
 		} else {
 			for (k = 0; k < np; k++)
 				pid[k] = pe[k] != NULL && is_blob_mode(pe[k]->mode) ? &pe[k]->id : NULL;
-			r = changed(g, &e->id, pid, np);
+			r = record_change(g, &e->id, pid, np);
 		}
 		g->path[plen] = '\0';
 	}
 	return r;
 }
 
+/* The hex digit value of c, or -1. */
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* Parses "KEY HEX40\n" at *p (before end) into o; advances *p. False: not such a line. */
+static bool
+header_oid(const char **p, const char *end, const char *key, size_t kl, git_oid *o)
+{
+	const char *q = *p;
+	size_t i;
+
+	if ((size_t)(end - q) < kl + 1 + GIT_OID_HEXSZ + 1 || memcmp(q, key, kl) != 0 ||
+	    q[kl] != ' ' || q[kl + 1 + GIT_OID_HEXSZ] != '\n')
+		return false;
+	q += kl + 1;
+	for (i = 0; i < GIT_OID_RAWSZ; i++) {
+		int hi = hexval(q[2 * i]), lo = hexval(q[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return false;
+		o->id[i] = (unsigned char)(hi << 4 | lo);
+	}
+	*p = q + GIT_OID_HEXSZ + 1;
+	return true;
+}
+
+/*
+ * The tree and parents of commit oid from its object (from libgit2's cache: the history walk
+ * has just read it): "tree HEX" then "parent HEX" lines, as git writes them. *np parents
+ * (more than MAX_PARENTS: *np is MAX_PARENTS + 1). 0; CST_EIO (not a commit that can be read
+ * or parsed here: the caller asks libgit2 to parse it).
+ */
+static int
+commit_read(struct gs *g, const git_oid *oid, git_oid *tree, git_oid *par, size_t *np)
+{
+	git_odb_object *obj = NULL;
+	const char *p, *end;
+	git_oid o;
+	int r = CST_EIO;
+
+	pthread_mutex_lock(&g->odb_mu);
+	if (git_odb_read(&obj, g->odb, oid) != 0) {
+		pthread_mutex_unlock(&g->odb_mu);
+		return CST_EIO;
+	}
+	pthread_mutex_unlock(&g->odb_mu);
+	if (git_odb_object_type(obj) != GIT_OBJECT_COMMIT)
+		goto out;
+	p = git_odb_object_data(obj);
+	end = p + git_odb_object_size(obj);
+	if (!header_oid(&p, end, "tree", 4, tree))
+		goto out;
+	for (*np = 0; header_oid(&p, end, "parent", 6, &o); (*np)++)
+		if (*np < MAX_PARENTS)
+			par[*np] = o;
+	if (*np > MAX_PARENTS)
+		*np = MAX_PARENTS + 1;
+	r = 0;
+out:
+	git_odb_object_free(obj);
+	return r;
+}
+
+/* The same through libgit2 (loose commits, or anything commit_read refuses). */
+static int
+commit_read_git(struct gs *g, const git_oid *oid, git_oid *tree, git_oid *par, size_t *np)
+{
+	git_commit *c = NULL;
+	size_t k;
+
+	if (git_commit_lookup(&c, g->repo, oid) != 0)
+		return CST_EIO;
+	*tree = *git_commit_tree_id(c);
+	*np = git_commit_parentcount(c);
+	for (k = 0; k < *np && k < MAX_PARENTS; k++)
+		par[k] = *git_commit_parent_id(c, (unsigned)k);
+	if (*np > MAX_PARENTS)
+		*np = MAX_PARENTS + 1;
+	git_commit_free(c);
+	return 0;
+}
+
+/* The tree of a walked commit (walk order: parents first), or false. */
+static bool
+commit_tree(const struct gs *g, const git_oid *c, git_oid *tree)
+{
+	size_t i;
+
+	if (g->ct_cap == 0)
+		return false;
+	for (i = oid_hash(c) & (g->ct_cap - 1); g->ct[i].used; i = (i + 1) & (g->ct_cap - 1))
+		if (git_oid_equal(&g->ct[i].c, c)) {
+			*tree = g->ct[i].t;
+			return true;
+		}
+	return false;
+}
+
+static int
+commit_tree_put(struct gs *g, const git_oid *c, const git_oid *tree)
+{
+	size_t i, k;
+
+	if (2 * (g->n_commits + 1) > g->ct_cap) {
+		size_t nc = g->ct_cap ? g->ct_cap * 2 : 4096;
+		struct ctree *t = cst_calloc(nc, sizeof(*t));
+
+		if (t == NULL)
+			return CST_ENOMEM;
+		for (k = 0; k < g->ct_cap; k++) {
+			if (!g->ct[k].used)
+				continue;
+			for (i = oid_hash(&g->ct[k].c) & (nc - 1); t[i].used; i = (i + 1) & (nc - 1))
+				;
+			t[i] = g->ct[k];
+		}
+		cst_free(g->ct);
+		g->ct = t;
+		g->ct_cap = nc;
+	}
+	for (i = oid_hash(c) & (g->ct_cap - 1); g->ct[i].used; i = (i + 1) & (g->ct_cap - 1))
+		;
+	g->ct[i].c = *c;
+	g->ct[i].t = *tree;
+	g->ct[i].used = true;
+	return 0;
+}
+
+/* Records the changes of one commit (phase 1). */
 static int
 walk_commit(struct gs *g, const git_oid *oid)
 {
-	git_commit *c = NULL;
 	struct tree t, pt[MAX_PARENTS];
-	const git_signature *a;
+	git_oid tid, par[MAX_PARENTS], ptid;
+	struct commit *cm;
 	size_t np = 0, k;
 	int r = 0;
 
 	memset(&t, 0, sizeof(t));
+	if (g->n_commits == g->cap_commits) {
+		size_t nc = g->cap_commits ? g->cap_commits * 2 : 1024;
+
+		if ((cm = cst_reallocarray(g->commits, nc, sizeof(*cm))) == NULL)
+			return CST_ENOMEM;
+		g->commits = cm;
+		g->cap_commits = nc;
+	}
+	cm = &g->commits[g->n_commits];
+	cm->oid = *oid;
+	cm->author_read = false;
 	git_oid_tostr(g->commit, sizeof(g->commit), oid);
-	if (git_commit_lookup(&c, g->repo, oid) != 0) {
+	if ((r = commit_read(g, oid, &tid, par, &np)) == CST_EIO &&
+	    commit_read_git(g, oid, &tid, par, &np) != 0) {
 		r = gerr(g, "", "cannot read the commit");
 		goto out;
 	}
-	if ((r = tree_read(g, git_commit_tree_id(c), &t)) != 0) {
-		r = obj_err(g, r, "", "cannot read the commit's tree");
+	if (r != 0 || (r = commit_tree_put(g, oid, &tid)) != 0)
+		goto out;
+	g->n_commits++;
+	if ((r = tree_read(g, &tid, &t)) != 0) {
+		r = obj_err(g, r, g->w[0].why, "", "cannot read the commit's tree");
 		goto out;
 	}
-	a = git_commit_author(c);
-	snprintf(g->author, sizeof(g->author), "%.200s <%.200s>", a && a->name ? a->name : "?",
-	    a && a->email ? a->email : "?");
-	g->when = a ? (int64_t)a->when.time : 0;
-	np = git_commit_parentcount(c);
 	if (np > MAX_PARENTS) {
 		np = 0;
 		r = cst__sec_error(g->r, "", g->commit, "more than %d parents: not scanned",
@@ -850,15 +1370,17 @@ walk_commit(struct gs *g, const git_oid *oid)
 		goto out;
 	}
 	for (k = 0; k < np && r == 0; k++) {
-		git_commit *p = NULL;
+		git_oid pp[MAX_PARENTS];
+		size_t pn;
 		int e;
 
 		memset(&pt[k], 0, sizeof(pt[k]));
-		if (git_commit_parent(&p, c, (unsigned)k) != 0)
-			r = gerr(g, "", "cannot read a parent commit");
-		else if ((e = tree_read(g, git_commit_tree_id(p), &pt[k])) != 0)
-			r = obj_err(g, e, "", "cannot read a parent commit's tree");
-		git_commit_free(p);
+		if (!commit_tree(g, &par[k], &ptid) && ((e = commit_read(g, &par[k], &ptid, pp,
+		    &pn)) != 0 && (e == CST_ENOMEM || commit_read_git(g, &par[k], &ptid, pp,
+		    &pn) != 0)))
+			r = e == CST_ENOMEM ? e : gerr(g, "", "cannot read a parent commit");
+		else if ((e = tree_read(g, &ptid, &pt[k])) != 0)
+			r = obj_err(g, e, g->w[0].why, "", "cannot read a parent commit's tree");
 	}
 	np = k;
 	g->path[0] = '\0';
@@ -867,9 +1389,8 @@ walk_commit(struct gs *g, const git_oid *oid)
 	g->r->st.commits++;
 out:
 	for (k = 0; k < np; k++)
-		tree_free(&pt[k]);
-	tree_free(&t);
-	git_commit_free(c);
+		tree_free(g, &pt[k]);
+	tree_free(g, &t);
 	return r;
 }
 
@@ -905,17 +1426,278 @@ push_refs(struct gs *g, git_revwalk *w)
 	return 0;
 }
 
-/* The packs of the repository's object directory, read here rather than through libgit2. */
+/* ---- libgit2 reads through the pack reader ---- */
+
+/* Opens the packs of the repository's object directory for one thread. */
 static int
-open_packs(struct gs *g)
+open_packs(struct gs *g, struct cst_gitpack **out)
 {
 	const char *common = git_repository_commondir(g->repo);
 	char dir[MAX_PATH + 16];
 
+	*out = NULL;
 	if (common == NULL || (size_t)snprintf(dir, sizeof(dir), "%sobjects", common) >=
 	    sizeof(dir))
 		return 0;	/* everything through libgit2 */
-	return cst_gitpack_open(dir, &g->packs, NULL);
+	return cst_gitpack_open(dir, out, NULL);
+}
+
+
+/*
+ * An object database backend for libgit2 that reads from the packs with gitpack.h (libdeflate,
+ * whole objects): the history walk's and commit lookups' reads go through it. What it cannot
+ * read is passed on to libgit2's own backends (GIT_ENOTFOUND). Its reader is its own, behind
+ * a lock (the walk and a worker's fallback read may call it at once).
+ */
+struct fastodb {
+	git_odb_backend parent;	/* first: libgit2 hands this back */
+	pthread_mutex_t mu;
+	struct cst_gitpack *packs;
+	char *buf;
+	size_t cap;
+};
+
+static int
+fastodb_read(void **out, size_t *len, git_object_t *type, git_odb_backend *be, const git_oid *id)
+{
+	struct fastodb *f = (struct fastodb *)be;
+	int t = 0, r = GIT_ENOTFOUND;
+	size_t n;
+
+	pthread_mutex_lock(&f->mu);
+	if (cst_gitpack_read(f->packs, id->id, CST_GITPACK_MAX_FILE, &t, &f->buf, &f->cap, &n) ==
+	    0 && (*out = git_odb_backend_data_alloc(be, n + 1)) != NULL) {
+		memcpy(*out, f->buf, n);
+		((char *)*out)[n] = '\0';
+		*len = n;
+		*type = (git_object_t)t;
+		r = 0;
+	}
+	pthread_mutex_unlock(&f->mu);
+	return r;
+}
+
+static void
+fastodb_free(git_odb_backend *be)
+{
+	struct fastodb *f = (struct fastodb *)be;
+
+	pthread_mutex_destroy(&f->mu);
+	cst_gitpack_free(f->packs);
+	cst_free(f->buf);
+	cst_free(f);
+}
+
+/* Puts the backend in front of libgit2's (the odb owns it then). 0; CST_ENOMEM. */
+static int
+fastodb_add(struct gs *g)
+{
+	struct fastodb *f = cst_calloc(1, sizeof(*f));
+	int r;
+
+	if (f == NULL)
+		return CST_ENOMEM;
+	if ((r = open_packs(g, &f->packs)) != 0 || f->packs == NULL ||
+	    git_odb_init_backend(&f->parent, GIT_ODB_BACKEND_VERSION) != 0) {
+		cst_gitpack_free(f->packs);
+		cst_free(f);
+		return r;	/* 0: no packs to read, libgit2 alone */
+	}
+	pthread_mutex_init(&f->mu, NULL);
+	f->parent.read = fastodb_read;
+	f->parent.free = fastodb_free;
+	if (git_odb_add_backend(g->odb, &f->parent, 1000) != 0)
+		fastodb_free(&f->parent);	/* libgit2 alone */
+	return 0;
+}
+
+/* ---- phase 3: the report, in change order (calling thread) ---- */
+
+/* Reads the author of commit cm through libgit2 ("?" for what cannot be read). */
+static void
+commit_author(struct gs *g, struct commit *cm)
+{
+	git_commit *c = NULL;
+	const git_signature *a = NULL;
+
+	if (git_commit_lookup(&c, g->repo, &cm->oid) == 0)
+		a = git_commit_author(c);
+	snprintf(cm->author, sizeof(cm->author), "%.200s <%.200s>", a && a->name ? a->name : "?",
+	    a && a->email ? a->email : "?");
+	cm->when = a ? (int64_t)a->when.time : 0;
+	cm->author_read = true;
+	git_commit_free(c);
+}
+
+/* Whether line hash x is in the lines of blob b (NULL: no such file). */
+static int
+parent_has(struct gs *g, const struct blob *b, uint64_t x, bool *has)
+{
+	const uint64_t *h;
+	size_t n, i;
+	int r;
+
+	*has = false;
+	if (b == NULL)
+		return 0;
+	if ((r = blob_lines(&g->w[0], b, &h, &n)) != 0)
+		return r;
+	for (i = 0; h != NULL && i < n && !*has; i++)
+		*has = h[i] == x;
+	return 0;
+}
+
+/*
+ * Reports the findings of b (blob of the current path) whose line is in no parent's version
+ * (pb[0..np), NULL: no such file in that parent), once per path, rule and secret.
+ */
+static int
+report_added(struct gs *g, struct commit *cm, const struct cst_sec_blob *b,
+    struct blob *const *pb, size_t np)
+{
+	size_t i, k;
+	int r = 0;
+
+	for (i = 0; i < b->n && r == 0; i++) {
+		const struct cst_sec_finding *f = &b->f[i];
+		uint64_t key;
+		bool fresh, present = false;
+
+		for (k = 0; k < np && !present && r == 0; k++)
+			r = parent_has(g, pb[k], f->line_hash, &present);
+		if (r != 0 || present)
+			continue;	/* the line is in a parent: not added here */
+		key = cst__sec_hash(g->path, strlen(g->path)) * 31 ^
+		    cst__sec_hash(f->rule, strlen(f->rule)) * 17 ^ f->secret_hash;
+		if ((r = reported_add(g, key, &fresh)) != 0 || !fresh)
+			continue;
+		if (!cm->author_read)
+			commit_author(g, cm);
+		r = cst__sec_emit(g->s, f, g->path, g->commit, cm->author, cm->when, g->r);
+	}
+	return r;
+}
+
+/* Reports change i: read errors, statistics, the findings it adds. */
+static int
+report_change(struct gs *g, uint32_t i)
+{
+	const struct chg *c = chg_at(g, i);
+	struct commit *cm = &g->commits[c->commit];
+	struct blob *b = blob_at(g, c->blob), *pb[MAX_PARENTS];
+	struct bk *k = bk_at(g, c->bk);
+	size_t j;
+	int r;
+
+	git_oid_tostr(g->commit, sizeof(g->commit), &cm->oid);
+	snprintf(g->path, sizeof(g->path), "%s", g->paths + c->path);
+	for (j = 0; j < c->np; j++) {
+		pb[j] = g->pars[c->par + j] != NONE ? blob_at(g, g->pars[c->par + j]) : NULL;
+		if (pb[j] == NULL)
+			continue;
+		if ((r = blob_ensure(&g->w[0], pb[j])) != 0)
+			return r;
+		if (!pb[j]->ok && (r = obj_err(g, CST_EIO, pb[j]->why ? pb[j]->why : "failed",
+		    g->path, "cannot read the parent's blob")) != 0)
+			return r;
+	}
+	if ((r = blob_ensure(&g->w[0], b)) != 0)
+		return r;
+	if (!k->seen) {
+		k->seen = true;
+		if (!b->ok)
+			return obj_err(g, CST_EIO, b->why ? b->why : "failed", g->path,
+			    "cannot read the blob");
+		if (b->len > g->max_file)
+			g->r->st.too_large++;
+		else if (b->binary)
+			g->r->st.binary++;
+		else if (!b->counted) {
+			b->counted = true;
+			g->r->st.files++;
+			g->r->st.bytes += b->len;
+		}
+	}
+	if (atomic_load(&k->first) > i || k->res == NULL)
+		return 0;
+	if (atomic_load(&k->first) == i && k->res->error[0] != '\0') {
+		if ((r = cst__sec_error(g->r, g->path, g->commit, "%s", k->res->error)) != 0)
+			return r;
+		g->r->err[g->r->n_err - 1].warning = k->res->warning;
+		g->r->st.warnings += k->res->warning;
+	}
+	return report_added(g, cm, k->res, pb, c->np);
+}
+
+/* ---- the scan ---- */
+
+static void
+wk_fini(struct wk *w)
+{
+	size_t i;
+
+	cst__sec_tls_free(w->tls);
+	hs_free_scratch(w->needles);
+	cst_gitpack_free(w->packs);
+	cst_free(w->blob);
+	cst_free(w->pblob);
+	cst_free(w->text);
+	cst_free(w->lh);
+	cst_free(w->plh);
+	for (i = 0; i < MAX_PARENTS; i++)
+		cst_free(w->tb[i]);
+	for (i = 0; i < w->n_chunks; i++)
+		munmap(w->chunks[i].p, w->chunks[i].bytes);
+	cst_free(w->chunks);
+}
+
+/* The number of threads for the blob work: the scanner's jobs, else the CPUs online. */
+static size_t
+jobs(const struct cst_sec_scanner *s)
+{
+	long n = (long)cst__sec_jobs(s);
+
+	if (n <= 0)
+		n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n < 1 ? 1 : n > CST_SEC_MAX_JOBS ? CST_SEC_MAX_JOBS : (size_t)n;
+}
+
+/* Phase 1 with the workers of phase 2 started: the walk, then the calling thread works. */
+static int
+walk_all(struct gs *g, git_revwalk *wlk, const char *repo)
+{
+	size_t started = 0, i;
+	git_oid oid;
+	int rc = 0, wr;
+
+	for (i = 1; i < g->n_w; i++) {
+		if (pthread_create(&g->w[i].th, NULL, worker_main, &g->w[i]) != 0)
+			break;
+		started++;
+	}
+	while (rc == 0 && atomic_load(&g->fatal) == 0 && (wr = git_revwalk_next(&oid, wlk)) == 0)
+		if ((rc = walk_commit(g, &oid)) == 0)
+			publish(g);
+	if (rc == 0 && atomic_load(&g->fatal) == 0 && wr != GIT_ITEROVER) {
+		g->commit[0] = '\0';
+		rc = gerr(g, repo, "the history walk stopped");
+		rc = rc == 0 ? CST_EIO : rc;
+	}
+	pthread_mutex_lock(&g->mu);
+	g->published = g->chg.n;
+	g->walked = true;
+	if (rc != 0)
+		atomic_store(&g->fatal, rc);
+	pthread_cond_broadcast(&g->more);
+	pthread_mutex_unlock(&g->mu);
+	if (rc == 0)
+		rc = work(&g->w[0]);
+	for (i = 1; i <= started; i++) {
+		pthread_join(g->w[i].th, NULL);
+		if (rc == 0)
+			rc = g->w[i].rc;
+	}
+	return rc != 0 ? rc : atomic_load(&g->fatal);
 }
 
 int
@@ -923,9 +1705,8 @@ cst_sec_scan_git(struct cst_sec_scanner *s, const char *repo, struct cst_sec_rep
 {
 	struct gs *g = cst_calloc(1, sizeof(*g));
 	git_revwalk *w = NULL;
-	git_oid oid;
 	size_t i;
-	int rc = 0, wr;
+	int rc = 0;
 
 	if (g == NULL)
 		return CST_ENOMEM;
@@ -933,6 +1714,14 @@ cst_sec_scan_git(struct cst_sec_scanner *s, const char *repo, struct cst_sec_rep
 	g->s = s;
 	g->r = r;
 	g->full = cst__sec_full_blobs(s);
+	g->max_file = cst__sec_max_file(s);
+	g->chg.esz = sizeof(struct chg);
+	g->blobs.esz = sizeof(struct blob);
+	g->bks.esz = sizeof(struct bk);
+	pthread_mutex_init(&g->mu, NULL);
+	pthread_mutex_init(&g->odb_mu, NULL);
+	pthread_cond_init(&g->more, NULL);
+	pthread_cond_init(&g->read, NULL);
 	git_libgit2_init();
 	/* objects are read for their content only: skip re-hashing each one on read */
 	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 0);
@@ -946,8 +1735,21 @@ cst_sec_scan_git(struct cst_sec_scanner *s, const char *repo, struct cst_sec_rep
 		rc = rc == 0 ? CST_EIO : rc;
 		goto out;
 	}
-	if ((rc = open_packs(g)) != 0)
+	if ((rc = fastodb_add(g)) != 0)
 		goto out;
+	g->n_w = jobs(s);
+	if ((g->w = cst_calloc(g->n_w, sizeof(*g->w))) == NULL) {
+		rc = CST_ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < g->n_w; i++) {
+		g->w[i].g = g;
+		if ((rc = open_packs(g, &g->w[i].packs)) != 0 ||
+		    (i > 0 && (rc = cst__sec_tls_new(s, &g->w[i].tls)) != 0) ||
+		    ((rc = cst__sec_needles_scratch(&g->w[i].needles)) != 0 && rc != CST_EINVAL))
+			goto out;
+		rc = 0;	/* CST_EINVAL: the memmem way */
+	}
 	if (git_revwalk_new(&w, g->repo) != 0 ||
 	    git_revwalk_sorting(w, GIT_SORT_TOPOLOGICAL | GIT_SORT_REVERSE) != 0) {
 		rc = gerr(g, repo, "cannot walk the history");
@@ -958,33 +1760,46 @@ cst_sec_scan_git(struct cst_sec_scanner *s, const char *repo, struct cst_sec_rep
 		rc = rc == 0 ? CST_EIO : rc;
 		goto out;
 	}
-	while (rc == 0 && (wr = git_revwalk_next(&oid, w)) == 0)
-		rc = walk_commit(g, &oid);
-	if (rc == 0 && wr != GIT_ITEROVER) {
-		g->commit[0] = '\0';
-		rc = gerr(g, repo, "the history walk stopped");
-		rc = rc == 0 ? CST_EIO : rc;
-	}
+	if ((rc = walk_all(g, w, repo)) != 0)
+		goto out;
+	for (i = 0; i < g->chg.n && rc == 0; i++)
+		rc = report_change(g, (uint32_t)i);
 out:
 	git_revwalk_free(w);
-	cst_gitpack_free(g->packs);
+	for (i = 0; g->w != NULL && i < g->n_w; i++)
+		wk_fini(&g->w[i]);
+	cst_free(g->w);
 	git_odb_free(g->odb);
-	cst_free(g->blob);
-	cst_free(g->pblob);
-	cst_free(g->text);
-	cst_free(g->lh);
 	git_repository_free(g->repo);
-	for (i = 0; i < g->n_blobs; i++)
-		cst__sec_blob_clear(&g->blobs[i]);
-	cst_free(g->blobs);
-	cst_free(g->tab);
-	for (i = 0; i < g->n_chunks; i++)
-		cst_free(g->chunks[i]);
-	for (i = 0; i < MAX_PARENTS; i++)
-		cst_free(g->tb[i]);
-	cst_free(g->chunks);
-	cst_free(g->ls);
+	for (i = 0; i < g->bks.n; i++) {
+		struct bk *k = bk_at(g, i);
+
+		if (k->res != NULL) {
+			cst__sec_blob_clear(k->res);
+			cst_free(k->res);
+		}
+	}
+	for (i = 0; i < g->blobs.n; i++)
+		cst_free(blob_at(g, i)->why);
+	ch_free(&g->chg);
+	ch_free(&g->blobs);
+	ch_free(&g->bks);
+	cst_free(g->pars);
+	cst_free(g->commits);
+	cst_free(g->paths);
+	cst_free(g->btab);
+	cst_free(g->ktab);
 	cst_free(g->rep);
+	for (i = 0; i < g->n_tpool; i++) {
+		cst_free(g->tpool[i].buf);
+		cst_free(g->tpool[i].e);
+	}
+	cst_free(g->tpool);
+	cst_free(g->ct);
+	pthread_cond_destroy(&g->read);
+	pthread_cond_destroy(&g->more);
+	pthread_mutex_destroy(&g->odb_mu);
+	pthread_mutex_destroy(&g->mu);
 	cst_free(g);
 	git_libgit2_shutdown();
 	return rc;

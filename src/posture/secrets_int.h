@@ -10,7 +10,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <hs/hs.h>
+
 #include "posture/secrets.h"
+
+struct cst_sec_tls;
 
 /* How a file is read, from its path. */
 enum cst_sec_kind {
@@ -66,14 +70,23 @@ void cst__sec_segs_free(struct cst_sec_segs *s);
 /*
  * Whether the context handler of kind k may add a segment, an error or a warning for
  * data[0..len): false means cst__sec_context would add nothing (the raw text is all).
+ * scr: the calling thread's scratch from cst__sec_needles_scratch (one Hyperscan pass over
+ * the data for every name looked for), or NULL (one memmem a name).
  */
-bool cst__sec_context_applies(enum cst_sec_kind k, const char *data, size_t len);
+bool cst__sec_context_applies(enum cst_sec_kind k, const char *data, size_t len,
+    hs_scratch_t *scr);
+
+/*
+ * A Hyperscan scratch for cst__sec_context_applies on the calling thread (hs_free_scratch).
+ * 0; CST_EINVAL (the names' database could not be built: pass NULL); CST_ENOMEM.
+ */
+int cst__sec_needles_scratch(hs_scratch_t **out);
 
 /* Most findings kept for one file or blob (more are an error: the file is not reported whole). */
 #define CST_SEC_MAX_PER_FILE 10000
 
 /*
- * Scans one file's content: the raw text and the segments of its context, findings (with
+ * Scans one file's content (with thread state t, NULL: the scanner's own): the raw text and the segments of its context, findings (with
  * content-only information: line, column, preview, hash, validator, inline suppression) to
  * *fs (n_fs entries; the caller frees each with cst__sec_finding_clear and the array).
  * err gets content errors (r->err of the caller). 0; CST_ENOMEM.
@@ -86,8 +99,19 @@ struct cst_sec_blob {
 	bool binary;
 	size_t bytes;
 };
-int cst__sec_scan_content(struct cst_sec_scanner *s, enum cst_sec_kind k, const char *data,
-    size_t len, struct cst_sec_blob *out);
+int cst__sec_scan_content(struct cst_sec_scanner *s, struct cst_sec_tls *t, enum cst_sec_kind k,
+    const char *data, size_t len, struct cst_sec_blob *out);
+
+/*
+ * The engine state one thread needs for cst__sec_scan_content (t NULL there: the scanner's
+ * own, for the thread that made it). A scanner is read-only during content scans, so any
+ * number of threads may scan at once, each with its own. 0; CST_ENOMEM.
+ */
+int cst__sec_tls_new(const struct cst_sec_scanner *s, struct cst_sec_tls **out);
+void cst__sec_tls_free(struct cst_sec_tls *t);
+
+/* The scanner's jobs option (secrets.h). */
+unsigned cst__sec_jobs(const struct cst_sec_scanner *s);
 void cst__sec_blob_clear(struct cst_sec_blob *b);
 
 /*

@@ -45,6 +45,12 @@ struct ign {
 	char *origin;	/* "FILE line N" */
 };
 
+/* What one thread needs to inspect content (cst__sec_tls_new). */
+struct cst_sec_tls {
+	struct cst_insp_ctx *ctx;
+	pcre2_match_data *md;
+};
+
 struct cst_sec_scanner {
 	struct cst_gitleaks_config **gl;
 	size_t n_gl;
@@ -53,12 +59,12 @@ struct cst_sec_scanner {
 	struct al *global;
 	size_t n_global;
 	struct cst_insp_policy *pol;
-	struct cst_insp_ctx *ctx;
-	pcre2_match_data *md;
+	struct cst_sec_tls own;		/* the scanner's thread's */
 	struct ign *ign;
 	size_t n_ign, cap_ign;
 	size_t max_file;
 	bool full_blobs;
+	unsigned jobs;
 };
 
 static const char *const sev_names[] = { "low", "medium", "high", "critical" };
@@ -217,6 +223,61 @@ warn_add(char **warn, size_t *wl, const char *fmt, ...)
 	return 0;
 }
 
+static int
+tls_init(const struct cst_sec_scanner *s, struct cst_sec_tls *t)
+{
+	int r;
+
+	memset(t, 0, sizeof(*t));
+	if ((r = cst_insp_ctx_new(s->pol, &t->ctx)) != 0)
+		return r;
+	if ((t->md = pcre2_match_data_create(1, NULL)) == NULL) {
+		cst_insp_ctx_free(t->ctx);
+		t->ctx = NULL;
+		return CST_ENOMEM;
+	}
+	return 0;
+}
+
+static void
+tls_fini(struct cst_sec_tls *t)
+{
+	cst_insp_ctx_free(t->ctx);
+	pcre2_match_data_free(t->md);
+}
+
+int
+cst__sec_tls_new(const struct cst_sec_scanner *s, struct cst_sec_tls **out)
+{
+	struct cst_sec_tls *t = cst_calloc(1, sizeof(*t));
+	int r;
+
+	*out = NULL;
+	if (t == NULL)
+		return CST_ENOMEM;
+	if ((r = tls_init(s, t)) != 0) {
+		cst_free(t);
+		return r;
+	}
+	*out = t;
+	return 0;
+}
+
+void
+cst__sec_tls_free(struct cst_sec_tls *t)
+{
+	if (t == NULL)
+		return;
+	tls_fini(t);
+	cst_free(t);
+}
+
+unsigned
+cst__sec_jobs(const struct cst_sec_scanner *s)
+{
+	return s->jobs;
+}
+
 /* Builds the decoder's shared matcher (once per process): a thread's body. */
 static void *
 warm_decoder(void *arg)
@@ -246,6 +307,7 @@ cst_sec_scanner_new(const struct cst_sec_opts *o, struct cst_sec_scanner **out, 
 		return CST_ENOMEM;
 	s->max_file = o->max_file ? o->max_file : DEFAULT_MAX_FILE;
 	s->full_blobs = o->full_blobs;
+	s->jobs = o->jobs;
 	if (o->n_rules > 0 && (s->gl = cst_calloc(o->n_rules, sizeof(*s->gl))) == NULL) {
 		r = CST_ENOMEM;
 		goto fail;
@@ -314,12 +376,8 @@ cst_sec_scanner_new(const struct cst_sec_opts *o, struct cst_sec_scanner **out, 
 	    !o->no_builtin, &s->pol, err, err_len);
 	if (warm)
 		pthread_join(warm_th, NULL);
-	if (r != 0 || (r = cst_insp_ctx_new(s->pol, &s->ctx)) != 0)
+	if (r != 0 || (r = tls_init(s, &s->own)) != 0)
 		goto fail;
-	if ((s->md = pcre2_match_data_create(1, NULL)) == NULL) {
-		r = CST_ENOMEM;
-		goto fail;
-	}
 	for (i = 0; i < o->n_ignore && r == 0; i++)
 		if ((r = cst_sec_scanner_ignore_file(s, o->ignore[i], false)) != 0)
 			snprintf(err, err_len, "%s: %s", o->ignore[i], cst_strerror(r));
@@ -356,9 +414,8 @@ cst_sec_scanner_free(struct cst_sec_scanner *s)
 	for (i = 0; i < s->n_gl; i++)
 		cst_gitleaks_free(s->gl[i]);
 	cst_free(s->gl);
-	cst_insp_ctx_free(s->ctx);
+	tls_fini(&s->own);
 	cst_insp_policy_free(s->pol);
-	pcre2_match_data_free(s->md);
 	for (i = 0; i < s->n_ign; i++) {
 		cst_free(s->ign[i].fp);
 		cst_free(s->ign[i].origin);
@@ -417,9 +474,9 @@ cst_sec_scanner_ignore_file(struct cst_sec_scanner *s, const char *path, bool mi
 /* ---- one file's content ---- */
 
 static bool
-re_hit(struct cst_sec_scanner *s, pcre2_code *re, const char *t, size_t n)
+re_hit(pcre2_match_data *md, pcre2_code *re, const char *t, size_t n)
 {
-	return pcre2_match(re, (PCRE2_SPTR)t, n, 0, 0, s->md, NULL) >= 0;
+	return pcre2_match(re, (PCRE2_SPTR)t, n, 0, 0, md, NULL) >= 0;
 }
 
 /* Whether the lower-cased secret contains one of the allowlist's stopwords. */
@@ -501,6 +558,7 @@ mask(const char *sec, size_t n, char *out, size_t cap)
 
 struct scanstate {
 	struct cst_sec_scanner *s;
+	struct cst_sec_tls *t;
 	const char *data;
 	size_t len;
 	struct lineidx li;
@@ -592,8 +650,8 @@ record(struct scanstate *st, const struct cst_insp_finding *ef, const char *sec,
 		size_t k;
 
 		for (k = 0; k < a->n_regexes; k++) {
-			bool hit = a->target == CST_GITLEAKS_SECRET ? re_hit(s, als[i]->re[k], sec, n) :
-			    re_hit(s, als[i]->re[k], st->data + ls, le - ls);
+			bool hit = a->target == CST_GITLEAKS_SECRET ? re_hit(st->t->md, als[i]->re[k], sec,
+			    n) : re_hit(st->t->md, als[i]->re[k], st->data + ls, le - ls);
 
 			if (hit) {
 				f->al_regex |= UINT64_C(1) << i;
@@ -649,7 +707,7 @@ scan_text(struct scanstate *st, const char *t, size_t n, const struct cst_sec_se
 	size_t i;
 	int r;
 
-	if ((r = cst_insp_scan(st->s->ctx, CST_INSP_INPUT, t, n, &res)) != 0)
+	if ((r = cst_insp_scan(st->t->ctx, CST_INSP_INPUT, t, n, &res)) != 0)
 		return r == CST_ENOMEM ? r : (snprintf(st->out->error, sizeof(st->out->error),
 		    "not inspected: %s", cst_strerror(r)), 0);
 	if (!res.complete && st->out->error[0] == '\0')
@@ -719,10 +777,10 @@ cst__sec_finding_clear(struct cst_sec_finding *f)
 }
 
 int
-cst__sec_scan_content(struct cst_sec_scanner *s, enum cst_sec_kind k, const char *data,
-    size_t len, struct cst_sec_blob *out)
+cst__sec_scan_content(struct cst_sec_scanner *s, struct cst_sec_tls *t, enum cst_sec_kind k,
+    const char *data, size_t len, struct cst_sec_blob *out)
 {
-	struct scanstate st = { s, data, len, { NULL, 0 }, out, 0 };
+	struct scanstate st = { s, t != NULL ? t : &s->own, data, len, { NULL, 0 }, out, 0 };
 	struct cst_sec_segs segs;
 	size_t i, w;
 	int r;
@@ -799,7 +857,7 @@ allowed(struct cst_sec_scanner *s, const struct al *al, size_t i,
 	set[2] = a->n_paths > 0;
 	hit[2] = false;
 	for (k = 0; k < a->n_paths && !hit[2]; k++)
-		hit[2] = re_hit(s, al->paths[k], path, strlen(path));
+		hit[2] = re_hit(s->own.md, al->paths[k], path, strlen(path));
 	set[3] = a->n_commits > 0;
 	hit[3] = false;
 	for (k = 0; commit != NULL && k < a->n_commits && !hit[3]; k++)
@@ -846,7 +904,7 @@ cst__sec_emit(struct cst_sec_scanner *s, const struct cst_sec_finding *f, const 
 	size_t i, nal;
 	int rc;
 
-	if (g != NULL && g->path != NULL && !re_hit(s, g->path, path, strlen(path)))
+	if (g != NULL && g->path != NULL && !re_hit(s->own.md, g->path, path, strlen(path)))
 		return 0;	/* the rule is for other files */
 	snprintf(fp_nocommit, sizeof(fp_nocommit), "%s:%s:%u", path, f->rule, f->line);
 	if (commit != NULL)
@@ -930,7 +988,7 @@ cst_sec_scan_buffer(struct cst_sec_scanner *s, const char *path, const char *dat
 	size_t i;
 	int rc;
 
-	if ((rc = cst__sec_scan_content(s, cst__sec_kind(path), data, len, &b)) != 0)
+	if ((rc = cst__sec_scan_content(s, NULL, cst__sec_kind(path), data, len, &b)) != 0)
 		return rc;
 	if (b.binary) {
 		r->st.binary++;
