@@ -5,7 +5,9 @@ the default policy) over labelled data and prints the figures.
 - Injection, on the held-out test split only (tools/train_injection.py defines the split; the
   classifier never trained or calibrated on it): TPR at 1% and 0.1% FPR, F1 and benign FPR at
   the shipped thresholds, for the classifier alone, the rules alone and the whole policy,
-  direct prompts and indirect content separately; the benign FPR per source.
+  direct prompts and indirect content separately; the benign FPR per source, and which layer
+  blocked the benign texts (the classifier on the text, the classifier on a decoded view, or
+  a rule or signal by name).
 - Evasions: the test positives rewritten five ways (zero-width characters, full-width forms,
   homoglyphs, spaced letters, base64 with a decode instruction); recall of the whole policy
   next to the plain text. Indirect samples have only their inserted attack rewritten.
@@ -60,6 +62,23 @@ def run(driver, lines, policy=None):
 # ---- injection ----
 
 
+def layers(r):
+    """The layers that blocked a text: "classifier" (the text's view), "classifier (decoded)"
+    (a decoded segment: spaced, leet, ROT13, base64 ...) or the blocking rule's name (phrase
+    rules, the encoded-instruction signal, smuggling ...)."""
+    out = set()
+    for f in r["findings"]:
+        if f["action"] != "block":
+            continue
+        if f["rule"] != "injection.classifier":
+            out.add(f["rule"])
+        elif f["view"] in ("raw", "canonical"):
+            out.add("classifier")
+        else:
+            out.add("classifier (decoded)")
+    return out
+
+
 def rules_hit(r):
     return any(f["action"] == "block" and f["rule"] != "injection.classifier"
                for f in r["findings"])
@@ -106,14 +125,16 @@ def injection(driver, model):
         comb["tpr1"] = tpr_at([cs[i] for i in pos], [cs[i] for i in neg], 0.01)
         comb["tpr01"] = tpr_at([cs[i] for i in pos], [cs[i] for i in neg], 0.001)
         rows["policy"] = comb
-        by = {}
+        by, lay = {}, {}
         for i in neg:
             o = items[i]["origin"]
             by.setdefault(o, [0, 0])
             by[o][0] += 1
             by[o][1] += res[i]["blocked"]
+            for name in layers(res[i]):
+                lay[name] = lay.get(name, 0) + 1
         report[src] = {"positives": len(pos), "negatives": len(neg), "threshold": thr,
-                       "rows": rows, "benign_by_source": by}
+                       "rows": rows, "benign_by_source": by, "benign_by_layer": lay}
     return items, res, report
 
 
@@ -132,6 +153,8 @@ def print_injection(rep):
         print("  benign texts blocked by the policy, by source: " + ", ".join(
             "%s %d/%d (%.2f%%)" % (o, b, n, 100 * b / n)
             for o, (n, b) in sorted(r["benign_by_source"].items())))
+        print("  benign texts blocked, by layer (a text may count under several): " + (", ".join(
+            "%s %d" % kv for kv in sorted(r["benign_by_layer"].items())) or "none"))
 
 # ---- evasions ----
 

