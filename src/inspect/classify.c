@@ -37,6 +37,8 @@ extern const unsigned char cst__classify_builtin[], cst__classify_builtin_end[];
 #define FNV_PRIME 0x100000001b3ULL
 #define INDIRECT_SALT 0x9e3779b97f4a7c15ULL	/* the indirect copy of a feature: h ^ salt */
 
+static void prepare(struct cst_classify_model *m);
+
 struct cst_classify_model {
 	uint32_t mask;			/* dimensions - 1 */
 	uint32_t flags;			/* CST_CLASSIFY_* */
@@ -47,6 +49,14 @@ struct cst_classify_model {
 	double threshold[CST_CLASSIFY_N_SRC];
 	char id[17];
 	float *w;
+	/* scoring sums the weights in fixed point, w * 2^shift truncated to an integer (exact
+	 * for every weight with no bit below 2^-shift), so that sums are exact whatever the
+	 * order of adding; the table stays in floats, half the cache footprint of integers */
+	float scale;			/* 2^shift */
+	int shift;
+	unsigned char norm[256];	/* norm() of each byte */
+	unsigned char word[256];	/* word_byte() of each normalised byte */
+	uint64_t h1[256];		/* the one-byte prefix of a character n-gram hash */
 };
 
 /* ---- the weights file ---- */
@@ -156,6 +166,7 @@ cst_classify_model_parse(const void *buf, size_t len, struct cst_classify_model 
 		}
 	for (i = 0; i < 8; i++)
 		snprintf(m->id + 2 * i, 3, "%02x", sum[i]);
+	prepare(m);
 	*out = m;
 	return 0;
 }
@@ -236,36 +247,49 @@ fnv(uint64_t h, unsigned char c)
 	return (h ^ c) * FNV_PRIME;
 }
 
-static inline uint32_t
-bucket(const struct cst_classify_model *m, uint64_t h)
+/*
+ * The lookup tables scoring reads (see struct cst_classify_model). The shift is the largest
+ * that keeps any window's sum inside 62 bits (negative for absurdly large weights: every
+ * finite float fits from -126 on): a window has at most two strides of bytes, each
+ * ending at most char_max - char_min + 1 character n-grams, a word and a bigram, each counted
+ * twice for an indirect text.
+ */
+static void
+prepare(struct cst_classify_model *m)
 {
-	return (uint32_t)(h ^ (h >> 32)) & m->mask;
+	double maxw = 0, per_byte = 2, most;
+	size_t dim = (size_t)m->mask + 1, i;
+	int c;
+
+	for (i = 0; i < dim; i++)
+		if (fabs(m->w[i]) > maxw)
+			maxw = fabs(m->w[i]);
+	if (m->flags & CST_CLASSIFY_CHARS)
+		per_byte += m->char_max - m->char_min + 1;
+	most = maxw * per_byte * 2 * 2 * m->stride;
+	for (m->shift = 60; m->shift > -126 && ldexp(most, m->shift) >= ldexp(1, 62); m->shift--)
+		;
+	m->scale = (float)ldexp(1, m->shift);
+	for (c = 0; c < 256; c++) {
+		m->norm[c] = norm((unsigned char)c);
+		m->word[c] = word_byte((unsigned char)c);
+		m->h1[c] = fnv(fnv(FNV_BASIS, 'c'), (unsigned char)c);
+	}
 }
 
 /* Running sums of the chunk being read and the one before. */
 struct acc {
-	double sum, prev_sum;
+	int64_t sum, prev_sum;
 	uint32_t cnt, prev_cnt;
 	double best;
 	size_t best_chunk, windows;
-	bool copy;		/* indirect text and a model with CST_CLASSIFY_SRC_COPY */
 };
-
-/* One feature occurrence with hash h. */
-static inline void
-add(const struct cst_classify_model *m, struct acc *a, uint64_t h)
-{
-	a->sum += m->w[bucket(m, h)];
-	if (a->copy)
-		a->sum += m->w[bucket(m, h ^ INDIRECT_SALT)];
-	a->cnt++;
-}
 
 static void
 window(const struct cst_classify_model *m, struct acc *a, size_t first_chunk)
 {
 	uint32_t cnt = a->cnt + a->prev_cnt;
-	double s = a->sum + a->prev_sum;
+	double s = ldexp((double)(a->sum + a->prev_sum), -m->shift);
 	double z = m->bias + (cnt > 0 ? s / sqrt((double)cnt) : 0.0);
 
 	if (a->windows == 0 || z > a->best) {
@@ -273,6 +297,84 @@ window(const struct cst_classify_model *m, struct acc *a, size_t first_chunk)
 		a->best_chunk = first_chunk;
 	}
 	a->windows++;
+}
+
+/* The state carried from byte to byte. */
+struct feat {
+	uint64_t last;		/* the last 8 normalised bytes, the newest in the low byte */
+	uint64_t hw, hb, hp, prefix;	/* word, bigram, next bigram prefix hashes */
+	bool in_word, have_prev;
+};
+
+/*
+ * The features ending at bytes [i, end) of t[0..len), c the normalised t[i]: their weight
+ * sum and count into a. Inlined with the flags as constants, so each kind of model and
+ * source gets a loop without the tests it does not need.
+ */
+static inline __attribute__((always_inline)) void
+features(const struct cst_classify_model *m, const unsigned char *t, size_t len, size_t i,
+    size_t end, struct feat *f, struct acc *a, bool chars, uint32_t cmin, uint32_t cmax,
+    bool words, bool bigrams, bool copy)
+{
+	const float *w = m->w, scale = m->scale;
+	const uint32_t mask = m->mask;
+	uint64_t last = f->last;
+	int64_t sum = 0;
+	uint32_t cnt = 0;
+
+#define ADD(h) do { \
+	uint64_t h_ = (h); \
+	sum += (int64_t)(w[(uint32_t)(h_ ^ (h_ >> 32)) & mask] * scale); \
+	if (copy) { \
+		h_ ^= INDIRECT_SALT; \
+		sum += (int64_t)(w[(uint32_t)(h_ ^ (h_ >> 32)) & mask] * scale); \
+	} \
+	cnt++; \
+} while (0)
+
+	for (; i < end; i++) {
+		const unsigned char c = (unsigned char)last;
+		const unsigned char next = i + 1 < len ? m->norm[t[i + 1]] : ' ';
+
+		if (chars && i + 1 >= cmin) {
+			uint64_t h = m->h1[c];
+			uint32_t n, top = cmax <= i + 1 ? cmax : (uint32_t)(i + 1);
+
+			if (cmin == 1)
+				ADD(h);
+			for (n = 2; n <= top; n++) {
+				h = fnv(h, (unsigned char)(last >> (8 * (n - 1))));
+				if (n >= cmin)
+					ADD(h);
+			}
+		}
+		if ((words || bigrams) && m->word[c]) {
+			if (!f->in_word) {
+				f->in_word = true;
+				f->hw = fnv(FNV_BASIS, 'w');
+				f->hb = f->prefix;
+				f->hp = fnv(FNV_BASIS, 'b');
+			}
+			f->hw = fnv(f->hw, c);
+			f->hb = fnv(f->hb, c);
+			f->hp = fnv(f->hp, c);
+			if (!m->word[next]) {
+				/* the word's last byte: its features count in this chunk */
+				if (words)
+					ADD(f->hw);
+				if (bigrams && f->have_prev)
+					ADD(f->hb);
+				f->prefix = fnv(f->hp, ' ');
+				f->have_prev = true;
+				f->in_word = false;
+			}
+		}
+		last = last << 8 | next;
+	}
+#undef ADD
+	f->last = last;
+	a->sum += sum;
+	a->cnt += cnt;
 }
 
 /*
@@ -287,6 +389,7 @@ window(const struct cst_classify_model *m, struct acc *a, size_t first_chunk)
  * above and once with the hash xor 0x9e3779b97f4a7c15 (weights only indirect texts train), but
  * once in the number of features. A window of chunks k and k+1 scores
  * bias + (sum of the weights of its features) / sqrt(number of features).
+ * The sums are exact in fixed point (prepare), so they do not depend on the order of adding.
  */
 void
 cst_classify_score(const struct cst_classify_model *m, enum cst_classify_src src,
@@ -296,64 +399,34 @@ cst_classify_score(const struct cst_classify_model *m, enum cst_classify_src src
 	const bool words = (m->flags & CST_CLASSIFY_WORDS) != 0;
 	const bool bigrams = (m->flags & CST_CLASSIFY_BIGRAMS) != 0;
 	const bool chars = (m->flags & CST_CLASSIFY_CHARS) != 0;
-	const uint64_t cbasis = fnv(FNV_BASIS, 'c'), wbasis = fnv(FNV_BASIS, 'w');
-	const uint64_t bbasis = fnv(FNV_BASIS, 'b');
-	uint64_t hw = 0, hb = 0, hp = 0, prefix = 0;	/* word, bigram, next bigram prefix */
-	bool in_word = false, have_prev = false;
-	unsigned char last[8] = { 0 };	/* last[k]: the normalised byte k before i */
-	struct acc a = { .copy = src == CST_CLASSIFY_INDIRECT &&
-	    (m->flags & CST_CLASSIFY_SRC_COPY) != 0 };
+	const bool copy = src == CST_CLASSIFY_INDIRECT && (m->flags & CST_CLASSIFY_SRC_COPY) != 0;
+	const bool usual = chars && words && bigrams && m->char_min == 3 && m->char_max == 5;
+	struct feat f = { .last = len > 0 ? m->norm[t[0]] : 0 };
+	struct acc a = { 0 };
 	size_t i, chunk = 0, nchunks;
-	unsigned char c = len > 0 ? norm(t[0]) : 0;
 
-	for (i = 0; i < len; i++) {
-		unsigned char next = i + 1 < len ? norm(t[i + 1]) : ' ';
+	for (i = 0; i < len; chunk++) {
+		size_t end = len - i > m->stride ? i + m->stride : len;
 
-		if (i / m->stride != chunk) {
-			/* chunk `chunk` is complete: the window ending with it, unless it is the
-			 * first chunk (the first window also takes the next chunk) */
-			if (chunk >= 1)
-				window(m, &a, chunk - 1);
+		if (chunk >= 1) {
+			/* the chunk before is complete: the window ending with it, unless it is
+			 * the first chunk (the first window also takes the next chunk) */
+			if (chunk >= 2)
+				window(m, &a, chunk - 2);
 			a.prev_sum = a.sum;
 			a.prev_cnt = a.cnt;
 			a.sum = 0;
 			a.cnt = 0;
-			chunk++;
 		}
-		memmove(last + 1, last, sizeof(last) - 1);
-		last[0] = c;
-		if (chars && i + 1 >= m->char_min) {
-			uint64_t h = cbasis;
-			uint32_t n;
-
-			for (n = 1; n <= m->char_max && n <= i + 1; n++) {
-				h = fnv(h, last[n - 1]);
-				if (n >= m->char_min)
-					add(m, &a, h);
-			}
-		}
-		if ((words || bigrams) && word_byte(c)) {
-			if (!in_word) {
-				in_word = true;
-				hw = wbasis;
-				hb = prefix;
-				hp = bbasis;
-			}
-			hw = fnv(hw, c);
-			hb = fnv(hb, c);
-			hp = fnv(hp, c);
-			if (!word_byte(next)) {
-				/* the word's last byte: its features count in this chunk */
-				if (words)
-					add(m, &a, hw);
-				if (bigrams && have_prev)
-					add(m, &a, hb);
-				prefix = fnv(hp, ' ');
-				have_prev = true;
-				in_word = false;
-			}
-		}
-		c = next;
+		/* the usual model (every kind, n-grams of 3 to 5) gets loops of its own */
+		if (usual && !copy)
+			features(m, t, len, i, end, &f, &a, true, 3, 5, true, true, false);
+		else if (usual)
+			features(m, t, len, i, end, &f, &a, true, 3, 5, true, true, true);
+		else
+			features(m, t, len, i, end, &f, &a, chars, m->char_min, m->char_max, words,
+			    bigrams, copy);
+		i = end;
 	}
 	nchunks = len == 0 ? 1 : (len - 1) / m->stride + 1;
 	window(m, &a, nchunks == 1 ? 0 : nchunks - 2);

@@ -269,7 +269,10 @@ on_hs_match(unsigned id, unsigned long long from, unsigned long long to, unsigne
 	return 0;
 }
 
-/* Confirms pattern idx over the text; false when a PCRE2 limit (or error) cut it short. */
+/*
+ * Confirms pattern idx over the text; false when a PCRE2 limit (or error) or the span cap cut
+ * it short.
+ */
 static bool
 confirm(struct cst_patscratch *s, uint32_t idx, const char *text, size_t len, cst_span_fn fn,
     void *arg, struct cst_scan_counts *c)
@@ -289,13 +292,15 @@ confirm(struct cst_patscratch *s, uint32_t idx, const char *text, size_t len, cs
 			start = ov[0] + 1;
 			continue;
 		}
-		if (spans++ < CST_PAT_MAX_SPANS) {
-			c->spans++;
-			if (!fn(arg, idx, ov[0], ov[1]))
-				return true;
-		} else {
+		if (spans++ == CST_PAT_MAX_SPANS) {
+			/* the rest of the text is not confirmed: the scan is cut short here, so
+			 * that a text made of matches costs no more than the cap's worth */
 			c->dropped++;
+			return false;
 		}
+		c->spans++;
+		if (!fn(arg, idx, ov[0], ov[1]))
+			return true;
 		start = ov[1] > ov[0] ? ov[1] : ov[1] + 1;
 	}
 	return true;
@@ -321,10 +326,13 @@ cst_patset_scan(const struct cst_patset *ps, struct cst_patscratch *s, const cha
 		r = CST_EINVAL;
 	qsort(s->cand, s->n_cand, sizeof(*s->cand), cmp_u32);
 	c.candidates = (uint32_t)s->n_cand;
-	for (i = 0; r == 0 && i < s->n_cand; i++)
-		if (!confirm(s, s->cand[i], text, len, fn, arg, &c))
+	for (i = 0; r == 0 && i < s->n_cand; i++) {
+		uint32_t capped = c.dropped;
+
+		if (!confirm(s, s->cand[i], text, len, fn, arg, &c) && c.dropped == capped)
 			c.limited++;
-	if (r == 0 && c.limited > 0)
+	}
+	if (r == 0 && (c.limited > 0 || c.dropped > 0))
 		r = CST_ELIMIT;
 	if (counts != NULL)
 		*counts = c;

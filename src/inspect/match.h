@@ -31,7 +31,8 @@ struct cst_pattern {
 /* Bounds on the work one confirmation may do (pcre2_set_match_limit / depth_limit). */
 #define CST_PAT_MATCH_LIMIT 200000
 #define CST_PAT_DEPTH_LIMIT 10000
-/* Most spans reported for one pattern in one text (the rest are counted, not reported). */
+/* Most spans reported for one pattern in one text: past them the pattern's confirmation
+ * stops and the scan is CST_ELIMIT (not fully inspected). */
 #define CST_PAT_MAX_SPANS 1024
 
 struct cst_patset;
@@ -67,7 +68,7 @@ bool cst_patscratch_group(const struct cst_patscratch *s, unsigned g, size_t *st
 struct cst_scan_counts {
 	uint32_t candidates;	/* patterns Hyperscan reported (or always confirmed) */
 	uint32_t spans;		/* spans reported */
-	uint32_t dropped;	/* spans past CST_PAT_MAX_SPANS, not reported */
+	uint32_t dropped;	/* patterns stopped at CST_PAT_MAX_SPANS spans */
 	uint32_t limited;	/* patterns whose confirmation hit the PCRE2 limits */
 };
 
@@ -75,8 +76,9 @@ struct cst_scan_counts {
  * Scans text[0..len) with scratch s (made for ps). Spans of one pattern come in increasing
  * start order, patterns in increasing index order; matches do not overlap within a pattern
  * (leftmost, then after the end, as PCRE2 finds them; an empty match advances one byte).
- * 0, or CST_ELIMIT when some confirmation hit a PCRE2 limit (its earlier spans were
- * reported; counts says how many patterns), or CST_EINVAL if Hyperscan failed. A caller
+ * 0, or CST_ELIMIT when some confirmation hit a PCRE2 limit or the span cap (its earlier
+ * spans were reported; counts says how many patterns), or CST_EINVAL if Hyperscan failed.
+ * A caller
  * enforcing a policy must treat CST_ELIMIT as "not fully inspected".
  */
 int cst_patset_scan(const struct cst_patset *ps, struct cst_patscratch *s, const char *text,

@@ -4,7 +4,8 @@
  * refused with an error naming the problem; fixed texts score on the right side of the
  * thresholds (direct prompts and retrieved documents); a long text is scored by windows and
  * the best window holds the injection; the policy's classifier members (thresholds, indirect
- * source, model file, enabled).
+ * source, model file, enabled); the fast scorer against a plain reference implementation of
+ * the feature definition on generated texts of every length class, both sources.
  */
 #include "../check.h"
 
@@ -368,6 +369,191 @@ test_policy(void **state)
 	    "unknown member \"classifier\""));
 }
 
+/* ---- a reference scorer: the feature definition of classify.h, the plainest way ---- */
+
+static uint32_t
+le32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static double
+lef32(const unsigned char *p)
+{
+	uint32_t u = le32(p);
+	float f;
+
+	memcpy(&f, &u, sizeof(f));
+	return f;
+}
+
+static unsigned char
+ref_norm(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return (unsigned char)(c + 32);
+	if (c >= '0' && c <= '9')
+		return '0';
+	return c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r' ? ' ' : c;
+}
+
+static bool
+ref_word(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || c == '0' || c >= 0x80;
+}
+
+static uint64_t
+ref_fnv(uint64_t h, unsigned char c)
+{
+	return (h ^ c) * 0x100000001b3ULL;
+}
+
+struct ref_feat {
+	uint64_t h[4096];
+	size_t n;
+};
+
+/* Every feature hash whose last byte is t[i] (t normalised, len bytes). */
+static void
+ref_features(const unsigned char *f, const unsigned char *t, size_t len, size_t i,
+    struct ref_feat *out)
+{
+	uint32_t flags = le32(f + 16), cmin = f[20], cmax = f[21], n, k;
+	size_t s;
+
+	out->n = 0;
+	if (flags & CST_CLASSIFY_CHARS)
+		for (n = cmin; n <= cmax && n <= i + 1; n++) {
+			uint64_t h = ref_fnv(0xcbf29ce484222325ULL, 'c');
+
+			for (k = 0; k < n; k++)
+				h = ref_fnv(h, t[i - k]);
+			out->h[out->n++] = h;
+		}
+	if (!ref_word(t[i]) || (i + 1 < len && ref_word(t[i + 1])))
+		return;
+	for (s = i; s > 0 && ref_word(t[s - 1]); s--)
+		;
+	if (flags & CST_CLASSIFY_WORDS) {
+		uint64_t h = ref_fnv(0xcbf29ce484222325ULL, 'w');
+
+		for (k = (uint32_t)s; k <= i; k++)
+			h = ref_fnv(h, t[k]);
+		out->h[out->n++] = h;
+	}
+	if (flags & CST_CLASSIFY_BIGRAMS) {
+		size_t pe = s, ps;
+		uint64_t h = ref_fnv(0xcbf29ce484222325ULL, 'b');
+
+		while (pe > 0 && !ref_word(t[pe - 1]))
+			pe--;
+		if (pe == 0)
+			return;
+		for (ps = pe; ps > 0 && ref_word(t[ps - 1]); ps--)
+			;
+		for (k = (uint32_t)ps; k < pe; k++)
+			h = ref_fnv(h, t[k]);
+		h = ref_fnv(h, ' ');
+		for (k = (uint32_t)s; k <= i; k++)
+			h = ref_fnv(h, t[k]);
+		out->h[out->n++] = h;
+	}
+}
+
+/* The best window's logit and first byte, by the definition in classify.h. */
+static double
+ref_score(const unsigned char *f, const char *text, size_t len, bool copy, size_t *start)
+{
+	uint32_t mask = (1u << le32(f + 12)) - 1, stride = le32(f + 28);
+	size_t nchunks = len == 0 ? 1 : (len - 1) / stride + 1, i, c, k;
+	double *sum = calloc(nchunks, sizeof(double)), best = 0;
+	size_t *cnt = calloc(nchunks, sizeof(size_t));
+	unsigned char *t = malloc(len + 1);
+	static struct ref_feat ft;
+
+	for (i = 0; i < len; i++)
+		t[i] = ref_norm((unsigned char)text[i]);
+	for (i = 0; i < len; i++) {
+		ref_features(f, t, len, i, &ft);
+		for (k = 0; k < ft.n; k++) {
+			uint64_t h = ft.h[k];
+
+			sum[i / stride] += lef32(f + 64 + 4 * ((uint32_t)(h ^ h >> 32) & mask));
+			if (copy) {
+				h ^= 0x9e3779b97f4a7c15ULL;
+				sum[i / stride] += lef32(f + 64 + 4 * ((uint32_t)(h ^ h >> 32) & mask));
+			}
+			cnt[i / stride]++;
+		}
+	}
+	*start = 0;
+	for (c = 0; c + 1 < nchunks || c == 0; c++) {
+		double s = sum[c] + (c + 1 < nchunks ? sum[c + 1] : 0);
+		size_t n = cnt[c] + (c + 1 < nchunks ? cnt[c + 1] : 0);
+		double z = lef32(f + 32) + (n > 0 ? s / sqrt((double)n) : 0.0);
+
+		if (c == 0 || z > best) {
+			best = z;
+			*start = c * stride;
+		}
+	}
+	free(sum);
+	free(cnt);
+	free(t);
+	return best;
+}
+
+/* The scorer against the reference on texts of every length class, both sources. */
+static void
+test_reference(void **state)
+{
+	static const char *const pieces[] = { INJ, BENIGN, FILLER, DAN, "\xd0\x98\xd0\xb3",
+		"  \t\n", "4111 1111 1111 1111", "\xe2\x80\x8b", "ABC-def_012", "\xff\x80" };
+	size_t flen, trial;
+	unsigned char *f = (unsigned char *)model_file(&flen);
+	struct cst_classify_model *m;
+	char err[256], *text = malloc(6000);
+	uint64_t seed = 0x1234567;
+
+	(void)state;
+	assert_non_null(f);
+	CHECK_INT("parse", cst_classify_model_parse(f, flen, &m, err, sizeof(err)), 0);
+	for (trial = 0; trial < 80; trial++) {
+		size_t len = 0, want = trial < 20 ? trial : (size_t)(seed >> 33) % 5000, start;
+		struct cst_classify_score sc;
+		int src;
+
+		while (len < want) {
+			const char *p;
+			size_t n;
+
+			seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+			p = pieces[(seed >> 40) % (sizeof(pieces) / sizeof(pieces[0]))];
+			n = strlen(p);
+			if (len + n > want)
+				n = want - len;
+			memcpy(text + len, p, n);
+			len += n;
+		}
+		for (src = 0; src < CST_CLASSIFY_N_SRC; src++) {
+			bool copy = src == CST_CLASSIFY_INDIRECT && (le32(f + 16) &
+			    CST_CLASSIFY_SRC_COPY);
+			double want_raw = ref_score(f, text, len, copy, &start);
+
+			cst_classify_score(m, (enum cst_classify_src)src, text, len, &sc);
+			if (fabs(sc.raw - want_raw) > 1e-9 * (1 + fabs(want_raw)) ||
+			    sc.start != start)
+				fail_msg("text %zu (%zu bytes, source %d): %.15g at %zu, the "
+				    "reference %.15g at %zu", trial, len, src, sc.raw, sc.start,
+				    want_raw, start);
+		}
+	}
+	cst_classify_model_free(m);
+	free(text);
+	free(f);
+}
+
 int
 main(void)
 {
@@ -377,6 +563,7 @@ main(void)
 		cmocka_unit_test(test_scores),
 		cmocka_unit_test(test_documents),
 		cmocka_unit_test(test_policy),
+		cmocka_unit_test(test_reference),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

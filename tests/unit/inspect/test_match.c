@@ -129,8 +129,23 @@ test_cap_and_limits(void **state)
 	memset(&g, 0, sizeof(g));
 	CHECK_INT("scan", cst_patset_scan(ps, s, text, strlen(text), collect, &g, &c), CST_ELIMIT);
 	CHECK_INT("capped", g.n, CST_PAT_MAX_SPANS);
-	CHECK_INT("dropped", c.dropped, sizeof(text) - 2 - CST_PAT_MAX_SPANS);
+	CHECK_INT("stopped at the cap", c.dropped, 1);
 	CHECK_INT("limited", c.limited, 1);
+	cst_patscratch_free(s);
+	cst_patset_free(ps);
+	/* the cap alone: the scan is not complete, and no PCRE2 limit was hit */
+	CHECK_INT("compile one", cst_patset_compile(p, 1, &ps, err, sizeof(err)), 0);
+	CHECK_INT("scratch one", cst_patscratch_new(ps, &s), 0);
+	memset(&g, 0, sizeof(g));
+	CHECK_INT("capped scan", cst_patset_scan(ps, s, text, strlen(text), collect, &g, &c),
+	    CST_ELIMIT);
+	CHECK_INT("capped spans", g.n, CST_PAT_MAX_SPANS);
+	CHECK_INT("cap stopped it", c.dropped, 1);
+	CHECK_INT("no PCRE2 limit", c.limited, 0);
+	memset(&g, 0, sizeof(g));
+	CHECK_INT("at the cap", cst_patset_scan(ps, s, text, CST_PAT_MAX_SPANS, collect, &g, &c),
+	    0);
+	CHECK_INT("all spans", g.n, CST_PAT_MAX_SPANS);
 	cst_patscratch_free(s);
 	cst_patset_free(ps);
 }
