@@ -37,6 +37,19 @@ def same_as_reference(repo, *extra):
     return fast
 
 
+def unpack_all(repo, tmp_path):
+    """Turns every pack of repo into loose objects (the packs are moved to tmp_path)."""
+    packs = [p for p in (repo / ".git" / "objects" / "pack").iterdir()
+             if p.suffix == ".pack"]
+    for p in packs:
+        moved = tmp_path / p.name
+        p.rename(moved)
+        p.with_suffix(".idx").unlink()
+        with open(moved, "rb") as fh:
+            subprocess.run(["git", "-C", str(repo), "unpack-objects", "-q"], stdin=fh,
+                           check=True)
+
+
 def test_generated_history_matches_reference(tmp_path):
     repo = tmp_path / "gen"
     gen = subprocess.run([sys.executable, os.path.join(SRC, "bench", "secrets_gen.py"),
@@ -56,15 +69,7 @@ def test_generated_history_matches_reference(tmp_path):
     git(repo, "gc", "-q", "--aggressive")
     assert sorted(map(key, same_as_reference(repo)["findings"])) == before
     # ... and loose objects only (every object read through libgit2)
-    packs = [p for p in (repo / ".git" / "objects" / "pack").iterdir()
-             if p.suffix == ".pack"]
-    for p in packs:
-        moved = tmp_path / p.name
-        p.rename(moved)
-        p.with_suffix(".idx").unlink()
-        with open(moved, "rb") as fh:
-            subprocess.run(["git", "-C", str(repo), "unpack-objects", "-q"], stdin=fh,
-                           check=True)
+    unpack_all(repo, tmp_path)
     assert sorted(map(key, same_as_reference(repo)["findings"])) == before
 
 
@@ -175,14 +180,7 @@ def test_report_independent_of_jobs(tmp_path):
     git(repo, "gc", "-q", "--aggressive")
     assert all_same()[0]["findings"] == one["findings"]
     # loose objects, two blobs missing: the same errors at the same commits, every time
-    for p in list((repo / ".git" / "objects" / "pack").iterdir()):
-        if p.suffix == ".pack":
-            moved = tmp_path / p.name
-            p.rename(moved)
-            p.with_suffix(".idx").unlink()
-            with open(moved, "rb") as fh:
-                subprocess.run(["git", "-C", str(repo), "unpack-objects", "-q"], stdin=fh,
-                               check=True)
+    unpack_all(repo, tmp_path)
     victims = git(repo, "rev-list", "--objects", "--all").split("\n")
     gone = [l.split()[0] for l in victims if len(l.split()) == 2 and
             l.split()[1].startswith("src/core/")][:2]
