@@ -14,13 +14,19 @@
  *    generous ones, and an invalid input (CST_EINVAL) under the chosen limits is the same
  *    error, with the same message, under generous ones;
  *  - the gitleaks builder returns 0 or CST_EINVAL, and accepts plus rejects at most one
- *    entry per [[rules]] element and one for [extend].
+ *    entry per [[rules]] element and one for [extend];
+ *  - the allowlists of an accepted configuration compile (allowlist.h); each rule's list (and
+ *    a built-in rule's) holds at most CST_ALLOWLIST_MAX or is CST_ELIMIT; evaluated on the
+ *    input text itself (match: all of it, secret: its middle third), cst_allowlist_first
+ *    gives -1 or an index in the list, and knowing a path and a commit never withdraws an
+ *    allowance made without them.
  * Inputs over 64 KiB are skipped. A violated invariant calls abort(). This file must never leak
  * or keep state between inputs.
  */
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/toml.h"
+#include "inspect/allowlist.h"
 #include "inspect/gitleaks.h"
 #include "../fuzz_check.h"
 
@@ -184,12 +190,39 @@ round_trip(json_t *v)
 	cst_buf_free(&b);
 }
 
+/* One rule's allowlists (rule NULL: a built-in rule called id) on the text t[0..n). */
 static void
-gitleaks(json_t *v)
+allow_one(struct cst_allowlist_set *set, const struct cst_gitleaks_rule *rule, const char *id,
+    struct cst_allowlist_scratch *sc, const char *t, size_t n)
+{
+	const struct cst_allowlist *const *al;
+	struct cst_allowlist_subject sub = { t, n, 0, n, n / 3, n - n / 3 };
+	uint64_t re, st;
+	size_t na;
+	char err[256];
+	int r = cst_allowlist_set_for(set, rule, id, &al, &na, err, sizeof(err)), i0, i1;
+
+	check(r == 0 || r == CST_ELIMIT);
+	if (r != 0)
+		return;
+	check(na <= CST_ALLOWLIST_MAX && (na == 0) == (al == NULL));
+	cst_allowlist_eval(al, na, &sub, sc, &re, &st);
+	check(na == 64 || (re >> na) == 0);
+	i0 = cst_allowlist_first(al, na, re, st, NULL, NULL, sc);
+	i1 = cst_allowlist_first(al, na, re, st, "docs/a.md", "0123456789abcdef", sc);
+	check(i0 >= -1 && i0 < (int)na && i1 >= -1 && i1 < (int)na);
+	check(i0 < 0 || i1 >= 0);
+}
+
+static void
+gitleaks(json_t *v, const char *t, size_t n)
 {
 	struct cst_gitleaks_config *c = NULL;
+	struct cst_allowlist_set *set = NULL;
+	struct cst_allowlist_scratch *sc = NULL;
 	char err[256];
 	int r = cst_gitleaks_from_json(v, &c, err, sizeof(err));
+	size_t i;
 
 	check(r == 0 || r == CST_EINVAL);
 	if (r != 0) {
@@ -197,6 +230,14 @@ gitleaks(json_t *v)
 		return;
 	}
 	check(c->n_rules + c->n_rejected <= json_array_size(json_object_get(v, "rules")) + 1);
+	check(cst_allowlist_set_new((const struct cst_gitleaks_config *const *)&c, 1, &set) ==
+	    0);
+	check(cst_allowlist_scratch_new(&sc) == 0);
+	for (i = 0; i < c->n_rules && i < 64; i++)
+		allow_one(set, &c->rules[i], c->rules[i].id, sc, t, n);
+	allow_one(set, NULL, "secret.builtin", sc, t, n);
+	cst_allowlist_scratch_free(sc);
+	cst_allowlist_set_free(set);
 	cst_gitleaks_free(c);
 }
 
@@ -226,7 +267,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check(s.nodes <= lim.max_nodes);
 		check(s.max_str <= lim.max_string && !s.nul);
 		round_trip(v);
-		gitleaks(v);
+		gitleaks(v, p, size);
 	}
 	rb = load(p, size, &big, &vb, errb);
 	if (r == 0)

@@ -13,6 +13,7 @@
 #include "inspect/inspect.h"
 
 #include <getopt.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -38,8 +39,8 @@ load_policy(const char *path, struct cst_insp_policy **out)
 {
 	struct cst_yaml_limits yl = { 32, 200000, 65536 };
 	json_t *cfg = NULL;
-	char *data = NULL, err[512];
-	size_t len;
+	char *data = NULL, *dir = NULL, err[512];
+	size_t len, i;
 	int r;
 
 	if (path != NULL) {
@@ -54,12 +55,27 @@ load_policy(const char *path, struct cst_insp_policy **out)
 			return r;
 		}
 	}
-	r = cst_insp_policy_new(cfg, out, err, sizeof(err));
+	if (path != NULL && (dir = cst_strdup(path)) == NULL) {
+		json_decref(cfg);
+		return CST_ENOMEM;
+	}
+	/* relative file names in the policy (gitleaks files, a classifier model) are read
+	 * from the policy file's directory */
+	r = cst_insp_policy_load(cfg, dir != NULL ? dirname(dir) : NULL, out, err, sizeof(err));
 	json_decref(cfg);
-	if (r != 0)
+	cst_free(dir);
+	if (r != 0) {
 		fprintf(stderr, "castellan inspect: %s: %s\n", path ? path : "default policy",
 		    r == CST_EINVAL ? err : cst_strerror(r));
-	return r;
+		return r;
+	}
+	for (i = 0; i < cst_insp_policy_n_notes(*out); i++) {
+		bool warn;
+		const char *note = cst_insp_policy_note(*out, i, &warn);
+
+		fprintf(stderr, "castellan inspect: %s%s\n", warn ? "warning: " : "", note);
+	}
+	return 0;
 }
 
 static int

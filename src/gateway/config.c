@@ -1157,7 +1157,7 @@ read_secret_file(const char *path, char **out)
 int
 cst_config_prepare(struct cst_config *c, char *err, size_t err_len)
 {
-	size_t i;
+	size_t i, k;
 	int r;
 
 	for (i = 0; i < c->n_upstreams; i++) {
@@ -1217,6 +1217,14 @@ cst_config_prepare(struct cst_config *c, char *err, size_t err_len)
 			    "inspection_policies.", np == c->inspection ? "" : np->name,
 			    r == CST_EINVAL ? msg : cst_strerror(r));
 			return r;
+		}
+		for (k = 0; k < cst_insp_policy_n_notes(np->policy); k++) {
+			bool warn;
+			const char *note = cst_insp_policy_note(np->policy, k, &warn);
+
+			cst_log(warn ? CST_LOG_WARN : CST_LOG_INFO, "%s%s: %s", np == c->inspection ?
+			    "inspection" : "inspection_policies.", np == c->inspection ? "" :
+			    np->name, note);
 		}
 	}
 	if (c->admin.port != 0 && (r = cst_tls_server_ctx(c->admin.cert, c->admin.key,

@@ -15,6 +15,7 @@
 #include "core/alloc.h"
 #include "core/err.h"
 #include "crypto/hash.h"
+#include "inspect/allowlist.h"
 #include "inspect/gitleaks.h"
 #include "inspect/decode.h"
 #include "inspect/classify.h"
@@ -44,6 +45,9 @@ struct prule {
 	cst_validate_fn *validate;	/* by entity, or NULL */
 	enum cst_insp_action action;
 	uint16_t min_confidence;
+	double gl_entropy;		/* gitleaks rules: the secret's entropy must exceed it */
+	const struct cst_allowlist *const *al;	/* the allowlists that apply (policy-owned) */
+	size_t n_al;
 };
 
 struct direction {
@@ -73,6 +77,16 @@ struct cst_insp_policy {
 						 * (loaded once), [1 + dir] a direction's file */
 	uint64_t serial;		/* unique among the policies of the process */
 	const char *base_dir;		/* while loading: relative file names start here */
+	struct cst_allowlist_set **sets;	/* the gitleaks files' allowlists, one set per
+						 * direction that names files */
+	size_t n_sets;
+	bool defer_allowlists;		/* keep what allowlists allow (cst_insp_policy_secrets) */
+	struct note { char *text; bool warn; } *notes;
+	size_t n_notes;
+	/* while loading: the gitleaks files read so far, each read once */
+	struct cst_gitleaks_config **gl;
+	char **gl_path;
+	size_t n_gl;
 };
 
 /* A policy's serial number: never 0, never reused. */
@@ -112,6 +126,7 @@ struct cst_insp_ctx {
 	bool complete;			/* no matcher limit hit so far */
 	size_t kw_rule;			/* the rule whose keywords were last looked for in text */
 	bool kw_found;
+	struct cst_allowlist_scratch *als;	/* NULL when the policy has no allowlists */
 };
 
 static const char *const cat_names[] = { "pii", "secret", "injection", "denied", "smuggling",
@@ -285,12 +300,14 @@ load_pii(struct direction *d, enum cst_insp_dir dir, const json_t *o, char *err,
 	return 0;
 }
 
-/* Secret or injection rules: one action for the category (or "enabled": false). */
+/* Secret or injection rules: one action for the category (or "enabled": false); with
+ * builtin false (secrets: "builtin": false), none of the built-in rules. */
 static int
 load_category(struct direction *d, enum cst_insp_dir dir, enum cst_insp_cat cat,
-    const json_t *o, const char *where, char *err, size_t err_len)
+    const json_t *o, const char *where, bool builtin, char *err, size_t err_len)
 {
-	static const char *const known[] = { "enabled", "action", "min_confidence", NULL };
+	static const char *const known[] = { "enabled", "action", "min_confidence", "builtin",
+		"gitleaks", NULL };
 	static const char *const iknown[] = { "enabled", "action", "min_confidence",
 		"classifier", NULL };
 	const struct cst_insp_rule *rules;
@@ -309,7 +326,7 @@ load_category(struct direction *d, enum cst_insp_dir dir, enum cst_insp_cat cat,
 	if (cat == CST_INSP_INJECTION)
 		d->clf_action = a;
 	rules = cst_insp_builtin_rules(cat, &n);
-	for (i = 0; i < n; i++)
+	for (i = 0; builtin && i < n; i++)
 		if ((r = add_rule(d, &rules[i], a, mc)) != 0)
 			return r;
 	return 0;
@@ -580,6 +597,207 @@ read_count(const json_t *o, const char *where, const char *key, size_t lo, size_
 	return 0;
 }
 
+/* Adds a note (formatted) to the policy. */
+static int __attribute__((format(printf, 3, 4)))
+add_note(struct cst_insp_policy *p, bool warn, const char *fmt, ...)
+{
+	struct note *g;
+	char line[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if ((g = cst_reallocarray(p->notes, p->n_notes + 1, sizeof(*g))) == NULL)
+		return CST_ENOMEM;
+	p->notes = g;
+	if ((g[p->n_notes].text = cst_strdup(line)) == NULL)
+		return CST_ENOMEM;
+	g[p->n_notes++].warn = warn;
+	return 0;
+}
+
+size_t
+cst_insp_policy_n_notes(const struct cst_insp_policy *p)
+{
+	return p->n_notes;
+}
+
+const char *
+cst_insp_policy_note(const struct cst_insp_policy *p, size_t i, bool *warn)
+{
+	if (i >= p->n_notes)
+		return NULL;
+	if (warn != NULL)
+		*warn = p->notes[i].warn;
+	return p->notes[i].text;
+}
+
+static int add_gitleaks_rule(struct cst_insp_policy *p, struct direction *d,
+    const struct cst_gitleaks_rule *g, enum cst_insp_action a, uint16_t mc, char *err,
+    size_t err_len);
+
+/*
+ * Adds the accepted rules of the gitleaks files gl[0..n_gl) to d (action a, minimum
+ * confidence mc; names[k] names file k in errors, NULL: none), then gives every secret rule
+ * of d the allowlists of those files that apply to it.
+ */
+static int
+add_gitleaks(struct cst_insp_policy *p, struct direction *d,
+    const struct cst_gitleaks_config *const *gl, const char *const *names, size_t n_gl,
+    enum cst_insp_action a, uint16_t mc, char *err, size_t err_len)
+{
+	struct cst_allowlist_set *set, **g;
+	size_t first = d->n, k, i, j;
+	int r;
+
+	for (k = 0; k < n_gl; k++)
+		for (i = 0; i < gl[k]->n_rules; i++)
+			if ((r = add_gitleaks_rule(p, d, &gl[k]->rules[i], a, mc, err,
+			    err_len)) != 0) {
+				if (r == CST_EINVAL && names != NULL) {
+					char sub[300];
+
+					snprintf(sub, sizeof(sub), "%s", err);
+					snprintf(err, err_len, "%s: %s", names[k], sub);
+				}
+				return r;
+			}
+	if (n_gl == 0)
+		return 0;
+	if ((g = cst_reallocarray(p->sets, p->n_sets + 1, sizeof(*g))) == NULL)
+		return CST_ENOMEM;
+	p->sets = g;
+	if ((r = cst_allowlist_set_new(gl, n_gl, &set)) != 0)
+		return r;
+	p->sets[p->n_sets++] = set;
+	for (j = 0, k = 0, i = 0; j < d->n; j++) {
+		struct prule *pr = &d->rules[j];
+		const struct cst_gitleaks_rule *gr = NULL;
+
+		if (j >= first) {
+			while (i == gl[k]->n_rules) {
+				k++;
+				i = 0;
+			}
+			gr = &gl[k]->rules[i++];
+		}
+		if (pr->r.cat != CST_INSP_SECRET)
+			continue;
+		if ((r = cst_allowlist_set_for(set, gr, pr->r.id, &pr->al, &pr->n_al, err,
+		    err_len)) != 0) {
+			if (r == CST_ELIMIT && gr != NULL && names != NULL) {
+				char sub[300];
+
+				snprintf(sub, sizeof(sub), "%s", err);
+				snprintf(err, err_len, "%s: %s", names[k], sub);
+			}
+			return r == CST_ELIMIT ? CST_EINVAL : r;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Reads gitleaks file name (relative to the policy's directory) once per policy: *out is
+ * borrowed from p. Its rule count and refusals become notes. 0; CST_EINVAL with err naming
+ * the file and the problem; CST_ENOMEM.
+ */
+static int
+read_gitleaks(struct cst_insp_policy *p, const char *where, const char *name,
+    struct cst_gitleaks_config **out, const char **path_out, char *err, size_t err_len)
+{
+	struct cst_gitleaks_config *c = NULL, **gv;
+	char path[4096], msg[512], **pv;
+	size_t i;
+	int r;
+
+	if (name[0] != '/' && p->base_dir != NULL) {
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", p->base_dir, name) >= sizeof(path))
+			return cst_einval(err, err_len, "%s.secrets.gitleaks: %.100s: path too long",
+			    where, name);
+	} else {
+		snprintf(path, sizeof(path), "%s", name);
+	}
+	for (i = 0; i < p->n_gl; i++)
+		if (strcmp(p->gl_path[i], path) == 0) {
+			*out = p->gl[i];
+			*path_out = p->gl_path[i];
+			return 0;
+		}
+	if ((gv = cst_reallocarray(p->gl, p->n_gl + 1, sizeof(*gv))) == NULL)
+		return CST_ENOMEM;
+	p->gl = gv;
+	if ((pv = cst_reallocarray(p->gl_path, p->n_gl + 1, sizeof(*pv))) == NULL)
+		return CST_ENOMEM;
+	p->gl_path = pv;
+	if ((r = cst_gitleaks_load_file(path, &c, msg, sizeof(msg))) != 0)
+		return r == CST_ENOMEM ? r : cst_einval(err, err_len, "%s.secrets.gitleaks: %s",
+		    where, msg);
+	if ((pv[p->n_gl] = cst_strdup(path)) == NULL) {
+		cst_gitleaks_free(c);
+		return CST_ENOMEM;
+	}
+	gv[p->n_gl++] = c;
+	if ((r = add_note(p, false, "%s: %zu of %zu gitleaks rules loaded, %zu refused", path,
+	    c->n_rules, c->n_rules + c->n_rejected - (c->n_rejected > 0 &&
+	    strcmp(c->rejected[0].id, "[extend]") == 0), c->n_rejected)) != 0)
+		return r;
+	for (i = 0; i < c->n_rejected; i++)
+		if ((r = add_note(p, true, "%s: rule %s not used: %s", path, c->rejected[i].id,
+		    c->rejected[i].reason)) != 0)
+			return r;
+	*out = c;
+	*path_out = pv[p->n_gl - 1];
+	return 0;
+}
+
+/* The secret rules of a direction: built-in ones (unless "builtin": false) and the rules of
+ * the gitleaks files "gitleaks" names, with their allowlists. */
+static int
+load_secrets(struct cst_insp_policy *p, struct direction *d, enum cst_insp_dir dir,
+    const json_t *o, char *err, size_t err_len)
+{
+	const struct cst_gitleaks_config *gl[CST_ALLOWLIST_MAX];
+	const char *names[CST_ALLOWLIST_MAX];
+	const json_t *files = json_object_get(o, "gitleaks"), *bi = json_object_get(o, "builtin");
+	enum cst_insp_action a = default_action(dir, CST_INSP_SECRET);
+	const char *where = dir == CST_INSP_INPUT ? "input" : "output";
+	uint16_t mc = DEFAULT_MIN_CONFIDENCE;
+	size_t n = 0, i;
+	int r;
+
+	if (bi != NULL && !json_is_boolean(bi))
+		return cst_einval(err, err_len, "secrets.builtin: expected true or false");
+	if (files != NULL && !json_is_string(files) && (!json_is_array(files) ||
+	    json_array_size(files) == 0 || json_array_size(files) > CST_ALLOWLIST_MAX))
+		return cst_einval(err, err_len, "secrets.gitleaks: expected a file name or a list "
+		    "of 1 to %d file names", CST_ALLOWLIST_MAX);
+	for (i = 0; json_is_array(files) && i < json_array_size(files); i++)
+		if (!json_is_string(json_array_get(files, i)) ||
+		    json_string_length(json_array_get(files, i)) == 0)
+			return cst_einval(err, err_len, "secrets.gitleaks[%zu]: expected a file "
+			    "name", i);
+	if (json_is_string(files) && json_string_length(files) == 0)
+		return cst_einval(err, err_len, "secrets.gitleaks: expected a file name");
+	if ((r = load_category(d, dir, CST_INSP_SECRET, o, "secrets", !json_is_false(bi), err,
+	    err_len)) != 0 || json_is_false(json_object_get(o, "enabled")) || files == NULL)
+		return r;
+	if ((r = read_action(o, "secrets", &a, err, err_len)) != 0 ||
+	    (r = read_confidence(o, "secrets", &mc, err, err_len)) != 0)
+		return r;
+	for (i = 0; i < (json_is_string(files) ? 1 : json_array_size(files)); i++) {
+		const char *name = json_string_value(json_is_string(files) ? files :
+		    json_array_get(files, i));
+		struct cst_gitleaks_config *c = NULL;
+
+		if ((r = read_gitleaks(p, where, name, &c, &names[n], err, err_len)) != 0)
+			return r;
+		gl[n++] = c;
+	}
+	return add_gitleaks(p, d, gl, names, n, a, mc, err, err_len);
+}
+
 
 static int
 load_direction(struct cst_insp_policy *p, enum cst_insp_dir dir, const json_t *o,
@@ -602,10 +820,9 @@ load_direction(struct cst_insp_policy *p, enum cst_insp_dir dir, const json_t *o
 	d->stream_max_hold = DEFAULT_STREAM_MAX_HOLD;
 	if ((r = check_members(o, where, known, err, err_len)) != 0 ||
 	    (r = load_pii(d, dir, json_object_get(o, "pii"), err, err_len)) != 0 ||
-	    (r = load_category(d, dir, CST_INSP_SECRET, json_object_get(o, "secrets"), "secrets",
-	    err, err_len)) != 0 ||
+	    (r = load_secrets(p, d, dir, json_object_get(o, "secrets"), err, err_len)) != 0 ||
 	    (r = load_category(d, dir, CST_INSP_INJECTION, json_object_get(o, "injection"),
-	    "injection", err, err_len)) != 0 ||
+	    "injection", true, err, err_len)) != 0 ||
 	    (r = load_classifier(p, d, dir, json_object_get(o, "injection"), err, err_len)) != 0 ||
 	    (r = load_denied(p, d, dir, json_object_get(o, "denied"), err, err_len)) != 0 ||
 	    (r = load_canaries(p, d, dir, json_object_get(o, "canaries"), err, err_len)) != 0 ||
@@ -700,6 +917,23 @@ compile_patterns(struct cst_insp_policy *p, char *err, size_t err_len)
 	return r;
 }
 
+/* Frees the gitleaks files read while loading (what the policy keeps is its own). */
+static void
+free_gitleaks(struct cst_insp_policy *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->n_gl; i++) {
+		cst_gitleaks_free(p->gl[i]);
+		cst_free(p->gl_path[i]);
+	}
+	cst_free(p->gl);
+	cst_free(p->gl_path);
+	p->gl = NULL;
+	p->gl_path = NULL;
+	p->n_gl = 0;
+}
+
 int
 cst_insp_policy_new(const json_t *cfg, struct cst_insp_policy **out, char *err,
     size_t err_len)
@@ -756,6 +990,7 @@ cst_insp_policy_load(const json_t *cfg, const char *base_dir, struct cst_insp_po
 	    (r = compile_patterns(p, err, err_len)) != 0)
 		goto fail;
 	p->base_dir = NULL;
+	free_gitleaks(p);
 	*out = p;
 	return 0;
 fail:
@@ -766,10 +1001,11 @@ fail:
 /* Adds gitleaks rule g to direction d as a secret rule (strings owned by p). */
 static int
 add_gitleaks_rule(struct cst_insp_policy *p, struct direction *d,
-    const struct cst_gitleaks_rule *g, char *err, size_t err_len)
+    const struct cst_gitleaks_rule *g, enum cst_insp_action a, uint16_t mc, char *err,
+    size_t err_len)
 {
 	struct cst_insp_rule rule = { NULL, CST_INSP_SECRET, "SECRET", NULL, 0, 800, NULL, NULL,
-		0, 0, CST_RULE_RAW };
+		0, 0, CST_RULE_RAW | CST_RULE_GITLEAKS };
 	size_t i, kl = 0;
 	char *kw;
 	int r;
@@ -791,7 +1027,6 @@ add_gitleaks_rule(struct cst_insp_policy *p, struct direction *d,
 		rule.flags |= CST_RULE_FIRST_GROUP;
 		rule.group = (uint8_t)(groups > 255 ? 255 : groups);
 	}
-	rule.entropy = (uint16_t)lround(g->entropy * 100 > 65535 ? 65535 : g->entropy * 100);
 	if ((r = own(p, cst_strdup(g->id))) != 0)
 		return r;
 	rule.id = p->owned[p->n_owned - 1];
@@ -812,7 +1047,10 @@ add_gitleaks_rule(struct cst_insp_policy *p, struct direction *d,
 		}
 		rule.keywords = kw;
 	}
-	return add_rule(d, &rule, CST_INSP_LOG, DEFAULT_MIN_CONFIDENCE);
+	if ((r = add_rule(d, &rule, a, mc)) != 0)
+		return r;
+	d->rules[d->n - 1].gl_entropy = g->entropy;
+	return 0;
 }
 
 int
@@ -821,7 +1059,7 @@ cst_insp_policy_secrets(const struct cst_gitleaks_config *const *gl, size_t n_gl
 {
 	struct cst_insp_policy *p;
 	const struct cst_insp_rule *rules;
-	size_t n, i, k, di;
+	size_t n, i, di;
 	int r = 0;
 
 	*out = NULL;
@@ -831,6 +1069,7 @@ cst_insp_policy_secrets(const struct cst_gitleaks_config *const *gl, size_t n_gl
 		return CST_ENOMEM;
 	p->fail_closed = true;
 	p->serial = next_serial();
+	p->defer_allowlists = true;
 	if (RAND_bytes(p->token_key, sizeof(p->token_key)) != 1) {
 		r = CST_ENOMEM;
 		goto fail;
@@ -841,9 +1080,9 @@ cst_insp_policy_secrets(const struct cst_gitleaks_config *const *gl, size_t n_gl
 
 		for (i = 0; builtin && i < n && r == 0; i++)
 			r = add_rule(d, &rules[i], CST_INSP_LOG, DEFAULT_MIN_CONFIDENCE);
-		for (k = 0; k < n_gl && r == 0; k++)
-			for (i = 0; i < gl[k]->n_rules && r == 0; i++)
-				r = add_gitleaks_rule(p, d, &gl[k]->rules[i], err, err_len);
+		if (r == 0)
+			r = add_gitleaks(p, d, gl, NULL, n_gl, CST_INSP_LOG,
+			    DEFAULT_MIN_CONFIDENCE, err, err_len);
 	}
 	if (r == 0 && p->dir[CST_INSP_INPUT].n == 0)
 		r = cst_einval(err, err_len, "no secret rules: the built-in ones are off and the "
@@ -875,6 +1114,13 @@ cst_insp_policy_free(struct cst_insp_policy *p)
 	for (i = 0; i < p->n_owned; i++)
 		cst_free(p->owned[i]);
 	cst_free(p->owned);
+	for (i = 0; i < p->n_sets; i++)
+		cst_allowlist_set_free(p->sets[i]);
+	cst_free(p->sets);
+	for (i = 0; i < p->n_notes; i++)
+		cst_free(p->notes[i].text);
+	cst_free(p->notes);
+	free_gitleaks(p);
 	cst_freezero(p, sizeof(*p));
 }
 
@@ -911,6 +1157,8 @@ cst_insp_ctx_new(const struct cst_insp_policy *p, struct cst_insp_ctx **out)
 		r = cst_view_init();
 	if (r == 0)
 		r = cst_dec_new(&c->dec);
+	if (r == 0 && p->n_sets > 0)
+		r = cst_allowlist_scratch_new(&c->als);
 	if (r != 0) {
 		cst_insp_ctx_free(c);
 		return r;
@@ -927,6 +1175,7 @@ cst_insp_ctx_free(struct cst_insp_ctx *c)
 	cst_patscratch_free(c->scratch);
 	cst_view_free(&c->view);
 	cst_dec_free(c->dec);
+	cst_allowlist_scratch_free(c->als);
 	cst_free(c->f);
 	cst_free(c->out);
 	cst_free(c);
@@ -934,9 +1183,9 @@ cst_insp_ctx_free(struct cst_insp_ctx *c)
 
 /* ---- confirmation and scoring ---- */
 
-/* Shannon entropy of s[0..n) in hundredths of a bit per byte. */
-static unsigned
-entropy(const char *s, size_t n)
+/* Shannon entropy of s[0..n) in bits per byte. */
+static double
+shannon(const char *s, size_t n)
 {
 	unsigned cnt[256] = { 0 };
 	double h = 0;
@@ -950,7 +1199,14 @@ entropy(const char *s, size_t n)
 
 			h -= q * log2(q);
 		}
-	return (unsigned)(h * 100);
+	return h;
+}
+
+/* The same in hundredths of a bit per byte. */
+static unsigned
+entropy(const char *s, size_t n)
+{
+	return (unsigned)(shannon(s, n) * 100);
 }
 
 /* Whether s[0..n) contains w (ASCII case-insensitive). */
@@ -1029,6 +1285,7 @@ on_span(void *arg, size_t idx, size_t a, size_t b)
 	const struct prule *pr;
 	struct cst_insp_finding *f;
 	size_t va = a, vb = b, ra, rb;
+	uint64_t al_regex = 0, al_stop = 0;
 	unsigned conf;
 	const char *vres = NULL;
 
@@ -1038,6 +1295,14 @@ on_span(void *arg, size_t idx, size_t a, size_t b)
 	conf = pr->r.base;
 	if (!rule_applies(c, pr))
 		return false;
+	if (pr->r.flags & CST_RULE_GITLEAKS) {
+		while (b > a && c->text[b - 1] == '\n')
+			b--;
+		while (a < b && c->text[a] == '\n')
+			a++;
+		va = a;
+		vb = b;
+	}
 	if (pr->r.flags & CST_RULE_FIRST_GROUP) {
 		unsigned g;
 
@@ -1047,6 +1312,10 @@ on_span(void *arg, size_t idx, size_t a, size_t b)
 		if (g > pr->r.group) {
 			va = a;
 			vb = b;
+		}
+		if (va < a || vb > b) {		/* a group on a trimmed line break */
+			va = va < a ? a : va;
+			vb = vb > b ? b : vb;
 		}
 	} else if (pr->r.group > 0 && !cst_patscratch_group(c->cur, pr->r.group, &va, &vb)) {
 		return true;
@@ -1066,6 +1335,8 @@ on_span(void *arg, size_t idx, size_t a, size_t b)
 	}
 	if (pr->r.entropy != 0 && entropy(c->text + va, vb - va) < pr->r.entropy)
 		return true;
+	if (pr->gl_entropy > 0 && shannon(c->text + va, vb - va) <= pr->gl_entropy)
+		return true;	/* gitleaks: the entropy must exceed the rule's */
 	if (pr->validate != NULL) {
 		enum cst_valid v = pr->validate(c->text + va, vb - va, NULL);
 
@@ -1098,6 +1369,14 @@ on_span(void *arg, size_t idx, size_t a, size_t b)
 	}
 	if (conf < pr->min_confidence)
 		return true;
+	if (pr->n_al > 0) {
+		struct cst_allowlist_subject sub = { c->text, c->text_len, a, b, va, vb };
+
+		cst_allowlist_eval(pr->al, pr->n_al, &sub, c->als, &al_regex, &al_stop);
+		if (!c->p->defer_allowlists && cst_allowlist_first(pr->al, pr->n_al, al_regex,
+		    al_stop, NULL, NULL, c->als) >= 0)
+			return true;	/* allowed (path and commit unknown) */
+	}
 	if (c->n_f == CST_INSP_MAX_FINDINGS) {
 		c->overflow = true;
 		return false;
@@ -1120,6 +1399,10 @@ on_span(void *arg, size_t idx, size_t a, size_t b)
 	f->view = c->view_name;
 	f->validator = vres;
 	f->action = pr->action;
+	f->allow = pr->al;
+	f->n_allow = (uint32_t)pr->n_al;
+	f->allow_regex = al_regex;
+	f->allow_stop = al_stop;
 	return true;
 }
 

@@ -70,6 +70,14 @@ struct cst_insp_finding {
 				 * "rot13" ...); valid until the next scan */
 	const char *validator;	/* "valid", "unknown" (no checksum), or NULL (none applies) */
 	enum cst_insp_action action;
+	/* gitleaks allowlists (allowlist.h) that apply to the finding's rule (the policy's,
+	 * valid while it is; NULL and 0 when none), and which of their text criteria hold: bit
+	 * i of allow_regex / allow_stop for allow[i]'s regexes / stopwords. A policy with
+	 * allowlists drops a finding they allow with path and commit unknown, except a
+	 * cst_insp_policy_secrets policy, which leaves the decision to its caller. */
+	const struct cst_allowlist *const *allow;
+	uint32_t n_allow;
+	uint64_t allow_regex, allow_stop;
 };
 
 struct cst_insp_result {
@@ -95,6 +103,7 @@ struct cst_insp_result {
 struct cst_insp_policy;
 struct cst_insp_ctx;
 struct cst_gitleaks_config;
+struct cst_allowlist;
 
 /*
  * Compiles a policy from its configuration (NULL: the defaults), an object of the shape
@@ -104,13 +113,18 @@ struct cst_gitleaks_config;
  *   DIRECTION: { "pii": { "action": A, "min_confidence": 0.4,
  *                         "entities": { "CREDIT_CARD": { "enabled": true, "action": A,
  *                                                        "min_confidence": 0.5 }, ... } },
- *                "secrets": { "action": A },
+ *                "secrets": { "action": A, "builtin": bool, "gitleaks": FILE | [FILE...] },
  *                "injection": { "action": A, "classifier": { "enabled": bool,
  *                               "threshold": 0.9, "indirect_threshold": 0.9, "model": FILE } },
  *                "smuggling": { "action": A, "max_hidden": 8 },
  *                "denied": { "action": A, "words": [...], "regexes": [...] } }
  * The injection classifier's weights are the built-in ones unless "model" names a weights
  * file; a file that is unreadable or fails its checks (classify.h) is CST_EINVAL.
+ * "gitleaks" adds the accepted rules of gitleaks rule files (gitleaks.h) to the secret rules,
+ * with their allowlists (allowlist.h: paths and commits unmet); "builtin": false leaves the
+ * built-in secret rules out. A file that cannot be read or parsed, or whose rules cannot be
+ * compiled, is CST_EINVAL naming the file (and the rule); each refused rule is a note
+ * (cst_insp_policy_note).
  * 0; CST_EINVAL with err naming the member and the problem; CST_ENOMEM.
  */
 int cst_insp_policy_new(const json_t *cfg, struct cst_insp_policy **out, char *err,
@@ -126,15 +140,24 @@ int cst_insp_policy_load(const json_t *cfg, const char *base_dir,
  * afterwards). Both directions apply the same rules with action log and the default minimum
  * confidence; fail_closed is true. A gitleaks rule keeps its id, entity "SECRET", confidence
  * 0.8, its keywords and secretGroup (unset: the first non-empty capture group, else the whole
- * match) and its entropy (the secret's Shannon entropy must reach it, to 0.01 bit; gitleaks
- * asks for more than it). Its path and allowlists are not applied here: the caller, which
- * knows paths and commits, applies them to the findings (finding.rule is the rule id).
+ * match) and its entropy (the secret's Shannon entropy must exceed it, as gitleaks asks).
+ * Its path is not applied here; its allowlists (and the files' global ones, to every rule)
+ * are evaluated on the text and left in the finding (allow, allow_regex, allow_stop) for the
+ * caller, which knows paths and commits, to decide with cst_allowlist_first; finding.rule is
+ * the rule id. A finding is returned whatever its allowlists say.
  * 0; CST_EINVAL (no rule at all, a secretGroup over 255, or a pattern that does not compile,
  * named in err); CST_ENOMEM.
  */
 int cst_insp_policy_secrets(const struct cst_gitleaks_config *const *gl, size_t n_gl,
     bool builtin, struct cst_insp_policy **out, char *err, size_t err_len);
 void cst_insp_policy_free(struct cst_insp_policy *p);
+/*
+ * What compiling the policy has to tell: for each gitleaks file, how many of its rules were
+ * loaded (warn false) and each rule it refused with the reason (warn true). Note i < n of
+ * cst_insp_policy_n_notes, valid while the policy is.
+ */
+size_t cst_insp_policy_n_notes(const struct cst_insp_policy *p);
+const char *cst_insp_policy_note(const struct cst_insp_policy *p, size_t i, bool *warn);
 /* A number that tells this policy from every other the process made (never 0, never
  * reused, unlike its address): what a cache of per-policy contexts is keyed by. */
 uint64_t cst_insp_policy_serial(const struct cst_insp_policy *p);

@@ -20,6 +20,8 @@ enum {
 					 * (cst_sanitize_url_flagged) */
 	CST_RULE_FIRST_GROUP = 1 << 4,	/* the value is the first non-empty capture group (else
 					 * the whole match): gitleaks without secretGroup */
+	CST_RULE_GITLEAKS = 1 << 5,	/* from a gitleaks file: line breaks around the match
+					 * are not part of it (gitleaks trims them) */
 };
 
 struct cst_insp_rule {

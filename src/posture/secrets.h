@@ -25,6 +25,8 @@ enum cst_sec_sev { CST_SEC_LOW, CST_SEC_MEDIUM, CST_SEC_HIGH, CST_SEC_CRITICAL }
 const char *cst_sec_sev_name(enum cst_sec_sev s);
 bool cst_sec_sev_parse(const char *s, enum cst_sec_sev *out);
 
+struct cst_allowlist;
+
 struct cst_sec_finding {
 	char *path;		/* as scanned (relative to the repository root for --git) */
 	char *rule;		/* rule id: "secret.aws_access_key_id", "aws-access-token", ... */
@@ -49,8 +51,11 @@ struct cst_sec_finding {
 	uint64_t line_hash;	/* of the file line that holds the finding */
 	bool inline_allow;	/* that line carries gitleaks:allow or castellan:allow */
 	bool decoded_view;	/* found by the engine in decoded text (base64, escapes ...) */
-	uint64_t al_regex;	/* bit i: the content regexes of allowlist i of the rule hold */
-	uint64_t al_stop;	/* bit i: a stopword of allowlist i occurs in the secret */
+	const struct cst_allowlist *const *allow;	/* the allowlists that apply to the rule
+							 * (the scanner's), n_allow of them */
+	uint32_t n_allow;
+	uint64_t al_regex;	/* bit i: the content regexes of allow[i] hold */
+	uint64_t al_stop;	/* bit i: a stopword of allow[i] occurs in the secret */
 };
 
 struct cst_sec_error {

@@ -1,10 +1,11 @@
 /*
  * The secret scanner's core (secrets.h, secrets_int.h): the scanner (the engine's secret
- * policy, the gitleaks rule files with their compiled paths and allowlists, the fingerprints
- * to ignore), the scan of one file's content (raw text and context segments, each finding
- * placed on a file line and column, masked and hashed at once so that the secret itself is
- * never kept), and the completion of a finding for a path and a commit (rule paths,
- * allowlists, fingerprints: suppressed findings are kept and marked).
+ * policy, the gitleaks rule files with their compiled paths, the fingerprints to ignore), the
+ * scan of one file's content (raw text and context segments, each finding placed on a file
+ * line and column, masked and hashed at once so that the secret itself is never kept), and
+ * the completion of a finding for a path and a commit (rule paths; the allowlists the engine
+ * judged on the text, decided with the path and commit by src/inspect/allowlist.h;
+ * fingerprints: suppressed findings are kept and marked).
  */
 #include "posture/secrets_int.h"
 
@@ -12,32 +13,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <pthread.h>
 
 #include "core/alloc.h"
 #include "core/err.h"
 #include "core/fileio.h"
+#include "inspect/allowlist.h"
 #include "inspect/decode.h"
 #include "inspect/gitleaks.h"
 #include "inspect/inspect.h"
 
 #define DEFAULT_MAX_FILE ((size_t)16 << 20)
 #define MAX_IGNORE_FILE ((size_t)4 << 20)
-#define MAX_ALLOWLISTS 64	/* per finding: the rule's, then the global ones */
-
-struct al {
-	const struct cst_gitleaks_allowlist *a;	/* borrowed from the scanner's configs */
-	pcre2_code **re;
-	pcre2_code **paths;
-};
 
 struct glrule {
 	const struct cst_gitleaks_rule *r;	/* borrowed */
 	pcre2_code *path;			/* NULL: every path */
-	struct al *al;
-	size_t n_al;
 };
 
 struct ign {
@@ -56,9 +48,8 @@ struct cst_sec_scanner {
 	size_t n_gl;
 	struct glrule *rules;		/* sorted by id */
 	size_t n_rules;
-	struct al *global;
-	size_t n_global;
-	struct cst_insp_policy *pol;
+	struct cst_insp_policy *pol;	/* holds the allowlists findings point to */
+	struct cst_allowlist_scratch *als;	/* for cst__sec_emit, on the scanner's thread */
 	struct cst_sec_tls own;		/* the scanner's thread's */
 	struct ign *ign;
 	size_t n_ign, cap_ign;
@@ -136,48 +127,6 @@ cst__sec_full_blobs(const struct cst_sec_scanner *s)
 
 /* ---- scanner ---- */
 
-static void
-al_free(struct al *a)
-{
-	size_t i;
-
-	for (i = 0; a->re != NULL && i < a->a->n_regexes; i++)
-		pcre2_code_free(a->re[i]);
-	for (i = 0; a->paths != NULL && i < a->a->n_paths; i++)
-		pcre2_code_free(a->paths[i]);
-	cst_free(a->re);
-	cst_free(a->paths);
-}
-
-static int
-compile_list(const struct cst_gitleaks_regex *v, size_t n, pcre2_code ***out)
-{
-	size_t i;
-
-	*out = NULL;
-	if (n == 0)
-		return 0;
-	if ((*out = cst_calloc(n, sizeof(**out))) == NULL)
-		return CST_ENOMEM;
-	for (i = 0; i < n; i++)
-		if (((*out)[i] = cst_gitleaks_compile(v[i].pcre2)) == NULL)
-			return CST_ENOMEM;
-	return 0;
-}
-
-static int
-al_init(struct al *a, const struct cst_gitleaks_allowlist *src)
-{
-	int r;
-
-	memset(a, 0, sizeof(*a));
-	a->a = src;
-	if ((r = compile_list(src->regexes, src->n_regexes, &a->re)) != 0 ||
-	    (r = compile_list(src->paths, src->n_paths, &a->paths)) != 0)
-		return r;
-	return 0;
-}
-
 static int
 cmp_glrule(const void *x, const void *y)
 {
@@ -188,7 +137,7 @@ static const struct glrule *
 find_rule(const struct cst_sec_scanner *s, const char *id)
 {
 	struct cst_gitleaks_rule key_r = { 0 };
-	struct glrule key = { &key_r, NULL, NULL, 0 };
+	struct glrule key = { &key_r, NULL };
 
 	key_r.id = (char *)id;
 	return s->n_rules ? bsearch(&key, s->rules, s->n_rules, sizeof(*s->rules), cmp_glrule) :
@@ -295,7 +244,7 @@ cst_sec_scanner_new(const struct cst_sec_opts *o, struct cst_sec_scanner **out, 
     char *err, size_t err_len)
 {
 	struct cst_sec_scanner *s = cst_calloc(1, sizeof(*s));
-	size_t i, j, k, wl = 0, n = 0;
+	size_t i, j, wl = 0, n = 0;
 	pthread_t warm_th;
 	bool warm;
 	int r = 0;
@@ -329,7 +278,6 @@ cst_sec_scanner_new(const struct cst_sec_opts *o, struct cst_sec_scanner **out, 
 	}
 	for (i = 0; i < s->n_gl; i++) {
 		const struct cst_gitleaks_config *c = s->gl[i];
-		struct al *g;
 
 		for (j = 0; j < c->n_rules; j++) {
 			struct glrule *gr = &s->rules[s->n_rules];
@@ -341,29 +289,6 @@ cst_sec_scanner_new(const struct cst_sec_opts *o, struct cst_sec_scanner **out, 
 				r = CST_ENOMEM;
 				goto fail;
 			}
-			if (c->rules[j].n_allowlists > 0 && (gr->al = cst_calloc(
-			    c->rules[j].n_allowlists, sizeof(*gr->al))) == NULL) {
-				r = CST_ENOMEM;
-				goto fail;
-			}
-			for (k = 0; k < c->rules[j].n_allowlists; k++) {
-				gr->n_al++;
-				if ((r = al_init(&gr->al[k], &c->rules[j].allowlists[k])) != 0)
-					goto fail;
-			}
-		}
-		if (c->n_allowlists == 0)
-			continue;
-		if ((g = cst_reallocarray(s->global, s->n_global + c->n_allowlists,
-		    sizeof(*g))) == NULL) {
-			r = CST_ENOMEM;
-			goto fail;
-		}
-		s->global = g;
-		for (k = 0; k < c->n_allowlists; k++) {
-			s->n_global++;
-			if ((r = al_init(&s->global[s->n_global - 1], &c->allowlists[k])) != 0)
-				goto fail;
 		}
 	}
 	/* a later file's rule of the same id wins the lookup; the engine reports both */
@@ -377,6 +302,8 @@ cst_sec_scanner_new(const struct cst_sec_opts *o, struct cst_sec_scanner **out, 
 	if (warm)
 		pthread_join(warm_th, NULL);
 	if (r != 0 || (r = tls_init(s, &s->own)) != 0)
+		goto fail;
+	if ((r = cst_allowlist_scratch_new(&s->als)) != 0)
 		goto fail;
 	for (i = 0; i < o->n_ignore && r == 0; i++)
 		if ((r = cst_sec_scanner_ignore_file(s, o->ignore[i], false)) != 0)
@@ -397,20 +324,14 @@ fail:
 void
 cst_sec_scanner_free(struct cst_sec_scanner *s)
 {
-	size_t i, k;
+	size_t i;
 
 	if (s == NULL)
 		return;
-	for (i = 0; i < s->n_rules; i++) {
-		for (k = 0; k < s->rules[i].n_al; k++)
-			al_free(&s->rules[i].al[k]);
-		cst_free(s->rules[i].al);
+	for (i = 0; i < s->n_rules; i++)
 		pcre2_code_free(s->rules[i].path);
-	}
 	cst_free(s->rules);
-	for (k = 0; k < s->n_global; k++)
-		al_free(&s->global[k]);
-	cst_free(s->global);
+	cst_allowlist_scratch_free(s->als);
 	for (i = 0; i < s->n_gl; i++)
 		cst_gitleaks_free(s->gl[i]);
 	cst_free(s->gl);
@@ -479,47 +400,6 @@ re_hit(pcre2_match_data *md, pcre2_code *re, const char *t, size_t n)
 	return pcre2_match(re, (PCRE2_SPTR)t, n, 0, 0, md, NULL) >= 0;
 }
 
-/* Whether the lower-cased secret contains one of the allowlist's stopwords. */
-static bool
-stop_hit(const struct cst_gitleaks_allowlist *a, const char *sec, size_t n)
-{
-	size_t i, j;
-
-	for (i = 0; i < a->n_stopwords; i++) {
-		size_t wn = strlen(a->stopwords[i]);
-
-		for (j = 0; wn > 0 && j + wn <= n; j++)
-			if (strncasecmp(sec + j, a->stopwords[i], wn) == 0)
-				return true;
-	}
-	return false;
-}
-
-/*
- * The allowlists that apply to a finding of rule (g: its gitleaks rule, NULL for a built-in
- * one): the rule's own, then the global ones that target it; bit i of a finding's al_* masks
- * is out[i].
- */
-static size_t
-applicable(const struct cst_sec_scanner *s, const struct glrule *g, const char *rule,
-    const struct al **out)
-{
-	size_t n = 0, i, t;
-
-	for (i = 0; g != NULL && i < g->n_al && n < MAX_ALLOWLISTS; i++)
-		out[n++] = &g->al[i];
-	for (i = 0; i < s->n_global && n < MAX_ALLOWLISTS; i++) {
-		const struct cst_gitleaks_allowlist *a = s->global[i].a;
-		bool hit = a->n_target_rules == 0;
-
-		for (t = 0; t < a->n_target_rules && !hit; t++)
-			hit = strcmp(a->target_rules[t], rule) == 0;
-		if (hit)
-			out[n++] = &s->global[i];
-	}
-	return n;
-}
-
 struct lineidx {
 	size_t *start;
 	size_t n;
@@ -574,11 +454,8 @@ static int
 record(struct scanstate *st, const struct cst_insp_finding *ef, const char *sec, size_t n,
     size_t off, const char *where)
 {
-	struct cst_sec_scanner *s = st->s;
-	const struct al *als[MAX_ALLOWLISTS];
-	const struct glrule *g;
 	struct cst_sec_finding *f;
-	size_t lo, hi, ls, le, i, nal;
+	size_t lo, hi, ls, le, i;
 	int r;
 
 	if (st->out->n >= CST_SEC_MAX_PER_FILE) {
@@ -643,24 +520,11 @@ record(struct scanstate *st, const struct cst_insp_finding *ef, const char *sec,
 	else
 		f->severity = f->confidence >= 800 ? CST_SEC_HIGH : f->confidence >= 600 ?
 		    CST_SEC_MEDIUM : CST_SEC_LOW;
-	g = find_rule(s, f->rule);
-	nal = applicable(s, g, f->rule, als);
-	for (i = 0; i < nal; i++) {
-		const struct cst_gitleaks_allowlist *a = als[i]->a;
-		size_t k;
-
-		for (k = 0; k < a->n_regexes; k++) {
-			bool hit = a->target == CST_GITLEAKS_SECRET ? re_hit(st->t->md, als[i]->re[k], sec,
-			    n) : re_hit(st->t->md, als[i]->re[k], st->data + ls, le - ls);
-
-			if (hit) {
-				f->al_regex |= UINT64_C(1) << i;
-				break;
-			}
-		}
-		if (stop_hit(a, sec, n))
-			f->al_stop |= UINT64_C(1) << i;
-	}
+	/* the engine judged the allowlists' text criteria; path and commit are for emit */
+	f->allow = ef->allow;
+	f->n_allow = ef->n_allow;
+	f->al_regex = ef->allow_regex;
+	f->al_stop = ef->allow_stop;
 	/* the same secret found again (the engine decoding the raw text, then a context
 	 * decoding it too, at the key rather than inside the blob): keep one, the context's */
 	f->decoded_view = ef->view != NULL && strcmp(ef->view, "raw") != 0 &&
@@ -841,41 +705,6 @@ cst__sec_blob_clear(struct cst_sec_blob *b)
 
 /* ---- findings for a path and commit ---- */
 
-/* Whether allowlist i (of als) allows the finding at path / commit. */
-static bool
-allowed(struct cst_sec_scanner *s, const struct al *al, size_t i,
-    const struct cst_sec_finding *f, const char *path, const char *commit)
-{
-	const struct cst_gitleaks_allowlist *a = al->a;
-	bool set[4], hit[4];
-	size_t k, c;
-
-	set[0] = a->n_regexes > 0;
-	hit[0] = (f->al_regex >> i) & 1;
-	set[1] = a->n_stopwords > 0;
-	hit[1] = (f->al_stop >> i) & 1;
-	set[2] = a->n_paths > 0;
-	hit[2] = false;
-	for (k = 0; k < a->n_paths && !hit[2]; k++)
-		hit[2] = re_hit(s->own.md, al->paths[k], path, strlen(path));
-	set[3] = a->n_commits > 0;
-	hit[3] = false;
-	for (k = 0; commit != NULL && k < a->n_commits && !hit[3]; k++)
-		hit[3] = strcmp(a->commits[k], commit) == 0;
-	if (a->condition == CST_GITLEAKS_OR) {
-		for (c = 0; c < 4; c++)
-			if (set[c] && hit[c])
-				return true;
-		return false;
-	}
-	for (c = 0, k = 0; c < 4; c++) {
-		if (set[c] && !hit[c])
-			return false;
-		k += set[c];
-	}
-	return k > 0;
-}
-
 static int
 push_finding(struct cst_sec_report *r, struct cst_sec_finding *f)
 {
@@ -897,12 +726,11 @@ int
 cst__sec_emit(struct cst_sec_scanner *s, const struct cst_sec_finding *f, const char *path,
     const char *commit, const char *author, int64_t when, struct cst_sec_report *r)
 {
-	const struct al *als[MAX_ALLOWLISTS];
 	const struct glrule *g = find_rule(s, f->rule);
 	struct cst_sec_finding nf = *f;
 	char why[400] = "", fp[1200], fp_nocommit[1100];
-	size_t i, nal;
-	int rc;
+	size_t i;
+	int rc, al;
 
 	if (g != NULL && g->path != NULL && !re_hit(s->own.md, g->path, path, strlen(path)))
 		return 0;	/* the rule is for other files */
@@ -914,11 +742,11 @@ cst__sec_emit(struct cst_sec_scanner *s, const struct cst_sec_finding *f, const 
 	if (f->inline_allow)
 		snprintf(why, sizeof(why), "inline allow comment (gitleaks:allow or "
 		    "castellan:allow)");
-	nal = applicable(s, g, f->rule, als);
-	for (i = 0; i < nal && why[0] == '\0'; i++)
-		if (allowed(s, als[i], i, f, path, commit))
-			snprintf(why, sizeof(why), "allowlist: %.300s", als[i]->a->description ?
-			    als[i]->a->description : f->rule);
+	if (why[0] == '\0' && (al = cst_allowlist_first(f->allow, f->n_allow, f->al_regex,
+	    f->al_stop, path, commit, s->als)) >= 0)
+		snprintf(why, sizeof(why), "allowlist: %.300s",
+		    cst_allowlist_description(f->allow[al]) ? cst_allowlist_description(f->allow[al]) :
+		    f->rule);
 	for (i = 0; i < s->n_ign && why[0] == '\0'; i++)
 		if (strcmp(s->ign[i].fp, fp) == 0 || strcmp(s->ign[i].fp, fp_nocommit) == 0)
 			snprintf(why, sizeof(why), "fingerprint in %s", s->ign[i].origin);
@@ -929,6 +757,8 @@ cst__sec_emit(struct cst_sec_scanner *s, const struct cst_sec_finding *f, const 
 	nf.suppressed = why[0] != '\0' ? cst_strdup(why) : NULL;
 	nf.author = author != NULL ? cst_strdup(author) : NULL;
 	nf.time = when;
+	nf.allow = NULL;	/* the scanner's: not for the report */
+	nf.n_allow = 0;
 	nf.commit[0] = '\0';
 	if (commit != NULL)
 		snprintf(nf.commit, sizeof(nf.commit), "%s", commit);
