@@ -110,7 +110,7 @@ compare_paths(const struct cst_ev_limits *lim, const uint8_t *data, size_t size,
 	struct seen s = { NULL, NULL, 0, 0, 0, false };
 	struct cst_ev_sink sink = { on_event, on_warning, &s };
 	size_t n_skipped = 0;
-	struct cst_ev_filter none = { NULL, NULL, want_none, skipped, &n_skipped };
+	struct cst_ev_filter none = { NULL, NULL, want_none, skipped, NULL, NULL, &n_skipped };
 	struct cst_ev_reader *rd;
 	int c;
 

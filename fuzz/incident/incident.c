@@ -108,7 +108,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check(cst_ev_read_buffer(rd, "fuzz.json", data + 1, size - 1, &sink) == 0);
 	check(cst_rs_correlate(r.rs) == 0);
 	n = cst_rs_findings(r.rs, &fs);
-	check(cst_inc_build(r.rs, fs, n, (int64_t)data[0] * 60000, &inc) == 0);
+	check(cst_inc_build(r.rs, fs, n, (int64_t)data[0] * 60000, 1 + (data[0] & 1), &inc) == 0);
 	check_incidents(&inc, n);
 	check((null = fopen("/dev/null", "w")) != NULL);
 	cst_rep_findings(null, CST_REP_TEXT, r.rs, fs, n);

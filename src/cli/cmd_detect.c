@@ -186,8 +186,12 @@ on_event(void *arg, const struct cst_event *ev)
 
 	if (out_of_window(run, ev->time_ms)) {
 		run->filtered++;
+		if (ev->evaluated)
+			cst_rs_verdict_free(ev->result);
 		return 0;
 	}
+	if (ev->evaluated)
+		return cst_rs_apply(run->rs, ev, ev->result);
 	return cst_rs_match(run->rs, run->ctx, ev);
 }
 
@@ -216,6 +220,25 @@ filter_want(void *arg, void *scratch, const struct cst_ev_peek *pk)
 	const struct run *run = arg;
 
 	return !out_of_window(run, pk->time_ms) && cst_rs_wants(run->rs, scratch, pk);
+}
+
+/* Called from reader threads: matches a wanted record there (the rule set is only read). */
+static int
+filter_eval(void *arg, void *scratch, const struct cst_event *ev, void **result)
+{
+	const struct run *run = arg;
+	struct cst_rs_verdict *v;
+	int r = cst_rs_eval(run->rs, scratch, ev, &v);
+
+	*result = v;
+	return r;
+}
+
+static void
+filter_drop(void *arg, void *result)
+{
+	(void)arg;
+	cst_rs_verdict_free(result);
 }
 
 static void
@@ -255,7 +278,7 @@ print_text(FILE *o, enum cst_rep_format fmt, struct run *run, const struct cst_e
 		    (unsigned long long)cst_ev_count(rd, (enum cst_ev_counter)c));
 	fprintf(o, " regex_limits=%llu filtered_out=%llu correlation_matches=%llu "
 	    "bad_lifecycle_scripts=%llu\n",
-	    (unsigned long long)cst_sigma_ctx_regex_limits(run->ctx),
+	    (unsigned long long)cst_rs_regex_limits(run->rs),
 	    (unsigned long long)run->filtered, (unsigned long long)cst_rs_kept(run->rs),
 	    (unsigned long long)cst_rs_bad_scripts(run->rs));
 	cst_runstats_print(o, &run->stats);
@@ -401,7 +424,7 @@ print_json(FILE *o, struct run *run, const struct cst_ev_reader *rd,
 	for (c = 0; c < CST_EVC_N; c++)
 		put_count(&w, cst_ev_counter_name((enum cst_ev_counter)c),
 		    cst_ev_count(rd, (enum cst_ev_counter)c));
-	put_count(&w, "regex_limits", cst_sigma_ctx_regex_limits(run->ctx));
+	put_count(&w, "regex_limits", cst_rs_regex_limits(run->rs));
 	put_count(&w, "filtered_out", run->filtered);
 	put_count(&w, "correlation_matches", cst_rs_kept(run->rs));
 	put_count(&w, "bad_lifecycle_scripts", cst_rs_bad_scripts(run->rs));
@@ -491,7 +514,7 @@ cmd_run(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
 	struct cst_ev_sink sink = { on_event, on_warning, NULL };
 	struct cst_ev_filter filter = { filter_scratch_new, filter_scratch_free, filter_want,
-		filter_skipped, NULL };
+		filter_skipped, filter_eval, filter_drop, NULL };
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned jobs = cores > 0 ? (cores > 64 ? 64 : (unsigned)cores) : 1;
 	struct load ld = { NULL, 0 };
@@ -684,7 +707,7 @@ cmd_run(int argc, char **argv)
 	if (r == 0) {
 		size_t n_fs = cst_rs_findings(ld.rs, &fs);
 
-		r = cst_inc_build(ld.rs, fs, n_fs, (int64_t)gap, &inc);
+		r = cst_inc_build(ld.rs, fs, n_fs, (int64_t)gap, jobs, &inc);
 	}
 	if (r != 0) {
 		status = cst_cli_fail("detect", "%s", cst_strerror(r));

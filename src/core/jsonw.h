@@ -6,6 +6,7 @@
  * the first problem (a string that is not UTF-8, nesting over CST_JSONW_MAX_DEPTH, a failed
  * write) is kept and every later call does nothing. Calls must follow the JSON grammar
  * (a key before each member of an object, none in an array); that is the caller's contract.
+ * Only the writer's thread may use the FILE while it writes (writes do not lock it).
  */
 #ifndef CST_CORE_JSONW_H
 #define CST_CORE_JSONW_H

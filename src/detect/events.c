@@ -23,11 +23,11 @@
 #include <string.h>
 #include <zlib.h>
 
-/* An open-addressing set of eventIDs: copies in an arena of chunks, slots by hash. */
+/* An open-addressing set of eventIDs: copies in an arena of chunks, each after its length
+ * (a base-128 varint), slots by hash. */
 struct idslot {
 	uint64_t h;
-	const char *p;		/* NULL: empty */
-	size_t n;
+	const unsigned char *p;	/* the length, then the id; NULL: empty */
 };
 
 struct idchunk {
@@ -250,15 +250,16 @@ idset_grow(struct idset *set)
 	return 0;
 }
 
-/* A copy of id[0..n) in the set's arena, or NULL. */
-static const char *
+/* A copy of id[0..n) after its length in the set's arena, or NULL. */
+static const unsigned char *
 idset_copy(struct idset *set, const char *id, size_t n)
 {
 	struct idchunk *c;
-	const char *out;
+	unsigned char *out;
+	size_t need = n + 10, k = 0, v = n;
 
-	if (set->left < n) {
-		size_t size = n > ID_CHUNK ? n : ID_CHUNK;
+	if (set->left < need) {
+		size_t size = need > ID_CHUNK ? need : ID_CHUNK;
 
 		if ((c = cst_malloc(sizeof(*c) + size)) == NULL)
 			return NULL;
@@ -267,11 +268,27 @@ idset_copy(struct idset *set, const char *id, size_t n)
 		set->cur = c->data;
 		set->left = size;
 	}
-	memcpy(set->cur, id, n);
-	out = set->cur;
-	set->cur += n;
-	set->left -= n;
+	out = (unsigned char *)set->cur;
+	do {
+		out[k++] = (unsigned char)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+		v >>= 7;
+	} while (v > 0);
+	memcpy(out + k, id, n);
+	set->cur += k + n;
+	set->left -= k + n;
 	return out;
+}
+
+/* Whether the copy p holds id[0..n). */
+static bool
+idset_same(const unsigned char *p, const char *id, size_t n)
+{
+	size_t len = 0, k = 0;
+
+	do
+		len |= (size_t)(p[k] & 0x7f) << (7 * k);
+	while (p[k++] & 0x80);
+	return len == n && memcmp(p + k, id, n) == 0;
 }
 
 /* Adds id[0..n), whose id_hash is h; 1 if it was new, 0 if present, CST_ENOMEM. */
@@ -284,12 +301,11 @@ idset_add_h(struct idset *set, uint64_t h, const char *id, size_t n)
 	if ((set->n + 1) * 2 > set->cap && (r = idset_grow(set)) != 0)
 		return r;
 	for (j = h & (set->cap - 1); set->slot[j].p; j = (j + 1) & (set->cap - 1))
-		if (set->slot[j].h == h && set->slot[j].n == n && memcmp(set->slot[j].p, id, n) == 0)
+		if (set->slot[j].h == h && idset_same(set->slot[j].p, id, n))
 			return 0;
-	if ((set->slot[j].p = idset_copy(set, id, n ? n : 1)) == NULL)
+	if ((set->slot[j].p = idset_copy(set, id, n)) == NULL)
 		return CST_ENOMEM;
 	set->slot[j].h = h;
-	set->slot[j].n = n;
 	set->n++;
 	return 1;
 }
@@ -1128,7 +1144,7 @@ enum item_kind {
 struct ev_item {
 	enum item_kind kind;
 	size_t index;
-	json_t *rec;		/* IT_TREE; IT_FAST when wanted (owned) */
+	json_t *rec;		/* IT_TREE; IT_FAST when wanted and not evaluated (owned) */
 	const char *p;		/* IT_LINE: the line; IT_FAST: the eventID (NULL: none) */
 	size_t n;
 	const char *raw;	/* IT_FAST when wanted: the record's text (in the job's buffer) */
@@ -1137,6 +1153,8 @@ struct ev_item {
 	uint32_t mask;		/* IT_FAST: the counters it adds */
 	int64_t time_ms;
 	bool wanted;
+	bool evaluated;		/* IT_FAST: the filter's eval saw it; result is its (owned) */
+	void *result;
 };
 
 /*
@@ -1169,12 +1187,15 @@ struct ev_job {
 };
 
 static void
-job_items_clear(struct ev_job *job)
+job_items_clear(const struct cst_ev_reader *rd, struct ev_job *job)
 {
 	size_t i;
 
-	for (i = 0; i < job->n_item; i++)
+	for (i = 0; i < job->n_item; i++) {
 		json_decref(job->item[i].rec);
+		if (job->item[i].result != NULL)
+			rd->filter.drop(rd->filter.arg, job->item[i].result);
+	}
 	cst_free(job->item);
 	job->item = NULL;
 	job->n_item = job->cap_item = 0;
@@ -1182,9 +1203,9 @@ job_items_clear(struct ev_job *job)
 }
 
 static void
-job_clear(struct ev_job *job)
+job_clear(const struct cst_ev_reader *rd, struct ev_job *job)
 {
-	job_items_clear(job);
+	job_items_clear(rd, job);
 	cst_free(job->path);
 	cst_free(job->problem);
 	cst_free(job->data);
@@ -1233,6 +1254,31 @@ field_str(const char *base, const struct cst_jscan_rec *r, enum cst_jscan_field 
 	out[r->f_len[f]] = '\0';
 	*buf += r->f_len[f] + 1;
 	return out;
+}
+
+/* Gives a parsed record to the filter's eval, and drops its tree. 0; eval's error. */
+static int
+evaluate(const struct cst_ev_reader *rd, struct ev_worker *w, struct ev_job *job,
+    struct ev_item *it)
+{
+	struct cst_event ev;
+	int r;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.rec = it->rec;
+	ev.kind = CST_EV_CLOUDTRAIL;
+	ev.file = job->name;
+	ev.index = it->index;
+	ev.time_ms = it->time_ms;
+	ev.raw = it->raw;
+	ev.raw_len = it->raw_len;
+	r = rd->filter.eval(rd->filter.arg, w->scratch, &ev, &it->result);
+	json_decref(it->rec);
+	it->rec = NULL;
+	it->raw = NULL;
+	it->raw_len = 0;
+	it->evaluated = r == 0;
+	return r;
 }
 
 /*
@@ -1301,7 +1347,7 @@ prepare_fast(const struct cst_ev_reader *rd, struct ev_worker *w, struct ev_job 
 		it->raw = base + r->off;
 		it->raw_len = r->len;
 	}
-	return 0;
+	return it->wanted && rd->filter.eval != NULL ? evaluate(rd, w, job, it) : 0;
 }
 
 /* The records of a scanned document or line (base: the scanned text). 0, 1 (fall back),
@@ -1414,7 +1460,7 @@ prepare_text(const struct cst_ev_reader *rd, struct ev_worker *w, struct ev_job 
 	if (r == 0)
 		job->fast = true;
 	else
-		job_items_clear(job);	/* the tree path reads it */
+		job_items_clear(rd, job);	/* the tree path reads it */
 }
 
 /* Everything about a file that needs nothing shared: read, decompress, scan, filter, parse. */
@@ -1530,6 +1576,9 @@ deliver_items(struct file_ctx *fc, struct ev_job *job)
 			ev.time_ms = it->time_ms;
 			ev.raw = it->raw;
 			ev.raw_len = it->raw_len;
+			ev.evaluated = it->evaluated;
+			ev.result = it->result;
+			it->result = NULL;	/* on_event's now */
 			r = fc->sink->on_event(fc->sink->arg, &ev);
 			break;
 		}
@@ -1629,7 +1678,7 @@ cst_ev_read_buffer(struct cst_ev_reader *rd, const char *name, const void *data,
 		return r;
 	prepare(rd, &rd->w0, &job);
 	r = finish(rd, &job, sink);
-	job_clear(&job);
+	job_clear(rd, &job);
 	return r;
 }
 
@@ -1692,7 +1741,7 @@ run_serial(struct cst_ev_reader *rd, struct joblist *jl, const struct cst_ev_sin
 	for (i = 0; i < jl->n && r == 0; i++) {
 		prepare(rd, &rd->w0, &jl->v[i]);
 		r = finish(rd, &jl->v[i], sink);
-		job_clear(&jl->v[i]);
+		job_clear(rd, &jl->v[i]);
 	}
 	return r;
 }
@@ -1772,7 +1821,7 @@ run_parallel(struct cst_ev_reader *rd, struct joblist *jl, const struct cst_ev_s
 				pthread_cond_wait(&pl.done, &pl.mu);
 			pthread_mutex_unlock(&pl.mu);
 			r = finish(rd, &jl->v[i], sink);
-			job_clear(&jl->v[i]);
+			job_clear(rd, &jl->v[i]);
 			pthread_mutex_lock(&pl.mu);
 			pl.consumed = i + 1;
 			pthread_cond_broadcast(&pl.work);
@@ -1812,7 +1861,7 @@ cst_ev_read_path(struct cst_ev_reader *rd, const char *path, const struct cst_ev
 		r = rd->jobs > 1 && jl.n > 1 ? run_parallel(rd, &jl, sink) :
 		    run_serial(rd, &jl, sink);
 	for (i = 0; i < jl.n; i++)
-		job_clear(&jl.v[i]);
+		job_clear(rd, &jl.v[i]);
 	cst_free(jl.v);
 	return r;
 }

@@ -53,6 +53,8 @@ struct cst_event {
 	int64_t time_ms;	/* eventTime, else @timestamp (timestamp for Bedrock); -1 if none */
 	const char *raw;	/* the JSON text rec was parsed from, exactly (borrowed), when the */
 	size_t raw_len;		/* fast path read it; else NULL */
+	bool evaluated;		/* the filter's eval saw the record: rec and raw are NULL and */
+	void *result;		/* result is what eval gave (on_event owns it) */
 };
 
 /* Counters a reader keeps; names from cst_ev_counter_name. */
@@ -130,6 +132,16 @@ struct cst_ev_filter {
 	void (*scratch_free)(void *arg, void *scratch);
 	bool (*want)(void *arg, void *scratch, const struct cst_ev_peek *pk);
 	void (*skipped)(void *arg, int64_t time_ms);
+	/*
+	 * Optional (NULL: every wanted record is delivered with its tree). Called in the same
+	 * thread as want, with its scratch, for each record want took, once parsed (ev->rec is
+	 * borrowed): 0 with *result set (NULL allowed), or an error, which ends the read. The
+	 * record then reaches on_event without its tree (ev->evaluated, ev->result), so trees
+	 * are built and dropped in the reading threads. Results of records not delivered
+	 * (duplicates, a stopped read) are given to drop, in the calling thread.
+	 */
+	int (*eval)(void *arg, void *scratch, const struct cst_event *ev, void **result);
+	void (*drop)(void *arg, void *result);
 	void *arg;
 };
 

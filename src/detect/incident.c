@@ -12,6 +12,7 @@
 #include "core/str.h"
 #include "crypto/hash.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -1415,16 +1416,55 @@ cst_inc_free(struct cst_incidents *inc)
 	inc->n = 0;
 }
 
-/* Fills the incident of findings ord[0..n) (one actor, in time order). */
-/* Frees the trees of the events of findings ord[0..n) that their text can give back. */
+/*
+ * The incidents are filled on several threads, each loading the trees of its incident's
+ * events and dropping them after. A record cited by the findings of several incidents is
+ * loaded before and dropped after, by the calling thread, so threads only read shared trees.
+ */
+struct group {
+	size_t at, n;			/* findings ord[at..at + n) */
+};
+
+struct fill_ctx {
+	const struct cst_rs *rs;
+	const struct cst_finding *fs;
+	const struct order *ord;
+	const struct group *g;		/* by size, largest first */
+	size_t n_g;
+	struct cst_incident *v;		/* v[i] of g[i] */
+	const struct cst_ev_rec **shared;	/* sorted by address */
+	size_t n_shared;
+	size_t next;			/* the next group to fill */
+	int r;
+	pthread_mutex_t mu;
+};
+
+static int
+ptr_cmp(const void *pa, const void *pb)
+{
+	uintptr_t a = (uintptr_t)*(const void *const *)pa, b = (uintptr_t)*(const void *const *)pb;
+
+	return (a > b) - (a < b);
+}
+
+static bool
+is_shared(const struct fill_ctx *c, const struct cst_ev_rec *rec)
+{
+	return c->n_shared > 0 &&
+	    bsearch(&rec, c->shared, c->n_shared, sizeof(*c->shared), ptr_cmp) != NULL;
+}
+
+/* Frees the trees of the events of findings ord[0..n) that their text can give back and that
+ * no other incident reads. */
 static void
-unload_trees(const struct cst_finding *fs, const struct order *ord, size_t n)
+unload_trees(const struct fill_ctx *c, const struct order *ord, size_t n)
 {
 	size_t i, k;
 
 	for (i = 0; i < n; i++)
-		for (k = 0; k < fs[ord[i].fi].n_ev; k++)
-			cst_ev_rec_unload(fs[ord[i].fi].ev[k].rec);
+		for (k = 0; k < c->fs[ord[i].fi].n_ev; k++)
+			if (!is_shared(c, c->fs[ord[i].fi].ev[k].rec))
+				cst_ev_rec_unload(c->fs[ord[i].fi].ev[k].rec);
 }
 
 /* Loads the trees of the events of findings ord[0..n) (an incident reads their fields).
@@ -1444,9 +1484,9 @@ load_trees(const struct cst_finding *fs, const struct order *ord, size_t n)
 
 /* Incident in from findings ord[0..n) of one group; their trees are loaded meanwhile. */
 static int
-fill(struct cst_incident *in, const struct cst_rs *rs, const struct cst_finding *fs,
-    const struct order *ord, size_t n)
+fill(struct cst_incident *in, const struct fill_ctx *c, const struct order *ord, size_t n)
 {
+	const struct cst_finding *fs = c->fs;
 	size_t i;
 	int r;
 
@@ -1462,10 +1502,136 @@ fill(struct cst_incident *in, const struct cst_rs *rs, const struct cst_finding 
 	}
 	in->kind = fs[ord[0].fi].n_ev ? fs[ord[0].fi].ev[0].kind : CST_EV_CLOUDTRAIL;
 	if ((r = load_trees(fs, ord, n)) == 0 && (r = build_timeline(in, fs)) == 0 &&
-	    (r = collect(in, rs, fs)) == 0 && (r = contain(in)) == 0 &&
-	    (r = answer(in, rs, fs)) == 0)
-		r = make_id(in, rs, fs);
-	unload_trees(fs, ord, n);
+	    (r = collect(in, c->rs, fs)) == 0 && (r = contain(in)) == 0 &&
+	    (r = answer(in, c->rs, fs)) == 0)
+		r = make_id(in, c->rs, fs);
+	unload_trees(c, ord, n);
+	return r;
+}
+
+static void *
+fill_main(void *arg)
+{
+	struct fill_ctx *c = arg;
+	size_t i;
+	int r;
+
+	for (;;) {
+		pthread_mutex_lock(&c->mu);
+		i = c->r == 0 ? c->next++ : c->n_g;
+		pthread_mutex_unlock(&c->mu);
+		if (i >= c->n_g)
+			return NULL;
+		if ((r = fill(&c->v[i], c, c->ord + c->g[i].at, c->g[i].n)) != 0) {
+			pthread_mutex_lock(&c->mu);
+			c->r = r;
+			pthread_mutex_unlock(&c->mu);
+		}
+	}
+}
+
+struct rec_use {
+	const struct cst_ev_rec *rec;
+	size_t group;
+};
+
+static int
+use_cmp(const void *pa, const void *pb)
+{
+	const struct rec_use *a = pa, *b = pb;
+
+	if (a->rec != b->rec)
+		return ((uintptr_t)a->rec > (uintptr_t)b->rec) - ((uintptr_t)a->rec < (uintptr_t)b->rec);
+	return (a->group > b->group) - (a->group < b->group);
+}
+
+/* c->shared: the records the events of more than one group cite. 0; CST_ENOMEM. */
+static int
+find_shared(struct fill_ctx *c)
+{
+	struct rec_use *u;
+	size_t n = 0, i, k, m, j;
+
+	for (i = 0; i < c->n_g; i++)
+		for (k = 0; k < c->g[i].n; k++)
+			n += c->fs[c->ord[c->g[i].at + k].fi].n_ev;
+	if (n == 0)
+		return 0;
+	if ((u = cst_calloc(n, sizeof(*u))) == NULL ||
+	    (c->shared = cst_calloc(n, sizeof(*c->shared))) == NULL) {
+		cst_free(u);
+		return CST_ENOMEM;
+	}
+	for (n = 0, i = 0; i < c->n_g; i++)
+		for (k = 0; k < c->g[i].n; k++) {
+			const struct cst_finding *f = &c->fs[c->ord[c->g[i].at + k].fi];
+
+			for (m = 0; m < f->n_ev; m++)
+				u[n++] = (struct rec_use){ f->ev[m].rec, i };
+		}
+	qsort(u, n, sizeof(*u), use_cmp);
+	for (i = 0; i < n; i = j) {
+		for (j = i + 1; j < n && u[j].rec == u[i].rec; j++)
+			;
+		if (u[j - 1].group != u[i].group)
+			c->shared[c->n_shared++] = u[i].rec;
+	}
+	cst_free(u);
+	return 0;
+}
+
+static int
+group_cmp(const void *pa, const void *pb)
+{
+	const struct group *a = pa, *b = pb;
+
+	if (a->n != b->n)
+		return (a->n < b->n) - (a->n > b->n);
+	return (a->at > b->at) - (a->at < b->at);
+}
+
+/* Fills res->v[0..n_g) from the groups g (reordered) on up to jobs threads. */
+static int
+fill_all(struct cst_incidents *res, const struct cst_rs *rs, const struct cst_finding *fs,
+    const struct order *ord, struct group *g, size_t n_g, unsigned jobs)
+{
+	struct fill_ctx c;
+	pthread_t *t = NULL;
+	unsigned k, started = 0;
+	size_t i;
+	int r;
+
+	memset(&c, 0, sizeof(c));
+	qsort(g, n_g, sizeof(*g), group_cmp);
+	c.rs = rs;
+	c.fs = fs;
+	c.ord = ord;
+	c.g = g;
+	c.n_g = n_g;
+	c.v = res->v;
+	res->n = n_g;
+	if (jobs > n_g)
+		jobs = (unsigned)n_g;
+	if (jobs > 1 && (r = find_shared(&c)) != 0)
+		return r;
+	for (i = 0; i < c.n_shared; i++)
+		if ((r = cst_ev_rec_load((struct cst_ev_rec *)c.shared[i])) != 0)
+			goto out;
+	pthread_mutex_init(&c.mu, NULL);
+	if (jobs > 1 && (t = cst_calloc(jobs - 1, sizeof(*t))) != NULL)
+		for (k = 0; k + 1 < jobs; k++, started++)
+			if (pthread_create(&t[k], NULL, fill_main, &c) != 0)
+				break;
+	fill_main(&c);
+	for (k = 0; k < started; k++)
+		pthread_join(t[k], NULL);
+	pthread_mutex_destroy(&c.mu);
+	r = c.r;
+out:
+	for (i = 0; i < c.n_shared; i++)
+		cst_ev_rec_unload((struct cst_ev_rec *)c.shared[i]);
+	cst_free(c.shared);
+	cst_free(t);
 	return r;
 }
 
@@ -1481,12 +1647,13 @@ inc_cmp(const void *pa, const void *pb)
 
 int
 cst_inc_build(const struct cst_rs *rs, const struct cst_finding *fs, size_t n,
-    int64_t gap_ms, struct cst_incidents *out)
+    int64_t gap_ms, unsigned jobs, struct cst_incidents *out)
 {
 	struct cst_incidents res = { NULL, 0 };
 	struct order *ord = NULL;
+	struct group *g = NULL;
 	struct key *keys = NULL, *nk;
-	size_t *parent = NULL, n_keys = 0, i, k, j;
+	size_t *parent = NULL, n_keys = 0, n_g = 0, i, k, j;
 	char **actors = NULL;
 	int64_t last;
 	int r = CST_ENOMEM;
@@ -1531,7 +1698,8 @@ cst_inc_build(const struct cst_rs *rs, const struct cst_finding *fs, size_t n,
 		ord[i] = (struct order){ i, uf_find(parent, i), fs[i].time_ms < 0 ? -1 :
 		    fs[i].first_ms, fs[i].time_ms, actors[i] };
 	qsort(ord, n, sizeof(*ord), order_cmp);
-	if ((res.v = cst_calloc(n, sizeof(*res.v))) == NULL)
+	if ((res.v = cst_calloc(n, sizeof(*res.v))) == NULL ||
+	    (g = cst_calloc(n, sizeof(*g))) == NULL)
 		goto out;
 	for (i = 0; i < n; i = k) {
 		last = ord[i].last;
@@ -1542,9 +1710,10 @@ cst_inc_build(const struct cst_rs *rs, const struct cst_finding *fs, size_t n,
 			if (ord[k].last > last)
 				last = ord[k].last;
 		}
-		if ((r = fill(&res.v[res.n++], rs, fs, ord + i, k - i)) != 0)
-			goto out;
+		g[n_g++] = (struct group){ i, k - i };
 	}
+	if ((r = fill_all(&res, rs, fs, ord, g, n_g, jobs ? jobs : 1)) != 0)
+		goto out;
 	qsort(res.v, res.n, sizeof(*res.v), inc_cmp);
 	*out = res;
 	res.v = NULL;
@@ -1556,6 +1725,7 @@ out:
 		cst_strv_free(actors, n);
 	cst_free(parent);
 	cst_free(ord);
+	cst_free(g);
 	for (i = 0; i < n_keys; i++)
 		if (keys[i].owned)
 			cst_free(keys[i].s);

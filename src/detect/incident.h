@@ -74,11 +74,13 @@ const char *cst_inc_question(size_t i);
 
 /*
  * Groups the findings fs[0..n) of the run of rs (their evidence must outlive the result) into
- * incidents with gap_ms (>= 0) between them. 0 and *out (cst_inc_free); CST_ENOMEM (out
- * untouched).
+ * incidents with gap_ms (>= 0) between them, filled on up to jobs threads (0 or 1: the
+ * calling thread; the result does not depend on it). The findings' records must not be used
+ * by other threads meanwhile: their trees are loaded and dropped. 0 and *out (cst_inc_free);
+ * CST_ENOMEM (out untouched).
  */
 int cst_inc_build(const struct cst_rs *rs, const struct cst_finding *fs, size_t n,
-    int64_t gap_ms, struct cst_incidents *out);
+    int64_t gap_ms, unsigned jobs, struct cst_incidents *out);
 
 /* Frees what cst_inc_build made; the struct itself is the caller's. Accepts an empty one. */
 void cst_inc_free(struct cst_incidents *inc);

@@ -280,6 +280,12 @@ cst_rs_bad_scripts(const struct cst_rs *rs)
 	return rs->bad_scripts;
 }
 
+uint64_t
+cst_rs_regex_limits(const struct cst_rs *rs)
+{
+	return rs->regex_limits;
+}
+
 static const char *
 level_at(const struct cst_rs *rs, size_t i, int depth)
 {
@@ -962,7 +968,7 @@ utf8_string(const unsigned char *s, size_t n)
 
 /* Decodes one base64 script (whitespace ignored) and appends its lines to lines. */
 static int
-add_script(struct cst_rs *rs, json_t *content, json_t *lines)
+add_script(json_t *content, json_t *lines, uint64_t *bad)
 {
 	const char *s = json_string_value(content);
 	size_t n = json_string_length(content), i, o = 0, dl, start;
@@ -983,7 +989,7 @@ add_script(struct cst_rs *rs, json_t *content, json_t *lines)
 		return CST_ENOMEM;
 	}
 	if (cst_b64_decode(clean, o, dec, o / 4 * 3 + 3, &dl) != 0) {
-		rs->bad_scripts++;
+		++*bad;
 		goto out;
 	}
 	for (start = 0, i = 0; i <= dl; i++) {
@@ -1012,10 +1018,11 @@ out:
 /*
  * SageMaker lifecycle configurations: a view of rec with castellan.lifecycle_script, the
  * lines of every decoded script (onCreate/onStart contents of notebook-instance
- * configurations, the content of Studio ones). *view stays NULL for other events.
+ * configurations, the content of Studio ones). *view stays NULL for other events. Scripts
+ * that are not valid base64 are counted in *bad.
  */
 static int
-lifecycle_view(struct cst_rs *rs, json_t *rec, json_t **view)
+lifecycle_view(json_t *rec, json_t **view, uint64_t *bad)
 {
 	static const char *const lists[] = { "onCreate", "onStart", "OnCreate", "OnStart" };
 	const char *src = json_string_value(json_object_get(rec, "eventSource")), *name;
@@ -1036,14 +1043,14 @@ lifecycle_view(struct cst_rs *rs, json_t *rec, json_t **view)
 		json_t *l = json_object_get(rp, lists[i]);
 
 		if (json_is_object(l))
-			r = add_script(rs, json_object_get(l, "content"), lines);
+			r = add_script(json_object_get(l, "content"), lines, bad);
 		else
 			json_array_foreach(l, k, e)
 				if (r == 0)
-					r = add_script(rs, json_object_get(e, "content"), lines);
+					r = add_script(json_object_get(e, "content"), lines, bad);
 	}
 	if (r == 0)
-		r = add_script(rs, json_object_get(rp, "studioLifecycleConfigContent"), lines);
+		r = add_script(json_object_get(rp, "studioLifecycleConfigContent"), lines, bad);
 	if (r != 0 || json_array_size(lines) == 0) {
 		json_decref(lines);
 		return r;
@@ -1237,78 +1244,146 @@ evict(struct cst_rs *rs)
 	return 0;
 }
 
-int
-cst_rs_match(struct cst_rs *rs, struct cst_sigma_ctx *ctx, const struct cst_event *ev)
+/* What matching one event found, worked out from the rule set alone (cst_rs_eval). */
+struct cst_rs_verdict {
+	struct cst_ev_rec *kept;	/* the record as findings keep it; NULL if nothing matched */
+	bool failed;			/* the event's call failed (facts of the record as read) */
+	size_t n;			/* rules matched, in rule order */
+	struct verdict_hit {
+		size_t entry;
+		char *excerpt;		/* the lifecycle-script lines it matched, or NULL */
+	} *hit;
+	uint64_t regex_limits, bad_scripts;
+};
+
+void
+cst_rs_verdict_free(struct cst_rs_verdict *v)
 {
+	size_t i;
+
+	if (v == NULL)
+		return;
+	for (i = 0; i < v->n; i++)
+		cst_free(v->hit[i].excerpt);
+	cst_free(v->hit);
+	cst_ev_rec_unref(v->kept);
+	cst_free(v);
+}
+
+/* The verdict on ev with ctx and cand (room for rs->n + 1 candidates); see cst_rs_eval. */
+static int
+eval(const struct cst_rs *rs, struct cst_sigma_ctx *ctx, size_t *cand,
+    const struct cst_event *ev, struct cst_rs_verdict **out)
+{
+	struct cst_rs_verdict *v;
 	json_t *view = NULL, *rec, *nv;
 	struct cst_ev_facts facts;
-	struct cst_ev_rec *kept = NULL;	/* rec as findings keep it, made at the first match */
-	bool failed = false;		/* the event's call failed (facts of the record as read) */
-	struct rs_hit *h = NULL;
-	const char *file, *name;
-	char *excerpt;
+	uint64_t limits0 = cst_sigma_ctx_regex_limits(ctx), bad = 0;
+	const char *name;
 	size_t i, k;
 	long nc;
 	int r = 0;
 
+	*out = NULL;
+	if ((v = cst_calloc(1, sizeof(*v))) == NULL)
+		return CST_ENOMEM;
 	if (ev->kind == CST_EV_CASTELLAN)
 		r = mapped_view(rs, ev->rec, &view);
 	else if (ev->kind == CST_EV_CLOUDTRAIL)
-		r = lifecycle_view(rs, ev->rec, &view);
-	if (r != 0)
-		return r;
+		r = lifecycle_view(ev->rec, &view, &bad);
 	rec = view ? view : ev->rec;
-	if (ev->time_ms > rs->latest)
-		rs->latest = ev->time_ms;
-	if ((file = intern_file(rs, ev->file)) == NULL && ev->file != NULL) {
-		json_decref(view);
-		return CST_ENOMEM;
-	}
 	/* only the rules that could match: by eventName, and those not indexed by it */
 	nv = json_object_get(rec, "eventName");
 	name = json_string_value(nv);
-	nc = cst__rs_candidates(rs, name, name ? json_string_length(nv) : 0, nv != NULL,
-	    rs->cand);
+	nc = r != 0 ? 0 : cst__rs_candidates(rs, name, name ? json_string_length(nv) : 0,
+	    nv != NULL, cand);
 	for (k = 0; (nc < 0 ? k < rs->n : k < (size_t)nc) && r == 0; k++) {
-		struct rs_entry *e = &rs->e[i = nc < 0 ? k : rs->cand[k]];
+		const struct rs_entry *e = &rs->e[i = nc < 0 ? k : cand[k]];
+		struct verdict_hit *h;
 
 		if (e->type != RS_RULE || !(e->kinds & (1u << ev->kind)) ||
 		    !cst_sigma_rule_match(e->rule, ctx, rec))
 			continue;
-		if (kept == NULL) {
+		if (v->kept == NULL) {
 			if ((r = cst_ev_rec_new(rec, ev->kind, view ? NULL : ev->raw, ev->raw_len,
-			    &kept)) != 0)
+			    &v->kept)) != 0)
 				break;
 			if (view != NULL)
 				cst_ev_facts(ev->rec, ev->kind, &facts);
-			failed = view != NULL ? facts.failed : kept->facts.failed;
+			v->failed = view != NULL ? facts.failed : v->kept->facts.failed;
 		}
+		if ((h = cst_reallocarray(v->hit, v->n + 1, sizeof(*h))) == NULL) {
+			r = CST_ENOMEM;
+			break;
+		}
+		v->hit = h;
+		h = &v->hit[v->n++];
+		h->entry = i;
+		h->excerpt = (!e->referenced || e->generated) && view &&
+		    ev->kind == CST_EV_CLOUDTRAIL ? script_excerpt(e->rule, ctx, rec) : NULL;
+		if (e->referenced && ev->time_ms >= 0)
+			cst_ev_rec_pin(v->kept);	/* correlations will read its fields */
+	}
+	if (v->kept != NULL)
+		cst_ev_rec_unload(v->kept);	/* kept compact until a report reads it */
+	json_decref(view);
+	v->regex_limits = cst_sigma_ctx_regex_limits(ctx) - limits0;
+	v->bad_scripts = bad;
+	if (r != 0 || (v->n == 0 && v->regex_limits == 0 && v->bad_scripts == 0)) {
+		cst_rs_verdict_free(v);
+		return r;
+	}
+	*out = v;
+	return 0;
+}
+
+int
+cst_rs_eval(const struct cst_rs *rs, struct cst_rs_scratch *sc, const struct cst_event *ev,
+    struct cst_rs_verdict **out)
+{
+	return eval(rs, cst__rs_scratch_ctx(sc), cst__rs_scratch_cand(sc), ev, out);
+}
+
+int
+cst_rs_apply(struct cst_rs *rs, const struct cst_event *ev, struct cst_rs_verdict *v)
+{
+	struct rs_hit *h = NULL;
+	const char *file = NULL;
+	size_t k;
+	int r = 0;
+
+	if (ev->time_ms > rs->latest)
+		rs->latest = ev->time_ms;
+	if (v == NULL)
+		return 0;
+	rs->regex_limits += v->regex_limits;
+	rs->bad_scripts += v->bad_scripts;
+	if (v->n > 0 && (file = intern_file(rs, ev->file)) == NULL && ev->file != NULL)
+		r = CST_ENOMEM;
+	for (k = 0; k < v->n && r == 0; k++) {
+		const struct rs_entry *e = &rs->e[v->hit[k].entry];
+
 		if ((h = cst_calloc(1, sizeof(*h))) == NULL ||
 		    (h->ev = cst_calloc(1, sizeof(*h->ev))) == NULL) {
 			cst_free(h);
 			r = CST_ENOMEM;
 			break;
 		}
-		h->entry = i;
+		h->entry = v->hit[k].entry;
 		h->t = h->first = ev->time_ms;
-		h->ev[0].rec = cst_ev_rec_ref(kept);
+		h->ev[0].rec = cst_ev_rec_ref(v->kept);
 		h->ev[0].kind = ev->kind;
 		h->ev[0].file = file;
 		h->ev[0].index = ev->index;
 		h->ev[0].time_ms = ev->time_ms;
 		h->n_ev = h->n_total = 1;
-		h->n_failed = failed;
-		if (!e->referenced || e->generated) {
-			excerpt = view && ev->kind == CST_EV_CLOUDTRAIL ?
-			    script_excerpt(e->rule, ctx, rec) : NULL;
-			r = cst__rs_add_finding(rs, h, NULL, excerpt);
-			cst_free(excerpt);
-		}
-		if (r == 0 && e->referenced && ev->time_ms >= 0) {
-			cst_ev_rec_pin(kept);	/* correlations read its fields */
+		h->n_failed = v->failed;
+		if (!e->referenced || e->generated)
+			r = cst__rs_add_finding(rs, h, NULL, v->hit[k].excerpt);
+		if (r == 0 && e->referenced && ev->time_ms >= 0) {	/* pinned by eval */
 			rs->kept++;
-			if ((r = cst__rs_hit_push(&e->hits, h)) == 0 && ++rs->live > rs->max_kept &&
-			    rs->max_kept > 0)
+			if ((r = cst__rs_hit_push(&rs->e[h->entry].hits, h)) == 0 &&
+			    ++rs->live > rs->max_kept && rs->max_kept > 0)
 				r = evict(rs);
 			if (rs->live > rs->peak)
 				rs->peak = rs->live;
@@ -1316,11 +1391,19 @@ cst_rs_match(struct cst_rs *rs, struct cst_sigma_ctx *ctx, const struct cst_even
 			cst__rs_hit_free(h);
 		}
 	}
-	if (kept != NULL)
-		cst_ev_rec_unload(kept);	/* kept compact until a report reads it */
-	cst_ev_rec_unref(kept);
-	json_decref(view);
+	cst_rs_verdict_free(v);
 	return r;
+}
+
+int
+cst_rs_match(struct cst_rs *rs, struct cst_sigma_ctx *ctx, const struct cst_event *ev)
+{
+	struct cst_rs_verdict *v;
+	int r;
+
+	if ((r = eval(rs, ctx, rs->cand, ev, &v)) != 0)
+		return r;
+	return cst_rs_apply(rs, ev, v);
 }
 
 int

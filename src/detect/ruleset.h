@@ -140,6 +140,22 @@ void cst_rs_scratch_free(struct cst_rs_scratch *sc);
 bool cst_rs_wants(const struct cst_rs *rs, struct cst_rs_scratch *sc,
     const struct cst_ev_peek *pk);
 
+/*
+ * cst_rs_match in two steps, so that reader threads can match while the calling thread keeps
+ * the run's order. cst_rs_eval reads rs only (threads may call it at once, each with its own
+ * scratch): it matches ev against the rules and gives what was found in *out, or NULL when
+ * there is nothing to record (no rule matched, no limit was met). The record is then held by
+ * the verdict, not by ev. cst_rs_apply records a verdict (consumed; NULL: none) in the run:
+ * findings, kept matches, counters, the latest event time; called in event order, from one
+ * thread, with the ev the verdict came from (its rec is not read). 0; CST_ENOMEM.
+ */
+struct cst_rs_verdict;
+int cst_rs_eval(const struct cst_rs *rs, struct cst_rs_scratch *sc, const struct cst_event *ev,
+    struct cst_rs_verdict **out);
+int cst_rs_apply(struct cst_rs *rs, const struct cst_event *ev, struct cst_rs_verdict *v);
+/* Frees a verdict that will not be applied. Accepts NULL. */
+void cst_rs_verdict_free(struct cst_rs_verdict *v);
+
 /* Runs the correlations over the kept matches; once, after the last event. 0; CST_ENOMEM. */
 int cst_rs_correlate(struct cst_rs *rs);
 
@@ -149,6 +165,8 @@ size_t cst_rs_findings(struct cst_rs *rs, const struct cst_finding **out);
 /* Matches kept for correlations, and lifecycle scripts that were not valid base64. */
 uint64_t cst_rs_kept(const struct cst_rs *rs);
 uint64_t cst_rs_bad_scripts(const struct cst_rs *rs);
+/* Regex matches of the run that stopped at the match or depth limit (counted as no match). */
+uint64_t cst_rs_regex_limits(const struct cst_rs *rs);
 
 /*
  * Entry i's Sigma level: its own (a correlation's overrides its rules'); for a correlation

@@ -16,6 +16,8 @@
 #include <string.h>
 
 #define MAX_NAME 256		/* longer eventNames are in no index (no rule names one) */
+#define MIN_LITERAL 4		/* shorter literals ("s3", "p3.") are in most records: not looked
+				 * for, their clauses hold */
 
 static const char *const lifecycle_names[] = { "CreateNotebookInstanceLifecycleConfig",
 	"UpdateNotebookInstanceLifecycleConfig", "CreateStudioLifecycleConfig" };
@@ -142,6 +144,7 @@ cst__rs_index_clear(struct cst_rs *rs)
 	cst_free(ix->slot);
 	cst_free(ix->rest);
 	cst_free(ix->lit);
+	cst_free(ix->common);
 	hs_free_database(ix->db);
 	cst_free(rs->cand);
 	rs->cand = NULL;
@@ -182,27 +185,42 @@ compile_literals(struct rs_index *ix)
 {
 	unsigned *flags = cst_calloc(ix->n_lit, sizeof(*flags));
 	unsigned *ids = cst_calloc(ix->n_lit, sizeof(*ids));
-	size_t *lens = cst_calloc(ix->n_lit, sizeof(*lens)), i;
+	size_t *lens = cst_calloc(ix->n_lit, sizeof(*lens)), i, n = 0;
+	const char **lits = NULL;
 	hs_compile_error_t *ce = NULL;
 	hs_database_t *db = NULL;
 	int r = CST_ENOMEM;
 
 	if (flags == NULL || ids == NULL || lens == NULL)
 		goto out;
+	if ((lits = cst_calloc(ix->n_lit, sizeof(*lits))) == NULL ||
+	    (ix->common = cst_calloc(ix->n_lit, sizeof(*ix->common))) == NULL)
+		goto out;
 	for (i = 0; i < ix->n_lit; i++) {
-		flags[i] = HS_FLAG_CASELESS | HS_FLAG_SINGLEMATCH;
-		ids[i] = (unsigned)i;
-		lens[i] = strlen(ix->lit[i]);
+		if (strlen(ix->lit[i]) < MIN_LITERAL) {
+			ix->common[ix->n_common++] = (unsigned)i;
+			continue;
+		}
+		lits[n] = ix->lit[i];
+		flags[n] = HS_FLAG_CASELESS | HS_FLAG_SINGLEMATCH;
+		ids[n] = (unsigned)i;
+		lens[n++] = strlen(ix->lit[i]);
 	}
-	if (hs_compile_lit_multi(ix->lit, flags, ids, lens, (unsigned)ix->n_lit, HS_MODE_BLOCK,
+	if (n == 0) {
+		r = 0;
+		goto out;
+	}
+	if (hs_compile_lit_multi(lits, flags, ids, lens, (unsigned)n, HS_MODE_BLOCK,
 	    NULL, &db, &ce) != HS_SUCCESS) {
 		/* no database: every literal counts as present (the index still narrows) */
 		hs_free_compile_error(ce);
 		db = NULL;
+		ix->n_common = 0;
 	}
 	ix->db = db;
 	r = 0;
 out:
+	cst_free(lits);
 	cst_free(flags);
 	cst_free(ids);
 	cst_free(lens);
@@ -279,6 +297,8 @@ struct cst_rs_scratch {
 	hs_scratch_t *hs;
 	uint32_t *gen;		/* per literal: the record it was last seen in */
 	uint32_t cur;
+	struct cst_sigma_ctx *ctx;	/* cst_rs_eval's */
+	size_t *cand;
 };
 
 int
@@ -287,6 +307,8 @@ cst_rs_scratch_new(const struct cst_rs *rs, struct cst_rs_scratch **out)
 	struct cst_rs_scratch *sc = cst_calloc(1, sizeof(*sc));
 
 	if (sc == NULL || (sc->gen = cst_calloc(rs->ix.n_lit + 1, sizeof(*sc->gen))) == NULL ||
+	    (sc->cand = cst_calloc(rs->n + 1, sizeof(*sc->cand))) == NULL ||
+	    cst_sigma_ctx_new(&sc->ctx) != 0 ||
 	    (rs->ix.db != NULL && hs_alloc_scratch(rs->ix.db, &sc->hs) != HS_SUCCESS)) {
 		cst_rs_scratch_free(sc);
 		return CST_ENOMEM;
@@ -302,7 +324,21 @@ cst_rs_scratch_free(struct cst_rs_scratch *sc)
 		return;
 	hs_free_scratch(sc->hs);
 	cst_free(sc->gen);
+	cst_free(sc->cand);
+	cst_sigma_ctx_free(sc->ctx);
 	cst_free(sc);
+}
+
+struct cst_sigma_ctx *
+cst__rs_scratch_ctx(struct cst_rs_scratch *sc)
+{
+	return sc->ctx;
+}
+
+size_t *
+cst__rs_scratch_cand(struct cst_rs_scratch *sc)
+{
+	return sc->cand;
 }
 
 static int
@@ -322,13 +358,19 @@ on_literal(unsigned id, unsigned long long from, unsigned long long to, unsigned
 static bool
 scan_literals(const struct cst_rs *rs, struct cst_rs_scratch *sc, const char *raw, size_t len)
 {
-	if (rs->ix.db == NULL || sc->hs == NULL || len > UINT_MAX)
+	size_t i;
+
+	if ((rs->ix.db == NULL && rs->ix.n_common == 0) || (rs->ix.db != NULL && sc->hs == NULL) ||
+	    len > UINT_MAX)
 		return false;
 	if (++sc->cur == 0) {
 		memset(sc->gen, 0, (rs->ix.n_lit + 1) * sizeof(*sc->gen));
 		sc->cur = 1;
 	}
-	return hs_scan(rs->ix.db, raw, (unsigned)len, 0, sc->hs, on_literal, sc) == HS_SUCCESS;
+	for (i = 0; i < rs->ix.n_common; i++)
+		sc->gen[rs->ix.common[i]] = sc->cur;
+	return rs->ix.db == NULL ||
+	    hs_scan(rs->ix.db, raw, (unsigned)len, 0, sc->hs, on_literal, sc) == HS_SUCCESS;
 }
 
 /* Whether every clause of e's prefilter holds (lits: -1 not looked yet, 0 unusable, 1 looked). */

@@ -84,7 +84,9 @@ struct rs_index {
 	size_t *rest, n_rest;		/* rules not indexed by name, ascending */
 	const char **lit;		/* distinct literals (borrowed), by id */
 	size_t n_lit;
-	void *db;			/* hs_database_t over lit, or NULL */
+	void *db;			/* hs_database_t over lit's long ones, or NULL */
+	unsigned *common;		/* ids of literals too short to look for: always present */
+	size_t n_common;
 };
 
 struct cst_rs {
@@ -104,7 +106,7 @@ struct cst_rs {
 	bool sorted;
 	char **files;
 	size_t n_files;
-	uint64_t kept, bad_scripts;
+	uint64_t kept, bad_scripts, regex_limits;
 	/* the cap on kept matches (cst_rs_set_max_kept) */
 	uint64_t max_kept;		/* 0: none */
 	uint64_t live, peak, evicted;	/* held now, held at most, dropped */
@@ -143,6 +145,9 @@ void cst__rs_index_clear(struct cst_rs *rs);
  */
 long cst__rs_candidates(const struct cst_rs *rs, const char *name, size_t len, bool has_name,
     size_t *out);
+/* A scratch's matching context and room for rs->n + 1 candidates. */
+struct cst_sigma_ctx *cst__rs_scratch_ctx(struct cst_rs_scratch *sc);
+size_t *cst__rs_scratch_cand(struct cst_rs_scratch *sc);
 
 /* Runs correlation c (entries it references already ran). 0; CST_ENOMEM. */
 int cst__rs_correlate_one(struct cst_rs *rs, size_t c);

@@ -1,7 +1,8 @@
 /*
  * Incidents (IR-2): grouping by principal and time with the gap boundary, the join through a
- * shared access key, independence from the order of the input, the analysis answers and the
- * containment commands, and shell quoting of hostile values as a table.
+ * shared access key, independence from the order of the input and from the number of threads
+ * that fill incidents, the analysis answers and the containment commands, and shell quoting
+ * of hostile values as a table.
  */
 #include "../check.h"
 
@@ -30,9 +31,11 @@ struct run {
 	struct cst_incidents inc;
 };
 
-/* Loads RULES, matches the JSON records texts[0..n) (reversed if asked), groups with gap. */
+/* Loads RULES, matches the JSON records texts[0..n) (reversed if asked), groups with gap on
+ * jobs threads. */
 static void
-run(struct run *r, const char *const *texts, size_t n, bool reverse, int64_t gap)
+run_jobs(struct run *r, const char *const *texts, size_t n, bool reverse, int64_t gap,
+    unsigned jobs)
 {
 	const struct cst_finding *fs;
 	json_error_t jerr;
@@ -71,7 +74,13 @@ run(struct run *r, const char *const *texts, size_t n, bool reverse, int64_t gap
 	}
 	assert_int_equal(cst_rs_correlate(r->rs), 0);
 	nf = cst_rs_findings(r->rs, &fs);
-	assert_int_equal(cst_inc_build(r->rs, fs, nf, gap, &r->inc), 0);
+	assert_int_equal(cst_inc_build(r->rs, fs, nf, gap, jobs, &r->inc), 0);
+}
+
+static void
+run(struct run *r, const char *const *texts, size_t n, bool reverse, int64_t gap)
+{
+	run_jobs(r, texts, n, reverse, gap, 1);
 }
 
 static void
@@ -182,11 +191,17 @@ test_order_independent(void **state)
 
 	(void)state;
 	run(&a, evs, 4, false, CST_INC_DEFAULT_GAP_MS);
-	run(&b, evs, 4, true, CST_INC_DEFAULT_GAP_MS);
+	run_jobs(&b, evs, 4, true, CST_INC_DEFAULT_GAP_MS, 3);	/* and filled on 3 threads */
 	CHECK_INT("order", a.inc.n, 3);
 	CHECK_INT("order", b.inc.n, 3);
 	for (i = 0; i < a.inc.n; i++) {
+		size_t q;
+
 		CHECK_STR("order", a.inc.v[i].id, b.inc.v[i].id);
+		for (q = 0; q < CST_INC_N_QUESTIONS; q++)
+			CHECK_STR("order", a.inc.v[i].answers[q] ? a.inc.v[i].answers[q] : "",
+			    b.inc.v[i].answers[q] ? b.inc.v[i].answers[q] : "");
+		CHECK_INT("order", a.inc.v[i].n_steps, b.inc.v[i].n_steps);
 		CHECK_STR("order", a.inc.v[i].principal, b.inc.v[i].principal);
 		CHECK_INT("order", a.inc.v[i].first_ms, b.inc.v[i].first_ms);
 		CHECK_INT("order", strncmp(a.inc.v[i].id, "INC-", 4), 0);
