@@ -92,8 +92,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct cst_ev_reader *rd = NULL;
 	const struct cst_finding *fs;
 	char err[256];
-	size_t n;
-	FILE *null;
+	size_t n, len = 0;
+	FILE *null, *mem;
+	struct cst_jsonw w;
+	char *buf = NULL;
 	json_t *j;
 
 	if (size < 1 || size > FUZZ_MAX_INPUT)
@@ -116,9 +118,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cst_rep_findings(null, CST_REP_MARKDOWN, r.rs, fs, n);
 	cst_rep_incidents(null, CST_REP_MARKDOWN, r.rs, fs, &inc);
 	fclose(null);
-	check((j = cst_rep_incidents_json(r.rs, fs, &inc)) != NULL);
-	check(json_array_size(j) == inc.n);
+	check((mem = open_memstream(&buf, &len)) != NULL);
+	cst_jsonw_init(&w, mem, 1);
+	cst_rep_incidents_json(&w, &inc);
+	check(cst_jsonw_error(&w) == 0 && fclose(mem) == 0);
+	check((j = json_loadb(buf, len, 0, NULL)) != NULL && json_array_size(j) == inc.n);
 	json_decref(j);
+	free(buf);
 	cst_inc_free(&inc);
 	cst_ev_reader_free(rd);
 	cst_sigma_ctx_free(r.ctx);

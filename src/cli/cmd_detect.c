@@ -289,47 +289,27 @@ print_text(FILE *o, enum cst_rep_format fmt, struct run *run, const struct cst_e
 /* The "event" object of one evidence event. */
 /* A time as the JSON report writes it: ISO-8601 UTC, or null when unknown. */
 static void
-put_time(struct cst_jsonw *w, int64_t ms)
-{
-	char t[32];
-
-	if (ms < 0) {
-		cst_jsonw_null(w);
-		return;
-	}
-	cst_time_iso((uint64_t)ms, t);
-	cst_jsonw_str(w, t);
-}
-
-static void
-put_member(struct cst_jsonw *w, const char *key, const char *s)
-{
-	cst_jsonw_key(w, key);
-	cst_jsonw_str(w, s);
-}
-
-static void
 put_event(struct cst_jsonw *w, const struct cst_evref *e)
 {
 	const struct cst_ev_facts *x = &e->rec->facts;
 
 	cst_jsonw_open(w, '{');
-	put_member(w, "id", x->id);
+	cst_rep_put_member(w, "id", x->id);
 	cst_jsonw_key(w, "time");
-	put_time(w, e->time_ms);
-	put_member(w, "principal", x->principal);
-	put_member(w, "source_ip", x->ip);
-	put_member(w, "event_source", x->source);
-	put_member(w, "event_name", x->name);
-	put_member(w, "region", x->region);
-	put_member(w, "account", x->account);
-	put_member(w, "user_agent", x->agent);
-	put_member(w, "outcome", x->failed ? "failure" : "success");
-	put_member(w, "error_code", x->error);
-	put_member(w, "file", e->file);
+	cst_rep_put_time(w, e->time_ms);
+	cst_rep_put_member(w, "principal", x->principal);
+	cst_rep_put_member(w, "source_ip", x->ip);
+	cst_rep_put_member(w, "event_source", x->source);
+	cst_rep_put_member(w, "event_name", x->name);
+	cst_rep_put_member(w, "region", x->region);
+	cst_rep_put_member(w, "account", x->account);
+	cst_rep_put_member(w, "user_agent", x->agent);
+	cst_rep_put_member(w, "outcome", x->failed ? "failure" : "success");
+	cst_rep_put_member(w, "error_code", x->error);
+	cst_rep_put_member(w, "file", e->file);
 	cst_jsonw_key(w, "index");
 	cst_jsonw_int(w, (int64_t)e->index);
-	put_member(w, "kind", cst_ev_kind_name(e->kind));
+	cst_rep_put_member(w, "kind", cst_ev_kind_name(e->kind));
 	cst_jsonw_close(w, '}');
 }
 
@@ -342,31 +322,31 @@ put_finding(struct cst_jsonw *w, const struct cst_rs *rs, const struct cst_findi
 	cst_jsonw_open(w, '{');
 	cst_jsonw_key(w, "rule");
 	cst_jsonw_open(w, '{');
-	put_member(w, "id", m->id);
-	put_member(w, "name", m->name);
-	put_member(w, "title", m->title);
-	put_member(w, "level", m->level);
+	cst_rep_put_member(w, "id", m->id);
+	cst_rep_put_member(w, "name", m->name);
+	cst_rep_put_member(w, "title", m->title);
+	cst_rep_put_member(w, "level", m->level);
 	cst_jsonw_key(w, "attack");
 	cst_jsonw_open(w, '[');
 	for (t = 0; t < m->n_tags; t++)
 		if (strncmp(m->tags[t], "attack.", 7) == 0)
 			cst_jsonw_str(w, m->tags[t] + 7);
 	cst_jsonw_close(w, ']');
-	put_member(w, "author", m->author);
-	put_member(w, "type", cst_rs_type(rs, f->rule));
-	put_member(w, "file", m->file);
+	cst_rep_put_member(w, "author", m->author);
+	cst_rep_put_member(w, "type", cst_rs_type(rs, f->rule));
+	cst_rep_put_member(w, "file", m->file);
 	cst_jsonw_close(w, '}');
 	cst_jsonw_key(w, "event");
 	put_event(w, &f->ev[0]);
-	put_member(w, "outcome", cst_rep_outcome(f));
+	cst_rep_put_member(w, "outcome", cst_rep_outcome(f));
 	cst_jsonw_key(w, "time");
-	put_time(w, f->time_ms);
+	cst_rep_put_time(w, f->time_ms);
 	if (f->excerpt)
-		put_member(w, "excerpt", f->excerpt);
+		cst_rep_put_member(w, "excerpt", f->excerpt);
 	if (strcmp(cst_rs_type(rs, f->rule), "rule") != 0) {
 		cst_jsonw_key(w, "correlation");
 		cst_jsonw_open(w, '{');
-		put_member(w, "group", f->group);
+		cst_rep_put_member(w, "group", f->group);
 		cst_jsonw_key(w, "value");
 		cst_jsonw_real(w, f->value);
 		cst_jsonw_key(w, "events");
@@ -374,9 +354,9 @@ put_finding(struct cst_jsonw *w, const struct cst_rs *rs, const struct cst_findi
 		cst_jsonw_key(w, "failed");
 		cst_jsonw_int(w, (int64_t)f->n_failed);
 		cst_jsonw_key(w, "first");
-		put_time(w, f->first_ms);
+		cst_rep_put_time(w, f->first_ms);
 		cst_jsonw_key(w, "last");
-		put_time(w, f->time_ms);
+		cst_rep_put_time(w, f->time_ms);
 		cst_jsonw_key(w, "evidence");
 		cst_jsonw_open(w, '[');
 		for (k = 0; k < f->n_ev; k++)
@@ -410,10 +390,7 @@ print_json(FILE *o, struct run *run, const struct cst_ev_reader *rd,
 	cst_jsonw_init(&w, o, 1);
 	cst_jsonw_open(&w, '{');
 	cst_jsonw_key(&w, "incidents");
-	if ((part = cst_rep_incidents_json(run->rs, fs, inc)) == NULL)
-		return CST_ENOMEM;
-	cst_jsonw_value(&w, part);
-	json_decref(part);
+	cst_rep_incidents_json(&w, inc);
 	cst_jsonw_key(&w, "findings");
 	cst_jsonw_open(&w, '[');
 	for (i = 0; i < n && cst_jsonw_error(&w) == 0; i++)

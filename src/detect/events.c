@@ -1942,8 +1942,35 @@ cst_ev_rec_new(json_t *json, enum cst_ev_kind kind, const char *text, size_t len
 		r->len = len;
 	}
 	r->json = json_incref(json);
+	r->brief = NULL;
+	r->brief_len = 0;
+	r->json_brief = false;
 	r->refs = 1;
 	*out = r;
+	return 0;
+}
+
+int
+cst_ev_rec_set_brief(struct cst_ev_rec *r, json_t *brief)
+{
+	char *t = json_dumps(brief, JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+	if (t == NULL)
+		return CST_ENOMEM;
+	free((char *)r->brief);		/* jansson's allocator: json_dumps made it */
+	r->brief = t;
+	r->brief_len = strlen(t);
+	return 0;
+}
+
+int
+cst_ev_rec_load_brief(struct cst_ev_rec *r)
+{
+	if (r->json != NULL || r->brief == NULL || r->text == NULL)
+		return cst_ev_rec_load(r);
+	if ((r->json = cst_jscan_tree(r->brief, r->brief_len)) == NULL)
+		return CST_ENOMEM;
+	r->json_brief = true;
 	return 0;
 }
 
@@ -1960,12 +1987,15 @@ cst_ev_rec_unref(struct cst_ev_rec *r)
 	if (r == NULL || --r->refs > 0)
 		return;
 	json_decref(r->json);
+	free((char *)r->brief);
 	cst_free(r);
 }
 
 int
 cst_ev_rec_load(struct cst_ev_rec *r)
 {
+	if (r->json_brief)
+		cst_ev_rec_unload(r);
 	if (r->json == NULL && (r->json = cst_jscan_tree(r->text, r->len)) == NULL)
 		return CST_ENOMEM;
 	return 0;
@@ -1977,6 +2007,7 @@ cst_ev_rec_unload(struct cst_ev_rec *r)
 	if (r->text != NULL) {
 		json_decref(r->json);
 		r->json = NULL;
+		r->json_brief = false;
 	}
 }
 

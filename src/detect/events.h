@@ -231,6 +231,9 @@ struct cst_ev_rec {
 	json_t *json;			/* the tree (owned), or NULL while unloaded */
 	const char *text;		/* the JSON text json is parsed from (owned), or NULL */
 	size_t len;
+	const char *brief;		/* a reduced copy of the tree as JSON text (owned), or NULL */
+	size_t brief_len;
+	bool json_brief;		/* json was parsed from brief */
 	struct cst_ev_facts facts;	/* cst_ev_facts of the tree, strings copied */
 	size_t refs;
 };
@@ -241,6 +244,15 @@ struct cst_ev_rec {
  */
 int cst_ev_rec_new(json_t *json, enum cst_ev_kind kind, const char *text, size_t len,
     struct cst_ev_rec **out);
+/*
+ * Gives r, which has its text, a brief: brief (borrowed, a reduced copy of r's tree with the
+ * fields some reader needs) kept as compact JSON text, for cst_ev_rec_load_brief. Replaces
+ * any brief r had. 0; CST_ENOMEM.
+ */
+int cst_ev_rec_set_brief(struct cst_ev_rec *r, json_t *brief);
+/* Makes r->json valid, from the brief when r has one and no tree (r->json_brief then says
+ * so), else as cst_ev_rec_load. cst_ev_rec_load after it gives the whole tree. */
+int cst_ev_rec_load_brief(struct cst_ev_rec *r);
 /* Takes one more reference to r; returns r. */
 struct cst_ev_rec *cst_ev_rec_ref(struct cst_ev_rec *r);
 /* Drops one reference to r, freeing it with the last. Accepts NULL. */
@@ -249,7 +261,8 @@ void cst_ev_rec_unref(struct cst_ev_rec *r);
 int cst_ev_rec_load(struct cst_ev_rec *r);
 /* Frees r's tree if its text can give it back; r->json is then NULL until the next load. */
 void cst_ev_rec_unload(struct cst_ev_rec *r);
-/* Keeps r's tree for good (the text is forgotten): for records correlations read. */
+/* Keeps r's tree for good (the text is forgotten): for records correlations read. r holds
+ * its whole tree, not its brief. */
 void cst_ev_rec_pin(struct cst_ev_rec *r);
 
 /* The kind's name: "cloudtrail", "bedrock" or "castellan". */

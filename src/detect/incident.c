@@ -367,6 +367,114 @@ add_resources(struct cst_inc_set *s, const struct cst_evref *e, const struct cst
 	return add_arns(s, json_object_get(e->rec->json, "responseElements"), 0);
 }
 
+/* ---- briefs ---- */
+
+/* Copies the member key of from (if present) into to. 0; CST_ENOMEM. */
+static int
+brief_copy(json_t *to, json_t *from, const char *key)
+{
+	json_t *v = json_object_get(from, key), *c;
+
+	if (v == NULL)
+		return 0;
+	if ((c = json_deep_copy(v)) == NULL || json_object_set_new(to, key, c) != 0)
+		return CST_ENOMEM;
+	return 0;
+}
+
+/* The object at key of to, made if absent. NULL: CST_ENOMEM. */
+static json_t *
+brief_obj(json_t *to, const char *key)
+{
+	json_t *o = json_object_get(to, key);
+
+	if (o == NULL && ((o = json_object()) == NULL || json_object_set_new(to, key, o) != 0))
+		return NULL;
+	return o;
+}
+
+/* Collects into arr the "arn:" strings add_arns would find in v. 0; CST_ENOMEM. */
+static int
+brief_arns(json_t *arr, json_t *v, int depth)
+{
+	const char *k;
+	json_t *c;
+	size_t i;
+	int r;
+
+	if (depth > 4)
+		return 0;
+	if (json_is_string(v) && strncmp(json_string_value(v), "arn:", 4) == 0)
+		return json_array_append(arr, v) == 0 ? 0 : CST_ENOMEM;
+	if (json_is_object(v)) {
+		json_object_foreach(v, k, c)
+			if ((r = brief_arns(arr, c, depth + 1)) != 0)
+				return r;
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, c)
+			if ((r = brief_arns(arr, c, depth + 1)) != 0)
+				return r;
+	}
+	return 0;
+}
+
+json_t *
+cst_inc_brief(json_t *rec)
+{
+	static const char *const top[] = { "readOnly", "eventName",
+		"sessionCredentialFromConsole" };
+	json_t *b = json_object(), *uid = json_object_get(rec, "userIdentity");
+	json_t *rp = json_object_get(rec, "requestParameters"), *res, *it, *o, *arr;
+	json_t *sc = json_object_get(uid, "sessionContext");
+	size_t i;
+	int r = b == NULL ? CST_ENOMEM : 0;
+
+	for (i = 0; i < sizeof(top) / sizeof(top[0]) && r == 0; i++)
+		r = brief_copy(b, rec, top[i]);
+	if (r == 0 && json_is_object(uid)) {
+		if ((o = brief_obj(b, "userIdentity")) == NULL ||
+		    brief_copy(o, uid, "type") != 0 || brief_copy(o, uid, "accessKeyId") != 0)
+			r = CST_ENOMEM;
+		if (r == 0 && json_is_object(sc) && ((o = brief_obj(o, "sessionContext")) == NULL ||
+		    brief_copy(o, sc, "ec2RoleDelivery") != 0))
+			r = CST_ENOMEM;
+		if (r == 0 && json_is_object(json_object_get(sc, "attributes")) &&
+		    ((o = brief_obj(o, "attributes")) == NULL ||
+		    brief_copy(o, json_object_get(sc, "attributes"), "mfaAuthenticated") != 0))
+			r = CST_ENOMEM;
+	}
+	if (r == 0 && rp != NULL && !json_is_object(rp))
+		r = brief_copy(b, rec, "requestParameters");
+	if (r == 0 && json_is_object(rp)) {
+		if ((o = brief_obj(b, "requestParameters")) == NULL ||
+		    brief_copy(o, rp, "directInternetAccess") != 0)
+			r = CST_ENOMEM;
+		for (i = 0; i < sizeof(res_keys) / sizeof(res_keys[0]) && r == 0; i++)
+			r = brief_copy(o, rp, res_keys[i].key);
+	}
+	if (r == 0 && json_is_array(res = json_object_get(rec, "resources"))) {
+		if ((arr = json_array()) == NULL || json_object_set_new(b, "resources", arr) != 0)
+			r = CST_ENOMEM;
+		json_array_foreach(res, i, it) {
+			if (r != 0)
+				break;
+			if ((o = json_object()) == NULL || json_array_append_new(arr, o) != 0 ||
+			    brief_copy(o, it, "ARN") != 0)
+				r = CST_ENOMEM;
+		}
+	}
+	if (r == 0 && (it = json_object_get(rec, "responseElements")) != NULL) {
+		if ((arr = json_array()) == NULL || json_object_set_new(b, "responseElements",
+		    arr) != 0 || brief_arns(arr, it, 0) != 0)
+			r = CST_ENOMEM;
+	}
+	if (r != 0) {
+		json_decref(b);
+		return NULL;
+	}
+	return b;
+}
+
 /* ---- shell quoting ---- */
 
 int
@@ -1477,7 +1585,7 @@ load_trees(const struct cst_finding *fs, const struct order *ord, size_t n)
 
 	for (i = 0; i < n; i++)
 		for (k = 0; k < fs[ord[i].fi].n_ev; k++)
-			if ((r = cst_ev_rec_load(fs[ord[i].fi].ev[k].rec)) != 0)
+			if ((r = cst_ev_rec_load_brief(fs[ord[i].fi].ev[k].rec)) != 0)
 				return r;
 	return 0;
 }
@@ -1615,7 +1723,7 @@ fill_all(struct cst_incidents *res, const struct cst_rs *rs, const struct cst_fi
 	if (jobs > 1 && (r = find_shared(&c)) != 0)
 		return r;
 	for (i = 0; i < c.n_shared; i++)
-		if ((r = cst_ev_rec_load((struct cst_ev_rec *)c.shared[i])) != 0)
+		if ((r = cst_ev_rec_load_brief((struct cst_ev_rec *)c.shared[i])) != 0)
 			goto out;
 	pthread_mutex_init(&c.mu, NULL);
 	if (jobs > 1 && (t = cst_calloc(jobs - 1, sizeof(*t))) != NULL)
@@ -1652,7 +1760,7 @@ cst_inc_build(const struct cst_rs *rs, const struct cst_finding *fs, size_t n,
 	struct cst_incidents res = { NULL, 0 };
 	struct order *ord = NULL;
 	struct group *g = NULL;
-	struct key *keys = NULL, *nk;
+	struct key *keys = NULL;
 	size_t *parent = NULL, n_keys = 0, n_g = 0, i, k, j;
 	char **actors = NULL;
 	int64_t last;
@@ -1666,16 +1774,14 @@ cst_inc_build(const struct cst_rs *rs, const struct cst_finding *fs, size_t n,
 	    (parent = cst_calloc(n, sizeof(*parent))) == NULL ||
 	    (ord = cst_calloc(n, sizeof(*ord))) == NULL)
 		goto out;
+	for (i = 0, k = 0; i < n; i++)
+		k += 1 + fs[i].n_ev;
+	if ((keys = cst_calloc(k, sizeof(*keys))) == NULL)
+		goto out;
 	for (i = 0; i < n; i++) {
 		parent[i] = i;
 		if ((actors[i] = actor_of(&fs[i])) == NULL)
 			goto out;
-		k = 1;
-		for (j = 0; j < fs[i].n_ev; j++)
-			k += access_key(&fs[i].ev[j]) != NULL;
-		if ((nk = cst_reallocarray(keys, n_keys + k, sizeof(*keys))) == NULL)
-			goto out;
-		keys = nk;
 		keys[n_keys++] = (struct key){ actors[i], i, false };
 		for (j = 0; j < fs[i].n_ev; j++) {
 			const char *ak = access_key(&fs[i].ev[j]);

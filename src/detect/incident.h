@@ -82,6 +82,15 @@ const char *cst_inc_question(size_t i);
 int cst_inc_build(const struct cst_rs *rs, const struct cst_finding *fs, size_t n,
     int64_t gap_ms, unsigned jobs, struct cst_incidents *out);
 
+/*
+ * The brief of a CloudTrail record (borrowed): a new object holding only what incidents read
+ * of it (readOnly, eventName, sessionCredentialFromConsole, parts of userIdentity, the
+ * requestParameters that name resources, resources[].ARN and the ARNs of responseElements as
+ * one array), so that incidents need not parse whole records again (cst_ev_rec_set_brief).
+ * NULL when out of memory.
+ */
+json_t *cst_inc_brief(json_t *rec);
+
 /* Frees what cst_inc_build made; the struct itself is the caller's. Accepts an empty one. */
 void cst_inc_free(struct cst_incidents *inc);
 

@@ -444,20 +444,6 @@ cst_rep_incidents(FILE *o, enum cst_rep_format fmt, const struct cst_rs *rs,
 
 /* ---- JSON ---- */
 
-static json_t *
-jset(const struct cst_inc_set *s)
-{
-	json_t *a = json_array();
-	size_t i;
-
-	for (i = 0; a && i < s->n; i++)
-		if (json_array_append_new(a, json_string(s->v[i])) != 0) {
-			json_decref(a);
-			return NULL;
-		}
-	return a;
-}
-
 json_t *
 cst_rep_json_time(int64_t ms)
 {
@@ -475,72 +461,121 @@ cst_rep_json_str(const char *s)
 	return s ? json_string(s) : json_null();
 }
 
-static json_t *
-incident_json(const struct cst_incident *in)
+void
+cst_rep_put_time(struct cst_jsonw *w, int64_t ms)
 {
-	json_t *o, *tl = json_array(), *ans = json_array(), *steps = json_array(), *fi = json_array();
-	struct cst_ev_facts x;
-	size_t i, k;
+	char t[32];
 
-	if (tl == NULL || ans == NULL || steps == NULL || fi == NULL)
-		goto oom;
-	for (i = 0; i < in->n_findings; i++)
-		if (json_array_append_new(fi, json_integer((json_int_t)in->findings[i])) != 0)
-			goto oom;
-	for (i = 0; i < in->n_timeline; i++) {
-		const struct cst_evref *e = in->timeline[i].ev;
-		json_t *cites = json_array(), *s;
-
-		x = e->rec->facts;
-		for (k = 0; cites && k < in->timeline[i].n_findings; k++)
-			json_array_append_new(cites, json_integer(
-			    (json_int_t)in->timeline[i].findings[k]));
-		s = json_pack("{s:o,s:o,s:o,s:o,s:s,s:o,s:I,s:o}", "time", cst_rep_json_time(e->time_ms),
-		    "id", cst_rep_json_str(x.id), "event_source", cst_rep_json_str(x.source),
-		    "event_name", cst_rep_json_str(x.name), "outcome", x.failed ? "failure" : "success",
-		    "file", cst_rep_json_str(e->file), "index", (json_int_t)e->index,
-		    "findings", cites ? cites : json_null());
-		if (s == NULL || json_array_append_new(tl, s) != 0)
-			goto oom;
+	if (ms < 0) {
+		cst_jsonw_null(w);
+		return;
 	}
-	for (i = 0; i < CST_INC_N_QUESTIONS; i++)
-		if (json_array_append_new(ans, json_pack("{s:s,s:o}", "question",
-		    cst_inc_question(i), "answer", cst_rep_json_str(in->answers[i]))) != 0)
-			goto oom;
-	for (i = 0; i < in->n_steps; i++)
-		if (json_array_append_new(steps, json_pack("{s:s,s:o}", "why", in->steps[i].why,
-		    "command", cst_rep_json_str(in->steps[i].cmd))) != 0)
-			goto oom;
-	o = json_pack("{s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}",
-	    "id", in->id, "principal", in->principal, "level", cst_rep_json_str(in->level),
-	    "first_seen", cst_rep_json_time(in->first_ms), "last_seen", cst_rep_json_time(in->last_ms),
-	    "principals", jset(&in->principals), "access_keys", jset(&in->keys),
-	    "source_ips", jset(&in->ips), "user_agents", jset(&in->agents),
-	    "regions", jset(&in->regions), "resources", jset(&in->resources),
-	    "tactics", jset(&in->tactics), "techniques", jset(&in->techniques),
-	    "findings", fi, "timeline", tl, "analysis", ans, "containment", steps);
-	return o;
-oom:
-	json_decref(tl);
-	json_decref(ans);
-	json_decref(steps);
-	json_decref(fi);
-	return NULL;
+	cst_time_iso((uint64_t)ms, t);
+	cst_jsonw_str(w, t);
 }
 
-json_t *
-cst_rep_incidents_json(const struct cst_rs *rs, const struct cst_finding *fs,
-    const struct cst_incidents *inc)
+void
+cst_rep_put_member(struct cst_jsonw *w, const char *key, const char *s)
 {
-	json_t *a = json_array(), *o;
+	cst_jsonw_key(w, key);
+	cst_jsonw_str(w, s);
+}
+
+static void
+put_set(struct cst_jsonw *w, const char *key, const struct cst_inc_set *s)
+{
 	size_t i;
 
-	(void)rs;
-	(void)fs;
-	for (i = 0; a && i < inc->n; i++)
-		if ((o = incident_json(&inc->v[i])) == NULL || json_array_append_new(a, o) != 0) {
-			json_decref(a);
-			return NULL;
-		}
-	return a;
+	cst_jsonw_key(w, key);
+	cst_jsonw_open(w, '[');
+	for (i = 0; i < s->n; i++)
+		cst_jsonw_str(w, s->v[i]);
+	cst_jsonw_close(w, ']');
+}
+
+static void
+put_indices(struct cst_jsonw *w, const char *key, const size_t *v, size_t n)
+{
+	size_t i;
+
+	cst_jsonw_key(w, key);
+	cst_jsonw_open(w, '[');
+	for (i = 0; i < n; i++)
+		cst_jsonw_int(w, (int64_t)v[i]);
+	cst_jsonw_close(w, ']');
+}
+
+static void
+put_incident(struct cst_jsonw *w, const struct cst_incident *in)
+{
+	const struct cst_ev_facts *x;
+	size_t i;
+
+	cst_jsonw_open(w, '{');
+	cst_rep_put_member(w, "id", in->id);
+	cst_rep_put_member(w, "principal", in->principal);
+	cst_rep_put_member(w, "level", in->level);
+	cst_jsonw_key(w, "first_seen");
+	cst_rep_put_time(w, in->first_ms);
+	cst_jsonw_key(w, "last_seen");
+	cst_rep_put_time(w, in->last_ms);
+	put_set(w, "principals", &in->principals);
+	put_set(w, "access_keys", &in->keys);
+	put_set(w, "source_ips", &in->ips);
+	put_set(w, "user_agents", &in->agents);
+	put_set(w, "regions", &in->regions);
+	put_set(w, "resources", &in->resources);
+	put_set(w, "tactics", &in->tactics);
+	put_set(w, "techniques", &in->techniques);
+	put_indices(w, "findings", in->findings, in->n_findings);
+	cst_jsonw_key(w, "timeline");
+	cst_jsonw_open(w, '[');
+	for (i = 0; i < in->n_timeline && cst_jsonw_error(w) == 0; i++) {
+		const struct cst_evref *e = in->timeline[i].ev;
+
+		x = &e->rec->facts;
+		cst_jsonw_open(w, '{');
+		cst_jsonw_key(w, "time");
+		cst_rep_put_time(w, e->time_ms);
+		cst_rep_put_member(w, "id", x->id);
+		cst_rep_put_member(w, "event_source", x->source);
+		cst_rep_put_member(w, "event_name", x->name);
+		cst_rep_put_member(w, "outcome", x->failed ? "failure" : "success");
+		cst_rep_put_member(w, "file", e->file);
+		cst_jsonw_key(w, "index");
+		cst_jsonw_int(w, (int64_t)e->index);
+		put_indices(w, "findings", in->timeline[i].findings, in->timeline[i].n_findings);
+		cst_jsonw_close(w, '}');
+	}
+	cst_jsonw_close(w, ']');
+	cst_jsonw_key(w, "analysis");
+	cst_jsonw_open(w, '[');
+	for (i = 0; i < CST_INC_N_QUESTIONS; i++) {
+		cst_jsonw_open(w, '{');
+		cst_rep_put_member(w, "question", cst_inc_question(i));
+		cst_rep_put_member(w, "answer", in->answers[i]);
+		cst_jsonw_close(w, '}');
+	}
+	cst_jsonw_close(w, ']');
+	cst_jsonw_key(w, "containment");
+	cst_jsonw_open(w, '[');
+	for (i = 0; i < in->n_steps; i++) {
+		cst_jsonw_open(w, '{');
+		cst_rep_put_member(w, "why", in->steps[i].why);
+		cst_rep_put_member(w, "command", in->steps[i].cmd);
+		cst_jsonw_close(w, '}');
+	}
+	cst_jsonw_close(w, ']');
+	cst_jsonw_close(w, '}');
+}
+
+void
+cst_rep_incidents_json(struct cst_jsonw *w, const struct cst_incidents *inc)
+{
+	size_t i;
+
+	cst_jsonw_open(w, '[');
+	for (i = 0; i < inc->n && cst_jsonw_error(w) == 0; i++)
+		put_incident(w, &inc->v[i]);
+	cst_jsonw_close(w, ']');
 }

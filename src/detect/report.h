@@ -12,6 +12,7 @@
 #ifndef CST_DETECT_REPORT_H
 #define CST_DETECT_REPORT_H
 
+#include "core/jsonw.h"
 #include "detect/incident.h"
 #include "detect/ruleset.h"
 
@@ -45,9 +46,13 @@ void cst_rep_findings(FILE *o, enum cst_rep_format fmt, const struct cst_rs *rs,
 void cst_rep_incidents(FILE *o, enum cst_rep_format fmt, const struct cst_rs *rs,
     const struct cst_finding *fs, const struct cst_incidents *inc);
 
-/* The incidents as a JSON array (new reference), or NULL when out of memory. Findings are
- * referred to by their index in fs (the order of the report's findings). */
-json_t *cst_rep_incidents_json(const struct cst_rs *rs, const struct cst_finding *fs,
-    const struct cst_incidents *inc);
+/* Writes the incidents as a JSON array to w. Findings are referred to by their index in the
+ * findings the incidents were built from (the order of the report's findings). */
+void cst_rep_incidents_json(struct cst_jsonw *w, const struct cst_incidents *inc);
+
+/* A time (milliseconds since the epoch) as ISO 8601 with milliseconds, or null when < 0; a
+ * member whose string value may be NULL (written null). */
+void cst_rep_put_time(struct cst_jsonw *w, int64_t ms);
+void cst_rep_put_member(struct cst_jsonw *w, const char *key, const char *s);
 
 #endif

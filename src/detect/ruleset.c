@@ -6,6 +6,8 @@
  */
 #include "detect/ruleset_int.h"
 
+#include "detect/incident.h"
+
 #include "core/alloc.h"
 #include "core/b64.h"
 #include "core/err.h"
@@ -1270,6 +1272,17 @@ cst_rs_verdict_free(struct cst_rs_verdict *v)
 	cst_free(v);
 }
 
+/* Gives kept, whose tree is loaded, the brief incidents read instead. 0; CST_ENOMEM. */
+static int
+set_brief(struct cst_ev_rec *kept)
+{
+	json_t *b = cst_inc_brief(kept->json);
+	int r = b != NULL ? cst_ev_rec_set_brief(kept, b) : CST_ENOMEM;
+
+	json_decref(b);
+	return r;
+}
+
 /* The verdict on ev with ctx and cand (room for rs->n + 1 candidates); see cst_rs_eval. */
 static int
 eval(const struct cst_rs *rs, struct cst_sigma_ctx *ctx, size_t *cand,
@@ -1324,6 +1337,8 @@ eval(const struct cst_rs *rs, struct cst_sigma_ctx *ctx, size_t *cand,
 		if (e->referenced && ev->time_ms >= 0)
 			cst_ev_rec_pin(v->kept);	/* correlations will read its fields */
 	}
+	if (r == 0 && v->kept != NULL && v->kept->text != NULL && ev->kind == CST_EV_CLOUDTRAIL)
+		r = set_brief(v->kept);
 	if (v->kept != NULL)
 		cst_ev_rec_unload(v->kept);	/* kept compact until a report reads it */
 	json_decref(view);

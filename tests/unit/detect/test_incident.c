@@ -21,7 +21,10 @@
 	"detection:\n  s: {eventName: DescribeNotebookInstance}\n  condition: s\n---\n" \
 	"title: gateway block\nid: 00000000-0000-4000-8000-000000000003\nlevel: medium\n" \
 	"logsource: {product: castellan, service: audit}\n" \
-	"detection:\n  s: {type: invocation}\n  condition: s\n"
+	"detection:\n  s: {type: invocation}\n  condition: s\n---\n" \
+	"title: sagemaker\nid: 00000000-0000-4000-8000-000000000004\nlevel: medium\n" \
+	"logsource: {product: aws}\n" \
+	"detection:\n  s: {eventSource: sagemaker.amazonaws.com}\n  condition: s\n"
 
 struct run {
 	struct cst_rs *rs;
@@ -31,11 +34,12 @@ struct run {
 	struct cst_incidents inc;
 };
 
-/* Loads RULES, matches the JSON records texts[0..n) (reversed if asked), groups with gap on
- * jobs threads. */
+/* Loads RULES, matches the JSON records texts[0..n) (reversed if asked; given without their
+ * text if trees: incidents then read whole trees, not briefs), groups with gap on jobs
+ * threads. */
 static void
 run_jobs(struct run *r, const char *const *texts, size_t n, bool reverse, int64_t gap,
-    unsigned jobs)
+    unsigned jobs, bool trees)
 {
 	const struct cst_finding *fs;
 	json_error_t jerr;
@@ -62,8 +66,8 @@ run_jobs(struct run *r, const char *const *texts, size_t n, bool reverse, int64_
 		r->recs[r->n++] = rec;
 		memset(&ev, 0, sizeof(ev));
 		ev.rec = rec;
-		ev.raw = texts[k];	/* kept as text: incidents load the trees again */
-		ev.raw_len = strlen(texts[k]);
+		ev.raw = trees ? NULL : texts[k];	/* kept as text: incidents read briefs */
+		ev.raw_len = trees ? 0 : strlen(texts[k]);
 		ev.kind = json_object_get(rec, "eventID") ? CST_EV_CLOUDTRAIL : CST_EV_CASTELLAN;
 		ev.file = "f.json";
 		ev.index = k;
@@ -80,7 +84,7 @@ run_jobs(struct run *r, const char *const *texts, size_t n, bool reverse, int64_
 static void
 run(struct run *r, const char *const *texts, size_t n, bool reverse, int64_t gap)
 {
-	run_jobs(r, texts, n, reverse, gap, 1);
+	run_jobs(r, texts, n, reverse, gap, 1, false);
 }
 
 static void
@@ -191,7 +195,7 @@ test_order_independent(void **state)
 
 	(void)state;
 	run(&a, evs, 4, false, CST_INC_DEFAULT_GAP_MS);
-	run_jobs(&b, evs, 4, true, CST_INC_DEFAULT_GAP_MS, 3);	/* and filled on 3 threads */
+	run_jobs(&b, evs, 4, true, CST_INC_DEFAULT_GAP_MS, 3, false);	/* and on 3 threads */
 	CHECK_INT("order", a.inc.n, 3);
 	CHECK_INT("order", b.inc.n, 3);
 	for (i = 0; i < a.inc.n; i++) {
@@ -208,6 +212,68 @@ test_order_independent(void **state)
 		CHECK_INT("order", strlen(a.inc.v[i].id), 20);
 	}
 	CHECK(("ids differ"), strcmp(a.inc.v[0].id, a.inc.v[1].id) != 0);
+	done(&a);
+	done(&b);
+}
+
+#define SM(id, time, name, rest) \
+	"{\"eventID\":\"" id "\",\"eventTime\":\"" time "\",\"eventName\":\"" name "\"," \
+	"\"eventSource\":\"sagemaker.amazonaws.com\",\"awsRegion\":\"eu-west-1\"," \
+	"\"sourceIPAddress\":\"203.0.113.1\",\"userIdentity\":" ROLE_EC2 "," rest "}"
+#define ROLE_EC2 "{\"type\":\"AssumedRole\",\"accessKeyId\":\"ASIA2\",\"sessionContext\":{" \
+	"\"sessionIssuer\":{\"arn\":\"arn:aws:iam::1:role/r2\"},\"ec2RoleDelivery\":\"2.0\"," \
+	"\"attributes\":{\"mfaAuthenticated\":\"false\"}}}"
+
+/* Incidents read briefs of records kept as text; what they say is what the whole trees say. */
+static void
+test_brief_same_as_tree(void **state)
+{
+	static const char *const evs[] = {
+		SM("s1", "2024-01-01T10:00:00Z", "UpdateNotebookInstance",
+		    "\"readOnly\":false,\"sessionCredentialFromConsole\":true,"
+		    "\"requestParameters\":{\"notebookInstanceName\":\"nb1\","
+		    "\"lifecycleConfigName\":\"lc1\",\"directInternetAccess\":\"Enabled\","
+		    "\"roleName\":\"r9\",\"other\":{\"x\":\"arn:aws:iam::1:role/no\"}},"
+		    "\"resources\":[{\"ARN\":\"arn:aws:sagemaker:eu-west-1:1:notebook-instance/nb1\","
+		    "\"type\":\"n\"},{\"accountId\":\"1\"}],"
+		    "\"responseElements\":{\"a\":{\"b\":{\"c\":{\"d\":\"arn:aws:iam::1:role/depth4\"},"
+		    "\"e\":{\"f\":{\"g\":\"arn:aws:iam::1:role/depth5\"}}}},"
+		    "\"l\":[\"arn:aws:s3:::b1\",7,null]}"),
+		SM("s2", "2024-01-01T10:05:00Z", "CreateTrainingJob",
+		    "\"requestParameters\":{\"trainingJobName\":\"tj1\",\"modelName\":\"m1\"},"
+		    "\"responseElements\":\"arn:aws:sagemaker:eu-west-1:1:training-job/tj1\""),
+		SM("s3", "2024-01-01T10:06:00Z", "CreateNotebookInstanceLifecycleConfig",
+		    "\"readOnly\":true,\"requestParameters\":null,\"responseElements\":null"),
+		SM("s4", "2024-01-01T10:07:00Z", "CreatePresignedNotebookInstanceUrl",
+		    "\"requestParameters\":[\"odd\"],\"resources\":{\"ARN\":\"arn:aws:x\"}"),
+	};
+	const struct cst_finding *fs;
+	struct run a, b;
+	size_t i, q, k, nf;
+
+	(void)state;
+	run_jobs(&a, evs, 4, false, CST_INC_DEFAULT_GAP_MS, 1, true);
+	run_jobs(&b, evs, 4, false, CST_INC_DEFAULT_GAP_MS, 1, false);
+	nf = cst_rs_findings(b.rs, &fs);
+	CHECK_INT("brief", nf, 4);
+	for (i = 0; i < nf; i++)
+		CHECK("kept with a brief", fs[i].ev[0].rec->brief != NULL);
+	CHECK_INT("brief", a.inc.n, 1);
+	CHECK_INT("brief", b.inc.n, 1);
+	CHECK("resources read", a.inc.v[0].resources.n >= 6);
+	CHECK_INT("brief", a.inc.v[0].resources.n, b.inc.v[0].resources.n);
+	for (k = 0; k < a.inc.v[0].resources.n; k++)
+		CHECK_STR("brief", a.inc.v[0].resources.v[k], b.inc.v[0].resources.v[k]);
+	CHECK_STR("brief", a.inc.v[0].id, b.inc.v[0].id);
+	for (q = 0; q < CST_INC_N_QUESTIONS; q++)
+		CHECK_STR("brief", a.inc.v[0].answers[q] ? a.inc.v[0].answers[q] : "",
+		    b.inc.v[0].answers[q] ? b.inc.v[0].answers[q] : "");
+	CHECK_INT("brief", a.inc.v[0].n_steps, b.inc.v[0].n_steps);
+	for (k = 0; k < a.inc.v[0].n_steps; k++) {
+		CHECK_STR("brief", a.inc.v[0].steps[k].why, b.inc.v[0].steps[k].why);
+		CHECK_STR("brief", a.inc.v[0].steps[k].cmd ? a.inc.v[0].steps[k].cmd : "",
+		    b.inc.v[0].steps[k].cmd ? b.inc.v[0].steps[k].cmd : "");
+	}
 	done(&a);
 	done(&b);
 }
@@ -327,6 +393,7 @@ main(void)
 		cmocka_unit_test(test_gap_boundary),
 		cmocka_unit_test(test_access_key_join),
 		cmocka_unit_test(test_order_independent),
+		cmocka_unit_test(test_brief_same_as_tree),
 		cmocka_unit_test(test_castellan_commands),
 		cmocka_unit_test(test_shell_quote),
 		cmocka_unit_test(test_markdown_escape),
