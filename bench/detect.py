@@ -8,7 +8,7 @@ Side by side in the same run, over the same records:
   zcat      decompressing the files to /dev/null: the floor any reader of gzip'd logs pays;
   jq        one filter, select(.eventName == "ConsoleLogin"), over the decompressed files;
   castellan detect --jobs 1 and --jobs 2 over the gzip'd files (the report of both must be
-            byte-identical), and --jobs 1 over the decompressed files.
+            byte-identical), and over the decompressed files.
 
 Each figure is the best of --rounds runs: wall time, CPU time (user + system of the child, from
 wait4) and peak RSS. MB/s are megabytes (10^6) of JSON text per second. The machine may be
@@ -87,8 +87,9 @@ def main():
         outs[jobs] = (hashlib.sha256(text[:cut]).hexdigest() if cut >= 0 else None, stats)
         del text
         rows.append((f"castellan detect -j{jobs} (gzip)", r))
-    rows.append(("castellan detect -j1 (plain)",
-                 best(det + ["--jobs", "1", os.path.join(corpus, "plain")], a.rounds)))
+    for jobs in (1, 2):
+        rows.append((f"castellan detect -j{jobs} (plain)",
+                     best(det + ["--jobs", str(jobs), os.path.join(corpus, "plain")], a.rounds)))
     if not a.no_jq:
         rows.append(("jq select(.eventName==\"ConsoleLogin\")",
                      best(["jq", "-c", '.Records[] | select(.eventName == "ConsoleLogin")']
@@ -123,8 +124,10 @@ def main():
     if not a.no_jq:
         jq = fig["jq select(.eventName==\"ConsoleLogin\")"]
         ratio = jq["cpu"] / j1["cpu"]
+        p2 = fig["castellan detect -j2 (plain)"]
         print(f"jq: detect -j1 is {ratio:.1f}x faster in CPU time, "
-              f"{jq['wall'] / j1['wall']:.1f}x in wall time (goal >= 10)")
+              f"{jq['wall'] / j1['wall']:.1f}x in wall time (goal >= 10); on the same "
+              f"decompressed files -j2 is {jq['wall'] / p2['wall']:.1f}x faster in wall time")
         ok = ok and ratio >= 10
     print("goal met" if ok else "goal NOT met")
     return 0 if ok else 1
