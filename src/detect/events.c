@@ -1257,6 +1257,22 @@ field_str(const char *base, const struct cst_jscan_rec *r, enum cst_jscan_field 
 }
 
 /* Gives a parsed record to the filter's eval, and drops its tree. 0; eval's error. */
+/* The event of a fast-path item of the file named file. */
+static void
+item_event(const struct ev_item *it, const char *file, struct cst_event *ev)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->rec = it->rec;
+	ev->kind = CST_EV_CLOUDTRAIL;
+	ev->file = file;
+	ev->index = it->index;
+	ev->time_ms = it->time_ms;
+	ev->raw = it->raw;
+	ev->raw_len = it->raw_len;
+	ev->evaluated = it->evaluated;
+	ev->result = it->result;
+}
+
 static int
 evaluate(const struct cst_ev_reader *rd, struct ev_worker *w, struct ev_job *job,
     struct ev_item *it)
@@ -1264,14 +1280,7 @@ evaluate(const struct cst_ev_reader *rd, struct ev_worker *w, struct ev_job *job
 	struct cst_event ev;
 	int r;
 
-	memset(&ev, 0, sizeof(ev));
-	ev.rec = it->rec;
-	ev.kind = CST_EV_CLOUDTRAIL;
-	ev.file = job->name;
-	ev.index = it->index;
-	ev.time_ms = it->time_ms;
-	ev.raw = it->raw;
-	ev.raw_len = it->raw_len;
+	item_event(it, job->name, &ev);
 	r = rd->filter.eval(rd->filter.arg, w->scratch, &ev, &it->result);
 	json_decref(it->rec);
 	it->rec = NULL;
@@ -1568,16 +1577,7 @@ deliver_items(struct file_ctx *fc, struct ev_job *job)
 					rd->filter.skipped(rd->filter.arg, it->time_ms);
 				break;
 			}
-			memset(&ev, 0, sizeof(ev));
-			ev.rec = it->rec;
-			ev.kind = CST_EV_CLOUDTRAIL;
-			ev.file = fc->name;
-			ev.index = it->index;
-			ev.time_ms = it->time_ms;
-			ev.raw = it->raw;
-			ev.raw_len = it->raw_len;
-			ev.evaluated = it->evaluated;
-			ev.result = it->result;
+			item_event(it, fc->name, &ev);
 			it->result = NULL;	/* on_event's now */
 			r = fc->sink->on_event(fc->sink->arg, &ev);
 			break;

@@ -289,8 +289,10 @@ static const struct {
 	{ "trailName", "CloudTrail trail", "cloudtrail.amazonaws.com" },
 };
 
+/* Calls fn(arg, string) on every "arn:" string v holds at depth 4 or less, v being at depth.
+ * 0, or fn's first non-zero result. */
 static int
-add_arns(struct cst_inc_set *s, json_t *v, int depth)
+each_arn(json_t *v, int depth, int (*fn)(void *arg, json_t *str), void *arg)
 {
 	const char *k;
 	json_t *c;
@@ -300,17 +302,23 @@ add_arns(struct cst_inc_set *s, json_t *v, int depth)
 	if (depth > 4)
 		return 0;
 	if (json_is_string(v) && strncmp(json_string_value(v), "arn:", 4) == 0)
-		return set_add(s, json_string_value(v));
+		return fn(arg, v);
 	if (json_is_object(v)) {
 		json_object_foreach(v, k, c)
-			if ((r = add_arns(s, c, depth + 1)) != 0)
+			if ((r = each_arn(c, depth + 1, fn, arg)) != 0)
 				return r;
 	} else if (json_is_array(v)) {
 		json_array_foreach(v, i, c)
-			if ((r = add_arns(s, c, depth + 1)) != 0)
+			if ((r = each_arn(c, depth + 1, fn, arg)) != 0)
 				return r;
 	}
 	return 0;
+}
+
+static int
+set_add_str(void *set, json_t *str)
+{
+	return set_add(set, json_string_value(str));
 }
 
 /* Adds what the event names as resources: "<what> <name>" and ARNs. */
@@ -364,7 +372,7 @@ add_resources(struct cst_inc_set *s, const struct cst_evref *e, const struct cst
 	json_array_foreach(res, i, it)
 		if ((r = set_add(s, jstr(it, "ARN"))) != 0)
 			return r;
-	return add_arns(s, json_object_get(e->rec->json, "responseElements"), 0);
+	return each_arn(json_object_get(e->rec->json, "responseElements"), 0, set_add_str, s);
 }
 
 /* ---- briefs ---- */
@@ -393,29 +401,10 @@ brief_obj(json_t *to, const char *key)
 	return o;
 }
 
-/* Collects into arr the "arn:" strings add_arns would find in v. 0; CST_ENOMEM. */
 static int
-brief_arns(json_t *arr, json_t *v, int depth)
+append_str(void *arr, json_t *str)
 {
-	const char *k;
-	json_t *c;
-	size_t i;
-	int r;
-
-	if (depth > 4)
-		return 0;
-	if (json_is_string(v) && strncmp(json_string_value(v), "arn:", 4) == 0)
-		return json_array_append(arr, v) == 0 ? 0 : CST_ENOMEM;
-	if (json_is_object(v)) {
-		json_object_foreach(v, k, c)
-			if ((r = brief_arns(arr, c, depth + 1)) != 0)
-				return r;
-	} else if (json_is_array(v)) {
-		json_array_foreach(v, i, c)
-			if ((r = brief_arns(arr, c, depth + 1)) != 0)
-				return r;
-	}
-	return 0;
+	return json_array_append(arr, str) == 0 ? 0 : CST_ENOMEM;
 }
 
 json_t *
@@ -465,7 +454,7 @@ cst_inc_brief(json_t *rec)
 	}
 	if (r == 0 && (it = json_object_get(rec, "responseElements")) != NULL) {
 		if ((arr = json_array()) == NULL || json_object_set_new(b, "responseElements",
-		    arr) != 0 || brief_arns(arr, it, 0) != 0)
+		    arr) != 0 || each_arn(it, 0, append_str, arr) != 0)
 			r = CST_ENOMEM;
 	}
 	if (r != 0) {

@@ -464,8 +464,8 @@ read_at(struct cst_gitpack *p, const struct pk *pk, uint64_t off, size_t max, in
 			goto out;
 		if (h.type != OBJ_OFS_DELTA && h.type != OBJ_REF_DELTA)
 			break;
-		if (depth == CST_GITPACK_MAX_DEPTH) {
-			r = CST_ELIMIT;
+		if (depth == CST_GITPACK_MAX_DEPTH) {	/* git writes at most 4095: a cycle */
+			r = CST_EINVAL;
 			goto out;
 		}
 		if (h.type == OBJ_REF_DELTA) {

@@ -47,8 +47,8 @@ void cst_gitpack_free(struct cst_gitpack *p);
  * after the content) and *len. Objects larger than max bytes are not read, nor
  * are objects whose delta chain passes through a base or a delta larger than max.
  * 0; CST_ENOENT (not in a pack, or a delta against an object outside its pack); CST_ELIMIT
- * (over max, or a delta chain over CST_GITPACK_MAX_DEPTH); CST_EINVAL (the pack is
- * malformed at that object); CST_ENOMEM.
+ * (over max); CST_EINVAL (the pack is malformed at that object, or its delta chain is over
+ * CST_GITPACK_MAX_DEPTH, as a cycle is); CST_ENOMEM.
  */
 int cst_gitpack_read(struct cst_gitpack *p, const unsigned char *id, size_t max, int *type,
     char **buf, size_t *cap, size_t *len);

@@ -49,6 +49,8 @@ struct cst_sec_finding {
 	int64_t time;		/* author time, seconds since the epoch */
 	/* internal, filled by the content scan for attribution and suppression */
 	uint64_t line_hash;	/* of the file line that holds the finding */
+	uint32_t n_lines;	/* lines the secret spans in the file (1, or more for a PEM
+				 * key found in the raw text) */
 	bool inline_allow;	/* that line carries gitleaks:allow or castellan:allow */
 	bool decoded_view;	/* found by the engine in decoded text (base64, escapes ...) */
 	const struct cst_allowlist *const *allow;	/* the allowlists that apply to the rule

@@ -64,6 +64,9 @@
 
 #define MAX_PARENTS 64
 #define MAX_PATH 4096
+#define MAX_TREE_DEPTH 256		/* trees nested deeper (or a tree within itself): an error */
+#define MAX_COMMIT_FILES ((size_t)1 << 20)	/* changed files in one commit (a "git bomb") */
+#define MAX_SPAN_LINES 256		/* lines of one secret compared with the parents */
 /* Largest tree read from a pack (a larger one is read through libgit2). */
 #define MAX_TREE ((size_t)64 << 20)
 /* Most bytes of line-hash sets kept: past it, a blob's set is built again when needed. */
@@ -233,6 +236,8 @@ struct gs {
 	size_t rep_cap, rep_n;
 	char commit[GIT_OID_HEXSZ + 1];	/* the commit being walked or reported */
 	char path[MAX_PATH + 1];
+	size_t commit_files;		/* files the walked commit changed so far */
+	bool commit_over;		/* over a limit: the rest of its trees are not compared */
 };
 
 static struct chg *
@@ -311,8 +316,10 @@ reported_add(struct gs *g, uint64_t key, bool *fresh)
 /*
  * Reads object id, which must be of type want (CST_GIT_*), into the growable buffer *buf of
  * *cap bytes: from the thread's packs (gitpack.h), else (loose objects, alternates, a pack
- * this reader leaves alone, an object over max) through libgit2. 0; CST_EIO (w->why says
- * why); CST_ENOMEM.
+ * this reader leaves alone) through libgit2. An object a pack holds is never read again
+ * through libgit2 (a malformed one is an error: libgit2 has no bound on cyclic deltas), and
+ * an object over max is never read whole. 0; CST_ELIMIT (a blob over max: not read);
+ * CST_EIO (w->why says why; also a tree or commit over max); CST_ENOMEM.
  */
 static int
 obj_read(struct wk *w, const git_oid *id, int want, size_t max, char **buf, size_t *cap,
@@ -320,16 +327,29 @@ obj_read(struct wk *w, const git_oid *id, int want, size_t max, char **buf, size
 {
 	struct gs *g = w->g;
 	git_odb_object *o = NULL;
-	int type = 0, r = CST_ENOENT;
-	size_t n;
+	git_object_t type = GIT_OBJECT_INVALID;
+	int t = 0, r = CST_ENOENT;
+	size_t n = 0;
 
-	if (w->packs != NULL && (r = cst_gitpack_read(w->packs, id->id, max, &type, buf, cap,
-	    len)) == 0 && type == want)
-		return 0;
+	if (w->packs != NULL)
+		r = cst_gitpack_read(w->packs, id->id, max, &t, buf, cap, len);
+	if (r == 0) {
+		if (t == want)
+			return 0;
+		type = (git_object_t)t;
+		goto wrong_type;
+	}
 	if (r == CST_ENOMEM)
 		return r;
+	if (r == CST_ELIMIT)
+		goto too_large;
+	if (r != CST_ENOENT) {
+		snprintf(w->why, sizeof(w->why), "the pack is malformed at this object");
+		return CST_EIO;
+	}
 	pthread_mutex_lock(&g->odb_mu);
-	if (g->odb == NULL || git_odb_read(&o, g->odb, id) != 0) {
+	if (g->odb == NULL || git_odb_read_header(&n, &type, g->odb, id) != 0 ||
+	    (n <= max && git_odb_read(&o, g->odb, id) != 0)) {
 		const git_error *e = git_error_last();
 
 		snprintf(w->why, sizeof(w->why), "%s", e != NULL && e->message != NULL ?
@@ -338,12 +358,10 @@ obj_read(struct wk *w, const git_oid *id, int want, size_t max, char **buf, size
 		return CST_EIO;
 	}
 	pthread_mutex_unlock(&g->odb_mu);
-	if ((int)git_odb_object_type(o) != want) {
-		snprintf(w->why, sizeof(w->why), "the object is a %s", git_object_type2string(
-		    git_odb_object_type(o)));
-		git_odb_object_free(o);
-		return CST_EIO;
-	}
+	if ((int)type != want)
+		goto wrong_type;
+	if (n > max)
+		goto too_large;
 	n = git_odb_object_size(o);
 	if (*cap < n + 1) {
 		char *nb = cst_reallocarray(*buf, n + 1, 1);
@@ -360,6 +378,21 @@ obj_read(struct wk *w, const git_oid *id, int want, size_t max, char **buf, size
 	*len = n;
 	git_odb_object_free(o);
 	return 0;
+wrong_type:
+	git_odb_object_free(o);
+	snprintf(w->why, sizeof(w->why), "the object is a %s", git_object_type2string(type));
+	return CST_EIO;
+too_large:
+	snprintf(w->why, sizeof(w->why), "larger than %zu bytes", max);
+	return want == CST_GIT_BLOB ? CST_ELIMIT : CST_EIO;
+}
+
+/* Marks b, a blob over the file-size limit, as read and too large (it never is read whole). */
+static void
+blob_too_large(struct gs *g, struct blob *b)
+{
+	b->ok = true;
+	b->len = g->max_file < SIZE_MAX ? g->max_file + 1 : SIZE_MAX;
 }
 
 /* Reports an object that could not be read (the reason in why); CST_ENOMEM passes through. */
@@ -548,6 +581,8 @@ blob_ensure(struct wk *w, struct blob *b)
 			r = blob_fill(w, b, w->pblob, len, &lh, &n);
 		else if (r == CST_EIO)
 			r = (b->why = cst_strdup(w->why)) == NULL ? CST_ENOMEM : 0;
+		else if (r == CST_ELIMIT)
+			blob_too_large(g, b), r = 0;
 		blob_done(g, b);
 		return r;
 	}
@@ -742,9 +777,11 @@ work_change(struct wk *w, uint32_t i)
 		if (mine) {
 			if (r == CST_EIO && (b->why = cst_strdup(w->why)) == NULL)
 				r = CST_ENOMEM;
+			if (r == CST_ELIMIT)
+				blob_too_large(g, b);
 			blob_done(g, b);
 		}
-		return r == CST_EIO ? 0 : r;	/* reported in phase 3 */
+		return r == CST_EIO || r == CST_ELIMIT ? 0 : r;	/* reported in phase 3 */
 	}
 	if (mine) {
 		r = blob_fill(w, b, w->blob, len, &lh, &nl);
@@ -1133,17 +1170,29 @@ is_blob_mode(git_filemode_t m)
 	return m == GIT_FILEMODE_BLOB || m == GIT_FILEMODE_BLOB_EXECUTABLE;
 }
 
+/* Stops comparing the trees of the walked commit, with an error naming why. */
+static int
+commit_over(struct gs *g, const char *why)
+{
+	g->commit_over = true;
+	return cst__sec_error(g->r, g->path, g->commit, "%s: the rest of the commit is not "
+	    "scanned", why);
+}
+
 /*
- * Compares tree t with the parents' trees pt[0..np) (n == 0 and buf NULL: no such tree),
- * recording each changed file.
+ * Compares tree t, depth levels below the commit's, with the parents' trees pt[0..np) (n == 0
+ * and buf NULL: no such tree), recording each changed file.
  */
 static int
-diff_tree(struct gs *g, const struct tree *t, const struct tree *pt, size_t np, size_t plen)
+diff_tree(struct gs *g, const struct tree *t, const struct tree *pt, size_t np, size_t plen,
+    unsigned depth)
 {
 	size_t i, k, cur[MAX_PARENTS] = { 0 };
 	int r = 0;
 
-	for (i = 0; i < t->n && r == 0; i++) {
+	if (depth > MAX_TREE_DEPTH)
+		return commit_over(g, "trees nested more than 256 deep");
+	for (i = 0; i < t->n && r == 0 && !g->commit_over; i++) {
 		const struct tent *e = &t->e[i], *pe[MAX_PARENTS];
 		const git_oid *pid[MAX_PARENTS];
 		bool same = false;
@@ -1178,7 +1227,8 @@ diff_tree(struct gs *g, const struct tree *t, const struct tree *pt, size_t np, 
 						r = r == CST_ENOMEM ? r : 0;	/* as absent */
 				}
 				if (r == 0)
-					r = diff_tree(g, &sub, psub, np, plen + (plen > 0) + e->nl);
+					r = diff_tree(g, &sub, psub, np, plen + (plen > 0) + e->nl,
+					    depth + 1);
 				while (k-- > 0)
 					tree_free(g, &psub[k]);
 				tree_free(g, &sub);
@@ -1186,7 +1236,9 @@ diff_tree(struct gs *g, const struct tree *t, const struct tree *pt, size_t np, 
 		} else {
 			for (k = 0; k < np; k++)
 				pid[k] = pe[k] != NULL && is_blob_mode(pe[k]->mode) ? &pe[k]->id : NULL;
-			r = record_change(g, &e->id, pid, np);
+			r = ++g->commit_files > MAX_COMMIT_FILES ?
+			    commit_over(g, "more than 1,048,576 changed files") :
+			    record_change(g, &e->id, pid, np);
 		}
 		g->path[plen] = '\0';
 	}
@@ -1201,6 +1253,8 @@ hexval(char c)
 		return c - '0';
 	if (c >= 'a' && c <= 'f')
 		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')	/* git and libgit2 accept them too */
+		return c - 'A' + 10;
 	return -1;
 }
 
@@ -1339,6 +1393,9 @@ walk_commit(struct gs *g, const git_oid *oid)
 	int r = 0;
 
 	memset(&t, 0, sizeof(t));
+	memset(pt, 0, sizeof(pt));	/* every exit frees pt[0..np) */
+	g->commit_files = 0;
+	g->commit_over = false;
 	if (g->n_commits == g->cap_commits) {
 		size_t nc = g->cap_commits ? g->cap_commits * 2 : 1024;
 
@@ -1351,11 +1408,9 @@ walk_commit(struct gs *g, const git_oid *oid)
 	cm->oid = *oid;
 	cm->author_read = false;
 	git_oid_tostr(g->commit, sizeof(g->commit), oid);
-	if ((r = commit_read(g, oid, &tid, par, &np)) == CST_EIO &&
-	    commit_read_git(g, oid, &tid, par, &np) != 0) {
-		r = gerr(g, "", "cannot read the commit");
-		goto out;
-	}
+	if ((r = commit_read(g, oid, &tid, par, &np)) == CST_EIO)	/* libgit2's parser then */
+		r = commit_read_git(g, oid, &tid, par, &np) != 0 ?
+		    gerr(g, "", "cannot read the commit") : 0;
 	if (r != 0 || (r = commit_tree_put(g, oid, &tid)) != 0)
 		goto out;
 	g->n_commits++;
@@ -1385,7 +1440,7 @@ walk_commit(struct gs *g, const git_oid *oid)
 	np = k;
 	g->path[0] = '\0';
 	if (r == 0)
-		r = diff_tree(g, &t, pt, np, 0);
+		r = diff_tree(g, &t, pt, np, 0, 0);
 	g->r->st.commits++;
 out:
 	for (k = 0; k < np; k++)
@@ -1394,7 +1449,24 @@ out:
 	return r;
 }
 
-/* Starts the walk from every ref (peeled to a commit) and HEAD. */
+/* Records that ref name does not lead to a commit (a tag of a tree or blob): a warning. */
+static int
+ref_warning(struct gs *g, const char *name)
+{
+	int r = cst__sec_error(g->r, name, NULL, "does not point to a commit: not scanned");
+
+	if (r == 0) {
+		g->r->err[g->r->n_err - 1].warning = true;
+		g->r->st.warnings++;
+	}
+	return r;
+}
+
+/*
+ * Starts the walk from every ref (peeled to a commit) and HEAD. A ref whose object is missing
+ * is an error, one that leads to no commit a warning; the others are walked. 0; CST_EIO (the
+ * refs cannot be listed: recorded); CST_ENOMEM.
+ */
 static int
 push_refs(struct gs *g, git_revwalk *w)
 {
@@ -1404,18 +1476,23 @@ push_refs(struct gs *g, git_revwalk *w)
 	int r;
 
 	if (git_reference_iterator_new(&it, g->repo) != 0)
-		return gerr(g, "", "cannot list the refs");
+		return (r = gerr(g, "", "cannot list the refs")) != 0 ? r : CST_EIO;
 	while ((r = git_reference_next(&ref, it)) == 0) {
-		if (git_reference_peel(&obj, ref, GIT_OBJECT_COMMIT) == 0) {
+		if ((r = git_reference_peel(&obj, ref, GIT_OBJECT_COMMIT)) == 0) {
 			if (git_revwalk_push(w, git_object_id(obj)) == 0)
 				g->r->st.refs++;
 			git_object_free(obj);
+		} else if ((r = r == GIT_ENOTFOUND ? gerr(g, git_reference_name(ref),
+		    "the ref's object is missing") : ref_warning(g, git_reference_name(ref))) != 0) {
+			git_reference_free(ref);
+			break;
 		}
 		git_reference_free(ref);
 	}
 	git_reference_iterator_free(it);
 	if (r != GIT_ITEROVER)
-		return gerr(g, "", "cannot list the refs");
+		return r == CST_ENOMEM ? r :
+		    (r = gerr(g, "", "cannot list the refs")) != 0 ? r : CST_EIO;
 	if (git_reference_lookup(&ref, g->repo, "HEAD") == 0) {
 		if (git_reference_peel(&obj, ref, GIT_OBJECT_COMMIT) == 0) {
 			git_revwalk_push(w, git_object_id(obj));
@@ -1445,8 +1522,9 @@ open_packs(struct gs *g, struct cst_gitpack **out)
 
 /*
  * An object database backend for libgit2 that reads from the packs with gitpack.h (libdeflate,
- * whole objects): the history walk's and commit lookups' reads go through it. What it cannot
- * read is passed on to libgit2's own backends (GIT_ENOTFOUND). Its reader is its own, behind
+ * whole objects): the history walk's and commit lookups' reads go through it. What no pack
+ * holds is passed on to libgit2's own backends (GIT_ENOTFOUND); an object a pack holds that
+ * cannot be read is an error (libgit2's pack reader has no bound on cyclic deltas). Its reader is its own, behind
  * a lock (the walk and a worker's fallback read may call it at once).
  */
 struct fastodb {
@@ -1461,20 +1539,25 @@ static int
 fastodb_read(void **out, size_t *len, git_object_t *type, git_odb_backend *be, const git_oid *id)
 {
 	struct fastodb *f = (struct fastodb *)be;
-	int t = 0, r = GIT_ENOTFOUND;
+	int t = 0, r;
 	size_t n;
 
 	pthread_mutex_lock(&f->mu);
-	if (cst_gitpack_read(f->packs, id->id, CST_GITPACK_MAX_FILE, &t, &f->buf, &f->cap, &n) ==
-	    0 && (*out = git_odb_backend_data_alloc(be, n + 1)) != NULL) {
+	r = cst_gitpack_read(f->packs, id->id, CST_GITPACK_MAX_FILE, &t, &f->buf, &f->cap, &n);
+	if (r == 0 && (*out = git_odb_backend_data_alloc(be, n + 1)) != NULL) {
 		memcpy(*out, f->buf, n);
 		((char *)*out)[n] = '\0';
 		*len = n;
 		*type = (git_object_t)t;
-		r = 0;
 	}
 	pthread_mutex_unlock(&f->mu);
-	return r;
+	if (r == 0)
+		return *out != NULL ? 0 : GIT_ERROR;
+	if (r == CST_ENOENT)
+		return GIT_ENOTFOUND;	/* libgit2's own backends look */
+	git_error_set_str(GIT_ERROR_ODB, r == CST_ENOMEM ? "out of memory" : r == CST_ELIMIT ?
+	    "object larger than the pack reader's limit" : "malformed pack at this object");
+	return GIT_ERROR;	/* a pack holds it: no other backend is asked */
 }
 
 static void
@@ -1547,15 +1630,56 @@ parent_has(struct gs *g, const struct blob *b, uint64_t x, bool *has)
 	return 0;
 }
 
+/* Whether line hash x is in some parent's version (pb[0..np), NULL: no such file). */
+static int
+parents_have(struct gs *g, struct blob *const *pb, size_t np, uint64_t x, bool *has)
+{
+	size_t k;
+	int r = 0;
+
+	*has = false;
+	for (k = 0; k < np && !*has && r == 0; k++)
+		r = parent_has(g, pb[k], x, has);
+	return r;
+}
+
 /*
- * Reports the findings of b (blob of the current path) whose line is in no parent's version
- * (pb[0..np), NULL: no such file in that parent), once per path, rule and secret.
+ * Whether every line of finding f of blob cur is in some parent's version: its first line,
+ * and for a secret over several lines (a PEM key whose body changed under the same BEGIN
+ * line) each of the others, up to MAX_SPAN_LINES of them.
+ */
+static int
+span_present(struct gs *g, const struct cst_sec_finding *f, const struct blob *cur,
+    struct blob *const *pb, size_t np, bool *present)
+{
+	uint64_t span[MAX_SPAN_LINES];
+	const uint64_t *h;
+	size_t n, ns = 0, j;
+	int r;
+
+	if ((r = parents_have(g, pb, np, f->line_hash, present)) != 0 || !*present ||
+	    f->n_lines <= 1)
+		return r;
+	if ((r = blob_lines(&g->w[0], cur, &h, &n)) != 0)	/* copied: parents reuse the buffer */
+		return r;
+	for (j = f->line; h != NULL && j < n && j < (size_t)f->line - 1 + f->n_lines &&
+	    ns < MAX_SPAN_LINES; j++)
+		span[ns++] = h[j];
+	for (j = 0; j < ns && *present && r == 0; j++)
+		r = parents_have(g, pb, np, span[j], present);
+	return r;
+}
+
+/*
+ * Reports the findings of b (inspection of blob cur at the current path) whose lines are not
+ * all in the parents' versions (pb[0..np), NULL: no such file in that parent), once per path,
+ * rule and secret.
  */
 static int
 report_added(struct gs *g, struct commit *cm, const struct cst_sec_blob *b,
-    struct blob *const *pb, size_t np)
+    const struct blob *cur, struct blob *const *pb, size_t np)
 {
-	size_t i, k;
+	size_t i;
 	int r = 0;
 
 	for (i = 0; i < b->n && r == 0; i++) {
@@ -1563,10 +1687,8 @@ report_added(struct gs *g, struct commit *cm, const struct cst_sec_blob *b,
 		uint64_t key;
 		bool fresh, present = false;
 
-		for (k = 0; k < np && !present && r == 0; k++)
-			r = parent_has(g, pb[k], f->line_hash, &present);
-		if (r != 0 || present)
-			continue;	/* the line is in a parent: not added here */
+		if ((r = span_present(g, f, cur, pb, np, &present)) != 0 || present)
+			continue;	/* its lines are in the parents: not added here */
 		key = cst__sec_hash(g->path, strlen(g->path)) * 31 ^
 		    cst__sec_hash(f->rule, strlen(f->rule)) * 17 ^ f->secret_hash;
 		if ((r = reported_add(g, key, &fresh)) != 0 || !fresh)
@@ -1626,7 +1748,7 @@ report_change(struct gs *g, uint32_t i)
 		g->r->err[g->r->n_err - 1].warning = k->res->warning;
 		g->r->st.warnings += k->res->warning;
 	}
-	return report_added(g, cm, k->res, pb, c->np);
+	return report_added(g, cm, k->res, b, pb, c->np);
 }
 
 /* ---- the scan ---- */
@@ -1730,6 +1852,12 @@ cst_sec_scan_git(struct cst_sec_scanner *s, const char *repo, struct cst_sec_rep
 		rc = rc == 0 ? CST_ENOENT : rc;
 		goto out;
 	}
+	if (git_repository_is_shallow(g->repo) == 1) {	/* commits without their parents */
+		rc = cst__sec_error(r, repo, NULL, "a shallow clone: the history before its "
+		    "shallow commits is missing (git fetch --unshallow first)");
+		rc = rc == 0 ? CST_EIO : rc;
+		goto out;
+	}
 	if (git_repository_odb(&g->odb, g->repo) != 0) {
 		rc = gerr(g, repo, "cannot open the object database");
 		rc = rc == 0 ? CST_EIO : rc;
@@ -1756,15 +1884,16 @@ cst_sec_scan_git(struct cst_sec_scanner *s, const char *repo, struct cst_sec_rep
 		rc = rc == 0 ? CST_EIO : rc;
 		goto out;
 	}
-	if ((rc = push_refs(g, w)) != 0 || r->n_err > 0) {
-		rc = rc == 0 ? CST_EIO : rc;
+	if ((rc = push_refs(g, w)) != 0)
 		goto out;
-	}
 	if ((rc = walk_all(g, w, repo)) != 0)
 		goto out;
 	for (i = 0; i < g->chg.n && rc == 0; i++)
 		rc = report_change(g, (uint32_t)i);
 out:
+	if (rc != 0 && rc != CST_ENOMEM && r->n_err == 0)	/* never a silent partial report */
+		(void)cst__sec_error(r, repo, g->commit[0] ? g->commit : NULL,
+		    "the history scan stopped: %s", cst_strerror(rc));
 	git_revwalk_free(w);
 	for (i = 0; g->w != NULL && i < g->n_w; i++)
 		wk_fini(&g->w[i]);

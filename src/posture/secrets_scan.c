@@ -504,6 +504,10 @@ record(struct scanstate *st, const struct cst_insp_finding *ef, const char *sec,
 	for (i = ls; i < off; i++)
 		f->col += ((unsigned char)st->data[i] & 0xc0) != 0x80;
 	f->line_hash = cst__sec_hash(st->data + ls, le > ls ? le - ls : 0);
+	f->n_lines = 1;
+	if (sec == st->data + off && off + n <= st->len)	/* raw text: the lines it spans */
+		for (i = off; i < off + n; i++)
+			f->n_lines += st->data[i] == '\n';
 	f->inline_allow = memmem(st->data + ls, le - ls, "gitleaks:allow", 14) != NULL ||
 	    memmem(st->data + ls, le - ls, "castellan:allow", 15) != NULL;
 	mask(sec, n, f->preview, sizeof(f->preview));

@@ -154,6 +154,31 @@ def test_private_key_armour_changed(tmp_path):
     assert got == sorted([(key1, 2, "pem-key"), (key2, 2, "pem-key")]), got
 
 
+def test_private_key_rotated(tmp_path):
+    """A key whose body changes under the same BEGIN and END lines is a new secret: the
+    finding's line (BEGIN) is in the parent, but the secret spans lines that are not."""
+    rules = tmp_path / "pem.toml"
+    rules.write_text(PEM_RULE)
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+
+    def key(seed):
+        body = "\n".join("".join(B64[(i * 7 + k * 13 + seed) % 64] for k in range(64))
+                         for i in range(8))
+        return f"x = 1\n-----BEGIN RSA PRIVATE KEY-----\n{body}\n-----END RSA PRIVATE KEY-----\n"
+
+    (repo / "key.txt").write_text(key(0))
+    key1 = commit_all(repo, "key")
+    (repo / "key.txt").write_text(key(5))
+    key2 = commit_all(repo, "key rotated")
+    (repo / "key.txt").write_text(key(5) + "y = 2\n")
+    commit_all(repo, "unrelated line")
+    r = same_as_reference(repo, "--rules", str(rules), "--no-builtin")
+    got = sorted((f["commit"], f["line"], f["rule"]) for f in r["findings"])
+    assert got == sorted([(key1, 2, "pem-key"), (key2, 2, "pem-key")]), got
+
+
 def scan_raw(repo, *extra, env=None):
     p = run("secrets", "--format", "json", "--git", str(repo), *extra, check=False, env=env)
     assert p.returncode in (1, 2), p.stderr
@@ -191,3 +216,108 @@ def test_report_independent_of_jobs(tmp_path):
     assert code == 2
     assert len(broken["errors"]) >= 2
     assert all("cannot read" in e["message"] for e in broken["errors"]), broken["errors"]
+
+
+def errors_of(repo, *extra):
+    p = run("secrets", "--format", "json", "--git", str(repo), *extra, check=False)
+    assert p.returncode == 2, (p.returncode, p.stdout[-500:], p.stderr[-500:])
+    return json.loads(p.stdout)
+
+
+def small_history(tmp_path, n):
+    """A repository with n commits, each changing the file f."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    for i in range(n):
+        (repo / "f").write_text(f"v{i}\n")
+        commit_all(repo, f"c{i}")
+    return repo
+
+
+def test_missing_root_tree(tmp_path):
+    """A commit whose tree object is gone (a damaged or partial clone) is an error naming the
+    commit; the scan neither crashes nor reports the run as complete."""
+    repo = small_history(tmp_path, 2)
+    (repo / "f").write_text(f"k = {AWS}\n")
+    head = commit_all(repo, "key")
+    tree = git(repo, "rev-parse", "HEAD^{tree}")
+    os.remove(repo / ".git" / "objects" / tree[:2] / tree[2:])
+    r = errors_of(repo)
+    assert any(e.get("commit") == head and "tree" in e["message"] for e in r["errors"]), r
+
+
+def test_uppercase_hex_commit(tmp_path):
+    """A commit object written with upper-case hex ids (git and libgit2 read it) is scanned."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    (repo / "f").write_text("x\n")
+    first = commit_all(repo, "c0")
+    (repo / "f").write_text(f"x\nk = {AWS}\n")
+    git(repo, "add", "-A")
+    tree = git(repo, "write-tree")
+    body = (f"tree {tree.upper()}\nparent {first.upper()}\n"
+            "author A <a@example.com> 1700000000 +0000\n"
+            "committer A <a@example.com> 1700000000 +0000\n\nupper\n")
+    obj = tmp_path / "commit.txt"
+    obj.write_text(body)
+    c = git(repo, "hash-object", "-t", "commit", "--literally", "-w", str(obj))
+    git(repo, "update-ref", "refs/heads/main", c)
+    r = scan(repo)
+    assert [(f["commit"], f["line"]) for f in r["findings"]] == [(c, 2)], r
+    assert r["errors"] == [], r["errors"]
+
+
+def test_shallow_clone_is_an_error(tmp_path):
+    """A shallow clone lacks the history before its shallow commits: said so, exit 2."""
+    repo = small_history(tmp_path, 3)
+    shallow = tmp_path / "shallow"
+    subprocess.run(["git", "clone", "-q", "--depth", "1", f"file://{repo}", str(shallow)],
+                   check=True, capture_output=True)
+    r = errors_of(shallow)
+    assert any("shallow" in e["message"] for e in r["errors"]), r
+
+
+def test_trees_nested_too_deep(tmp_path):
+    """Trees nested deeper than 256 levels stop that commit's comparison with an error (the
+    walk recurses once per level); the other commits are scanned."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    (repo / "f").write_text(f"k = {AWS}\n")
+    first = commit_all(repo, "key")
+    blob = git(repo, "rev-parse", "HEAD:f")
+    t = subprocess.run(["git", "-C", str(repo), "mktree"], input=f"100644 blob {blob}\tg\n",
+                       capture_output=True, text=True, check=True).stdout.strip()
+    for _ in range(300):
+        t = subprocess.run(["git", "-C", str(repo), "mktree"], input=f"040000 tree {t}\td\n",
+                           capture_output=True, text=True, check=True).stdout.strip()
+    top = subprocess.run(["git", "-C", str(repo), "mktree"],
+                         input=f"100644 blob {blob}\tf\n040000 tree {t}\td\n",
+                         capture_output=True, text=True, check=True).stdout.strip()
+    deep = git(repo, "commit-tree", "-p", first, "-m", "deep", top)
+    git(repo, "update-ref", "refs/heads/main", deep)
+    r = errors_of(repo)
+    assert any(e.get("commit") == deep and "256 deep" in e["message"] for e in r["errors"]), r
+    assert [(f["commit"], f["path"]) for f in r["findings"]] == [(first, "f")], r["findings"]
+
+
+def test_refs_to_blobs_and_missing_objects(tmp_path):
+    """A tag of a blob is a warning (nothing to walk); a ref to a missing object is an error;
+    the history the other refs reach is scanned either way."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    (repo / "f").write_text(f"k = {AWS}\n")
+    c = commit_all(repo, "key")
+    git(repo, "tag", "blobtag", git(repo, "rev-parse", "HEAD:f"))
+    p = run("secrets", "--format", "json", "--git", str(repo), check=False)
+    assert p.returncode == 1, p.stderr
+    r = json.loads(p.stdout)
+    assert [(f["commit"], f["path"]) for f in r["findings"]] == [(c, "f")], r
+    assert [(e["path"], e.get("level")) for e in r["errors"]] == [("refs/tags/blobtag", "warning")], r
+    (repo / ".git" / "refs" / "heads" / "gone").write_text("1" * 40 + "\n")
+    r = errors_of(repo)
+    assert [(f["commit"], f["path"]) for f in r["findings"]] == [(c, "f")], r
+    assert any(e["path"] == "refs/heads/gone" and e.get("level") != "warning" for e in r["errors"]), r

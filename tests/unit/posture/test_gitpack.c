@@ -265,6 +265,27 @@ test_pack(void **state)
 	free(b);
 }
 
+/* A reference delta whose base is itself: a cycle, stopped at the depth limit as malformed. */
+static void
+test_delta_cycle(void **state)
+{
+	struct built *b = calloc(1, sizeof(*b));
+	char *buf = NULL;
+	size_t cap = 0, len = 0;
+	int type = 0;
+
+	(void)state;
+	assert_non_null(b);
+	build(b);
+	memcpy(b->pack.b + b->off[2] + 1, b->id[2], 20);	/* after its one-byte header */
+	CHECK("self-referencing delta", read_id(b, 2, 1024, &type, &buf, &cap, &len) ==
+	    CST_EINVAL);
+	CHECK("the others still read", read_id(b, 1, 1024, &type, &buf, &cap, &len) == 0 &&
+	    len == 27);
+	cst_free(buf);
+	free(b);
+}
+
 static void
 test_damaged(void **state)
 {
@@ -332,6 +353,7 @@ main(void)
 		cmocka_unit_test(test_delta),
 		cmocka_unit_test(test_delta_big_copy),
 		cmocka_unit_test(test_pack),
+		cmocka_unit_test(test_delta_cycle),
 		cmocka_unit_test(test_damaged),
 	};
 
