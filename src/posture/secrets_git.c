@@ -1033,13 +1033,16 @@ struct tree {
 	struct tent *e;
 	size_t n;
 	size_t bcap, ecap;
+	uint32_t *ix;		/* entries by name (bytes, then length), once a lookup needs it */
+	size_t ixcap;
+	bool indexed;
 };
 
 /* Gives t's buffers back to the pool of the walk (freed when the pool cannot take them). */
 static void
 tree_free(struct gs *g, struct tree *t)
 {
-	if (t->buf != NULL || t->e != NULL) {
+	if (t->buf != NULL || t->e != NULL || t->ix != NULL) {
 		if (g->n_tpool == g->cap_tpool) {
 			size_t nc = g->cap_tpool ? g->cap_tpool * 2 : 64;
 			struct tree *v = cst_reallocarray(g->tpool, nc, sizeof(*v));
@@ -1054,6 +1057,7 @@ tree_free(struct gs *g, struct tree *t)
 		} else {
 			cst_free(t->buf);
 			cst_free(t->e);
+			cst_free(t->ix);
 		}
 	}
 	memset(t, 0, sizeof(*t));
@@ -1087,6 +1091,7 @@ tree_read(struct gs *g, const git_oid *id, struct tree *t)
 	memset(t, 0, sizeof(*t));
 	if (g->n_tpool > 0)
 		*t = g->tpool[--g->n_tpool];
+	t->indexed = false;
 	t->n = 0;
 	if ((r = obj_read(&g->w[0], id, CST_GIT_TREE, MAX_TREE, &t->buf, &t->bcap, &len)) != 0) {
 		tree_free(g, t);
@@ -1145,23 +1150,84 @@ bad:
 	return CST_EIO;
 }
 
+static int
+name_cmp(const struct tent *a, const char *name, size_t nl)
+{
+	int c = memcmp(a->name, name, a->nl < nl ? a->nl : nl);
+
+	return c != 0 ? c : (a->nl > nl) - (a->nl < nl);
+}
+
+static int
+ix_cmp(const void *pa, const void *pb, void *arg)
+{
+	const struct tree *t = arg;
+	uint32_t ia = *(const uint32_t *)pa, ib = *(const uint32_t *)pb;
+	int c = name_cmp(&t->e[ia], t->e[ib].name, t->e[ib].nl);
+
+	return c != 0 ? c : (ia > ib) - (ia < ib);	/* duplicates: the first first */
+}
+
+/* Builds t's index by name. 0; CST_ENOMEM. */
+static int
+tree_index(struct tree *t)
+{
+	size_t i;
+
+	if (t->ixcap < t->n) {
+		uint32_t *v = cst_reallocarray(t->ix, t->n, sizeof(*v));
+
+		if (v == NULL)
+			return CST_ENOMEM;
+		t->ix = v;
+		t->ixcap = t->n;
+	}
+	for (i = 0; i < t->n; i++)
+		t->ix[i] = (uint32_t)i;
+	qsort_r(t->ix, t->n, sizeof(*t->ix), ix_cmp, t);
+	t->indexed = true;
+	return 0;
+}
+
 /*
  * The entry named name[0..nl) of t, or NULL. *cur is where the last search ended: in a
- * well-formed tree entries are sorted, so a walk in order finds each name at or after it.
+ * well-formed tree entries are sorted, so a walk in order finds each name at or just after
+ * it. Past a few steps (a name the tree lacks, or a tree not in order) the name is looked up
+ * in the tree's index, built at the first such lookup, so no tree costs more than n log n.
  */
 static const struct tent *
-tree_find(const struct tree *t, const char *name, size_t nl, size_t *cur)
+tree_find(struct tree *t, const char *name, size_t nl, size_t *cur)
 {
-	size_t k, i;
+	size_t k, i, lo, hi;
 
-	for (k = 0; k < t->n; k++) {
+	for (k = 0; k < t->n && k < 4; k++) {
 		i = (*cur + k) % t->n;
 		if (t->e[i].nl == nl && memcmp(t->e[i].name, name, nl) == 0) {
 			*cur = i + 1;
 			return &t->e[i];
 		}
 	}
-	return NULL;
+	if (t->n <= 4)
+		return NULL;
+	if (!t->indexed && tree_index(t) != 0) {	/* no memory for it: the long way */
+		for (i = 0; i < t->n; i++)
+			if (t->e[i].nl == nl && memcmp(t->e[i].name, name, nl) == 0)
+				return &t->e[*cur = i + 1, i];
+		return NULL;
+	}
+	for (lo = 0, hi = t->n; lo < hi;) {	/* the first entry not below the name */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (name_cmp(&t->e[t->ix[mid]], name, nl) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == t->n || name_cmp(&t->e[t->ix[lo]], name, nl) != 0)
+		return NULL;
+	i = t->ix[lo];
+	*cur = i + 1;
+	return &t->e[i];
 }
 
 static bool
@@ -1184,7 +1250,7 @@ commit_over(struct gs *g, const char *why)
  * and buf NULL: no such tree), recording each changed file.
  */
 static int
-diff_tree(struct gs *g, const struct tree *t, const struct tree *pt, size_t np, size_t plen,
+diff_tree(struct gs *g, const struct tree *t, struct tree *pt, size_t np, size_t plen,
     unsigned depth)
 {
 	size_t i, k, cur[MAX_PARENTS] = { 0 };
@@ -1922,6 +1988,7 @@ out:
 	for (i = 0; i < g->n_tpool; i++) {
 		cst_free(g->tpool[i].buf);
 		cst_free(g->tpool[i].e);
+		cst_free(g->tpool[i].ix);
 	}
 	cst_free(g->tpool);
 	cst_free(g->ct);

@@ -321,3 +321,40 @@ def test_refs_to_blobs_and_missing_objects(tmp_path):
     r = errors_of(repo)
     assert [(f["commit"], f["path"]) for f in r["findings"]] == [(c, "f")], r
     assert any(e["path"] == "refs/heads/gone" and e.get("level") != "warning" for e in r["errors"]), r
+
+
+def raw_tree(repo, tmp_path, entries):
+    """Writes a tree object with entries [(mode, name, hex id)] in the order given (git
+    mktree would sort them) and returns its id."""
+    body = b"".join(f"{m} {n}".encode() + b"\0" + bytes.fromhex(h) for m, n, h in entries)
+    obj = tmp_path / "tree.bin"
+    obj.write_bytes(body)
+    return git(repo, "hash-object", "-t", "tree", "--literally", "-w", str(obj))
+
+
+def test_wide_and_unsorted_trees(tmp_path):
+    """A directory of 3,000 files whose tree lists them in reverse order (git reads such a
+    tree; a scan that assumed sorted entries would pair the wrong files), one holding a key;
+    then a commit that adds the same key under a name the first tree lacks (sorted next to
+    the file that holds it), changes another file and adds one more: each secret is reported
+    at the path and commit that added it, the new name is not taken for its neighbour."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    blobs = {}
+    for text in ("plain\n", f"k = {AWS}\n", f"t = {GHP}\n"):
+        (tmp_path / "b").write_text(text)
+        blobs[text] = git(repo, "hash-object", "-w", str(tmp_path / "b"))
+    plain, aws, ghp = blobs.values()
+    names = [f"f{i:05d}" for i in range(3000)]
+    old = {n: aws if n == "f01501" else plain for n in names}
+    c1 = git(repo, "commit-tree", "-m", "wide",
+             raw_tree(repo, tmp_path, [("100644", n, old[n]) for n in reversed(names)]))
+    new = dict(old, f02000=ghp, f01500a=aws, zz=ghp)
+    second = raw_tree(repo, tmp_path, [("100644", n, new[n]) for n in sorted(new, reverse=True)])
+    c2 = git(repo, "commit-tree", "-p", c1, "-m", "change", second)
+    git(repo, "update-ref", "refs/heads/main", c2)
+    r = scan(repo)
+    assert r["errors"] == [], r["errors"]
+    got = sorted((f["commit"], f["path"]) for f in r["findings"])
+    assert got == sorted([(c1, "f01501"), (c2, "f01500a"), (c2, "f02000"), (c2, "zz")]), got
