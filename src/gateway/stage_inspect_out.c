@@ -2,10 +2,17 @@
  * INSPECT_OUT: the configuration's output policy (src/inspect/inspect.h) on the model's
  * answer before the caller sees any of it.
  *
- * The texts inspected, streamed or not: each choice's content, refusal and reasoning_content
- * (as vLLM, DeepSeek and llama.cpp send a model's reasoning), a completion's text, and the
- * name and arguments of every tool call (and of the older single function_call). A value of
- * one of these members that is neither a string nor null cannot be inspected and blocks.
+ * The texts inspected, streamed or not: each choice's content, refusal, reasoning_content and
+ * reasoning (text_keys), a completion's text, and the name and arguments of every tool call
+ * (and of the older single function_call). A non-streamed message's content may also be a
+ * list of parts: each "text" part's text and "refusal" part's refusal are inspected, a
+ * "thinking" part's own list of parts likewise; a part of any other type blocks. Any other
+ * value of these members that is neither a string nor null cannot be inspected and blocks.
+ *
+ * A choice's logprobs carry the text again, token by token. A non-streamed choice whose
+ * texts were rewritten has its logprobs replaced by null (they would give the original back);
+ * in a stream, where the text is released only after it is inspected, every choice's logprobs
+ * are replaced by null, and the record says so once (a "strip" decision).
  *
  * A non-streamed answer: a block answers 400 guardrail_violation instead of the answer, a
  * rewrite sends the rewritten answer. A streamed answer: each text goes through its own
@@ -41,8 +48,13 @@
 #define MAX_CHOICES 16
 #define MAX_TOOLS 16		/* tool calls tracked per choice of a stream */
 
-/* The texts of a message or delta inspected besides its function calls. */
-static const char *const text_keys[] = { "content", "refusal", "reasoning_content" };
+/*
+ * The texts of a message or delta inspected besides its function calls: reasoning_content is
+ * where vLLM (before 0.10), DeepSeek and llama.cpp put a model's reasoning, reasoning where
+ * vLLM 0.10 and later, OpenRouter and Ollama do.
+ */
+static const char *const text_keys[] = { "content", "refusal", "reasoning_content",
+	"reasoning" };
 #define N_TEXT (sizeof(text_keys) / sizeof(text_keys[0]))
 
 /* One text of a stream. */
@@ -70,6 +82,7 @@ struct cst_out_stream {
 	size_t held;		/* bytes held over every slot */
 	bool chat;		/* texts are in choices[].delta (else choices[].text) */
 	bool incomplete;
+	bool logprobs_stripped;	/* the record says so */
 };
 
 static bool
@@ -144,6 +157,36 @@ inspect_text(struct answer *a, json_t *s, const char *where)
 	cst__keep_content(a->t, lt, ll);
 }
 
+/*
+ * A message's content given as a list of parts (where names it); depth: how many lists it is
+ * inside (a thinking part holds one).
+ */
+static void
+inspect_parts(struct answer *a, json_t *parts, const char *where, unsigned depth)
+{
+	char w[160];
+	json_t *part;
+	size_t j;
+
+	json_array_foreach(parts, j, part) {
+		const char *type = json_string_value(json_object_get(part, "type"));
+
+		snprintf(w, sizeof(w), "%s[%zu]", where, j);
+		if (type != NULL && strcmp(type, "text") == 0) {
+			snprintf(w, sizeof(w), "%s[%zu].text", where, j);
+			inspect_text(a, json_object_get(part, "text"), w);
+		} else if (type != NULL && strcmp(type, "refusal") == 0) {
+			snprintf(w, sizeof(w), "%s[%zu].refusal", where, j);
+			inspect_text(a, json_object_get(part, "refusal"), w);
+		} else if (type != NULL && strcmp(type, "thinking") == 0 && depth == 0 &&
+		    json_is_array(json_object_get(part, "thinking"))) {
+			snprintf(w, sizeof(w), "%s[%zu].thinking", where, j);
+			inspect_parts(a, json_object_get(part, "thinking"), w, depth + 1);
+		} else
+			inspect_text(a, part, w);	/* blocks: not a text */
+	}
+}
+
 /* The name and arguments of the function call fn (may be NULL); prefix names fn. */
 static void
 inspect_call(struct answer *a, json_t *fn, const char *prefix)
@@ -198,11 +241,18 @@ cst__inspect_out_answer(struct cst_txn *t)
 	} else {
 		json_array_foreach(json_object_get(root, "choices"), i, ch) {
 			json_t *msg = json_object_get(ch, "message");
+			bool changed = a.changed;
 
+			a.changed = false;
 			for (j = 0; j < N_TEXT; j++) {
+				json_t *v = json_object_get(msg, text_keys[j]);
+
 				snprintf(where, sizeof(where), "choices[%zu].message.%s", i,
 				    text_keys[j]);
-				inspect_text(&a, json_object_get(msg, text_keys[j]), where);
+				if (j == 0 && json_is_array(v))
+					inspect_parts(&a, v, where, 0);
+				else
+					inspect_text(&a, v, where);
 			}
 			snprintf(where, sizeof(where), "choices[%zu].text", i);
 			inspect_text(&a, json_object_get(ch, "text"), where);
@@ -213,6 +263,11 @@ cst__inspect_out_answer(struct cst_txn *t)
 			}
 			snprintf(where, sizeof(where), "choices[%zu].message.function_call", i);
 			inspect_call(&a, json_object_get(msg, "function_call"), where);
+			if (a.changed && !json_is_null(json_object_get(ch, "logprobs")) &&
+			    json_object_get(ch, "logprobs") != NULL &&
+			    json_object_set_new(ch, "logprobs", json_null()) != 0)
+				a.err = CST_ENOMEM;
+			a.changed = a.changed || changed;
 		}
 		if (a.err == 0 && !a.blocked && a.changed) {
 			if ((body = json_dumps(root, JSON_COMPACT)) == NULL)
@@ -588,10 +643,22 @@ delta_has_more(json_t *delta)
 static bool
 pass_choice(struct pass *ps, json_t *ch)
 {
-	json_t *delta = ch;
+	json_t *delta = ch, *lp = json_object_get(ch, "logprobs");
 	bool made = false;
 	char where[96];
 	size_t k;
+
+	if (lp != NULL && !json_is_null(lp)) {	/* the tokens' text, not yet inspected */
+		if (json_object_set_new(ch, "logprobs", json_null()) != 0) {
+			block_reason(ps->t, CST_INSP_N_CAT);
+			return false;
+		}
+		if (!ps->o->logprobs_stripped) {
+			snprintf(where, sizeof(where), "choices[%zu].logprobs", ps->ci);
+			cst_txn_decide(ps->t, "inspect_out", "strip", where);
+			ps->o->logprobs_stripped = true;
+		}
+	}
 
 	if (!ps->o->chat) {
 		snprintf(where, sizeof(where), "choices[%zu].text", ps->ci);

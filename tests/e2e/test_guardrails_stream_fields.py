@@ -110,6 +110,24 @@ SCEN["reasoning"] = [chunk({"role": "assistant", "reasoning_content": p})
                      if i == 0 else chunk({"reasoning_content": p})
                      for i, p in enumerate(split_on(REASON, AWS, 3))] + \
     [chunk({"content": "Four."}), chunk({}, "stop"), DONE]
+# reasoning, as vLLM 0.10+, OpenRouter and Ollama name it: its own held-back stream too
+SCEN["reasoning2"] = [chunk({"role": "assistant", "reasoning": p})
+                      if i == 0 else chunk({"reasoning": p})
+                      for i, p in enumerate(split_on(REASON, AWS, 3))] + \
+    [chunk({"content": "Four."}), chunk({}, "stop"), DONE]
+
+
+def lp_choice(text, fin=None):
+    """A choice whose logprobs spell its text out token by token."""
+    return {"index": 0, "delta": {"content": text}, "finish_reason": fin,
+            "logprobs": {"content": [{"token": text, "logprob": -0.1, "bytes": None,
+                                      "top_logprobs": []}]}}
+
+
+# logprobs repeat the text a held-back stream has not released yet: never relayed
+SCEN["logprobs"] = [chunk(choices=[lp_choice(p)]) for p in split_on("Mail %s now" % EMAIL,
+                                                                    EMAIL, 3)] + \
+    [chunk(choices=[lp_choice("", "stop")]), DONE]
 SCEN["refusal"] = [chunk({"role": "assistant", "content": None,
                           "refusal": "I can't share bob.sm"}),
                    chunk({"refusal": "ith@example.com and his data."}), chunk({}, "stop"), DONE]
@@ -132,6 +150,25 @@ ANSWERS = {
         "tool_calls": [{"id": "c1", "type": "function", "function": {
             "name": "send_mail", "arguments": '{"to": "%s"}' % EMAIL}}]},
         "finish_reason": "tool_calls"}]},
+    "plain_reasoning": {"id": "x", "object": "chat.completion", "choices": [{"index": 0,
+        "message": {"role": "assistant", "content": "ok", "reasoning": "key " + AWS},
+        "finish_reason": "stop"}]},
+    # content as a list of parts (Mistral's thinking parts hold a list of their own);
+    # logprobs of a rewritten choice would give the original back, of an unchanged one not
+    "parts": {"id": "x", "object": "chat.completion", "choices": [{"index": 0, "message": {
+        "role": "assistant", "content": [
+            {"type": "thinking", "thinking": [{"type": "text", "text": "mail " + EMAIL}]},
+            {"type": "text", "text": "Send it to " + EMAIL + "."},
+            {"type": "text", "text": "Done."}]},
+        "logprobs": {"content": [{"token": EMAIL, "logprob": -0.1, "top_logprobs": []}]},
+        "finish_reason": "stop"}, {"index": 1, "message": {"role": "assistant",
+                                                            "content": "Nothing to hide."},
+        "logprobs": {"content": [{"token": "Nothing", "logprob": -0.2, "top_logprobs": []}]},
+        "finish_reason": "stop"}]},
+    "parts_image": {"id": "x", "object": "chat.completion", "choices": [{"index": 0, "message": {
+        "role": "assistant", "content": [{"type": "text", "text": "Here:"},
+                                         {"type": "image_url", "image_url": {"url": "x"}}]},
+        "finish_reason": "stop"}]},
     "plain_refusal": {"id": "x", "object": "chat.completion", "choices": [{"index": 0, "message": {
         "role": "assistant", "content": None, "refusal": "Project Nightjar is secret."},
         "finish_reason": "stop"}]},
@@ -226,6 +263,23 @@ def test_streamed_fields(make_gateway):
                                REASON.replace(AWS, AWS_R)}, "stop") + DONE)
         assert any(x.startswith("choices[0].delta.reasoning_content: secret.aws_access_key_id")
                    for x in details(g, rid))
+        body, rid = stream(g, key, "reasoning2")
+        assert body == (chunk({"role": "assistant", "reasoning": ""}) +
+                        chunk({"content": "Four.", "reasoning": REASON.replace(AWS, AWS_R)},
+                              "stop") + DONE)
+        assert any(x.startswith("choices[0].delta.reasoning: secret.aws_access_key_id")
+                   for x in details(g, rid))
+
+        # logprobs in a stream: null in every event, the text released rewritten
+        body, rid = stream(g, key, "logprobs")
+        assert EMAIL not in body and "bob" not in body, body
+        events = [json.loads(e[6:]) for e in body.split("\n\n") if e.startswith("data: {")]
+        assert all(ch["logprobs"] is None for e in events for ch in e["choices"]), events
+        assert "".join(ch["delta"].get("content", "") for e in events
+                       for ch in e["choices"]) == "Mail %s now" % EMAIL_R
+        assert [x for x in g.record(rid)["decisions"] if x["action"] == "strip"] == [
+            {"stage": "inspect_out", "action": "strip", "detail": "choices[0].logprobs"}]
+
         body, _ = stream(g, key, "refusal")
         assert body == (chunk({"role": "assistant", "content": None, "refusal": ""}) +
                         chunk({"refusal": "I can't share %s and his data." % EMAIL_R}, "stop") +
@@ -255,6 +309,25 @@ def test_streamed_fields(make_gateway):
         assert any(x.startswith("choices[0].message.reasoning_content: secret.") for x in d), d
         assert any(x.startswith("choices[0].message.tool_calls[0].function.arguments: pii.")
                    for x in d), d
+        status, h, resp, _ = g.chat(key, "plain_reasoning")
+        assert status == 200, resp
+        assert resp["choices"][0]["message"]["reasoning"] == "key " + AWS_R
+        status, h, resp, raw = g.chat(key, "parts")
+        assert status == 200, resp
+        c0, c1 = resp["choices"]
+        assert c0["message"]["content"] == [
+            {"type": "thinking", "thinking": [{"type": "text", "text": "mail " + EMAIL_R}]},
+            {"type": "text", "text": "Send it to " + EMAIL_R + "."},
+            {"type": "text", "text": "Done."}], c0
+        assert c0["logprobs"] is None and EMAIL.encode() not in raw
+        assert c1["logprobs"] == ANSWERS["parts"]["choices"][1]["logprobs"]
+        d = details(g, h["x-request-id"])
+        assert any(x.startswith("choices[0].message.content[0].thinking[0].text: pii.email")
+                   for x in d), d
+        assert any(x.startswith("choices[0].message.content[1].text: pii.email") for x in d), d
+        status, h, resp, raw = g.chat(key, "parts_image")
+        assert status == 400 and resp["error"]["type"] == "guardrail_violation", resp
+        assert "not fully inspected" in resp["error"]["message"]
         status, h, resp, raw = g.chat(key, "plain_refusal")
         assert status == 400 and resp["error"]["type"] == "guardrail_violation", resp
         assert b"Nightjar" not in raw
