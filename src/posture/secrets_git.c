@@ -1519,13 +1519,8 @@ out:
 static int
 ref_warning(struct gs *g, const char *name)
 {
-	int r = cst__sec_error(g->r, name, NULL, "does not point to a commit: not scanned");
-
-	if (r == 0) {
-		g->r->err[g->r->n_err - 1].warning = true;
-		g->r->st.warnings++;
-	}
-	return r;
+	return cst__sec_as_warning(g->r, cst__sec_error(g->r, name, NULL,
+	    "does not point to a commit: not scanned"));
 }
 
 /*
@@ -1796,9 +1791,12 @@ report_change(struct gs *g, uint32_t i)
 		if (!b->ok)
 			return obj_err(g, CST_EIO, b->why ? b->why : "failed", g->path,
 			    "cannot read the blob");
-		if (b->len > g->max_file)
+		if (b->len > g->max_file) {	/* as a directory scan lists it */
 			g->r->st.too_large++;
-		else if (b->binary)
+			if ((r = cst__sec_as_warning(g->r, cst__sec_error(g->r, g->path, g->commit,
+			    "skipped: over the %zu-byte limit", g->max_file))) != 0)
+				return r;
+		} else if (b->binary)
 			g->r->st.binary++;
 		else if (!b->counted) {
 			b->counted = true;

@@ -126,6 +126,11 @@ int cst__sec_emit(struct cst_sec_scanner *s, const struct cst_sec_finding *f, co
 /* Appends an error (message formatted) to r. 0; CST_ENOMEM. */
 int cst__sec_error(struct cst_sec_report *r, const char *path, const char *commit,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/*
+ * rc, the result of cst__sec_error: when 0, the error it appended becomes a warning (listed
+ * and counted, not a failure of the scan). Returns rc.
+ */
+int cst__sec_as_warning(struct cst_sec_report *r, int rc);
 
 void cst__sec_finding_clear(struct cst_sec_finding *f);
 

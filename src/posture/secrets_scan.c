@@ -780,6 +780,16 @@ cst__sec_emit(struct cst_sec_scanner *s, const struct cst_sec_finding *f, const 
 }
 
 int
+cst__sec_as_warning(struct cst_sec_report *r, int rc)
+{
+	if (rc == 0) {
+		r->err[r->n_err - 1].warning = true;
+		r->st.warnings++;
+	}
+	return rc;
+}
+
+int
 cst__sec_error(struct cst_sec_report *r, const char *path, const char *commit,
     const char *fmt, ...)
 {

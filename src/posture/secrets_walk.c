@@ -33,12 +33,8 @@ scan_fd(struct cst_sec_scanner *s, int fd, const char *path, struct cst_sec_repo
 	if ((size_t)st.st_size > cst__sec_max_file(s)) {
 		/* listed as a warning: not inspected, but not unreadable either */
 		r->st.too_large++;
-		if ((rc = cst__sec_error(r, path, NULL, "skipped: %lld bytes, over the %zu-byte "
-		    "limit", (long long)st.st_size, cst__sec_max_file(s))) != 0)
-			return rc;
-		r->err[r->n_err - 1].warning = true;
-		r->st.warnings++;
-		return 0;
+		return cst__sec_as_warning(r, cst__sec_error(r, path, NULL, "skipped: %lld bytes, "
+		    "over the %zu-byte limit", (long long)st.st_size, cst__sec_max_file(s)));
 	}
 	if ((rc = cst_read_fd(fd, cst__sec_max_file(s), &data, &len)) != 0)
 		return rc == CST_ENOMEM ? rc : cst__sec_error(r, path, NULL, "cannot read: %s",

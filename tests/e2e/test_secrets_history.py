@@ -358,3 +358,25 @@ def test_wide_and_unsorted_trees(tmp_path):
     assert r["errors"] == [], r["errors"]
     got = sorted((f["commit"], f["path"]) for f in r["findings"])
     assert got == sorted([(c1, "f01501"), (c2, "f01500a"), (c2, "f02000"), (c2, "zz")]), got
+
+
+def test_blob_over_the_size_limit_is_a_warning(tmp_path):
+    """A blob over --max-file-size is never read whole and is listed as a warning naming the
+    path and the commit that added it (as a directory scan lists such a file), once; the scan
+    is not failed by it and the rest is scanned."""
+    repo = small_history(tmp_path, 1)
+    (repo / "big.txt").write_text(f"k = {AWS}\n" + "x" * 3000 + "\n")
+    big = commit_all(repo, "big")
+    (repo / "big.txt").write_text(f"k = {AWS}\n" + "y" * 3000 + "\n")
+    (repo / "small.env").write_text(f"t = {GHP}\n")
+    last = commit_all(repo, "bigger")
+    p = run("secrets", "--format", "json", "--git", str(repo), "--max-file-size", "1000",
+            check=False)
+    assert p.returncode == 1, p.stderr
+    r = json.loads(p.stdout)
+    assert [(f["commit"], f["path"]) for f in r["findings"]] == [(last, "small.env")], r
+    warned = sorted((e["commit"], e["path"]) for e in r["errors"])
+    assert warned == sorted([(big, "big.txt"), (last, "big.txt")]), r["errors"]
+    assert all(e.get("level") == "warning" and "1000-byte limit" in e["message"]
+               for e in r["errors"]), r["errors"]
+    assert r["stats"]["too_large_skipped"] == 2
