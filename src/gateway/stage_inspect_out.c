@@ -85,6 +85,16 @@ struct cst_out_stream {
 	bool logprobs_stripped;	/* the record says so */
 };
 
+/* Replaces choice ch's logprobs by null when it has some (*had: it had). 0; CST_ENOMEM. */
+static int
+null_logprobs(json_t *ch, bool *had)
+{
+	json_t *lp = json_object_get(ch, "logprobs");
+
+	*had = lp != NULL && !json_is_null(lp);
+	return *had && json_object_set_new(ch, "logprobs", json_null()) != 0 ? CST_ENOMEM : 0;
+}
+
 static bool
 log_copy(const struct cst_txn *t)
 {
@@ -170,19 +180,21 @@ inspect_parts(struct answer *a, json_t *parts, const char *where, unsigned depth
 
 	json_array_foreach(parts, j, part) {
 		const char *type = json_string_value(json_object_get(part, "type"));
+		json_t *v = type != NULL ? json_object_get(part, type) : NULL;	/* the member type names */
+		bool text = type != NULL && (strcmp(type, "text") == 0 ||
+		    strcmp(type, "refusal") == 0);
+		bool thinking = type != NULL && strcmp(type, "thinking") == 0 && depth == 0 &&
+		    json_is_array(v);
 
-		snprintf(w, sizeof(w), "%s[%zu]", where, j);
-		if (type != NULL && strcmp(type, "text") == 0) {
-			snprintf(w, sizeof(w), "%s[%zu].text", where, j);
-			inspect_text(a, json_object_get(part, "text"), w);
-		} else if (type != NULL && strcmp(type, "refusal") == 0) {
-			snprintf(w, sizeof(w), "%s[%zu].refusal", where, j);
-			inspect_text(a, json_object_get(part, "refusal"), w);
-		} else if (type != NULL && strcmp(type, "thinking") == 0 && depth == 0 &&
-		    json_is_array(json_object_get(part, "thinking"))) {
-			snprintf(w, sizeof(w), "%s[%zu].thinking", where, j);
-			inspect_parts(a, json_object_get(part, "thinking"), w, depth + 1);
-		} else
+		if (text || thinking)
+			snprintf(w, sizeof(w), "%s[%zu].%s", where, j, type);
+		else
+			snprintf(w, sizeof(w), "%s[%zu]", where, j);
+		if (text)
+			inspect_text(a, v, w);
+		else if (thinking)
+			inspect_parts(a, v, w, depth + 1);
+		else
 			inspect_text(a, part, w);	/* blocks: not a text */
 	}
 }
@@ -241,7 +253,7 @@ cst__inspect_out_answer(struct cst_txn *t)
 	} else {
 		json_array_foreach(json_object_get(root, "choices"), i, ch) {
 			json_t *msg = json_object_get(ch, "message");
-			bool changed = a.changed;
+			bool changed = a.changed, had;
 
 			a.changed = false;
 			for (j = 0; j < N_TEXT; j++) {
@@ -263,9 +275,7 @@ cst__inspect_out_answer(struct cst_txn *t)
 			}
 			snprintf(where, sizeof(where), "choices[%zu].message.function_call", i);
 			inspect_call(&a, json_object_get(msg, "function_call"), where);
-			if (a.changed && !json_is_null(json_object_get(ch, "logprobs")) &&
-			    json_object_get(ch, "logprobs") != NULL &&
-			    json_object_set_new(ch, "logprobs", json_null()) != 0)
+			if (a.changed && null_logprobs(ch, &had) != 0)
 				a.err = CST_ENOMEM;
 			a.changed = a.changed || changed;
 		}
@@ -643,21 +653,19 @@ delta_has_more(json_t *delta)
 static bool
 pass_choice(struct pass *ps, json_t *ch)
 {
-	json_t *delta = ch, *lp = json_object_get(ch, "logprobs");
-	bool made = false;
+	json_t *delta = ch;
+	bool made = false, had;
 	char where[96];
 	size_t k;
 
-	if (lp != NULL && !json_is_null(lp)) {	/* the tokens' text, not yet inspected */
-		if (json_object_set_new(ch, "logprobs", json_null()) != 0) {
-			block_reason(ps->t, CST_INSP_N_CAT);
-			return false;
-		}
-		if (!ps->o->logprobs_stripped) {
-			snprintf(where, sizeof(where), "choices[%zu].logprobs", ps->ci);
-			cst_txn_decide(ps->t, "inspect_out", "strip", where);
-			ps->o->logprobs_stripped = true;
-		}
+	if (null_logprobs(ch, &had) != 0) {	/* the tokens' text, not yet inspected */
+		block_reason(ps->t, CST_INSP_N_CAT);
+		return false;
+	}
+	if (had && !ps->o->logprobs_stripped) {
+		snprintf(where, sizeof(where), "choices[%zu].logprobs", ps->ci);
+		cst_txn_decide(ps->t, "inspect_out", "strip", where);
+		ps->o->logprobs_stripped = true;
 	}
 
 	if (!ps->o->chat) {

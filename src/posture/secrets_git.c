@@ -1150,6 +1150,12 @@ bad:
 	return CST_EIO;
 }
 
+static bool
+name_eq(const struct tent *a, const char *name, size_t nl)
+{
+	return a->nl == nl && memcmp(a->name, name, nl) == 0;
+}
+
 static int
 name_cmp(const struct tent *a, const char *name, size_t nl)
 {
@@ -1202,7 +1208,7 @@ tree_find(struct tree *t, const char *name, size_t nl, size_t *cur)
 
 	for (k = 0; k < t->n && k < 4; k++) {
 		i = (*cur + k) % t->n;
-		if (t->e[i].nl == nl && memcmp(t->e[i].name, name, nl) == 0) {
+		if (name_eq(&t->e[i], name, nl)) {
 			*cur = i + 1;
 			return &t->e[i];
 		}
@@ -1211,7 +1217,7 @@ tree_find(struct tree *t, const char *name, size_t nl, size_t *cur)
 		return NULL;
 	if (!t->indexed && tree_index(t) != 0) {	/* no memory for it: the long way */
 		for (i = 0; i < t->n; i++)
-			if (t->e[i].nl == nl && memcmp(t->e[i].name, name, nl) == 0)
+			if (name_eq(&t->e[i], name, nl))
 				return &t->e[*cur = i + 1, i];
 		return NULL;
 	}
@@ -1223,7 +1229,7 @@ tree_find(struct tree *t, const char *name, size_t nl, size_t *cur)
 		else
 			hi = mid;
 	}
-	if (lo == t->n || name_cmp(&t->e[t->ix[lo]], name, nl) != 0)
+	if (lo == t->n || !name_eq(&t->e[t->ix[lo]], name, nl))
 		return NULL;
 	i = t->ix[lo];
 	*cur = i + 1;
