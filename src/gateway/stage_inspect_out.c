@@ -14,8 +14,14 @@
  * in a stream, where the text is released only after it is inspected, every choice's logprobs
  * are replaced by null, and the record says so once (a "strip" decision).
  *
+ * An answer other than 200 (the server's error; 5xx never reach the caller), a 200 answer of a
+ * chat or completions route without a choices list, and a stream's data event that is not a
+ * completion chunk (an error object mid-stream) are inspected string by string: every string
+ * in them, each whole, but the server's metadata members at the top level (id, object, model,
+ * created, system_fingerprint, service_tier, usage). A body that is not JSON is one text.
+ *
  * A non-streamed answer: a block answers 400 guardrail_violation instead of the answer, a
- * rewrite sends the rewritten answer. A streamed answer: each text goes through its own
+ * rewrite sends the rewritten answer with the upstream's status. A streamed answer: each text goes through its own
  * held-back stream (src/inspect/stream.h), one per choice and member and, for tool calls,
  * per tool-call index, so nothing is sent before it is inspected and a finding split across
  * events is rewritten whole. An event is sent with the text released so far in place of its
@@ -118,6 +124,7 @@ struct answer {
 	struct cst_insp_ctx *c;
 	bool blocked, changed;
 	enum cst_insp_cat block_cat;
+	bool no_copy;		/* texts are not the answer's content: the log keeps none */
 	int err;
 };
 
@@ -156,7 +163,7 @@ inspect_text(struct answer *a, json_t *s, const char *where)
 		}
 		a->changed = true;
 	}
-	if (!log_copy(a->t))
+	if (!log_copy(a->t) || a->no_copy)
 		return;
 	lt = json_string_value(s);
 	ll = json_string_length(s);
@@ -215,16 +222,99 @@ inspect_call(struct answer *a, json_t *fn, const char *prefix)
 	inspect_text(a, json_object_get(fn, "arguments"), where);
 }
 
+/*
+ * Members of an answer or event that is not a completion which the server sets, not the model:
+ * left alone at the top level. Every other string is inspected.
+ */
+static bool
+metadata_key(const char *k)
+{
+	static const char *const keys[] = { "id", "object", "model", "created",
+		"system_fingerprint", "service_tier", "usage" };
+	size_t i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (strcmp(k, keys[i]) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Every string in v, each inspected whole as one text (where names v): the way an answer or
+ * stream event that is not a completion (an error object, say) is inspected. Top-level
+ * metadata members are skipped. Depth is bounded by the JSON decoder's limit.
+ */
+static void
+inspect_strings(struct answer *a, json_t *v, const char *where, bool top)
+{
+	char w[160];
+	const char *k;
+	json_t *e;
+	size_t i;
+
+	if (json_is_string(v)) {
+		inspect_text(a, v, where);
+	} else if (json_is_object(v)) {
+		json_object_foreach(v, k, e) {
+			if (top && metadata_key(k))
+				continue;
+			snprintf(w, sizeof(w), "%s%s%s", where, *where ? "." : "", k);
+			inspect_strings(a, e, w, false);
+		}
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, e) {
+			snprintf(w, sizeof(w), "%s[%zu]", where, i);
+			inspect_strings(a, e, w, false);
+		}
+	}
+}
+
+/* A completion's choices, every text of each (whose logprobs go when one is rewritten). */
+static void
+inspect_choices(struct answer *a, json_t *choices)
+{
+	char where[96];
+	json_t *ch, *tc;
+	size_t i, j;
+
+	json_array_foreach(choices, i, ch) {
+		json_t *msg = json_object_get(ch, "message");
+		bool changed = a->changed, had;
+
+		a->changed = false;
+		for (j = 0; j < N_TEXT; j++) {
+			json_t *v = json_object_get(msg, text_keys[j]);
+
+			snprintf(where, sizeof(where), "choices[%zu].message.%s", i, text_keys[j]);
+			if (j == 0 && json_is_array(v))
+				inspect_parts(a, v, where, 0);
+			else
+				inspect_text(a, v, where);
+		}
+		snprintf(where, sizeof(where), "choices[%zu].text", i);
+		inspect_text(a, json_object_get(ch, "text"), where);
+		json_array_foreach(json_object_get(msg, "tool_calls"), j, tc) {
+			snprintf(where, sizeof(where), "choices[%zu].message.tool_calls[%zu].function",
+			    i, j);
+			inspect_call(a, json_object_get(tc, "function"), where);
+		}
+		snprintf(where, sizeof(where), "choices[%zu].message.function_call", i);
+		inspect_call(a, json_object_get(msg, "function_call"), where);
+		if (a->changed && null_logprobs(ch, &had) != 0)
+			a->err = CST_ENOMEM;
+		a->changed = a->changed || changed;
+	}
+}
+
 void
 cst__inspect_out_answer(struct cst_txn *t)
 {
 	struct answer a;
-	json_t *root, *ch, *tc;
-	char where[96], err[64];
-	size_t i, j;
+	char err[64];
+	json_t *root;
 	char *body;
 
-	if (t->status != 200 || cst__inspect_policy(t) == NULL)
+	if (cst__inspect_policy(t) == NULL)
 		return;
 	memset(&a, 0, sizeof(a));
 	a.t = t;
@@ -251,34 +341,13 @@ cst__inspect_out_answer(struct cst_txn *t)
 		json_decref(whole);
 		root = NULL;
 	} else {
-		json_array_foreach(json_object_get(root, "choices"), i, ch) {
-			json_t *msg = json_object_get(ch, "message");
-			bool changed = a.changed, had;
+		json_t *choices = json_object_get(root, "choices");
 
-			a.changed = false;
-			for (j = 0; j < N_TEXT; j++) {
-				json_t *v = json_object_get(msg, text_keys[j]);
-
-				snprintf(where, sizeof(where), "choices[%zu].message.%s", i,
-				    text_keys[j]);
-				if (j == 0 && json_is_array(v))
-					inspect_parts(&a, v, where, 0);
-				else
-					inspect_text(&a, v, where);
-			}
-			snprintf(where, sizeof(where), "choices[%zu].text", i);
-			inspect_text(&a, json_object_get(ch, "text"), where);
-			json_array_foreach(json_object_get(msg, "tool_calls"), j, tc) {
-				snprintf(where, sizeof(where),
-				    "choices[%zu].message.tool_calls[%zu].function", i, j);
-				inspect_call(&a, json_object_get(tc, "function"), where);
-			}
-			snprintf(where, sizeof(where), "choices[%zu].message.function_call", i);
-			inspect_call(&a, json_object_get(msg, "function_call"), where);
-			if (a.changed && null_logprobs(ch, &had) != 0)
-				a.err = CST_ENOMEM;
-			a.changed = a.changed || changed;
-		}
+		if (t->status == 200 && json_is_array(choices))
+			inspect_choices(&a, choices);
+		else if (t->status != 200 || t->route == CST_ROUTE_CHAT ||
+		    t->route == CST_ROUTE_COMPLETIONS)
+			inspect_strings(&a, root, "", true);	/* an error, or not a completion */
 		if (a.err == 0 && !a.blocked && a.changed) {
 			if ((body = json_dumps(root, JSON_COMPACT)) == NULL)
 				a.err = CST_ENOMEM;
@@ -806,6 +875,29 @@ choice_of(struct cst_txn *t, size_t idx)
 	return o->ch[idx];
 }
 
+/*
+ * An event that is not a completion chunk (usage, an upstream's error object): every string
+ * but the metadata inspected whole, as a non-streamed error answer is.
+ */
+static enum cst_out_verdict
+other_event(struct cst_txn *t, const struct cst_sse_event *ev, json_t *root)
+{
+	struct answer a = { .t = t, .no_copy = true };
+
+	if (cst__inspect_ctx(t, &a.c) != 0) {
+		block_reason(t, CST_INSP_N_CAT);
+		return CST_OUT_BLOCK;
+	}
+	inspect_strings(&a, root, "", true);
+	if (a.err != 0)
+		cst_txn_decide(t, "inspect_out", "error", cst_strerror(a.err));
+	if (a.err != 0 || a.blocked) {
+		block_reason(t, a.blocked ? a.block_cat : CST_INSP_N_CAT);
+		return CST_OUT_BLOCK;
+	}
+	return send_json(t, ev, root);
+}
+
 enum cst_out_verdict
 cst__inspect_out_event(struct cst_txn *t, const struct cst_sse_event *ev, json_t *root)
 {
@@ -817,7 +909,7 @@ cst__inspect_out_event(struct cst_txn *t, const struct cst_sse_event *ev, json_t
 	if (o == NULL)
 		return CST_OUT_FORWARD;
 	if (!json_is_array(choices) || json_array_size(choices) == 0)
-		return send_json(t, ev, root);	/* usage, or not a completion chunk */
+		return other_event(t, ev, root);
 	json_array_foreach(choices, i, ch) {
 		json_t *idxv = json_object_get(ch, "index"), *fin = json_object_get(ch, "finish_reason");
 		struct pass ps = { t, o, NULL, json_is_integer(idxv) ?

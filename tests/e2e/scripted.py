@@ -5,8 +5,9 @@ deltas) a real model server might, deterministically.
     with Scripted(lambda req: ("text/event-stream", body)) as up:
         g = make_gateway(upstream=up.url, ...)
 
-answer(req) gets the decoded JSON request and returns (content type, body bytes). Standard
-library only; the server thread ends when the context exits.
+answer(req) gets the decoded JSON request and returns (content type, body bytes), or
+(status, content type, body bytes) for an answer other than 200. Standard library only; the
+server thread ends when the context exits.
 """
 import http.server
 import json
@@ -39,8 +40,9 @@ class Scripted:
             def do_POST(self):
                 req = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 outer.requests.append(req)
-                ctype, body = outer.answer(req)
-                self.send_response(200)
+                got = outer.answer(req)
+                status, ctype, body = got if len(got) == 3 else (200,) + tuple(got)
+                self.send_response(status)
                 self.send_header("Content-Type", ctype)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()

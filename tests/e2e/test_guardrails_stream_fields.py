@@ -144,6 +144,33 @@ SCEN["fields"] = [": keep-alive\n\n", "retry: 3000\n\n",
 SCEN["fields_flush"] = [chunk({"role": "assistant", "content": "Reach " + EMAIL},
                               fields="event: completion\n"), DONE]
 
+# Events that are not completion chunks: an upstream's error object mid-stream (OpenAI's and
+# vLLM's shapes), inspected whole.
+UP_ERROR = {"error": {"message": "tool failed for %s" % EMAIL, "type": "server_error"}}
+SCEN["error_event"] = [chunk({"role": "assistant", "content": "Hello"}),
+                       "data: " + compact(UP_ERROR) + "\n\n",
+                       "data: " + compact({"id": "chatcmpl-1", "object": "chat.completion.chunk",
+                                           "model": "demo-model", "choices": [], "usage": {
+                                               "prompt_tokens": 3, "completion_tokens": 1}}) +
+                       "\n\n", DONE]
+SCEN["error_event_block"] = [chunk({"role": "assistant", "content": "Hello"}), "data: " + compact(
+    {"object": "error", "message": "Project Nightjar context too long", "type": "BadRequestError",
+     "code": 400}) + "\n\n", DONE]
+
+# Answers other than 200, and a 200 that is not a completion: every string but the metadata.
+STATUS = {
+    "err_json": (400, "application/json", {"error": {
+        "message": "bad input near %s (key %s)" % (EMAIL, AWS), "type": "invalid_request_error",
+        "param": None, "code": None}}),
+    "err_block": (422, "application/json", {"object": "error", "message":
+                                            "Project Nightjar is not a valid model",
+                                            "type": "BadRequestError", "code": 422}),
+    "err_text": (404, "text/plain", "no route for key %s" % AWS),
+    "err_plain": (404, "application/json", {"error": {"message": "model not found",
+                                                      "type": "not_found"}}),
+    "ok_not_completion": (200, "application/json", {"error": {"message": "mail " + EMAIL}}),
+}
+
 ANSWERS = {
     "plain": {"id": "x", "object": "chat.completion", "choices": [{"index": 0, "message": {
         "role": "assistant", "content": "ok", "reasoning_content": "key " + AWS,
@@ -177,6 +204,9 @@ ANSWERS = {
 
 def answer(req):
     name = req["messages"][-1]["content"]
+    if name in STATUS:
+        status, ctype, body = STATUS[name]
+        return status, ctype, (body if isinstance(body, str) else json.dumps(body)).encode()
     if req.get("stream"):
         return "text/event-stream", "".join(SCEN[name]).encode()
     return "application/json", json.dumps(ANSWERS[name]).encode()
@@ -331,3 +361,40 @@ def test_streamed_fields(make_gateway):
         status, h, resp, raw = g.chat(key, "plain_refusal")
         assert status == 400 and resp["error"]["type"] == "guardrail_violation", resp
         assert b"Nightjar" not in raw
+
+
+def test_errors_and_other_answers(make_gateway):
+    """An upstream's error objects, streamed or not, and answers other than 200 are inspected
+    like the answer's text: every string but the metadata, each whole."""
+    with Scripted(answer) as up:
+        g = make_gateway(extra_config=POLICY, upstream=up.url, start=False).start(timeout=90)
+        key = g.apikey()
+
+        # an error event mid-stream: rewritten (the usage event, not asked for, is dropped)
+        body, rid = stream(g, key, "error_event")
+        want_err = {"error": {"message": "tool failed for " + EMAIL_R, "type": "server_error"}}
+        assert body == (chunk({"role": "assistant", "content": ""}) + "data: " +
+                        compact(want_err) + "\n\n" + chunk({"content": "Hello"}) + DONE), body
+        assert any(x.startswith("error.message: pii.email") for x in details(g, rid)), \
+            details(g, rid)
+        body, rid = stream(g, key, "error_event_block")
+        assert body == (chunk({"role": "assistant", "content": ""}) + error_event("denied")), body
+        assert "Nightjar" not in body
+
+        # not streamed: an error answer rewritten with its status kept, or blocked
+        status, h, resp, raw = g.chat(key, "err_json")
+        assert status == 400 and resp["error"]["message"] == \
+            "bad input near %s (key %s)" % (EMAIL_R, AWS_R), resp
+        assert resp["error"]["type"] == "invalid_request_error" and EMAIL.encode() not in raw
+        d = details(g, h["x-request-id"])
+        assert any(x.startswith("error.message: pii.email") for x in d), d
+        status, h, resp, raw = g.chat(key, "err_block")
+        assert status == 400 and resp["error"]["type"] == "guardrail_violation", resp
+        assert b"Nightjar" not in raw
+        status, h, resp, raw = g.chat(key, "err_text")
+        assert status == 404 and raw == ("no route for key " + AWS_R).encode(), raw
+        status, h, resp, raw = g.chat(key, "err_plain")
+        assert status == 404 and resp == STATUS["err_plain"][2], resp
+        assert g.record(h["x-request-id"])["output_inspected"] is True
+        status, h, resp, raw = g.chat(key, "ok_not_completion")
+        assert status == 200 and resp == {"error": {"message": "mail " + EMAIL_R}}, resp
