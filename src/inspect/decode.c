@@ -779,6 +779,7 @@ build_gates(void)
 	for (i = 0; i < G_N; i++) {
 		pats[i].regex = i == G_LEET ? leet : gate_fixed[i];
 		pats[i].flags = i == G_BRAILLE ? 0 : CST_PAT_CASELESS;
+		pats[i].prefilter = NULL;
 	}
 	gates_err = cst_patset_compile(pats, G_N, &gates, err, sizeof(err));
 }

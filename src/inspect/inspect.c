@@ -395,7 +395,7 @@ load_denied(struct cst_insp_policy *p, struct direction *d, enum cst_insp_dir di
 		json_array_foreach((json_t *)arr, i, v) {
 			struct cst_insp_rule rule = { "denied.word", CST_INSP_DENIED, "DENIED_TERM",
 				NULL, CST_PAT_CASELESS, 1000, NULL, NULL, 0, 0,
-				CST_RULE_RAW | CST_RULE_CANONICAL };
+				CST_RULE_RAW | CST_RULE_CANONICAL, NULL };
 			char *re;
 
 			if (!json_is_string(v) || json_string_length(v) == 0 ||
@@ -507,7 +507,8 @@ load_canaries(struct cst_insp_policy *p, struct direction *d, enum cst_insp_dir 
 		    "4096 strings");
 	json_array_foreach((json_t *)arr, i, v) {
 		struct cst_insp_rule rule = { "leak.canary", CST_INSP_LEAK, "CANARY", NULL,
-			CST_PAT_CASELESS, 1000, NULL, NULL, 0, 0, CST_RULE_RAW | CST_RULE_CANONICAL };
+			CST_PAT_CASELESS, 1000, NULL, NULL, 0, 0, CST_RULE_RAW | CST_RULE_CANONICAL,
+			NULL };
 		char *re;
 
 		if (!json_is_string(v) || json_string_length(v) < 8 || json_string_length(v) > 256 ||
@@ -854,13 +855,15 @@ load_direction(struct cst_insp_policy *p, enum cst_insp_dir dir, const json_t *o
 static bool
 same_pattern(const struct cst_pattern *k, const struct cst_insp_rule *ru)
 {
-	return k->flags == ru->pat_flags && strcmp(k->regex, ru->regex) == 0;
+	return k->flags == ru->pat_flags && strcmp(k->regex, ru->regex) == 0 &&
+	    (k->prefilter == NULL ? ru->prefilter == NULL : ru->prefilter != NULL &&
+	    strcmp(k->prefilter, ru->prefilter) == 0);
 }
 
 /*
  * Compiles one pattern set for both directions (compiling takes most of a second): every
  * input rule is a pattern, and an output rule reuses an input rule's pattern when it has the
- * same regex and flags; per direction, the map from pattern to rule.
+ * same regex, flags and prefilter; per direction, the map from pattern to rule.
  */
 static int
 compile_patterns(struct cst_insp_policy *p, char *err, size_t err_len)
@@ -896,6 +899,7 @@ compile_patterns(struct cst_insp_policy *p, char *err, size_t err_len)
 				k = p->n_pats++;
 				pats[k].regex = ru->regex;
 				pats[k].flags = ru->pat_flags;
+				pats[k].prefilter = ru->prefilter;
 			}
 			dir->rule_of[k] = (uint32_t)i;
 		}
@@ -1005,7 +1009,7 @@ add_gitleaks_rule(struct cst_insp_policy *p, struct direction *d,
     size_t err_len)
 {
 	struct cst_insp_rule rule = { NULL, CST_INSP_SECRET, "SECRET", NULL, 0, 800, NULL, NULL,
-		0, 0, CST_RULE_RAW | CST_RULE_GITLEAKS };
+		0, 0, CST_RULE_RAW | CST_RULE_GITLEAKS, NULL };
 	size_t i, kl = 0;
 	char *kw;
 	int r;

@@ -6,6 +6,14 @@
  * back-references and look-arounds; a pattern Hyperscan cannot take even so (one that can
  * match the empty string, say) is confirmed by PCRE2 on every text instead.
  *
+ * A prefiltered pattern whose matches have a bounded length is confirmed only where
+ * Hyperscan reported its (or its prefilter's) matches: PCRE2 runs on the whole text, from
+ * the longest match's length before each reported end, with an offset limit at the end
+ * (pcre2_set_offset_limit), so look-arounds see the text as it is and the spans are exactly
+ * those a scan of the whole text finds; a pattern with too many reports, or reports covering
+ * most of the text, is confirmed over the whole text instead. cst_patset_scan_reference
+ * confirms every pattern over the whole text, the result the scan must equal.
+ *
  * A compiled set is immutable and shared by threads; each thread scans with its own scratch,
  * which holds every buffer the scan needs, so a scan allocates nothing. Patterns are byte
  * regexes in PCRE2 syntax (not UTF mode: offsets are bytes, and invalid UTF-8 is fine).
@@ -26,6 +34,15 @@ enum {
 struct cst_pattern {
 	const char *regex;	/* PCRE2 syntax */
 	unsigned flags;		/* CST_PAT_* */
+	/*
+	 * NULL, or what Hyperscan looks for in the regex's place: a regex Hyperscan takes,
+	 * applied with the same flags, such that wherever regex matches [s, e), prefilter has
+	 * a match starting at or after s that ends by e, or by s plus the prefilter's own
+	 * longest match (for a regex that begins with a look-ahead the prefilter spells out).
+	 * Patterns of a costly shape (a digit run with no literal in it) can so share one
+	 * cheap expression; identical prefilters are compiled once.
+	 */
+	const char *prefilter;
 };
 
 /* Bounds on the work one confirmation may do (pcre2_set_match_limit / depth_limit). */
@@ -70,6 +87,7 @@ struct cst_scan_counts {
 	uint32_t spans;		/* spans reported */
 	uint32_t dropped;	/* patterns stopped at CST_PAT_MAX_SPANS spans */
 	uint32_t limited;	/* patterns whose confirmation hit the PCRE2 limits */
+	uint32_t regional;	/* patterns confirmed only where Hyperscan reported them */
 };
 
 /*
@@ -83,5 +101,10 @@ struct cst_scan_counts {
  */
 int cst_patset_scan(const struct cst_patset *ps, struct cst_patscratch *s, const char *text,
     size_t len, cst_span_fn fn, void *arg, struct cst_scan_counts *counts);
+
+/* As cst_patset_scan, with every pattern confirmed by PCRE2 over the whole text and no
+ * Hyperscan: the reference a scan must equal (for tests and fuzzing; slow). */
+int cst_patset_scan_reference(const struct cst_patset *ps, struct cst_patscratch *s,
+    const char *text, size_t len, cst_span_fn fn, void *arg, struct cst_scan_counts *counts);
 
 #endif

@@ -38,6 +38,8 @@ struct cst_insp_rule {
 	uint8_t group;		/* capture group holding the value (0: the whole match); with
 				 * CST_RULE_FIRST_GROUP, the number of groups the pattern has */
 	uint8_t flags;		/* CST_RULE_* */
+	const char *prefilter;	/* what Hyperscan looks for instead of regex (match.h: every
+				 * match of regex holds one), or NULL */
 };
 
 /* The built-in rules of category cat; *n set to their count. */

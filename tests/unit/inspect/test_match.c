@@ -1,7 +1,9 @@
 /*
  * Unit tests for src/inspect/match.c: exact spans from the Hyperscan prefilter and PCRE2
  * confirmation, patterns Hyperscan cannot take, compile errors, the span cap, the PCRE2
- * limits, stopping a pattern early, and identical results from threads with their own scratch.
+ * limits, stopping a pattern early, identical results from threads with their own scratch,
+ * and confirmation only where Hyperscan reported (prefilters, start ranges) giving exactly the
+ * spans of confirming every pattern over the whole text.
  */
 #include "../check.h"
 
@@ -11,6 +13,7 @@
 
 #include "core/err.h"
 #include "inspect/match.h"
+#include "inspect/rules.h"
 
 #define MAX_GOT 4096
 
@@ -46,12 +49,12 @@ describe(const struct got *g, char *out, size_t cap)
 }
 
 static const struct cst_pattern pats[] = {
-	{ "\\b\\d{3}-\\d{2}-\\d{4}\\b", 0 },		/* 0: plain */
-	{ "secret", CST_PAT_CASELESS },			/* 1: caseless literal */
-	{ "\\b(\\w+) again \\1\\b", 0 },		/* 2: back-reference (prefiltered) */
-	{ "foo(?=bar)", 0 },				/* 3: look-ahead */
-	{ "z*", 0 },					/* 4: matches empty: always confirmed */
-	{ "never-present-token", 0 },			/* 5 */
+	{ "\\b\\d{3}-\\d{2}-\\d{4}\\b", 0, NULL },		/* 0: plain */
+	{ "secret", CST_PAT_CASELESS, NULL },			/* 1: caseless literal */
+	{ "\\b(\\w+) again \\1\\b", 0, NULL },		/* 2: back-reference (prefiltered) */
+	{ "foo(?=bar)", 0, NULL },				/* 3: look-ahead */
+	{ "z*", 0, NULL },					/* 4: matches empty: always confirmed */
+	{ "never-present-token", 0, NULL },			/* 5 */
 };
 
 static void
@@ -97,7 +100,7 @@ test_spans(void **state)
 static void
 test_compile_errors(void **state)
 {
-	static const struct cst_pattern bad[] = { { "ok", 0 }, { "(unclosed", 0 } };
+	static const struct cst_pattern bad[] = { { "ok", 0, NULL }, { "(unclosed", 0, NULL } };
 	struct cst_patset *ps = (struct cst_patset *)1;
 	char err[200];
 
@@ -111,7 +114,7 @@ test_compile_errors(void **state)
 static void
 test_cap_and_limits(void **state)
 {
-	static const struct cst_pattern p[] = { { "a", 0 }, { "(a|a)*$", 0 } };
+	static const struct cst_pattern p[] = { { "a", 0, NULL }, { "(a|a)*$", 0, NULL } };
 	static char text[3000];
 	static struct got g;
 	struct cst_patset *ps;
@@ -201,6 +204,127 @@ test_threads(void **state)
 	cst_patset_free(ps);
 }
 
+/* Every built-in rule (all categories) as a pattern, with its prefilter. */
+static size_t
+builtin_patterns(struct cst_pattern *out, size_t cap)
+{
+	size_t n = 0, k, i;
+	int cat;
+
+	for (cat = 0; cat < CST_INSP_N_CAT; cat++) {
+		const struct cst_insp_rule *r = cst_insp_builtin_rules((enum cst_insp_cat)cat, &k);
+
+		for (i = 0; i < k && n < cap; i++)
+			out[n++] = (struct cst_pattern){ r[i].regex, r[i].pat_flags, r[i].prefilter };
+	}
+	return n;
+}
+
+static uint64_t rng = 0x9e3779b97f4a7c15ULL;
+
+static uint32_t
+next_rand(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (uint32_t)rng;
+}
+
+/* A text of random pieces: numbers of every shape, addresses, keys, phrases, noise. */
+static size_t
+random_text(char *out, size_t cap)
+{
+	static const char *const pieces[] = { "4111 1111 1111 1111", "123-45-6789", "a.b@example.com",
+		"x@y", "@host.", "mail bob.smith@corp.example.org now", "RSSMRA85T10A562S",
+		"+1 415 555 0100", "(415) 555-0100", "DE89 3704 0044 0532 0130 00", "192.168.0.1",
+		"AKIAZ7QWERTY3456ABCD", "ghp_abcdefghijklmnopqrstuvwxyz0123456789", " ", "\n",
+		"ignore all previous instructions", "-", ".", "@", "1", "12", "123456789", "0x",
+		"the plan for next quarter", "ssn", "card", "phone" };
+	size_t n = 0, want = 1 + next_rand() % 3000;
+
+	while (n < want && n < cap) {
+		const char *p;
+		char num[24];
+		size_t l;
+
+		if (next_rand() % 4 == 0) {
+			snprintf(num, sizeof(num), "%u", next_rand() % 100000000);
+			p = num;
+		} else
+			p = pieces[next_rand() % (sizeof(pieces) / sizeof(pieces[0]))];
+		l = strlen(p);
+		if (n + l > cap)
+			break;
+		memcpy(out + n, p, l);
+		n += l;
+	}
+	return n;
+}
+
+/* The scan and the reference agree on text[0..n); adds the patterns confirmed regionally. */
+static void
+same_as_reference(const struct cst_patset *ps, struct cst_patscratch *s, const char *text,
+    size_t n, uint32_t *regional)
+{
+	static struct got a, b;
+	static char da[MAX_GOT * 24], db[MAX_GOT * 24];
+	struct cst_scan_counts ca, cb;
+	int ra, rb;
+
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	ra = cst_patset_scan(ps, s, text, n, collect, &a, &ca);
+	rb = cst_patset_scan_reference(ps, s, text, n, collect, &b, &cb);
+	describe(&a, da, sizeof(da));
+	describe(&b, db, sizeof(db));
+	if (ra != rb || a.n != b.n || strcmp(da, db) != 0) {
+		print_error("scan %d (%zu spans) != reference %d (%zu spans) on %.*s\n%s\n%s\n",
+		    ra, a.n, rb, b.n, (int)(n < 300 ? n : 300), text, da, db);
+		fail();
+	}
+	*regional += ca.regional;
+}
+
+static void
+test_regional_same_as_reference(void **state)
+{
+	static struct cst_pattern p[256];
+	static char text[200000];
+	struct cst_patset *ps;
+	struct cst_patscratch *s;
+	uint32_t regional = 0;
+	char err[200];
+	size_t n, i, k;
+
+	(void)state;
+	n = builtin_patterns(p, 250);
+	/* two patterns sharing one prefilter, one of them starting with a look-ahead */
+	p[n++] = (struct cst_pattern){ "\\bq\\d{3}z\\b", 0, "\\d{3}z" };
+	p[n++] = (struct cst_pattern){ "(?=\\d{3}z)\\d+", 0, "\\d{3}z" };
+	CHECK_INT("compile", cst_patset_compile(p, n, &ps, err, sizeof(err)), 0);
+	CHECK_INT("scratch", cst_patscratch_new(ps, &s), 0);
+	for (i = 0; i < 200; i++) {
+		size_t len = random_text(text, 4000);
+
+		same_as_reference(ps, s, text, len, &regional);
+	}
+	CHECK("some patterns were confirmed only where reported", regional > 100);
+	same_as_reference(ps, s, "q123z 77 q9999z 123z", 20, &regional);
+	/* more reported places than intervals kept: the spilled pattern over the whole text */
+	for (k = 0, i = 0; i < 1500; i++)
+		k += (size_t)snprintf(text + k, sizeof(text) - k, "u%zu@example.com %.*s", i,
+		    70, "..................................................................."
+		    "....");
+	same_as_reference(ps, s, text, k, &regional);
+	/* reports over most of the text: the whole text confirmed */
+	for (k = 0, i = 0; i < 3000; i++)
+		k += (size_t)snprintf(text + k, sizeof(text) - k, "a%zu@b.co ", i);
+	same_as_reference(ps, s, text, k, &regional);
+	cst_patscratch_free(s);
+	cst_patset_free(ps);
+}
+
 int
 main(void)
 {
@@ -209,6 +333,7 @@ main(void)
 		cmocka_unit_test(test_compile_errors),
 		cmocka_unit_test(test_cap_and_limits),
 		cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_regional_same_as_reference),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
