@@ -21,14 +21,14 @@
  * created, system_fingerprint, service_tier, usage). A body that is not JSON is one text.
  *
  * A non-streamed answer: a block answers 400 guardrail_violation instead of the answer, a
- * rewrite sends the rewritten answer with the upstream's status. A streamed answer: each text goes through its own
- * held-back stream (src/inspect/stream.h), one per choice and member and, for tool calls,
- * per tool-call index, so nothing is sent before it is inspected and a finding split across
- * events is rewritten whole. An event is sent with the text released so far in place of its
- * own, dropped while all of it is held, and the held rest goes out with the choice's
- * finish_reason or as one last event before the end. A tool call's name is inspected whole in
- * the event that first carries it (servers send it whole) and released there with the call's
- * id and type. More name text for that call later, text for a choice after its
+ * rewrite sends the rewritten answer with the upstream's status. A streamed answer: each text
+ * goes through its own held-back stream (src/inspect/stream.h), one per choice and member and,
+ * for tool calls, per tool-call index, so nothing is sent before it is inspected and a finding
+ * split across events is rewritten whole. An event is sent with the text released so far in
+ * place of its own, dropped while all of it is held, and the held rest goes out with the
+ * choice's finish_reason or as one last event before the end. A tool call's name is inspected
+ * whole in the event that first carries it (servers send it whole) and released there with the
+ * call's id and type. More name text for that call later, text for a choice after its
  * finish_reason, a tool-call index of MAX_TOOLS or more, or more than limits.response_bytes
  * held over all texts end the stream as a block does: with an error event of type
  * guardrail_violation and no [DONE], never releasing what was not inspected. Each piece with

@@ -499,7 +499,7 @@ static int
 confirm_all(struct cst_patscratch *s, const char *text, size_t len, bool everywhere,
     cst_span_fn fn, void *arg, struct cst_scan_counts *c)
 {
-	const struct interval whole = { 0, 0, len > UINT32_MAX - 1 ? UINT32_MAX : (uint32_t)len };
+	const struct interval whole = { 0, 0, (uint32_t)len };	/* callers bound len */
 	size_t i;
 
 	c->candidates = (uint32_t)s->n_cand;
@@ -510,7 +510,6 @@ confirm_all(struct cst_patscratch *s, const char *text, size_t len, bool everywh
 		    confirm(s, idx, text, len, &whole, 1, fn, arg, c);
 
 		c->regional += n_run > 0;
-
 		if (!ok && c->dropped == capped)
 			c->limited++;
 	}

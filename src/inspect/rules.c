@@ -94,7 +94,8 @@ static const struct cst_insp_rule pii_rules[] = {
 	    BOTH, NULL },
 	{ "pii.uk_nino", CST_INSP_PII, "UK_NINO",
 	    "\\b(?!bg|gb|nk|kn|nt|tn|zz)[a-ceghj-pr-tw-z][a-ceghj-npr-tw-z] ?\\d{2} ?\\d{2} ?"
-	    "\\d{2} ?[a-d]\\b", CI, 500, "national insurance|ni number|nino", NULL, 0, 0, BOTH, NULL },
+	    "\\d{2} ?[a-d]\\b", CI, 500, "national insurance|ni number|nino",
+	    NULL, 0, 0, BOTH, NULL },
 	{ "pii.es_nif", CST_INSP_PII, "ES_NIF", "\\b\\d{8}-?[a-z]\\b", CI, 500,
 	    "documento nacional de identidad|dni|nif|identificacion", NULL, 0, 0, BOTH, NULL },
 	{ "pii.es_nie", CST_INSP_PII, "ES_NIE", "\\b[xyz]-?\\d{7}-?[a-z]\\b", CI, 500,
@@ -106,7 +107,8 @@ static const struct cst_insp_rule pii_rules[] = {
 	    NULL, 0, 0, BOTH, NULL },
 	{ "pii.fi_hetu", CST_INSP_PII, "FI_PERSONAL_IDENTITY_CODE",
 	    "\\b\\d{6}[-+a-fu-y]\\d{3}[0-9a-y]\\b", CI, 500,
-	    "hetu|henkilotunnus|personbeteckningen|personal identity code", NULL, 0, 0, BOTH, NULL },
+	    "hetu|henkilotunnus|personbeteckningen|personal identity code",
+	    NULL, 0, 0, BOTH, NULL },
 	{ "pii.se_personnummer", CST_INSP_PII, "SE_PERSONNUMMER",
 	    "\\b(?:\\d{2})?\\d{6}[-+]?\\d{4}\\b", 0, 300, "personnummer|samordningsnummer", NULL, 0,
 	    0, BOTH, NULL },
@@ -265,7 +267,8 @@ static const struct cst_insp_rule injection_rules[] = {
 	    "(?:are|must)\\b", CI | CST_PAT_MULTILINE, 800, NULL, NULL, 0, 0, BOTH, NULL },
 	{ "injection.decode_and_run", CST_INSP_INJECTION, "PROMPT_INJECTION",
 	    "\\b(?:decode|decrypt|base64[- ]decode|rot13|translate)\\s+(?:\\w+\\s+){0,4}?(?:and|"
-	    "then)\\s+(?:follow|execute|run|obey|do|perform)\\b", CI, 800, NULL, NULL, 0, 0, BOTH, NULL },
+	    "then)\\s+(?:follow|execute|run|obey|do|perform)\\b", CI, 800, NULL,
+	    NULL, 0, 0, BOTH, NULL },
 	{ "injection.override_de", CST_INSP_INJECTION, "PROMPT_INJECTION",
 	    "\\b(?:ignoriere|vergiss|missachte)\\s+(?:\\w+\\s+){0,3}?(?:vorherigen|bisherigen|"
 	    "obigen|alle)\\s+(?:\\w+\\s+){0,2}?(?:anweisungen|befehle|regeln|instruktionen)",
@@ -286,11 +289,13 @@ static const struct cst_insp_rule injection_rules[] = {
 	    "(?:\xd0\xb8\xd0\xb3\xd0\xbd\xd0\xbe\xd1\x80\xd0\xb8\xd1\x80\xd1\x83\xd0\xb9|"
 	    "\xd0\xb7\xd0\xb0\xd0\xb1\xd1\x83\xd0\xb4\xd1\x8c)[^.\\n]{0,40}?"
 	    "(?:\xd0\xb8\xd0\xbd\xd1\x81\xd1\x82\xd1\x80\xd1\x83\xd0\xba\xd1\x86\xd0\xb8|"
-	    "\xd0\xbf\xd1\x80\xd0\xb0\xd0\xb2\xd0\xb8\xd0\xbb)", CI, 900, NULL, NULL, 0, 0, BOTH, NULL },
+	    "\xd0\xbf\xd1\x80\xd0\xb0\xd0\xb2\xd0\xb8\xd0\xbb)", CI, 900, NULL,
+	    NULL, 0, 0, BOTH, NULL },
 	{ "injection.override_zh", CST_INSP_INJECTION, "PROMPT_INJECTION",
 	    "(?:\xe5\xbf\xbd\xe7\x95\xa5|\xe6\x97\xa0\xe8\xa7\x86|\xe5\xbf\x98\xe8\xae\xb0)"
 	    "[^\xe3\x80\x82\\n]{0,30}?(?:\xe6\x8c\x87\xe4\xbb\xa4|\xe6\x8c\x87\xe7\xa4\xba|"
-	    "\xe8\xa7\x84\xe5\x88\x99|\xe6\x8f\x90\xe7\xa4\xba)", 0, 900, NULL, NULL, 0, 0, BOTH, NULL },
+	    "\xe8\xa7\x84\xe5\x88\x99|\xe6\x8f\x90\xe7\xa4\xba)", 0, 900, NULL,
+	    NULL, 0, 0, BOTH, NULL },
 	{ "injection.override_ja", CST_INSP_INJECTION, "PROMPT_INJECTION",
 	    "(?:\xe6\x8c\x87\xe7\xa4\xba|\xe5\x91\xbd\xe4\xbb\xa4|\xe3\x83\xab\xe3\x83\xbc\xe3\x83"
 	    "\xab)[^\xe3\x80\x82\\n]{0,30}?(?:\xe7\x84\xa1\xe8\xa6\x96|\xe5\xbf\x98\xe3\x82\x8c)",

@@ -1216,10 +1216,12 @@ tree_find(struct tree *t, const char *name, size_t nl, size_t *cur)
 	if (t->n <= 4)
 		return NULL;
 	if (!t->indexed && tree_index(t) != 0) {	/* no memory for it: the long way */
-		for (i = 0; i < t->n; i++)
-			if (name_eq(&t->e[i], name, nl))
-				return &t->e[*cur = i + 1, i];
-		return NULL;
+		for (i = 0; i < t->n && !name_eq(&t->e[i], name, nl); i++)
+			;
+		if (i == t->n)
+			return NULL;
+		*cur = i + 1;
+		return &t->e[i];
 	}
 	for (lo = 0, hi = t->n; lo < hi;) {	/* the first entry not below the name */
 		size_t mid = lo + (hi - lo) / 2;
