@@ -1,6 +1,6 @@
 /*
- * The inspection benchmark's timer (bench/inspect.py runs it): the default policy's input rules
- * over a corpus file, on one core, next to the same rules through PCRE2 alone; the latency of
+ * The inspection benchmark's timer (bench/inspect_speed.py runs it): the default policy's input
+ * rules over a corpus file, on one core, next to the same rules through PCRE2 alone; the latency of
  * 16 KiB prompts; adversarial inputs built to make the prefilter fire; and two threads, each
  * with its own context, for scaling. Prints one JSON object.
  *

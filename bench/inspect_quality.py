@@ -26,8 +26,7 @@ import tempfile
 import sys
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-# (not bench/: its inspect.py would shadow the standard module numpy needs)
-sys.path[0] = os.path.join(ROOT, "tools")
+sys.path.insert(0, os.path.join(ROOT, "tools"))
 import train_injection as T  # noqa: E402
 
 PII_DATA = os.path.join(T.DATA, "pii", "synth_dataset_v2.json")

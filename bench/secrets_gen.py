@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Generates a git repository for the secret-scanning benchmark (bench/secrets.py) with
+"""Generates a git repository for the secret-scanning benchmark (bench/secrets_history.py) with
 `git fast-import`: COMMITS commits (default 10,000) over a tree of source, config and
 documentation files in 16 directories, mostly on main, with feature branches (some merged back
 with merge commits, some left unmerged), annotated tags every 500 commits, and fake credentials

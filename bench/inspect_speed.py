@@ -7,7 +7,7 @@ each rule over the same corpus, and prints every figure with the ratios. Every r
 second (the timer's thread CPU clock; grep's user + system time), so that a shared, loaded
 machine gives comparable figures.
 
-usage: inspect.py BENCH_INSPECT_BINARY [--mb N]
+usage: inspect_speed.py BENCH_INSPECT_BINARY [--mb N]
 """
 import argparse
 import json

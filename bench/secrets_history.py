@@ -20,7 +20,7 @@ changed blob inspected whole) runs too, and its findings must equal the default 
 otherwise). Goal: castellan (warm cache, default jobs) at least 10x faster than the baseline
 in wall time. Exit 0 only if the goal is met.
 
-usage: bench/secrets.py CASTELLAN BENCH_INSPECT [--commits N] [--repo DIR] [--rounds N]
+usage: bench/secrets_history.py CASTELLAN BENCH_INSPECT [--commits N] [--repo DIR] [--rounds N]
 """
 import argparse
 import json
