@@ -4,10 +4,10 @@
  *
  * The texts inspected, streamed or not: each choice's content, refusal, reasoning_content and
  * reasoning (text_keys), a completion's text, and the name and arguments of every tool call
- * (and of the older single function_call). A non-streamed message's content may also be a
- * list of parts: each "text" part's text and "refusal" part's refusal are inspected, a
- * "thinking" part's own list of parts likewise; a part of any other type blocks. Any other
- * value of these members that is neither a string nor null cannot be inspected and blocks.
+ * (and of the older single function_call). A message's or delta's content may also be a list
+ * of parts: each "text" part's text and "refusal" part's refusal are inspected, a "thinking"
+ * part's own list of parts likewise; a part of any other type blocks. Any other value of
+ * these members that is neither a string nor null cannot be inspected and blocks.
  *
  * A choice's logprobs carry the text again, token by token. A non-streamed choice whose
  * texts were rewritten has its logprobs replaced by null (they would give the original back);
@@ -28,7 +28,11 @@
  * place of its own, dropped while all of it is held, and the held rest goes out with the
  * choice's finish_reason or as one last event before the end. A tool call's name is inspected
  * whole in the event that first carries it (servers send it whole) and released there with the
- * call's id and type. More name text for that call later, text for a choice after its
+ * call's id and type. In a stream, a content list's text parts go through the content's
+ * held-back stream and its thinking parts' text through a thinking one. A reasoning text
+ * (reasoning_content, reasoning, thinking) ends where the answer begins (content text, a
+ * refusal or a call): its held rest goes out in that event, before the answer's text; more
+ * reasoning after that starts a new held-back stream. More name text for that call later, text for a choice after its
  * finish_reason, a tool-call index of MAX_TOOLS or more, or more than limits.response_bytes
  * held over all texts end the stream as a block does: with an error event of type
  * guardrail_violation and no [DONE], never releasing what was not inspected. Each piece with
@@ -67,6 +71,8 @@ static const char *const text_keys[] = { "content", "refusal", "reasoning_conten
 struct slot {
 	struct cst_insp_stream *s;	/* NULL until its first piece */
 	bool ended;			/* fed its final piece: no more text may come */
+	bool reopen;			/* ended when the answer began (a reasoning text): more
+					 * text starts a new stream */
 };
 
 /* A function call of a streamed choice. */
@@ -76,6 +82,7 @@ struct call {
 
 struct choice {
 	struct slot text[N_TEXT];	/* text_keys[i]; text[0] is also a completion's text */
+	struct slot thinking;		/* the text parts of delta.content's thinking parts */
 	struct call tool[MAX_TOOLS];	/* delta.tool_calls[] by their index */
 	struct call fcall;		/* delta.function_call */
 	bool ended;			/* its finish_reason was seen (or the stream ended) */
@@ -412,6 +419,7 @@ cst__inspect_out_free(struct cst_txn *t)
 			continue;
 		for (k = 0; k < N_TEXT; k++)
 			cst_insp_stream_free(c->text[k].s);
+		cst_insp_stream_free(c->thinking.s);
 		for (k = 0; k < MAX_TOOLS; k++)
 			call_free(&c->tool[k]);
 		call_free(&c->fcall);
@@ -510,6 +518,20 @@ feed(struct pass *ps, struct slot *sl, const char *where, bool content, const ch
 }
 
 /*
+ * Before more text for sl, which ended or whose choice did: a slot closed when the answer
+ * began starts a new stream (its decisions' offsets start again at 0); any other refuses.
+ */
+static bool
+slot_again(struct pass *ps, struct slot *sl, const char *where)
+{
+	if (ps->c->ended || !sl->ended || !sl->reopen)
+		return refuse(ps, where, "text after its end");
+	cst_insp_stream_free(sl->s);
+	memset(sl, 0, sizeof(*sl));
+	return true;
+}
+
+/*
  * The text member key of holder (may be NULL when absent): feeds it to sl (final: its last
  * piece) and puts the released text in its place; when final and absent, adds the held rest
  * as the member if there is any. false: blocked.
@@ -524,9 +546,10 @@ text_member(struct pass *ps, struct slot *sl, json_t *holder, const char *key,
 	if (v != NULL && !json_is_null(v) && !given)
 		return refuse(ps, where, "not a text");
 	if (sl->ended || ps->c->ended) {
-		if (given && json_string_length(v) > 0)
-			return refuse(ps, where, "text after its end");
-		return true;
+		if (!given || json_string_length(v) == 0)
+			return true;
+		if (!slot_again(ps, sl, where))
+			return false;
 	}
 	if (!given && (!final || sl->s == NULL))
 		return true;
@@ -698,6 +721,208 @@ tool_calls(struct pass *ps, json_t *delta)
 	return true;
 }
 
+/*
+ * Whether a delta carries the answer: text, a refusal or a call (before which a reasoning
+ * text's held rest is released).
+ */
+static bool
+answering(json_t *delta)
+{
+	json_t *v = json_object_get(delta, "content"), *part;
+	size_t j;
+
+	if (json_is_string(v) && json_string_length(v) > 0)
+		return true;
+	json_array_foreach(v, j, part) {
+		const char *type = json_string_value(json_object_get(part, "type"));
+
+		if (type == NULL || strcmp(type, "thinking") != 0)
+			return true;
+	}
+	v = json_object_get(delta, "refusal");
+	return (json_is_string(v) && json_string_length(v) > 0) ||
+	    json_array_size(json_object_get(delta, "tool_calls")) > 0 ||
+	    json_is_object(json_object_get(delta, "function_call"));
+}
+
+/*
+ * Ends the choice's thinking text (the answer begins, or the choice ends): its held rest as a
+ * thinking part to *part (NULL: nothing held). false: blocked.
+ */
+static bool
+close_thinking(struct pass *ps, json_t **part)
+{
+	struct slot *th = &ps->c->thinking;
+	char where[96];
+	json_t *rel;
+
+	*part = NULL;
+	if (th->s == NULL || th->ended)
+		return true;
+	snprintf(where, sizeof(where), "choices[%zu].delta.content.thinking", ps->ci);
+	if (!feed(ps, th, where, false, "", 0, true, &rel))
+		return false;
+	th->reopen = !ps->final;
+	if (json_string_length(rel) == 0) {
+		json_decref(rel);
+		return true;
+	}
+	*part = json_pack("{s:s,s:[{s:s,s:o}]}", "type", "thinking", "thinking", "type", "text",
+	    "text", rel);
+	if (*part == NULL) {
+		block_reason(ps->t, CST_INSP_N_CAT);
+		return false;
+	}
+	ps->keep = true;
+	return true;
+}
+
+/*
+ * Part *j of list, a text part whose text is its member key: through sl (where names the
+ * slot); its text becomes the released text, or the part is removed when that is empty (else
+ * *j moves on). false: blocked.
+ */
+static bool
+part_text(struct pass *ps, struct slot *sl, json_t *list, size_t *j, const char *key,
+    const char *where, bool content)
+{
+	json_t *part = json_array_get(list, *j), *v = json_object_get(part, key), *rel;
+
+	if (!json_is_string(v))
+		return refuse(ps, where, "a part without its text");
+	if (json_string_length(v) == 0) {
+		json_array_remove(list, *j);
+		return true;
+	}
+	if ((sl->ended || ps->c->ended) && !slot_again(ps, sl, where))
+		return false;
+	if (!feed(ps, sl, where, content, json_string_value(v), json_string_length(v), false,
+	    &rel))
+		return false;
+	if (json_string_length(rel) == 0) {
+		json_decref(rel);
+		json_array_remove(list, *j);
+		return true;
+	}
+	if (json_object_set_new(part, key, rel) != 0) {
+		block_reason(ps->t, CST_INSP_N_CAT);
+		return false;
+	}
+	(*j)++;
+	return true;
+}
+
+/* Appends part to list (taking its reference; NULL: nothing). false: no memory, blocked. */
+static bool
+append_part(struct pass *ps, json_t *list, json_t *part)
+{
+	if (part == NULL || json_array_append_new(list, part) == 0)
+		return true;
+	block_reason(ps->t, CST_INSP_N_CAT);
+	return false;
+}
+
+/*
+ * delta.content given as a list of parts (Mistral's): "text" parts through the content's
+ * slot, "refusal" parts through the refusal's, the text parts inside a "thinking" part
+ * through the thinking slot, which ends where the first other part begins (its held rest
+ * going out as a thinking part before it); a part of any other type refuses. When final, the
+ * thinking and content rests are appended. Emptied parts are removed, and the member with
+ * the last one. false: blocked.
+ */
+static bool
+content_parts(struct pass *ps, json_t *delta, json_t *list)
+{
+	char wc[96], wr[96], wt[96];
+	json_t *think, *rel;
+	size_t j = 0, i;
+
+	snprintf(wc, sizeof(wc), "choices[%zu].delta.content", ps->ci);
+	snprintf(wr, sizeof(wr), "choices[%zu].delta.refusal", ps->ci);
+	snprintf(wt, sizeof(wt), "choices[%zu].delta.content.thinking", ps->ci);
+	while (j < json_array_size(list)) {
+		json_t *part = json_array_get(list, j), *inner = json_object_get(part, "thinking");
+		const char *type = json_string_value(json_object_get(part, "type"));
+
+		if (type != NULL && strcmp(type, "thinking") == 0 && json_is_array(inner)) {
+			for (i = 0; i < json_array_size(inner);) {
+				const char *it = json_string_value(json_object_get(
+				    json_array_get(inner, i), "type"));
+
+				if (it == NULL || strcmp(it, "text") != 0)
+					return refuse(ps, wt, "a part that is not text");
+				if (!part_text(ps, &ps->c->thinking, inner, &i, "text", wt, false))
+					return false;
+			}
+			if (json_array_size(inner) == 0)
+				json_array_remove(list, j);
+			else
+				j++;
+			continue;
+		}
+		if (type == NULL || (strcmp(type, "text") != 0 && strcmp(type, "refusal") != 0))
+			return refuse(ps, wc, "a part that is neither text nor a refusal");
+		if (!close_thinking(ps, &think))
+			return false;
+		if (think != NULL && json_array_insert_new(list, j++, think) != 0) {
+			block_reason(ps->t, CST_INSP_N_CAT);
+			return false;
+		}
+		if (!(type[0] == 't' ? part_text(ps, &ps->c->text[0], list, &j, type, wc, true) :
+		    part_text(ps, &ps->c->text[1], list, &j, type, wr, false)))
+			return false;
+	}
+	if (ps->final) {
+		if (!close_thinking(ps, &think) || !append_part(ps, list, think))
+			return false;
+		if (ps->c->text[0].s != NULL && !ps->c->text[0].ended) {
+			if (!feed(ps, &ps->c->text[0], wc, true, "", 0, true, &rel))
+				return false;
+			if (!append_part(ps, list, json_string_length(rel) == 0 ? NULL :
+			    json_pack("{s:s,s:O}", "type", "text", "text", rel))) {
+				json_decref(rel);
+				return false;
+			}
+			json_decref(rel);
+		}
+	}
+	if (json_array_size(list) == 0)
+		json_object_del(delta, "content");
+	else
+		ps->keep = true;
+	return true;
+}
+
+/*
+ * delta.content (where names it): a list of parts, or a text through the content's slot
+ * preceded by the thinking text's held rest when the answer begins or the choice ends (the
+ * content then becomes a list: that thinking part and a text part). false: blocked.
+ */
+static bool
+content_member(struct pass *ps, json_t *delta, bool ans, const char *where)
+{
+	json_t *v = json_object_get(delta, "content"), *think = NULL, *parts;
+
+	if (json_is_array(v))
+		return content_parts(ps, delta, v);
+	if ((ans || ps->final) && !close_thinking(ps, &think))
+		return false;
+	if (!text_member(ps, &ps->c->text[0], delta, "content", where, ps->final, true)) {
+		json_decref(think);
+		return false;
+	}
+	if (think == NULL)
+		return true;
+	v = json_object_get(delta, "content");
+	parts = json_string_length(v) > 0 ? json_pack("[o,{s:s,s:O}]", think, "type", "text",
+	    "text", v) : json_pack("[o]", think);
+	if (parts == NULL || json_object_set_new(delta, "content", parts) != 0) {
+		block_reason(ps->t, CST_INSP_N_CAT);
+		return false;
+	}
+	return true;
+}
+
 /* Whether a delta holds something besides its inspected texts (a role, say). */
 static bool
 delta_has_more(json_t *delta)
@@ -723,7 +948,7 @@ static bool
 pass_choice(struct pass *ps, json_t *ch)
 {
 	json_t *delta = ch;
-	bool made = false, had;
+	bool made = false, had, ans;
 	char where[96];
 	size_t k;
 
@@ -754,11 +979,18 @@ pass_choice(struct pass *ps, json_t *ch)
 		snprintf(where, sizeof(where), "choices[%zu].delta", ps->ci);
 		return refuse(ps, where, "not an object");
 	}
+	/* A reasoning text ends where the answer begins, its held rest released before it. */
+	ans = answering(delta);
 	for (k = 0; k < N_TEXT; k++) {
+		struct slot *sl = &ps->c->text[k];
+		bool closing = k >= 2 && ans && !ps->final && sl->s != NULL && !sl->ended;
+
 		snprintf(where, sizeof(where), "choices[%zu].delta.%s", ps->ci, text_keys[k]);
-		if (!text_member(ps, &ps->c->text[k], delta, text_keys[k], where, ps->final,
-		    k == 0))
+		if (k == 0 ? !content_member(ps, delta, ans, where) :
+		    !text_member(ps, sl, delta, text_keys[k], where, ps->final || closing, false))
 			return false;
+		if (closing)
+			sl->reopen = true;
 	}
 	if (!tool_calls(ps, delta))
 		return false;

@@ -116,6 +116,41 @@ SCEN["reasoning2"] = [chunk({"role": "assistant", "reasoning": p})
                       for i, p in enumerate(split_on(REASON, AWS, 3))] + \
     [chunk({"content": "Four."}), chunk({}, "stop"), DONE]
 
+# The reasoning ends where the answer begins, and may start again after it (a new stream).
+SCEN["reasoning_again"] = [chunk({"role": "assistant", "reasoning_content": "Think of " + EMAIL}),
+                           chunk({"content": "First."}),
+                           chunk({"reasoning_content": "Then " + AWS + " again."}),
+                           chunk({"content": " Second."}), chunk({}, "stop"), DONE]
+
+# Streamed content as a list of parts, as Mistral's reasoning models send it: thinking parts
+# (each holding a list of text parts) and then text parts, a finding split across events of each.
+THINK = "The user wants mail for %s, fine. %s" % (EMAIL, FILLER)
+ANSWER = "Send it to %s with key %s. %s" % (EMAIL, AWS, FILLER[:120])
+
+
+def thinking(text):
+    return {"type": "thinking", "thinking": [{"type": "text", "text": text}]}
+
+
+_t = split_on(THINK, EMAIL, 3)
+_a = split_on(ANSWER, AWS, 3)
+SCEN["parts_stream"] = ([chunk({"role": "assistant", "content": [thinking(_t[0])]})] +
+                        [chunk({"content": [thinking(p)]}) for p in _t[1:-1]] +
+                        # the last thinking piece and the first text part in one event
+                        [chunk({"content": [thinking(_t[-1]), {"type": "text", "text": _a[0]}]})] +
+                        [chunk({"content": [{"type": "text", "text": p}]}) for p in _a[1:]] +
+                        [chunk({}, "stop"), DONE])
+# thinking held at the end of the stream, then a plain string answer later in another choice
+SCEN["parts_end"] = [chunk({"role": "assistant", "content": [thinking("Mail " + EMAIL)]}),
+                     chunk({}, "stop"), DONE]
+SCEN["parts_string"] = [chunk({"role": "assistant", "content": [thinking("Mail " + EMAIL)]}),
+                        chunk({"content": "Done."}), chunk({}, "stop"), DONE]
+SCEN["parts_image_stream"] = [chunk({"role": "assistant", "content": [
+    {"type": "text", "text": "Here:"}, {"type": "image_url", "image_url": {"url": "x"}}]}),
+    chunk({}, "stop"), DONE]
+SCEN["parts_block"] = [chunk({"role": "assistant", "content": [thinking("About Project Nigh")]}),
+                       chunk({"content": [thinking("tjar, the plan.")]}), chunk({}, "stop"), DONE]
+
 
 def lp_choice(text, fin=None):
     """A choice whose logprobs spell its text out token by token."""
@@ -287,18 +322,28 @@ def test_streamed_fields(make_gateway):
         assert body == SCEN["tool_name_again"][0] + error_event("not fully inspected")
 
         # reasoning_content and refusal: their own held-back streams
+        # the reasoning's held rest goes out where the answer begins
         body, rid = stream(g, key, "reasoning")
         assert body == (chunk({"role": "assistant", "reasoning_content": ""}) +
-                        chunk({"content": "Four.", "reasoning_content":
-                               REASON.replace(AWS, AWS_R)}, "stop") + DONE)
+                        chunk({"content": "", "reasoning_content": REASON.replace(AWS, AWS_R)}) +
+                        chunk({"content": "Four."}, "stop") + DONE)
         assert any(x.startswith("choices[0].delta.reasoning_content: secret.aws_access_key_id")
                    for x in details(g, rid))
         body, rid = stream(g, key, "reasoning2")
         assert body == (chunk({"role": "assistant", "reasoning": ""}) +
-                        chunk({"content": "Four.", "reasoning": REASON.replace(AWS, AWS_R)},
-                              "stop") + DONE)
+                        chunk({"content": "", "reasoning": REASON.replace(AWS, AWS_R)}) +
+                        chunk({"content": "Four."}, "stop") + DONE)
         assert any(x.startswith("choices[0].delta.reasoning: secret.aws_access_key_id")
                    for x in details(g, rid))
+        # reasoning again after the answer began: a new held-back stream, not a block
+        body, rid = stream(g, key, "reasoning_again")
+        assert body == (chunk({"role": "assistant", "reasoning_content": ""}) +
+                        chunk({"content": "", "reasoning_content": "Think of " + EMAIL_R}) +
+                        chunk({"content": "", "reasoning_content": "Then " + AWS_R + " again."}) +
+                        chunk({"content": "First. Second."}, "stop") + DONE)
+        d = details(g, rid)
+        assert any(x.startswith("choices[0].delta.reasoning_content: pii.email") for x in d), d
+        assert any(x.startswith("choices[0].delta.reasoning_content: secret.aws") for x in d), d
 
         # logprobs in a stream: null in every event, the text released rewritten
         body, rid = stream(g, key, "logprobs")
@@ -398,3 +443,62 @@ def test_errors_and_other_answers(make_gateway):
         assert g.record(h["x-request-id"])["output_inspected"] is True
         status, h, resp, raw = g.chat(key, "ok_not_completion")
         assert status == 200 and resp == {"error": {"message": "mail " + EMAIL_R}}, resp
+
+
+def parts_text(body):
+    """The thinking and answer texts a client assembles from streamed lists of parts, and the
+    order in which they arrived ("t" thinking, "a" answer, per non-empty piece)."""
+    think, ans, order = "", "", ""
+    for e in body.split("\n\n"):
+        if not e.startswith("data: {"):
+            continue
+        for ch in json.loads(e[6:]).get("choices", []):
+            c = ch.get("delta", {}).get("content")
+            for part in (c if isinstance(c, list) else [{"type": "text", "text": c or ""}]):
+                if part["type"] == "thinking":
+                    for q in part["thinking"]:
+                        assert q["type"] == "text" and q["text"], part
+                        think += q["text"]
+                        order += "t"
+                else:
+                    assert part["type"] == "text", part
+                    ans += part["text"]
+                    order += "a" if part["text"] else ""
+    return think, ans, order
+
+
+def test_streamed_parts(make_gateway):
+    """Streamed content given as lists of parts: thinking and text parts each through their own
+    held-back stream, the thinking's rest released before the answer's first text."""
+    with Scripted(answer) as up:
+        g = make_gateway(extra_config=POLICY, upstream=up.url, start=False).start(timeout=90)
+        key = g.apikey()
+
+        body, rid = stream(g, key, "parts_stream")
+        assert EMAIL not in body and AWS not in body and "bob.sm" not in body, body
+        think, ans, order = parts_text(body)
+        assert think == THINK.replace(EMAIL, EMAIL_R)
+        assert ans == ANSWER.replace(EMAIL, EMAIL_R).replace(AWS, AWS_R)
+        assert order.rstrip("a").count("a") == 0 and order.count("t") >= 2, order  # streamed
+        assert body.endswith(DONE)
+        d = details(g, rid)
+        assert any(x.startswith("choices[0].delta.content.thinking: pii.email") for x in d), d
+        assert any(x.startswith("choices[0].delta.content: pii.email pii redact 11-32;") and
+                   "secret.aws_access_key_id secret redact 42-62;" in x for x in d), d
+        assert g.record(rid)["output_inspected"] is True
+
+        # held thinking goes out with the finish; a string answer after thinking parts
+        body, _ = stream(g, key, "parts_end")
+        assert body == (chunk({"role": "assistant"}) +
+                        chunk({"content": [thinking("Mail " + EMAIL_R)]}, "stop") + DONE)
+        body, _ = stream(g, key, "parts_string")
+        assert body == (chunk({"role": "assistant"}) +
+                        chunk({"content": [thinking("Mail " + EMAIL_R)]}) +
+                        chunk({"content": "Done."}, "stop") + DONE)
+
+        # a part that is not text, and a denied phrase split across thinking parts: blocked
+        body, rid = stream(g, key, "parts_image_stream")
+        assert body == error_event("not fully inspected"), body
+        assert any("a part that is neither text nor a refusal" in x for x in details(g, rid))
+        body, _ = stream(g, key, "parts_block")
+        assert body == chunk({"role": "assistant"}) + error_event("denied"), body
