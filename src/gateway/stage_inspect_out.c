@@ -54,6 +54,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #define MAX_CHOICES 16
 #define MAX_TOOLS 16		/* tool calls tracked per choice of a stream */
@@ -75,6 +76,28 @@ struct slot {
 					 * text starts a new stream */
 };
 
+/*
+ * The logprobs of a streamed chat choice's content, sent in step with its text: an entry goes
+ * out once the text it spells was released unchanged, and only when its bytes are exactly
+ * the content's at its place (checked against the raw text kept from the first entry not yet
+ * sent). A rewrite, an entry that does not match, content that came without logprobs, more
+ * than LP_AHEAD bytes or LP_HELD entries waiting, end them for the choice: null from then on,
+ * one "strip" decision.
+ */
+#define LP_AHEAD ((size_t)64 << 10)
+#define LP_HELD 4096
+enum { LP_WAIT, LP_ON, LP_OFF };
+struct lp {
+	int state;		/* LP_WAIT: no logprobs and no content yet */
+	json_t *held;		/* entries received and not yet sent */
+	struct cst_buf raw;	/* the content's raw bytes from offset base on */
+	size_t base;		/* where the first held entry (or the next one) starts */
+	size_t fed;		/* content bytes fed */
+	size_t released;	/* of which released */
+	size_t clean;		/* released unchanged up to here */
+	bool dirty;		/* a release was rewritten */
+};
+
 /* A function call of a streamed choice. */
 struct call {
 	struct slot name, args;
@@ -83,6 +106,7 @@ struct call {
 struct choice {
 	struct slot text[N_TEXT];	/* text_keys[i]; text[0] is also a completion's text */
 	struct slot thinking;		/* the text parts of delta.content's thinking parts */
+	struct lp lp;			/* logprobs.content, with text[0] */
 	struct call tool[MAX_TOOLS];	/* delta.tool_calls[] by their index */
 	struct call fcall;		/* delta.function_call */
 	bool ended;			/* its finish_reason was seen (or the stream ended) */
@@ -420,6 +444,8 @@ cst__inspect_out_free(struct cst_txn *t)
 		for (k = 0; k < N_TEXT; k++)
 			cst_insp_stream_free(c->text[k].s);
 		cst_insp_stream_free(c->thinking.s);
+		json_decref(c->lp.held);
+		cst_buf_free(&c->lp.raw);
 		for (k = 0; k < MAX_TOOLS; k++)
 			call_free(&c->tool[k]);
 		call_free(&c->fcall);
@@ -468,6 +494,189 @@ refuse(struct pass *ps, const char *where, const char *what)
 	return false;
 }
 
+/* Ends the choice's logprobs: what is held is dropped, null from then on. */
+static void
+lp_off(struct lp *lp)
+{
+	lp->state = LP_OFF;
+	json_decref(lp->held);
+	lp->held = NULL;
+	cst_buf_free(&lp->raw);
+}
+
+/* The content's piece p[0..n) was fed and out released, held bytes left held. */
+static void
+lp_fed(struct lp *lp, const char *p, size_t n, const struct cst_insp_stream_out *out,
+    size_t held)
+{
+	size_t rel, cnt;
+
+	if (lp->state == LP_OFF)
+		return;
+	if (lp->raw.max == 0)
+		cst_buf_init(&lp->raw, LP_AHEAD);
+	if (cst_buf_add(&lp->raw, p, n) != 0) {
+		lp_off(lp);
+		return;
+	}
+	lp->fed += n;
+	rel = lp->fed - held;
+	cnt = rel - lp->released;
+	if (!lp->dirty && out->len == cnt && (cnt == 0 || memcmp(out->text, lp->raw.p +
+	    (lp->released - lp->base), cnt) == 0))
+		lp->clean = rel;
+	else
+		lp->dirty = true;
+	lp->released = rel;
+}
+
+/*
+ * The bytes entry e spells (its "bytes" list, else its token) to b; its token must be those
+ * bytes, or (for bytes that are not whole characters) "\\xHH" escapes of them, optionally
+ * after "bytes:" (vLLM's form). false: not an entry whose text can be checked.
+ */
+static bool
+lp_entry_bytes(json_t *e, struct cst_buf *b)
+{
+	json_t *tok = json_object_get(e, "token"), *bytes = json_object_get(e, "bytes"), *v;
+	const char *t = json_string_value(tok);
+	size_t i, tn = json_string_length(tok);
+
+	cst_buf_reset(b);
+	if (t == NULL)
+		return false;
+	if (bytes == NULL || json_is_null(bytes))
+		return cst_buf_add(b, t, tn) == 0;
+	json_array_foreach(bytes, i, v) {
+		json_int_t x = json_integer_value(v);
+		char c = (char)x;
+
+		if (!json_is_integer(v) || x < 0 || x > 255 || cst_buf_add(b, &c, 1) != 0)
+			return false;
+	}
+	if (!json_is_array(bytes))
+		return false;
+	if (tn == b->len && memcmp(t, b->p, tn) == 0)
+		return true;
+	if (tn >= 6 && strncmp(t, "bytes:", 6) == 0) {
+		t += 6;
+		tn -= 6;
+	}
+	if (tn != 4 * b->len)
+		return false;
+	for (i = 0; i < b->len; i++) {
+		char want[5];
+
+		snprintf(want, sizeof(want), "\\x%02x", (unsigned char)b->p[i]);
+		if (strncasecmp(t + 4 * i, want, 4) != 0)
+			return false;
+	}
+	return true;
+}
+
+/* Whether logprobs value v carries tokens: a list with entries in it, or anything unexpected. */
+static bool
+carries_tokens(json_t *v)
+{
+	const char *k;
+	json_t *e;
+
+	if (v == NULL || json_is_null(v))
+		return false;
+	if (!json_is_object(v))
+		return true;
+	json_object_foreach(v, k, e)
+		if (!json_is_null(e) && !(json_is_array(e) && json_array_size(e) == 0))
+			return true;
+	return false;
+}
+
+/*
+ * The choice's logprobs after its texts went through (in: the event's logprobs, taken out of
+ * ch, may be NULL): the entries whose text was released unchanged go out in ch's logprobs,
+ * the others wait; final: the choice ends. Returns whether logprobs the upstream sent were
+ * dropped (the record says "strip").
+ */
+static bool
+lp_step(struct lp *lp, json_t *ch, json_t *in, bool final)
+{
+	json_t *entries = json_object_get(in, "content"), *out = NULL, *e, *lpo, *v;
+	bool sent = carries_tokens(in), bad = false, dropped = false;
+	struct cst_buf tok;
+	size_t used = 0;	/* raw bytes the entries sent here spelled */
+	const char *k;
+
+	if (lp->state == LP_WAIT)
+		lp->state = json_array_size(entries) > 0 ? LP_ON : lp->fed > 0 ? LP_OFF : LP_WAIT;
+	if (lp->state == LP_ON && entries != NULL && !json_is_null(entries) &&
+	    (!json_is_array(entries) || (lp->held == NULL && (lp->held = json_array()) == NULL) ||
+	    json_array_extend(lp->held, entries) != 0 || json_array_size(lp->held) > LP_HELD))
+		lp_off(lp);
+	if (lp->state != LP_ON) {
+		if (lp->state == LP_OFF)
+			lp_off(lp);
+		if (!sent && in != NULL)	/* no token in it: relayed as it came */
+			return json_object_set(ch, "logprobs", in) != 0;
+		return sent;
+	}
+	if ((out = json_array()) == NULL) {
+		lp_off(lp);
+		return sent;
+	}
+	cst_buf_init(&tok, LP_AHEAD);
+	while ((e = json_array_get(lp->held, 0)) != NULL) {
+		if (!lp_entry_bytes(e, &tok)) {
+			bad = true;
+			break;
+		}
+		if (lp->base + tok.len > lp->fed)
+			break;	/* its text has not come yet */
+		if (tok.len > 0 && memcmp(lp->raw.p + used, tok.p, tok.len) != 0) {
+			bad = true;	/* not the content's text */
+			break;
+		}
+		if (lp->base + tok.len > lp->clean || json_array_append(out, e) != 0)
+			break;	/* not released unchanged (yet) */
+		json_array_remove(lp->held, 0);
+		used += tok.len;
+		lp->base += tok.len;
+	}
+	cst_buf_free(&tok);
+	cst_buf_consume(&lp->raw, used);
+	if (json_array_size(out) > 0 || (sent && !bad && !lp->dirty)) {
+		/* The other token lists (a refusal's) are not held in step: dropped. */
+		lpo = json_object();
+		json_object_foreach(in, k, v) {
+			if (strcmp(k, "content") == 0)
+				continue;
+			if (json_is_array(v) && json_array_size(v) > 0) {
+				dropped = true;
+				v = json_null();
+			} else {
+				json_incref(v);
+			}
+			if (json_object_set_new(lpo, k, v) != 0) {	/* v's reference taken */
+				json_decref(lpo);
+				lpo = NULL;
+			}
+		}
+		if (lpo == NULL || json_object_set_new(lpo, "content", out) != 0 ||
+		    json_object_set_new(ch, "logprobs", lpo) != 0) {
+			json_decref(lpo);
+			lp_off(lp);
+			return true;	/* ch's logprobs stay null */
+		}
+	} else {
+		json_decref(out);
+	}
+	/* A rewrite or a mismatch ends them; so does the choice's end. */
+	if (bad || lp->dirty || final) {
+		dropped = dropped || json_array_size(lp->held) > 0;
+		lp_off(lp);
+	}
+	return dropped;
+}
+
 /*
  * Feeds a piece of sl's text (where names it; content: the choice's answer text, kept for a
  * redacted content log); *released: the text to send now (a new reference). false: blocked
@@ -510,6 +719,8 @@ feed(struct pass *ps, struct slot *sl, const char *where, bool content, const ch
 		return refuse(ps, where, "more than limits.response_bytes held");
 	if (content && log_copy(t))
 		cst__keep_content(t, out.log_text, out.log_len);
+	if (o->chat && sl == &ps->c->text[0])
+		lp_fed(&ps->c->lp, p, n, &out, cst_insp_stream_held(sl->s));
 	if ((*released = json_stringn_nocheck(out.text, out.len)) == NULL) {
 		block_reason(t, CST_INSP_N_CAT);
 		return false;
@@ -943,24 +1154,15 @@ delta_has_more(json_t *delta)
 	return false;
 }
 
-/* One choice of an event (or of the flushed event): every text rewritten. false: blocked. */
+/* One choice's texts (of an event, or of the flushed event). false: blocked. */
 static bool
-pass_choice(struct pass *ps, json_t *ch)
+pass_texts(struct pass *ps, json_t *ch)
 {
 	json_t *delta = ch;
-	bool made = false, had, ans;
+	bool made = false, ans;
 	char where[96];
 	size_t k;
 
-	if (null_logprobs(ch, &had) != 0) {	/* the tokens' text, not yet inspected */
-		block_reason(ps->t, CST_INSP_N_CAT);
-		return false;
-	}
-	if (had && !ps->o->logprobs_stripped) {
-		snprintf(where, sizeof(where), "choices[%zu].logprobs", ps->ci);
-		cst_txn_decide(ps->t, "inspect_out", "strip", where);
-		ps->o->logprobs_stripped = true;
-	}
 
 	if (!ps->o->chat) {
 		snprintf(where, sizeof(where), "choices[%zu].text", ps->ci);
@@ -1005,6 +1207,37 @@ out:
 	if (ps->final)
 		ps->c->ended = true;
 	return true;
+}
+
+/*
+ * One choice of an event (or of the flushed event): every text rewritten, and its logprobs
+ * kept in step with them (a chat choice's) or dropped. false: blocked.
+ */
+static bool
+pass_choice(struct pass *ps, json_t *ch)
+{
+	json_t *lp_in;
+	bool had, ok;
+	char where[96];
+
+	/* The tokens' text, not yet inspected: held until the text is released (chat content). */
+	lp_in = json_incref(json_object_get(ch, "logprobs"));
+	if (null_logprobs(ch, &had) != 0) {
+		json_decref(lp_in);
+		block_reason(ps->t, CST_INSP_N_CAT);
+		return false;
+	}
+	ok = pass_texts(ps, ch);
+	if (ok && (ps->o->chat ? lp_step(&ps->c->lp, ch, lp_in, ps->final) : had) &&
+	    !ps->o->logprobs_stripped) {
+		snprintf(where, sizeof(where), "choices[%zu].logprobs", ps->ci);
+		cst_txn_decide(ps->t, "inspect_out", "strip", where);
+		ps->o->logprobs_stripped = true;
+	}
+	json_decref(lp_in);
+	if (ok && json_array_size(json_object_get(json_object_get(ch, "logprobs"), "content")) > 0)
+		ps->keep = true;
+	return ok;
 }
 
 /* Appends "name: value" and a line end to b. */
@@ -1192,7 +1425,8 @@ cst__inspect_out_flush(struct cst_txn *t)
 				block_reason(t, CST_INSP_N_CAT);
 			return CST_OUT_BLOCK;
 		}
-		if (!(o->chat ? json_object_size(json_object_get(ch, "delta")) > 0 :
+		if (!(o->chat ? json_object_size(json_object_get(ch, "delta")) > 0 ||
+		    json_array_size(json_object_get(json_object_get(ch, "logprobs"), "content")) > 0 :
 		    json_object_get(ch, "text") != NULL)) {
 			json_decref(ch);
 			continue;

@@ -163,6 +163,46 @@ def lp_choice(text, fin=None):
 SCEN["logprobs"] = [chunk(choices=[lp_choice(p)]) for p in split_on("Mail %s now" % EMAIL,
                                                                     EMAIL, 3)] + \
     [chunk(choices=[lp_choice("", "stop")]), DONE]
+
+
+def lp_entry(token, raw=None):
+    """A logprobs entry: token, and its bytes when given (a piece of a character)."""
+    return {"token": token, "logprob": -0.5, "bytes": raw if raw is not None else
+            list(token.encode()), "top_logprobs": [{"token": token, "logprob": -0.5,
+                                                    "bytes": None}]}
+
+
+def lp_event(text, entries, fin=None):
+    return chunk(choices=[{"index": 0, "delta": {"content": text}, "finish_reason": fin,
+                           "logprobs": {"content": entries, "refusal": None}}])
+
+
+# logprobs held in step with the text: three words per event, one character ("’", three
+# bytes) in two tokens whose text arrives with the second, as vLLM sends it
+LP_TEXT = " ".join("word%d" % i for i in range(150)) + " it’s done."
+_words = LP_TEXT.split(" ")
+_ev = []
+for i in range(0, len(_words), 3):
+    piece = (" " if i else "") + " ".join(_words[i:i + 3])
+    if "’" in piece:
+        head, tail = piece.split("’")
+        _ev.append(lp_event(head, [lp_entry(head), lp_entry("bytes:\\xe2\\x80", [226, 128])]))
+        _ev.append(lp_event("’" + tail, [lp_entry("\\x99", [153]), lp_entry(tail)]))
+    else:
+        _ev.append(lp_event(piece, [lp_entry(piece)]))
+SCEN["lp_kept"] = _ev + [lp_event("", [], "stop"), DONE]
+# a rewrite: the tokens before it go out, then null
+LP_TEXT2 = LP_TEXT.replace("word120", "mail " + EMAIL)
+SCEN["lp_rewrite"] = [lp_event(w if i == 0 else " " + w, [lp_entry(w if i == 0 else " " + w)])
+                      for i, w in enumerate(LP_TEXT2.split(" "))] + [lp_event("", [], "stop"),
+                                                                   DONE]
+# tokens that do not spell the content: never relayed
+SCEN["lp_mismatch"] = [lp_event("Hello there.", [lp_entry("Hello " + EMAIL)]),
+                       lp_event("", [], "stop"), DONE]
+# content that keeps coming without logprobs after they began: past 64 KiB waiting, they end
+SCEN["lp_lag"] = ([lp_event("Start.", [lp_entry("Start.")])] +
+                  [chunk({"content": " " + FILLER}) for _ in range(130)] +
+                  [lp_event(" End.", [lp_entry(" End.")], "stop"), DONE])
 SCEN["refusal"] = [chunk({"role": "assistant", "content": None,
                           "refusal": "I can't share bob.sm"}),
                    chunk({"refusal": "ith@example.com and his data."}), chunk({}, "stop"), DONE]
@@ -502,3 +542,52 @@ def test_streamed_parts(make_gateway):
         assert any("a part that is neither text nor a refusal" in x for x in details(g, rid))
         body, _ = stream(g, key, "parts_block")
         assert body == chunk({"role": "assistant"}) + error_event("denied"), body
+
+
+def lp_received(body):
+    """Per data event: (content released so far, token bytes released so far)."""
+    text, toks, steps = b"", b"", []
+    for e in body.split("\n\n"):
+        if not e.startswith("data: {"):
+            continue
+        for ch in json.loads(e[6:])["choices"]:
+            text += (ch.get("delta", {}).get("content") or "").encode()
+            for x in (ch.get("logprobs") or {}).get("content") or []:
+                toks += bytes(x["bytes"])
+                assert x["top_logprobs"][0]["token"] == x["token"]
+            steps.append((text, toks))
+    return steps
+
+
+def test_streamed_logprobs(make_gateway):
+    """A stream's logprobs go out in step with the released text, never ahead of it, and stop
+    (null, one strip decision) at a rewrite or at tokens that do not spell the content."""
+    with Scripted(answer) as up:
+        g = make_gateway(extra_config=POLICY, upstream=up.url, start=False).start(timeout=90)
+        key = g.apikey()
+
+        body, rid = stream(g, key, "lp_kept")
+        steps = lp_received(body)
+        assert steps[-1] == (LP_TEXT.encode(), LP_TEXT.encode()), steps[-1]
+        assert all(text.startswith(toks) for text, toks in steps)  # never ahead of the text
+        assert len({toks for _, toks in steps if toks}) > 5, steps  # streamed, not at the end
+        assert not [x for x in g.record(rid)["decisions"] if x["action"] == "strip"]
+        assert "bytes:\\\\xe2\\\\x80" in body  # the partial character's token relayed
+
+        body, rid = stream(g, key, "lp_rewrite")
+        assert EMAIL not in body and "bob" not in body
+        text, toks = lp_received(body)[-1]
+        assert text == LP_TEXT2.replace(EMAIL, EMAIL_R).encode()
+        assert len(toks) > 200 and LP_TEXT2.encode().startswith(toks) and b"word120" not in toks
+        assert [x for x in g.record(rid)["decisions"] if x["action"] == "strip"] == [
+            {"stage": "inspect_out", "action": "strip", "detail": "choices[0].logprobs"}]
+
+        body, rid = stream(g, key, "lp_mismatch")
+        assert EMAIL not in body and "bob" not in body
+        assert lp_received(body)[-1] == (b"Hello there.", b"")
+        assert any(x["action"] == "strip" for x in g.record(rid)["decisions"])
+
+        body, rid = stream(g, key, "lp_lag")
+        text, toks = lp_received(body)[-1]
+        assert text == ("Start." + (" " + FILLER) * 130 + " End.").encode() and toks == b"Start."
+        assert any(x["action"] == "strip" for x in g.record(rid)["decisions"])
