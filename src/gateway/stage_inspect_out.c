@@ -10,9 +10,10 @@
  * these members that is neither a string nor null cannot be inspected and blocks.
  *
  * A choice's logprobs carry the text again, token by token. A non-streamed choice whose
- * texts were rewritten has its logprobs replaced by null (they would give the original back);
- * in a stream, where the text is released only after it is inspected, every choice's logprobs
- * are replaced by null, and the record says so once (a "strip" decision).
+ * texts were rewritten has its logprobs replaced by null (they would give the original back).
+ * In a stream, a choice's logprobs (a chat choice's logprobs.content entries, a completion's
+ * parallel lists) are held in step with its content (struct lp) and go out with the text they
+ * spell once it was released unchanged. The record says once when some were dropped ("strip").
  *
  * An answer other than 200 (the server's error; 5xx never reach the caller), a 200 answer of a
  * chat or completions route without a choices list, and a stream's data event that is not a
@@ -77,7 +78,7 @@ struct slot {
 };
 
 /*
- * The logprobs of a streamed chat choice's content, sent in step with its text: an entry goes
+ * The logprobs of a streamed choice's content (a completion's text), sent in step with it: an entry goes
  * out once the text it spells was released unchanged, and only when its bytes are exactly
  * the content's at its place (checked against the raw text kept from the first entry not yet
  * sent). A rewrite, an entry that does not match, content that came without logprobs, more
@@ -591,27 +592,131 @@ carries_tokens(json_t *v)
 	return false;
 }
 
+/* A completion's logprobs: parallel lists, one item per token. */
+static const char *const cmpl_lists[] = { "tokens", "token_logprobs", "top_logprobs",
+	"text_offset" };
+#define N_CMPL (sizeof(cmpl_lists) / sizeof(cmpl_lists[0]))
+
 /*
- * The choice's logprobs after its texts went through (in: the event's logprobs, taken out of
- * ch, may be NULL): the entries whose text was released unchanged go out in ch's logprobs,
- * the others wait; final: the choice ends. Returns whether logprobs the upstream sent were
- * dropped (the record says "strip").
+ * A completion's logprobs as entries: {"token": tokens[i], "token_logprobs": ..., ...} with
+ * the item of each list. NULL: not that shape (tokens not a list, a list of another length),
+ * or no memory.
  */
-static bool
-lp_step(struct lp *lp, json_t *ch, json_t *in, bool final)
+static json_t *
+cmpl_entries(json_t *in)
 {
-	json_t *entries = json_object_get(in, "content"), *out = NULL, *e, *lpo, *v;
-	bool sent = carries_tokens(in), bad = false, dropped = false;
-	struct cst_buf tok;
-	size_t used = 0;	/* raw bytes the entries sent here spelled */
+	json_t *tokens = json_object_get(in, "tokens"), *all, *e, *l;
+	size_t n = json_array_size(tokens), i, k;
+
+	if (!json_is_array(tokens))
+		return NULL;
+	for (k = 1; k < N_CMPL; k++)
+		if ((l = json_object_get(in, cmpl_lists[k])) != NULL && !json_is_null(l) &&
+		    (!json_is_array(l) || json_array_size(l) != n))
+			return NULL;
+	if ((all = json_array()) == NULL)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		if ((e = json_object()) == NULL || json_array_append_new(all, e) != 0 ||
+		    json_object_set(e, "token", json_array_get(tokens, i)) != 0) {
+			json_decref(all);
+			return NULL;
+		}
+		for (k = 1; k < N_CMPL; k++) {
+			json_t *v = json_array_get(json_object_get(in, cmpl_lists[k]), i);
+
+			if (v != NULL && json_object_set(e, cmpl_lists[k], v) != 0) {
+				json_decref(all);
+				return NULL;
+			}
+		}
+	}
+	return all;
+}
+
+/* Entries sent (out, taken) as a completion's logprobs: the parallel lists. NULL: no memory. */
+static json_t *
+cmpl_logprobs(json_t *out)
+{
+	json_t *lpo = json_object(), *l[N_CMPL], *e;
+	size_t i, k;
+
+	for (k = 0; k < N_CMPL; k++)
+		if (lpo == NULL || (l[k] = json_array()) == NULL ||
+		    json_object_set_new(lpo, cmpl_lists[k], l[k]) != 0) {
+			json_decref(lpo);
+			lpo = NULL;
+		}
+	json_array_foreach(out, i, e)
+		for (k = 0; lpo != NULL && k < N_CMPL; k++) {
+			json_t *v = json_object_get(e, k == 0 ? "token" : cmpl_lists[k]);
+
+			if (json_array_append(l[k], v != NULL ? v : json_null()) != 0) {
+				json_decref(lpo);
+				lpo = NULL;
+			}
+		}
+	json_decref(out);
+	return lpo;
+}
+
+/*
+ * Entries sent (out, taken) as a chat choice's logprobs: in's members with content replaced;
+ * its other token lists (a refusal's) are not held in step and go as null (*dropped set).
+ * NULL: no memory.
+ */
+static json_t *
+chat_logprobs(json_t *in, json_t *out, bool *dropped)
+{
+	json_t *lpo = json_object(), *v;
 	const char *k;
 
+	json_object_foreach(in, k, v) {
+		if (strcmp(k, "content") == 0)
+			continue;
+		if (json_is_array(v) && json_array_size(v) > 0) {
+			*dropped = true;
+			v = json_null();
+		} else {
+			json_incref(v);
+		}
+		if (json_object_set_new(lpo, k, v) != 0) {	/* v's reference taken */
+			json_decref(lpo);
+			lpo = NULL;
+		}
+	}
+	if (json_object_set_new(lpo, "content", out) != 0) {
+		json_decref(lpo);
+		return NULL;
+	}
+	return lpo;
+}
+
+/*
+ * The choice's logprobs after its texts went through (in: the event's logprobs, taken out of
+ * ch, may be NULL; chat: a chat choice's, else a completion's): the entries whose text was
+ * released unchanged go out in ch's logprobs, the others wait; final: the choice ends.
+ * Returns whether logprobs the upstream sent were dropped (the record says "strip").
+ */
+static bool
+lp_step(struct lp *lp, json_t *ch, json_t *in, bool final, bool chat)
+{
+	bool sent = carries_tokens(in), bad = false, dropped = false;
+	json_t *entries = NULL, *out = NULL, *e, *lpo;
+	struct cst_buf tok;
+	size_t used = 0;	/* raw bytes the entries sent here spelled */
+
+	if (sent && (entries = chat ? json_incref(json_object_get(in, "content")) :
+	    cmpl_entries(in)) == NULL && !chat)
+		bad = true;
 	if (lp->state == LP_WAIT)
-		lp->state = json_array_size(entries) > 0 ? LP_ON : lp->fed > 0 ? LP_OFF : LP_WAIT;
-	if (lp->state == LP_ON && entries != NULL && !json_is_null(entries) &&
+		lp->state = json_array_size(entries) > 0 ? LP_ON : lp->fed > 0 || bad ? LP_OFF :
+		    LP_WAIT;
+	if (lp->state == LP_ON && (bad || (entries != NULL && !json_is_null(entries) &&
 	    (!json_is_array(entries) || (lp->held == NULL && (lp->held = json_array()) == NULL) ||
-	    json_array_extend(lp->held, entries) != 0 || json_array_size(lp->held) > LP_HELD))
+	    json_array_extend(lp->held, entries) != 0 || json_array_size(lp->held) > LP_HELD))))
 		lp_off(lp);
+	json_decref(entries);
 	if (lp->state != LP_ON) {
 		if (lp->state == LP_OFF)
 			lp_off(lp);
@@ -644,25 +749,8 @@ lp_step(struct lp *lp, json_t *ch, json_t *in, bool final)
 	cst_buf_free(&tok);
 	cst_buf_consume(&lp->raw, used);
 	if (json_array_size(out) > 0 || (sent && !bad && !lp->dirty)) {
-		/* The other token lists (a refusal's) are not held in step: dropped. */
-		lpo = json_object();
-		json_object_foreach(in, k, v) {
-			if (strcmp(k, "content") == 0)
-				continue;
-			if (json_is_array(v) && json_array_size(v) > 0) {
-				dropped = true;
-				v = json_null();
-			} else {
-				json_incref(v);
-			}
-			if (json_object_set_new(lpo, k, v) != 0) {	/* v's reference taken */
-				json_decref(lpo);
-				lpo = NULL;
-			}
-		}
-		if (lpo == NULL || json_object_set_new(lpo, "content", out) != 0 ||
-		    json_object_set_new(ch, "logprobs", lpo) != 0) {
-			json_decref(lpo);
+		lpo = chat ? chat_logprobs(in, out, &dropped) : cmpl_logprobs(out);
+		if (lpo == NULL || json_object_set_new(ch, "logprobs", lpo) != 0) {
 			lp_off(lp);
 			return true;	/* ch's logprobs stay null */
 		}
@@ -719,7 +807,7 @@ feed(struct pass *ps, struct slot *sl, const char *where, bool content, const ch
 		return refuse(ps, where, "more than limits.response_bytes held");
 	if (content && log_copy(t))
 		cst__keep_content(t, out.log_text, out.log_len);
-	if (o->chat && sl == &ps->c->text[0])
+	if (sl == &ps->c->text[0])
 		lp_fed(&ps->c->lp, p, n, &out, cst_insp_stream_held(sl->s));
 	if ((*released = json_stringn_nocheck(out.text, out.len)) == NULL) {
 		block_reason(t, CST_INSP_N_CAT);
@@ -1228,14 +1316,14 @@ pass_choice(struct pass *ps, json_t *ch)
 		return false;
 	}
 	ok = pass_texts(ps, ch);
-	if (ok && (ps->o->chat ? lp_step(&ps->c->lp, ch, lp_in, ps->final) : had) &&
+	if (ok && lp_step(&ps->c->lp, ch, lp_in, ps->final, ps->o->chat) &&
 	    !ps->o->logprobs_stripped) {
 		snprintf(where, sizeof(where), "choices[%zu].logprobs", ps->ci);
 		cst_txn_decide(ps->t, "inspect_out", "strip", where);
 		ps->o->logprobs_stripped = true;
 	}
 	json_decref(lp_in);
-	if (ok && json_array_size(json_object_get(json_object_get(ch, "logprobs"), "content")) > 0)
+	if (ok && carries_tokens(json_object_get(ch, "logprobs")))
 		ps->keep = true;
 	return ok;
 }
@@ -1425,9 +1513,9 @@ cst__inspect_out_flush(struct cst_txn *t)
 				block_reason(t, CST_INSP_N_CAT);
 			return CST_OUT_BLOCK;
 		}
-		if (!(o->chat ? json_object_size(json_object_get(ch, "delta")) > 0 ||
-		    json_array_size(json_object_get(json_object_get(ch, "logprobs"), "content")) > 0 :
-		    json_object_get(ch, "text") != NULL)) {
+		if (!(carries_tokens(json_object_get(ch, "logprobs")) || (o->chat ?
+		    json_object_size(json_object_get(ch, "delta")) > 0 :
+		    json_object_get(ch, "text") != NULL))) {
 			json_decref(ch);
 			continue;
 		}

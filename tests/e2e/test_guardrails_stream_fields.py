@@ -203,6 +203,30 @@ SCEN["lp_mismatch"] = [lp_event("Hello there.", [lp_entry("Hello " + EMAIL)]),
 SCEN["lp_lag"] = ([lp_event("Start.", [lp_entry("Start.")])] +
                   [chunk({"content": " " + FILLER}) for _ in range(130)] +
                   [lp_event(" End.", [lp_entry(" End.")], "stop"), DONE])
+
+
+def cmpl_event(text, tokens, offset, fin=None):
+    """A /v1/completions stream event whose logprobs are the parallel lists."""
+    return "data: " + compact({"id": "cmpl-1", "object": "text_completion", "model": "demo-model",
+                               "choices": [{"index": 0, "text": text, "finish_reason": fin,
+                                            "logprobs": {
+                                                "tokens": tokens,
+                                                "token_logprobs": [-0.5] * len(tokens),
+                                                "top_logprobs": [{t: -0.5} for t in tokens],
+                                                "text_offset": [offset] * len(tokens)}}]}) + "\n\n"
+
+
+_off = [0]
+
+
+def _cmpl(w):
+    ev = cmpl_event(w, [w], _off[0])
+    _off[0] += len(w.encode())
+    return ev
+
+
+SCEN["lp_cmpl"] = [_cmpl(w if i == 0 else " " + w) for i, w in enumerate(LP_TEXT2.split(" "))] + \
+    [cmpl_event("", [], 0, "stop"), DONE]
 SCEN["refusal"] = [chunk({"role": "assistant", "content": None,
                           "refusal": "I can't share bob.sm"}),
                    chunk({"refusal": "ith@example.com and his data."}), chunk({}, "stop"), DONE]
@@ -278,7 +302,7 @@ ANSWERS = {
 
 
 def answer(req):
-    name = req["messages"][-1]["content"]
+    name = req["messages"][-1]["content"] if "messages" in req else req["prompt"]
     if name in STATUS:
         status, ctype, body = STATUS[name]
         return status, ctype, (body if isinstance(body, str) else json.dumps(body)).encode()
@@ -287,11 +311,16 @@ def answer(req):
     return "application/json", json.dumps(ANSWERS[name]).encode()
 
 
-def stream(g, key, name):
+def stream(g, key, name, completions=False):
     c = g.conn(timeout=20)
-    c.request("POST", "/v1/chat/completions", json.dumps({
-        "model": "demo-model", "stream": True, "messages": [{"role": "user", "content": name}]}),
-        {"Authorization": "Bearer " + key, "Content-Type": "application/json"})
+    req = {"model": "demo-model", "stream": True}
+    if completions:
+        req["prompt"] = name
+    else:
+        req["messages"] = [{"role": "user", "content": name}]
+    c.request("POST", "/v1/completions" if completions else "/v1/chat/completions",
+              json.dumps(req), {"Authorization": "Bearer " + key,
+                                "Content-Type": "application/json"})
     r = c.getresponse()
     body = r.read().decode()
     c.close()
@@ -590,4 +619,22 @@ def test_streamed_logprobs(make_gateway):
         body, rid = stream(g, key, "lp_lag")
         text, toks = lp_received(body)[-1]
         assert text == ("Start." + (" " + FILLER) * 130 + " End.").encode() and toks == b"Start."
+        assert any(x["action"] == "strip" for x in g.record(rid)["decisions"])
+
+        # /v1/completions: the parallel lists, in step up to the rewrite, offsets kept
+        body, rid = stream(g, key, "lp_cmpl", completions=True)
+        assert EMAIL not in body and "bob" not in body
+        text, toks, offs = "", "", []
+        for e in body.split("\n\n"):
+            if e.startswith("data: {"):
+                for ch in json.loads(e[6:])["choices"]:
+                    text += ch.get("text", "")
+                    lp = ch.get("logprobs") or {}
+                    assert text.startswith(toks + "".join(lp.get("tokens", [])))
+                    toks += "".join(lp.get("tokens", []))
+                    offs += lp.get("text_offset", [])
+                    assert len(lp.get("top_logprobs", [])) == len(lp.get("tokens", []))
+        assert text == LP_TEXT2.replace(EMAIL, EMAIL_R)
+        assert len(toks) > 200 and LP_TEXT2.startswith(toks) and "word120" not in toks
+        assert offs == sorted(offs) and offs[-1] == len(toks) - len(toks.split(" ")[-1]) - 1
         assert any(x["action"] == "strip" for x in g.record(rid)["decisions"])
