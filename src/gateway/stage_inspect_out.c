@@ -33,8 +33,8 @@
  * held-back stream and its thinking parts' text through a thinking one. A reasoning text
  * (reasoning_content, reasoning, thinking) ends where the answer begins (content text, a
  * refusal or a call): its held rest goes out in that event, before the answer's text; more
- * reasoning after that starts a new held-back stream. More name text for that call later, text for a choice after its
- * finish_reason, a tool-call index of MAX_TOOLS or more, or more than limits.response_bytes
+ * reasoning after that starts a new held-back stream. More name text for a tool call after
+ * the event that carried it, text for a choice after its finish_reason, a tool-call index of MAX_TOOLS or more, or more than limits.response_bytes
  * held over all texts end the stream as a block does: with an error event of type
  * guardrail_violation and no [DONE], never releasing what was not inspected. Each piece with
  * findings adds one decision to the record naming the member
@@ -78,9 +78,9 @@ struct slot {
 };
 
 /*
- * The logprobs of a streamed choice's content (a completion's text), sent in step with it: an entry goes
- * out once the text it spells was released unchanged, and only when its bytes are exactly
- * the content's at its place (checked against the raw text kept from the first entry not yet
+ * The logprobs of a streamed choice's content (a completion's text), sent in step with it: an
+ * entry goes out once the text it spells was released unchanged, and only when its bytes are
+ * exactly the content's at its place (checked against the raw text kept from the first entry not yet
  * sent). A rewrite, an entry that does not match, content that came without logprobs, more
  * than LP_AHEAD bytes or LP_HELD entries waiting, end them for the choice: null from then on,
  * one "strip" decision.
@@ -92,9 +92,9 @@ struct lp {
 	int state;		/* LP_WAIT: no logprobs and no content yet */
 	json_t *held;		/* entries received and not yet sent */
 	struct cst_buf raw;	/* the content's raw bytes from offset base on */
-	size_t base;		/* where the first held entry (or the next one) starts */
-	size_t fed;		/* content bytes fed */
-	size_t released;	/* of which released */
+	size_t base;		/* where the first held entry (or the next one) starts; the
+				 * content fed ends at base + raw.len */
+	size_t released;	/* content bytes released */
 	size_t clean;		/* released unchanged up to here */
 	bool dirty;		/* a release was rewritten */
 };
@@ -520,8 +520,7 @@ lp_fed(struct lp *lp, const char *p, size_t n, const struct cst_insp_stream_out 
 		lp_off(lp);
 		return;
 	}
-	lp->fed += n;
-	rel = lp->fed - held;
+	rel = lp->base + lp->raw.len - held;
 	cnt = rel - lp->released;
 	if (!lp->dirty && out->len == cnt && (cnt == 0 || memcmp(out->text, lp->raw.p +
 	    (lp->released - lp->base), cnt) == 0))
@@ -548,6 +547,8 @@ lp_entry_bytes(json_t *e, struct cst_buf *b)
 		return false;
 	if (bytes == NULL || json_is_null(bytes))
 		return cst_buf_add(b, t, tn) == 0;
+	if (!json_is_array(bytes))
+		return false;
 	json_array_foreach(bytes, i, v) {
 		json_int_t x = json_integer_value(v);
 		char c = (char)x;
@@ -555,8 +556,6 @@ lp_entry_bytes(json_t *e, struct cst_buf *b)
 		if (!json_is_integer(v) || x < 0 || x > 255 || cst_buf_add(b, &c, 1) != 0)
 			return false;
 	}
-	if (!json_is_array(bytes))
-		return false;
 	if (tn == b->len && memcmp(t, b->p, tn) == 0)
 		return true;
 	if (tn >= 6 && strncmp(t, "bytes:", 6) == 0) {
@@ -710,7 +709,7 @@ lp_step(struct lp *lp, json_t *ch, json_t *in, bool final, bool chat)
 	    cmpl_entries(in)) == NULL && !chat)
 		bad = true;
 	if (lp->state == LP_WAIT)
-		lp->state = json_array_size(entries) > 0 ? LP_ON : lp->fed > 0 || bad ? LP_OFF :
+		lp->state = json_array_size(entries) > 0 ? LP_ON : lp->raw.len > 0 || bad ? LP_OFF :
 		    LP_WAIT;
 	if (lp->state == LP_ON && (bad || (entries != NULL && !json_is_null(entries) &&
 	    (!json_is_array(entries) || (lp->held == NULL && (lp->held = json_array()) == NULL) ||
@@ -734,7 +733,7 @@ lp_step(struct lp *lp, json_t *ch, json_t *in, bool final, bool chat)
 			bad = true;
 			break;
 		}
-		if (lp->base + tok.len > lp->fed)
+		if (tok.len > lp->raw.len - used)
 			break;	/* its text has not come yet */
 		if (tok.len > 0 && memcmp(lp->raw.p + used, tok.p, tok.len) != 0) {
 			bad = true;	/* not the content's text */
@@ -1045,6 +1044,25 @@ answering(json_t *delta)
 }
 
 /*
+ * Ends sl's text if it has one open (where names it; content as for feed): its held rest to
+ * *rest, NULL when there is none. false: blocked.
+ */
+static bool
+slot_rest(struct pass *ps, struct slot *sl, const char *where, bool content, json_t **rest)
+{
+	*rest = NULL;
+	if (sl->s == NULL || sl->ended)
+		return true;
+	if (!feed(ps, sl, where, content, "", 0, true, rest))
+		return false;
+	if (json_string_length(*rest) == 0) {
+		json_decref(*rest);
+		*rest = NULL;
+	}
+	return true;
+}
+
+/*
  * Ends the choice's thinking text (the answer begins, or the choice ends): its held rest as a
  * thinking part to *part (NULL: nothing held). false: blocked.
  */
@@ -1052,20 +1070,18 @@ static bool
 close_thinking(struct pass *ps, json_t **part)
 {
 	struct slot *th = &ps->c->thinking;
+	bool open = th->s != NULL && !th->ended;
 	char where[96];
 	json_t *rel;
 
 	*part = NULL;
-	if (th->s == NULL || th->ended)
-		return true;
 	snprintf(where, sizeof(where), "choices[%zu].delta.content.thinking", ps->ci);
-	if (!feed(ps, th, where, false, "", 0, true, &rel))
+	if (!slot_rest(ps, th, where, false, &rel))
 		return false;
-	th->reopen = !ps->final;
-	if (json_string_length(rel) == 0) {
-		json_decref(rel);
+	if (open)
+		th->reopen = !ps->final;
+	if (rel == NULL)
 		return true;
-	}
 	*part = json_pack("{s:s,s:[{s:s,s:o}]}", "type", "thinking", "thinking", "type", "text",
 	    "text", rel);
 	if (*part == NULL) {
@@ -1111,11 +1127,11 @@ part_text(struct pass *ps, struct slot *sl, json_t *list, size_t *j, const char 
 	return true;
 }
 
-/* Appends part to list (taking its reference; NULL: nothing). false: no memory, blocked. */
+/* Appends part to list (taking its reference; NULL: made without memory). false: blocked. */
 static bool
 append_part(struct pass *ps, json_t *list, json_t *part)
 {
-	if (part == NULL || json_array_append_new(list, part) == 0)
+	if (part != NULL && json_array_append_new(list, part) == 0)
 		return true;
 	block_reason(ps->t, CST_INSP_N_CAT);
 	return false;
@@ -1172,18 +1188,11 @@ content_parts(struct pass *ps, json_t *delta, json_t *list)
 			return false;
 	}
 	if (ps->final) {
-		if (!close_thinking(ps, &think) || !append_part(ps, list, think))
+		if (!close_thinking(ps, &think) || (think != NULL && !append_part(ps, list, think)))
 			return false;
-		if (ps->c->text[0].s != NULL && !ps->c->text[0].ended) {
-			if (!feed(ps, &ps->c->text[0], wc, true, "", 0, true, &rel))
-				return false;
-			if (!append_part(ps, list, json_string_length(rel) == 0 ? NULL :
-			    json_pack("{s:s,s:O}", "type", "text", "text", rel))) {
-				json_decref(rel);
-				return false;
-			}
-			json_decref(rel);
-		}
+		if (!slot_rest(ps, &ps->c->text[0], wc, true, &rel) || (rel != NULL &&
+		    !append_part(ps, list, json_pack("{s:s,s:o}", "type", "text", "text", rel))))
+			return false;
 	}
 	if (json_array_size(list) == 0)
 		json_object_del(delta, "content");
@@ -1251,7 +1260,6 @@ pass_texts(struct pass *ps, json_t *ch)
 	char where[96];
 	size_t k;
 
-
 	if (!ps->o->chat) {
 		snprintf(where, sizeof(where), "choices[%zu].text", ps->ci);
 		if (!text_member(ps, &ps->c->text[0], ch, "text", where, ps->final, true))
@@ -1304,13 +1312,12 @@ out:
 static bool
 pass_choice(struct pass *ps, json_t *ch)
 {
-	json_t *lp_in;
-	bool had, ok;
+	json_t *lp_in = json_incref(json_object_get(ch, "logprobs"));
+	bool ok;
 	char where[96];
 
-	/* The tokens' text, not yet inspected: held until the text is released (chat content). */
-	lp_in = json_incref(json_object_get(ch, "logprobs"));
-	if (null_logprobs(ch, &had) != 0) {
+	/* The tokens' text, not yet inspected: held until the text is released. */
+	if (lp_in != NULL && json_object_set_new(ch, "logprobs", json_null()) != 0) {
 		json_decref(lp_in);
 		block_reason(ps->t, CST_INSP_N_CAT);
 		return false;
