@@ -30,6 +30,7 @@ enum { N_MAP, N_SEQ, N_STR, N_OTHER };
 struct node {
 	uint8_t type;
 	size_t off;		/* file offset of the node's first byte */
+	size_t end;		/* YAML scalars: the file offset just past the node, else 0 */
 	char *s;		/* N_STR: the value, decoded, NUL-terminated */
 	size_t len;
 	uint32_t *map;		/* JSON strings: the file offset of each byte of s */
@@ -459,6 +460,7 @@ yaml_parse(const char *d, size_t len, struct node *roots, char *err, size_t err_
 		case YAML_SCALAR_EVENT:
 		case YAML_ALIAS_EVENT:
 			c.off = mark_off(d, len, &l, &ev.start_mark);
+			c.end = mark_off(d, len, &l, &ev.end_mark);
 			if (ev.type == YAML_SCALAR_EVENT) {
 				c.type = N_STR;
 				c.len = ev.data.scalar.length;
@@ -747,12 +749,22 @@ b64_value(const struct node *v, char **out, size_t *out_len)
 	return 0;
 }
 
+/* The file offset just past string node v placed at `at` (a JSON string's last byte, a
+ * YAML scalar's end), at least at. */
+static size_t
+value_end(const struct node *v, size_t at)
+{
+	size_t e = v->map != NULL && v->len > 0 ? v->map[v->len - 1] + 1 : v->end;
+
+	return e > at ? e : at;
+}
+
 /* A base64 value: decoded, with "key: " before it, placed at the node `at`. */
 static int
 add_b64(struct cx *x, const char *key, const struct node *v, size_t at, const char *what)
 {
 	char where[400], pre[160], *dec;
-	size_t dl;
+	size_t dl, n;
 	int pn, r;
 
 	if (v->type != N_STR)
@@ -767,8 +779,11 @@ add_b64(struct cx *x, const char *key, const struct node *v, size_t at, const ch
 	}
 	where_of(x, " (base64-decoded)", where, sizeof(where));
 	pn = key != NULL ? snprintf(pre, sizeof(pre), "%.120s: ", key) : 0;
+	n = x->o->n;
 	r = seg_add(x->o, pre, pn > 0 ? (size_t)pn : 0, dec, dl, NULL, at, true, where);
 	cst_freezero(dec, dl);
+	if (r == 0 && x->o->n > n)
+		x->o->v[n].end = value_end(v, at);
 	return r;
 }
 

@@ -14,7 +14,7 @@
  * path, rule and secret is reported once, at the commit that introduced it, also when a later
  * commit deletes it. Nothing is diffed and no patch text is built: each blob's lines are
  * hashed once and the hashes kept (in order, within LSET_BUDGET), and a changed file's added
- * lines are its lines whose hash is in no parent's (a hash table per parent, per change).
+ * lines are its lines whose hash is in no parent's (one table of the parents' lines per change).
  *
  * Which blobs are inspected whole (the engine over the raw text and the context segments,
  * once per blob id and file kind, whatever number of commits and paths share it):
@@ -62,11 +62,12 @@
 #include "core/err.h"
 #include "posture/gitpack.h"
 
-#define MAX_PARENTS 64
+/* Most parents of one commit (git sets none; Linux has a 66-parent merge): past it the
+ * commit is an error. Every array sized by a commit's parents is on the heap. */
+#define MAX_PARENTS 1024
 #define MAX_PATH 4096
 #define MAX_TREE_DEPTH 256		/* trees nested deeper (or a tree within itself): an error */
 #define MAX_COMMIT_FILES ((size_t)1 << 20)	/* changed files in one commit (a "git bomb") */
-#define MAX_SPAN_LINES 256		/* lines of one secret compared with the parents */
 /* Largest tree read from a pack (a larger one is read through libgit2). */
 #define MAX_TREE ((size_t)64 << 20)
 /* Most bytes of line-hash sets kept: past it, a blob's set is built again when needed. */
@@ -162,9 +163,9 @@ struct ctree {
 	bool used;
 };
 
-/* A parent's lines for the time of one change: a hash table in a reused buffer. */
+/* A change's parents' lines: a hash table in a reused buffer. */
 struct lref {
-	const uint64_t *h;	/* NULL: no such file */
+	const uint64_t *h;
 	size_t n;		/* slots, a power of two */
 };
 
@@ -182,8 +183,10 @@ struct wk {
 	size_t blob_cap, pblob_cap, text_cap;
 	uint64_t *lh, *plh;		/* reused: line hashes of the blob, of a parent */
 	size_t lh_cap, plh_cap;
-	uint64_t *tb[MAX_PARENTS];	/* reused: the parents' line tables of a change */
-	size_t tb_cap[MAX_PARENTS];
+	uint64_t *tb;			/* reused: a change's parents' lines, one table */
+	size_t tb_cap;
+	struct blob **pb;		/* reused: a change's parents' blobs */
+	size_t pb_cap;
 	struct achunk {
 		uint64_t *p;
 		size_t bytes;
@@ -211,6 +214,16 @@ struct gs {
 					 * under mu: workers read it under mu too) */
 	size_t n_pars, cap_pars;
 	/* phase 1 only */
+	git_oid *par;			/* the walked commit's parents (MAX_PARENTS) */
+	struct tree *pt;		/* their trees (MAX_PARENTS) */
+	/* per tree depth of diff_tree: the parents' entries and subtrees, cap of each */
+	struct level {
+		struct tree *psub;
+		size_t *cur;
+		const struct tent **pe;
+		const git_oid **pid;
+		size_t cap;
+	} lv[MAX_TREE_DEPTH + 1];
 	struct tree *tpool;		/* tree buffers to reuse */
 	struct ctree *ct;		/* commit -> tree, of the commits walked */
 	size_t ct_cap;
@@ -593,35 +606,6 @@ blob_ensure(struct wk *w, struct blob *b)
 	return 0;
 }
 
-/* The table of lh[0..n) into w->tb[k]: at least twice n slots, so probes stay short. */
-static int
-lset_table(struct wk *w, size_t k, const uint64_t *lh, size_t n, struct lref *out)
-{
-	size_t c = 16, i, j;
-	uint64_t *h;
-
-	while (c < 2 * n)
-		c *= 2;
-	if (w->tb_cap[k] < c) {
-		if ((h = cst_reallocarray(w->tb[k], c, sizeof(*h))) == NULL)
-			return CST_ENOMEM;
-		w->tb[k] = h;
-		w->tb_cap[k] = c;
-	}
-	h = w->tb[k];
-	memset(h, 0, c * sizeof(*h));
-	for (i = 0; i < n; i++) {
-		uint64_t x = SET_KEY(lh[i]);
-
-		for (j = (size_t)x & (c - 1); h[j] != 0 && h[j] != x; j = (j + 1) & (c - 1))
-			;
-		h[j] = x;
-	}
-	out->h = h;
-	out->n = c;
-	return 0;
-}
-
 /*
  * The line hashes of blob b (read: blob_ensure): kept ones, or built again into the thread's
  * parent buffers. *h NULL: b cannot be read (as no such file). 0; CST_ENOMEM.
@@ -650,21 +634,84 @@ blob_lines(struct wk *w, const struct blob *b, const uint64_t **h, size_t *n)
 	return 0;
 }
 
+/* Adds line hashes lh[0..n) to the table h of c slots (a power of two, more than the lines). */
+static void
+lset_put(uint64_t *h, size_t c, const uint64_t *lh, size_t n)
+{
+	size_t i, j;
+
+	for (i = 0; i < n; i++) {
+		uint64_t x = SET_KEY(lh[i]);
+
+		for (j = (size_t)x & (c - 1); h[j] != 0 && h[j] != x; j = (j + 1) & (c - 1))
+			;
+		h[j] = x;
+	}
+}
+
+/*
+ * The lines of a change's parents' versions (pb[0..np), NULL: no such file) as one hash
+ * table in w->tb, at least twice their number of slots so probes stay short: a line is added
+ * when its hash is in no parent's version, so not in the table. 0; CST_ENOMEM.
+ */
+static int
+parents_table(struct wk *w, struct blob *const *pb, size_t np, struct lref *out)
+{
+	const uint64_t *ph, *one = NULL;
+	size_t c = 16, total = 0, pn, n_one = 0, with = 0, k;
+	int r;
+
+	for (k = 0; k < np; k++)	/* how many lines in all */
+		if (pb[k] != NULL) {
+			if ((r = blob_lines(w, pb[k], &ph, &pn)) != 0)
+				return r;
+			if (ph != NULL) {
+				one = ph;
+				n_one = pn;
+				total += pn;
+				with++;
+			}
+		}
+	while (c < 2 * total)
+		c *= 2;
+	if (w->tb_cap < c) {
+		uint64_t *v = cst_reallocarray(w->tb, c, sizeof(*v));
+
+		if (v == NULL)
+			return CST_ENOMEM;
+		w->tb = v;
+		w->tb_cap = c;
+	}
+	memset(w->tb, 0, c * sizeof(*w->tb));
+	if (with == 1)	/* the one version, read already (its hashes may be in w->plh) */
+		lset_put(w->tb, c, one, n_one);
+	for (k = 0; k < np && with > 1; k++)
+		if (pb[k] != NULL) {
+			if ((r = blob_lines(w, pb[k], &ph, &pn)) != 0)
+				return r;
+			if (ph != NULL)
+				lset_put(w->tb, c, ph, pn);
+		}
+	out->h = w->tb;
+	out->n = c;
+	return 0;
+}
+
 /* ---- phase 2: one change's blob work (any thread) ---- */
 
 /*
  * Whether the added lines of d[0..len) (line hashes lh[], in order; a line is added when its
- * hash is in no parent's table) are worth the whole-blob inspection: *worth when lines are
+ * hash is not in the parents' table par) are worth the whole-blob inspection: *worth when lines are
  * added and they, each run with one line of context before and after, inspected as plain
  * text, give a finding or an error (or hold a NUL or a PEM "-----BEGIN" line).
  */
 static int
 added_worth(struct wk *w, const char *d, size_t len, const uint64_t *lh,
-    const struct lref *par, size_t np, bool *worth)
+    const struct lref *par, bool *worth)
 {
 	const char *p, *end = d + len, *prev = NULL, *cut = d;
 	char *text;
-	size_t tl = 0, k, ln = 0;
+	size_t tl = 0, ln = 0;
 	bool pending = false;	/* the line after an added run is still to be taken */
 	bool any = false;
 	struct cst_sec_blob wb;
@@ -680,11 +727,7 @@ added_worth(struct wk *w, const char *d, size_t len, const uint64_t *lh,
 	text = w->text;
 	for (p = d; p < end;) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p)), *e = nl ? nl + 1 : end;
-		uint64_t h = lh[ln++];
-		bool added = true;
-
-		for (k = 0; k < np && added; k++)
-			added = par[k].h == NULL || !lset_has(par[k].h, par[k].n, h);
+		bool added = !lset_has(par->h, par->n, lh[ln++]);
 		if (added || pending) {
 			const char *from = added && prev != NULL && prev >= cut ? prev : p;
 
@@ -743,24 +786,45 @@ inspect_whole(struct wk *w, struct bk *k, const char *d, size_t len)
 	return 0;
 }
 
+/* Change c's parents' blobs (NULL: no such file) into w->pb[0..c->np). 0; CST_ENOMEM. */
+static int
+change_parents(struct wk *w, const struct chg *c)
+{
+	struct gs *g = w->g;
+	size_t j;
+
+	if (w->pb_cap < c->np) {
+		struct blob **v = cst_reallocarray(w->pb, c->np, sizeof(*v));
+
+		if (v == NULL)
+			return CST_ENOMEM;
+		w->pb = v;
+		w->pb_cap = c->np;
+	}
+	pthread_mutex_lock(&g->mu);	/* phase 1 may be growing gs.pars */
+	for (j = 0; j < c->np; j++)
+		w->pb[j] = g->pars[c->par + j] != NONE ? blob_at(g, g->pars[c->par + j]) : NULL;
+	pthread_mutex_unlock(&g->mu);
+	return 0;
+}
+
 /* The blob work of change i (see the top of the file). 0; CST_ENOMEM. */
 static int
 work_change(struct wk *w, uint32_t i)
 {
 	struct gs *g = w->g;
 	const struct chg *c = chg_at(g, i);
-	struct blob *b = blob_at(g, c->blob), *pb[MAX_PARENTS];
+	struct blob *b = blob_at(g, c->blob), **pb = NULL;
 	struct bk *k = bk_at(g, c->bk);
-	struct lref par[MAX_PARENTS];
-	const uint64_t *ph, *lh;
-	size_t j, len, nl, pn;
+	struct lref par;
+	const uint64_t *lh;
+	size_t j, len, nl;
 	bool mine, worth = true;
 	int r, expect = B_UNREAD;
 
-	pthread_mutex_lock(&g->mu);
-	for (j = 0; j < c->np; j++)
-		pb[j] = g->pars[c->par + j] != NONE ? blob_at(g, g->pars[c->par + j]) : NULL;
-	pthread_mutex_unlock(&g->mu);
+	if ((r = change_parents(w, c)) != 0)
+		return r;
+	pb = w->pb;
 	for (j = 0; j < c->np; j++)	/* every parent's state is known to phase 3 */
 		if (pb[j] != NULL && (r = blob_ensure(w, pb[j])) != 0)
 			return r;
@@ -797,15 +861,8 @@ work_change(struct wk *w, uint32_t i)
 		return 0;	/* counted in phase 3 */
 	if (!g->full && !cst__sec_context_applies((enum cst_sec_kind)k->kind, w->blob, len,
 	    w->needles)) {
-		for (j = 0; j < c->np; j++) {
-			par[j].h = NULL;
-			if (pb[j] == NULL)
-				continue;
-			if ((r = blob_lines(w, pb[j], &ph, &pn)) != 0 ||
-			    (ph != NULL && (r = lset_table(w, j, ph, pn, &par[j])) != 0))
-				return r;
-		}
-		if ((r = added_worth(w, w->blob, len, lh, par, c->np, &worth)) != 0)
+		if ((r = parents_table(w, pb, c->np, &par)) != 0 ||
+		    (r = added_worth(w, w->blob, len, lh, &par, &worth)) != 0)
 			return r;
 	}
 	if (!worth)
@@ -1253,6 +1310,30 @@ commit_over(struct gs *g, const char *why)
 	    "scanned", why);
 }
 
+/* The arrays of diff_tree at depth, for np parents: in g->lv[depth]. 0; CST_ENOMEM. */
+static int
+level_at(struct gs *g, unsigned depth, size_t np, struct level **out)
+{
+	struct level *lv = &g->lv[depth];
+
+	if (lv->cap < np) {
+		size_t each = sizeof(*lv->psub) + sizeof(*lv->cur) + sizeof(*lv->pe) +
+		    sizeof(*lv->pid);
+		char *v = cst_calloc(np, each);	/* psub first: every part stays aligned */
+
+		if (v == NULL)
+			return CST_ENOMEM;
+		cst_free(lv->psub);
+		lv->psub = (struct tree *)v;
+		lv->cur = (size_t *)(v + np * sizeof(*lv->psub));
+		lv->pe = (const struct tent **)(lv->cur + np);
+		lv->pid = (const git_oid **)(lv->pe + np);
+		lv->cap = np;
+	}
+	*out = lv;
+	return 0;
+}
+
 /*
  * Compares tree t, depth levels below the commit's, with the parents' trees pt[0..np) (n == 0
  * and buf NULL: no such tree), recording each changed file.
@@ -1261,18 +1342,24 @@ static int
 diff_tree(struct gs *g, const struct tree *t, struct tree *pt, size_t np, size_t plen,
     unsigned depth)
 {
-	size_t i, k, cur[MAX_PARENTS] = { 0 };
-	int r = 0;
+	struct level *lv;
+	const struct tent **pe;
+	size_t i, k;
+	int r;
 
 	if (depth > MAX_TREE_DEPTH)
 		return commit_over(g, "trees nested more than 256 deep");
+	if ((r = level_at(g, depth, np, &lv)) != 0)
+		return r;
+	pe = lv->pe;
+	for (k = 0; k < np; k++)
+		lv->cur[k] = 0;
 	for (i = 0; i < t->n && r == 0 && !g->commit_over; i++) {
-		const struct tent *e = &t->e[i], *pe[MAX_PARENTS];
-		const git_oid *pid[MAX_PARENTS];
+		const struct tent *e = &t->e[i];
 		bool same = false;
 
 		for (k = 0; k < np; k++) {
-			pe[k] = tree_find(&pt[k], e->name, e->nl, &cur[k]);
+			pe[k] = tree_find(&pt[k], e->name, e->nl, &lv->cur[k]);
 			if (pe[k] != NULL && git_oid_equal(&pe[k]->id, &e->id) &&
 			    pe[k]->mode == e->mode)
 				same = true;	/* unchanged against this parent: nothing new */
@@ -1289,7 +1376,7 @@ diff_tree(struct gs *g, const struct tree *t, struct tree *pt, size_t np, size_t
 		memcpy(g->path + plen + (plen > 0), e->name, e->nl);
 		g->path[plen + (plen > 0) + e->nl] = '\0';
 		if (e->mode == GIT_FILEMODE_TREE) {
-			struct tree sub, psub[MAX_PARENTS];
+			struct tree sub, *psub = lv->psub;
 
 			if ((r = tree_read(g, &e->id, &sub)) != 0) {
 				r = obj_err(g, r, g->w[0].why, g->path, "cannot read the tree");
@@ -1309,10 +1396,11 @@ diff_tree(struct gs *g, const struct tree *t, struct tree *pt, size_t np, size_t
 			}
 		} else {
 			for (k = 0; k < np; k++)
-				pid[k] = pe[k] != NULL && is_blob_mode(pe[k]->mode) ? &pe[k]->id : NULL;
+				lv->pid[k] = pe[k] != NULL && is_blob_mode(pe[k]->mode) ?
+				    &pe[k]->id : NULL;
 			r = ++g->commit_files > MAX_COMMIT_FILES ?
 			    commit_over(g, "more than 1,048,576 changed files") :
-			    record_change(g, &e->id, pid, np);
+			    record_change(g, &e->id, lv->pid, np);
 		}
 		g->path[plen] = '\0';
 	}
@@ -1356,8 +1444,8 @@ header_oid(const char **p, const char *end, const char *key, size_t kl, git_oid 
 
 /*
  * The tree and parents of commit oid from its object (from libgit2's cache: the history walk
- * has just read it): "tree HEX" then "parent HEX" lines, as git writes them. *np parents
- * (more than MAX_PARENTS: *np is MAX_PARENTS + 1). 0; CST_EIO (not a commit that can be read
+ * has just read it): "tree HEX" then "parent HEX" lines, as git writes them. *np parents,
+ * into par unless NULL (more than MAX_PARENTS: *np is MAX_PARENTS + 1). 0; CST_EIO (not a commit that can be read
  * or parsed here: the caller asks libgit2 to parse it).
  */
 static int
@@ -1381,7 +1469,7 @@ commit_read(struct gs *g, const git_oid *oid, git_oid *tree, git_oid *par, size_
 	if (!header_oid(&p, end, "tree", 4, tree))
 		goto out;
 	for (*np = 0; header_oid(&p, end, "parent", 6, &o); (*np)++)
-		if (*np < MAX_PARENTS)
+		if (par != NULL && *np < MAX_PARENTS)
 			par[*np] = o;
 	if (*np > MAX_PARENTS)
 		*np = MAX_PARENTS + 1;
@@ -1402,7 +1490,7 @@ commit_read_git(struct gs *g, const git_oid *oid, git_oid *tree, git_oid *par, s
 		return CST_EIO;
 	*tree = *git_commit_tree_id(c);
 	*np = git_commit_parentcount(c);
-	for (k = 0; k < *np && k < MAX_PARENTS; k++)
+	for (k = 0; par != NULL && k < *np && k < MAX_PARENTS; k++)
 		par[k] = *git_commit_parent_id(c, (unsigned)k);
 	if (*np > MAX_PARENTS)
 		*np = MAX_PARENTS + 1;
@@ -1460,15 +1548,16 @@ commit_tree_put(struct gs *g, const git_oid *c, const git_oid *tree)
 static int
 walk_commit(struct gs *g, const git_oid *oid)
 {
-	struct tree t, pt[MAX_PARENTS];
-	git_oid tid, par[MAX_PARENTS], ptid;
+	struct tree t, *pt;
+	git_oid tid, *par, ptid;
 	struct commit *cm;
 	size_t np = 0, k;
 	int r = 0;
 
 	memset(&t, 0, sizeof(t));
-	memset(pt, 0, sizeof(pt));	/* every exit frees pt[0..np) */
 	g->commit_files = 0;
+	par = g->par;
+	pt = g->pt;	/* every exit frees pt[0..np) */
 	g->commit_over = false;
 	if (g->n_commits == g->cap_commits) {
 		size_t nc = g->cap_commits ? g->cap_commits * 2 : 1024;
@@ -1499,13 +1588,12 @@ walk_commit(struct gs *g, const git_oid *oid)
 		goto out;
 	}
 	for (k = 0; k < np && r == 0; k++) {
-		git_oid pp[MAX_PARENTS];
 		size_t pn;
 		int e;
 
 		memset(&pt[k], 0, sizeof(pt[k]));
-		if (!commit_tree(g, &par[k], &ptid) && ((e = commit_read(g, &par[k], &ptid, pp,
-		    &pn)) != 0 && (e == CST_ENOMEM || commit_read_git(g, &par[k], &ptid, pp,
+		if (!commit_tree(g, &par[k], &ptid) && ((e = commit_read(g, &par[k], &ptid, NULL,
+		    &pn)) != 0 && (e == CST_ENOMEM || commit_read_git(g, &par[k], &ptid, NULL,
 		    &pn) != 0)))
 			r = e == CST_ENOMEM ? e : gerr(g, "", "cannot read a parent commit");
 		else if ((e = tree_read(g, &ptid, &pt[k])) != 0)
@@ -1681,62 +1769,28 @@ commit_author(struct gs *g, struct commit *cm)
 	git_commit_free(c);
 }
 
-/* Whether line hash x is in the lines of blob b (NULL: no such file). */
-static int
-parent_has(struct gs *g, const struct blob *b, uint64_t x, bool *has)
-{
-	const uint64_t *h;
-	size_t n, i;
-	int r;
-
-	*has = false;
-	if (b == NULL)
-		return 0;
-	if ((r = blob_lines(&g->w[0], b, &h, &n)) != 0)
-		return r;
-	for (i = 0; h != NULL && i < n && !*has; i++)
-		*has = h[i] == x;
-	return 0;
-}
-
-/* Whether line hash x is in some parent's version (pb[0..np), NULL: no such file). */
-static int
-parents_have(struct gs *g, struct blob *const *pb, size_t np, uint64_t x, bool *has)
-{
-	size_t k;
-	int r = 0;
-
-	*has = false;
-	for (k = 0; k < np && !*has && r == 0; k++)
-		r = parent_has(g, pb[k], x, has);
-	return r;
-}
-
 /*
- * Whether every line of finding f of blob cur is in some parent's version: its first line,
- * and for a secret over several lines (a PEM key whose body changed under the same BEGIN
- * line) each of the others, up to MAX_SPAN_LINES of them.
+ * Whether every line of finding f of blob cur is in the parents' lines (the table par): its
+ * first line, and for a secret over several lines (a PEM key whose body changed under the
+ * same BEGIN line, a base64 value folded over lines) each of the others.
  */
 static int
 span_present(struct gs *g, const struct cst_sec_finding *f, const struct blob *cur,
-    struct blob *const *pb, size_t np, bool *present)
+    const struct lref *par, bool *present)
 {
-	uint64_t span[MAX_SPAN_LINES];
 	const uint64_t *h;
-	size_t n, ns = 0, j;
+	size_t n, j;
 	int r;
 
-	if ((r = parents_have(g, pb, np, f->line_hash, present)) != 0 || !*present ||
-	    f->n_lines <= 1)
-		return r;
-	if ((r = blob_lines(&g->w[0], cur, &h, &n)) != 0)	/* copied: parents reuse the buffer */
+	*present = lset_has(par->h, par->n, f->line_hash);
+	if (!*present || f->n_lines <= 1)
+		return 0;
+	if ((r = blob_lines(&g->w[0], cur, &h, &n)) != 0)
 		return r;
 	for (j = f->line; h != NULL && j < n && j < (size_t)f->line - 1 + f->n_lines &&
-	    ns < MAX_SPAN_LINES; j++)
-		span[ns++] = h[j];
-	for (j = 0; j < ns && *present && r == 0; j++)
-		r = parents_have(g, pb, np, span[j], present);
-	return r;
+	    *present; j++)
+		*present = lset_has(par->h, par->n, h[j]);
+	return 0;
 }
 
 /*
@@ -1748,15 +1802,18 @@ static int
 report_added(struct gs *g, struct commit *cm, const struct cst_sec_blob *b,
     const struct blob *cur, struct blob *const *pb, size_t np)
 {
+	struct lref par;
 	size_t i;
 	int r = 0;
 
+	if (b->n > 0 && (r = parents_table(&g->w[0], pb, np, &par)) != 0)
+		return r;
 	for (i = 0; i < b->n && r == 0; i++) {
 		const struct cst_sec_finding *f = &b->f[i];
 		uint64_t key;
 		bool fresh, present = false;
 
-		if ((r = span_present(g, f, cur, pb, np, &present)) != 0 || present)
+		if ((r = span_present(g, f, cur, &par, &present)) != 0 || present)
 			continue;	/* its lines are in the parents: not added here */
 		key = cst__sec_hash(g->path, strlen(g->path)) * 31 ^
 		    cst__sec_hash(f->rule, strlen(f->rule)) * 17 ^ f->secret_hash;
@@ -1775,15 +1832,17 @@ report_change(struct gs *g, uint32_t i)
 {
 	const struct chg *c = chg_at(g, i);
 	struct commit *cm = &g->commits[c->commit];
-	struct blob *b = blob_at(g, c->blob), *pb[MAX_PARENTS];
+	struct blob *b = blob_at(g, c->blob), **pb;
 	struct bk *k = bk_at(g, c->bk);
 	size_t j;
 	int r;
 
 	git_oid_tostr(g->commit, sizeof(g->commit), &cm->oid);
 	snprintf(g->path, sizeof(g->path), "%s", g->paths + c->path);
+	if ((r = change_parents(&g->w[0], c)) != 0)
+		return r;
+	pb = g->w[0].pb;
 	for (j = 0; j < c->np; j++) {
-		pb[j] = g->pars[c->par + j] != NONE ? blob_at(g, g->pars[c->par + j]) : NULL;
 		if (pb[j] == NULL)
 			continue;
 		if ((r = blob_ensure(&g->w[0], pb[j])) != 0)
@@ -1838,8 +1897,8 @@ wk_fini(struct wk *w)
 	cst_free(w->text);
 	cst_free(w->lh);
 	cst_free(w->plh);
-	for (i = 0; i < MAX_PARENTS; i++)
-		cst_free(w->tb[i]);
+	cst_free(w->tb);
+	cst_free(w->pb);
 	for (i = 0; i < w->n_chunks; i++)
 		munmap(w->chunks[i].p, w->chunks[i].bytes);
 	cst_free(w->chunks);
@@ -1938,7 +1997,9 @@ cst_sec_scan_git(struct cst_sec_scanner *s, const char *repo, struct cst_sec_rep
 	if ((rc = fastodb_add(g)) != 0)
 		goto out;
 	g->n_w = jobs(s);
-	if ((g->w = cst_calloc(g->n_w, sizeof(*g->w))) == NULL) {
+	if ((g->w = cst_calloc(g->n_w, sizeof(*g->w))) == NULL ||
+	    (g->par = cst_calloc(MAX_PARENTS, sizeof(*g->par))) == NULL ||
+	    (g->pt = cst_calloc(MAX_PARENTS, sizeof(*g->pt))) == NULL) {
 		rc = CST_ENOMEM;
 		goto out;
 	}
@@ -1998,6 +2059,10 @@ out:
 	}
 	cst_free(g->tpool);
 	cst_free(g->ct);
+	cst_free(g->par);
+	cst_free(g->pt);
+	for (i = 0; i <= MAX_TREE_DEPTH; i++)
+		cst_free(g->lv[i].psub);
 	pthread_cond_destroy(&g->read);
 	pthread_cond_destroy(&g->more);
 	pthread_mutex_destroy(&g->odb_mu);

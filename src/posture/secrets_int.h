@@ -48,6 +48,8 @@ struct cst_sec_seg {
 				 * placed where its secret occurs in the file at or after base, else
 				 * at base (decoded content) */
 	bool decoded;		/* the value was decoded (base64): never found verbatim in the file */
+	size_t end;		/* decoded: the file offset just past the encoded value (a finding
+				 * in it spans the value's lines), at least base */
 	char *where;		/* owned context label */
 };
 

@@ -9,6 +9,7 @@
  */
 #include "posture/secrets_int.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -448,11 +449,12 @@ struct scanstate {
 
 /*
  * Records one finding: the secret sec[0..n) as the engine found it, placed at file offset
- * off. Everything derived from the secret is computed here; the secret is not kept.
+ * off, from the file's bytes [off, end) (its lines are the finding's lines). Everything
+ * derived from the secret is computed here; the secret is not kept.
  */
 static int
 record(struct scanstate *st, const struct cst_insp_finding *ef, const char *sec, size_t n,
-    size_t off, const char *where)
+    size_t off, size_t end, const char *where)
 {
 	struct cst_sec_finding *f;
 	size_t lo, hi, ls, le, i;
@@ -505,9 +507,12 @@ record(struct scanstate *st, const struct cst_insp_finding *ef, const char *sec,
 		f->col += ((unsigned char)st->data[i] & 0xc0) != 0x80;
 	f->line_hash = cst__sec_hash(st->data + ls, le > ls ? le - ls : 0);
 	f->n_lines = 1;
-	if (sec == st->data + off && off + n <= st->len)	/* raw text: the lines it spans */
-		for (i = off; i < off + n; i++)
-			f->n_lines += st->data[i] == '\n';
+	if (end > st->len)
+		end = st->len;
+	while (end > off && isspace((unsigned char)st->data[end - 1]))
+		end--;	/* a YAML scalar ends where the next token starts */
+	for (i = off; i < end; i++)
+		f->n_lines += st->data[i] == '\n';
 	f->inline_allow = memmem(st->data + ls, le - ls, "gitleaks:allow", 14) != NULL ||
 	    memmem(st->data + ls, le - ls, "castellan:allow", 15) != NULL;
 	mask(sec, n, f->preview, sizeof(f->preview));
@@ -584,7 +589,7 @@ scan_text(struct scanstate *st, const char *t, size_t n, const struct cst_sec_se
 	for (i = 0; i < res.n_findings; i++) {
 		const struct cst_insp_finding *ef = &res.findings[i];
 		const char *sec = t + ef->start;
-		size_t sn = ef->end - ef->start, off = ef->start;
+		size_t sn = ef->end - ef->start, off = ef->start, end = ef->end;
 		char where[600];
 		const char *w = NULL;
 
@@ -593,11 +598,16 @@ scan_text(struct scanstate *st, const char *t, size_t n, const struct cst_sec_se
 		if (seg != NULL) {
 			if (ef->start < seg->prefix)
 				continue;
-			if (seg->map != NULL)
+			if (seg->map != NULL) {
 				off = seg->map[ef->start - seg->prefix];
-			else if (seg->decoded || !find_in_file(st->data, st->len, seg->base, sec,
-			    sn, seg->len * 2 + 4096, &off))
+				end = sn > 0 ? seg->map[ef->end - 1 - seg->prefix] + 1 : off;
+			} else if (!seg->decoded && find_in_file(st->data, st->len, seg->base,
+			    sec, sn, seg->len * 2 + 4096, &off)) {
+				end = off + sn;
+			} else {	/* decoded: from the value's lines */
 				off = seg->base;
+				end = seg->decoded ? seg->end : off;
+			}
 			w = seg->where;
 			if (seg->decoded && memchr(t, '\n', n) != NULL) {
 				size_t line = 1, k;
@@ -608,7 +618,7 @@ scan_text(struct scanstate *st, const char *t, size_t n, const struct cst_sec_se
 				w = where;
 			}
 		}
-		if ((r = record(st, ef, sec, sn, off, w)) != 0)
+		if ((r = record(st, ef, sec, sn, off, end, w)) != 0)
 			return r;
 	}
 	return 0;

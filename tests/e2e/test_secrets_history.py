@@ -6,6 +6,7 @@ as fast-import wrote it, after git gc (delta chains) and unpacked into loose obj
 a repository built here with renames, deletions, binary files, merges, the same secret
 added twice; and a private key whose BEGIN line alone changes, under a gitleaks rule that
 needs its END line. The credentials are fake."""
+import base64
 import json
 import os
 import subprocess
@@ -125,6 +126,90 @@ def test_renames_deletions_binary_merges_repeats(tmp_path):
             (copied, "copy.env", 1, "secret.aws_access_key_id"),
         ]), got
         assert r["stats"]["binary_skipped"] == 1
+
+def octopus(tmp_path, n, evil):
+    """A repository (git fast-import) whose main is a merge of n branches off one root, branch
+    i adding f<i>.txt, branch 7 with a token in it; the merge holds every branch's file and,
+    with evil, a key line of its own in f3.txt."""
+    repo = tmp_path / f"octopus{n}"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+
+    def blob(text):
+        data = text.encode()
+        return f"data {len(data)}\n".encode() + data + b"\n"
+
+    def commit(ref, mark, msg):
+        return (f"commit {ref}\nmark :{mark}\n"
+                f"committer Alice <alice@example.com> 1704164645 +0000\n").encode() + blob(msg)
+
+    files = {i: f"branch {i}\n" + (f"TOKEN = '{GHP}'\n" if i == 7 else "") for i in range(n)}
+    s = commit("refs/heads/main", 1, "root") + b"M 100644 inline base.txt\n" + blob("base\n")
+    for i in range(n):
+        s += commit(f"refs/heads/b{i}", 2 + i, f"branch {i}") + b"from :1\n"
+        s += f"M 100644 inline f{i}.txt\n".encode() + blob(files[i])
+    s += commit("refs/heads/main", 2 + n, "octopus") + b"from :1\n"
+    s += b"".join(f"merge :{2 + i}\n".encode() for i in range(n))
+    for i in range(n):
+        text = files[i] + (f"AWS_ACCESS_KEY_ID={AWS}\n" if evil and i == 3 else "")
+        s += f"M 100644 inline f{i}.txt\n".encode() + blob(text)
+    subprocess.run(["git", "-C", str(repo), "fast-import", "--quiet"], input=s, check=True)
+    return repo
+
+
+def test_octopus_merges(tmp_path):
+    """A merge of 70 parents (Linux has one of 66) is scanned like any merge: a line is added
+    when no parent has it, so the branch's token is reported at the branch and the merge's own
+    line at the merge. Past 1,024 parents the commit is an error, never a silent skip."""
+    repo = octopus(tmp_path, 70, True)
+    r = same_as_reference(repo)
+    got = sorted((f["commit"], f["path"], f["line"], f["rule"]) for f in r["findings"])
+    assert got == sorted([
+        (git(repo, "rev-parse", "b7"), "f7.txt", 2, "secret.github_token"),
+        (git(repo, "rev-parse", "main"), "f3.txt", 2, "secret.aws_access_key_id"),
+    ]), got
+    assert r["stats"]["commits"] == 72
+    for jobs in ("1", "3"):
+        assert scan(repo, "--jobs", jobs) == r
+    wide = octopus(tmp_path, 1025, False)
+    out = errors_of(wide)
+    assert [e["message"] for e in out["errors"]] == ["more than 1024 parents: not scanned"]
+    assert out["errors"][0]["commit"] == git(wide, "rev-parse", "main")
+    assert len(out["findings"]) == 1    # branch 7's token
+
+
+def test_folded_base64_value(tmp_path):
+    """A token added inside a Kubernetes Secret's base64 value folded over several lines is
+    placed at the value's key line, which the commit did not change: it is reported at that
+    commit all the same (the finding spans the value's lines), and not again when only
+    another line of the file changes."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+
+    def secret(payload, extra=""):
+        b = base64.b64encode(payload.encode()).decode()
+        return ("apiVersion: v1\nkind: Secret\nmetadata:\n  name: app\n" + extra +
+                "data:\n  app.env: >-\n" +
+                "".join(f"    {b[i:i + 40]}\n" for i in range(0, len(b), 40)) +
+                "type: Opaque\n")
+
+    env = "".join(f"SETTING_{i}=value {i}\n" for i in range(6))
+    (repo / "secret.yaml").write_text(secret(env))
+    commit_all(repo, "settings")
+    (repo / "secret.yaml").write_text(secret(env + f"TOKEN={GHP}\n"))
+    added = commit_all(repo, "a token in the value")
+    (repo / "secret.yaml").write_text(secret(env + f"TOKEN={GHP}\n", "  # a note\n"))
+    commit_all(repo, "another line")
+    for packed in (False, True):
+        if packed:
+            git(repo, "gc", "-q", "--aggressive")
+        r = same_as_reference(repo)
+        got = [(f["commit"], f["path"], f["line"], f["rule"], f["context"])
+               for f in r["findings"]]
+        assert got == [(added, "secret.yaml", 6, "secret.github_token",
+                        "Secret app data.app.env (base64-decoded) line 7")], got
+
 
 PEM_RULE = r"""[[rules]]
 id = "pem-key"
