@@ -144,21 +144,16 @@ check_choice(json_t *ch)
 		check_text(e);
 }
 
-/* The event the stage wrote into t->ev_out: its data is JSON whose texts are clean. */
+/* The data of one event sent: JSON whose texts are clean. */
 static void
-check_sent(struct cst_txn *t)
+check_data(const char *d, size_t n)
 {
-	const char *p = t->ev_out.p, *d;
 	json_t *root, *choices, *ch;
 	json_error_t je;
 	const char *k;
 	size_t i;
 
-	check(p != NULL && t->ev_out.len >= 2);
-	if ((d = strstr(p, "data: ")) == NULL)
-		return;	/* fields only, or a keep-alive */
-	d += 6;
-	root = json_loadb(d, t->ev_out.len - (size_t)(d - p), JSON_DISABLE_EOF_CHECK, &je);
+	root = json_loadb(d, n, 0, &je);
 	check(root != NULL);
 	choices = json_object_get(root, "choices");
 	if (json_is_array(choices) && json_array_size(choices) > 0) {
@@ -173,6 +168,25 @@ check_sent(struct cst_txn *t)
 				check_strings(ch);
 	}
 	json_decref(root);
+}
+
+/* The events the stage wrote into t->ev_out (one, or the held text and a usage event): each
+ * ends with a blank line, and its data line, if any, is checked. */
+static void
+check_sent(struct cst_txn *t)
+{
+	const char *p = t->ev_out.p, *end = p + t->ev_out.len, *e, *line, *nl;
+
+	check(p != NULL && t->ev_out.len >= 2);
+	for (; p < end; p = e + 2) {
+		e = memmem(p, (size_t)(end - p), "\n\n", 2);
+		check(e != NULL);
+		for (line = p; line <= e; line = nl + 1) {
+			nl = memchr(line, '\n', (size_t)(e + 1 - line));
+			if (e - line >= 6 && memcmp(line, "data: ", 6) == 0)
+				check_data(line + 6, (size_t)(nl - line - 6));
+		}
+	}
 }
 
 int

@@ -121,6 +121,7 @@ struct cst_out_stream {
 	bool chat;		/* texts are in choices[].delta (else choices[].text) */
 	bool incomplete;
 	bool logprobs_stripped;	/* the record says so */
+	bool ev_more;		/* ev_out holds an event already: the next one goes after it */
 };
 
 /* Replaces choice ch's logprobs by null when it has some (*had: it had). 0; CST_ENOMEM. */
@@ -1347,13 +1348,15 @@ add_field(struct cst_buf *b, const char *name, struct cst_str v)
 	return cst_buf_add(b, "\n", 1);
 }
 
-/* Puts ev's event, id and retry fields into ev_out (reset first). */
+/* Puts ev's event, id and retry fields into ev_out (reset first, unless it holds an event
+ * made for the same upstream event). */
 static int
 add_fields(struct cst_txn *t, const struct cst_sse_event *ev)
 {
 	int r = 0;
 
-	cst_buf_reset(&t->ev_out);
+	if (t->ostream == NULL || !t->ostream->ev_more)
+		cst_buf_reset(&t->ev_out);
 	if (ev->event.len > 0)
 		r = add_field(&t->ev_out, "event", ev->event);
 	if (r == 0 && ev->has_id)
@@ -1468,6 +1471,19 @@ cst__inspect_out_event(struct cst_txn *t, const struct cst_sse_event *ev, json_t
 
 	if (o == NULL)
 		return CST_OUT_FORWARD;
+	if (json_is_array(choices) && json_array_size(choices) == 0 &&
+	    json_is_object(json_object_get(root, "usage"))) {
+		/* the usage event ends the answer: the text the choices hold goes out before it
+		 * (a stream whose choices gave no finish_reason) */
+		enum cst_out_verdict held = cst__inspect_out_flush(t), v;
+
+		if (held == CST_OUT_BLOCK)
+			return held;
+		o->ev_more = held == CST_OUT_REWRITTEN;
+		v = other_event(t, ev, root);	/* REWRITTEN or BLOCK */
+		o->ev_more = false;
+		return v;
+	}
 	if (!json_is_array(choices) || json_array_size(choices) == 0)
 		return other_event(t, ev, root);
 	json_array_foreach(choices, i, ch) {

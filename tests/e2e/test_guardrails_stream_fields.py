@@ -252,6 +252,13 @@ SCEN["error_event"] = [chunk({"role": "assistant", "content": "Hello"}),
                                            "model": "demo-model", "choices": [], "usage": {
                                                "prompt_tokens": 3, "completion_tokens": 1}}) +
                        "\n\n", DONE]
+# No finish_reason before the usage event (the client asked for it): the held text goes out
+# before the usage, not after it.
+USAGE = "data: " + compact({"id": "chatcmpl-1", "object": "chat.completion.chunk",
+                            "model": "demo-model", "choices": [],
+                            "usage": {"prompt_tokens": 3, "completion_tokens": 4}}) + "\n\n"
+SCEN["usage_held"] = [chunk({"role": "assistant", "content": "Mail "}),
+                      chunk({"content": EMAIL + " now"}), USAGE, DONE]
 SCEN["error_event_block"] = [chunk({"role": "assistant", "content": "Hello"}), "data: " + compact(
     {"object": "error", "message": "Project Nightjar context too long", "type": "BadRequestError",
      "code": 400}) + "\n\n", DONE]
@@ -311,9 +318,11 @@ def answer(req):
     return "application/json", json.dumps(ANSWERS[name]).encode()
 
 
-def stream(g, key, name, completions=False):
+def stream(g, key, name, completions=False, usage=False):
     c = g.conn(timeout=20)
     req = {"model": "demo-model", "stream": True}
+    if usage:
+        req["stream_options"] = {"include_usage": True}
     if completions:
         req["prompt"] = name
     else:
@@ -491,6 +500,10 @@ def test_errors_and_other_answers(make_gateway):
                         compact(want_err) + "\n\n" + chunk({"content": "Hello"}) + DONE), body
         assert any(x.startswith("error.message: pii.email") for x in details(g, rid)), \
             details(g, rid)
+        # the usage event the client asked for, with text still held: that text first
+        body, rid = stream(g, key, "usage_held", usage=True)
+        assert body == (chunk({"role": "assistant", "content": ""}) +
+                        chunk({"content": "Mail %s now" % EMAIL_R}) + USAGE + DONE), body
         body, rid = stream(g, key, "error_event_block")
         assert body == (chunk({"role": "assistant", "content": ""}) + error_event("denied")), body
         assert "Nightjar" not in body
