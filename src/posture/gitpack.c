@@ -25,6 +25,7 @@
 #define OBJ_REF_DELTA 7
 #define CACHE_SLOTS 1024
 #define CACHE_BYTES ((size_t)64 << 20)	/* delta bases kept */
+#define ZLIB_MAX_RATIO 1032
 #define MAX_PACKS 4096
 
 struct pk {
@@ -40,6 +41,7 @@ struct slot {
 	const struct pk *pk;
 	uint64_t off;
 	int type;
+	size_t depth;	/* deltas from the object down to a whole one */
 	char *data;
 	size_t len;
 };
@@ -339,6 +341,10 @@ hdr_parse(const struct pk *pk, uint64_t off, struct hdr *h)
 	}
 	if (i >= end)
 		return CST_EINVAL;
+	/* deflate expands at most 1032 to 1: a size the rest of the pack cannot hold is a
+	 * lie, refused before anything that size is allocated */
+	if (h->size / ZLIB_MAX_RATIO > end - i)
+		return CST_EINVAL;
 	h->data = i;
 	return 0;
 }
@@ -402,7 +408,7 @@ slot_of(const struct pk *pk, uint64_t off)
 
 /* Keeps a copy of a resolved object, a likely delta base (best effort). */
 static void
-cache_put(struct cst_gitpack *p, const struct pk *pk, uint64_t off, int type,
+cache_put(struct cst_gitpack *p, const struct pk *pk, uint64_t off, int type, size_t depth,
     const char *data, size_t len)
 {
 	struct slot *s = &p->cache[slot_of(pk, off)];
@@ -425,6 +431,7 @@ cache_put(struct cst_gitpack *p, const struct pk *pk, uint64_t off, int type,
 	s->pk = pk;
 	s->off = off;
 	s->type = type;
+	s->depth = depth;
 	s->data = c;
 	s->len = len;
 	p->cache_bytes += len;
@@ -447,11 +454,14 @@ read_at(struct cst_gitpack *p, const struct pk *pk, uint64_t off, size_t max, in
 	struct hdr h;
 	const struct slot *s = NULL;
 	char *cur = NULL;
-	size_t depth = 0, cur_len = 0;
+	size_t depth = 0, cur_len = 0, bottom, lim = max > CST_GITPACK_MAX_BASE ? max :
+	    CST_GITPACK_MAX_BASE;
 	int r = 0, t = 0;
 
 	chain[0] = off;
 	if ((s = cache_get(p, pk, off)) != NULL) {
+		if (s->len > max)
+			return CST_ELIMIT;
 		if ((r = grow(buf, cap, s->len + 1)) != 0)
 			return r;
 		memcpy(*buf, s->data, s->len + 1);
@@ -483,9 +493,15 @@ read_at(struct cst_gitpack *p, const struct pk *pk, uint64_t off, size_t max, in
 			chain[depth + 1] = h.base;
 		}
 		depth++;
-		if ((s = cache_get(p, pk, chain[depth])) != NULL)
+		if ((s = cache_get(p, pk, chain[depth])) != NULL) {
+			if (depth + s->depth > CST_GITPACK_MAX_DEPTH) {	/* as when read afresh */
+				r = CST_EINVAL;
+				goto out;
+			}
 			break;
+		}
 	}
+	bottom = depth + (s != NULL ? s->depth : 0);	/* the chain depth of chain[0] */
 	if (s != NULL) {
 		if ((cur = cst_malloc(s->len + 1)) == NULL) {
 			r = CST_ENOMEM;
@@ -503,10 +519,10 @@ read_at(struct cst_gitpack *p, const struct pk *pk, uint64_t off, size_t max, in
 		*type = h.type;
 		*len = (size_t)h.size;
 		if (h.type == CST_GIT_TREE)	/* trees are the usual delta bases */
-			cache_put(p, pk, off, h.type, *buf, *len);
+			cache_put(p, pk, off, h.type, 0, *buf, *len);
 		return 0;
 	} else {
-		if ((r = inflate_new(p, pk, &h, max, &cur)) != 0)
+		if ((r = inflate_new(p, pk, &h, lim, &cur)) != 0)
 			goto out;
 		cur_len = (size_t)h.size;
 		t = h.type;
@@ -517,10 +533,10 @@ read_at(struct cst_gitpack *p, const struct pk *pk, uint64_t off, size_t max, in
 
 		depth--;
 		if ((r = hdr_parse(pk, chain[depth], &h)) != 0 ||
-		    (r = inflate_new(p, pk, &h, max, &delta)) != 0)
+		    (r = inflate_new(p, pk, &h, lim, &delta)) != 0)
 			goto out;
 		r = cst_gitpack_delta((const unsigned char *)cur, cur_len,
-		    (const unsigned char *)delta, (size_t)h.size, max, &next, &next_len);
+		    (const unsigned char *)delta, (size_t)h.size, lim, &next, &next_len);
 		cst_free(delta);
 		if (r != 0)
 			goto out;
@@ -528,7 +544,7 @@ read_at(struct cst_gitpack *p, const struct pk *pk, uint64_t off, size_t max, in
 		cur = next;
 		cur_len = next_len;
 		/* the next read is likely a delta against this one (a later version) */
-		cache_put(p, pk, chain[depth], t, cur, cur_len);
+		cache_put(p, pk, chain[depth], t, bottom - depth, cur, cur_len);
 	}
 	if (cur_len > max) {
 		r = CST_ELIMIT;

@@ -68,6 +68,9 @@
 #define MAX_PATH 4096
 #define MAX_TREE_DEPTH 256		/* trees nested deeper (or a tree within itself): an error */
 #define MAX_COMMIT_FILES ((size_t)1 << 20)	/* changed files in one commit (a "git bomb") */
+/* Tree entries compared for one commit: trees that name one subtree many times over make a
+ * few objects a walk of 2^depth entries even when no file is in them. */
+#define MAX_COMMIT_ENTRIES ((size_t)1 << 22)
 /* Largest tree read from a pack (a larger one is read through libgit2). */
 #define MAX_TREE ((size_t)64 << 20)
 /* Most bytes of line-hash sets kept: past it, a blob's set is built again when needed. */
@@ -250,6 +253,7 @@ struct gs {
 	char commit[GIT_OID_HEXSZ + 1];	/* the commit being walked or reported */
 	char path[MAX_PATH + 1];
 	size_t commit_files;		/* files the walked commit changed so far */
+	size_t commit_entries;		/* tree entries it compared so far */
 	bool commit_over;		/* over a limit: the rest of its trees are not compared */
 };
 
@@ -1349,6 +1353,8 @@ diff_tree(struct gs *g, const struct tree *t, struct tree *pt, size_t np, size_t
 
 	if (depth > MAX_TREE_DEPTH)
 		return commit_over(g, "trees nested more than 256 deep");
+	if ((g->commit_entries += t->n) > MAX_COMMIT_ENTRIES)
+		return commit_over(g, "more than 4,194,304 tree entries compared");
 	if ((r = level_at(g, depth, np, &lv)) != 0)
 		return r;
 	pe = lv->pe;
@@ -1485,8 +1491,12 @@ commit_read_git(struct gs *g, const git_oid *oid, git_oid *tree, git_oid *par, s
 {
 	git_commit *c = NULL;
 	size_t k;
+	int e;
 
-	if (git_commit_lookup(&c, g->repo, oid) != 0)
+	pthread_mutex_lock(&g->odb_mu);	/* the workers' libgit2 reads hold it too */
+	e = git_commit_lookup(&c, g->repo, oid);
+	pthread_mutex_unlock(&g->odb_mu);
+	if (e != 0)
 		return CST_EIO;
 	*tree = *git_commit_tree_id(c);
 	*np = git_commit_parentcount(c);
@@ -1556,6 +1566,7 @@ walk_commit(struct gs *g, const git_oid *oid)
 
 	memset(&t, 0, sizeof(t));
 	g->commit_files = 0;
+	g->commit_entries = 0;
 	par = g->par;
 	pt = g->pt;	/* every exit frees pt[0..np) */
 	g->commit_over = false;
@@ -1571,9 +1582,12 @@ walk_commit(struct gs *g, const git_oid *oid)
 	cm->oid = *oid;
 	cm->author_read = false;
 	git_oid_tostr(g->commit, sizeof(g->commit), oid);
-	if ((r = commit_read(g, oid, &tid, par, &np)) == CST_EIO)	/* libgit2's parser then */
-		r = commit_read_git(g, oid, &tid, par, &np) != 0 ?
-		    gerr(g, "", "cannot read the commit") : 0;
+	if ((r = commit_read(g, oid, &tid, par, &np)) == CST_EIO &&	/* libgit2's parser then */
+	    (r = commit_read_git(g, oid, &tid, par, &np)) != 0) {
+		np = 0;		/* no tree to compare: an error, and its children's */
+		r = gerr(g, "", "cannot read the commit");
+		goto out;
+	}
 	if (r != 0 || (r = commit_tree_put(g, oid, &tid)) != 0)
 		goto out;
 	g->n_commits++;
@@ -1620,6 +1634,33 @@ ref_warning(struct gs *g, const char *name)
 }
 
 /*
+ * Starts the walk from ref: its commit (a tag peeled). A ref to a tree or a blob is a
+ * warning; one whose object is missing or cannot be read (a commit without an author line,
+ * which libgit2's walk refuses), or that the walk cannot start from, an error: a branch is
+ * never left out in silence. 0, or what recording the error gives.
+ */
+static int
+push_ref(struct gs *g, git_revwalk *w, git_reference *ref)
+{
+	const char *name = git_reference_name(ref);
+	git_object *obj;
+	int r;
+
+	if ((r = git_reference_peel(&obj, ref, GIT_OBJECT_COMMIT)) == GIT_ENOTFOUND)
+		return gerr(g, name, "the ref's object is missing");
+	if (r == GIT_EPEEL || r == GIT_EINVALIDSPEC)
+		return ref_warning(g, name);
+	if (r != 0)
+		return gerr(g, name, "cannot read the ref's commit");
+	r = git_revwalk_push(w, git_object_id(obj));
+	git_object_free(obj);
+	if (r != 0)
+		return gerr(g, name, "cannot walk the history from the ref");
+	g->r->st.refs++;
+	return 0;
+}
+
+/*
  * Starts the walk from every ref (peeled to a commit) and HEAD. A ref whose object is missing
  * is an error, one that leads to no commit a warning; the others are walked. 0; CST_EIO (the
  * refs cannot be listed: recorded); CST_ENOMEM.
@@ -1635,16 +1676,10 @@ push_refs(struct gs *g, git_revwalk *w)
 	if (git_reference_iterator_new(&it, g->repo) != 0)
 		return (r = gerr(g, "", "cannot list the refs")) != 0 ? r : CST_EIO;
 	while ((r = git_reference_next(&ref, it)) == 0) {
-		if ((r = git_reference_peel(&obj, ref, GIT_OBJECT_COMMIT)) == 0) {
-			if (git_revwalk_push(w, git_object_id(obj)) == 0)
-				g->r->st.refs++;
-			git_object_free(obj);
-		} else if ((r = r == GIT_ENOTFOUND ? gerr(g, git_reference_name(ref),
-		    "the ref's object is missing") : ref_warning(g, git_reference_name(ref))) != 0) {
-			git_reference_free(ref);
-			break;
-		}
+		r = push_ref(g, w, ref);
 		git_reference_free(ref);
+		if (r != 0)
+			break;
 	}
 	git_reference_iterator_free(it);
 	if (r != GIT_ITEROVER)

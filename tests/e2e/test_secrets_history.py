@@ -7,10 +7,13 @@ a repository built here with renames, deletions, binary files, merges, the same 
 added twice; and a private key whose BEGIN line alone changes, under a gitleaks rule that
 needs its END line. The credentials are fake."""
 import base64
+import hashlib
 import json
 import os
+import struct
 import subprocess
 import sys
+import zlib
 
 from conftest import run
 from test_secrets import AWS, AWS2, GHP, GHP2, commit_all, git
@@ -465,3 +468,181 @@ def test_blob_over_the_size_limit_is_a_warning(tmp_path):
     assert all(e.get("level") == "warning" and "1000-byte limit" in e["message"]
                for e in r["errors"]), r["errors"]
     assert r["stats"]["too_large_skipped"] == 2
+
+
+def git_in(repo, data, *args):
+    """git with data on its standard input; its output."""
+    return subprocess.run(["git", "-C", str(repo), *args], input=data, check=True,
+                          capture_output=True).stdout.decode().strip()
+
+
+def test_small_file_over_a_large_base(tmp_path):
+    """A file cut down to below the size limit is stored by git as a delta of its large old
+    version: it is read and scanned (the base is larger than the limit, the file is not);
+    only the large version is skipped as too large."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    rows = [f"row {i:07d} value {'abcdefghij' * 4}\n" for i in range(20000)]
+    (repo / "data.txt").write_text("".join(rows))
+    commit_all(repo, "big")
+    (repo / "data.txt").write_text("".join(rows[:2000]) + f"aws_access_key_id = {AWS}\n")
+    small = commit_all(repo, "small")
+    git(repo, "repack", "-q", "-a", "-d", "-f")
+    big_size = int(git(repo, "cat-file", "-s", "HEAD~1:data.txt"))
+    assert big_size > 1000000 > int(git(repo, "cat-file", "-s", "HEAD:data.txt"))
+    # the small version really is a delta of the large one in the pack
+    verify = git(repo, "verify-pack", "-v", *[str(p) for p in
+                 (repo / ".git" / "objects" / "pack").glob("*.idx")])
+    small_id = git(repo, "rev-parse", "HEAD:data.txt")
+    assert any(l.startswith(small_id) and len(l.split()) >= 7 for l in verify.split("\n"))
+    for extra in ((), ("--full-blobs",)):
+        p = run("secrets", "--format", "json", "--git", str(repo), "--max-file-size",
+                "1000000", *extra, check=False)
+        r = json.loads(p.stdout)
+        assert p.returncode == 1, p.stderr
+        assert [(f["commit"], f["line"], f["rule"]) for f in r["findings"]] == \
+            [(small, 2001, "secret.aws_access_key_id")], r["findings"]
+        assert r["stats"]["too_large_skipped"] == 1, r["stats"]
+        assert [(e["level"], e["path"], e["message"]) for e in r["errors"]] == [
+            ("warning", "data.txt", "skipped: over the 1000000-byte limit")], r["errors"]
+
+
+def delta_chain_repo(root, n):
+    """A repository whose one pack holds blobs b[0..n]: b[0] whole, b[k] an offset delta of
+    b[k-1]. Commit 1 adds a.txt = b[n-1] (n-1 deltas deep), commit 2 b.txt = b[n] (n deep);
+    every blob starts with a key line."""
+    subprocess.run(["git", "init", "-q", "-b", "main", str(root)], check=True)
+
+    def oid(kind, data):
+        return hashlib.sha1(b"%s %d\0" % (kind.encode(), len(data)) + data).digest()
+
+    def varint(v):
+        out = bytearray()
+        while True:
+            out.append((v & 0x7f) | (0x80 if v >> 7 else 0))
+            v >>= 7
+            if not v:
+                return bytes(out)
+
+    def hdr(kind, size):
+        c, size, out = (kind << 4) | (size & 15), size >> 4, bytearray()
+        while size:
+            out.append(c | 0x80)
+            c, size = size & 0x7f, size >> 7
+        return bytes(out + bytes([c]))
+
+    def ofs(dist):
+        out = [dist & 0x7f]
+        dist >>= 7
+        while dist:
+            dist -= 1
+            out.append(0x80 | (dist & 0x7f))
+            dist >>= 7
+        return bytes(reversed(out))
+
+    key = f"aws_access_key_id = {AWS}\n".encode()
+    blobs = [key + b"k=%d\n" % k for k in range(n + 1)]
+
+    def tree(names):
+        return b"".join(b"100644 %s\0" % name + oid("blob", blobs[k]) for name, k in names)
+
+    ta, tb = tree([(b"a.txt", n - 1)]), tree([(b"a.txt", n - 1), (b"b.txt", n)])
+    sig = b"Alice <alice@example.com> 1704164645 +0000"
+    c1 = b"tree %s\nauthor %s\ncommitter %s\n\none\n" % (oid("tree", ta).hex().encode(), sig, sig)
+    c2 = b"tree %s\nparent %s\nauthor %s\ncommitter %s\n\ntwo\n" % (
+        oid("tree", tb).hex().encode(), oid("commit", c1).hex().encode(), sig, sig)
+    pack, entries, prev = bytearray(b"PACK" + struct.pack(">II", 2, 0)), [], 0
+    for kind, t, data in (("commit", 1, c1), ("commit", 1, c2), ("tree", 2, ta), ("tree", 2, tb)):
+        entries.append((oid(kind, data), len(pack)))
+        pack += hdr(t, len(data)) + zlib.compress(data)
+    for k, b in enumerate(blobs):
+        here = len(pack)
+        entries.append((oid("blob", b), here))
+        if k == 0:
+            pack += hdr(3, len(b)) + zlib.compress(b)
+        else:   # copy the key line from the base, insert the rest
+            rest = b[len(key):]
+            d = (varint(len(blobs[k - 1])) + varint(len(b)) + bytes([0x90, len(key)]) +
+                 bytes([len(rest)]) + rest)
+            pack += hdr(6, len(d)) + ofs(here - prev) + zlib.compress(d)
+        prev = here
+    pack[8:12] = struct.pack(">I", len(entries))
+    pack += hashlib.sha1(pack).digest()
+    entries.sort()
+    idx = bytearray(b"\377tOc" + struct.pack(">I", 2))
+    for i in range(256):
+        idx += struct.pack(">I", sum(1 for e in entries if e[0][0] <= i))
+    idx += b"".join(e[0] for e in entries) + b"\0\0\0\0" * len(entries)
+    idx += b"".join(struct.pack(">I", e[1]) for e in entries) + pack[-20:]
+    idx += hashlib.sha1(idx).digest()
+    name = root / ".git" / "objects" / "pack" / ("pack-" + hashlib.sha1(pack[:-20]).hexdigest())
+    name.with_suffix(".pack").write_bytes(pack)
+    name.with_suffix(".idx").write_bytes(idx)
+    git(root, "update-ref", "refs/heads/main", oid("commit", c2).hex())
+
+
+def test_delta_chain_depth_same_for_every_thread_count(tmp_path):
+    """A delta chain one longer than the reader's depth limit (4,096) is refused as malformed
+    whether or not its base is in the reading thread's cache: the report is the same for
+    every number of threads."""
+    repo = tmp_path / "chain"
+    delta_chain_repo(repo, 4097)
+    outs = {j: scan_raw(repo, "--jobs", str(j)) for j in (1, 2, 8)}
+    assert len(set(outs.values())) == 1, {j: o[1][:300] for j, o in outs.items()}
+    code, out = outs[1]
+    r = json.loads(out)
+    assert code == 2
+    assert [(f["path"], f["rule"]) for f in r["findings"]] == \
+        [("a.txt", "secret.aws_access_key_id")], r["findings"]
+    assert [(e["path"], e["message"]) for e in r["errors"]] == [
+        ("b.txt", "cannot read the blob: the pack is malformed at this object")], r["errors"]
+
+
+def test_unreadable_commits_and_ref_tips_are_errors(tmp_path):
+    """A commit neither parser can read (a tree line that is not hex) is an error, and so is
+    each child's parent; a branch whose tip commit cannot be read (no author line) is an
+    error naming the branch, never a warning that leaves its history out in silence."""
+    repo = small_history(tmp_path, 1)
+    good = git(repo, "rev-parse", "HEAD")
+    sig = "Alice <alice@example.com> 1704164645 +0000"
+    bad = git_in(repo, f"tree {'z' * 40}\nparent {good}\nauthor {sig}\ncommitter {sig}\n\n"
+                 "bad\n".encode(), "hash-object", "-t", "commit", "--literally", "-w", "--stdin")
+    child = git_in(repo, f"tree {git(repo, 'rev-parse', 'HEAD^{tree}')}\nparent {bad}\n"
+                   f"author {sig}\ncommitter {sig}\n\nchild\n".encode(), "hash-object", "-t",
+                   "commit", "-w", "--stdin")
+    git(repo, "update-ref", "refs/heads/bad", child)
+    r = errors_of(repo)
+    assert sorted((e["commit"], e["message"].split(":")[0]) for e in r["errors"]) == sorted([
+        (bad, "cannot read the commit"), (child, "cannot read a parent commit")]), r["errors"]
+    # a side branch adds a key under a tip without an author line
+    git(repo, "update-ref", "-d", "refs/heads/bad")
+    git(repo, "checkout", "-q", "-b", "side")
+    (repo / "k.txt").write_text(f"aws_access_key_id = {AWS}\n")
+    commit_all(repo, "key")
+    tip = git_in(repo, f"tree {git(repo, 'rev-parse', 'HEAD^{tree}')}\nparent "
+                 f"{git(repo, 'rev-parse', 'HEAD')}\ncommitter {sig}\n\nno author\n".encode(),
+                 "hash-object", "-t", "commit", "--literally", "-w", "--stdin")
+    git(repo, "update-ref", "refs/heads/side", tip)
+    git(repo, "checkout", "-q", "main")
+    r = errors_of(repo)
+    assert [(e["path"], e["message"].split(":")[0]) for e in r["errors"]] == [
+        ("refs/heads/side", "cannot read the ref's commit")], r["errors"]
+    assert r["errors"][0]["level"] == "error", r["errors"]
+
+
+def test_tree_dag_bomb(tmp_path):
+    """Trees that name one subtree twice, 30 levels deep (2^30 entries from 31 objects, no
+    file in them): the comparison stops at 4,194,304 entries with an error, at once."""
+    repo = tmp_path / "bomb"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    link = git_in(repo, b"x", "hash-object", "-w", "--stdin")
+    t = git_in(repo, f"120000 blob {link}\tl\n".encode(), "mktree")
+    for _ in range(30):
+        t = git_in(repo, f"040000 tree {t}\ta\n040000 tree {t}\tb\n".encode(), "mktree")
+    git(repo, "update-ref", "refs/heads/main", git(repo, "commit-tree", "-m", "bomb", t))
+    git(repo, "repack", "-q", "-a", "-d")
+    r = errors_of(repo)
+    assert [e["message"] for e in r["errors"]] == [
+        "more than 4,194,304 tree entries compared: the rest of the commit is not scanned"]

@@ -156,6 +156,31 @@ struct built {
 	unsigned char id[4][20];
 };
 
+/* The index of objects 0..n-1 of b (ids sorted already). */
+static void
+write_idx(struct built *b, size_t n)
+{
+	size_t i, k;
+
+	put(&b->idx, "\377tOc", 4);
+	put32(&b->idx, 2);
+	for (i = 0; i < 256; i++) {
+		uint32_t c = 0;
+
+		for (k = 0; k < n; k++)
+			c += b->id[k][0] <= i;
+		put32(&b->idx, c);
+	}
+	for (k = 0; k < n; k++)
+		put(&b->idx, b->id[k], 20);
+	for (k = 0; k < n; k++)
+		put32(&b->idx, 0);	/* CRCs */
+	for (k = 0; k < n; k++)
+		put32(&b->idx, b->off[k]);
+	for (i = 0; i < 40; i++)
+		put(&b->idx, "", 1);
+}
+
 static const char BLOB[] = "line one\nline two\n";
 static const unsigned char DELTA1[] = { 18, 27, 0x91, 0, 18, 9, 'l', 'i', 'n', 'e', ' ', '3',
 	' ', 'x', '\n' };	/* BLOB + "line 3 x\n" */
@@ -166,7 +191,7 @@ static const char TREE[] = "100644 a.txt\0aaaaaaaaaaaaaaaaaaaa";
 static void
 build(struct built *b)
 {
-	size_t i, k;
+	size_t i;
 
 	memset(b, 0, sizeof(*b));
 	for (i = 0; i < 4; i++)
@@ -195,23 +220,7 @@ build(struct built *b)
 	zput(&b->pack, TREE, sizeof(TREE) - 1);
 	for (i = 0; i < 20; i++)
 		put(&b->pack, "", 1);	/* checksum (not verified) */
-	put(&b->idx, "\377tOc", 4);
-	put32(&b->idx, 2);
-	for (i = 0; i < 256; i++) {
-		uint32_t n = 0;
-
-		for (k = 0; k < 4; k++)
-			n += b->id[k][0] <= i;
-		put32(&b->idx, n);
-	}
-	for (k = 0; k < 4; k++)
-		put(&b->idx, b->id[k], 20);
-	for (k = 0; k < 4; k++)
-		put32(&b->idx, 0);	/* CRCs */
-	for (k = 0; k < 4; k++)
-		put32(&b->idx, b->off[k]);
-	for (i = 0; i < 40; i++)
-		put(&b->idx, "", 1);
+	write_idx(b, 4);
 }
 
 static int
@@ -251,16 +260,62 @@ test_pack(void **state)
 	CHECK("tree", read_id(b, 3, 1024, &type, &buf, &cap, &len) == 0 &&
 	    type == CST_GIT_TREE && len == sizeof(TREE) - 1);
 	CHECK("over max", read_id(b, 0, 10, &type, &buf, &cap, &len) == CST_ELIMIT);
-	CHECK("chain over max", read_id(b, 2, 20, &type, &buf, &cap, &len) == CST_ELIMIT);
+	CHECK("delta over max", read_id(b, 1, 20, &type, &buf, &cap, &len) == CST_ELIMIT);
+	/* a small object whose chain passes through a larger base (a file cut down) */
+	CHECK("chain through a base over max", read_id(b, 2, 20, &type, &buf, &cap, &len) == 0 &&
+	    len == 9 && memcmp(buf, "line 3 x\n", 9) == 0);
 	/* read twice through one reader: the second read of the chain comes from the cache */
 	assert_int_equal(cst_gitpack_open_mem(b->idx.b, b->idx.n, b->pack.b, b->pack.n, &p), 0);
 	for (i = 0; i < 2; i++)
 		CHECK("cached", cst_gitpack_read(p, b->id[2], 1024, &type, &buf, &cap, &len) == 0 &&
 		    len == 9 && memcmp(buf, "line 3 x\n", 9) == 0);
+	CHECK("cached delta base, its own limit kept", cst_gitpack_read(p, b->id[1], 20, &type,
+	    &buf, &cap, &len) == CST_ELIMIT);
 	memset(none, 0x99, sizeof(none));
 	CHECK("absent id", cst_gitpack_read(p, none, 1024, &type, &buf, &cap, &len) ==
 	    CST_ENOENT);
 	cst_gitpack_free(p);
+	cst_free(buf);
+	free(b);
+}
+
+/* A pack of one blob whose header declares size bytes, its data BLOB compressed. */
+static void
+build_one(struct built *b, uint64_t size)
+{
+	size_t i;
+
+	memset(b, 0, sizeof(*b));
+	memset(b->id[0], 0x11, 20);
+	put(&b->pack, "PACK", 4);
+	put32(&b->pack, 2);
+	put32(&b->pack, 1);
+	b->off[0] = (uint32_t)b->pack.n;
+	obj_hdr(&b->pack, CST_GIT_BLOB, size);
+	zput(&b->pack, BLOB, sizeof(BLOB) - 1);
+	for (i = 0; i < 20; i++)
+		put(&b->pack, "", 1);
+	write_idx(b, 1);
+}
+
+/* A size that the compressed bytes present cannot inflate to (deflate expands at most 1032
+ * to 1) is malformed, refused before a buffer that size is asked for. */
+static void
+test_size_lie(void **state)
+{
+	struct built *b = calloc(1, sizeof(*b));
+	char *buf = NULL;
+	size_t cap = 0, len = 0;
+	int type = 0;
+
+	(void)state;
+	assert_non_null(b);
+	build_one(b, sizeof(BLOB) - 1);
+	CHECK("the true size", read_id(b, 0, (size_t)1 << 40, &type, &buf, &cap, &len) == 0 &&
+	    len == sizeof(BLOB) - 1);
+	build_one(b, (uint64_t)1 << 36);
+	CHECK("64 GiB from a few bytes", read_id(b, 0, (size_t)1 << 40, &type, &buf, &cap,
+	    &len) == CST_EINVAL);
 	cst_free(buf);
 	free(b);
 }
@@ -353,6 +408,7 @@ main(void)
 		cmocka_unit_test(test_delta),
 		cmocka_unit_test(test_delta_big_copy),
 		cmocka_unit_test(test_pack),
+		cmocka_unit_test(test_size_lie),
 		cmocka_unit_test(test_delta_cycle),
 		cmocka_unit_test(test_damaged),
 	};
