@@ -448,6 +448,24 @@ struct scanstate {
 };
 
 /*
+ * Whether findings a and b are one secret found twice: at the same place by one rule, or by
+ * the engine decoding the raw text and by a context decoding the same value, placed at the
+ * value's key (the one on a line of the value's lines that the other spans).
+ */
+static bool
+same_secret(const struct cst_sec_finding *a, const struct cst_sec_finding *b)
+{
+	const struct cst_sec_finding *raw = a->where == NULL ? a : b, *ctx = raw == a ? b : a;
+
+	if (strcmp(a->rule, b->rule) != 0)
+		return false;
+	if (a->line == b->line && a->col == b->col)
+		return true;
+	return raw->where == NULL && ctx->where != NULL && (a->decoded_view || b->decoded_view) &&
+	    raw->line >= ctx->line && raw->line - ctx->line < ctx->n_lines;
+}
+
+/*
  * Records one finding: the secret sec[0..n) as the engine found it, placed at file offset
  * off, from the file's bytes [off, end) (its lines are the finding's lines). Everything
  * derived from the secret is computed here; the secret is not kept.
@@ -534,15 +552,12 @@ record(struct scanstate *st, const struct cst_insp_finding *ef, const char *sec,
 	f->n_allow = ef->n_allow;
 	f->al_regex = ef->allow_regex;
 	f->al_stop = ef->allow_stop;
-	/* the same secret found again (the engine decoding the raw text, then a context
-	 * decoding it too, at the key rather than inside the blob): keep one, the context's */
 	f->decoded_view = ef->view != NULL && strcmp(ef->view, "raw") != 0 &&
 	    strcmp(ef->view, "canonical") != 0;
 	for (i = 0; i + 1 < st->out->n; i++) {
 		struct cst_sec_finding *o = &st->out->f[i];
 
-		if (o->line == f->line && strcmp(o->rule, f->rule) == 0 && (o->col == f->col ||
-		    ((o->decoded_view || f->decoded_view) && (o->where == NULL) != (f->where == NULL)))) {
+		if (same_secret(o, f)) {	/* keep one, the context's */
 			if (o->where == NULL && f->where != NULL) {
 				cst__sec_finding_clear(o);
 				*o = *f;

@@ -50,6 +50,11 @@ def test_files_in_context(tmp_path):
     (tmp_path / "secret.yaml").write_text(
         "apiVersion: v1\nkind: Secret\nmetadata:\n  name: cloud\n  namespace: ml\n"
         f"data:\n  creds: {creds}\n")
+    # the same value as a block scalar on the line below its key: found once, by the context
+    # (the engine's own base64 decoding of the raw line finds it too: the same secret)
+    (tmp_path / "folded.yaml").write_text(
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: cloud2\n  namespace: ml\n"
+        f"data:\n  creds: >-\n    {creds}\n")
     nb = {"cells": [{"cell_type": "code", "source": ["import os\n", "print(1)\n"],
                      "outputs": [{"output_type": "stream", "name": "stdout",
                                   "text": ["key: " + AWS2 + "\n"]}]}],
@@ -65,6 +70,8 @@ def test_files_in_context(tmp_path):
          "workflow jobs.b.steps[0].with.token"),
         ("secret.yaml", 7, 3, "secret.aws_access_key_id",
          "Secret ml/cloud data.creds (base64-decoded) line 1"),
+        ("folded.yaml", 7, 3, "secret.aws_access_key_id",
+         "Secret ml/cloud2 data.creds (base64-decoded) line 1"),
         ("train.ipynb", 14, 13, "secret.aws_access_key_id", "notebook cell 1 output 1"),
     }, got
     line14 = (tmp_path / "train.ipynb").read_text().split("\n")[13]
@@ -73,7 +80,7 @@ def test_files_in_context(tmp_path):
     assert by_rule["secret.github_token"]["checksum"] == "valid"
     assert by_rule["secret.github_token"]["severity"] == "critical"
     assert by_rule["secret.github_token"]["preview"] == "ghp_...(40 chars)"
-    assert r["stats"]["binary_skipped"] == 1 and r["stats"]["files"] == 3
+    assert r["stats"]["binary_skipped"] == 1 and r["stats"]["files"] == 4
     assert r["errors"] == [] and r["notes"]
     no_secret_printed(secrets(str(tmp_path)))
     # --fail-on: the token is critical, the AWS key ids high
