@@ -95,6 +95,8 @@ def main():
         print(f"adversarial 1 MiB of {adv['name']:18s} {v:8.1f} MB/s   goal >= 100: "
               f"{'PASS' if v >= 100 else 'FAIL'}"
               f"{'' if adv['complete'] else '   (a limit was reached: blocked, fail closed)'}")
+    print(f"streamed answer of one 60 KB word, a byte per event: {r['streamed_word_mb_s']:.1f} "
+          f"MB/s (held back whole until it ends; rescans grow geometrically)")
     print(f"two threads: {r['two_threads_mb_s']:.1f} MB/s, scaling {r['scaling']:.2f}x   "
           f"goal >= 1.8: {'PASS' if r['scaling'] >= 1.8 else 'FAIL'}")
     print(f"  (side by side: {r['two_threads_cpu_s']:.2f} CPU s in {r['two_threads_wall_s']:.2f} "

@@ -48,7 +48,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (n > size - pos)
 			n = size - pos;
 		final = pos + n == size;
-		check(cst_insp_stream_feed(s, ctx, (const char *)data + pos, n, final, &out) == 0);
+		check(cst_insp_stream_feed(s, ctx, (const char *)data + pos, n, final ?
+		    CST_INSP_FINAL : (seed >> 4) % 8 == 0 ? CST_INSP_FLUSH : CST_INSP_MORE,
+		    &out) == 0);
 		pos += n;
 		seed = seed * 31 + 7;
 		for (i = 0; i < out.n_findings; i++)

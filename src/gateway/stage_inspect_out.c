@@ -73,8 +73,6 @@ static const char *const text_keys[] = { "content", "refusal", "reasoning_conten
 struct slot {
 	struct cst_insp_stream *s;	/* NULL until its first piece */
 	bool ended;			/* fed its final piece: no more text may come */
-	bool reopen;			/* ended when the answer began (a reasoning text): more
-					 * text starts a new stream */
 };
 
 /*
@@ -122,6 +120,7 @@ struct cst_out_stream {
 	bool incomplete;
 	bool logprobs_stripped;	/* the record says so */
 	bool ev_more;		/* ev_out holds an event already: the next one goes after it */
+	bool usage_seen;	/* the usage event ended the answer: no choice may follow */
 };
 
 /* Replaces choice ch's logprobs by null when it has some (*had: it had). 0; CST_ENOMEM. */
@@ -226,10 +225,10 @@ inspect_parts(struct answer *a, json_t *parts, const char *where, unsigned depth
 		bool thinking = type != NULL && strcmp(type, "thinking") == 0 && depth == 0 &&
 		    json_is_array(v);
 
-		if (text || thinking)
-			snprintf(w, sizeof(w), "%s[%zu].%s", where, j, type);
+		if (text || thinking)	/* type: "text", "refusal" or "thinking" */
+			snprintf(w, sizeof(w), "%.120s[%zu].%s", where, j, type);
 		else
-			snprintf(w, sizeof(w), "%s[%zu]", where, j);
+			snprintf(w, sizeof(w), "%.120s[%zu]", where, j);
 		if (text)
 			inspect_text(a, v, w);
 		else if (thinking)
@@ -299,6 +298,97 @@ inspect_strings(struct answer *a, json_t *v, const char *where, bool top)
 			snprintf(w, sizeof(w), "%s[%zu]", where, i);
 			inspect_strings(a, e, w, false);
 		}
+	}
+}
+
+/*
+ * Every string of call, a function call object (tool: a tool call, whose "function" member
+ * is one) but the function's name and arguments (inspected on their own), each whole.
+ */
+static void
+call_rest(struct answer *a, json_t *call, const char *where, bool tool)
+{
+	char w[160];
+	const char *k;
+	json_t *v;
+
+	json_object_foreach(call, k, v) {
+		snprintf(w, sizeof(w), "%s.%s", where, k);
+		if (tool && strcmp(k, "function") == 0 && json_is_object(v))
+			call_rest(a, v, w, false);
+		else if (tool || (strcmp(k, "name") != 0 && strcmp(k, "arguments") != 0))
+			inspect_strings(a, v, w, false);
+	}
+}
+
+/*
+ * Every string of choice i of a completion (chat: a chat completion or chunk) but its index,
+ * finish_reason, logprobs and the texts inspected on their own (the message's or delta's texts
+ * and content, its calls' names and arguments; a completion's text), each whole.
+ */
+static void
+choice_rest(struct answer *a, json_t *ch, size_t i, bool chat)
+{
+	char w[160];
+	const char *ck, *mk;
+	json_t *cv, *mv, *tc;
+	size_t j, n;
+
+	json_object_foreach(ch, ck, cv) {
+		snprintf(w, sizeof(w), "choices[%zu].%s", i, ck);
+		if (strcmp(ck, "index") == 0 || strcmp(ck, "finish_reason") == 0 ||
+		    strcmp(ck, "logprobs") == 0 || (!chat && strcmp(ck, "text") == 0))
+			continue;
+		if (!chat || !json_is_object(cv) || (strcmp(ck, "delta") != 0 &&
+		    strcmp(ck, "message") != 0)) {
+			inspect_strings(a, cv, w, false);
+			continue;
+		}
+		json_object_foreach(cv, mk, mv) {
+			for (n = 0; n < N_TEXT && strcmp(mk, text_keys[n]) != 0; n++)
+				;
+			snprintf(w, sizeof(w), "choices[%zu].%s.%s", i, ck, mk);
+			if (n < N_TEXT)
+				continue;
+			if (strcmp(mk, "function_call") == 0 && json_is_object(mv)) {
+				call_rest(a, mv, w, false);
+			} else if (strcmp(mk, "tool_calls") == 0 && json_is_array(mv)) {
+				json_array_foreach(mv, j, tc) {
+					snprintf(w, sizeof(w), "choices[%zu].%s.tool_calls[%zu]", i, ck,
+					    j);
+					if (json_is_object(tc))
+						call_rest(a, tc, w, true);
+					else
+						inspect_strings(a, tc, w, false);
+				}
+			} else {
+				inspect_strings(a, mv, w, false);
+			}
+		}
+	}
+}
+
+/*
+ * Every string of a completion (a whole answer, or a stream event) outside its metadata and
+ * the texts inspected on their own, each whole (choice_rest): a member the gateway does not
+ * know (a server's reasoning_details, an error object beside the choices) never goes out
+ * unexamined.
+ */
+static void
+inspect_rest(struct answer *a, json_t *root, bool chat)
+{
+	const char *k;
+	json_t *v, *ch;
+	size_t i;
+
+	json_object_foreach(root, k, v) {
+		if (metadata_key(k))
+			continue;
+		if (strcmp(k, "choices") != 0 || !json_is_array(v))
+			inspect_strings(a, v, k, false);
+		else
+			json_array_foreach(v, i, ch)
+				choice_rest(a, ch, i, chat);
 	}
 }
 
@@ -376,8 +466,10 @@ cst__inspect_out_answer(struct cst_txn *t)
 	} else {
 		json_t *choices = json_object_get(root, "choices");
 
-		if (t->status == 200 && json_is_array(choices))
+		if (t->status == 200 && json_is_array(choices)) {
 			inspect_choices(&a, choices);
+			inspect_rest(&a, root, t->route == CST_ROUTE_CHAT);
+		}
 		else if (t->status != 200 || t->route == CST_ROUTE_CHAT ||
 		    t->route == CST_ROUTE_COMPLETIONS)
 			inspect_strings(&a, root, "", true);	/* an error, or not a completion */
@@ -484,6 +576,13 @@ struct pass {
 	bool keep;		/* the choice has something to send */
 };
 
+/* How a text of the choice is fed in this pass: its final piece when the choice ends. */
+static enum cst_insp_feed
+end_mode(const struct pass *ps)
+{
+	return ps->final ? CST_INSP_FINAL : CST_INSP_MORE;
+}
+
 /* Ends the pass as a block that is not the policy's: what, at where. Returns false. */
 static bool
 refuse(struct pass *ps, const char *where, const char *what)
@@ -557,7 +656,7 @@ lp_entry_bytes(json_t *e, struct cst_buf *b)
 		if (!json_is_integer(v) || x < 0 || x > 255 || cst_buf_add(b, &c, 1) != 0)
 			return false;
 	}
-	if (tn == b->len && memcmp(t, b->p, tn) == 0)
+	if (tn == b->len && (tn == 0 || memcmp(t, b->p, tn) == 0))
 		return true;
 	if (tn >= 6 && strncmp(t, "bytes:", 6) == 0) {
 		t += 6;
@@ -772,7 +871,7 @@ lp_step(struct lp *lp, json_t *ch, json_t *in, bool final, bool chat)
  */
 static bool
 feed(struct pass *ps, struct slot *sl, const char *where, bool content, const char *p,
-    size_t n, bool final, json_t **released)
+    size_t n, enum cst_insp_feed mode, json_t **released)
 {
 	struct cst_txn *t = ps->t;
 	struct cst_out_stream *o = ps->o;
@@ -789,9 +888,9 @@ feed(struct pass *ps, struct slot *sl, const char *where, bool content, const ch
 		return false;
 	}
 	before = cst_insp_stream_held(sl->s);
-	r = cst_insp_stream_feed(sl->s, c, p, n, final, &out);
+	r = cst_insp_stream_feed(sl->s, c, p, n, mode, &out);
 	o->held = o->held - before + cst_insp_stream_held(sl->s);
-	if (final)
+	if (mode == CST_INSP_FINAL)
 		sl->ended = true;
 	if (!out.complete)
 		o->incomplete = true;
@@ -817,27 +916,13 @@ feed(struct pass *ps, struct slot *sl, const char *where, bool content, const ch
 }
 
 /*
- * Before more text for sl, which ended or whose choice did: a slot closed when the answer
- * began starts a new stream (its decisions' offsets start again at 0); any other refuses.
- */
-static bool
-slot_again(struct pass *ps, struct slot *sl, const char *where)
-{
-	if (ps->c->ended || !sl->ended || !sl->reopen)
-		return refuse(ps, where, "text after its end");
-	cst_insp_stream_free(sl->s);
-	memset(sl, 0, sizeof(*sl));
-	return true;
-}
-
-/*
- * The text member key of holder (may be NULL when absent): feeds it to sl (final: its last
- * piece) and puts the released text in its place; when final and absent, adds the held rest
- * as the member if there is any. false: blocked.
+ * The text member key of holder (may be NULL when absent): feeds it to sl as mode says and
+ * puts the released text in its place; when absent, adds the held rest as the member if mode
+ * releases it and there is any. false: blocked.
  */
 static bool
 text_member(struct pass *ps, struct slot *sl, json_t *holder, const char *key,
-    const char *where, bool final, bool content)
+    const char *where, enum cst_insp_feed mode, bool content)
 {
 	json_t *v = json_object_get(holder, key), *rel;
 	bool given = json_is_string(v);
@@ -847,13 +932,12 @@ text_member(struct pass *ps, struct slot *sl, json_t *holder, const char *key,
 	if (sl->ended || ps->c->ended) {
 		if (!given || json_string_length(v) == 0)
 			return true;
-		if (!slot_again(ps, sl, where))
-			return false;
+		return refuse(ps, where, "text after its end");
 	}
-	if (!given && (!final || sl->s == NULL))
+	if (!given && (mode == CST_INSP_MORE || sl->s == NULL))
 		return true;
 	if (!feed(ps, sl, where, content, given ? json_string_value(v) : "",
-	    given ? json_string_length(v) : 0, final, &rel))
+	    given ? json_string_length(v) : 0, mode, &rel))
 		return false;
 	if (json_string_length(rel) > 0)
 		ps->keep = true;
@@ -881,10 +965,10 @@ call_texts(struct pass *ps, struct call *cl, json_t *fn, const char *prefix)
 
 	snprintf(where, sizeof(where), "%s.name", prefix);
 	if (!(json_is_string(name) && json_string_length(name) == 0) &&
-	    !text_member(ps, &cl->name, fn, "name", where, true, false))
+	    !text_member(ps, &cl->name, fn, "name", where, CST_INSP_FINAL, false))
 		return false;
 	snprintf(where, sizeof(where), "%s.arguments", prefix);
-	return text_member(ps, &cl->args, fn, "arguments", where, ps->final, false);
+	return text_member(ps, &cl->args, fn, "arguments", where, end_mode(ps), false);
 }
 
 /* Whether v is absent, null or an empty string. */
@@ -1045,8 +1129,9 @@ answering(json_t *delta)
 }
 
 /*
- * Ends sl's text if it has one open (where names it; content as for feed): its held rest to
- * *rest, NULL when there is none. false: blocked.
+ * Releases what sl holds if it has a text open (where names it; content as for feed), ending
+ * it when the choice ends (else a flush: it stays open): the held rest to *rest, NULL when
+ * there is none. false: blocked.
  */
 static bool
 slot_rest(struct pass *ps, struct slot *sl, const char *where, bool content, json_t **rest)
@@ -1054,7 +1139,8 @@ slot_rest(struct pass *ps, struct slot *sl, const char *where, bool content, jso
 	*rest = NULL;
 	if (sl->s == NULL || sl->ended)
 		return true;
-	if (!feed(ps, sl, where, content, "", 0, true, rest))
+	if (!feed(ps, sl, where, content, "", 0, ps->final ? CST_INSP_FINAL : CST_INSP_FLUSH,
+	    rest))
 		return false;
 	if (json_string_length(*rest) == 0) {
 		json_decref(*rest);
@@ -1064,23 +1150,20 @@ slot_rest(struct pass *ps, struct slot *sl, const char *where, bool content, jso
 }
 
 /*
- * Ends the choice's thinking text (the answer begins, or the choice ends): its held rest as a
+ * Releases the choice's thinking text where the answer begins (a flush: thinking may come
+ * again, inspected with what went before) or ends it with the choice: its held rest as a
  * thinking part to *part (NULL: nothing held). false: blocked.
  */
 static bool
 close_thinking(struct pass *ps, json_t **part)
 {
-	struct slot *th = &ps->c->thinking;
-	bool open = th->s != NULL && !th->ended;
 	char where[96];
 	json_t *rel;
 
 	*part = NULL;
 	snprintf(where, sizeof(where), "choices[%zu].delta.content.thinking", ps->ci);
-	if (!slot_rest(ps, th, where, false, &rel))
+	if (!slot_rest(ps, &ps->c->thinking, where, false, &rel))
 		return false;
-	if (open)
-		th->reopen = !ps->final;
 	if (rel == NULL)
 		return true;
 	*part = json_pack("{s:s,s:[{s:s,s:o}]}", "type", "thinking", "thinking", "type", "text",
@@ -1110,10 +1193,10 @@ part_text(struct pass *ps, struct slot *sl, json_t *list, size_t *j, const char 
 		json_array_remove(list, *j);
 		return true;
 	}
-	if ((sl->ended || ps->c->ended) && !slot_again(ps, sl, where))
-		return false;
-	if (!feed(ps, sl, where, content, json_string_value(v), json_string_length(v), false,
-	    &rel))
+	if (sl->ended || ps->c->ended)
+		return refuse(ps, where, "text after its end");
+	if (!feed(ps, sl, where, content, json_string_value(v), json_string_length(v),
+	    CST_INSP_MORE, &rel))
 		return false;
 	if (json_string_length(rel) == 0) {
 		json_decref(rel);
@@ -1141,13 +1224,14 @@ append_part(struct pass *ps, json_t *list, json_t *part)
 /*
  * delta.content given as a list of parts (Mistral's): "text" parts through the content's
  * slot, "refusal" parts through the refusal's, the text parts inside a "thinking" part
- * through the thinking slot, which ends where the first other part begins (its held rest
- * going out as a thinking part before it); a part of any other type refuses. When final, the
- * thinking and content rests are appended. Emptied parts are removed, and the member with
- * the last one. false: blocked.
+ * through the thinking slot, which is released where each other part begins (its held
+ * rest going out as a thinking part before it); a part of any other type refuses. When the
+ * delta answers (ans) thinking held after its last other part is released at the end, and
+ * when final the content's rest too. Emptied parts are removed, and the member with the last
+ * one. false: blocked.
  */
 static bool
-content_parts(struct pass *ps, json_t *delta, json_t *list)
+content_parts(struct pass *ps, json_t *delta, json_t *list, bool ans)
 {
 	char wc[96], wr[96], wt[96];
 	json_t *think, *rel;
@@ -1188,9 +1272,10 @@ content_parts(struct pass *ps, json_t *delta, json_t *list)
 		    part_text(ps, &ps->c->text[1], list, &j, type, wr, false)))
 			return false;
 	}
+	if ((ans || ps->final) && (!close_thinking(ps, &think) || (think != NULL &&
+	    !append_part(ps, list, think))))
+		return false;
 	if (ps->final) {
-		if (!close_thinking(ps, &think) || (think != NULL && !append_part(ps, list, think)))
-			return false;
 		if (!slot_rest(ps, &ps->c->text[0], wc, true, &rel) || (rel != NULL &&
 		    !append_part(ps, list, json_pack("{s:s,s:o}", "type", "text", "text", rel))))
 			return false;
@@ -1213,10 +1298,10 @@ content_member(struct pass *ps, json_t *delta, bool ans, const char *where)
 	json_t *v = json_object_get(delta, "content"), *think = NULL, *parts;
 
 	if (json_is_array(v))
-		return content_parts(ps, delta, v);
+		return content_parts(ps, delta, v, ans);
 	if ((ans || ps->final) && !close_thinking(ps, &think))
 		return false;
-	if (!text_member(ps, &ps->c->text[0], delta, "content", where, ps->final, true)) {
+	if (!text_member(ps, &ps->c->text[0], delta, "content", where, end_mode(ps), true)) {
 		json_decref(think);
 		return false;
 	}
@@ -1263,7 +1348,7 @@ pass_texts(struct pass *ps, json_t *ch)
 
 	if (!ps->o->chat) {
 		snprintf(where, sizeof(where), "choices[%zu].text", ps->ci);
-		if (!text_member(ps, &ps->c->text[0], ch, "text", where, ps->final, true))
+		if (!text_member(ps, &ps->c->text[0], ch, "text", where, end_mode(ps), true))
 			return false;
 		goto out;
 	}
@@ -1278,18 +1363,15 @@ pass_texts(struct pass *ps, json_t *ch)
 		snprintf(where, sizeof(where), "choices[%zu].delta", ps->ci);
 		return refuse(ps, where, "not an object");
 	}
-	/* A reasoning text ends where the answer begins, its held rest released before it. */
+	/* A reasoning text is released where the answer begins (its held rest, and what comes
+	 * with the answer), and inspected on with what went before if more follows. */
 	ans = answering(delta);
 	for (k = 0; k < N_TEXT; k++) {
-		struct slot *sl = &ps->c->text[k];
-		bool closing = k >= 2 && ans && !ps->final && sl->s != NULL && !sl->ended;
-
 		snprintf(where, sizeof(where), "choices[%zu].delta.%s", ps->ci, text_keys[k]);
 		if (k == 0 ? !content_member(ps, delta, ans, where) :
-		    !text_member(ps, sl, delta, text_keys[k], where, ps->final || closing, false))
+		    !text_member(ps, &ps->c->text[k], delta, text_keys[k], where, ps->final ?
+		    CST_INSP_FINAL : k >= 2 && ans ? CST_INSP_FLUSH : CST_INSP_MORE, false))
 			return false;
-		if (closing)
-			sl->reopen = true;
 	}
 	if (!tool_calls(ps, delta))
 		return false;
@@ -1439,26 +1521,37 @@ choice_of(struct cst_txn *t, size_t idx)
 }
 
 /*
- * An event that is not a completion chunk (usage, an upstream's error object): every string
- * but the metadata inspected whole, as a non-streamed error answer is.
+ * Strings of an event inspected whole: every one but the metadata (an event that is not a
+ * completion chunk, as a non-streamed error answer), or, in a chunk (rest), those besides
+ * its inspected texts (inspect_rest). false: blocked.
  */
-static enum cst_out_verdict
-other_event(struct cst_txn *t, const struct cst_sse_event *ev, json_t *root)
+static bool
+event_strings(struct cst_txn *t, json_t *root, bool rest)
 {
 	struct answer a = { .t = t, .no_copy = true };
 
 	if (cst__inspect_ctx(t, &a.c) != 0) {
 		block_reason(t, CST_INSP_N_CAT);
-		return CST_OUT_BLOCK;
+		return false;
 	}
-	inspect_strings(&a, root, "", true);
+	if (rest)
+		inspect_rest(&a, root, t->ostream->chat);
+	else
+		inspect_strings(&a, root, "", true);
 	if (a.err != 0)
 		cst_txn_decide(t, "inspect_out", "error", cst_strerror(a.err));
 	if (a.err != 0 || a.blocked) {
 		block_reason(t, a.blocked ? a.block_cat : CST_INSP_N_CAT);
-		return CST_OUT_BLOCK;
+		return false;
 	}
-	return send_json(t, ev, root);
+	return true;
+}
+
+/* An event that is not a completion chunk (usage, an upstream's error object). */
+static enum cst_out_verdict
+other_event(struct cst_txn *t, const struct cst_sse_event *ev, json_t *root)
+{
+	return event_strings(t, root, false) ? send_json(t, ev, root) : CST_OUT_BLOCK;
 }
 
 enum cst_out_verdict
@@ -1479,6 +1572,7 @@ cst__inspect_out_event(struct cst_txn *t, const struct cst_sse_event *ev, json_t
 
 		if (held == CST_OUT_BLOCK)
 			return held;
+		o->usage_seen = true;
 		o->ev_more = held == CST_OUT_REWRITTEN;
 		v = other_event(t, ev, root);	/* REWRITTEN or BLOCK */
 		o->ev_more = false;
@@ -1486,11 +1580,19 @@ cst__inspect_out_event(struct cst_txn *t, const struct cst_sse_event *ev, json_t
 	}
 	if (!json_is_array(choices) || json_array_size(choices) == 0)
 		return other_event(t, ev, root);
+	if (!event_strings(t, root, true))
+		return CST_OUT_BLOCK;
 	json_array_foreach(choices, i, ch) {
 		json_t *idxv = json_object_get(ch, "index"), *fin = json_object_get(ch, "finish_reason");
 		struct pass ps = { t, o, NULL, json_is_integer(idxv) ?
 		    (size_t)json_integer_value(idxv) : i, fin != NULL && !json_is_null(fin), false };
 
+		/* a client keys a choice on its index: one it would read otherwise (1.0, "1")
+		 * would get text inspected as another's */
+		if (idxv != NULL && !json_is_integer(idxv))
+			return refuse(&ps, "choices[].index", "not an integer"), CST_OUT_BLOCK;
+		if (o->usage_seen)
+			return refuse(&ps, "choices", "text after the usage event"), CST_OUT_BLOCK;
 		if (!json_is_object(ch) || (ps.c = choice_of(t, ps.ci)) == NULL)
 			return CST_OUT_BLOCK;
 		if (!pass_choice(&ps, ch))
@@ -1554,7 +1656,10 @@ cst__inspect_out_flush(struct cst_txn *t)
 		json_decref(choices);
 		return CST_OUT_DROP;
 	}
-	json_object_set_new(o->last, "choices", choices);
+	if (json_object_set_new(o->last, "choices", choices) != 0) {
+		block_reason(t, CST_INSP_N_CAT);
+		return CST_OUT_BLOCK;
+	}
 	memset(&fe, 0, sizeof(fe));
 	fe.event = o->last_event != NULL ? cst_str_make(o->last_event, strlen(o->last_event)) :
 	    CST_STR_LIT("");

@@ -166,9 +166,27 @@ confirm_always(struct cst_patset *ps, uint32_t e)
 }
 
 /*
+ * Whether expression e stands for a pattern with back-references and no prefilter of its
+ * own: Hyperscan reads a back-reference in prefilter mode as a copy of its group, which is no
+ * superset (a group's own case mode, an empty capture), so such a pattern is confirmed on
+ * every text.
+ */
+static bool
+backrefs(const struct cst_patset *ps, const struct cst_pattern *p, uint32_t e)
+{
+	uint32_t k, n;
+
+	for (k = ps->first[e]; k < ps->first[e + 1]; k++)
+		if (p[ps->member[k]].prefilter == NULL && pcre2_pattern_info(ps->code[ps->member[k]],
+		    PCRE2_INFO_BACKREFMAX, &n) == 0 && n > 0)
+			return true;
+	return false;
+}
+
+/*
  * Compiles the Hyperscan database over every expression it accepts: a rejected expression
  * (named by the compile error) moves its patterns to the always-confirmed list and the rest
- * are compiled again.
+ * are compiled again; so does one with back-references (backrefs), before.
  */
 static int
 compile_db(struct cst_patset *ps, const struct cst_pattern *p)
@@ -183,9 +201,15 @@ compile_db(struct cst_patset *ps, const struct cst_pattern *p)
 	r = CST_ENOMEM;
 	if ((ids = cst_calloc(ps->n_expr, sizeof(*ids))) == NULL)
 		goto out;
-	for (i = 0; i < ps->n_expr; i++)
-		ids[i] = (unsigned)i;
-	m = ps->n_expr;
+	for (i = m = 0; i < ps->n_expr; i++) {
+		if (backrefs(ps, p, (uint32_t)i)) {
+			confirm_always(ps, (uint32_t)i);
+			continue;
+		}
+		expr[m] = expr[i];
+		flags[m] = flags[i];
+		ids[m++] = (unsigned)i;
+	}
 	for (;;) {
 		hs_compile_error_t *ce = NULL;
 		int bad;

@@ -23,6 +23,10 @@
  */
 #define GATE_EMAIL "@[A-Za-z0-9-]+\\."
 #define GATE_IT_FISCAL "\\d{2}[abcdehlmprst]\\d{2}[a-z]\\d{3}"
+/* the rules with a back-reference (one separator throughout), which Hyperscan cannot take */
+#define GATE_MAC "[0-9a-f]{2}[:-](?:[0-9a-f]{2}[:-]){4}[0-9a-f]{2}|" \
+    "[0-9a-f]{4}\\.[0-9a-f]{4}\\.[0-9a-f]{4}"
+#define GATE_SSN "\\d{3}[- .]\\d{2}[- .]\\d{4}"
 
 static const struct cst_insp_rule pii_rules[] = {
 	{ "pii.credit_card", CST_INSP_PII, "CREDIT_CARD",
@@ -44,7 +48,7 @@ static const struct cst_insp_rule pii_rules[] = {
 	    "(?![\\w:])", CI, 600, "ip|ipv6", NULL, 0, 0, BOTH, NULL },
 	{ "pii.mac", CST_INSP_PII, "MAC_ADDRESS",
 	    "\\b[0-9a-f]{2}([:-])(?:[0-9a-f]{2}\\1){4}[0-9a-f]{2}\\b|\\b[0-9a-f]{4}\\.[0-9a-f]{4}"
-	    "\\.[0-9a-f]{4}\\b", CI, 600, "mac|address", NULL, 0, 0, BOTH, NULL },
+	    "\\.[0-9a-f]{4}\\b", CI, 600, "mac|address", NULL, 0, 0, BOTH, GATE_MAC },
 	/* Without libphonenumber: international and North American forms stand alone, other
 	 * digit groups need a context word; 7 to 15 digits in all (E.164). */
 	{ "pii.phone_international", CST_INSP_PII, "PHONE_NUMBER",
@@ -71,7 +75,7 @@ static const struct cst_insp_rule pii_rules[] = {
 	    "\\b[abcdefghjklmprstux][a-z9]\\d{7}\\b", CI, 400, "medical|certificate|dea", NULL, 0,
 	    0, BOTH, NULL },
 	{ "pii.us_ssn", CST_INSP_PII, "US_SSN", "\\b\\d{3}([- .])\\d{2}\\1\\d{4}\\b", 0, 500,
-	    "social|security|ssn|ssns|ssid", NULL, 0, 0, BOTH, NULL },
+	    "social|security|ssn|ssns|ssid", NULL, 0, 0, BOTH, GATE_SSN },
 	{ "pii.us_ssn_bare", CST_INSP_PII, "US_SSN", "\\b\\d{9}\\b", 0, 50,
 	    "social|security|ssn|ssns|ssid", NULL, 0, 0, BOTH, NULL },
 	{ "pii.us_itin", CST_INSP_PII, "US_ITIN",

@@ -20,6 +20,8 @@ struct cst_insp_stream {
 	size_t len, cap;
 	size_t tail;		/* bytes of text already released */
 	uint64_t base;		/* stream offset of text[0] */
+	uint64_t stuck;		/* stream offset of the end of the last scan, when it released
+				 * nothing (a long word held), else 0 */
 	struct cst_insp_finding *found;	/* decided by the last feed */
 	size_t n_found, found_cap;
 	char *rel;		/* the released text of the last feed */
@@ -218,12 +220,12 @@ release(struct cst_insp_stream *s, struct cst_insp_ctx *c, size_t cut,
 
 int
 cst_insp_stream_feed(struct cst_insp_stream *s, struct cst_insp_ctx *c, const char *text,
-    size_t n, bool final, struct cst_insp_stream_out *out)
+    size_t n, enum cst_insp_feed mode, struct cst_insp_stream_out *out)
 {
 	struct cst_insp_result res;
 	struct cst_insp_finding *apply = NULL;
 	size_t cut, i, n_apply = 0, keep;
-	bool changed;
+	bool changed, final = mode != CST_INSP_MORE;	/* release all */
 	int r;
 
 	memset(out, 0, sizeof(*out));
@@ -240,7 +242,13 @@ cst_insp_stream_feed(struct cst_insp_stream *s, struct cst_insp_ctx *c, const ch
 			memcpy(s->text + s->len, text, n);
 		s->len += n;
 	}
-	if (!final && s->len - s->tail < s->conf.window + STEP)
+	if ((!final && s->len - s->tail < s->conf.window + STEP) ||
+	    (mode == CST_INSP_FLUSH && s->len == s->tail))
+		return report(s, out, 0);
+	/* while the last scan released nothing, the next waits for half as much again, so a
+	 * long word fed byte by byte costs linear time, not quadratic (up to max_hold) */
+	if (!final && s->stuck > 0 && s->len - s->tail <= s->conf.max_hold &&
+	    s->base + s->len - s->stuck < (s->len - s->tail) / 2)
 		return report(s, out, 0);
 	if ((r = cst_insp_scan(c, s->d, s->text, s->len, &res)) != 0) {
 		set_blocked(s, CST_INSP_N_CAT);
@@ -268,6 +276,7 @@ cst_insp_stream_feed(struct cst_insp_stream *s, struct cst_insp_ctx *c, const ch
 			}
 		}
 	} while (changed);
+	s->stuck = !final && cut == s->tail ? s->base + s->len : 0;
 	if (!final && cut == s->tail && s->len - s->tail > s->conf.max_hold) {
 		s->complete = false;
 		if (s->conf.fail_closed) {
@@ -298,7 +307,10 @@ cst_insp_stream_feed(struct cst_insp_stream *s, struct cst_insp_ctx *c, const ch
 		} else if (f.end <= s->tail || f.end > cut) {
 			continue;	/* decided before, or not yet */
 		}
-		if (f.action == CST_INSP_BLOCK)
+		/* begun in text already released (after a flush, or longer than the window): its
+		 * start went out before it could be decided, so no rewrite can undo it */
+		if (f.action == CST_INSP_BLOCK || (!whole_text(&f) && f.start < s->tail &&
+		    f.action != CST_INSP_LOG))
 			set_blocked(s, f.cat);
 		if ((r = keep_found(s, &f)) != 0) {
 			cst_free(apply);
@@ -327,7 +339,7 @@ cst_insp_stream_feed(struct cst_insp_stream *s, struct cst_insp_ctx *c, const ch
 	s->base += cut - keep;
 	s->len -= cut - keep;
 	s->tail = keep;
-	if (final)
+	if (mode == CST_INSP_FINAL)
 		s->ended = true;
 	return report(s, out, 0);
 }

@@ -50,14 +50,24 @@ int cst_insp_stream_new(const struct cst_insp_policy *p, enum cst_insp_dir d, bo
     struct cst_insp_stream **out);
 void cst_insp_stream_free(struct cst_insp_stream *s);
 
+/* What a piece asks of the stream besides inspecting it. */
+enum cst_insp_feed {
+	CST_INSP_MORE,		/* release what is safe: more text will come */
+	CST_INSP_FLUSH,		/* release all now (the text pauses: a reasoning text where the
+				 * answer begins), but stay open: later pieces are inspected with
+				 * the released tail as context, and a finding that begins in text
+				 * already released blocks, since its start cannot be rewritten */
+	CST_INSP_FINAL,		/* no more text will come: release all */
+};
+
 /*
- * Adds text[0..n) (n may be 0) and releases what is safe, inspecting with c (a context of the
- * same policy, used by one thread at a time). final: no more text will come, release all.
- * After a block, or after the final piece, every call releases nothing. 0, or CST_ENOMEM /
- * CST_ELIMIT (the caller must treat the stream as blocked).
+ * Adds text[0..n) (n may be 0) and releases what mode says, inspecting with c (a context of
+ * the same policy, used by one thread at a time). After a block, or after the final piece,
+ * every call releases nothing. 0, or CST_ENOMEM / CST_ELIMIT (the caller must treat the
+ * stream as blocked).
  */
 int cst_insp_stream_feed(struct cst_insp_stream *s, struct cst_insp_ctx *c, const char *text,
-    size_t n, bool final, struct cst_insp_stream_out *out);
+    size_t n, enum cst_insp_feed mode, struct cst_insp_stream_out *out);
 
 /* Bytes received and not yet released. */
 size_t cst_insp_stream_held(const struct cst_insp_stream *s);

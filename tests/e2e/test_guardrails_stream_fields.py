@@ -116,11 +116,59 @@ SCEN["reasoning2"] = [chunk({"role": "assistant", "reasoning": p})
                       for i, p in enumerate(split_on(REASON, AWS, 3))] + \
     [chunk({"content": "Four."}), chunk({}, "stop"), DONE]
 
-# The reasoning ends where the answer begins, and may start again after it (a new stream).
+# The reasoning is released where the answer begins, and may go on after it (inspected with
+# what went before).
 SCEN["reasoning_again"] = [chunk({"role": "assistant", "reasoning_content": "Think of " + EMAIL}),
                            chunk({"content": "First."}),
-                           chunk({"reasoning_content": "Then " + AWS + " again."}),
+                           chunk({"reasoning_content": " Then " + AWS + " again."}),
                            chunk({"content": " Second."}), chunk({}, "stop"), DONE]
+
+# What a client joins is inspected joined: a reasoning text split where the answer begins (as
+# reasoning_content, and as thinking parts around a text part in one event), a choice index
+# that is not an integer, members the gateway does not know, text after the usage event.
+SCEN["reasoning_split"] = [chunk({"role": "assistant", "reasoning_content": "We discuss Project "}),
+                           chunk({"content": "Ok."}),
+                           chunk({"reasoning_content": "Nightjar details."}),
+                           chunk({"content": " Done."}), chunk({}, "stop"), DONE]
+SCEN["reasoning_key_split"] = [chunk({"role": "assistant", "reasoning_content": "The key is " +
+                                      AWS[:9]}), chunk({"content": "Ok."}),
+                               chunk({"reasoning_content": AWS[9:] + ", done."}),
+                               chunk({}, "stop"), DONE]
+
+
+def thinking(text):
+    return {"type": "thinking", "thinking": [{"type": "text", "text": text}]}
+
+
+SCEN["parts_split"] = [chunk({"role": "assistant", "content": [
+    thinking("About Project "), {"type": "text", "text": "x"}, thinking("Nightjar now.")]}),
+    chunk({}, "stop"), DONE]
+SCEN["index_float"] = [chunk({"role": "assistant", "content": "Hi"}),
+                       chunk(choices=[{"index": 1.0, "delta": {"content": "there"},
+                                       "finish_reason": None}]), chunk({}, "stop"), DONE]
+SCEN["unknown_members"] = [chunk({"role": "assistant", "reasoning": "Use the key",
+                                  "reasoning_details": [{"type": "reasoning.text",
+                                                         "text": "Use the key " + AWS}]}),
+                           chunk({"content": "Done."}), chunk({}, "stop"), DONE]
+SCEN["unknown_error"] = [chunk({"role": "assistant", "content": "Hi"}),
+                         "data: " + compact({"id": "chatcmpl-1", "object": "chat.completion.chunk",
+                                             "model": "demo-model", "error": {
+                                                 "message": "Project Nightjar error"},
+                                             "choices": [{"index": 0, "delta": {},
+                                                          "finish_reason": None}]}) + "\n\n",
+                         chunk({}, "stop"), DONE]
+SCEN["after_usage"] = [chunk({"role": "assistant", "content": "Hi"}), chunk({}, "stop"),
+                       "data: " + compact({"id": "chatcmpl-1", "object": "chat.completion.chunk",
+                                           "model": "demo-model", "choices": [],
+                                           "usage": {"prompt_tokens": 1,
+                                                     "completion_tokens": 1}}) + "\n\n",
+                       chunk(choices=[{"index": 1, "delta": {"content": "late"},
+                                       "finish_reason": None}]), DONE]
+SCEN["empty_token"] = [chunk(choices=[{"index": 0, "delta": {"role": "assistant", "content": ""},
+                                       "logprobs": {"content": [{"token": "", "bytes": [],
+                                                                 "logprob": -0.1,
+                                                                 "top_logprobs": []}]},
+                                       "finish_reason": None}]), chunk({}, "stop"), DONE]
 
 # Streamed content as a list of parts, as Mistral's reasoning models send it: thinking parts
 # (each holding a list of text parts) and then text parts, a finding split across events of each.
@@ -302,6 +350,9 @@ ANSWERS = {
         "role": "assistant", "content": [{"type": "text", "text": "Here:"},
                                          {"type": "image_url", "image_url": {"url": "x"}}]},
         "finish_reason": "stop"}]},
+    "plain_details": {"id": "x", "object": "chat.completion", "choices": [{"index": 0, "message": {
+        "role": "assistant", "content": "ok", "reasoning_details": [
+            {"type": "reasoning.text", "text": "key " + AWS}]}, "finish_reason": "stop"}]},
     "plain_refusal": {"id": "x", "object": "chat.completion", "choices": [{"index": 0, "message": {
         "role": "assistant", "content": None, "refusal": "Project Nightjar is secret."},
         "finish_reason": "stop"}]},
@@ -413,11 +464,11 @@ def test_streamed_fields(make_gateway):
                         chunk({"content": "Four."}, "stop") + DONE)
         assert any(x.startswith("choices[0].delta.reasoning: secret.aws_access_key_id")
                    for x in details(g, rid))
-        # reasoning again after the answer began: a new held-back stream, not a block
+        # reasoning again after the answer began: inspected on, not a block
         body, rid = stream(g, key, "reasoning_again")
         assert body == (chunk({"role": "assistant", "reasoning_content": ""}) +
                         chunk({"content": "", "reasoning_content": "Think of " + EMAIL_R}) +
-                        chunk({"content": "", "reasoning_content": "Then " + AWS_R + " again."}) +
+                        chunk({"content": "", "reasoning_content": " Then " + AWS_R + " again."}) +
                         chunk({"content": "First. Second."}, "stop") + DONE)
         d = details(g, rid)
         assert any(x.startswith("choices[0].delta.reasoning_content: pii.email") for x in d), d
@@ -651,3 +702,43 @@ def test_streamed_logprobs(make_gateway):
         assert len(toks) > 200 and LP_TEXT2.startswith(toks) and "word120" not in toks
         assert offs == sorted(offs) and offs[-1] == len(toks) - len(toks.split(" ")[-1]) - 1
         assert any(x["action"] == "strip" for x in g.record(rid)["decisions"])
+
+
+def test_joined_and_unknown(make_gateway):
+    """Text a client joins is inspected joined: a reasoning text released where the answer
+    begins is inspected on with what went before, so a phrase or a key split there blocks
+    (its start already went out, no rewrite can undo it). A choice index that is not an
+    integer and text after the usage event fail closed; members the gateway does not know are
+    inspected whole; an empty logprobs token is not a crash."""
+    role_r = chunk({"role": "assistant", "reasoning_content": ""})
+    role_c = chunk({"role": "assistant", "content": ""})
+    with Scripted(answer) as up:
+        g = make_gateway(extra_config=POLICY, upstream=up.url, start=False).start(timeout=90)
+        key = g.apikey()
+        body, _ = stream(g, key, "reasoning_split")
+        assert body == (role_r + chunk({"content": "", "reasoning_content": "We discuss Project "})
+                        + error_event("denied")), body
+        body, _ = stream(g, key, "reasoning_key_split")
+        assert body == (role_r + chunk({"content": "", "reasoning_content": "The key is " +
+                                        AWS[:9]}) + error_event("secret")), body
+        body, _ = stream(g, key, "parts_split")
+        assert body == error_event("denied"), body
+        body, _ = stream(g, key, "index_float")
+        assert body == role_c + error_event("not fully inspected"), body
+        body, rid = stream(g, key, "unknown_members")
+        assert body == (chunk({"role": "assistant", "reasoning": "", "reasoning_details": [
+            {"type": "reasoning.text", "text": "Use the key " + AWS_R}]}) +
+            chunk({"content": "", "reasoning": "Use the key"}) + chunk({"content": "Done."}, "stop")
+            + DONE), body
+        assert any(x.startswith("choices[0].delta.reasoning_details[0].text: secret.aws")
+                   for x in details(g, rid)), details(g, rid)
+        body, _ = stream(g, key, "unknown_error")
+        assert body == role_c + error_event("denied"), body
+        body, _ = stream(g, key, "after_usage", usage=True)
+        assert body == (role_c + chunk({"content": "Hi"}, "stop") + SCEN["after_usage"][2] +
+                        error_event("not fully inspected")), body
+        body, _ = stream(g, key, "empty_token")
+        assert body.endswith(chunk({}, "stop") + DONE), body
+        status, _, resp, _ = g.chat(key, "plain_details")
+        assert status == 200 and resp["choices"][0]["message"]["reasoning_details"] == [
+            {"type": "reasoning.text", "text": "key " + AWS_R}], resp

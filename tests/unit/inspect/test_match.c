@@ -51,7 +51,7 @@ describe(const struct got *g, char *out, size_t cap)
 static const struct cst_pattern pats[] = {
 	{ "\\b\\d{3}-\\d{2}-\\d{4}\\b", 0, NULL },		/* 0: plain */
 	{ "secret", CST_PAT_CASELESS, NULL },			/* 1: caseless literal */
-	{ "\\b(\\w+) again \\1\\b", 0, NULL },		/* 2: back-reference (prefiltered) */
+	{ "\\b(\\w+) again \\1\\b", 0, NULL },		/* 2: back-reference: always confirmed */
 	{ "foo(?=bar)", 0, NULL },				/* 3: look-ahead */
 	{ "z*", 0, NULL },					/* 4: matches empty: always confirmed */
 	{ "never-present-token", 0, NULL },			/* 5 */
@@ -69,7 +69,8 @@ test_spans(void **state)
 
 	(void)state;
 	CHECK_INT("compile", cst_patset_compile(pats, 6, &ps, err, sizeof(err)), 0);
-	CHECK("hyperscan takes all but the empty matcher", cst_patset_prefiltered(ps) == 5);
+	CHECK("hyperscan takes all but the empty matcher and the back-reference",
+	    cst_patset_prefiltered(ps) == 4);
 	CHECK_INT("scratch", cst_patscratch_new(ps, &s), 0);
 	memset(&g, 0, sizeof(g));
 	/* pattern 4 ("z*") matches empty everywhere: stop it after its first span */
@@ -82,11 +83,11 @@ test_spans(void **state)
 	CHECK_INT("candidates", c.candidates, 5);	/* 0-4; 5 never confirmed */
 	CHECK("no limit", c.limited == 0 && c.dropped == 0);
 
-	/* a text where nothing matches confirms only the always-confirmed pattern */
+	/* a text where nothing matches confirms only the always-confirmed patterns */
 	memset(&g, 0, sizeof(g));
 	g.stop_after = 1;
 	CHECK_INT("quiet scan", cst_patset_scan(ps, s, "hello", 5, collect, &g, &c), 0);
-	CHECK_INT("quiet candidates", c.candidates, 1);
+	CHECK_INT("quiet candidates", c.candidates, 2);
 	CHECK("stopped after one", g.n == 1 && g.idx[0] == 4 && c.spans == 1);
 	/* empty text */
 	memset(&g, 0, sizeof(g));
@@ -325,6 +326,36 @@ test_regional_same_as_reference(void **state)
 	cst_patset_free(ps);
 }
 
+/*
+ * Back-references, which Hyperscan's prefilter mode reads as a copy of their group (keeping
+ * the group's case mode; an empty group's copy matching nothing): such patterns are confirmed
+ * on every text, and find what the reference finds.
+ */
+static void
+test_backrefs(void **state)
+{
+	static const struct cst_pattern p[] = {
+		{ "\\b(?-i:([a-z]))-\\1\\b", CST_PAT_CASELESS, NULL },
+		{ "(\\b)[ab]\\1", 0, NULL },
+		{ "\\bq\\d{3}z\\b", 0, NULL },
+	};
+	struct cst_patset *ps;
+	struct cst_patscratch *s;
+	uint32_t regional = 0;
+	char err[200];
+
+	(void)state;
+	CHECK_INT("compile", cst_patset_compile(p, 3, &ps, err, sizeof(err)), 0);
+	CHECK_INT("scratch", cst_patscratch_new(ps, &s), 0);
+	CHECK("only the pattern without back-references prefiltered",
+	    cst_patset_prefiltered(ps) == 1);
+	same_as_reference(ps, s, "the code is q-Q now", 19, &regional);
+	same_as_reference(ps, s, "x ab y", 6, &regional);
+	same_as_reference(ps, s, "q-q, q123z", 10, &regional);
+	cst_patscratch_free(s);
+	cst_patset_free(ps);
+}
+
 int
 main(void)
 {
@@ -334,6 +365,7 @@ main(void)
 		cmocka_unit_test(test_cap_and_limits),
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_regional_same_as_reference),
+		cmocka_unit_test(test_backrefs),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

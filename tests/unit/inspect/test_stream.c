@@ -55,7 +55,8 @@ run_stream(struct cst_insp_policy *p, struct cst_insp_ctx *c, const char *text,
 		if (n > len - pos)
 			n = len - pos;
 		final = pos + n == len;
-		CHECK_INT("feed", cst_insp_stream_feed(s, c, text + pos, n, final, &out), 0);
+		CHECK_INT("feed", cst_insp_stream_feed(s, c, text + pos, n, final ? CST_INSP_FINAL :
+		    CST_INSP_MORE, &out), 0);
 		pos += n;
 		memcpy(o->text + o->len, out.text, out.len);
 		o->len += out.len;
@@ -69,7 +70,7 @@ run_stream(struct cst_insp_policy *p, struct cst_insp_ctx *c, const char *text,
 		}
 	}
 	/* after the end or a block, nothing more */
-	CHECK_INT("feed after", cst_insp_stream_feed(s, c, "x", 1, true, &out), 0);
+	CHECK_INT("feed after", cst_insp_stream_feed(s, c, "x", 1, CST_INSP_FINAL, &out), 0);
 	CHECK_INT("nothing after", (long long)out.len, 0);
 	cst_insp_stream_free(s);
 }
@@ -227,6 +228,69 @@ test_block_stops(void **state)
 	cst_insp_policy_free(p);
 }
 
+/*
+ * Feeds the pieces, each with its mode; the released text into got (cap bytes), the findings'
+ * rules into rules. Whether the stream blocked.
+ */
+static bool
+feed_modes(struct cst_insp_policy *p, struct cst_insp_ctx *c, const char *const *pieces,
+    const enum cst_insp_feed *modes, size_t n, char *got, size_t cap)
+{
+	struct cst_insp_stream *s = NULL;
+	struct cst_insp_stream_out out;
+	size_t i, k = 0;
+	bool blocked = false;
+
+	CHECK_INT("stream_new", cst_insp_stream_new(p, CST_INSP_OUTPUT, false, &s), 0);
+	for (i = 0; i < n && !blocked; i++) {
+		CHECK_INT("feed", cst_insp_stream_feed(s, c, pieces[i], strlen(pieces[i]), modes[i],
+		    &out), 0);
+		CHECK("room", k + out.len < cap);
+		memcpy(got + k, out.text, out.len);
+		k += out.len;
+		blocked = out.blocked;
+	}
+	got[k] = '\0';
+	if (!blocked)
+		CHECK("nothing held", cst_insp_stream_held(s) == 0);
+	cst_insp_stream_free(s);
+	return blocked;
+}
+
+/*
+ * A flush releases everything held and keeps the stream open: later text is inspected with
+ * the released tail, and a finding that begins in text already released blocks (its start
+ * went out before it could be decided), whatever its action; one wholly in the later text is
+ * rewritten as usual.
+ */
+static void
+test_flush(void **state)
+{
+	static const char cfg[] = "{\"output\": {\"denied\": {\"action\": \"block\", "
+	    "\"words\": [\"project nightingale\"]}, \"secrets\": {\"action\": \"redact\"}, "
+	    "\"pii\": {\"action\": \"redact\"}}}";
+	static const enum cst_insp_feed fm[] = { CST_INSP_FLUSH, CST_INSP_MORE, CST_INSP_FINAL };
+	static const char *const denied[] = { "We discuss Project ", "Nightingale details.", "" };
+	static const char *const key[] = { "The key is AKIAZ7QWE", "RTY3456ABCD, done.", "" };
+	static const char *const mail[] = { "Hello there. ", "Write to bob.smith@example.com now",
+		"" };
+	struct cst_insp_policy *p = policy(cfg);
+	struct cst_insp_ctx *c = NULL;
+	char got[512];
+
+	(void)state;
+	CHECK("policy", p != NULL);
+	CHECK_INT("ctx", cst_insp_ctx_new(p, &c), 0);
+	CHECK("a denied phrase across the flush blocks", feed_modes(p, c, denied, fm, 3, got,
+	    sizeof(got)) && strcmp(got, "We discuss Project ") == 0);
+	CHECK("a key across the flush blocks", feed_modes(p, c, key, fm, 3, got, sizeof(got)) &&
+	    strcmp(got, "The key is AKIAZ7QWE") == 0);
+	CHECK("after the flush, rewritten as usual", !feed_modes(p, c, mail, fm, 3, got,
+	    sizeof(got)) && strcmp(got, "Hello there. Write to [REDACTED:EMAIL_ADDRESS] now") == 0);
+	cst_insp_ctx_free(c);
+	cst_insp_policy_free(p);
+}
+
 static void
 test_hold_limit(void **state)
 {
@@ -318,6 +382,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pieces_equal_whole),
 		cmocka_unit_test(test_block_stops),
+		cmocka_unit_test(test_flush),
 		cmocka_unit_test(test_hold_limit),
 		cmocka_unit_test(test_sanitize),
 	};
