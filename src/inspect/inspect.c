@@ -1282,6 +1282,23 @@ rule_applies(const struct cst_insp_ctx *c, const struct prule *pr)
 	return (pr->r.flags & CST_RULE_RAW) != 0;
 }
 
+/*
+ * A match [a, b) whose value failed its checksum: the rule's search goes on from the next
+ * word inside it (a valid number may start after the groups the match took first, "4005
+ * 4111 1111 1111 1111"), or after it when it is one word.
+ */
+static void
+retry_inside(struct cst_insp_ctx *c, size_t a, size_t b)
+{
+	size_t p;
+
+	for (p = a + 1; p < b; p++)
+		if (!isalnum((unsigned char)c->text[p - 1]) && isalnum((unsigned char)c->text[p])) {
+			cst_patscratch_retry(c->cur, p);
+			return;
+		}
+}
+
 static bool
 on_span(void *arg, size_t idx, size_t a, size_t b)
 {
@@ -1344,14 +1361,18 @@ on_span(void *arg, size_t idx, size_t a, size_t b)
 	if (pr->validate != NULL) {
 		enum cst_valid v = pr->validate(c->text + va, vb - va, NULL);
 
-		if (v == CST_VALID_NO)
+		if (v == CST_VALID_NO) {
+			retry_inside(c, a, b);
 			return true;
+		}
 		if (v == CST_VALID_YES)
 			conf = 1000;
 		vres = v == CST_VALID_YES ? "valid" : "unknown";
 	} else if (strcmp(pr->r.entity, "GITHUB_TOKEN") == 0 && vb - va == 40) {
-		if (!cst_insp_github_checksum(c->text + va, vb - va))
+		if (!cst_insp_github_checksum(c->text + va, vb - va)) {
+			retry_inside(c, a, b);
 			return true;
+		}
 		conf = 1000;
 		vres = "valid";
 	} else if (strcmp(pr->r.entity, "PHONE_NUMBER") == 0 &&

@@ -57,6 +57,8 @@ struct cst_patscratch {
 	struct interval iv[MAX_INTERVALS];	/* in the order made */
 	size_t n_iv;
 	struct interval run[MAX_INTERVALS];	/* one pattern's start ranges, merged */
+	size_t retry;		/* the span callback did not take the span: go on from here
+				 * (0: from its end) */
 };
 
 static unsigned
@@ -391,6 +393,12 @@ cst_patscratch_group(const struct cst_patscratch *s, unsigned g, size_t *start, 
 	return true;
 }
 
+void
+cst_patscratch_retry(struct cst_patscratch *s, size_t from)
+{
+	s->retry = from;
+}
+
 static void
 add_candidate(struct cst_patscratch *s, uint32_t idx)
 {
@@ -473,9 +481,11 @@ confirm(struct cst_patscratch *s, uint32_t idx, const char *text, size_t len,
 				return false;
 			}
 			c->spans++;
+			s->retry = 0;
 			if (!fn(arg, idx, ov[0], ov[1]))
 				return true;
-			start = ov[1] > ov[0] ? ov[1] : ov[1] + 1;
+			start = ov[1] == ov[0] ? ov[0] + 1 : s->retry > ov[0] && s->retry < ov[1] ?
+			    s->retry : ov[1];
 		}
 	}
 	return true;

@@ -82,6 +82,14 @@ typedef bool (*cst_span_fn)(void *arg, size_t idx, size_t start, size_t end);
 bool cst_patscratch_group(const struct cst_patscratch *s, unsigned g, size_t *start,
     size_t *end);
 
+/*
+ * During a span callback only: the span is not taken (a checksum failed), so it must not
+ * hide the matches inside it: the pattern's search goes on from `from` (after the span's
+ * start, at most its end), not from its end (a card number after digit groups that a
+ * leftmost match swallowed). A scan and its reference then still find the same spans.
+ */
+void cst_patscratch_retry(struct cst_patscratch *s, size_t from);
+
 struct cst_scan_counts {
 	uint32_t candidates;	/* patterns Hyperscan reported (or always confirmed) */
 	uint32_t spans;		/* spans reported */

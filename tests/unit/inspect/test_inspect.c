@@ -76,6 +76,10 @@ test_default_policy(void **state)
 	expect(c, CST_INSP_INPUT, "card 4111 1111 1111 1111 ok", "pii.credit_card@5-24:log",
 	    false, NULL);
 	expect(c, CST_INSP_INPUT, "card 4111 1111 1111 1112 ok", "", false, NULL);
+	/* digit groups before the card: the candidate that starts there fails Luhn and must not
+	 * swallow the card that starts inside it */
+	expect(c, CST_INSP_OUTPUT, "Card: 4005 4005 4111 1111 1111 1111 ok",
+	    "pii.credit_card@16-35:redact", false, "Card: 4005 4005 [REDACTED:CREDIT_CARD] ok");
 	expect(c, CST_INSP_OUTPUT, "card 4111-1111-1111-1111, mail bob@example.com",
 	    "pii.credit_card@5-24:redact pii.email@31-46:redact", false,
 	    "card [REDACTED:CREDIT_CARD], mail [REDACTED:EMAIL_ADDRESS]");

@@ -194,6 +194,47 @@ test_pieces_equal_whole(void **state)
 	cst_insp_policy_free(p);
 }
 
+/*
+ * A card after a hundred digit groups: every rescan starts somewhere else in them, and a
+ * candidate that fails Luhn must not swallow the card, so each piece size releases the text
+ * the whole scan rewrites.
+ */
+static void
+test_digit_groups(void **state)
+{
+	static const size_t sizes[] = { 1, 7, 64 };
+	struct cst_insp_policy *p = policy("{\"output\": {\"pii\": {\"action\": \"redact\"}}}");
+	struct cst_insp_ctx *c = NULL;
+	struct cst_insp_result r;
+	struct streamed o;
+	char text[1024], found[512], want[1024];
+	size_t k = 0, i, want_len;
+
+	(void)state;
+	CHECK("policy", p != NULL);
+	CHECK_INT("ctx", cst_insp_ctx_new(p, &c), 0);
+	k += (size_t)snprintf(text + k, sizeof(text) - k, "Numbers: ");
+	for (i = 0; i < 100; i++)
+		k += (size_t)snprintf(text + k, sizeof(text) - k, "4005 ");
+	k += (size_t)snprintf(text + k, sizeof(text) - k, "4111 1111 1111 1111");
+	for (i = 0; i < 12; i++)
+		k += (size_t)snprintf(text + k, sizeof(text) - k, " 4005");
+	snprintf(text + k, sizeof(text) - k, " end.");
+	whole(c, text, &r, found, sizeof(found));
+	CHECK("the card redacted whole", r.rewritten && r.len < sizeof(want) && memmem(r.text,
+	    r.len, "4005 [REDACTED:CREDIT_CARD] 4005", 32) != NULL);
+	memcpy(want, r.text, r.len);	/* the context's buffer: the streams reuse it */
+	want_len = r.len;
+	for (i = 0; i < N_ELEM(sizes); i++) {
+		run_stream(p, c, text, &sizes[i], 1, &o);
+		CHECK("streamed as whole", !o.blocked && o.len == want_len &&
+		    memcmp(o.text, want, want_len) == 0);
+		free(o.text);
+	}
+	cst_insp_ctx_free(c);
+	cst_insp_policy_free(p);
+}
+
 static void
 test_block_stops(void **state)
 {
@@ -382,6 +423,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pieces_equal_whole),
 		cmocka_unit_test(test_block_stops),
+		cmocka_unit_test(test_digit_groups),
 		cmocka_unit_test(test_flush),
 		cmocka_unit_test(test_hold_limit),
 		cmocka_unit_test(test_sanitize),
