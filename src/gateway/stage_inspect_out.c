@@ -69,6 +69,18 @@ static const char *const text_keys[] = { "content", "refusal", "reasoning_conten
 	"reasoning" };
 #define N_TEXT (sizeof(text_keys) / sizeof(text_keys[0]))
 
+/* Whether k is one of text_keys. */
+static bool
+text_key(const char *k)
+{
+	size_t i;
+
+	for (i = 0; i < N_TEXT; i++)
+		if (strcmp(k, text_keys[i]) == 0)
+			return true;
+	return false;
+}
+
 /* One text of a stream. */
 struct slot {
 	struct cst_insp_stream *s;	/* NULL until its first piece */
@@ -332,7 +344,7 @@ choice_rest(struct answer *a, json_t *ch, size_t i, bool chat)
 	char w[160];
 	const char *ck, *mk;
 	json_t *cv, *mv, *tc;
-	size_t j, n;
+	size_t j;
 
 	json_object_foreach(ch, ck, cv) {
 		snprintf(w, sizeof(w), "choices[%zu].%s", i, ck);
@@ -345,11 +357,9 @@ choice_rest(struct answer *a, json_t *ch, size_t i, bool chat)
 			continue;
 		}
 		json_object_foreach(cv, mk, mv) {
-			for (n = 0; n < N_TEXT && strcmp(mk, text_keys[n]) != 0; n++)
-				;
-			snprintf(w, sizeof(w), "choices[%zu].%s.%s", i, ck, mk);
-			if (n < N_TEXT)
+			if (text_key(mk))
 				continue;
+			snprintf(w, sizeof(w), "choices[%zu].%s.%s", i, ck, mk);
 			if (strcmp(mk, "function_call") == 0 && json_is_object(mv)) {
 				call_rest(a, mv, w, false);
 			} else if (strcmp(mk, "tool_calls") == 0 && json_is_array(mv)) {
@@ -581,6 +591,14 @@ static enum cst_insp_feed
 end_mode(const struct pass *ps)
 {
 	return ps->final ? CST_INSP_FINAL : CST_INSP_MORE;
+}
+
+/* How a text pausing in this pass is fed (a reasoning text where the answer begins): all
+ * released, the stream kept open, unless the choice ends. */
+static enum cst_insp_feed
+pause_mode(const struct pass *ps)
+{
+	return ps->final ? CST_INSP_FINAL : CST_INSP_FLUSH;
 }
 
 /* Ends the pass as a block that is not the policy's: what, at where. Returns false. */
@@ -1139,8 +1157,7 @@ slot_rest(struct pass *ps, struct slot *sl, const char *where, bool content, jso
 	*rest = NULL;
 	if (sl->s == NULL || sl->ended)
 		return true;
-	if (!feed(ps, sl, where, content, "", 0, ps->final ? CST_INSP_FINAL : CST_INSP_FLUSH,
-	    rest))
+	if (!feed(ps, sl, where, content, "", 0, pause_mode(ps), rest))
 		return false;
 	if (json_string_length(*rest) == 0) {
 		json_decref(*rest);
@@ -1323,17 +1340,11 @@ delta_has_more(json_t *delta)
 {
 	const char *k;
 	json_t *v;
-	size_t i;
 
-	json_object_foreach(delta, k, v) {
-		bool inspected = strcmp(k, "tool_calls") == 0 || strcmp(k, "function_call") == 0;
-
-		for (i = 0; i < N_TEXT; i++)
-			if (strcmp(k, text_keys[i]) == 0)
-				inspected = true;
-		if (!inspected && !json_is_null(v))
+	json_object_foreach(delta, k, v)
+		if (!text_key(k) && strcmp(k, "tool_calls") != 0 &&
+		    strcmp(k, "function_call") != 0 && !json_is_null(v))
 			return true;
-	}
 	return false;
 }
 
@@ -1369,8 +1380,8 @@ pass_texts(struct pass *ps, json_t *ch)
 	for (k = 0; k < N_TEXT; k++) {
 		snprintf(where, sizeof(where), "choices[%zu].delta.%s", ps->ci, text_keys[k]);
 		if (k == 0 ? !content_member(ps, delta, ans, where) :
-		    !text_member(ps, &ps->c->text[k], delta, text_keys[k], where, ps->final ?
-		    CST_INSP_FINAL : k >= 2 && ans ? CST_INSP_FLUSH : CST_INSP_MORE, false))
+		    !text_member(ps, &ps->c->text[k], delta, text_keys[k], where,
+		    k >= 2 && ans ? pause_mode(ps) : end_mode(ps), false))
 			return false;
 	}
 	if (!tool_calls(ps, delta))
