@@ -187,18 +187,36 @@ static const unsigned char DELTA1[] = { 18, 27, 0x91, 0, 18, 9, 'l', 'i', 'n', '
 static const unsigned char DELTA2[] = { 27, 9, 0x91, 18, 9 };	/* the last line of DELTA1's */
 static const char TREE[] = "100644 a.txt\0aaaaaaaaaaaaaaaaaaaa";
 
-/* Objects: 0 blob, 1 offset delta of 0, 2 reference delta of 1, 3 tree; ids i * 0x11... */
+/* Starts a pack of n objects, their ids i * 0x11... (sorted). */
 static void
-build(struct built *b)
+pack_start(struct built *b, size_t n)
 {
 	size_t i;
 
 	memset(b, 0, sizeof(*b));
-	for (i = 0; i < 4; i++)
+	for (i = 0; i < n; i++)
 		memset(b->id[i], (int)(0x11 * (i + 1)), 20);
 	put(&b->pack, "PACK", 4);
 	put32(&b->pack, 2);
-	put32(&b->pack, 4);
+	put32(&b->pack, (uint32_t)n);
+}
+
+/* Ends the pack of n objects (a checksum, not verified) and writes its index. */
+static void
+pack_end(struct built *b, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < 20; i++)
+		put(&b->pack, "", 1);
+	write_idx(b, n);
+}
+
+/* Objects: 0 blob, 1 offset delta of 0, 2 reference delta of 1, 3 tree. */
+static void
+build(struct built *b)
+{
+	pack_start(b, 4);
 	b->off[0] = (uint32_t)b->pack.n;
 	obj_hdr(&b->pack, CST_GIT_BLOB, sizeof(BLOB) - 1);
 	zput(&b->pack, BLOB, sizeof(BLOB) - 1);
@@ -218,9 +236,7 @@ build(struct built *b)
 	b->off[3] = (uint32_t)b->pack.n;
 	obj_hdr(&b->pack, CST_GIT_TREE, sizeof(TREE) - 1);
 	zput(&b->pack, TREE, sizeof(TREE) - 1);
-	for (i = 0; i < 20; i++)
-		put(&b->pack, "", 1);	/* checksum (not verified) */
-	write_idx(b, 4);
+	pack_end(b, 4);
 }
 
 static int
@@ -283,19 +299,11 @@ test_pack(void **state)
 static void
 build_one(struct built *b, uint64_t size)
 {
-	size_t i;
-
-	memset(b, 0, sizeof(*b));
-	memset(b->id[0], 0x11, 20);
-	put(&b->pack, "PACK", 4);
-	put32(&b->pack, 2);
-	put32(&b->pack, 1);
+	pack_start(b, 1);
 	b->off[0] = (uint32_t)b->pack.n;
 	obj_hdr(&b->pack, CST_GIT_BLOB, size);
 	zput(&b->pack, BLOB, sizeof(BLOB) - 1);
-	for (i = 0; i < 20; i++)
-		put(&b->pack, "", 1);
-	write_idx(b, 1);
+	pack_end(b, 1);
 }
 
 /* A size that the compressed bytes present cannot inflate to (deflate expands at most 1032
