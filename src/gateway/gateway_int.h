@@ -112,6 +112,7 @@ struct cst_txn {
 	struct cst_config *cfg;		/* reference held for the request */
 	struct cst_authdb *db;		/* reference held for the request */
 	char id[CST_REQUEST_ID_LEN + 1];
+	char source[64];		/* the client's "ip:port", kept past the connection */
 	uint64_t start_us, start_ms;
 	size_t next_stage;
 	bool running;			/* inside the runner (not suspended) */
@@ -139,6 +140,8 @@ struct cst_txn {
 	uint64_t upstream_start_us, first_byte_us, upstream_end_us;
 	bool streaming;			/* relaying SSE to the client */
 	bool stream_upstream;		/* upstream answered with text/event-stream */
+	bool stream_close_delimited;	/* ... with a body that only the connection's close ends */
+	bool stream_done_seen;		/* ... and sent its data: [DONE] */
 	struct cst_sse_parser sse;
 	uint64_t stream_started_us;
 	struct event *stream_timer;	/* stream_max deadline */

@@ -208,6 +208,7 @@ cst_pipeline_start(struct cst_worker *w, struct cst_conn *conn)
 	cst_hex(rid, sizeof(rid), t->id);
 	t->w = w;
 	t->conn = conn;
+	snprintf(t->source, sizeof(t->source), "%s", cst_conn_peer(conn));
 	t->start_us = cst_clock_mono_us();
 	t->start_ms = cst_clock_unix_ms();
 	cst_worker_snapshot(w);

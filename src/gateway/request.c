@@ -63,7 +63,21 @@ bad(char *err, size_t len, int r, const char *msg)
 	return r;
 }
 
-/* Adds the text bytes of a prompt value: a string, or an array of strings / token ids. */
+/* Whether a is a list of token ids (integers only). */
+static bool
+token_ids(json_t *a)
+{
+	size_t i;
+	json_t *e;
+
+	json_array_foreach(a, i, e)
+		if (!json_is_integer(e))
+			return false;
+	return true;
+}
+
+/* Adds the text bytes of a prompt value: a string, or an array of strings, token ids and
+ * lists of token ids. */
 static int
 prompt_text(json_t *v, uint64_t *bytes, char *err, size_t len, const char *field)
 {
@@ -83,7 +97,7 @@ prompt_text(json_t *v, uint64_t *bytes, char *err, size_t len, const char *field
 			*bytes += json_string_length(e);
 		else if (json_is_integer(e))
 			*bytes += 4;
-		else if (json_is_array(e))
+		else if (json_is_array(e) && token_ids(e))
 			*bytes += 4 * json_array_size(e);
 		else {
 			snprintf(err, len, "'%s[%zu]' must be a string or token ids", field, i);
@@ -175,6 +189,30 @@ positive_int(json_t *obj, const char *key, bool *has, int64_t *out, char *err, s
 		*has = true;
 	*out = json_integer_value(v);
 	return 0;
+}
+
+/*
+ * Other servers' names for max_tokens (llama.cpp reads n_predict before max_tokens; TGI and
+ * others read max_new_tokens). A positive integer counts where max_tokens and
+ * max_completion_tokens are absent; anything else (llama.cpp's -1, no limit) counts as no
+ * value. cst_request_apply removes them, so the upstream reads only max_tokens.
+ */
+static const char *const max_aliases[] = { "n_predict", "max_new_tokens" };
+
+static void
+max_alias(struct cst_model_request *r)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(max_aliases) / sizeof(max_aliases[0]) && !r->has_max_tokens;
+	    i++) {
+		json_t *v = json_object_get(r->root, max_aliases[i]);
+
+		if (json_is_integer(v) && json_integer_value(v) >= 1) {
+			r->has_max_tokens = true;
+			r->max_tokens = json_integer_value(v);
+		}
+	}
 }
 
 int
@@ -278,6 +316,7 @@ cst_request_decode(enum cst_route route, const char *body, size_t len,
 		if (positive_int(r.root, "max_tokens", &r.has_max_tokens, &r.max_tokens, err,
 		    err_len) != 0)
 			goto fail;
+		max_alias(&r);
 		if ((v = json_object_get(r.root, "top_logprobs")) != NULL && !json_is_null(v)) {
 			if (!json_is_integer(v) || json_integer_value(v) < 0) {
 				bad(err, err_len, rc, "'top_logprobs' must be a non-negative integer");
@@ -312,6 +351,15 @@ cst_request_decode(enum cst_route route, const char *body, size_t len,
 			}
 			r.extraction |= CST_XP_PROMPT_LOGPROBS;
 		}
+		/* llama.cpp's n_probs: the probabilities of the n likeliest tokens. */
+		if ((v = json_object_get(r.root, "n_probs")) != NULL && !json_is_null(v)) {
+			if (!json_is_integer(v) || json_integer_value(v) < 0) {
+				bad(err, err_len, rc, "'n_probs' must be a non-negative integer");
+				goto fail;
+			}
+			if (json_integer_value(v) > 0)
+				r.extraction |= CST_XP_N_PROBS;
+		}
 	}
 	*out = r;
 	return 0;
@@ -331,7 +379,7 @@ void
 cst_request_xp_names(unsigned mask, char *buf, size_t len)
 {
 	static const char *const names[] = { "logprobs", "top_logprobs", "logit_bias", "n",
-		"best_of", "prompt_logprobs" };
+		"best_of", "prompt_logprobs", "n_probs" };
 	size_t i, off = 0;
 
 	buf[0] = '\0';
@@ -345,6 +393,8 @@ cst_request_apply(struct cst_model_request *r, enum cst_param_action extraction,
     int64_t default_max, enum cst_clamp_action clamp, const char *upstream_model,
     struct cst_policy_result *res, char *err, size_t err_len)
 {
+	size_t i;
+
 	memset(res, 0, sizeof(*res));
 	if (r->extraction && extraction == CST_PARAM_REJECT) {
 		char names[96];
@@ -372,6 +422,11 @@ cst_request_apply(struct cst_model_request *r, enum cst_param_action extraction,
 			json_object_del(r->root, "best_of");
 		if (r->extraction & CST_XP_PROMPT_LOGPROBS)
 			json_object_del(r->root, "prompt_logprobs");
+		/* post_sampling_probs only changes what n_probs returns */
+		if (r->extraction & CST_XP_N_PROBS) {
+			json_object_del(r->root, "n_probs");
+			json_object_del(r->root, "post_sampling_probs");
+		}
 		res->stripped = r->extraction;
 	}
 	if (r->route != CST_ROUTE_EMBEDDINGS) {
@@ -388,6 +443,8 @@ cst_request_apply(struct cst_model_request *r, enum cst_param_action extraction,
 			res->clamped = true;
 		}
 		json_object_del(r->root, "max_completion_tokens");
+		for (i = 0; i < sizeof(max_aliases) / sizeof(max_aliases[0]); i++)
+			json_object_del(r->root, max_aliases[i]);
 		if (json_object_set_new(r->root, "max_tokens", json_integer(r->max_tokens)) != 0)
 			return CST_ENOMEM;
 		res->max_tokens = r->max_tokens;

@@ -44,6 +44,7 @@ enum {
 	CST_XP_N = 8,		/* n > 1 */
 	CST_XP_BEST_OF = 16,	/* best_of > 1 */
 	CST_XP_PROMPT_LOGPROBS = 32,	/* vLLM prompt_logprobs, any integer >= 0 */
+	CST_XP_N_PROBS = 64,		/* llama.cpp n_probs > 0 */
 };
 
 struct cst_model_request {

@@ -18,12 +18,19 @@
 
 #define DETAIL_MAX 768
 
+/* Longest "where" of a text in a record (a path into the request: messages[2].content). */
+#define WHERE_MAX 160
+
 struct walk {
 	struct cst_txn *t;
 	struct cst_insp_ctx *ctx;
 	bool log_copy;		/* rewriting the content log's copy: every finding redacted */
+	bool has_rules;		/* the policy inspects input at all */
+	bool fail_closed;	/* the policy's: input it cannot read blocks */
 	bool blocked;
 	enum cst_insp_cat block_cat;
+	const char *block_why;	/* for a block on input that cannot be read: what it was */
+	char block_where[WHERE_MAX];
 	int err;
 };
 
@@ -88,6 +95,22 @@ cst__inspect_ctx(struct cst_txn *t, struct cst_insp_ctx **out)
 	return 0;
 }
 
+/* Scans one text into r. false when the walk has stopped (a block, an error). */
+static bool
+scan(struct walk *w, const char *text, size_t len, enum cst_insp_src src,
+    struct cst_insp_result *r)
+{
+	int e;
+
+	if (w->blocked || w->err != 0)
+		return false;
+	if ((e = cst_insp_scan_src(w->ctx, CST_INSP_INPUT, src, text, len, r)) != 0) {
+		w->err = e;
+		return false;
+	}
+	return true;
+}
+
 /* Inspects one JSON string (where names it for the record); rewrites it when told to. */
 static void
 inspect_string(struct walk *w, json_t *s, const char *where, enum cst_insp_src src)
@@ -95,13 +118,8 @@ inspect_string(struct walk *w, json_t *s, const char *where, enum cst_insp_src s
 	struct cst_insp_result r;
 	int e;
 
-	if (w->blocked || w->err != 0 || !json_is_string(s))
+	if (!json_is_string(s) || !scan(w, json_string_value(s), json_string_length(s), src, &r))
 		return;
-	if ((e = cst_insp_scan_src(w->ctx, CST_INSP_INPUT, src, json_string_value(s),
-	    json_string_length(s), &r)) != 0) {
-		w->err = e;
-		return;
-	}
 	if (w->log_copy) {
 		if (r.n_findings > 0 && ((e = cst_insp_redact_all(w->ctx, json_string_value(s),
 		    json_string_length(s), &r.text, &r.len)) != 0 ||
@@ -120,11 +138,140 @@ inspect_string(struct walk *w, json_t *s, const char *where, enum cst_insp_src s
 		w->err = CST_ENOMEM;
 }
 
-/* A string, or a list of strings (prompts, embedding inputs; token lists are not text). */
+/*
+ * Input the engine cannot read (token ids, prompt embeddings, a chat template): with a policy
+ * that inspects input and fails closed, the request is blocked, naming what it was; otherwise
+ * the record says it went through uninspected.
+ */
+static void
+not_inspectable(struct walk *w, const char *where, const char *what)
+{
+	char detail[DETAIL_MAX];
+
+	if (w->blocked || w->err != 0 || w->log_copy || !w->has_rules)
+		return;
+	snprintf(detail, sizeof(detail), "%s: %s, which cannot be inspected", where, what);
+	cst_txn_decide(w->t, "inspect_in", w->fail_closed ? "block" : "not_inspected", detail);
+	if (w->fail_closed) {
+		w->blocked = true;
+		w->block_cat = CST_INSP_N_CAT;
+		w->block_why = what;
+		snprintf(w->block_where, sizeof(w->block_where), "%s", where);
+	}
+}
+
+/*
+ * An object member's name, which the model reads where the object is rendered into its prompt
+ * (a tool's parameter names). A name cannot be rewritten in place, so a finding whose action
+ * rewrites blocks; in the log copy, a name with findings is queued in *renames. true when the
+ * name had findings.
+ */
+static bool
+inspect_name(struct walk *w, const char *key, size_t klen, const char *where,
+    enum cst_insp_src src, json_t **renames)
+{
+	struct cst_insp_result r;
+	bool block;
+
+	if (!scan(w, key, klen, src, &r) || r.n_findings == 0)
+		return false;
+	if (w->log_copy) {
+		if ((*renames == NULL && (*renames = json_array()) == NULL) ||
+		    json_array_append_new(*renames, json_stringn(key, klen)) != 0)
+			w->err = CST_ENOMEM;
+		return true;
+	}
+	block = r.blocked || r.rewritten;
+	cst__inspect_decide(w->t, "inspect_in", where, r.findings, r.n_findings, block,
+	    r.complete);
+	if (block) {
+		w->blocked = true;
+		w->block_cat = r.blocked ? r.block_cat : r.findings[0].cat;
+	}
+	return true;
+}
+
+/* Renames the log copy's members named in renames to their redacted names (each scanned
+ * again: the redaction applies the last scan's findings). */
+static void
+rename_members(struct walk *w, json_t *obj, json_t *renames, enum cst_insp_src src)
+{
+	struct cst_insp_result r;
+	const char *text;
+	size_t i, len;
+	json_t *old, *v;
+	int e;
+
+	json_array_foreach(renames, i, old) {
+		if (!scan(w, json_string_value(old), json_string_length(old), src, &r))
+			return;
+		if ((e = cst_insp_redact_all(w->ctx, json_string_value(old), json_string_length(old),
+		    &text, &len)) != 0) {
+			w->err = e;
+			return;
+		}
+		v = json_incref(json_object_getn(obj, json_string_value(old),
+		    json_string_length(old)));
+		json_object_deln(obj, json_string_value(old), json_string_length(old));
+		if (json_object_setn_new(obj, text, len, v) != 0) {	/* v is taken either way */
+			w->err = CST_ENOMEM;
+			return;
+		}
+	}
+}
+
+/*
+ * Every string in v and every member name (tool definitions, documents, template arguments:
+ * whatever of it a chat template renders, the model reads). where (room WHERE_MAX) holds v's
+ * path, at its end each member's; a name with findings shows as "*", never as itself.
+ */
+static void
+inspect_tree(struct walk *w, json_t *v, char *where, enum cst_insp_src src)
+{
+	size_t n = strlen(where), i, klen;
+	json_t *e, *renames = NULL;
+	const char *key;
+
+	if (json_is_string(v)) {
+		inspect_string(w, v, where, src);
+		return;
+	}
+	json_array_foreach(v, i, e) {
+		snprintf(where + n, WHERE_MAX - n, "[%zu]", i);
+		inspect_tree(w, e, where, src);
+		where[n] = '\0';
+	}
+	json_object_keylen_foreach(v, key, klen, e) {
+		snprintf(where + n, WHERE_MAX - n, ".*");
+		if (!inspect_name(w, key, klen, where, src, &renames) &&
+		    memchr(key, '\0', klen) == NULL)
+			snprintf(where + n, WHERE_MAX - n, ".%s", key);
+		inspect_tree(w, e, where, src);
+		where[n] = '\0';
+	}
+	if (renames != NULL && w->err == 0)
+		rename_members(w, v, renames, src);
+	json_decref(renames);
+}
+
+/* A member of root, walked whole (inspect_tree) under its name. */
+static void
+inspect_member(struct walk *w, json_t *root, const char *name, enum cst_insp_src src)
+{
+	char where[WHERE_MAX];
+	json_t *v = json_object_get(root, name);
+
+	if (v == NULL)
+		return;
+	snprintf(where, sizeof(where), "%s", name);
+	inspect_tree(w, v, where, src);
+}
+
+/* A string, or a list of strings (prompts, embedding inputs); token ids cannot be read. */
 static void
 inspect_strings(struct walk *w, json_t *v, const char *name)
 {
-	char where[96];
+	char where[WHERE_MAX];
 	size_t i;
 	json_t *e;
 
@@ -136,18 +283,27 @@ inspect_strings(struct walk *w, json_t *v, const char *name)
 		snprintf(where, sizeof(where), "%s[%zu]", name, i);
 		inspect_string(w, e, where, CST_INSP_SRC_DIRECT);
 	}
+	json_array_foreach(v, i, e)
+		if (!json_is_string(e)) {
+			not_inspectable(w, name, "token ids");
+			break;
+		}
 }
 
 /*
- * Chat messages: string content, or content parts of type "text". Tool and function results
- * are indirect content (what the model reads on the side), the rest direct.
+ * Chat messages: string content, or the text and refusal of content parts (an image or audio
+ * part is not text and is passed on); the author's name (templates render it); an assistant
+ * turn's refusal, reasoning and the arguments of its tool calls. Tool and function results are indirect content (what the model reads on
+ * the side), the rest direct.
  */
 static void
 inspect_messages(struct walk *w, json_t *msgs)
 {
-	char where[96];
-	size_t i, j;
-	json_t *m, *part;
+	static const char *const texts[] = { "name", "refusal", "reasoning_content",
+		"reasoning" };
+	char where[WHERE_MAX];
+	size_t i, j, k;
+	json_t *m, *part, *call;
 
 	json_array_foreach(msgs, i, m) {
 		json_t *content = json_object_get(m, "content");
@@ -155,28 +311,55 @@ inspect_messages(struct walk *w, json_t *msgs)
 		enum cst_insp_src src = role != NULL && (strcmp(role, "tool") == 0 ||
 		    strcmp(role, "function") == 0) ? CST_INSP_SRC_INDIRECT : CST_INSP_SRC_DIRECT;
 
-		if (json_is_string(content)) {
-			snprintf(where, sizeof(where), "messages[%zu].content", i);
-			inspect_string(w, content, where, src);
-			continue;
-		}
+		snprintf(where, sizeof(where), "messages[%zu].content", i);
+		inspect_string(w, content, where, src);
 		json_array_foreach(content, j, part) {
 			snprintf(where, sizeof(where), "messages[%zu].content[%zu].text", i, j);
 			inspect_string(w, json_object_get(part, "text"), where, src);
+			snprintf(where, sizeof(where), "messages[%zu].content[%zu].refusal", i, j);
+			inspect_string(w, json_object_get(part, "refusal"), where, src);
 		}
+		for (k = 0; k < sizeof(texts) / sizeof(texts[0]); k++) {
+			snprintf(where, sizeof(where), "messages[%zu].%s", i, texts[k]);
+			inspect_string(w, json_object_get(m, texts[k]), where, src);
+		}
+		json_array_foreach(json_object_get(m, "tool_calls"), k, call) {
+			snprintf(where, sizeof(where), "messages[%zu].tool_calls[%zu].function", i, k);
+			inspect_tree(w, json_object_get(call, "function"), where, src);
+		}
+		snprintf(where, sizeof(where), "messages[%zu].function_call", i);
+		inspect_tree(w, json_object_get(m, "function_call"), where, src);
 	}
 }
 
-/* Inspects every text of the request root (the walk's mode says what for). */
+/*
+ * Inspects every text of the request root the model reads (the walk's mode says what for).
+ * Chat: the messages; tool and function definitions (the application's, read like a system
+ * prompt: direct; the injection classifier's indirect threshold is set on documents, and a
+ * schema is many short strings); vLLM's documents as indirect content; chat_template_kwargs. A chat template of the caller's (vLLM's chat_template) puts
+ * text of its own making into the prompt: it cannot be read. Completions: the prompt and the
+ * suffix; prompt embeddings cannot be read.
+ */
 static void
 walk_request(struct walk *w, json_t *root)
 {
 	switch (w->t->route) {
 	case CST_ROUTE_CHAT:
 		inspect_messages(w, json_object_get(root, "messages"));
+		inspect_member(w, root, "tools", CST_INSP_SRC_DIRECT);
+		inspect_member(w, root, "functions", CST_INSP_SRC_DIRECT);
+		inspect_member(w, root, "documents", CST_INSP_SRC_INDIRECT);
+		inspect_member(w, root, "chat_template_kwargs", CST_INSP_SRC_DIRECT);
+		if (!json_is_null(json_object_get(root, "chat_template")) &&
+		    json_object_get(root, "chat_template") != NULL)
+			not_inspectable(w, "chat_template", "a chat template of the caller's");
 		break;
 	case CST_ROUTE_COMPLETIONS:
 		inspect_strings(w, json_object_get(root, "prompt"), "prompt");
+		inspect_string(w, json_object_get(root, "suffix"), "suffix", CST_INSP_SRC_DIRECT);
+		if (!json_is_null(json_object_get(root, "prompt_embeds")) &&
+		    json_object_get(root, "prompt_embeds") != NULL)
+			not_inspectable(w, "prompt_embeds", "prompt embeddings");
 		break;
 	case CST_ROUTE_EMBEDDINGS:
 		inspect_strings(w, json_object_get(root, "input"), "input");
@@ -217,6 +400,7 @@ log_copy(struct walk *w, json_t *root)
 enum cst_verdict
 cst_stage_inspect_in(struct cst_txn *t)
 {
+	struct cst_insp_stream_conf sc;
 	struct walk w;
 	json_t *root = t->req.root;
 
@@ -224,6 +408,9 @@ cst_stage_inspect_in(struct cst_txn *t)
 		return CST_CONTINUE;
 	memset(&w, 0, sizeof(w));
 	w.t = t;
+	w.has_rules = cst_insp_policy_rules(cst__inspect_policy(t)->policy, CST_INSP_INPUT) > 0;
+	cst_insp_policy_stream(cst__inspect_policy(t)->policy, CST_INSP_INPUT, &sc);
+	w.fail_closed = sc.fail_closed;
 	if (cst__inspect_ctx(t, &w.ctx) != 0)
 		return cst_txn_fail(t, 503, "server_error", "content inspection is unavailable");
 	if (t->route != CST_ROUTE_CHAT && t->route != CST_ROUTE_COMPLETIONS &&
@@ -239,6 +426,10 @@ cst_stage_inspect_in(struct cst_txn *t)
 	t->input_inspected = true;
 	if (w.blocked) {
 		cst_metrics_reject(t->w->gw->metrics, "guardrail");
+		if (w.block_why != NULL)
+			return cst_txn_fail(t, 400, "guardrail_violation", "the request was blocked "
+			    "by the content policy: %s holds %s, which cannot be inspected",
+			    w.block_where, w.block_why);
 		return cst_txn_fail(t, 400, "guardrail_violation", "the request was blocked by the "
 		    "content policy (category: %s)", w.block_cat == CST_INSP_N_CAT ?
 		    "not fully inspected" : cst_insp_cat_name(w.block_cat));

@@ -139,7 +139,7 @@ cst_stage_log(struct cst_txn *t)
 	cst_buf_printf(&b, ",\"credential_id\":%s%s%s,\"auth\":%s%s%s,\"source\":\"%s\","
 	    "\"route\":\"%s\",\"model\":", t->cred ? "\"" : "", t->cred ? t->cred->id : "null",
 	    t->cred ? "\"" : "", t->auth_kind ? "\"" : "", t->auth_kind ? t->auth_kind : "null",
-	    t->auth_kind ? "\"" : "", t->conn ? cst_conn_peer(t->conn) : "", cst_route_name(t->route));
+	    t->auth_kind ? "\"" : "", t->source, cst_route_name(t->route));
 	cst_buf_add_json_str(&b, model, strlen(model));
 	cst_buf_printf(&b, ",\"upstream\":%s%s%s,\"status\":%d,\"stream\":%s,"
 	    "\"prompt_tokens\":%lld,\"completion_tokens\":%lld,\"usage_source\":\"%s\","

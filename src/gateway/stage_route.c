@@ -39,8 +39,9 @@ cst_stage_route(struct cst_txn *t)
 	r = cst_buf_reserve(&t->up_body, 512 + strlen(u->base_path) + strlen(u->host) +
 	    (u->api_key ? strlen(u->api_key) : 0) + body.len);
 	if (r == 0)
-		r = cst_buf_printf(&t->up_body, "POST %s%s HTTP/1.1\r\nHost: %s", u->base_path,
-		    cst_route_upstream_path(t->route), u->host);
+		r = cst_buf_printf(&t->up_body, strchr(u->host, ':') ?
+		    "POST %s%s HTTP/1.1\r\nHost: [%s]" : "POST %s%s HTTP/1.1\r\nHost: %s",
+		    u->base_path, cst_route_upstream_path(t->route), u->host);
 	if (r == 0 && ((u->tls && u->port != 443) || (!u->tls && u->port != 80)))
 		r = cst_buf_printf(&t->up_body, ":%u", u->port);
 	if (r == 0)

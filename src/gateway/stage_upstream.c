@@ -19,6 +19,18 @@
 #define CLIENT_HIGH_WATER (256 * 1024)
 #define CLIENT_LOW_WATER (64 * 1024)
 
+/*
+ * The most tokens one count of an upstream's usage is taken as: a larger claim (a broken or
+ * hostile upstream) is cut to it, so that the sums the limiter charges cannot overflow.
+ */
+#define USAGE_MAX ((int64_t)1 << 32)
+
+static int64_t
+usage_cut(int64_t n)
+{
+	return n < USAGE_MAX ? n : USAGE_MAX;
+}
+
 static void
 take_usage(struct cst_txn *t, json_t *usage)
 {
@@ -26,11 +38,11 @@ take_usage(struct cst_txn *t, json_t *usage)
 	json_t *c = json_object_get(usage, "completion_tokens");
 
 	if (json_is_integer(p) && json_integer_value(p) >= 0) {
-		t->prompt_tokens = json_integer_value(p);
+		t->prompt_tokens = usage_cut(json_integer_value(p));
 		t->usage_from_upstream = true;
 	}
 	if (json_is_integer(c) && json_integer_value(c) >= 0) {
-		t->completion_tokens = json_integer_value(c);
+		t->completion_tokens = usage_cut(json_integer_value(c));
 		t->completion_from_upstream = true;
 	}
 }
@@ -87,7 +99,7 @@ usage_count(struct cst_str usage, const char *key, int64_t *out)
 	if (cst_json_member(usage.p, usage.len, 8, key, &v) != 0 ||
 	    cst_parse_u64(v, (uint64_t)INT64_MAX, &n) != 0)
 		return false;
-	*out = (int64_t)n;
+	*out = usage_cut((int64_t)n);
 	return true;
 }
 
@@ -133,8 +145,10 @@ inspect_event(struct cst_txn *t, const struct cst_sse_event *ev)
 	char err[64];
 	enum cst_out_verdict v = CST_OUT_FORWARD;
 
-	if (ev->done)
+	if (ev->done) {
+		t->stream_done_seen = true;
 		return CST_OUT_DROP;	/* the gateway sends its own [DONE] */
+	}
 	if (!ev->has_data)	/* id or retry only, comments, keep-alives */
 		return t->ostream ? cst__inspect_out_bare(t, ev) : CST_OUT_FORWARD;
 	if (cst_json_decode(ev->data.p, ev->data.len, 64, &root, err, sizeof(err)) != 0)
@@ -215,6 +229,7 @@ up_head(void *arg, const struct cst_http_response *res)
 	if (cst_conn_stream_start(t->conn, 200, hdr) != 0)
 		return;
 	t->streaming = true;
+	t->stream_close_delimited = !res->framing.chunked && !res->framing.has_content_length;
 	t->responded = true;
 	t->status = 200;
 	t->stream_started_us = t->first_byte_us;
@@ -287,11 +302,33 @@ up_body(void *arg, const char *data, size_t len)
 	cst_buf_add(&t->up_body, data, len);
 }
 
+/*
+ * A stream that ended inside an event (bytes the parser holds: the SSE rules drop them), or
+ * whose only end is the connection's close and that never sent [DONE], was cut short: it
+ * ends with the error event, not the gateway's [DONE].
+ */
+static enum cst_upstream_failure
+stream_end(struct cst_txn *t, enum cst_upstream_failure why)
+{
+	if (why != CST_UPFAIL_NONE || !t->streaming || t->out_blocked)
+		return why;
+	if (cst_sse_pending(&t->sse) > 0) {
+		cst_txn_decide(t, "upstream", "cut", "the stream ended inside an event");
+		return CST_UPFAIL_CLOSED;
+	}
+	if (t->stream_close_delimited && !t->stream_done_seen) {
+		cst_txn_decide(t, "upstream", "cut", "the connection closed before data: [DONE]");
+		return CST_UPFAIL_CLOSED;
+	}
+	return why;
+}
+
 static void
 up_done(void *arg, enum cst_upstream_failure why)
 {
 	struct cst_txn *t = arg;
 
+	why = stream_end(t, why);
 	t->upreq = NULL;
 	t->upstream_end_us = cst_clock_mono_us();
 	t->up_failure = why;

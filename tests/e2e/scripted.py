@@ -6,8 +6,9 @@ deltas) a real model server might, deterministically.
         g = make_gateway(upstream=up.url, ...)
 
 answer(req) gets the decoded JSON request and returns (content type, body bytes), or
-(status, content type, body bytes) for an answer other than 200. Standard library only; the
-server thread ends when the context exits.
+(status, content type, body bytes) for an answer other than 200, or (status, content type,
+body bytes, "close") for a body without a length that the connection's close ends. Standard
+library only; the server thread ends when the context exits.
 """
 import http.server
 import json
@@ -40,11 +41,16 @@ class Scripted:
             def do_POST(self):
                 req = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 outer.requests.append(req)
-                got = outer.answer(req)
-                status, ctype, body = got if len(got) == 3 else (200,) + tuple(got)
+                got = tuple(outer.answer(req))
+                got = got if len(got) >= 3 else (200,) + got
+                status, ctype, body = got[:3]
                 self.send_response(status)
                 self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(body)))
+                if got[3:] == ("close",):
+                    self.send_header("Connection", "close")
+                    self.close_connection = True
+                else:
+                    self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
 

@@ -10,7 +10,10 @@ import subprocess
 import threading
 import time
 
+import pytest
+
 from conftest import run
+from scripted import Scripted, chunk
 
 
 def upstreams_block(stub, path="/v1", **timeouts):
@@ -251,6 +254,148 @@ def test_max_tokens_clamped(make_gateway, stub):
     assert json.loads(stub.requests()[-1]["body"])["max_tokens"] == 100
     assert g.chat(key)[0] == 200
     assert json.loads(stub.requests()[-1]["body"])["max_tokens"] == 100
+
+
+def test_other_servers_parameter_names(make_gateway, stub):
+    """llama.cpp reads n_predict before max_tokens and returns token probabilities for
+    n_probs: the ceiling and the extraction policy hold for them too."""
+    g = make_gateway()
+    key = g.apikey("alice", "demo-model", "--max-tokens", "100")
+    status, h, _, _ = g.chat(key, max_tokens=50, n_predict=1000000, max_new_tokens=99999,
+                             n_probs=20, post_sampling_probs=True)
+    assert status == 200
+    sent = json.loads(stub.requests()[-1]["body"])
+    assert sent["max_tokens"] == 50
+    for p in ("n_predict", "max_new_tokens", "n_probs", "post_sampling_probs"):
+        assert p not in sent, sent
+    assert {"stage": "admit", "action": "strip", "detail": "n_probs"} in \
+        g.record(h["x-request-id"])["decisions"]
+    assert g.chat(key, n_predict=1000000)[0] == 200
+    assert json.loads(stub.requests()[-1]["body"])["max_tokens"] == 100
+
+
+def test_upstream_usage_beyond_reason(make_gateway):
+    """An upstream's usage counts are cut to 2^32 each: the sums the limiter charges cannot
+    overflow; the principal's token budget is spent (429 with a Retry-After) and the gateway
+    goes on serving."""
+    answer = json.dumps({"id": "x", "object": "chat.completion", "choices": [
+        {"index": 0, "message": {"role": "assistant", "content": "hi"},
+         "finish_reason": "stop"}], "usage": {"prompt_tokens": 2 ** 63 - 1,
+                                              "completion_tokens": 2 ** 63 - 1}}).encode()
+    with Scripted(lambda req: ("application/json", answer)) as up:
+        g = make_gateway(upstream=up.url)
+        key = g.apikey()
+        status, h, _, _ = g.chat(key)
+        assert status == 200
+        rec = g.record(h["x-request-id"])
+        assert rec["prompt_tokens"] == 2 ** 32 and rec["completion_tokens"] == 2 ** 32, rec
+        status, h, _, _ = g.chat(key)
+        assert status == 429 and int(h["retry-after"]) > 0, (status, h)
+        assert g.request("GET", "/v1/models", key=key)[0] == 200
+        assert g.proc.poll() is None
+
+
+def test_stream_cut_short_is_an_error(make_gateway):
+    """A stream that ends inside an event, or whose only end is the connection's close and
+    that never sent [DONE], ends with the error event, not [DONE]."""
+    ev = chunk({"content": "hi"})
+    bodies = {
+        "partial": (200, "text/event-stream", (ev + 'data: {"id":"chatcmpl-1"').encode(),
+                    "close"),
+        "no done": (200, "text/event-stream", ev.encode(), "close"),
+        "complete": (200, "text/event-stream", (ev + "data: [DONE]\n\n").encode(), "close"),
+        "partial, with a length": (200, "text/event-stream", (ev + "data: {").encode()),
+    }
+    which = {}
+    with Scripted(lambda req: bodies[which["v"]]) as up:
+        g = make_gateway(upstream=up.url)
+        key = g.apikey()
+        for name, (want_done, want_detail) in {
+                "partial": (False, "the stream ended inside an event"),
+                "no done": (False, "the connection closed before data: [DONE]"),
+                "complete": (True, None),
+                "partial, with a length": (False, "the stream ended inside an event")}.items():
+            which["v"] = name
+            status, h, _, raw = g.chat(key, stream=True)
+            assert status == 200, name
+            events = [e for e in raw.decode().split("\n\n") if e.strip()]
+            assert events[0] == ev.strip(), (name, events)
+            rec = g.record(h["x-request-id"])
+            if want_done:
+                assert events[-1] == "data: [DONE]", (name, events)
+                assert rec["status"] == 200, (name, rec)
+            else:
+                assert json.loads(events[-1][6:])["error"]["code"] == 502, (name, events)
+                assert rec["status"] == 502, (name, rec)
+                assert {"stage": "upstream", "action": "cut", "detail": want_detail} in \
+                    rec["decisions"], (name, rec)
+
+
+def test_aborted_request_keeps_its_source(make_gateway, stub):
+    """A client that leaves while the upstream works still gets a record naming its
+    address."""
+    g = make_gateway(upstream_path="/x/delay_ms=1500/v1")
+    key = g.apikey()
+    c = g.conn(timeout=0.5)
+    c.request("POST", "/v1/chat/completions", json.dumps({
+        "model": "demo-model", "messages": [{"role": "user", "content": "hi"}]}),
+        {"Authorization": "Bearer " + key, "Content-Type": "application/json"})
+    try:
+        c.getresponse()
+        raise AssertionError("the answer came before the client's timeout")
+    except (socket.timeout, TimeoutError):
+        pass
+    port = c.sock.getsockname()[1]
+    c.close()
+    deadline = time.time() + 5
+    while time.time() < deadline:
+        recs = [r for r in g.records() if r.get("status") == 499]
+        if recs:
+            break
+        time.sleep(0.1)
+    assert recs and recs[-1]["source"] == "127.0.0.1:%d" % port, g.records()[-1]
+
+
+def test_ipv6_upstream_host_header(make_gateway):
+    """An upstream at an IPv6 literal gets Host: [addr]:port."""
+    try:
+        srv = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+        srv.bind(("::1", 0))
+    except OSError:
+        pytest.skip("no IPv6 loopback on this machine")
+    srv.listen(4)
+    port, heads = srv.getsockname()[1], []
+    answer = json.dumps({"id": "x", "object": "chat.completion", "choices": [
+        {"index": 0, "message": {"role": "assistant", "content": "hi"},
+         "finish_reason": "stop"}]}).encode()
+
+    def serve():
+        while True:
+            try:
+                conn, _ = srv.accept()
+            except OSError:
+                return
+            data = b""
+            while b"\r\n\r\n" not in data:
+                data += conn.recv(65536)
+            head, body = data.split(b"\r\n\r\n", 1)
+            n = int([l.split(b":")[1] for l in head.split(b"\r\n")
+                     if l.lower().startswith(b"content-length:")][0])
+            while len(body) < n:
+                body += conn.recv(65536)
+            heads.append(head.decode())
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                         b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(answer)
+                         + answer)
+            conn.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        g = make_gateway(upstream="http://[::1]:%d/v1" % port)
+        assert g.chat(g.apikey())[0] == 200
+        assert "\r\nHost: [::1]:%d\r\n" % port in heads[-1] + "\r\n", heads
+    finally:
+        srv.close()
 
 
 def test_upstream_credential_never_leaks(make_gateway, stub):

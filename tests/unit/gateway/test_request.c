@@ -356,6 +356,10 @@ static const struct bad_case bad_cases[] = {
 	  "'messages[0].content[0].text' must be a string" },
 	{ "chat logprobs integer", CHAT, "{\"model\":\"m\"," U1 ",\"logprobs\":1}", CST_EINVAL,
 	  "'logprobs' must be true or false" },
+	{ "n_probs string", CHAT, "{\"model\":\"m\"," U1 ",\"n_probs\":\"5\"}", CST_EINVAL,
+	  "'n_probs' must be a non-negative integer" },
+	{ "prompt list with text in it", COMP, "{\"model\":\"c\",\"prompt\":[[1,\"x\"]]}",
+	  CST_EINVAL, "'prompt[0]' must be a string or token ids" },
 	{ "max_tokens 0", CHAT, "{\"model\":\"m\"," U1 ",\"max_tokens\":0}", CST_EINVAL,
 	  "'max_tokens' must be a positive integer" },
 	{ "max_tokens negative", CHAT, "{\"model\":\"m\"," U1 ",\"max_tokens\":-5}", CST_EINVAL,
@@ -549,6 +553,30 @@ static const struct apply_case apply_cases[] = {
 	{ "both limits: max_tokens wins", CHAT, "{\"model\":\"m\"," MSG ",\"max_tokens\":20,"
 	  "\"max_completion_tokens\":300}", CST_PARAM_STRIP, 4096, 1024, CST_CLAMP, NULL, 0, NULL,
 	  "{\"model\":\"m\"," MSG ",\"max_tokens\":20}", 0, false, false, 20 },
+	{ "llama.cpp n_predict clamped and removed", CHAT, "{\"model\":\"m\"," MSG
+	  ",\"n_predict\":1000000}", CST_PARAM_STRIP, 4096, 1024, CST_CLAMP, NULL, 0, NULL,
+	  "{\"model\":\"m\"," MSG ",\"max_tokens\":4096}", 0, true, false, 4096 },
+	{ "n_predict and max_new_tokens beside max_tokens: removed, max_tokens counts", CHAT,
+	  "{\"model\":\"m\"," MSG ",\"max_tokens\":10,\"n_predict\":1000000,"
+	  "\"max_new_tokens\":99999}", CST_PARAM_STRIP, 4096, 1024, CST_CLAMP, NULL, 0, NULL,
+	  "{\"model\":\"m\"," MSG ",\"max_tokens\":10}", 0, false, false, 10 },
+	{ "n_predict -1 (no limit) gets the default", COMP, "{\"model\":\"c\",\"prompt\":\"p\","
+	  "\"n_predict\":-1}", CST_PARAM_STRIP, 4096, 1024, CST_CLAMP_REJECT, NULL, 0, NULL,
+	  "{\"model\":\"c\",\"prompt\":\"p\",\"max_tokens\":1024}", 0, false, true, 1024 },
+	{ "max_new_tokens over the ceiling rejected", COMP, "{\"model\":\"c\",\"prompt\":\"p\","
+	  "\"max_new_tokens\":5000}", CST_PARAM_STRIP, 4096, 1024, CST_CLAMP_REJECT, NULL,
+	  CST_EINVAL, "max_tokens 5000 exceeds the limit of 4096", NULL, 0, false, false, 0 },
+	{ "llama.cpp n_probs rejected", CHAT, "{\"model\":\"m\"," MSG ",\"n_probs\":20,"
+	  "\"post_sampling_probs\":true}", CST_PARAM_REJECT, 4096, 1024, CST_CLAMP, NULL,
+	  CST_EINVAL, "parameters not allowed by policy: n_probs", NULL, 0, false, false, 0 },
+	{ "llama.cpp n_probs stripped with post_sampling_probs", COMP, "{\"model\":\"c\","
+	  "\"prompt\":\"p\",\"n_probs\":5,\"post_sampling_probs\":true,\"max_tokens\":3}",
+	  CST_PARAM_STRIP, 4096, 1024, CST_CLAMP, NULL, 0, NULL,
+	  "{\"model\":\"c\",\"prompt\":\"p\",\"max_tokens\":3}", CST_XP_N_PROBS, false,
+	  false, 3 },
+	{ "n_probs 0 asks for nothing", CHAT, "{\"model\":\"m\"," MSG ",\"n_probs\":0,"
+	  "\"max_tokens\":3}", CST_PARAM_REJECT, 4096, 1024, CST_CLAMP, NULL, 0, NULL,
+	  "{\"model\":\"m\"," MSG ",\"n_probs\":0,\"max_tokens\":3}", 0, false, false, 3 },
 	{ "embeddings: no max_tokens", EMB, "{\"model\":\"e\",\"input\":\"x\"}", CST_PARAM_REJECT,
 	  10, 5, CST_CLAMP_REJECT, NULL, 0, NULL, "{\"model\":\"e\",\"input\":\"x\"}", 0, false,
 	  false, 0 },
