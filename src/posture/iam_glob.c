@@ -269,10 +269,23 @@ cst__iam_glob_compile(struct iam_arena *a, const char *s, size_t len, bool wild,
 	return r;
 }
 
+/*
+ * The '}' closing a policy variable that opens at s[i] ("${"), as cst__iam_glob_compile
+ * finds it; NULL when variables are off or none opens there.
+ */
+static const char *
+var_end(const char *s, size_t i, size_t len, bool vars)
+{
+	if (!vars || s[i] != '$' || i + 1 >= len || s[i + 1] != '{')
+		return NULL;
+	return memchr(s + i + 2, '}', len - i - 2);
+}
+
 int
 cst__iam_arnpat_compile(struct iam_arena *a, const char *s, size_t len, bool vars,
     struct iam_arnpat *out)
 {
+	const char *close;
 	size_t start = 0, i;
 	int r;
 
@@ -285,6 +298,10 @@ cst__iam_arnpat_compile(struct iam_arena *a, const char *s, size_t len, bool var
 		return cst__iam_glob_compile(a, s, len, true, vars, false, &out->seg[0]);
 	}
 	for (i = 0; i <= len; i++) {
+		if (i < len && (close = var_end(s, i, len, vars)) != NULL) {
+			i = (size_t)(close - s);	/* a variable's ':' splits nothing */
+			continue;
+		}
 		if (i < len && (s[i] != ':' || out->n_seg == 5))
 			continue;
 		if ((r = cst__iam_glob_compile(a, s + start, i - start, true, vars, false,

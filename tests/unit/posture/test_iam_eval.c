@@ -1,11 +1,12 @@
 /*
  * The evaluator's decision logic as a table: action and resource matching (case rules,
  * wildcards, NotAction, NotResource and its wildcard-only-action subtlety, segment-aware ARNs,
- * resource variables), SCP layering per organisation level, RCPs, permissions boundaries and
- * session policies as intersections, resource policies by principal type in the same account
- * and across accounts, NotPrincipal, KMS-style resource policies, service principals, the root
- * user, organisation exemptions and the via-endpoint scenario. Each row asserts the exact
- * decision and the exact deciding statements (or the layers that lacked an Allow).
+ * resource variables, also in a segment before the last), SCP layering per organisation
+ * level, RCPs, permissions boundaries and session policies as intersections, resource
+ * policies by principal type in the same account and across accounts, NotPrincipal,
+ * KMS-style resource policies, service principals, the root user, organisation exemptions
+ * and the via-endpoint scenario. Each row asserts the exact decision and the exact deciding
+ * statements (or the layers that lacked an Allow).
  */
 #include "iam_helpers.h"
 
@@ -113,6 +114,20 @@ static const struct ecase cases[] = {
 	  { ALLOW("`s3:*`", "`arn:aws:s3:::home/${aws:username}/*`") }, 0, 0, 0,
 	  REQ(SESSION, "s3:GetObject", "arn:aws:s3:::home/s1/x"), CST_IAM_IMPLICIT_DENY,
 	  "!identity" },
+	{ "resource variable in the account segment", {{0}}, {{0}},
+	  { ALLOW("`iam:*`", "`*`"),
+	    DENY("`iam:*`", "`arn:aws:iam::${aws:PrincipalAccount}:role/admin*`") },
+	  0, 0, 0, REQ(ALICE, "iam:UpdateAssumeRolePolicy", "arn:aws:iam::" ACCT ":role/admin-root"),
+	  CST_IAM_EXPLICIT_DENY, "identity:id1#0" },
+	{ "resource variable in the account segment, other account", {{0}}, {{0}},
+	  { ALLOW("`iam:*`", "`*`"),
+	    DENY("`iam:*`", "`arn:aws:iam::${aws:PrincipalAccount}:role/admin*`") },
+	  0, 0, 0, REQ(ALICE, "iam:GetRole", "arn:aws:iam::" OTHER ":role/admin-root"),
+	  CST_IAM_IMPLICIT_DENY, "!resource" },
+	{ "ArnLike variable in the account segment", {{0}}, {{0}},
+	  { "{" V ",`Statement`:{`Effect`:`Allow`,`Action`:`s3:*`,`Resource`:`*`,`Condition`:"
+	    "{`ArnLike`:{`aws:PrincipalArn`:`arn:aws:iam::${aws:PrincipalAccount}:user/*`}}}}" },
+	  0, 0, 0, REQ(ALICE, "s3:GetObject", BUCKET), CST_IAM_ALLOW, "identity:id0#0" },
 
 	/* SCP layering */
 	{ "SCP every level allows", { { FULL }, { FULL }, { FULL } }, {{0}}, { FULL }, 0, 0, 0,
