@@ -146,6 +146,7 @@ scan_policy(struct scan *sc, const struct cst_iam_policy *p, enum cst_iam_layer 
 
 		if (!action_match(s, rq) || !resource_match(s, rq))
 			continue;
+		/* an RCP's Principal is always "*" (cst_iam_policy_check_layer): not matched */
 		if (layer == CST_IAM_RESOURCE &&
 		    (!s->has_principal || (pk = princ_match(s, rq)) == PM_NONE))
 			continue;

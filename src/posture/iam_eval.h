@@ -41,7 +41,8 @@ int cst_iam_type_parse(const char *s, enum cst_iam_type *out);
 
 /*
  * Checks that policy p can play layer: a resource policy's statements each name a Principal
- * or NotPrincipal; no other layer's statements name one. 0; CST_EINVAL with err.
+ * or NotPrincipal; an RCP's statements (resource-policy syntax) each name "Principal": "*"
+ * and never NotPrincipal; no other layer's statements name one. 0; CST_EINVAL with err.
  */
 int cst_iam_policy_check_layer(const struct cst_iam_policy *p, enum cst_iam_layer layer,
     char *err, size_t err_len);

@@ -527,26 +527,61 @@ cst_iam_policy_is_deny(const struct cst_iam_policy *p, size_t i)
 	return p->st[i].deny;
 }
 
+/* Whether s names exactly anyone: a Principal (not NotPrincipal) of "*" entries only. */
+static bool
+principal_is_anyone(const struct iam_stmt *s)
+{
+	size_t i;
+
+	if (!s->has_principal || s->not_principal || s->n_princ == 0)
+		return false;
+	for (i = 0; i < s->n_princ; i++)
+		if (s->princ[i].kind != IAM_P_AWS || strcmp(s->princ[i].text, "*") != 0)
+			return false;
+	return true;
+}
+
+/*
+ * Checks that statement i (s) can be part of a policy of layer: a resource policy's names a
+ * Principal or NotPrincipal; an RCP's, written in resource-policy syntax, names
+ * "Principal": "*" and nothing else; no other layer's names a principal. 0; CST_EINVAL
+ * with err.
+ */
+static int
+check_stmt_layer(const struct iam_stmt *s, size_t i, enum cst_iam_layer layer, char *err,
+    size_t err_len)
+{
+	const char *why = NULL;
+
+	if (layer == CST_IAM_RESOURCE) {
+		if (!s->has_principal)
+			why = "a resource policy statement needs Principal or NotPrincipal";
+	} else if (layer == CST_IAM_RCP) {
+		if (s->not_principal)
+			why = "NotPrincipal in an RCP (RCPs take only \"Principal\": \"*\")";
+		else if (!principal_is_anyone(s))
+			why = "an RCP statement needs \"Principal\": \"*\" (and no other principal)";
+	} else if (s->has_principal) {
+		snprintf(err, err_len, "statement %zu: %s in a policy of layer %s (only resource "
+		    "policies and RCPs name principals)", i, s->not_principal ? "NotPrincipal" :
+		    "Principal", cst_iam_layer_name(layer));
+		return CST_EINVAL;
+	}
+	if (why == NULL)
+		return 0;
+	snprintf(err, err_len, "statement %zu: %s", i, why);
+	return CST_EINVAL;
+}
+
 int
 cst_iam_policy_check_layer(const struct cst_iam_policy *p, enum cst_iam_layer layer, char *err,
     size_t err_len)
 {
 	size_t i;
+	int r;
 
-	for (i = 0; i < p->n_st; i++) {
-		const struct iam_stmt *s = &p->st[i];
-
-		if (layer == CST_IAM_RESOURCE && !s->has_principal) {
-			snprintf(err, err_len, "statement %zu: a resource policy statement needs "
-			    "Principal or NotPrincipal", i);
-			return CST_EINVAL;
-		}
-		if (layer != CST_IAM_RESOURCE && s->has_principal) {
-			snprintf(err, err_len, "statement %zu: %s in a policy of layer %s (only "
-			    "resource policies name principals)", i, s->not_principal ?
-			    "NotPrincipal" : "Principal", cst_iam_layer_name(layer));
-			return CST_EINVAL;
-		}
-	}
+	for (i = 0; i < p->n_st; i++)
+		if ((r = check_stmt_layer(&p->st[i], i, layer, err, err_len)) != 0)
+			return r;
 	return 0;
 }

@@ -146,7 +146,7 @@ def test_roles_on_the_command_line(tmp_path):
     ('{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*",'
      '"Principal":"*"}}',
      "policy.json: statement 0: Principal in a policy of layer identity (only resource "
-     "policies name principals)"),
+     "policies and RCPs name principals)"),
 ])
 def test_invalid_policy(tmp_path, doc, where):
     req = write(tmp_path, "req.json", REQ)
@@ -177,6 +177,35 @@ def test_invalid_request(tmp_path, doc, msg):
         assert err == f"castellan policy: {req}: {msg}\n"
     elif msg:
         assert msg[:-1] in err
+
+
+RCP_FULL = {"Version": "2012-10-17", "Statement": {  # AWS's RCPFullAWSAccess
+    "Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}}
+
+
+@pytest.mark.parametrize("stmt,msg", [
+    ({"Effect": "Allow", "Action": "*", "Resource": "*"},
+     "statement 0: an RCP statement needs \"Principal\": \"*\" (and no other principal)"),
+    ({"Effect": "Deny", "Principal": {"AWS": "arn:aws:iam::111122223333:root"}, "Action": "*",
+      "Resource": "*"},
+     "statement 0: an RCP statement needs \"Principal\": \"*\" (and no other principal)"),
+    ({"Effect": "Deny", "NotPrincipal": {"AWS": "arn:aws:iam::111122223333:root"},
+      "Action": "*", "Resource": "*"},
+     "statement 0: NotPrincipal in an RCP (RCPs take only \"Principal\": \"*\")"),
+])
+def test_rcp_principal(tmp_path, stmt, msg):
+    """RCPs use resource-policy syntax: "Principal": "*" is accepted (and required), the
+    principal is not matched, and NotPrincipal or a named principal is refused."""
+    req = write(tmp_path, "req.json", REQ)
+    full = write(tmp_path, "rcp-full.json", RCP_FULL)
+    code, out, err = policy("eval", "--request", req, "--rcp", full, "--format", "json",
+                            ALLOW_ALL)
+    rep = json.loads(out)
+    assert (code, rep["decision"], statements(rep)) == (
+        0, "Allow", ["rcp0:rcp-full.json#0", "identity:allow-all.json#0"]), err
+    bad = write(tmp_path, "rcp-bad.json", {"Version": "2012-10-17", "Statement": stmt})
+    code, out, err = policy("eval", "--request", req, "--rcp", bad, ALLOW_ALL)
+    assert (code, out, err) == (2, "", f"castellan policy: {bad}: {msg}\n")
 
 
 def test_unreadable_request(tmp_path):

@@ -255,9 +255,47 @@ test_layer_check(void **state)
 	assert_int_equal(cst_iam_policy_check_layer(rp, CST_IAM_SCP, err, sizeof(err)),
 	    CST_EINVAL);
 	assert_string_equal(err, "statement 0: Principal in a policy of layer scp (only resource "
-	    "policies name principals)");
+	    "policies and RCPs name principals)");
 	cst_iam_policy_free(idp);
 	cst_iam_policy_free(rp);
+}
+
+/* RCPs use resource-policy syntax: every statement names "Principal": "*" and nothing else. */
+static void
+test_layer_check_rcp(void **state)
+{
+	static const struct {
+		const char *doc, *err;
+	} rcps[] = {
+		{ "{`Statement`:{`Effect`:`Allow`,`Principal`:`*`,`Action`:`*`,`Resource`:`*`}}",
+		  NULL },
+		{ "{`Statement`:{`Effect`:`Deny`,`Principal`:{`AWS`:`*`},`Action`:`s3:*`}}", NULL },
+		{ "{`Statement`:{`Effect`:`Allow`,`Action`:`*`,`Resource`:`*`}}",
+		  "statement 0: an RCP statement needs \"Principal\": \"*\" (and no other "
+		  "principal)" },
+		{ "{`Statement`:{`Effect`:`Deny`,`Principal`:{`AWS`:`arn:aws:iam::111122223333:root`},"
+		  "`Action`:`*`}}", "statement 0: an RCP statement needs \"Principal\": \"*\" (and "
+		  "no other principal)" },
+		{ "{`Statement`:{`Effect`:`Deny`,`Principal`:{`AWS`:`*`,`Service`:`s3.amazonaws.com`},"
+		  "`Action`:`*`}}", "statement 0: an RCP statement needs \"Principal\": \"*\" (and "
+		  "no other principal)" },
+		{ "{`Statement`:[{`Effect`:`Allow`,`Principal`:`*`,`Action`:`*`},{`Effect`:`Deny`,"
+		  "`NotPrincipal`:{`AWS`:`arn:aws:iam::111122223333:root`},`Action`:`*`}]}",
+		  "statement 1: NotPrincipal in an RCP (RCPs take only \"Principal\": \"*\")" },
+	};
+	struct cst_iam_policy *p;
+	char err[256];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < N_ELEM(rcps); i++) {
+		p = policy("rcp", rcps[i].doc);
+		err[0] = '\0';
+		assert_int_equal(cst_iam_policy_check_layer(p, CST_IAM_RCP, err, sizeof(err)),
+		    rcps[i].err ? CST_EINVAL : 0);
+		assert_string_equal(err, rcps[i].err ? rcps[i].err : "");
+		cst_iam_policy_free(p);
+	}
 }
 
 static const struct {
@@ -328,6 +366,7 @@ main(void)
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_oom),
 		cmocka_unit_test(test_layer_check),
+		cmocka_unit_test(test_layer_check_rcp),
 		cmocka_unit_test(test_request_errors),
 	};
 
