@@ -393,8 +393,8 @@ cmd_eval(int argc, char **argv)
 			printf("  note: SCPs do not apply (management account, service-linked role "
 			    "or service principal)\n");
 		if (res.rcp_exempt && rf->n_rcp)
-			printf("  note: RCPs do not apply (management account or service "
-			    "principal)\n");
+			printf("  note: RCPs do not apply (a resource of the management "
+			    "account)\n");
 	}
 	fflush(stdout);
 	status = res.decision == CST_IAM_ALLOW ? CST_EXIT_OK : CST_EXIT_FAIL;

@@ -24,6 +24,7 @@ struct scan {
 	size_t n_m, n_total;
 	bool any_deny;
 	int res_kind;				/* best enum pmatch of an Allow in the resource policy */
+	bool bounded;				/* an IAM principal with a permissions boundary */
 };
 
 static bool
@@ -99,12 +100,19 @@ princ_entry(const struct iam_princ *p, const struct cst_iam_request *rq)
 	}
 }
 
+/*
+ * How s's Principal names the request's principal, or whether its NotPrincipal leaves it
+ * out (PM_DIRECT) or not (PM_NONE). AWS: a NotPrincipal Deny always denies an IAM principal
+ * with a permissions boundary (bounded), whatever NotPrincipal lists.
+ */
 static int
-princ_match(const struct iam_stmt *s, const struct cst_iam_request *rq)
+princ_match(const struct iam_stmt *s, const struct cst_iam_request *rq, bool bounded)
 {
 	int best = PM_NONE, k;
 	size_t i;
 
+	if (s->not_principal && bounded)
+		return PM_DIRECT;
 	for (i = 0; i < s->n_princ; i++)
 		if ((k = princ_entry(&s->princ[i], rq)) > best)
 			best = k;
@@ -148,7 +156,7 @@ scan_policy(struct scan *sc, const struct cst_iam_policy *p, enum cst_iam_layer 
 			continue;
 		/* an RCP's Principal is always "*" (cst_iam_policy_check_layer): not matched */
 		if (layer == CST_IAM_RESOURCE &&
-		    (!s->has_principal || (pk = princ_match(s, rq)) == PM_NONE))
+		    (!s->has_principal || (pk = princ_match(s, rq, sc->bounded)) == PM_NONE))
 			continue;
 		if (!cst__iam_conds_hold(s, rq))
 			continue;
@@ -236,9 +244,11 @@ cst_iam_evaluate(const struct cst_iam_set *set, const struct cst_iam_request *rq
 	sc.n_m = sc.n_total = 0;
 	sc.any_deny = false;
 	sc.res_kind = PM_NONE;
+	sc.bounded = set->boundary && rq->pkind != IAM_RP_SERVICE && rq->pkind != IAM_RP_ROOT;
 	service = rq->pkind == IAM_RP_SERVICE;
 	res->scp_exempt = rq->principal_mgmt || service || rq->service_linked;
-	res->rcp_exempt = rq->resource_mgmt || service;
+	/* RCPs apply to service principals too (the confused-deputy RCPs rely on it) */
+	res->rcp_exempt = rq->resource_mgmt;
 	same = rq->same_account;
 	res->cross_account = !service && !same;
 

@@ -135,7 +135,8 @@ struct cst_iam_result {
 	struct cst_iam_hit hit[CST_IAM_MAX_HITS];
 	size_t n_hit;
 	size_t n_hit_total;	/* more than n_hit when the list was cut */
-	bool scp_exempt, rcp_exempt;	/* management account, service-linked role, service */
+	bool scp_exempt, rcp_exempt;	/* scp: management account, service-linked role,
+					 * service; rcp: the resource's management account */
 	bool cross_account;
 	bool resource_allowed_alone;	/* a same-account resource policy allowed on its own */
 };

@@ -165,7 +165,8 @@ struct iam_stmt {
 	size_t n_princ;
 	struct iam_cond *cond;
 	size_t n_cond;
-	bool lenient_bad;	/* unknown operator kept by a lenient parse */
+	bool lenient_bad;	/* kept by a lenient parse: an unknown operator,
+				 * NotPrincipal with Allow */
 };
 
 struct cst_iam_policy {

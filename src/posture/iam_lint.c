@@ -19,7 +19,7 @@ enum {
 	R_PARSE, R_NO_VERSION, R_VARS_OLD_VERSION, R_UNKNOWN_TOP, R_UNKNOWN_MEMBER,
 	R_UNKNOWN_OP, R_BAD_VALUE, R_KEY_TYPE, R_NULL_IFEXISTS, R_NULL_VALUE, R_SET_SINGLE,
 	R_PLAIN_MULTI, R_FORALL_ALLOW, R_ALLOW_STAR, R_ALLOW_NOTACTION, R_ALLOW_NOTRESOURCE,
-	R_NO_RESOURCE, R_SET_NULL, R_VARS_UNSUPPORTED, R_N
+	R_NO_RESOURCE, R_SET_NULL, R_VARS_UNSUPPORTED, R_NOTPRINCIPAL_ALLOW, R_N
 };
 
 static const struct cst_iam_finding rules[R_N] = {
@@ -42,6 +42,7 @@ static const struct cst_iam_finding rules[R_N] = {
 	{ "IAM-L017", "missing-resource", CST_IAM_SEV_WARNING, 0, NULL, NULL },
 	{ "IAM-L018", "set-operator-on-null", CST_IAM_SEV_WARNING, 0, NULL, NULL },
 	{ "IAM-L019", "variables-not-supported", CST_IAM_SEV_WARNING, 0, NULL, NULL },
+	{ "IAM-L020", "notprincipal-allow", CST_IAM_SEV_ERROR, 0, NULL, NULL },
 };
 
 const char *
@@ -266,6 +267,9 @@ statements(struct lint *l, const struct cst_iam_policy *p)
 		if (!s->deny && s->not_resource)
 			report(l, R_ALLOW_NOTRESOURCE, i, s->sid, "Allow with NotResource grants on "
 			    "every resource not listed");
+		if (!s->deny && s->not_principal)
+			report(l, R_NOTPRINCIPAL_ALLOW, i, s->sid, "NotPrincipal with Effect Allow "
+			    "is not supported by AWS (NotPrincipal only with Deny; use Principal)");
 		if (!s->has_resource && !s->has_principal)
 			report(l, R_NO_RESOURCE, i, s->sid, "no Resource or NotResource: the "
 			    "statement applies to every resource");

@@ -332,6 +332,20 @@ conditions(struct parser *ps, struct iam_stmt *s, json_t *v)
 	return 0;
 }
 
+/*
+ * NotPrincipal with Effect Allow, which AWS does not support: refused, or under the lenient
+ * parse marked so that the policy is never evaluated (the linter reports it). 0; CST_EINVAL.
+ */
+static int
+notprincipal_allow(struct parser *ps, struct iam_stmt *s)
+{
+	if (!(ps->flags & CST_IAM_PARSE_LENIENT))
+		return fail(ps, CST_EINVAL, "NotPrincipal with Effect Allow (AWS supports "
+		    "NotPrincipal only with Deny; use Principal)");
+	s->lenient_bad = ps->p->lenient_bad = true;
+	return 0;
+}
+
 static int
 statement(struct parser *ps, json_t *o, struct iam_stmt *s)
 {
@@ -383,6 +397,8 @@ statement(struct parser *ps, json_t *o, struct iam_stmt *s)
 	npr = json_object_get(o, "NotPrincipal");
 	if (pr && npr)
 		return fail(ps, CST_EINVAL, "Principal and NotPrincipal together");
+	if (npr && !s->deny && (r = notprincipal_allow(ps, s)) != 0)
+		return r;
 	if (pr || npr) {
 		s->has_principal = true;
 		s->not_principal = npr != NULL;

@@ -384,6 +384,21 @@ drop(struct cst_iam_request *rq, const char *name)
 	rq->n_k--;
 }
 
+/*
+ * Whether arn names a KMS key (arn:PARTITION:kms:REGION:ACCOUNT:key/ID), whose key policy
+ * must allow. KMS actions on "*" (CreateKey, ListKeys, ListAliases, GenerateRandom, custom
+ * key stores) or on an alias are authorised by IAM alone.
+ */
+static bool
+is_kms_key(const char *arn)
+{
+	const char *p;
+	size_t n;
+
+	return arn != NULL && arn_seg(arn, 2, &p, &n) && n == 3 && memcmp(p, "kms", 3) == 0 &&
+	    arn_seg(arn, 5, &p, &n) && n > 4 && memcmp(p, "key/", 4) == 0;
+}
+
 /* Adds a derived single-valued key unless the request gave it. */
 static int
 derive(struct cst_iam_request *rq, const char *name, enum cst_iam_type type, const char *v,
@@ -426,6 +441,10 @@ cst_iam_request_prepare(struct cst_iam_request *rq, char *err, size_t err_len)
 	    (r = derive(rq, "aws:username", CST_IAM_T_STRING, user[0] ? user : NULL, err,
 	    err_len)) != 0)
 		return r;
+	/* AWS sends aws:PrincipalIsAWSService with every request */
+	if ((r = derive(rq, "aws:PrincipalIsAWSService", CST_IAM_T_BOOL,
+	    rq->pkind == IAM_RP_SERVICE ? "true" : "false", err, err_len)) != 0)
+		return r;
 	if (rq->pkind == IAM_RP_SERVICE)
 		r = derive(rq, "aws:PrincipalServiceName", CST_IAM_T_STRING, rq->principal, err,
 		    err_len);
@@ -437,9 +456,9 @@ cst_iam_request_prepare(struct cst_iam_request *rq, char *err, size_t err_len)
 	if (rq->resource_policy_required < 0) {
 		const char *a = rq->action_fold;
 
-		rq->resource_policy_required = strncmp(a, "kms:", 4) == 0 ||
-		    strncmp(a, "sts:assumerole", 14) == 0 || strcmp(a, "sts:tagsession") == 0 ||
-		    strcmp(a, "sts:setsourceidentity") == 0;
+		rq->resource_policy_required = (strncmp(a, "kms:", 4) == 0 &&
+		    is_kms_key(rq->resource)) || strncmp(a, "sts:assumerole", 14) == 0 ||
+		    strcmp(a, "sts:tagsession") == 0 || strcmp(a, "sts:setsourceidentity") == 0;
 	}
 	rq->service_linked = rq->role_arn && strstr(rq->role_arn, ":role/aws-service-role/");
 	rq->same_account = rq->pkind != IAM_RP_SERVICE && (rq->resource_account == NULL ||

@@ -208,6 +208,34 @@ def test_rcp_principal(tmp_path, stmt, msg):
     assert (code, out, err) == (2, "", f"castellan policy: {bad}: {msg}\n")
 
 
+def test_rcp_applies_to_service_principals(tmp_path):
+    """A confused-deputy RCP denies a service principal acting for another organisation
+    (RCPs exempt only the management account's resources)."""
+    req = write(tmp_path, "req.json", {
+        "principal": {"service": "cloudtrail.amazonaws.com"}, "action": "s3:PutObject",
+        "resource": {"arn": "arn:aws:s3:::bkt/AWSLogs/x", "account": "111122223333"},
+        "context": {"aws:SourceAccount": "999999999999", "aws:SourceOrgID": "o-other",
+                    "aws:PrincipalIsAWSService": True}})
+    full = write(tmp_path, "rcp-full.json", RCP_FULL)
+    deputy = write(tmp_path, "rcp-deputy.json", {"Version": "2012-10-17", "Statement": {
+        "Sid": "RCPEnforceConfusedDeputyProtection", "Effect": "Deny", "Principal": "*",
+        "Action": "s3:*", "Resource": "*", "Condition": {
+            "StringNotEqualsIfExists": {"aws:SourceOrgID": "o-myorg"},
+            "Null": {"aws:SourceAccount": "false"},
+            "Bool": {"aws:PrincipalIsAWSService": "true"}}}})
+    bucket = write(tmp_path, "bucket.json", {"Version": "2012-10-17", "Statement": {
+        "Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"},
+        "Action": "s3:PutObject", "Resource": "arn:aws:s3:::bkt/*"}})
+    code, out, err = policy("eval", "--request", req, "--rcp", f"{full},{deputy}",
+                            "--resource", bucket, "--format", "json")
+    rep = json.loads(out)
+    assert (code, rep["decision"], statements(rep), rep["rcp_exempt"]) == (
+        1, "ExplicitDeny", ["rcp0:rcp-deputy.json#0"], False), err
+    code, out, err = policy("eval", "--request", req, "--rcp", full, "--resource", bucket)
+    assert (code, out) == (0, "Allow\n  Allow rcp level 0: rcp-full.json statement 0\n"
+                           "  Allow resource: bucket.json statement 0\n"), err
+
+
 def test_unreadable_request(tmp_path):
     code, out, err = policy("eval", "--request", str(tmp_path / "nope.json"))
     assert code == 2

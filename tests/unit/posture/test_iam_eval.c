@@ -17,6 +17,8 @@
 	res "}}"
 #define DENY(act, res) "{" V ",`Statement`:{`Effect`:`Deny`,`Action`:" act ",`Resource`:" \
 	res "}}"
+#define RCP_FULL "{" V ",`Statement`:{`Effect`:`Allow`,`Principal`:`*`,`Action`:`*`," \
+	"`Resource`:`*`}}"
 #define RES_ALLOW(princ, act) "{" V ",`Statement`:{`Effect`:`Allow`,`Principal`:" princ \
 	",`Action`:" act ",`Resource`:`*`}}"
 
@@ -250,6 +252,14 @@ static const struct ecase cases[] = {
 	  "`Action`:`s3:*`,`Resource`:`*`}}", 0, 0,
 	  REQ("`arn:aws:iam::" ACCT ":user/bob`", "s3:GetObject", BUCKET), CST_IAM_EXPLICIT_DENY,
 	  "resource:res#0" },
+	{ "NotPrincipal deny, excluded but bounded", {{0}}, {{0}}, { FULL },
+	  "{" V ",`Statement`:{`Effect`:`Deny`,`NotPrincipal`:{`AWS`:[" ALICE ","
+	  "`arn:aws:iam::" ACCT ":root`]},`Action`:`s3:*`,`Resource`:`*`}}", FULL, 0,
+	  REQ(ALICE, "s3:GetObject", BUCKET), CST_IAM_EXPLICIT_DENY, "resource:res#0" },
+	{ "NotPrincipal deny, excluded session, bounded", {{0}}, {{0}}, { FULL },
+	  "{" V ",`Statement`:{`Effect`:`Deny`,`NotPrincipal`:{`AWS`:[" SESSION "," ROLE "]},"
+	  "`Action`:`s3:*`,`Resource`:`*`}}", FULL, 0,
+	  REQ(SESSION, "s3:GetObject", BUCKET), CST_IAM_EXPLICIT_DENY, "resource:res#0" },
 
 	/* cross-account */
 	{ "cross-account needs identity", {{0}}, {{0}}, {0},
@@ -283,6 +293,11 @@ static const struct ecase cases[] = {
 	  RES_ALLOW("{`AWS`:`arn:aws:iam::" ACCT ":root`}", "`kms:*`"), 0, 0,
 	  REQ(ALICE, "kms:Decrypt", "arn:aws:kms:us-east-1:" ACCT ":key/k"),
 	  CST_IAM_IMPLICIT_DENY, "!identity" },
+	{ "KMS action on * needs no key policy", {{0}}, {{0}}, { FULL }, 0, 0, 0,
+	  REQ(ALICE, "kms:ListAliases", "*"), CST_IAM_ALLOW, "identity:id0#0" },
+	{ "KMS action on an alias needs no key policy", {{0}}, {{0}}, { FULL }, 0, 0, 0,
+	  REQ(ALICE, "kms:CreateAlias", "arn:aws:kms:us-east-1:" ACCT ":alias/a"), CST_IAM_ALLOW,
+	  "identity:id0#0" },
 	{ "trust policy must allow", {{0}}, {{0}}, { FULL }, 0, 0, 0,
 	  REQ(ALICE, "sts:AssumeRole", "arn:aws:iam::" ACCT ":role/r"), CST_IAM_IMPLICIT_DENY,
 	  "!resource" },
@@ -292,6 +307,33 @@ static const struct ecase cases[] = {
 	  RES_ALLOW("{`Service`:`sagemaker.amazonaws.com`}", "`s3:GetObject`"), 0, 0,
 	  "{`principal`:{`service`:`sagemaker.amazonaws.com`},`action`:`s3:GetObject`,"
 	  "`resource`:`" BUCKET "`}", CST_IAM_ALLOW, "resource:res#0" },
+	{ "service principal under an RCP deny", {{0}},
+	  { { RCP_FULL, "{" V ",`Statement`:{`Effect`:`Deny`,`Principal`:`*`,`Action`:`s3:*`,"
+	    "`Resource`:`*`,`Condition`:{`Null`:{`aws:SourceAccount`:`false`},"
+	    "`StringNotEqualsIfExists`:{`aws:SourceOrgID`:`o-mine`}}}}" } }, {0},
+	  RES_ALLOW("{`Service`:`cloudtrail.amazonaws.com`}", "`s3:PutObject`"), 0, 0,
+	  "{`principal`:{`service`:`cloudtrail.amazonaws.com`},`action`:`s3:PutObject`,"
+	  "`resource`:`" BUCKET "`,`context`:{`aws:SourceAccount`:`" OTHER "`,"
+	  "`aws:SourceOrgID`:`o-other`}}", CST_IAM_EXPLICIT_DENY, "rcp0:rcp0b#0" },
+	{ "service principal needs every RCP level", {{0}}, { { RCP_FULL }, { EMPTY } }, {0},
+	  RES_ALLOW("{`Service`:`cloudtrail.amazonaws.com`}", "`s3:PutObject`"), 0, 0,
+	  "{`principal`:{`service`:`cloudtrail.amazonaws.com`},`action`:`s3:PutObject`,"
+	  "`resource`:`" BUCKET "`}", CST_IAM_IMPLICIT_DENY, "!rcp1" },
+	{ "aws:PrincipalIsAWSService derived false", {{0}}, {{0}}, { FULL },
+	  "{" V ",`Statement`:{`Effect`:`Deny`,`Principal`:`*`,`Action`:`s3:*`,`Resource`:`*`,"
+	  "`Condition`:{`Bool`:{`aws:PrincipalIsAWSService`:`false`}}}}", 0, 0,
+	  REQ(ALICE, "s3:GetObject", BUCKET), CST_IAM_EXPLICIT_DENY, "resource:res#0" },
+	{ "aws:PrincipalIsAWSService derived true", {{0}}, {{0}}, {0},
+	  "{" V ",`Statement`:[{`Effect`:`Allow`,`Principal`:{`Service`:`glue.amazonaws.com`},"
+	  "`Action`:`s3:*`,`Resource`:`*`},{`Effect`:`Deny`,`Principal`:`*`,`Action`:`s3:*`,"
+	  "`Resource`:`*`,`Condition`:{`Bool`:{`aws:PrincipalIsAWSService`:`true`}}}]}", 0, 0,
+	  "{`principal`:{`service`:`glue.amazonaws.com`},`action`:`s3:GetObject`,"
+	  "`resource`:`" BUCKET "`}", CST_IAM_EXPLICIT_DENY, "resource:res#1" },
+	{ "aws:PrincipalIsAWSService given by the request", {{0}}, {{0}}, { FULL },
+	  "{" V ",`Statement`:{`Effect`:`Deny`,`Principal`:`*`,`Action`:`s3:*`,`Resource`:`*`,"
+	  "`Condition`:{`Bool`:{`aws:PrincipalIsAWSService`:`false`}}}}", 0, 0,
+	  REQX(ALICE, "s3:GetObject", BUCKET, "`context`:{`aws:PrincipalIsAWSService`:true}"),
+	  CST_IAM_ALLOW, "identity:id0#0" },
 	{ "service principal not granted", {{0}}, {{0}}, {0},
 	  RES_ALLOW("{`Service`:`glue.amazonaws.com`}", "`s3:GetObject`"), 0, 0,
 	  "{`principal`:{`service`:`sagemaker.amazonaws.com`},`action`:`s3:GetObject`,"

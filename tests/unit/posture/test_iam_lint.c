@@ -104,6 +104,13 @@ static const struct {
 	{ "set prefix on Null", DENY_COND("{`ForAnyValue:Null`:{`k:a`:`true`}}"), "IAM-L018", NULL },
 	{ "variables in Numeric", DENY_COND("{`NumericEquals`:{`k:n`:`${aws:PrincipalTag/n}`}}"),
 	  "IAM-L019", NULL },
+	{ "NotPrincipal with Allow", "{" V "`Statement`:{`Effect`:`Allow`,`NotPrincipal`:{`AWS`:"
+	  "`arn:aws:iam::111122223333:user/mallory`},`Action`:`s3:GetObject`,"
+	  "`Resource`:`arn:aws:s3:::bkt/*`}}", "IAM-L020", "NotPrincipal with Effect Allow is not "
+	  "supported by AWS (NotPrincipal only with Deny; use Principal)" },
+	{ "NotPrincipal with Deny is fine", "{" V "`Statement`:{`Effect`:`Deny`,`NotPrincipal`:"
+	  "{`AWS`:`arn:aws:iam::111122223333:root`},`Action`:`s3:*`,"
+	  "`Resource`:`arn:aws:s3:::bkt/*`}}", "", NULL },
 	{ "several, in order", "{`Statement`:[{`Effect`:`Allow`,`Action`:`*`,`Resource`:`*`,"
 	  "`Condition`:{`NumericLessThan`:{`k:n`:`x`},`NullIfExists`:{`k:a`:`true`}}}]}",
 	  "IAM-L002 IAM-L014 IAM-L007 IAM-L009", NULL },
@@ -160,7 +167,7 @@ test_rule_table(void **state)
 		assert_string_equal(r->rule, want);
 		assert_true(r->slug[0] != '\0');
 	}
-	assert_int_equal(i, 19);
+	assert_int_equal(i, 20);	/* IAM-L020 notprincipal-allow added */
 }
 
 int

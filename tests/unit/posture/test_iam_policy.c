@@ -38,6 +38,11 @@ static const struct {
 	  "`Service`:`s.amazonaws.com`,`Federated`:`cognito-identity.amazonaws.com`,"
 	  "`CanonicalUser`:`abc`}},{`Effect`:`Deny`,`Action`:`*`,`NotPrincipal`:{`AWS`:`*`}}]}",
 	  0, "" },
+	{ "NotPrincipal with Allow", "{`Statement`:[{`Effect`:`Deny`,`Action`:`*`,"
+	  "`NotPrincipal`:{`AWS`:`*`}},{`Sid`:`Np`,`Effect`:`Allow`,`Action`:`s3:GetObject`,"
+	  "`NotPrincipal`:{`AWS`:`arn:aws:iam::111122223333:user/mallory`}}]}", CST_EINVAL,
+	  "statement 1 (Sid \"Np\"): NotPrincipal with Effect Allow (AWS supports NotPrincipal "
+	  "only with Deny; use Principal)" },
 	{ "not JSON", "{`Statement`:", CST_EINVAL, "*" },
 	{ "not an object", "[1]", CST_EINVAL, "a policy must be a JSON object" },
 	{ "duplicate member", "{`Statement`:{`Effect`:`Allow`,`Effect`:`Deny`,`Action`:`*`}}",
