@@ -574,7 +574,7 @@ split3(const char *t, size_t *d1, size_t *d2)
 static json_t *
 token_claims(const char *t)
 {
-	size_t d1, d2, n = 0;
+	size_t d1 = 0, d2 = 0, n = 0;
 	unsigned char pl[1024];
 	json_error_t je;
 
@@ -605,7 +605,7 @@ test_token_issue_verify(void **state)
 	char t[CST_TOKEN_MAX], t2[CST_TOKEN_MAX];
 	const struct cst_credential *cred = NULL;
 	json_t *cl;
-	size_t d1, d2;
+	size_t d1 = 0, d2 = 0;
 	uint64_t exp_ms = (NOW / 1000 + 900) * 1000;
 
 	assert_int_equal(cst_token_issue(&f->c[ALICE], tkey, NOW + 999, 900, t, sizeof(t)), 0);
@@ -722,7 +722,7 @@ test_token_tampered(void **state)
 	struct fixture *f = *state;
 	char t[CST_TOKEN_MAX], bob[CST_TOKEN_MAX], x[CST_TOKEN_MAX * 2];
 	const struct cst_credential *cred = NULL;
-	size_t d1, d2, bd1, bd2, n, i;
+	size_t d1 = 0, d2 = 0, bd1 = 0, bd2 = 0, n, i;
 
 	assert_int_equal(cst_token_issue(&f->c[ALICE], tkey, NOW, 900, t, sizeof(t)), 0);
 	assert_int_equal(cst_token_issue(&f->c[CAROL_EXPIRING], tkey, NOW, 900, bob, sizeof(bob)),

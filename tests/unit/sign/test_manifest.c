@@ -627,7 +627,7 @@ test_mt_vectors(void **state)
 	const char *ign[] = { "ignore-me", "model.sig" };
 	struct cst_manifest_opts o = { .ignore_paths = ign, .n_ignore_paths = 2 };
 	struct cst_manifest *m;
-	char path[PATH_MAX], hex[65];
+	char path[PATH_MAX + 64], hex[65];	/* oms_data() plus a suffix */
 
 	(void)state;
 	snprintf(path, sizeof(path), "%s/model-transparency/v1.1.0-elliptic-key", oms_data());
