@@ -346,10 +346,83 @@ has_suffix(const char *name, size_t n, const char *suf)
 	return n >= m && memcmp(name + n - m, suf, m) == 0;
 }
 
+/*
+ * What PyTorch would load from view v of z: its archive directory (the first path
+ * component of the view's first entry, PyTorch's archive_name) and whether that directory
+ * holds data.pkl. An archive without one has no tensor storages.
+ */
+struct torch_view {
+	bool known, torch;
+	const char *dir;
+	size_t dir_len;
+};
+
+static void
+torch_view(const struct cst_zip *z, unsigned v, struct torch_view *t)
+{
+	size_t i, n = cst_zip_count(z);
+	const char *slash;
+
+	t->known = true;
+	t->torch = false;
+	for (i = 0; i < n && cst_zip_member(z, i)->view != v; i++)
+		;
+	if (i == n || (slash = memchr(cst_zip_member(z, i)->name, '/',
+	    cst_zip_member(z, i)->name_len)) == NULL)
+		return;
+	t->dir = cst_zip_member(z, i)->name;
+	t->dir_len = (size_t)(slash - t->dir);
+	for (; i < n; i++) {
+		const struct cst_zip_member *m = cst_zip_member(z, i);
+
+		if (m->view == v && m->name_len == t->dir_len + 9 &&
+		    memcmp(m->name, t->dir, t->dir_len) == 0 &&
+		    memcmp(m->name + t->dir_len, "/data.pkl", 9) == 0)
+			t->torch = true;
+	}
+}
+
+/*
+ * Whether member i is a tensor storage of the PyTorch archive its view describes, which
+ * PyTorch reads as raw bytes and never unpickles: named <dir>/data/<key>, stored, and not
+ * starting like something a loader would parse (a .npy, a pickle, a zip).
+ */
+static bool
+torch_storage(const struct cst_zip *z, size_t i, const struct cst_artifact_src *src,
+    struct torch_view tv[CST_ZIP_MAX_VIEWS])
+{
+	const struct cst_zip_member *m = cst_zip_member(z, i);
+	struct torch_view *t;
+	unsigned char h[8];
+	size_t n, key;
+
+	if (m->view >= CST_ZIP_MAX_VIEWS)
+		return false;
+	t = &tv[m->view];
+	if (!t->known)
+		torch_view(z, m->view, t);
+	key = t->dir_len + 6;
+	if (!t->torch || m->name_len <= key || memcmp(m->name, t->dir, t->dir_len) != 0 ||
+	    memcmp(m->name + t->dir_len, "/data/", 6) != 0 ||
+	    memchr(m->name + key, '/', m->name_len - key) != NULL)
+		return false;
+	if (m->method != 0 || !m->readable || m->data_off > src->size ||
+	    m->usize > src->size - m->data_off)
+		return false;
+	n = m->usize < sizeof(h) ? (size_t)m->usize : sizeof(h);
+	if (src->read(src, m->data_off, h, n) != 0)
+		return false;
+	return !((n >= 6 && memcmp(h, "\x93NUMPY", 6) == 0) ||
+	    (n >= 2 && h[0] == 0x80 && h[1] >= 2 && h[1] <= 5) ||
+	    (n >= 4 && memcmp(h, "PK", 2) == 0 && ((h[2] == 3 && h[3] == 4) ||
+	    (h[2] == 5 && h[3] == 6))));
+}
+
 static void
 scan_zip(struct scan *s, struct sink *k, const char *path, const struct cst_artifact_src *src,
     unsigned depth)
 {
+	struct torch_view tv[CST_ZIP_MAX_VIEWS];
 	struct cst_zip_limits zl;
 	struct cst_zip *z = NULL;
 	bool torch = false, torchscript = false, keras = false;
@@ -363,6 +436,7 @@ scan_zip(struct scan *s, struct sink *k, const char *path, const struct cst_arti
 		incomplete(k, "zip", r);
 		return;
 	}
+	memset(tv, 0, sizeof(tv));
 	n = cst_zip_count(z);
 	for (i = 0; i < n; i++) {
 		const struct cst_zip_member *m = cst_zip_member(z, i);
@@ -396,8 +470,7 @@ scan_zip(struct scan *s, struct sink *k, const char *path, const struct cst_arti
 		if (m->name_len > 0 && m->name[m->name_len - 1] == '/')
 			continue;	/* a directory */
 		/* Tensor storages of a PyTorch archive are never unpickled: skipped, not read. */
-		if (torch && strstr(m->name, "/data/") != NULL && !has_suffix(m->name, m->name_len,
-		    ".pkl")) {
+		if (torch && torch_storage(z, i, src, tv)) {
 			skipped++;
 			continue;
 		}
@@ -671,6 +744,62 @@ only_parse_errors(const struct cst_scan_entry *e, size_t from)
 	return true;
 }
 
+/*
+ * A file sniffed as something else (an HDF5 file behind a user block, a tar) whose byte 0
+ * starts a pickle: pickle.load, torch.load and np.load(allow_pickle=True) read that pickle
+ * and ignore the rest. It is scanned from byte 0; unless it fails with nothing but parse
+ * errors (then it is no pickle and its findings are dropped), the file is a polyglot.
+ */
+static void
+scan_polyglot(struct sink *k, const struct cst_artifact_src *src, const unsigned char *head,
+    size_t hlen)
+{
+	size_t before = entry(k)->n_findings;
+	struct cst_pickle_opts po;
+	struct cst_pickle_result pr;
+	int r;
+
+	if (hlen == 0 || !(pickle_start(head[0]) || (hlen >= 2 && head[0] == 0x80 && head[1] <= 5)))
+		return;
+	cst_pickle_opts_default(&po);
+	po.scan_all_pickles = false;
+	po.allow_trailing = true;
+	po.max_pickles = 1;
+	r = cst_pickle_scan(src, 0, src->size, &po, k->s->pol, on_finding, k, &pr);
+	if (r != 0 && only_parse_errors(entry(k), before)) {
+		cst_report_drop_findings(entry(k), before);
+		k->why[0] = '\0';
+		return;
+	}
+	finding(k, "scan.polyglot", CST_SEV_HIGH, NULL, "the file is also a pickle from byte 0, "
+	    "which pickle.load, torch.load and np.load(allow_pickle=True) read");
+	if (r != 0)
+		incomplete(k, "the pickle at byte 0", r);
+}
+
+/*
+ * Whether src, sniffed as text or unknown, is a zip behind a prefix: zipfile (and so Keras)
+ * finds the end record in the last 64 KiB + 22 bytes, whatever precedes the archive. If the
+ * archive opens, it is scanned as a zip with a zip.prepended_data finding.
+ */
+static bool
+scan_tail_zip(struct scan *s, struct sink *k, const char *path,
+    const struct cst_artifact_src *src, unsigned depth)
+{
+	struct cst_zip *z = NULL;
+
+	if (src->size < 22 || cst_zip_open(src, NULL, NULL, NULL, &z) != 0)
+		return false;
+	cst_zip_free(z);
+	cst_free(entry(k)->format);
+	if ((entry(k)->format = cst_strdup("zip")) == NULL && s->err == 0)
+		s->err = CST_ENOMEM;
+	finding(k, "zip.prepended_data", CST_SEV_MEDIUM, NULL, "a zip archive behind data that "
+	    "does not look like one: zipfile (and Keras) open it all the same");
+	scan_zip(s, k, path, src, depth);
+	return true;
+}
+
 static const char *const kind_names[] = { "unknown", "text", "pickle", "pytorch-legacy", "zip",
 	"archive", "zlib", "npy", "gguf", "safetensors", "hdf5", "onnx" };
 
@@ -717,9 +846,10 @@ scan_src(struct scan *s, const char *path, const struct cst_artifact_src *src, u
 	k.idx = (size_t)(e - s->rep->entries);
 	switch (kd) {
 	case K_TEXT:
+		scan_tail_zip(s, &k, path, src, depth);
 		break;
 	case K_UNKNOWN:
-		if (src->size == 0)
+		if (src->size == 0 || scan_tail_zip(s, &k, path, src, depth))
 			break;	/* an empty file holds nothing */
 		incomplete(&k, "not a recognised model or container format", 0);
 		break;
@@ -737,6 +867,8 @@ scan_src(struct scan *s, const char *path, const struct cst_artifact_src *src, u
 			cst_free(entry(&k)->format);
 			if ((entry(&k)->format = cst_strdup("text")) == NULL)
 				s->err = CST_ENOMEM;
+			k.why[0] = '\0';
+			scan_tail_zip(s, &k, path, src, depth);
 			break;
 		}
 		incomplete(&k, "pickle", r);
@@ -747,6 +879,7 @@ scan_src(struct scan *s, const char *path, const struct cst_artifact_src *src, u
 		break;
 	case K_ARCHIVE:
 		scan_archive(s, &k, path, src, depth);
+		scan_polyglot(&k, src, head, hlen);
 		break;
 	case K_ZLIB:
 		scan_zlib(s, &k, path, src, depth);
@@ -799,6 +932,7 @@ scan_src(struct scan *s, const char *path, const struct cst_artifact_src *src, u
 			if ((entry(&k)->format = cst_strdup("keras-h5")) == NULL)
 				s->err = CST_ENOMEM;
 		}
+		scan_polyglot(&k, src, head, hlen);
 		break;
 	}
 	}

@@ -25,6 +25,8 @@
 #define MAX_COMMENT 65535
 #define MAX_CD_BYTES (256u << 20)
 #define CHUNK (64u << 10)
+#define MAX_EOCDS 16	/* end-record signatures tried, the last first */
+#define MAX_VIEWS CST_ZIP_MAX_VIEWS
 /* Flag bits PyTorch ignores but zipfile refuses or APPNOTE reserves: 0x1 encrypted, 0x20
  * patched data, 0x40 strong encryption, 0x2000 masked directory, 0x80-0x400/0x1000/0x4000/0x8000
  * reserved. Normal: 0x2/0x4 deflate options, 0x8 data descriptor, 0x10, 0x800 UTF-8. */
@@ -34,8 +36,25 @@ struct cst_zip {
 	const struct cst_artifact_src *src;
 	struct cst_zip_limits lim;
 	struct cst_zip_member *m;
-	size_t n;
-	uint64_t cd_off, cd_size;
+	size_t n, cap;
+	unsigned n_views;
+	struct {
+		uint64_t start, size;	/* where the view's directory was read */
+		int64_t shift;		/* added to its local-header offsets */
+	} view[MAX_VIEWS];
+};
+
+/*
+ * One reading of the central directory that an end record describes. zipfile reads the
+ * directory right before the end record (or the zip64 one) and moves every local-header
+ * offset by concat = cd_end - cd_size - cd_off; miniz reads it at cd_off and uses the offsets
+ * as they are. The two agree when concat is 0.
+ */
+struct dir {
+	uint64_t eocd_off;
+	uint64_t n_total, cd_size, cd_off, cd_end;
+	int64_t concat;		/* zipfile's concat; 0 when cd_end - cd_size - cd_off overflows */
+	bool absolute;		/* read at cd_off with offsets as they are (miniz) */
 };
 
 
@@ -77,56 +96,30 @@ src_read(const struct cst_artifact_src *src, uint64_t off, void *buf, size_t n)
 	return r == CST_EINVAL ? CST_EIO : r;	/* callers check bounds first */
 }
 
-/* Finds the end of central directory; sets *eocd_off and copies the record to rec. */
+/*
+ * Finds the end-of-central-directory signatures in the last 64 KiB + 22 bytes: offsets of at
+ * most MAX_EOCDS of them, the last one (the record zipfile and miniz use) first, each with
+ * at least a record's worth of bytes after it. Sets *n (0 when there is none).
+ */
 static int
-find_eocd(const struct cst_artifact_src *src, cst_finding_fn fn, void *arg, uint64_t *eocd_off,
-    unsigned char rec[EOCD_LEN])
+find_eocds(const struct cst_artifact_src *src, uint64_t *offs, size_t *n)
 {
 	unsigned char *tail = NULL;
 	size_t tlen, i;
 	uint64_t start;
-	int pass;
 	int r;
 
-	if (src->size < EOCD_LEN) {
-		cst_artifact_emit(fn, arg, "zip.parse_error", CST_SEV_HIGH, NULL, 0,
-		    "%llu bytes is too short for a zip end of central directory",
-		    (unsigned long long)src->size);
-		return CST_EINVAL;
-	}
+	*n = 0;
+	if (src->size < EOCD_LEN)
+		return 0;
 	tlen = src->size < EOCD_LEN + MAX_COMMENT ? (size_t)src->size : EOCD_LEN + MAX_COMMENT;
 	start = src->size - tlen;
 	if ((tail = malloc(tlen)) == NULL)
 		return CST_ENOMEM;
-	if ((r = src_read(src, start, tail, tlen)) != 0)
-		goto out;
-	/*
-	 * The last signature whose comment ends exactly at the end of the file; failing that
-	 * (bytes appended), the last one whose comment fits. A signature inside a comment
-	 * does not win over the real record.
-	 */
-	r = CST_EINVAL;
-	for (pass = 0; pass < 2; pass++) {
-		for (i = tlen - EOCD_LEN + 1; i-- > 0;) {
-			size_t clen = le16(tail + i + 20), room = tlen - i - EOCD_LEN;
-
-			if (memcmp(tail + i, "PK\x05\x06", 4) != 0 ||
-			    (pass == 0 ? clen != room : clen > room))
-				continue;
-			memcpy(rec, tail + i, EOCD_LEN);
-			*eocd_off = start + i;
-			if (clen < room)
-				cst_artifact_emit(fn, arg, "zip.trailing_data", CST_SEV_LOW, NULL,
-				    start + i + EOCD_LEN + clen,
-				    "%zu bytes after the end-of-central-directory comment",
-				    room - clen);
-			r = 0;
-			goto out;
-		}
-	}
-	cst_artifact_emit(fn, arg, "zip.parse_error", CST_SEV_HIGH, NULL, CST_FINDING_NO_OFFSET,
-	    "no end-of-central-directory record in the last %zu bytes", tlen);
-out:
+	if ((r = src_read(src, start, tail, tlen)) == 0)
+		for (i = tlen - EOCD_LEN + 1; i-- > 0 && *n < MAX_EOCDS;)
+			if (memcmp(tail + i, "PK\x05\x06", 4) == 0)
+				offs[(*n)++] = start + i;
 	free(tail);
 	return r;
 }
@@ -339,38 +332,41 @@ read_local(struct cst_zip *z, struct cst_zip_member *m, cst_finding_fn fn, void 
 	return 0;
 }
 
-/* Duplicate names and overlapping ranges (members with each other and with the CD). */
+/*
+ * Duplicate names and overlapping ranges (members with each other and with the central
+ * directory) among the members of view v, z->m[first..n).
+ */
 static int
-check_layout(struct cst_zip *z, cst_finding_fn fn, void *arg)
+check_layout(struct cst_zip *z, unsigned v, size_t first, cst_finding_fn fn, void *arg)
 {
 	struct cst_zip_member **byname = NULL;
 	struct range *rg = NULL;
-	size_t i, nr = 0, last = SIZE_MAX;
+	size_t i, nr = 0, last = SIZE_MAX, cnt = z->n - first;
 	uint64_t maxend = 0;
 	int r = CST_ENOMEM;
 
-	if (z->n == 0)
+	if (cnt == 0)
 		return 0;
-	if ((byname = calloc(z->n, sizeof(*byname))) == NULL ||
-	    (rg = calloc(z->n + 1, sizeof(*rg))) == NULL)
+	if ((byname = calloc(cnt, sizeof(*byname))) == NULL ||
+	    (rg = calloc(cnt + 1, sizeof(*rg))) == NULL)
 		goto out;
-	for (i = 0; i < z->n; i++)
-		byname[i] = &z->m[i];
-	qsort(byname, z->n, sizeof(*byname), name_cmp);
-	for (i = 1; i < z->n; i++)
+	for (i = 0; i < cnt; i++)
+		byname[i] = &z->m[first + i];
+	qsort(byname, cnt, sizeof(*byname), name_cmp);
+	for (i = 1; i < cnt; i++)
 		if (name_cmp(&byname[i - 1], &byname[i]) == 0)
 			cst_artifact_emit(fn, arg, "zip.duplicate_name", CST_SEV_HIGH, byname[i]->name,
 			    byname[i]->local_off,
 			    "two central-directory entries are named \"%s\"", byname[i]->name);
-	for (i = 0; i < z->n; i++) {
+	for (i = first; i < z->n; i++) {
 		if (!z->m[i].local_name || z->m[i].data_off == 0)
 			continue;
 		rg[nr].start = z->m[i].local_off;
 		rg[nr].end = z->m[i].data_off + z->m[i].csize;
 		rg[nr++].idx = i;
 	}
-	rg[nr].start = z->cd_off;
-	rg[nr].end = z->cd_off + z->cd_size;
+	rg[nr].start = z->view[v].start;
+	rg[nr].end = z->view[v].start + z->view[v].size;
 	rg[nr++].idx = SIZE_MAX;
 	qsort(rg, nr, sizeof(*rg), range_cmp);
 	for (i = 0; i < nr; i++) {
@@ -396,74 +392,324 @@ out:
 	return r;
 }
 
-/* Parses central entries from cd[0..cd_len). */
+/* Room for one more member in z->m. */
+static int
+grow(struct cst_zip *z)
+{
+	struct cst_zip_member *g;
+	size_t cap = z->cap ? z->cap * 2 : 16;
+
+	if (z->n < z->cap)
+		return 0;
+	if ((g = reallocarray(z->m, cap, sizeof(*g))) == NULL)
+		return CST_ENOMEM;
+	memset(g + z->cap, 0, (cap - z->cap) * sizeof(*g));
+	z->m = g;
+	z->cap = cap;
+	return 0;
+}
+
+/* local_off moved by shift; UINT64_MAX (outside any file) when that leaves 0..2^64. */
+static uint64_t
+shifted(uint64_t local_off, int64_t shift)
+{
+	uint64_t mag = shift >= 0 ? (uint64_t)shift : (uint64_t)0 - (uint64_t)shift, r;
+
+	if (shift >= 0)
+		return __builtin_add_overflow(local_off, mag, &r) ? UINT64_MAX : r;
+	return local_off < mag ? UINT64_MAX : local_off - mag;
+}
+
+/*
+ * Parses one central entry at cd[p..cd_len) (at least CDH_LEN bytes, signature checked)
+ * into a new member of view v; sets *len to the entry's length. *total sums the sizes.
+ */
+static int
+parse_entry(struct cst_zip *z, const unsigned char *cd, size_t cd_len, size_t p, unsigned v,
+    uint64_t *total, size_t *len, cst_finding_fn fn, void *arg)
+{
+	uint64_t at = z->view[v].start + p;
+	struct cst_zip_member *m;
+	uint16_t nlen, xlen, clen;
+	char *name;
+	int r;
+
+	nlen = le16(cd + p + 28);
+	xlen = le16(cd + p + 30);
+	clen = le16(cd + p + 32);
+	if ((size_t)nlen + xlen + clen > cd_len - p - CDH_LEN) {
+		cst_artifact_emit(fn, arg, "zip.parse_error", CST_SEV_HIGH, NULL, at,
+		    "central directory entry at offset %llu runs past the central directory",
+		    (unsigned long long)at);
+		return CST_EINVAL;
+	}
+	if (nlen > z->lim.max_name) {
+		cst_artifact_emit(fn, arg, "zip.limit", CST_SEV_HIGH, NULL, at,
+		    "member name of %u bytes exceeds the limit of %u", nlen, z->lim.max_name);
+		return CST_ELIMIT;
+	}
+	if ((r = grow(z)) != 0 || (name = malloc((size_t)nlen + 1)) == NULL)
+		return r ? r : CST_ENOMEM;
+	memcpy(name, cd + p + CDH_LEN, nlen);
+	name[nlen] = '\0';
+	m = &z->m[z->n++];	/* from here cst_zip_free frees the name */
+	m->name = name;
+	m->name_len = nlen;
+	m->view = v;
+	m->flags = le16(cd + p + 8);
+	m->method = le16(cd + p + 10);
+	m->crc = le32(cd + p + 16);
+	m->csize = le32(cd + p + 20);
+	m->usize = le32(cd + p + 24);
+	m->local_off = le32(cd + p + 42);
+	if (le16(cd + p + 34) != 0 && le16(cd + p + 34) != 0xffff) {
+		cst_artifact_emit(fn, arg, "zip.parse_error", CST_SEV_HIGH, name, at,
+		    "member \"%s\" is on disk %u: multi-disk archives are not supported",
+		    name, le16(cd + p + 34));
+		return CST_EINVAL;
+	}
+	if (apply_zip64_extra(cd + p + CDH_LEN + nlen, xlen, &m->usize, &m->csize,
+		&m->local_off, m->usize == 0xffffffffu, m->csize == 0xffffffffu,
+		m->local_off == 0xffffffffu) != 0) {
+		cst_artifact_emit(fn, arg, "zip.parse_error", CST_SEV_HIGH, name, at,
+		    "member \"%s\" has zip64 markers but no valid zip64 extra field", name);
+		return CST_EINVAL;
+	}
+	m->local_off = shifted(m->local_off, z->view[v].shift);
+	if (__builtin_add_overflow(*total, m->usize, total) || *total > z->lim.max_total) {
+		cst_artifact_emit(fn, arg, "zip.limit", CST_SEV_HIGH, name, at,
+		    "declared uncompressed sizes exceed the limit of %llu bytes",
+		    (unsigned long long)z->lim.max_total);
+		return CST_ELIMIT;
+	}
+	*len = CDH_LEN + (size_t)nlen + xlen + clen;
+	return 0;
+}
+
+/*
+ * Parses the central entries of view v from cd[0..cd_len) as zipfile does: entry after entry
+ * until the bytes are used up, whatever the end record's count (n_total) says. Entries
+ * beyond the count (which miniz does not read) and a count beyond the entries are a
+ * zip.count_mismatch; bytes that are not an entry once the count is reached end the
+ * directory (zip.trailing_data; zipfile refuses the archive, miniz reads it).
+ */
 static int
 parse_cd(struct cst_zip *z, const unsigned char *cd, size_t cd_len, uint64_t n_total,
-    cst_finding_fn fn, void *arg)
+    unsigned v, cst_finding_fn fn, void *arg)
 {
-	size_t p = 0, i;
-	uint64_t total = 0;
+	size_t p = 0, i = 0, len = 0;
+	uint64_t total = 0, at;
+	int r;
 
-	for (i = 0; i < n_total; i++) {
-		struct cst_zip_member *m = &z->m[i];
-		uint16_t nlen, xlen, clen;
-		char *name;
-
+	for (; p < cd_len; p += len, i++) {
+		at = z->view[v].start + p;
 		if (cd_len - p < CDH_LEN || memcmp(cd + p, "PK\x01\x02", 4) != 0) {
-			cst_artifact_emit(fn, arg, "zip.parse_error", CST_SEV_HIGH, NULL, z->cd_off + p,
+			if (i >= n_total) {
+				cst_artifact_emit(fn, arg, "zip.trailing_data", CST_SEV_LOW, NULL, at,
+				    "%zu bytes at the end of the central directory are not an "
+				    "entry", cd_len - p);
+				break;
+			}
+			cst_artifact_emit(fn, arg, "zip.parse_error", CST_SEV_HIGH, NULL, at,
 			    "central directory entry %zu of %llu is missing or truncated", i,
 			    (unsigned long long)n_total);
 			return CST_EINVAL;
 		}
-		nlen = le16(cd + p + 28);
-		xlen = le16(cd + p + 30);
-		clen = le16(cd + p + 32);
-		if ((size_t)nlen + xlen + clen > cd_len - p - CDH_LEN) {
-			cst_artifact_emit(fn, arg, "zip.parse_error", CST_SEV_HIGH, NULL, z->cd_off + p,
-			    "central directory entry %zu runs past the central directory", i);
-			return CST_EINVAL;
-		}
-		if (nlen > z->lim.max_name) {
-			cst_artifact_emit(fn, arg, "zip.limit", CST_SEV_HIGH, NULL, z->cd_off + p,
-			    "member name of %u bytes exceeds the limit of %u", nlen,
-			    z->lim.max_name);
+		if (i >= z->lim.max_members) {
+			cst_artifact_emit(fn, arg, "zip.limit", CST_SEV_HIGH, NULL, at,
+			    "more than %u members", z->lim.max_members);
 			return CST_ELIMIT;
 		}
-		if ((name = malloc((size_t)nlen + 1)) == NULL)
-			return CST_ENOMEM;
-		memcpy(name, cd + p + CDH_LEN, nlen);
-		name[nlen] = '\0';
-		m->name = name;
-		m->name_len = nlen;
-		z->n = i + 1;	/* from here cst_zip_free frees the name */
-		m->flags = le16(cd + p + 8);
-		m->method = le16(cd + p + 10);
-		m->crc = le32(cd + p + 16);
-		m->csize = le32(cd + p + 20);
-		m->usize = le32(cd + p + 24);
-		m->local_off = le32(cd + p + 42);
-		if (le16(cd + p + 34) != 0 && le16(cd + p + 34) != 0xffff) {
-			cst_artifact_emit(fn, arg, "zip.parse_error", CST_SEV_HIGH, name, z->cd_off + p,
-			    "member \"%s\" is on disk %u: multi-disk archives are not supported",
-			    name, le16(cd + p + 34));
-			return CST_EINVAL;
-		}
-		if (apply_zip64_extra(cd + p + CDH_LEN + nlen, xlen, &m->usize, &m->csize,
-			&m->local_off, m->usize == 0xffffffffu, m->csize == 0xffffffffu,
-			m->local_off == 0xffffffffu) != 0) {
-			cst_artifact_emit(fn, arg, "zip.parse_error", CST_SEV_HIGH, name, z->cd_off + p,
-			    "member \"%s\" has zip64 markers but no valid zip64 extra field", name);
-			return CST_EINVAL;
-		}
-		if (__builtin_add_overflow(total, m->usize, &total) || total > z->lim.max_total) {
-			cst_artifact_emit(fn, arg, "zip.limit", CST_SEV_HIGH, name, z->cd_off + p,
-			    "declared uncompressed sizes exceed the limit of %llu bytes",
-			    (unsigned long long)z->lim.max_total);
-			return CST_ELIMIT;
-		}
-		p += CDH_LEN + (size_t)nlen + xlen + clen;
+		if ((r = parse_entry(z, cd, cd_len, p, v, &total, &len, fn, arg)) != 0)
+			return r;
+	}
+	if (i != n_total)
+		cst_artifact_emit(fn, arg, "zip.count_mismatch", CST_SEV_HIGH, NULL,
+		    z->view[v].start, "the end record counts %llu members but the central "
+		    "directory holds %zu: zipfile reads them all, miniz only the count",
+		    (unsigned long long)n_total, i);
+	return 0;
+}
+
+/*
+ * Reads the end record at eocd_off into d (zip64 resolved), checking that the directory it
+ * describes fits before it. 0; CST_EINVAL (zip.parse_error); CST_ELIMIT; CST_EIO.
+ */
+static int
+locate_dir(const struct cst_artifact_src *src, uint64_t eocd_off, cst_finding_fn fn, void *arg,
+    struct dir *d)
+{
+	unsigned char rec[EOCD_LEN];
+	uint64_t start;
+	bool need64;
+	int r;
+
+	if ((r = src_read(src, eocd_off, rec, sizeof(rec))) != 0)
+		return r;
+	if ((le16(rec + 4) != 0 || le16(rec + 6) != 0) &&
+	    (le16(rec + 4) != 0xffff || le16(rec + 6) != 0xffff)) {
+		cst_artifact_emit(fn, arg, "zip.parse_error", CST_SEV_HIGH, NULL, eocd_off,
+		    "multi-disk archive (disk %u) is not supported", le16(rec + 4));
+		return CST_EINVAL;
+	}
+	memset(d, 0, sizeof(*d));
+	d->eocd_off = eocd_off;
+	d->n_total = le16(rec + 10);
+	d->cd_size = le32(rec + 12);
+	d->cd_off = le32(rec + 16);
+	d->cd_end = eocd_off;
+	need64 = d->n_total == 0xffff || d->cd_size == 0xffffffffu || d->cd_off == 0xffffffffu;
+	if ((r = read_zip64(src, fn, arg, eocd_off, need64, &d->n_total, &d->cd_size, &d->cd_off,
+		 &d->cd_end)) != 0)
+		return r;
+	if (d->cd_size > d->cd_end) {
+		cst_artifact_emit(fn, arg, "zip.parse_error", CST_SEV_HIGH, NULL, eocd_off,
+		    "central directory of %llu bytes does not fit before its end record at %llu",
+		    (unsigned long long)d->cd_size, (unsigned long long)d->cd_end);
+		return CST_EINVAL;
+	}
+	if (d->cd_size > MAX_CD_BYTES) {
+		cst_artifact_emit(fn, arg, "zip.limit", CST_SEV_HIGH, NULL, eocd_off,
+		    "central directory of %llu bytes exceeds the limit of %u",
+		    (unsigned long long)d->cd_size, MAX_CD_BYTES);
+		return CST_ELIMIT;
+	}
+	start = d->cd_end - d->cd_size;
+	if (d->cd_off <= start) {
+		d->concat = (int64_t)(start - d->cd_off);	/* start < size < 2^63 */
+	} else if (d->cd_off - start <= INT64_MAX) {
+		d->concat = -(int64_t)(d->cd_off - start);
+	} else {
+		cst_artifact_emit(fn, arg, "zip.parse_error", CST_SEV_HIGH, NULL, eocd_off,
+		    "central directory offset %llu is far outside the file",
+		    (unsigned long long)d->cd_off);
+		return CST_EINVAL;
 	}
 	return 0;
+}
+
+/*
+ * Adds the members of directory d, read as zipfile does or (d->absolute) as miniz does, as a
+ * new view of z: parses the entries, reads their local headers and checks their layout.
+ */
+static int
+load_dir(struct cst_zip *z, const struct dir *d, cst_finding_fn fn, void *arg)
+{
+	unsigned v = z->n_views;
+	unsigned char *cd = NULL;
+	size_t i, first = z->n;
+	int r;
+
+	if (v >= MAX_VIEWS)
+		return CST_ELIMIT;
+	z->view[v].size = d->cd_size;
+	z->view[v].start = d->absolute ? d->cd_off : d->cd_end - d->cd_size;
+	z->view[v].shift = d->absolute ? 0 : d->concat;
+	if (d->absolute && (d->cd_off > d->cd_end || d->cd_end - d->cd_off < d->cd_size)) {
+		cst_artifact_emit(fn, arg, "zip.parse_error", CST_SEV_HIGH, NULL, d->eocd_off,
+		    "central directory (%llu bytes at offset %llu) does not end before the end "
+		    "of central directory at %llu", (unsigned long long)d->cd_size,
+		    (unsigned long long)d->cd_off, (unsigned long long)d->cd_end);
+		return CST_EINVAL;
+	}
+	if (d->absolute && d->cd_off + d->cd_size < d->cd_end)
+		cst_artifact_emit(fn, arg, "zip.trailing_data", CST_SEV_LOW, NULL,
+		    d->cd_off + d->cd_size, "%llu bytes between the central directory and its "
+		    "end record", (unsigned long long)(d->cd_end - d->cd_off - d->cd_size));
+	z->n_views++;
+	if ((cd = malloc(d->cd_size ? (size_t)d->cd_size : 1)) == NULL) {
+		r = CST_ENOMEM;
+		goto out;
+	}
+	if ((r = src_read(z->src, z->view[v].start, cd, (size_t)d->cd_size)) != 0 ||
+	    (r = parse_cd(z, cd, (size_t)d->cd_size, d->n_total, v, fn, arg)) != 0)
+		goto out;
+	for (i = first; i < z->n; i++)
+		if ((r = read_local(z, &z->m[i], fn, arg)) != 0)
+			goto out;
+	r = check_layout(z, v, first, fn, arg);
+out:
+	free(cd);
+	return r;
+}
+
+/* Frees the members of z and empties it. */
+static void
+free_members(struct cst_zip *z)
+{
+	size_t i;
+
+	for (i = 0; i < z->n; i++) {
+		free((char *)(uintptr_t)z->m[i].name);
+		free((char *)(uintptr_t)z->m[i].local_name);
+	}
+	free(z->m);
+	z->m = NULL;
+	z->n = z->cap = 0;
+}
+
+/* Whether d parses on its own, without reporting anything; 0 or the error. */
+static int
+dry_run(const struct cst_zip *z, const struct dir *d)
+{
+	struct cst_zip t;
+	int r;
+
+	memset(&t, 0, sizeof(t));
+	t.src = z->src;
+	t.lim = z->lim;
+	r = load_dir(&t, d, NULL, NULL);
+	free_members(&t);
+	return r;
+}
+
+/* Whether view d would read the same directory as a view z already has. */
+static bool
+seen(const struct cst_zip *z, const struct dir *d)
+{
+	uint64_t start = d->absolute ? d->cd_off : d->cd_end - d->cd_size;
+	int64_t shift = d->absolute ? 0 : d->concat;
+	unsigned v;
+
+	for (v = 0; v < z->n_views; v++)
+		if (z->view[v].start == start && z->view[v].size == d->cd_size &&
+		    z->view[v].shift == shift)
+			return true;
+	return false;
+}
+
+/*
+ * Adds d as a further view when it parses and reads a directory not read yet; rule and why
+ * say how it differs (a high finding). 0, or CST_ENOMEM / CST_EIO / CST_ELIMIT.
+ */
+static int
+add_view(struct cst_zip *z, const struct dir *d, const char *rule, const char *why,
+    cst_finding_fn fn, void *arg)
+{
+	int r;
+
+	if (seen(z, d) || z->n_views >= MAX_VIEWS)
+		return 0;
+	if ((r = dry_run(z, d)) == CST_EINVAL || r == CST_ELIMIT)
+		return 0;
+	if (r != 0)
+		return r;
+	cst_artifact_emit(fn, arg, rule, CST_SEV_HIGH, NULL, d->absolute ? d->cd_off :
+	    d->cd_end - d->cd_size, "%s; its %llu-byte central directory at offset %llu is "
+	    "scanned too", why, (unsigned long long)d->cd_size, (unsigned long long)(d->absolute ?
+	    d->cd_off : d->cd_end - d->cd_size));
+	return load_dir(z, d, fn, arg);
+}
+
+/* The view of the end record at off as zipfile reads it, or why not (with findings). */
+static int
+first_view(struct cst_zip *z, uint64_t off, cst_finding_fn fn, void *arg, struct dir *d)
+{
+	int r;
+
+	if ((r = locate_dir(z->src, off, fn, arg, d)) != 0)
+		return r;
+	return fn == NULL ? dry_run(z, d) : load_dir(z, d, fn, arg);
 }
 
 int
@@ -471,9 +717,11 @@ cst_zip_open(const struct cst_artifact_src *src, const struct cst_zip_limits *li
     cst_finding_fn fn, void *arg, struct cst_zip **out)
 {
 	struct cst_zip *z = NULL;
-	unsigned char rec[EOCD_LEN], *cd = NULL;
-	uint64_t eocd_off, n_total, cd_size, cd_off, cd_end, i;
-	bool need64;
+	uint64_t eo[MAX_EOCDS];
+	struct dir d, alt;
+	size_t n_eo, i, k;
+	uint16_t clen;
+	unsigned char c[2];
 	int r;
 
 	if ((z = calloc(1, sizeof(*z))) == NULL)
@@ -483,77 +731,57 @@ cst_zip_open(const struct cst_artifact_src *src, const struct cst_zip_limits *li
 		z->lim = *lim;
 	else
 		cst_zip_limits_default(&z->lim);
-	if ((r = find_eocd(src, fn, arg, &eocd_off, rec)) != 0)
+	if ((r = find_eocds(src, eo, &n_eo)) != 0)
 		goto out;
-	if (le16(rec + 4) != 0 || le16(rec + 6) != 0) {
-		if (le16(rec + 4) != 0xffff || le16(rec + 6) != 0xffff) {
-			cst_artifact_emit(fn, arg, "zip.parse_error", CST_SEV_HIGH, NULL, eocd_off,
-			    "multi-disk archive (disk %u) is not supported", le16(rec + 4));
-			r = CST_EINVAL;
-			goto out;
-		}
-	}
-	n_total = le16(rec + 10);
-	cd_size = le32(rec + 12);
-	cd_off = le32(rec + 16);
-	cd_end = eocd_off;
-	need64 = n_total == 0xffff || cd_size == 0xffffffffu || cd_off == 0xffffffffu;
-	if ((r = read_zip64(src, fn, arg, eocd_off, need64, &n_total, &cd_size, &cd_off,
-		 &cd_end)) != 0)
-		goto out;
-	if (n_total > z->lim.max_members) {
-		cst_artifact_emit(fn, arg, "zip.limit", CST_SEV_HIGH, NULL, eocd_off,
-		    "%llu members exceed the limit of %u", (unsigned long long)n_total,
-		    z->lim.max_members);
-		r = CST_ELIMIT;
-		goto out;
-	}
-	if (cd_off > cd_end || cd_end - cd_off < cd_size) {
-		cst_artifact_emit(fn, arg, "zip.parse_error", CST_SEV_HIGH, NULL, eocd_off,
-		    "central directory (%llu bytes at offset %llu) does not end before the end "
-		    "of central directory at %llu", (unsigned long long)cd_size,
-		    (unsigned long long)cd_off, (unsigned long long)cd_end);
+	if (n_eo == 0) {
+		cst_artifact_emit(fn, arg, "zip.parse_error", CST_SEV_HIGH, NULL,
+		    CST_FINDING_NO_OFFSET, "no end-of-central-directory record in the last %llu "
+		    "bytes", (unsigned long long)(src->size < EOCD_LEN + MAX_COMMENT ? src->size :
+		    EOCD_LEN + MAX_COMMENT));
 		r = CST_EINVAL;
 		goto out;
 	}
-	if (cd_size > MAX_CD_BYTES) {
-		cst_artifact_emit(fn, arg, "zip.limit", CST_SEV_HIGH, NULL, cd_off,
-		    "central directory of %llu bytes exceeds the limit of %u",
-		    (unsigned long long)cd_size, MAX_CD_BYTES);
-		r = CST_ELIMIT;
+	/* The last record that parses: zipfile and miniz take the last signature. */
+	for (k = 0; k < n_eo; k++)
+		if ((r = first_view(z, eo[k], NULL, NULL, &d)) != CST_EINVAL && r != CST_ELIMIT)
+			break;
+	if (k == n_eo)
+		k = 0;	/* none parses: report why the last one does not */
+	if ((r = first_view(z, eo[k], fn, arg, &d)) != 0)
 		goto out;
-	}
-	if (n_total > cd_size / CDH_LEN) {
-		cst_artifact_emit(fn, arg, "zip.parse_error", CST_SEV_HIGH, NULL, eocd_off,
-		    "%llu members cannot fit in a central directory of %llu bytes",
-		    (unsigned long long)n_total, (unsigned long long)cd_size);
-		r = CST_EINVAL;
+	if ((r = src_read(src, eo[k] + 20, c, 2)) != 0)
 		goto out;
-	}
-	if (cd_off + cd_size < cd_end)
-		cst_artifact_emit(fn, arg, "zip.trailing_data", CST_SEV_LOW, NULL, cd_off + cd_size,
-		    "%llu bytes between the central directory and its end record",
-		    (unsigned long long)(cd_end - cd_off - cd_size));
-	z->cd_off = cd_off;
-	z->cd_size = cd_size;
-	if ((cd = malloc(cd_size ? (size_t)cd_size : 1)) == NULL ||
-	    (z->m = calloc(n_total ? (size_t)n_total : 1, sizeof(*z->m))) == NULL) {
-		r = CST_ENOMEM;
-		goto out;
-	}
-	if ((r = src_read(src, cd_off, cd, (size_t)cd_size)) != 0)
-		goto out;
-	if ((r = parse_cd(z, cd, (size_t)cd_size, n_total, fn, arg)) != 0)
-		goto out;
-	for (i = 0; i < z->n; i++)
-		if ((r = read_local(z, &z->m[i], fn, arg)) != 0)
+	clen = le16(c);
+	if (src->size - eo[k] - EOCD_LEN > clen)
+		cst_artifact_emit(fn, arg, "zip.trailing_data", CST_SEV_LOW, NULL,
+		    eo[k] + EOCD_LEN + clen, "%llu bytes after the end-of-central-directory comment",
+		    (unsigned long long)(src->size - eo[k] - EOCD_LEN - clen));
+	if (d.concat != 0) {
+		alt = d;
+		alt.absolute = true;
+		cst_artifact_emit(fn, arg, "zip.concat", CST_SEV_HIGH, NULL, d.cd_end - d.cd_size,
+		    "the central directory is %lld bytes from where the end record says: zipfile "
+		    "reads it before the end record and moves every member by that much",
+		    (long long)d.concat);
+		if ((r = add_view(z, &alt, "zip.concat", "miniz (PyTorch) reads the directory at "
+		    "the offset the end record gives", fn, arg)) != 0)
 			goto out;
-	if ((r = check_layout(z, fn, arg)) != 0)
-		goto out;
+	}
+	/* Other end records: a reader that picks another one sees other members. */
+	for (i = 0; i < n_eo; i++) {
+		if (i == k || locate_dir(src, eo[i], NULL, NULL, &alt) != 0)
+			continue;
+		if ((r = add_view(z, &alt, "zip.ambiguous_eocd", "another end-of-central-"
+		    "directory record describes another directory", fn, arg)) != 0)
+			goto out;
+		alt.absolute = true;
+		if (alt.concat != 0 && (r = add_view(z, &alt, "zip.ambiguous_eocd", "another "
+		    "end-of-central-directory record describes another directory", fn, arg)) != 0)
+			goto out;
+	}
 	*out = z;
 	z = NULL; /* transferred */
 out:
-	free(cd);
 	cst_zip_free(z);
 	return r;
 }
@@ -561,15 +789,9 @@ out:
 void
 cst_zip_free(struct cst_zip *z)
 {
-	size_t i;
-
 	if (z == NULL)
 		return;
-	for (i = 0; i < z->n; i++) {
-		free((char *)(uintptr_t)z->m[i].name);
-		free((char *)(uintptr_t)z->m[i].local_name);
-	}
-	free(z->m);
+	free_members(z);
 	free(z);
 }
 

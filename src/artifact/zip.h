@@ -8,6 +8,16 @@
  * outside the file) is reported as a finding. It never writes anything to disk, never follows
  * member names as paths, and never reads member data unless asked (cst_zip_read).
  *
+ * Where the loaders themselves disagree, every reading is kept. The directory is found as
+ * zipfile and miniz find it: through the last end-of-central-directory signature (an earlier
+ * one is used only when the last does not parse), read entry after entry until the
+ * directory's size is used up (zipfile ignores the count), and read right before the end
+ * record with every local-header offset moved by zipfile's "concat" (the distance between
+ * where the directory is and where the end record says it is). That is view 0. When concat
+ * is not 0, the directory at the offset the end record gives, with offsets as they are
+ * (miniz, so PyTorch), is a further view; so is the directory of every other end record
+ * that parses into a different directory. Members of all views are listed, view 0 first.
+ *
  * Findings (rule, severity):
  *   zip.parse_error        high     the archive or a member is malformed (with CST_EINVAL)
  *   zip.limit              high     a limit was hit (with CST_ELIMIT)
@@ -22,7 +32,14 @@
  *   zip.encrypted          low      really encrypted member (flag 0x1 and the data does not
  *                                   read as stored/deflate): unreadable
  *   zip.crc                medium   CRC-32 of the data read differs from the central CRC
- *   zip.trailing_data      low      bytes after the end-of-central-directory comment
+ *   zip.trailing_data      low      bytes after the end-of-central-directory comment, or
+ *                                   between the directory's last entry and its end
+ *   zip.ambiguous_eocd     high     another end record describes another directory (scanned)
+ *   zip.count_mismatch     high     the end record's member count differs from the entries
+ *                                   in the directory's bytes (all entries are listed)
+ *   zip.concat             high     the directory is not where the end record says (zipfile
+ *                                   moves every member); the absolute reading, if it parses,
+ *                                   is a further view
  * The subject of a member finding is its central-directory name.
  */
 #ifndef CST_ARTIFACT_ZIP_H
@@ -33,6 +50,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Readings of one archive's directory at most (cst_zip_member.view is below it). */
+#define CST_ZIP_MAX_VIEWS 8
 
 struct cst_zip_limits {
 	uint32_t max_members;	/* central-directory entries */
@@ -63,6 +83,8 @@ struct cst_zip_member {
 	uint64_t local_off;	/* offset of the local header */
 	uint64_t data_off;	/* offset of the data: local_off + 30 + local name + local extra */
 	bool readable;		/* false: a finding said why cst_zip_read will refuse it */
+	unsigned view;		/* 0: the directory as zipfile reads it; > 0: another reading;
+				 * below CST_ZIP_MAX_VIEWS */
 };
 
 struct cst_zip;
@@ -71,9 +93,11 @@ struct cst_zip;
  * Reads the central directory of the archive in src and every member's local header.
  * Findings go to fn(arg) (fn may be NULL). src is borrowed and must outlive *out; lim may be
  * NULL for the defaults. On 0, *out is a new archive the caller frees with cst_zip_free();
- * members with problems are listed with readable = false. Returns 0; CST_EINVAL (no end of
- * central directory, malformed central directory, multi-disk; a zip.parse_error finding);
- * CST_ELIMIT (members, name length, total size; a zip.limit finding); CST_EIO; CST_ENOMEM.
+ * members with problems are listed with readable = false. Errors are those of view 0 (the
+ * other views are added only when they parse): CST_EINVAL (no end of central directory,
+ * malformed central directory, multi-disk; a zip.parse_error finding); CST_ELIMIT (members
+ * of one view, name length, total size of one view; a zip.limit finding); CST_EIO;
+ * CST_ENOMEM.
  */
 int cst_zip_open(const struct cst_artifact_src *src, const struct cst_zip_limits *lim,
     cst_finding_fn fn, void *arg, struct cst_zip **out);
@@ -81,7 +105,7 @@ int cst_zip_open(const struct cst_artifact_src *src, const struct cst_zip_limits
 /* Frees z and every string it owns. NULL is a no-op. */
 void cst_zip_free(struct cst_zip *z);
 
-/* Number of central-directory entries. */
+/* Number of central-directory entries, over all views. */
 size_t cst_zip_count(const struct cst_zip *z);
 
 /* Member i (< cst_zip_count), owned by z. */

@@ -4,14 +4,22 @@ Every file of picklescan's test set gets the verdict its MANIFEST expects (malic
 flagged, benign ones clean, broken ones incomplete or flagged: never clean; the one
 password-protected zip is incomplete, since an encrypted member cannot be scanned); JSON and
 SARIF outputs are well formed; exit statuses 0/1/2/64; --allow admits an unknown global;
-symbolic links inside a scanned directory are not followed.
+symbolic links inside a scanned directory are not followed. Files built here that the loaders
+read differently from a naive reader: the last of two end records, a central directory longer
+than its count, a zip moved behind a prefix ("concat"), a tar whose first bytes are a pickle,
+a .keras behind a text prefix, PyTorch storage names that hold a .npy or a pickle.
 """
 import csv
+import io
 import json
 import os
 import shutil
+import struct
 import subprocess
 import sys
+import tarfile
+import zipfile
+import zlib
 
 import pytest
 
@@ -146,3 +154,185 @@ def test_symlinks_not_followed(tmp_path):
     assert code == 0, out
     paths = [e["path"] for e in json.loads(out)["entries"]]
     assert not any(p.endswith("link.pkl") for p in paths)
+
+
+# ---- archives that the loaders read differently from a naive reader ------------------------
+# Built with struct and zipfile only. EVIL is os.system("true") as a protocol-2 pickle (never
+# loaded here); GOOD_NPY a plain int64 .npy; obj_npy an object array whose body is a pickle.
+
+EVIL = b"\x80\x02cos\nsystem\nq\x00X\x04\x00\x00\x00true\x85R."
+
+
+def npy(descr, body, shape="(1,)"):
+    h = ("{'descr': '%s', 'fortran_order': False, 'shape': %s, }" % (descr, shape)).encode()
+    h += b" " * ((64 - (10 + len(h) + 1) % 64) % 64) + b"\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(h)) + h + body
+
+
+GOOD_NPY = npy("<i8", struct.pack("<3q", 0, 1, 2), "(3,)")
+
+
+def local(name, data):
+    n = name.encode()
+    return struct.pack("<4sHHHHHIIIHH", b"PK\x03\x04", 20, 0, 0, 0, 0, zlib.crc32(data),
+                       len(data), len(data), len(n), 0) + n + data
+
+
+def central(name, data, off):
+    n = name.encode()
+    return struct.pack("<4sHHHHHHIIIHHHHHII", b"PK\x01\x02", 20, 20, 0, 0, 0, 0,
+                       zlib.crc32(data), len(data), len(data), len(n), 0, 0, 0, 0, 0,
+                       off) + n
+
+
+def eocd(n, cd_size, cd_off, clen=0):
+    return struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, n, n, cd_size, cd_off, clen)
+
+
+def locals_at(base, members):
+    out, offs = b"", []
+    for name, data in members:
+        offs.append(base + len(out))
+        out += local(name, data)
+    return out, offs
+
+
+def directory(members, offs):
+    return b"".join(central(n, d, o) for (n, d), o in zip(members, offs))
+
+
+def scan_json(path):
+    code, out, err = scan("--format", "json", str(path))
+    return code, json.loads(out) if out else None, err
+
+
+def dangerous(rep, suffix):
+    """Whether an entry whose path ends with suffix names a dangerous global."""
+    return any(e["path"].endswith(suffix) and any(f["rule"] == "pickle.global.dangerous"
+                                                  for f in e["findings"])
+               for e in rep["entries"])
+
+
+def top_rules(rep):
+    return {(f["rule"], f["severity"]) for f in rep["entries"][0]["findings"]}
+
+
+def test_zip_last_end_record(tmp_path):
+    """zipfile and miniz take the last end record, even inside an earlier one's comment."""
+    g = [("archive/data.pkl", b"\x80\x02}q\x00."), ("archive/version", b"3\n")]
+    m = [("archive/data.pkl", EVIL), ("archive/version", b"3\n")]
+    ml, moffs = locals_at(0, m)
+    gl, goffs = locals_at(len(ml), g)
+    gcd, mcd = directory(g, goffs), directory(m, moffs)
+    tail = mcd + eocd(2, len(mcd), len(ml) + len(gl) + len(gcd) + 22) + b"\0"
+    f = tmp_path / "eocd.pt"
+    f.write_bytes(ml + gl + gcd + eocd(2, len(gcd), len(ml) + len(gl), len(tail)) + tail)
+    code, rep, err = scan_json(f)
+    assert code == 1, (rep, err)
+    assert dangerous(rep, "!archive/data.pkl"), rep
+    assert ("zip.ambiguous_eocd", "high") in top_rules(rep)
+
+
+def test_zip_count_ignored(tmp_path):
+    """zipfile reads the central directory to its size, whatever the count says."""
+    m = [("a.npy", GOOD_NPY), ("b.npy", npy("|O", EVIL))]
+    lh, offs = locals_at(0, m)
+    cd = directory(m, offs)
+    f = tmp_path / "count.npz"
+    f.write_bytes(lh + cd + eocd(1, len(cd), len(lh)))
+    code, rep, _ = scan_json(f)
+    assert code == 1, rep
+    assert dangerous(rep, "!b.npy"), rep
+    assert ("zip.count_mismatch", "high") in top_rules(rep)
+
+
+def test_zip_concat(tmp_path):
+    """zipfile reads the directory right before the end record and moves every offset by
+    the difference ("concat"); miniz reads the one the end record names. Both are scanned."""
+    z = [("a.npy", GOOD_NPY), ("b.npy", npy("|O", EVIL))]
+    zl, zrel = locals_at(0, z)
+    p = [("a.npy", GOOD_NPY), ("b.npy", GOOD_NPY)]
+    pl, poffs = locals_at(0, p + [("pad.npy", GOOD_NPY + b"\0" * len(zl))])
+    pcd = directory(p, poffs[:2])
+    zcd = directory(z, [len(pl) - len(zl) + r for r in zrel])
+    assert len(zcd) == len(pcd)
+    f = tmp_path / "concat.npz"
+    f.write_bytes(pl + pcd + zl + zcd + eocd(2, len(zcd), len(pl)))
+    code, rep, _ = scan_json(f)
+    assert code == 1, rep
+    assert dangerous(rep, "!b.npy"), rep
+    assert ("zip.concat", "high") in top_rules(rep)
+    assert sum(e["path"].endswith("!a.npy") for e in rep["entries"]) == 2, rep
+
+
+def test_tar_pickle_polyglot(tmp_path):
+    """A ustar file whose first header starts with a pickle: pickle.load reads the pickle."""
+    b = io.BytesIO()
+    with tarfile.open(fileobj=b, mode="w", format=tarfile.USTAR_FORMAT) as t:
+        ti = tarfile.TarInfo("a")
+        ti.size = 6
+        t.addfile(ti, io.BytesIO(b"hello\n"))
+    d = bytearray(b.getvalue())
+    p = b"cos\nsystem\n(S'true'\ntR."
+    d[0:100] = p + b"\0" * (100 - len(p))
+    d[148:156] = b" " * 8
+    d[148:156] = b"%06o\0 " % sum(d[0:512])
+    f = tmp_path / "poly.tar"
+    f.write_bytes(bytes(d))
+    assert tarfile.open(f).getmembers()[0].size == 6
+    code, rep, _ = scan_json(f)
+    assert code == 1, rep
+    assert ("scan.polyglot", "high") in top_rules(rep)
+    assert dangerous(rep, "poly.tar"), rep
+    # an ordinary tar whose first name merely starts like a pickle opcode stays clean
+    with tarfile.open(tmp_path / "plain.tar", "w", format=tarfile.USTAR_FORMAT) as t:
+        ti = tarfile.TarInfo("abc.txt")
+        ti.size = 6
+        t.addfile(ti, io.BytesIO(b"hello\n"))
+    code, rep, _ = scan_json(tmp_path / "plain.tar")
+    assert code == 0, rep
+
+
+def test_prepended_zip(tmp_path):
+    """zipfile (Keras) opens a .keras behind a text prefix: the prefix must not hide it."""
+    cfg = {"module": "keras", "class_name": "Sequential", "config": {"name": "s", "layers": [
+        {"module": "keras.layers", "class_name": "Lambda", "config": {"name": "l", "function": {
+            "class_name": "__lambda__", "config": {"code": "4wEAAAAAAAAAAAAAAAEAAAADAAAAQwAAAHME",
+                                                   "defaults": None, "closure": None}}}}]}}
+    b = io.BytesIO()
+    with zipfile.ZipFile(b, "w") as z:
+        z.writestr("metadata.json", json.dumps({"keras_version": "3.3.3"}))
+        z.writestr("config.json", json.dumps(cfg))
+    f = tmp_path / "prefixed.keras"
+    f.write_bytes((b"# model card\n" + b"x" * 70 + b"\n") * 8 + b.getvalue())
+    with zipfile.ZipFile(f) as z:
+        assert "config.json" in z.namelist()
+    code, rep, _ = scan_json(f)
+    assert code == 1, rep
+    assert ("zip.prepended_data", "medium") in top_rules(rep)
+    assert ("keras.lambda", "critical") in top_rules(rep)
+    (tmp_path / "notes.txt").write_text("just text\n" * 100)
+    assert scan_json(tmp_path / "notes.txt")[0] == 0
+
+
+def test_torch_storages_skipped_exactly(tmp_path):
+    """Only <archive>/data/<key> of the archive PyTorch loads is a storage, and never one
+    that starts like a .npy, a pickle or a zip: numpy loads such members from an .npz."""
+    f = tmp_path / "skip.npz"
+    with zipfile.ZipFile(f, "w") as z:
+        z.writestr("a.npy", GOOD_NPY)
+        z.writestr("z/data.pkl", b"\x80\x02K\x01.")
+        z.writestr("z/data/b.npy", npy("|O", EVIL))
+    code, rep, _ = scan_json(f)
+    assert code == 1, rep
+    assert dangerous(rep, "!z/data/b.npy"), rep
+    f = tmp_path / "model.pt"
+    with zipfile.ZipFile(f, "w") as z:
+        z.writestr("archive/data.pkl", b"\x80\x02K\x01.")
+        z.writestr("archive/data/0", b"\0" * 64)
+        z.writestr("archive/data/1", npy("|O", EVIL))
+        z.writestr("archive/data/2", EVIL)
+    code, rep, _ = scan_json(f)
+    assert code == 1, rep
+    assert dangerous(rep, "!archive/data/1") and dangerous(rep, "!archive/data/2"), rep
+    assert not any(e["path"].endswith("!archive/data/0") for e in rep["entries"]), rep

@@ -1,8 +1,8 @@
 """`castellan scan` on Keras models made at test time with h5py and zipfile (Keras itself is
 not needed and never imported): legacy HDF5 models (benign, Lambda, a module that merely
 starts with "keras", truncated and corrupt files), a .keras archive (config.json,
-metadata.json, model.weights.h5) benign and with a Lambda or broken JSON, and an .h5 inside a
-zip. libhdf5 runs in the scanner's confined child: these runs go through it.
+metadata.json, model.weights.h5) benign and with a Lambda or broken JSON, an .h5 inside a
+zip, and an .h5 whose user block is a pickle. libhdf5 runs in the scanner's confined child: these runs go through it.
 """
 import json
 import os
@@ -172,6 +172,26 @@ def test_userblock_h5(tmp_path):
     e = only_entry(rep)
     assert e["format"] == "keras-h5"
     assert ("keras.lambda", "critical") in rules(e)
+
+
+def test_userblock_pickle_polyglot(tmp_path):
+    """A pickle in the user block: h5py reads the HDF5 file, pickle.load and torch.load read
+    the pickle at byte 0. Both are scanned and the polyglot is flagged."""
+    import h5py
+    f = tmp_path / "poly.h5"
+    plain = tmp_path / "plain.h5"
+    make_h5.write_model(plain, make_h5.sequential([make_h5.dense()]))
+    with h5py.File(plain, "r") as src, h5py.File(f, "w", userblock_size=512) as dst:
+        for k, v in src.attrs.items():
+            dst.attrs[k] = v
+    with open(f, "r+b") as fh:
+        fh.write(b"\x80\x02cos\nsystem\nq\x00X\x04\x00\x00\x00true\x85R.")
+    code, rep, _ = scan(f)
+    assert code == 1, rep
+    e = only_entry(rep)
+    assert e["format"] == "keras-h5"
+    assert ("scan.polyglot", "high") in rules(e)
+    assert ("pickle.global.dangerous", "critical") in rules(e)
 
 
 def test_config_json_without_metadata(tmp_path):
