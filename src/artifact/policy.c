@@ -42,6 +42,56 @@ static const struct alias aliases[] = {
 	{ "_socket", "socket" }, { "_ssl", "ssl" }, { "_thread", "_thread" },
 };
 
+struct rename {
+	const char *mod, *name, *to_mod, *to_name;
+};
+
+/*
+ * Whole-name renames: pickle's _compat_pickle.NAME_MAPPING (Python 3.11),
+ * applied by the unpickler to protocol 0-2 pickles (fix_imports, the default) before the
+ * import: __builtin__.reduce is functools.reduce. exceptions.* is the exceptions alias.
+ */
+static const struct rename renames[] = {
+	{ "UserDict", "IterableUserDict", "collections", "UserDict" },
+	{ "UserDict", "UserDict", "collections", "UserDict" },
+	{ "UserList", "UserList", "collections", "UserList" },
+	{ "UserString", "UserString", "collections", "UserString" },
+	{ "__builtin__", "basestring", "builtins", "str" },
+	{ "__builtin__", "intern", "sys", "intern" }, { "__builtin__", "long", "builtins", "int" },
+	{ "__builtin__", "reduce", "functools", "reduce" },
+	{ "__builtin__", "unichr", "builtins", "chr" },
+	{ "__builtin__", "unicode", "builtins", "str" },
+	{ "__builtin__", "xrange", "builtins", "range" },
+	{ "_multiprocessing", "Connection", "multiprocessing.connection", "Connection" },
+	{ "_socket", "fromfd", "socket", "fromfd" },
+	{ "itertools", "ifilter", "builtins", "filter" },
+	{ "itertools", "ifilterfalse", "itertools", "filterfalse" },
+	{ "itertools", "imap", "builtins", "map" }, { "itertools", "izip", "builtins", "zip" },
+	{ "itertools", "izip_longest", "itertools", "zip_longest" },
+	{ "multiprocessing", "AuthenticationError", "multiprocessing.context", "AuthenticationError" },
+	{ "multiprocessing", "BufferTooShort", "multiprocessing.context", "BufferTooShort" },
+	{ "multiprocessing", "ProcessError", "multiprocessing.context", "ProcessError" },
+	{ "multiprocessing", "TimeoutError", "multiprocessing.context", "TimeoutError" },
+	{ "multiprocessing.forking", "Popen", "multiprocessing.popen_fork", "Popen" },
+	{ "multiprocessing.process", "Process", "multiprocessing.context", "Process" },
+	{ "socket", "_socketobject", "socket", "SocketType" },
+	{ "urllib", "ContentTooShortError", "urllib.error", "ContentTooShortError" },
+	{ "urllib", "getproxies", "urllib.request", "getproxies" },
+	{ "urllib", "pathname2url", "urllib.request", "pathname2url" },
+	{ "urllib", "quote", "urllib.parse", "quote" },
+	{ "urllib", "quote_plus", "urllib.parse", "quote_plus" },
+	{ "urllib", "unquote", "urllib.parse", "unquote" },
+	{ "urllib", "unquote_plus", "urllib.parse", "unquote_plus" },
+	{ "urllib", "url2pathname", "urllib.request", "url2pathname" },
+	{ "urllib", "urlcleanup", "urllib.request", "urlcleanup" },
+	{ "urllib", "urlencode", "urllib.parse", "urlencode" },
+	{ "urllib", "urlopen", "urllib.request", "urlopen" },
+	{ "urllib", "urlretrieve", "urllib.request", "urlretrieve" },
+	{ "urllib2", "HTTPError", "urllib.error", "HTTPError" },
+	{ "urllib2", "URLError", "urllib.error", "URLError" },
+	{ "whichdb", "whichdb", "dbm", "whichdb" },
+};
+
 struct entry {
 	const char *pat;
 	enum cst_severity sev;
@@ -411,6 +461,26 @@ allow_match(const char *pat, const char *full, size_t n, size_t mlen)
 	return k == n && memcmp(full, pat, n) == 0;
 }
 
+/* The deny entry of what _compat_pickle renames module.name to, or NULL. */
+static const struct entry *
+renamed_deny(const char *module, size_t mlen, const char *name, size_t nlen)
+{
+	char to[CST_POLICY_PATH_MAX + 64], full[CST_POLICY_PATH_MAX + 64];
+	size_t i;
+	int n;
+
+	for (i = 0; i < sizeof(renames) / sizeof(renames[0]); i++) {
+		if (strlen(renames[i].mod) != mlen || memcmp(renames[i].mod, module, mlen) != 0 ||
+		    strlen(renames[i].name) != nlen || memcmp(renames[i].name, name, nlen) != 0)
+			continue;
+		n = snprintf(to, sizeof(to), "%s.%s", renames[i].to_mod, renames[i].to_name);
+		if (n <= 0 || (size_t)n >= CST_POLICY_PATH_MAX)
+			return NULL;
+		return deny_match(full, normalise(to, (size_t)n, full));
+	}
+	return NULL;
+}
+
 int
 cst_policy_check(const struct cst_policy *pol, const char *module, size_t mlen,
     const char *name, size_t nlen, struct cst_policy_verdict *v)
@@ -430,6 +500,9 @@ cst_policy_check(const struct cst_policy *pol, const char *module, size_t mlen,
 	dotted = memchr(name, '.', nlen) != NULL;
 
 	best = deny_match(full, n);
+	if ((e = renamed_deny(module, mlen, name, nlen)) != NULL &&
+	    (best == NULL || e->sev > best->sev))
+		best = e;
 	/* A dotted name is an attribute walk that may pass through a module: every suffix of the
 	 * name part is re-rooted and checked too. */
 	for (i = nm + 1; dotted && i < n; i++) {

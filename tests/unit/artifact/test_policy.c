@@ -1,8 +1,8 @@
 /*
  * Unit tests for src/artifact/policy.c: a table of globals with their expected class and
- * severity (allow-list, deny-list with aliases, dotted prefixes and attribute walks, unknown),
- * user allow entries (exact and module.*, never overriding a deny), and the allow-list file
- * parser's errors (line numbers, limits). These tests must never pass on a stub.
+ * severity (allow-list, deny-list with aliases, dotted prefixes and attribute walks, unknown,
+ * _compat_pickle renames), user allow entries (exact and module.*, never overriding a deny),
+ * and the allow-list file parser's errors (line numbers, limits). These tests must never pass on a stub.
  */
 #include "../check.h"
 
@@ -126,6 +126,12 @@ static const struct pcase pcases[] = {
 	{ "sklearn.linear_model", "LogisticRegressio", U, CST_SEV_MEDIUM },
 	{ "sklearn.linear_model", "os.system", D, CST_SEV_CRITICAL },
 	{ "sklearn.pipeline", "Pipeline.__init__.__globals__", D, CST_SEV_CRITICAL },
+	/* _compat_pickle renames, as the unpickler applies them to protocol 0-2 pickles */
+	{ "__builtin__", "reduce", D, CST_SEV_HIGH },		/* functools.reduce */
+	{ "__builtin__", "intern", D, CST_SEV_CRITICAL },	/* sys.intern */
+	{ "_multiprocessing", "Connection", D, CST_SEV_CRITICAL },
+	{ "multiprocessing.forking", "Popen", D, CST_SEV_CRITICAL },
+	{ "urllib", "urlopen", D, CST_SEV_HIGH },
 };
 
 static void
