@@ -41,23 +41,36 @@ struct who {
 	size_t n;
 };
 
+/* Prints a grant that allows the question (named grants with their names). */
 static int
 who_grant(void *arg, const struct cst_rbac_grant *g)
 {
 	struct who *w = arg;
-	const char *slash = strchr(w->resource, '/');
-	size_t plen = slash ? (size_t)(slash - w->resource) : 0;
-	bool res = strcmp(g->resource, "*") == 0 || strcmp(g->resource, w->resource) == 0 ||
-	    (slash && strncmp(g->resource, w->resource, plen) == 0 &&
-	    strcmp(g->resource + plen, "/*") == 0);
+	char names[256] = "";
 
-	if (g->named || !res || (strcmp(g->verb, "*") != 0 && strcmp(g->verb, w->verb) != 0) ||
-	    (strcmp(g->group, "*") != 0 && strcmp(g->group, w->group) != 0))
+	if (!cst_rbac_grant_matches(g, w->verb, w->group, w->resource))
 		return 0;
-	printf("%s %s%s%s: %s %s in %s via %s %s%s%s -> %s %s (rule %zu)\n", w->s->kind,
+	if (g->named) {
+		const json_t *v;
+		size_t i, used = 0;
+
+		json_array_foreach(g->names, i, v) {
+			int n = snprintf(names + used, sizeof(names) - used, "%s%s",
+			    used ? "," : " (only resourceNames ", json_string_value(v) ?
+			    json_string_value(v) : "?");
+
+			if (n < 0 || (size_t)n >= sizeof(names) - used)
+				break;
+			used += (size_t)n;
+		}
+		if (used > 0 && used + 1 < sizeof(names))
+			names[used] = ')', names[used + 1] = '\0';
+	}
+	printf("%s %s%s%s: %s %s in %s via %s %s%s%s -> %s %s (rule %zu)%s\n", w->s->kind,
 	    w->s->ns, w->s->ns[0] ? "/" : "", w->s->name, w->verb, w->resource,
 	    strcmp(g->scope, "*") == 0 ? "all namespaces" : g->scope, g->binding_kind,
-	    g->binding_ns, g->binding_ns[0] ? "/" : "", g->binding, g->role_kind, g->role, g->rule);
+	    g->binding_ns, g->binding_ns[0] ? "/" : "", g->binding, g->role_kind, g->role, g->rule,
+	    names);
 	w->n++;
 	return 0;
 }

@@ -67,9 +67,14 @@ label(json_t *meta, const char *cluster, const char *type, const char *group)
 	return r ? CST_ENOMEM : 0;
 }
 
-/* The autoscaler sidecar the operator adds to the head (autoscalerOptions overrides). */
+/*
+ * The autoscaler sidecar the operator adds to the head (autoscalerOptions overrides). The
+ * autoscaler needs RBAC, so the operator runs the head as a service account named after the
+ * cluster when the template names none: sa is that name (NULL when not knowable, as for a
+ * RayJob's or RayService's generated cluster name).
+ */
 static int
-add_autoscaler(json_t *spec, const json_t *opts, const char *head_image)
+add_autoscaler(json_t *spec, const json_t *opts, const char *head_image, const char *sa)
 {
 	json_t *cs = json_object_get(spec, "containers"), *c = json_object();
 	const char *image = cst__pst_str(opts, "image");
@@ -81,6 +86,9 @@ add_autoscaler(json_t *spec, const json_t *opts, const char *head_image)
 		json_decref(c);
 		return c == NULL ? CST_ENOMEM : 0;
 	}
+	if (sa != NULL && cst__pst_str(spec, "serviceAccountName") == NULL &&
+	    cst__pst_str(spec, "serviceAccount") == NULL)
+		r |= json_object_set_new(spec, "serviceAccountName", json_string(sa));
 	r |= json_object_set_new(c, "name", json_string("autoscaler"));
 	r |= json_object_set_new(c, "image", json_string(image ? image :
 	    head_image ? head_image : ""));
@@ -124,7 +132,8 @@ render(struct cst__pst_ctx *c, const struct cst__pst_res *res, const json_t *t,
 	r = label(meta, res->name, role, group);
 	image = cst__pst_str(json_array_get(json_object_get(spec, "containers"), 0), "image");
 	if (r == 0 && autoscaler != NULL)
-		r = add_autoscaler(spec, autoscaler, image);
+		r = add_autoscaler(spec, autoscaler, image,
+		    strcmp(res->kind, "RayCluster") == 0 ? res->name : NULL);
 	pod.meta = meta;
 	pod.spec = spec;
 	if (r == 0 && json_is_object(spec))

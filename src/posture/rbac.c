@@ -1,20 +1,24 @@
 /*
  * The RBAC model (rbac.h). Roles are kept with their effective rules (aggregation resolved);
  * bindings point at them by kind, namespace and name. Everything is borrowed from the
- * documents except the effective-rule arrays of aggregated ClusterRoles.
+ * documents except the effective-rule arrays and the definitions of built-in bootstrap roles.
+ * Must never take more than near-linear time in the input: aggregation is hostile input.
  */
 #include "posture/rbac.h"
+#include "posture/posture_int.h"
 
 #include "core/alloc.h"
 #include "core/err.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct role {
 	const char *kind, *ns, *name;
 	const json_t *labels, *agg;	/* aggregationRule.clusterRoleSelectors or NULL */
 	json_t *rules;			/* owned: effective rules */
+	json_t *builtin;		/* owned: a bootstrap role's definition, or NULL */
 };
 
 struct binding {
@@ -42,59 +46,353 @@ sget(const json_t *o, const char *k1, const char *k2)
 	return json_string_value(v);
 }
 
-static bool
-selector_match(const json_t *sel, const json_t *labels)
+/*
+ * Aggregation. Each distinct rule (by its canonical text: compact, object keys sorted, so
+ * equal exactly when json_equal says so) is interned once as an id. An aggregating
+ * ClusterRole has an edge to every other ClusterRole one of its selectors matches; its
+ * effective rules are everything reachable, which is a fixed point of any chain length.
+ * Roles on a cycle share one set, so the edges are condensed into strongly connected
+ * components (Tarjan, iteratively), whose sets are built successors first, deduped with a
+ * stamp per rule id: time proportional to roles x selectors plus the ids carried.
+ */
+struct intern {
+	char **text;		/* owned, by slot; NULL is empty */
+	uint32_t *slot_id;	/* by slot */
+	size_t cap;		/* slots, a power of two */
+	const json_t **rule;	/* borrowed, by id */
+	size_t n;
+};
+
+/* A growable list of rule ids. */
+struct ids {
+	uint32_t *v;
+	size_t n, cap;
+};
+
+/* The aggregation graph and its components; every array is owned. */
+struct agg {
+	size_t n;		/* roles */
+	struct ids *own;	/* by role: its own rules' ids */
+	size_t *e_off, *to;	/* by role: edges to[e_off[i]..e_off[i + 1]) */
+	size_t *comp, n_comp;	/* by role: its component */
+	struct ids *set;	/* by component: the effective ids */
+};
+
+static uint64_t
+hash_text(const char *s)
 {
-	const json_t *ml = json_object_get(sel, "matchLabels"), *v;
-	const char *k;
+	uint64_t h = 1469598103934665603ULL;
 
-	if (!json_is_object(sel))
-		return false;
-	json_object_foreach((json_t *)ml, k, v) {
-		const char *have = json_string_value(json_object_get(labels, k));
-
-		if (have == NULL || !json_is_string(v) || strcmp(have, json_string_value(v)) != 0)
-			return false;
-	}
-	return json_object_size(ml) > 0;
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
 }
 
-/* One aggregation round; *changed when a role gained rules. */
+/* Doubles the intern table (or creates it). 0; CST_ENOMEM. */
 static int
-aggregate(struct cst_rbac *rb, bool *changed)
+intern_grow(struct intern *t)
 {
-	for (size_t i = 0; i < rb->n_roles; i++) {
-		struct role *a = &rb->roles[i];
-		const json_t *sel;
+	size_t cap = t->cap ? t->cap * 2 : 64;
+	char **text = cst_calloc(cap, sizeof(*text));
+	uint32_t *id = cst_calloc(cap, sizeof(*id));
+	const json_t **rule = cst_reallocarray(t->rule, cap / 2, sizeof(*rule));
+
+	if (rule != NULL)
+		t->rule = rule;
+	if (text == NULL || id == NULL || rule == NULL) {
+		cst_free(text);
+		cst_free(id);
+		return CST_ENOMEM;
+	}
+	for (size_t i = 0; i < t->cap; i++) {
 		size_t k;
 
-		json_array_foreach(a->agg, k, sel) {
-			for (size_t j = 0; j < rb->n_roles; j++) {
-				struct role *b = &rb->roles[j];
-				const json_t *rule;
-				size_t x;
+		if (t->text[i] == NULL)
+			continue;
+		for (k = hash_text(t->text[i]) & (cap - 1); text[k] != NULL; k = (k + 1) & (cap - 1))
+			;
+		text[k] = t->text[i];
+		id[k] = t->slot_id[i];
+	}
+	cst_free(t->text);
+	cst_free(t->slot_id);
+	t->text = text;
+	t->slot_id = id;
+	t->cap = cap;
+	return 0;
+}
 
-				if (j == i || strcmp(b->kind, "ClusterRole") != 0 ||
-				    !selector_match(sel, b->labels))
-					continue;
-				json_array_foreach(b->rules, x, rule) {
-					bool have = false;
-					const json_t *e;
-					size_t y;
+/* The id of rule (borrowed: must outlive t), interning it if new. 0; CST_ENOMEM. */
+static int
+intern_get(struct intern *t, const json_t *rule, uint32_t *out)
+{
+	char *text;
+	size_t k;
 
-					json_array_foreach(a->rules, y, e)
-						if (json_equal((json_t *)e, (json_t *)rule))
-							have = true;
-					if (have)
-						continue;
-					if (json_array_append(a->rules, (json_t *)rule) != 0)
-						return CST_ENOMEM;
-					*changed = true;
-				}
+	if ((t->n + 1) * 2 > t->cap && intern_grow(t) != 0)
+		return CST_ENOMEM;
+	if ((text = json_dumps(rule, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY)) == NULL)
+		return CST_ENOMEM;
+	for (k = hash_text(text) & (t->cap - 1); t->text[k] != NULL; k = (k + 1) & (t->cap - 1))
+		if (strcmp(t->text[k], text) == 0) {
+			free(text);
+			*out = t->slot_id[k];
+			return 0;
+		}
+	t->text[k] = text;
+	t->slot_id[k] = (uint32_t)t->n;
+	t->rule[t->n] = rule;
+	*out = (uint32_t)t->n++;
+	return 0;
+}
+
+static void
+intern_free(struct intern *t)
+{
+	for (size_t i = 0; i < t->cap; i++)
+		free(t->text[i]);
+	cst_free(t->text);
+	cst_free(t->slot_id);
+	cst_free(t->rule);
+}
+
+/* Appends id to x. 0; CST_ENOMEM. */
+static int
+ids_push(struct ids *x, uint32_t id)
+{
+	if (x->n == x->cap) {
+		size_t cap = x->cap ? x->cap * 2 : 8;
+		uint32_t *v = cst_reallocarray(x->v, cap, sizeof(*v));
+
+		if (v == NULL)
+			return CST_ENOMEM;
+		x->v = v;
+		x->cap = cap;
+	}
+	x->v[x->n++] = id;
+	return 0;
+}
+
+/* Whether ClusterRole a aggregates ClusterRole b (another role one of its selectors matches). */
+static bool
+aggregates(const struct role *a, const struct role *b)
+{
+	const json_t *sel;
+	size_t k;
+
+	if (a == b || strcmp(a->kind, "ClusterRole") != 0 || strcmp(b->kind, "ClusterRole") != 0)
+		return false;
+	json_array_foreach(a->agg, k, sel)
+		if (cst__pst_labels_match(sel, b->labels))
+			return true;
+	return false;
+}
+
+/* The edges of every aggregating role (g->e_off, g->to). 0; CST_ENOMEM. */
+static int
+agg_edges(const struct cst_rbac *rb, struct agg *g)
+{
+	size_t n = 0, cap = 0, *v;
+
+	if ((g->e_off = cst_calloc(rb->n_roles + 1, sizeof(*g->e_off))) == NULL)
+		return CST_ENOMEM;
+	for (size_t i = 0; i < rb->n_roles; i++) {
+		g->e_off[i] = n;
+		for (size_t j = 0; j < rb->n_roles && json_array_size(rb->roles[i].agg) > 0; j++) {
+			if (!aggregates(&rb->roles[i], &rb->roles[j]))
+				continue;
+			if (n == cap) {
+				cap = cap ? cap * 2 : 16;
+				if ((v = cst_reallocarray(g->to, cap, sizeof(*v))) == NULL)
+					return CST_ENOMEM;
+				g->to = v;
 			}
+			g->to[n++] = j;
 		}
 	}
+	g->e_off[rb->n_roles] = n;
 	return 0;
+}
+
+/*
+ * Tarjan's strongly connected components without recursion: g->comp numbers them in reverse
+ * topological order (a component's successors have smaller numbers). 0; CST_ENOMEM.
+ */
+static int
+agg_components(struct agg *g)
+{
+	size_t n = g->n, next = 0, *idx = cst_calloc(n, sizeof(size_t));
+	size_t *low = cst_calloc(n, sizeof(size_t)), *stk = cst_calloc(n, sizeof(size_t));
+	size_t *fv = cst_calloc(n, sizeof(size_t)), *fe = cst_calloc(n, sizeof(size_t));
+	bool *on = cst_calloc(n, sizeof(bool));
+	size_t sp = 0, fp = 0;
+	int r = CST_ENOMEM;
+
+	g->comp = cst_calloc(n, sizeof(size_t));
+	if (idx == NULL || low == NULL || stk == NULL || fv == NULL || fe == NULL || on == NULL ||
+	    g->comp == NULL)
+		goto out;
+	for (size_t root = 0; root < n; root++) {	/* idx 0: unvisited; else order + 1 */
+		if (idx[root] != 0)
+			continue;
+		fv[fp] = root, fe[fp++] = g->e_off[root];
+		idx[root] = low[root] = ++next, stk[sp++] = root, on[root] = true;
+		while (fp > 0) {
+			size_t v = fv[fp - 1], w;
+
+			if (fe[fp - 1] < g->e_off[v + 1]) {
+				w = g->to[fe[fp - 1]++];
+				if (idx[w] == 0) {
+					fv[fp] = w, fe[fp++] = g->e_off[w];
+					idx[w] = low[w] = ++next, stk[sp++] = w, on[w] = true;
+				} else if (on[w] && idx[w] < low[v]) {
+					low[v] = idx[w];
+				}
+				continue;
+			}
+			if (low[v] == idx[v]) {
+				do {
+					w = stk[--sp];
+					on[w] = false;
+					g->comp[w] = g->n_comp;
+				} while (w != v);
+				g->n_comp++;
+			}
+			if (--fp > 0 && low[v] < low[fv[fp - 1]])
+				low[fv[fp - 1]] = low[v];
+		}
+	}
+	r = 0;
+out:
+	cst_free(idx);
+	cst_free(low);
+	cst_free(stk);
+	cst_free(fv);
+	cst_free(fe);
+	cst_free(on);
+	return r;
+}
+
+/*
+ * The effective ids of every component, successors first: its members' own ids, then every
+ * successor component's set, each id once (mark[id] == c + 1 when already in set c).
+ */
+static int
+agg_sets(struct agg *g, size_t n_ids)
+{
+	size_t *mark = cst_calloc(n_ids ? n_ids : 1, sizeof(size_t));
+	size_t *cmark = cst_calloc(g->n_comp ? g->n_comp : 1, sizeof(size_t));
+	size_t *moff = cst_calloc(g->n_comp + 1, sizeof(size_t)), *mem = NULL;
+	int r = CST_ENOMEM;
+
+	g->set = cst_calloc(g->n_comp ? g->n_comp : 1, sizeof(*g->set));
+	if (mark == NULL || cmark == NULL || moff == NULL || g->set == NULL ||
+	    (mem = cst_calloc(g->n ? g->n : 1, sizeof(size_t))) == NULL)
+		goto out;
+	for (size_t i = 0; i < g->n; i++)	/* members of each component: counting sort */
+		moff[g->comp[i] + 1]++;
+	for (size_t c = 0; c < g->n_comp; c++)
+		moff[c + 1] += moff[c];
+	for (size_t i = 0, *fill = cmark; i < g->n; i++)
+		mem[moff[g->comp[i]] + fill[g->comp[i]]++] = i;
+	memset(cmark, 0, g->n_comp * sizeof(size_t));
+	r = 0;
+	for (size_t c = 0; c < g->n_comp && r == 0; c++) {
+		struct ids *set = &g->set[c];
+
+		for (size_t m = moff[c]; m < moff[c + 1] && r == 0; m++) {
+			const struct ids *own = &g->own[mem[m]];
+
+			for (size_t k = 0; k < own->n && r == 0; k++)
+				if (mark[own->v[k]] != c + 1) {
+					mark[own->v[k]] = c + 1;
+					r = ids_push(set, own->v[k]);
+				}
+		}
+		for (size_t m = moff[c]; m < moff[c + 1] && r == 0; m++)
+			for (size_t k = g->e_off[mem[m]]; k < g->e_off[mem[m] + 1] && r == 0; k++) {
+				size_t d = g->comp[g->to[k]];
+
+				if (d == c || cmark[d] == c + 1)
+					continue;
+				cmark[d] = c + 1;
+				for (size_t x = 0; x < g->set[d].n && r == 0; x++)
+					if (mark[g->set[d].v[x]] != c + 1) {
+						mark[g->set[d].v[x]] = c + 1;
+						r = ids_push(set, g->set[d].v[x]);
+					}
+			}
+	}
+out:
+	cst_free(mark);
+	cst_free(cmark);
+	cst_free(moff);
+	cst_free(mem);
+	return r;
+}
+
+/* Appends to each role's rules the rules of its component's set it does not have. */
+static int
+agg_apply(struct cst_rbac *rb, const struct agg *g, const struct intern *t)
+{
+	size_t *mark = cst_calloc(t->n ? t->n : 1, sizeof(size_t));
+	int r = 0;
+
+	if (mark == NULL)
+		return CST_ENOMEM;
+	for (size_t i = 0; i < g->n && r == 0; i++) {
+		const struct ids *set = &g->set[g->comp[i]];
+
+		if (g->e_off[i] == g->e_off[i + 1])
+			continue;	/* aggregates nothing: its set is its own rules */
+		for (size_t k = 0; k < g->own[i].n; k++)
+			mark[g->own[i].v[k]] = i + 1;
+		for (size_t k = 0; k < set->n && r == 0; k++)
+			if (mark[set->v[k]] != i + 1 &&
+			    json_array_append(rb->roles[i].rules, (json_t *)t->rule[set->v[k]]) != 0)
+				r = CST_ENOMEM;
+	}
+	cst_free(mark);
+	return r;
+}
+
+/* Resolves aggregation: appends to each role's rules the aggregated rules it lacks. */
+static int
+aggregate(struct cst_rbac *rb)
+{
+	struct agg g = { .n = rb->n_roles };
+	struct intern t = { 0 };
+	int r = CST_ENOMEM;
+
+	if ((g.own = cst_calloc(g.n ? g.n : 1, sizeof(*g.own))) == NULL)
+		return CST_ENOMEM;
+	for (size_t i = 0; i < g.n; i++) {
+		const json_t *rule;
+		size_t k;
+
+		json_array_foreach(rb->roles[i].rules, k, rule) {
+			uint32_t id;
+
+			if (intern_get(&t, rule, &id) != 0 || ids_push(&g.own[i], id) != 0)
+				goto out;
+		}
+	}
+	if ((r = agg_edges(rb, &g)) != 0 || g.e_off[g.n] == 0)
+		goto out;
+	if ((r = agg_components(&g)) == 0 && (r = agg_sets(&g, t.n)) == 0)
+		r = agg_apply(rb, &g, &t);
+out:
+	for (size_t i = 0; i < g.n; i++)
+		cst_free(g.own[i].v);
+	for (size_t c = 0; g.set != NULL && c < g.n_comp; c++)
+		cst_free(g.set[c].v);
+	cst_free(g.own);
+	cst_free(g.e_off);
+	cst_free(g.to);
+	cst_free(g.comp);
+	cst_free(g.set);
+	intern_free(&t);
+	return r;
 }
 
 static int
@@ -124,16 +422,136 @@ subject_ns(const json_t *subj, const struct binding *b)
 	return b->ns[0] ? b->ns : "default";
 }
 
+/*
+ * The bootstrap ClusterRoles every cluster has (Kubernetes' bootstrappolicy: view, edit and
+ * admin are the rules of system:aggregate-to-view, -edit and -admin, each including the ones
+ * before it). Built in when a binding references them and the input does not define them.
+ */
+#define RBAC_R "\"get\",\"list\",\"watch\""
+#define RBAC_W "\"create\",\"delete\",\"deletecollection\",\"patch\",\"update\""
+#define RBAC_RULE(g, res, verbs) "{\"apiGroups\":[" g "],\"resources\":[" res "]," \
+	"\"verbs\":[" verbs "]}"
+
+static const char builtin_view[] =
+    RBAC_RULE("\"\"", "\"pods\",\"replicationcontrollers\",\"replicationcontrollers/scale\","
+	"\"serviceaccounts\",\"services\",\"services/status\",\"endpoints\","
+	"\"persistentvolumeclaims\",\"persistentvolumeclaims/status\",\"configmaps\","
+	"\"limitranges\",\"resourcequotas\",\"bindings\",\"events\",\"pods/status\","
+	"\"resourcequotas/status\",\"namespaces/status\",\"replicationcontrollers/status\","
+	"\"pods/log\",\"namespaces\"", RBAC_R) ","
+    RBAC_RULE("\"discovery.k8s.io\"", "\"endpointslices\"", RBAC_R) ","
+    RBAC_RULE("\"apps\"", "\"controllerrevisions\",\"statefulsets\",\"statefulsets/scale\","
+	"\"statefulsets/status\",\"daemonsets\",\"daemonsets/status\",\"deployments\","
+	"\"deployments/scale\",\"deployments/status\",\"replicasets\",\"replicasets/scale\","
+	"\"replicasets/status\"", RBAC_R) ","
+    RBAC_RULE("\"autoscaling\"", "\"horizontalpodautoscalers\","
+	"\"horizontalpodautoscalers/status\"", RBAC_R) ","
+    RBAC_RULE("\"batch\"", "\"jobs\",\"jobs/status\",\"cronjobs\",\"cronjobs/status\"",
+	RBAC_R) ","
+    RBAC_RULE("\"extensions\"", "\"daemonsets\",\"daemonsets/status\",\"deployments\","
+	"\"deployments/scale\",\"deployments/status\",\"ingresses\",\"ingresses/status\","
+	"\"networkpolicies\",\"replicasets\",\"replicasets/scale\",\"replicasets/status\","
+	"\"replicationcontrollers/scale\"", RBAC_R) ","
+    RBAC_RULE("\"policy\"", "\"poddisruptionbudgets\",\"poddisruptionbudgets/status\"",
+	RBAC_R) ","
+    RBAC_RULE("\"networking.k8s.io\"", "\"ingresses\",\"ingresses/status\","
+	"\"networkpolicies\"", RBAC_R);
+
+static const char builtin_edit[] =
+    RBAC_RULE("\"\"", "\"pods/attach\",\"pods/proxy\",\"pods/exec\",\"pods/portforward\","
+	"\"secrets\",\"services/proxy\"", RBAC_R) ","
+    RBAC_RULE("\"\"", "\"serviceaccounts\"", "\"impersonate\"") ","
+    RBAC_RULE("\"\"", "\"pods\",\"pods/attach\",\"pods/proxy\",\"pods/exec\","
+	"\"pods/portforward\"", RBAC_W) ","
+    RBAC_RULE("\"\"", "\"pods/eviction\"", "\"create\"") ","
+    RBAC_RULE("\"\"", "\"replicationcontrollers\",\"replicationcontrollers/scale\","
+	"\"serviceaccounts\",\"services\",\"services/proxy\",\"persistentvolumeclaims\","
+	"\"configmaps\",\"secrets\",\"events\"", RBAC_W) ","
+    RBAC_RULE("\"\"", "\"serviceaccounts/token\"", "\"create\"") ","
+    RBAC_RULE("\"apps\"", "\"statefulsets\",\"statefulsets/scale\",\"daemonsets\","
+	"\"deployments\",\"deployments/scale\",\"deployments/rollback\",\"replicasets\","
+	"\"replicasets/scale\"", RBAC_W) ","
+    RBAC_RULE("\"autoscaling\"", "\"horizontalpodautoscalers\"", RBAC_W) ","
+    RBAC_RULE("\"batch\"", "\"jobs\",\"cronjobs\"", RBAC_W) ","
+    RBAC_RULE("\"extensions\"", "\"daemonsets\",\"deployments\",\"deployments/scale\","
+	"\"deployments/rollback\",\"ingresses\",\"networkpolicies\",\"replicasets\","
+	"\"replicasets/scale\",\"replicationcontrollers/scale\"", RBAC_W) ","
+    RBAC_RULE("\"policy\"", "\"poddisruptionbudgets\"", RBAC_W) ","
+    RBAC_RULE("\"networking.k8s.io\"", "\"networkpolicies\",\"ingresses\"", RBAC_W);
+
+static const char builtin_admin[] =
+    RBAC_RULE("\"rbac.authorization.k8s.io\"", "\"roles\",\"rolebindings\"", RBAC_R ","
+	RBAC_W) ","
+    RBAC_RULE("\"authorization.k8s.io\"", "\"localsubjectaccessreviews\"", "\"create\"");
+
+static const char builtin_cluster_admin[] =
+    RBAC_RULE("\"*\"", "\"*\"", "\"*\"") ",{\"nonResourceURLs\":[\"*\"],\"verbs\":[\"*\"]}";
+
+static const struct {
+	const char *name;
+	const char *rules[3];	/* joined */
+	const char *aggregate_to;	/* the label value its selector wants, or NULL */
+} builtins[] = {
+	{ "cluster-admin", { builtin_cluster_admin, NULL, NULL }, NULL },
+	{ "admin", { builtin_admin, builtin_edit, builtin_view }, "admin" },
+	{ "edit", { builtin_edit, builtin_view, NULL }, "edit" },
+	{ "view", { builtin_view, NULL, NULL }, "view" },
+};
+#define N_BUILTINS (sizeof(builtins) / sizeof(builtins[0]))
+
+/* Adds bootstrap role b: {"rules": [...], "agg": [selector]} owned by the role. */
+static int
+add_builtin(struct cst_rbac *rb, size_t b)
+{
+	struct role *ro = &rb->roles[rb->n_roles];
+	char text[8192];
+	json_t *def;
+	int w;
+
+	w = snprintf(text, sizeof(text), "{\"rules\":[%s%s%s%s%s],\"agg\":[{\"matchLabels\":"
+	    "{\"rbac.authorization.k8s.io/aggregate-to-%s\":\"true\"}}]}", builtins[b].rules[0],
+	    builtins[b].rules[1] ? "," : "", builtins[b].rules[1] ? builtins[b].rules[1] : "",
+	    builtins[b].rules[2] ? "," : "", builtins[b].rules[2] ? builtins[b].rules[2] : "",
+	    builtins[b].aggregate_to ? builtins[b].aggregate_to : "");
+	if (w < 0 || (size_t)w >= sizeof(text) || (def = json_loads(text, 0, NULL)) == NULL)
+		return CST_ENOMEM;
+	*ro = (struct role){ "ClusterRole", "", builtins[b].name, NULL,
+		builtins[b].aggregate_to ? json_object_get(def, "agg") : NULL,
+		json_copy(json_object_get(def, "rules")), def };
+	rb->n_roles++;
+	return ro->rules != NULL ? 0 : CST_ENOMEM;
+}
+
+static const struct role *find_role(const struct cst_rbac *rb, const char *kind,
+    const char *ns, const char *name);
+
+/* Adds the bootstrap roles the bindings reference and the input lacks. */
+static int
+add_builtins(struct cst_rbac *rb)
+{
+	for (size_t b = 0; b < N_BUILTINS; b++) {
+		bool used = false;
+		int r;
+
+		for (size_t i = 0; i < rb->n_binds && !used; i++)
+			used = strcmp(rb->binds[i].ref_kind, "ClusterRole") == 0 &&
+			    strcmp(rb->binds[i].ref_name, builtins[b].name) == 0;
+		if (used && find_role(rb, "ClusterRole", "", builtins[b].name) == NULL &&
+		    (r = add_builtin(rb, b)) != 0)
+			return r;
+	}
+	return 0;
+}
+
 int
 cst_rbac_build(const struct cst_pst_docs *docs, struct cst_rbac **out)
 {
 	struct cst_rbac *rb = cst_calloc(1, sizeof(*rb));
-	bool changed = true;
 	int r = 0;
 
-	if (rb == NULL || (docs->n > 0 && ((rb->roles = cst_calloc(docs->n,
-	    sizeof(*rb->roles))) == NULL || (rb->binds = cst_calloc(docs->n,
-	    sizeof(*rb->binds))) == NULL))) {
+	if (rb == NULL || (rb->roles = cst_calloc(docs->n + N_BUILTINS,
+	    sizeof(*rb->roles))) == NULL || (docs->n > 0 && (rb->binds = cst_calloc(docs->n,
+	    sizeof(*rb->binds))) == NULL)) {
 		cst_rbac_free(rb);
 		return CST_ENOMEM;
 	}
@@ -179,10 +597,10 @@ cst_rbac_build(const struct cst_pst_docs *docs, struct cst_rbac **out)
 			}
 		}
 	}
-	for (int round = 0; round < 16 && changed && r == 0; round++) {
-		changed = false;
-		r = aggregate(rb, &changed);
-	}
+	if (r == 0)
+		r = add_builtins(rb);
+	if (r == 0)
+		r = aggregate(rb);
 	if (r != 0) {
 		cst_rbac_free(rb);
 		return r;
@@ -196,8 +614,10 @@ cst_rbac_free(struct cst_rbac *rb)
 {
 	if (rb == NULL)
 		return;
-	for (size_t i = 0; i < rb->n_roles; i++)
+	for (size_t i = 0; i < rb->n_roles; i++) {
 		json_decref(rb->roles[i].rules);
+		json_decref(rb->roles[i].builtin);
+	}
 	cst_free(rb->roles);
 	cst_free(rb->binds);
 	cst_free(rb->subjects);
@@ -241,6 +661,12 @@ names_subject(const json_t *subj, const struct binding *b, const struct cst_rbac
 		return false;
 	if (strcmp(kind, s->kind) == 0 && strcmp(name, s->name) == 0)
 		return strcmp(kind, "ServiceAccount") != 0 || strcmp(subject_ns(subj, b), s->ns) == 0;
+	if (strcmp(kind, "User") == 0 && strcmp(s->kind, "ServiceAccount") == 0) {
+		/* a service account authenticates as the user system:serviceaccount:NS:NAME */
+		int w = snprintf(group, sizeof(group), "system:serviceaccount:%s:%s", s->ns, s->name);
+
+		return w > 0 && (size_t)w < sizeof(group) && strcmp(name, group) == 0;
+	}
 	if (strcmp(kind, "Group") != 0 || strcmp(s->kind, "ServiceAccount") != 0)
 		return false;
 	snprintf(group, sizeof(group), "system:serviceaccounts:%s", s->ns);
@@ -268,13 +694,14 @@ cst_rbac_grants(const struct cst_rbac *rb, const struct cst_rbac_subject *s,
 			const json_t *groups = json_object_get(rule, "apiGroups"), *g;
 			const json_t *res = json_object_get(rule, "resources"), *x;
 			size_t a, c, d;
-			bool named = json_array_size(json_object_get(rule, "resourceNames")) > 0;
+			const json_t *names = json_object_get(rule, "resourceNames");
+			bool named = json_array_size(names) > 0;
 
 			json_array_foreach(verbs, a, v) json_array_foreach(groups, c, g)
 			json_array_foreach(res, d, x) {
 				struct cst_rbac_grant gr = { json_string_value(v), json_string_value(g),
 					json_string_value(x), b->ns[0] ? b->ns : "*", b->kind, b->ns,
-					b->name, ro->kind, ro->name, ri, named };
+					b->name, ro->kind, ro->name, ri, named, named ? names : NULL };
 				int r;
 
 				if (gr.verb == NULL || gr.group == NULL || gr.resource == NULL)
@@ -287,7 +714,11 @@ cst_rbac_grants(const struct cst_rbac *rb, const struct cst_rbac_subject *s,
 	return 0;
 }
 
-/* Whether a rule's resource entry covers resource: equal, a star, star-slash-sub or parent-slash-star. */
+/*
+ * Whether a rule's resource entry covers resource, as Kubernetes' RBAC authorizer matches:
+ * equal, "*" (every resource and subresource), or "*" + "/" + sub for subresource sub of any
+ * resource. "pods/" + "*" is no wildcard: it matches only a resource literally named so.
+ */
 static bool
 resource_covers(const char *rule, const char *res)
 {
@@ -295,10 +726,34 @@ resource_covers(const char *rule, const char *res)
 
 	if (strcmp(rule, "*") == 0 || strcmp(rule, res) == 0)
 		return true;
-	if (slash != NULL && strncmp(rule, "*/", 2) == 0 && strcmp(rule + 1, slash) == 0)
-		return true;
-	return slash != NULL && strncmp(rule, res, (size_t)(slash - res)) == 0 &&
-	    strcmp(rule + (slash - res), "/*") == 0;
+	return slash != NULL && strncmp(rule, "*/", 2) == 0 && strcmp(rule + 1, slash) == 0;
+}
+
+/* Whether a verb, even narrowed by resourceNames, lets its holder gain privileges: bind,
+ * escalate, impersonate, writes to existing objects and create on a subresource (a token,
+ * exec, attach). Reads and create of a top-level object (which has no name yet when it is
+ * authorized, so resourceNames never allow it) do not. */
+static bool
+named_escalates(const char *verb, const char *resource)
+{
+	static const char *const v[] = { "bind", "escalate", "impersonate", "update", "patch",
+		"approve", "*", NULL };
+
+	for (size_t i = 0; v[i] != NULL; i++)
+		if (strcmp(verb, v[i]) == 0)
+			return true;
+	return strcmp(verb, "create") == 0 && strchr(resource, '/') != NULL;
+}
+
+bool
+cst_rbac_grant_matches(const struct cst_rbac_grant *g, const char *verb, const char *group,
+    const char *resource)
+{
+	if (g->named && !named_escalates(verb, resource))
+		return false;
+	return (strcmp(g->verb, "*") == 0 || strcmp(g->verb, verb) == 0) &&
+	    (strcmp(g->group, "*") == 0 || strcmp(g->group, group) == 0) &&
+	    resource_covers(g->resource, resource);
 }
 
 struct can_arg {
@@ -311,11 +766,7 @@ can_fn(void *arg, const struct cst_rbac_grant *g)
 {
 	struct can_arg *a = arg;
 
-	if (g->named)
-		return 0;
-	if ((strcmp(g->verb, "*") == 0 || strcmp(g->verb, a->verb) == 0) &&
-	    (strcmp(g->group, "*") == 0 || strcmp(g->group, a->group) == 0) &&
-	    resource_covers(g->resource, a->resource) &&
+	if (cst_rbac_grant_matches(g, a->verb, a->group, a->resource) &&
 	    (strcmp(g->scope, "*") == 0 || (a->ns[0] != '\0' && strcmp(g->scope, a->ns) == 0)))
 		a->yes = true;
 	return 0;
@@ -425,6 +876,31 @@ exact_star(const json_t *list)
 	return false;
 }
 
+/*
+ * The dangers of a rule narrowed by resourceNames: bind/escalate (on cluster-admin, say),
+ * impersonate (the group system:masters), token, exec/attach/port-forward and nodes/proxy on
+ * the named objects, CSR approval and update/patch of named webhooks, roles, bindings and
+ * workloads. Reads (secrets) and create of top-level objects stay exempt.
+ */
+static uint32_t
+named_dangers(const json_t *rule)
+{
+	static const char *const write[4] = { "update", "patch", NULL };
+	static const int writes[] = { CST_RBAC_WEBHOOK_WRITE, CST_RBAC_RBAC_WRITE,
+		CST_RBAC_WORKLOAD_WRITE };
+	uint32_t m = 0;
+
+	for (int d = CST_RBAC_POD_EXEC; d <= CST_RBAC_CSR_APPROVE; d++)
+		if (rule_covers(rule, dangers[d].verbs, dangers[d].group, dangers[d].resources) ||
+		    rule_covers(rule, dangers[d].verbs, dangers[d].group2, dangers[d].resources2))
+			m |= 1u << d;
+	for (size_t i = 0; i < sizeof(writes) / sizeof(writes[0]); i++)
+		if (rule_covers(rule, write, dangers[writes[i]].group, dangers[writes[i]].resources) ||
+		    rule_covers(rule, write, dangers[writes[i]].group2, dangers[writes[i]].resources2))
+			m |= 1u << writes[i];
+	return m;
+}
+
 uint32_t
 cst_rbac_rule_dangers(const json_t *rule)
 {
@@ -432,7 +908,7 @@ cst_rbac_rule_dangers(const json_t *rule)
 	uint32_t m = 0;
 
 	if (json_array_size(json_object_get(rule, "resourceNames")) > 0)
-		return 0;
+		return named_dangers(rule);
 	if (exact_star(json_object_get(rule, "verbs")) &&
 	    exact_star(json_object_get(rule, "resources")) &&
 	    (exact_star(groups) || list_has(groups, "")))

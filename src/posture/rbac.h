@@ -4,7 +4,12 @@
  * and ClusterRoleBindings, and their subjects (users, groups, service accounts, with service
  * accounts members of system:serviceaccounts[:ns] and system:authenticated). Answers "can
  * subject do verb on group/resource in namespace" and lists a subject's grants. Rules with
- * resourceNames grant only those names and never count as access to the whole resource.
+ * resourceNames grant only those names: they count for reads and creates of whole objects as
+ * no access, but for escalating verbs (bind, escalate, impersonate, update, patch, create of a
+ * subresource such as serviceaccounts/token) as access, since one named object (cluster-admin,
+ * system:masters, a privileged service account) is enough to take over. ClusterRoles
+ * cluster-admin, admin, edit and view have their bootstrap rules when referenced and not
+ * defined in the input.
  */
 #ifndef CST_POSTURE_RBAC_H
 #define CST_POSTURE_RBAC_H
@@ -27,6 +32,7 @@ struct cst_rbac_grant {
 	const char *role_kind, *role;
 	size_t rule;		/* index in the role's effective rules */
 	bool named;		/* narrowed by resourceNames */
+	const json_t *names;	/* those names (borrowed), or NULL */
 };
 
 struct cst_rbac_subject {
@@ -45,6 +51,11 @@ void cst_rbac_free(struct cst_rbac *rb);
  */
 bool cst_rbac_can(const struct cst_rbac *rb, const struct cst_rbac_subject *s, const char *verb,
     const char *group, const char *resource, const char *ns);
+
+/* Whether grant g allows verb on group/resource (the wildcards "*" and "*" + "/sub" resolved
+ * as Kubernetes does; a named grant only for escalating verbs). Scope is not checked. */
+bool cst_rbac_grant_matches(const struct cst_rbac_grant *g, const char *verb, const char *group,
+    const char *resource);
 
 typedef int (*cst_rbac_grant_fn)(void *arg, const struct cst_rbac_grant *g);
 
@@ -82,7 +93,9 @@ enum cst_rbac_danger {
 /* The posture rule id of a danger ("CST-K8S-RBAC-SECRETS-READ"). */
 const char *cst_rbac_danger_rule(enum cst_rbac_danger d);
 
-/* The dangers one rule grants, as bits (1u << danger). Rules with resourceNames grant none. */
+/* The dangers one rule grants, as bits (1u << danger). Rules with resourceNames grant only the
+ * escalating ones (exec, bind/escalate, impersonate, token, nodes/proxy, CSR approval, and
+ * update/patch of webhooks, RBAC objects and workloads). */
 uint32_t cst_rbac_rule_dangers(const json_t *rule);
 
 /* The dangers a subject holds (all bound roles, any scope). */

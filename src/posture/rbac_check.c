@@ -83,7 +83,7 @@ check_role(struct cst__pst_ctx *c, const struct cst_rbac *rb, const struct cst__
 {
 	const json_t *rules = cst_rbac_role_rules(rb, role->kind, role->ns, role->name), *rule;
 	size_t own = json_array_size(json_object_get(role->obj, "rules")), i;
-	char bound[1024], path[64], verbs[256], res[256];
+	char bound[1024], path[64], verbs[256], res[256], names[256];
 	uint32_t seen = 0;
 	int r = 0;
 
@@ -101,6 +101,7 @@ check_role(struct cst__pst_ctx *c, const struct cst_rbac *rb, const struct cst__
 			snprintf(path, sizeof(path), "aggregationRule");
 		list_text(json_object_get(rule, "verbs"), verbs, sizeof(verbs));
 		list_text(json_object_get(rule, "resources"), res, sizeof(res));
+		list_text(json_object_get(rule, "resourceNames"), names, sizeof(names));
 		for (int k = 0; k < 3; k++) {
 			const json_t *v;
 			size_t j;
@@ -117,16 +118,22 @@ check_role(struct cst__pst_ctx *c, const struct cst_rbac *rb, const struct cst__
 				continue;
 			seen |= 1u << d;
 			r = cst__pst_emit(c, role, cst_rbac_danger_rule((enum cst_rbac_danger)d), -1,
-			    path, "%s may %s (verbs [%s] on [%s]%s); bound to: %s", role->kind,
-			    danger_text[d], verbs, res, i < own ? "" : ", from an aggregated role",
-			    bound);
+			    path, "%s may %s (verbs [%s] on [%s]%s%s%s%s); bound to: %s", role->kind,
+			    danger_text[d], verbs, res, names[0] ? " named [" : "", names,
+			    names[0] ? "]" : "", i < own ? "" : ", from an aggregated role", bound);
 		}
 	}
 	return r;
 }
 
+/*
+ * Subjects bound to the everyone-roles; a binding to the discovery ClusterRoles
+ * (system:discovery, system:basic-user, system:public-info-viewer) is exempt only when the
+ * input does not redefine them (their bootstrap rules read nothing sensitive) and the
+ * reference is a ClusterRole (a Role of that name is whatever the input says).
+ */
 static int
-check_binding(struct cst__pst_ctx *c, const struct cst__pst_res *b)
+check_binding(struct cst__pst_ctx *c, const struct cst_rbac *rb, const struct cst__pst_res *b)
 {
 	static const char *const discovery[] = { "system:discovery", "system:basic-user",
 		"system:public-info-viewer", NULL };
@@ -147,8 +154,10 @@ check_binding(struct cst__pst_ctx *c, const struct cst__pst_res *b)
 
 		if (sn == NULL || r != 0)
 			continue;
-		for (size_t d = 0; discovery[d] != NULL && rn != NULL; d++)
-			disc = disc || strcmp(rn, discovery[d]) == 0;
+		for (size_t d = 0; discovery[d] != NULL && rn != NULL && rk != NULL; d++)
+			disc = disc || (strcmp(rn, discovery[d]) == 0 &&
+			    strcmp(rk, "ClusterRole") == 0 &&
+			    cst_rbac_role_rules(rb, "ClusterRole", "", rn) == NULL);
 		snprintf(path, sizeof(path), "subjects[%zu]", k);
 		if (!disc && (strcmp(sn, "system:anonymous") == 0 ||
 		    strcmp(sn, "system:unauthenticated") == 0 ||
@@ -168,11 +177,16 @@ takeover(struct cst__pst_ctx *c, const struct cst__pst_pod *pod, void *arg)
 {
 	const struct cst_rbac *rb = arg;
 	const char *sa = cst__pst_str(pod->spec, "serviceAccountName");
+	const char *field = "spec.serviceAccountName";
 	struct cst_rbac_subject s;
 	uint32_t m, bad;
 	char path[256], what[512];
 	size_t used = 0;
 
+	if (sa == NULL || sa[0] == '\0') {	/* the deprecated alias, which the API server copies */
+		sa = cst__pst_str(pod->spec, "serviceAccount");
+		field = "spec.serviceAccount";
+	}
 	if (sa == NULL || sa[0] == '\0')
 		sa = "default";
 	s = (struct cst_rbac_subject){ "ServiceAccount", pod->owner->ns, sa };
@@ -197,7 +211,7 @@ takeover(struct cst__pst_ctx *c, const struct cst__pst_pod *pod, void *arg)
 		if (w > 0 && (size_t)w < sizeof(what) - used)
 			used += (size_t)w;
 	}
-	cst__pst_pod_path(pod, "spec.serviceAccountName", path, sizeof(path));
+	cst__pst_pod_path(pod, field, path, sizeof(path));
 	return cst__pst_emit(c, pod->owner, "CST-K8S-WORKLOAD-TAKEOVER-SA", -1, path,
 	    "%s%sruns as ServiceAccount %s/%s, which may %s", pod->role ? pod->role : "",
 	    pod->role ? " pod " : "", pod->owner->ns, sa, what);
@@ -218,7 +232,7 @@ cst__pst_check_rbac(struct cst__pst_ctx *c)
 			r = check_role(c, rb, x);
 		else if (strcmp(x->kind, "RoleBinding") == 0 ||
 		    strcmp(x->kind, "ClusterRoleBinding") == 0)
-			r = check_binding(c, x);
+			r = check_binding(c, rb, x);
 		if (r == 0)
 			r = cst__pst_pods(c, x, takeover, rb);
 	}

@@ -262,3 +262,175 @@ def test_fail_on_threshold():
     assert code == 0
     code, _, _ = posture("--fail-on", "info", "--no-credentials", sample("ray-cluster.auth.yaml"))
     assert code == 1
+
+
+# RBAC model: small manifests written per test.
+
+RB = "apiVersion: rbac.authorization.k8s.io/v1\n"
+SECRETS_GET = "rules:\n- {apiGroups: [\"\"], resources: [secrets], verbs: [get]}\n"
+
+
+def manifest(tmp_path, *docs):
+    f = tmp_path / "m.yaml"
+    f.write_text("---\n".join(docs))
+    return str(f)
+
+
+def crole(name, labels="{}", selectors=None, rules="rules: []\n"):
+    agg = "" if selectors is None else "aggregationRule:\n  clusterRoleSelectors:\n" + "".join(
+        "  - %s\n" % s for s in selectors)
+    return RB + "kind: ClusterRole\nmetadata: {name: %s, labels: %s}\n%s%s" % (
+        name, labels, agg, rules)
+
+
+def crb(role, subject, kind="ClusterRoleBinding", ns=None, ref="ClusterRole"):
+    meta = "{name: b-%s}" % role if ns is None else "{name: b-%s, namespace: %s}" % (role, ns)
+    return RB + "kind: %s\nmetadata: %s\nroleRef: {apiGroup: rbac.authorization.k8s.io, " \
+        "kind: %s, name: \"%s\"}\nsubjects:\n- %s\n" % (kind, meta, ref, role, subject)
+
+
+SA_APP = "{kind: ServiceAccount, name: app, namespace: prod}"
+
+
+def deployment(sa_field="serviceAccountName"):
+    return "apiVersion: v1\nkind: Pod\nmetadata: {name: app, namespace: prod}\nspec:\n" \
+        "  %s: app\n  containers: [{name: c, image: nginx}]\n" % sa_field
+
+
+def takeover(d):
+    return [f for f in d["findings"] if f["id"] == "CST-K8S-WORKLOAD-TAKEOVER-SA"]
+
+
+def test_rbac_aggregation_is_a_fast_fixed_point(tmp_path):
+    # 200 ClusterRoles that all aggregate each other (the pairwise rounds took minutes at 100).
+    docs = [crole("r%d" % i, "{agg: \"y\"}", ["matchLabels: {agg: \"y\"}"],
+                  "rules:\n- {apiGroups: [g%d], resources: [a, b], verbs: [get]}\n"
+                  "- {apiGroups: [h%d], resources: [a, b], verbs: [get]}\n" % (i, i))
+            for i in range(200)]
+    docs.append(crb("r0", "{kind: User, name: alice}"))
+    code, out, err = posture("--who-can", "get:a:h199", manifest(tmp_path, *docs))
+    assert code == 0, err
+    assert out.splitlines() == ["User alice: get a in all namespaces via ClusterRoleBinding "
+                                "b-r0 -> ClusterRole r0 (rule 399)"]
+    # A chain of 21 (past the old 16 rounds) resolves to its end.
+    docs = [crole("c%d" % i, "{l%d: \"y\"}" % i, ["matchLabels: {l%d: \"y\"}" % (i + 1)])
+            for i in range(20)]
+    docs += [crole("c20", "{l20: \"y\"}", rules=SECRETS_GET), crb("c0", "{kind: User, name: a}")]
+    _, d = findings(manifest(tmp_path, *docs))
+    sec = {f["resource"]["name"] for f in d["findings"] if f["id"] == "CST-K8S-RBAC-SECRETS-READ"}
+    assert sec == {"c%d" % i for i in range(21)}
+
+
+@pytest.mark.parametrize("selector", [
+    "matchExpressions: [{key: rbac.example.com/agg, operator: Exists}]",
+    "matchExpressions: [{key: rbac.example.com/agg, operator: In, values: [\"yes\"]}]",
+    "{}",
+])
+def test_rbac_aggregation_selectors(tmp_path, selector):
+    m = manifest(tmp_path, crole("agg", selectors=[selector]),
+                 crole("piece", "{rbac.example.com/agg: \"yes\"}", rules=SECRETS_GET),
+                 crb("agg", "{kind: User, name: bob}"))
+    code, out, _ = posture("--who-can", "get:secrets", m)
+    assert code == 0
+    assert "User bob: get secrets in all namespaces via ClusterRoleBinding b-agg -> " \
+        "ClusterRole agg" in out
+
+
+def test_rbac_resource_names_escalation(tmp_path):
+    rules = "rules:\n" \
+        "- {apiGroups: [\"\"], resources: [groups], verbs: [impersonate], " \
+        "resourceNames: [\"system:masters\"]}\n" \
+        "- {apiGroups: [rbac.authorization.k8s.io], resources: [clusterroles], verbs: [bind], " \
+        "resourceNames: [cluster-admin]}\n" \
+        "- {apiGroups: [\"\"], resources: [serviceaccounts/token], verbs: [create], " \
+        "resourceNames: [kube-controller-manager]}\n" \
+        "- {apiGroups: [\"\"], resources: [secrets], verbs: [get], resourceNames: [one]}\n"
+    m = manifest(tmp_path, crole("imp", rules=rules), crb("imp", SA_APP), deployment())
+    _, d = findings(m)
+    role = {f["id"]: f["evidence"] for f in d["findings"] if f["resource"]["name"] == "imp"}
+    assert set(role) == {"CST-K8S-RBAC-IMPERSONATE", "CST-K8S-RBAC-BIND-ESCALATE",
+                         "CST-K8S-RBAC-SA-TOKEN-CREATE"}
+    assert "named [cluster-admin]" in role["CST-K8S-RBAC-BIND-ESCALATE"]
+    assert len(takeover(d)) == 1
+    code, out, _ = posture("--who-can", "bind:clusterroles:rbac.authorization.k8s.io", m)
+    assert out.strip().endswith("(rule 1) (only resourceNames cluster-admin)")
+    code, out, _ = posture("--who-can", "get:secrets", m)
+    assert out.startswith("no subject")
+
+
+def test_rbac_user_named_as_service_account(tmp_path):
+    m = manifest(tmp_path, crb("cluster-admin", "{kind: User, apiGroup: rbac.authorization."
+                                                "k8s.io, name: \"system:serviceaccount:prod:app\"}"),
+                 deployment())
+    _, d = findings(m)
+    assert len(takeover(d)) == 1 and "every verb on every resource" in takeover(d)[0]["evidence"]
+
+
+def test_rbac_bootstrap_roles(tmp_path):
+    # cluster-admin, admin, edit and view exist in every cluster even when not in the input.
+    m = manifest(tmp_path, crb("cluster-admin", "{kind: User, name: root}"))
+    code, out, _ = posture("--who-can", "get:secrets", m)
+    assert out == "User root: get secrets in all namespaces via ClusterRoleBinding " \
+        "b-cluster-admin -> ClusterRole cluster-admin (rule 0)\n"
+    for role, danger in (("edit", True), ("admin", True), ("view", False)):
+        m = manifest(tmp_path, crb(role, SA_APP, "RoleBinding", "prod"), deployment())
+        _, d = findings(m)
+        assert bool(takeover(d)) == danger, role
+        if danger:
+            ev = takeover(d)[0]["evidence"]
+            assert "read secrets" in ev and "create pods" in ev
+            code, out, _ = posture("--who-can", "create:pods/exec", m)
+            assert out.startswith("ServiceAccount prod/app: create pods/exec in prod via "
+                                  "RoleBinding prod/b-%s -> ClusterRole %s" % (role, role))
+    # An input ClusterRole labelled aggregate-to-view is part of view.
+    m = manifest(tmp_path, crb("view", "{kind: User, name: v}"),
+                 crole("extra", "{rbac.authorization.k8s.io/aggregate-to-view: \"true\"}",
+                       rules=SECRETS_GET))
+    code, out, _ = posture("--who-can", "get:secrets", m)
+    assert out.startswith("User v: get secrets")
+
+
+def test_rbac_subresource_wildcards(tmp_path):
+    # "pods/*" is not a wildcard in Kubernetes; "*/exec" is.
+    m = manifest(tmp_path, crole("podsub", rules="rules:\n- {apiGroups: [\"\"], resources: "
+                                 "[\"pods/*\"], verbs: [create]}\n"), crb("podsub", SA_APP))
+    _, d = findings(m)
+    assert "CST-K8S-RBAC-POD-EXEC" not in ids(d)
+    code, out, _ = posture("--who-can", "create:pods/exec", m)
+    assert out.startswith("no subject")
+    m = manifest(tmp_path, crole("execall", rules="rules:\n- {apiGroups: [\"\"], resources: "
+                                 "[\"*/exec\"], verbs: [create]}\n"),
+                 crb("execall", "{kind: User, name: bob}"))
+    code, out, _ = posture("--who-can", "create:pods/exec", m)
+    assert out.startswith("User bob: create pods/exec in all namespaces")
+
+
+def test_rbac_discovery_exemption_needs_the_bootstrap_clusterrole(tmp_path):
+    anon = "{kind: Group, apiGroup: rbac.authorization.k8s.io, name: \"system:unauthenticated\"}"
+    role = RB + "kind: Role\nmetadata: {name: \"system:discovery\", namespace: prod}\n" + \
+        SECRETS_GET
+    _, d = findings(manifest(tmp_path, role, crb("system:discovery", anon, "RoleBinding",
+                                                 "prod", "Role")))
+    assert "CST-K8S-RBAC-ANONYMOUS" in ids(d)
+    _, d = findings(manifest(tmp_path, crole("system:discovery", rules=SECRETS_GET),
+                             crb("system:discovery", anon)))
+    assert "CST-K8S-RBAC-ANONYMOUS" in ids(d)
+    _, d = findings(manifest(tmp_path, crb("system:discovery", anon)))
+    assert "CST-K8S-RBAC-ANONYMOUS" not in ids(d)
+
+
+def test_rbac_deprecated_service_account_field(tmp_path):
+    _, d = findings(manifest(tmp_path, crb("cluster-admin", SA_APP), deployment("serviceAccount")))
+    assert [f["path"] for f in takeover(d)] == ["spec.serviceAccount"]
+
+
+def test_kuberay_autoscaler_service_account(tmp_path):
+    # With in-tree autoscaling and no serviceAccountName the head runs as the SA named after
+    # the cluster.
+    rc = "apiVersion: ray.io/v1\nkind: RayCluster\nmetadata: {name: rc, namespace: ml}\n" \
+        "spec:\n  enableInTreeAutoscaling: true\n  headGroupSpec:\n    template:\n      spec:\n" \
+        "        containers: [{name: ray-head, image: \"rayproject/ray:2.52.0\"}]\n"
+    _, d = findings(manifest(tmp_path, rc, crb("cluster-admin", "{kind: ServiceAccount, "
+                                                                "name: rc, namespace: ml}")))
+    assert [f["path"] for f in takeover(d)] == \
+        ["spec.headGroupSpec.template.spec.serviceAccountName"]
