@@ -13,16 +13,20 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Policy types a NetworkPolicy enforces: bit 0 ingress, bit 1 egress. */
-static unsigned
-policy_types(const json_t *np)
+/*
+ * Policy types a NetworkPolicy enforces: bit 0 ingress, bit 1 egress. Absent or empty
+ * policyTypes default as the API server does: Ingress, plus Egress when spec.egress has rules
+ * (an empty egress list adds nothing).
+ */
+unsigned
+cst__pst_netpol_types(const json_t *np)
 {
 	const json_t *types = cst__pst_get(np, "spec.policyTypes"), *t;
 	unsigned m = 0;
 	size_t i;
 
-	if (!json_is_array(types))
-		return 1u | (cst__pst_get(np, "spec.egress") ? 2u : 0u);
+	if (json_array_size(types) == 0)
+		return 1u | (json_array_size(cst__pst_get(np, "spec.egress")) > 0 ? 2u : 0u);
 	json_array_foreach(types, i, t) {
 		const char *s = json_string_value(t);
 
@@ -153,7 +157,7 @@ check_pod(struct cst__pst_ctx *c, const struct cst__pst_pod *pod, void *arg)
 		sel = cst__pst_get(c->res[i].obj, "spec.podSelector");
 		if (json_is_object(sel) && (json_object_size(sel) == 0 ||
 		    cst__pst_labels_match(sel, labels)))
-			covered |= policy_types(c->res[i].obj);
+			covered |= cst__pst_netpol_types(c->res[i].obj);
 	}
 	cst__pst_pod_path(pod, "metadata.labels", path, sizeof(path));
 	if (covered != 3)

@@ -86,6 +86,8 @@ json_t *cst__pst_get(const json_t *o, const char *dotted);
 const char *cst__pst_str(const json_t *o, const char *dotted);
 /* The labels object of a pod or object metadata, or NULL. */
 bool cst__pst_labels_match(const json_t *selector, const json_t *labels);
+/* The directions a NetworkPolicy enforces (netpol.c): bit 0 ingress, bit 1 egress. */
+unsigned cst__pst_netpol_types(const json_t *np);
 /* True when name ends with suffix. */
 bool cst__pst_ends(const char *name, const char *suffix);
 

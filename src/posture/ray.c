@@ -97,7 +97,9 @@ on_pod(struct cst__pst_ctx *c, const struct cst__pst_pod *pod, void *arg)
 		}
 		if (tls != NULL && (strcmp(tls, "1") == 0 || strcmp(tls, "true") == 0))
 			ray->tls_any = true;
-		if (tls == NULL || r != 0)
+		else
+			continue;	/* unset, "0" or "false": TLS off, the variables not needed */
+		if (r != 0)
 			continue;
 		for (size_t k = 0; k < 3 && r == 0; k++) {
 			if (env_value(ct, tls_vars[k]) != NULL)
@@ -372,13 +374,15 @@ own_exposure(struct cst__pst_ctx *c, struct ray *ray)
 	return r;
 }
 
+/* Whether a NetworkPolicy of namespace ns enforcing ingress selects pods with labels. */
 static bool
 policy_selects(struct cst__pst_ctx *c, const char *ns, const json_t *labels)
 {
 	for (size_t i = 0; i < c->n_res; i++) {
 		const json_t *sel;
 
-		if (strcmp(c->res[i].kind, "NetworkPolicy") != 0 || strcmp(c->res[i].ns, ns) != 0)
+		if (strcmp(c->res[i].kind, "NetworkPolicy") != 0 || strcmp(c->res[i].ns, ns) != 0 ||
+		    !(cst__pst_netpol_types(c->res[i].obj) & 1u))
 			continue;
 		sel = cst__pst_get(c->res[i].obj, "spec.podSelector");
 		if (json_is_object(sel) && (json_object_size(sel) == 0 ||
@@ -386,6 +390,16 @@ policy_selects(struct cst__pst_ctx *c, const char *ns, const json_t *labels)
 			return true;
 	}
 	return false;
+}
+
+/* Whether the operator's spec.networkPolicy isolates ingress (any mode but DenyAllEgress). */
+static bool
+kuberay_ingress_policy(const json_t *cs)
+{
+	const json_t *np = json_object_get(cs, "networkPolicy");
+	const char *mode = cst__pst_str(np, "mode");
+
+	return json_is_object(np) && (mode == NULL || strcmp(mode, "DenyAllEgress") != 0);
 }
 
 /* Authentication, versions, bind address, isolation of one Ray resource. */
@@ -444,7 +458,7 @@ check_cluster(struct cst__pst_ctx *c, struct ray *ray)
 		    "effective dashboard-host 0.0.0.0 (%s)", dh ? "set explicitly" :
 		    "the KubeRay operator's default when unset");
 	}
-	if (r == 0 && json_object_get(ray->cs, "networkPolicy") == NULL && ray->head_labels &&
+	if (r == 0 && !kuberay_ingress_policy(ray->cs) && ray->head_labels &&
 	    !policy_selects(c, ray->res->ns, ray->head_labels)) {
 		snprintf(path, sizeof(path), "%s.networkPolicy", ray->cs_path);
 		r = cst__pst_emit(c, ray->res, "CST-RAY-NO-NETWORK-POLICY", -1, path, "no "

@@ -33,6 +33,37 @@ commands_have(const json_t *cmds, const char *needle)
 	return false;
 }
 
+/* Whether command s passes --dashboard-host 0.0.0.0 (with "=" or blanks, optionally quoted). */
+static bool
+dashboard_all(const char *s)
+{
+	static const char opt[] = "--dashboard-host";
+
+	while ((s = strstr(s, opt)) != NULL) {
+		s += sizeof(opt) - 1;
+		if (*s != '=' && *s != ' ' && *s != '\t')
+			continue;
+		s += strspn(s, "= \t\"'");
+		if (strncmp(s, "0.0.0.0", 7) == 0 && strchr(" \t\"';", s[7]) != NULL)
+			return true;	/* strchr finds the terminating NUL too */
+	}
+	return false;
+}
+
+static bool
+commands_dashboard_all(const json_t *cmds)
+{
+	const json_t *v;
+	size_t i;
+
+	if (json_is_string(cmds))
+		return dashboard_all(json_string_value(cmds));
+	json_array_foreach(cmds, i, v)
+		if (json_is_string(v) && dashboard_all(json_string_value(v)))
+			return true;
+	return false;
+}
+
 static bool
 open_range(const json_t *perm)
 {
@@ -110,10 +141,10 @@ check(struct cst__pst_ctx *c, const struct cst__pst_res *res)
 	    cst__pst_get(o, "provider.security_group.GroupName") == NULL)
 		r = cst__pst_emit(c, res, "CST-RAY-VM-SSH-OPEN", -1, "provider", "no security group "
 		    "given: the launcher's default group allows TCP 22 from 0.0.0.0/0");
-	if (r == 0 && commands_have(json_object_get(o, "head_start_ray_commands"),
-	    "--dashboard-host=0.0.0.0") && !json_is_true(cst__pst_get(o, "provider.use_internal_ips")))
+	if (r == 0 && commands_dashboard_all(json_object_get(o, "head_start_ray_commands")) &&
+	    !json_is_true(cst__pst_get(o, "provider.use_internal_ips")))
 		r = cst__pst_emit(c, res, "CST-RAY-VM-DASHBOARD-PUBLIC", -1, "head_start_ray_commands",
-		    "--dashboard-host=0.0.0.0 and provider.use_internal_ips is not true");
+		    "--dashboard-host 0.0.0.0 and provider.use_internal_ips is not true");
 	for (size_t i = 0; privileged[i] != NULL && r == 0; i++)
 		if (commands_have(cst__pst_get(o, "docker.run_options"), privileged[i]))
 			r = cst__pst_emit(c, res, "CST-RAY-VM-DOCKER-PRIVILEGED", -1,

@@ -434,3 +434,63 @@ def test_kuberay_autoscaler_service_account(tmp_path):
                                                                 "name: rc, namespace: ml}")))
     assert [f["path"] for f in takeover(d)] == \
         ["spec.headGroupSpec.template.spec.serviceAccountName"]
+
+
+# Network policy types, Ray isolation, TLS switch, launcher dashboard flag.
+
+DEPLOY_PROD = "apiVersion: v1\nkind: Pod\nmetadata: {name: app, namespace: prod}\nspec:\n" \
+    "  containers: [{name: c, image: nginx}]\n"
+
+
+@pytest.mark.parametrize("spec,missing", [
+    ("ingress: []\n  egress: []\n", "egress"),             # empty egress adds no Egress type
+    ("policyTypes: []\n  egress: [{to: [{ipBlock: {cidr: 10.0.0.0/8}}]}]\n", None),
+    ("egress: [{}]\n", None),
+])
+def test_netpol_policy_types_default(tmp_path, spec, missing):
+    np = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: np, " \
+        "namespace: prod}\nspec:\n  podSelector: {}\n  " + spec
+    _, d = findings(manifest(tmp_path, np, DEPLOY_PROD))
+    ev = [f["evidence"] for f in d["findings"] if f["id"] == "CST-K8S-NETPOL-MISSING"]
+    assert ev == ([] if missing is None else [
+        "no NetworkPolicy in namespace prod isolates these pods for egress"])
+
+
+RC_HEAD = "apiVersion: ray.io/v1\nkind: RayCluster\nmetadata: {name: rc, namespace: ml}\nspec:\n" \
+    "%s  headGroupSpec:\n    rayStartParams: {dashboard-host: \"127.0.0.1\"}\n    template:\n" \
+    "      spec:\n        containers:\n        - name: ray-head\n" \
+    "          image: rayproject/ray:2.52.0\n%s"
+
+
+def test_ray_network_policy_needs_ingress(tmp_path):
+    egress_only = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: " \
+        "{name: e, namespace: ml}\nspec:\n  podSelector: {}\n  policyTypes: [Egress]\n"
+    _, d = findings(manifest(tmp_path, RC_HEAD % ("", ""), egress_only))
+    assert "CST-RAY-NO-NETWORK-POLICY" in ids(d)
+    for mode, flagged in (("DenyAllEgress", True), ("DenyAllIngress", False), ("DenyAll", False)):
+        _, d = findings(manifest(tmp_path, RC_HEAD % ("  networkPolicy: {mode: %s}\n" % mode, "")))
+        assert ("CST-RAY-NO-NETWORK-POLICY" in ids(d)) == flagged, mode
+
+
+def test_ray_use_tls_zero_is_off(tmp_path):
+    env = "          env: [{name: RAY_USE_TLS, value: \"%s\"}]\n"
+    _, d = findings(manifest(tmp_path, RC_HEAD % ("", env % "0")))
+    assert "CST-RAY-TLS" not in ids(d)
+    _, d = findings(manifest(tmp_path, RC_HEAD % ("", env % "1")))
+    assert "CST-RAY-TLS" in ids(d)
+
+
+@pytest.mark.parametrize("flag", ["--dashboard-host 0.0.0.0", "--dashboard-host=0.0.0.0",
+                                  "--dashboard-host='0.0.0.0'"])
+def test_launcher_dashboard_host_forms(tmp_path, flag):
+    f = tmp_path / "cluster.yaml"
+    f.write_text("cluster_name: c\nprovider: {type: aws, region: us-west-2, security_group: "
+                 "{GroupName: sg}}\nhead_start_ray_commands:\n- ray start --head %s --port=6379\n"
+                 % flag)
+    _, d = findings(str(f))
+    assert "CST-RAY-VM-DASHBOARD-PUBLIC" in ids(d)
+    f.write_text("cluster_name: c\nprovider: {type: aws, region: us-west-2, security_group: "
+                 "{GroupName: sg}}\nhead_start_ray_commands:\n- ray start --head "
+                 "--dashboard-host 0.0.0.01\n")
+    _, d = findings(str(f))
+    assert "CST-RAY-VM-DASHBOARD-PUBLIC" not in ids(d)
