@@ -127,62 +127,170 @@ pat_literal(const struct sg_pat *p, const unsigned char **lit, size_t *len)
 	return *len >= CST_SIGMA_PF_MIN_LIT;
 }
 
+/* Length of the UTF-8 character s starts (1 for a stray byte); s[0] != '\0'. */
+static size_t
+utf8_len(const unsigned char *s)
+{
+	size_t n = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc0 ? 2 : 1, i;
+
+	for (i = 1; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return i;
+	return n;
+}
+
 /*
- * The longest literal every match of regex text re contains, read conservatively: no
- * alternation anywhere, no option setting or verb ("(?", "(*"), only runs of plain characters
- * outside groups, each ending before a quantified character.
+ * Length of the quantifier at s ('*', '+', '?', or a '{' that may open "{n}", "{n,m}", "{,m}"
+ * with its digits, commas and spaces), with a lazy or possessive suffix; 0 if none. *keeps:
+ * whether it needs the quantified atom at least once ('+' only; braces are read as optional).
+ */
+static size_t
+re_quant(const unsigned char *s, bool *keeps)
+{
+	size_t i = 0;
+
+	*keeps = s[0] == '+';
+	if (s[0] == '*' || s[0] == '+' || s[0] == '?') {
+		i = 1;
+	} else if (s[0] == '{') {
+		for (i = 1; (s[i] >= '0' && s[i] <= '9') || s[i] == ',' || s[i] == ' '; i++)
+			;
+		i = s[i] == '}' ? i + 1 : 1;	/* a lone '{' still ends the run */
+	}
+	if (i > 0 && (s[i] == '?' || s[i] == '+'))
+		i++;
+	return i;
+}
+
+/* Length of the class s starts ("[...]"); 0 if it is unterminated or holds "[:", "[." or "[=". */
+static size_t
+re_class(const unsigned char *s)
+{
+	size_t i = 1;
+
+	if (s[i] == '^')
+		i++;
+	if (s[i] == ']')
+		i++;	/* a leading ']' is a member */
+	for (; s[i] != ']'; i++) {
+		if (s[i] == '\0' || (s[i] == '[' && strchr(":.=", s[i + 1]) != NULL))
+			return 0;
+		if (s[i] == '\\' && s[++i] == '\0')
+			return 0;
+	}
+	return i + 1;
+}
+
+/*
+ * The atom at s (not '\0', '|', '(' or ')'): its length, 0 if it cannot be read safely; *lit
+ * whether it stands for exactly its own bytes. Escaped punctuation stands for itself; the
+ * single-letter class and assertion escapes are atoms that are no literal; any other escape
+ * (\x \o \c \p \Q \N \g \k, digits, ...) gives up. Under caseless matching a non-ASCII
+ * character, 'k' and 's' (which match the Kelvin and long-s signs) are no literal.
+ */
+static size_t
+re_atom(const unsigned char *s, bool caseless, bool *lit)
+{
+	unsigned char c = s[0];
+
+	*lit = false;
+	if (c == '[')
+		return re_class(s);
+	if (c == '\\') {
+		c = s[1];
+		if (c == '\0')
+			return 0;
+		if (c >= 0x80)
+			return 1 + utf8_len(s + 1);
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+			return strchr("dDwWsSbBhHvVRXAzZGKnrtfe", c) != NULL ? 2 : 0;
+		*lit = true;
+		return 2;
+	}
+	if (strchr("*?{+.^$", c) != NULL)
+		return 1;	/* a quantifier with nothing to quantify, or no literal */
+	if (c >= 0x80) {
+		*lit = !caseless;
+		return utf8_len(s);
+	}
+	*lit = !(caseless && strchr("kKsS", c) != NULL);
+	return 1;
+}
+
+/* Keeps run[0..n) as the best literal so far in out/len when it is longer. */
+static void
+re_flush(const unsigned char *run, size_t n, unsigned char *out, size_t *len)
+{
+	const unsigned char *b = NULL;
+	size_t bl = *len;
+
+	consider(run, n, &b, &bl);
+	if (b != NULL) {
+		memcpy(out, b, bl);
+		*len = bl;
+	}
+}
+
+/*
+ * The longest literal every match of regex text re (compiled caseless or not) contains, read
+ * conservatively: no alternation outside groups, no option setting or verb ("(?", "(*"),
+ * nothing from inside groups, only runs of literal atoms each ending before a quantified one.
+ * False if there is none long enough or the text holds anything not understood here.
  */
 static bool
-re_literal(const char *re, unsigned char *out, size_t *len)
+re_literal(const char *re, bool caseless, unsigned char *out, size_t *len)
 {
 	unsigned char run[SG_MAX_FIELD];
-	const unsigned char *s = (const unsigned char *)re, *b;
-	size_t n = 0, depth = 0, i, bl;
+	const unsigned char *s = (const unsigned char *)re;
+	size_t n = 0, depth = 0, i = 0, al, ql;
+	bool lit, keeps;
 
 	*len = 0;
-	if (strlen(re) >= sizeof(run) || strchr(re, '|') != NULL || strstr(re, "(?") != NULL ||
-	    strstr(re, "(*") != NULL)
+	if (strlen(re) >= sizeof(run) || strstr(re, "(?") != NULL || strstr(re, "(*") != NULL)
 		return false;
-	for (i = 0;; i++) {
-		unsigned char c = s[i];
-
-		if (c != '\0' && strchr("*?{+.^$()[\\", c) == NULL) {
-			if (depth == 0)
-				run[n++] = c;
+	while (s[i] != '\0') {
+		if (s[i] == '|' || s[i] == '(' || s[i] == ')') {
+			if (s[i] == '|' && depth == 0)
+				return false;	/* every alternative would have to need it */
+			if (s[i] == '(')
+				depth++;
+			else if (s[i] == ')' && depth > 0)
+				depth--;
+			re_flush(run, n, out, len);
+			n = 0;
+			i++;
 			continue;
 		}
-		if ((c == '*' || c == '?' || c == '{') && n > 0)
-			n--;	/* the quantified character is optional or repeated */
-		if (depth == 0 && n > 0) {
-			b = NULL;
-			bl = *len;
-			consider(run, n, &b, &bl);
-			if (b != NULL) {
-				memcpy(out, b, bl);
-				*len = bl;
-			}
+		if ((al = re_atom(s + i, caseless, &lit)) == 0)
+			return false;
+		if (lit && depth == 0) {
+			memcpy(run + n, s + i + (s[i] == '\\'), al - (s[i] == '\\'));
+			n += al - (s[i] == '\\');
+		} else {
+			re_flush(run, n, out, len);
+			n = 0;
 		}
+		i += al;
+		if ((ql = re_quant(s + i, &keeps)) == 0)
+			continue;
+		if (lit && depth == 0 && !keeps)
+			n -= al - (s[i - al] == '\\');	/* optional or repeated: not in the run */
+		re_flush(run, n, out, len);
 		n = 0;
-		if (c == '\0')
-			break;
-		if (c == '(') {
-			depth++;
-		} else if (c == ')') {
-			if (depth > 0)
-				depth--;
-		} else if (c == '\\') {
-			if (s[i + 1] == '\0')
-				return false;
-			i++;
-		} else if (c == '[') {	/* skip the class */
-			for (i++; s[i] != '\0' && s[i] != ']'; i++)
-				if (s[i] == '\\' && s[i + 1] != '\0')
-					i++;
-			if (s[i] == '\0')
-				return false;
-		}
+		i += ql;
 	}
+	re_flush(run, n, out, len);
 	return *len >= CST_SIGMA_PF_MIN_LIT;
+}
+
+/* Whether the compiled regex matches caselessly. */
+static bool
+re_caseless(const pcre2_code *re)
+{
+	uint32_t opts = 0;
+
+	(void)pcre2_pattern_info(re, PCRE2_INFO_ALLOPTIONS, &opts);
+	return (opts & PCRE2_CASELESS) != 0;
 }
 
 /* The leaf's clause into c; false if it gives no condition. */
@@ -220,7 +328,8 @@ leaf_clause(const struct sg_leaf *l, struct cst_sigma_clause *c, bool *has)
 					goto none;
 				r = strv_add(&c->lits, &c->n_lits, lit, len);
 			} else {
-				if (v->text == NULL || !re_literal(v->text, buf, &len))
+				if (v->text == NULL || v->re == NULL ||
+				    !re_literal(v->text, re_caseless(v->re), buf, &len))
 					goto none;
 				r = strv_add(&c->lits, &c->n_lits, buf, len);
 			}

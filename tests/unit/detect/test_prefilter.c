@@ -126,6 +126,70 @@ test_wants(void **state)
 	cst_rs_free(rs);
 }
 
+/*
+ * Literals from regexes: lit is the literal required (NULL: none), and the record holding value,
+ * which the regex matches, must pass the prefilter whatever it requires.
+ */
+static void
+test_re_literals(void **state)
+{
+	static const struct {
+		const char *mods, *re, *lit, *value;
+	} cases[] = {
+		{ "re", "\\x41bcdef", NULL, "Abcdef" },
+		{ "re", "\\x{41}bcdef", NULL, "Abcdef" },
+		{ "re", "\\101bcdef", NULL, "Abcdef" },
+		{ "re", "\\cAbcdef", NULL, "\\u0001bcdef" },
+		{ "re", "\\o{101}bcdef", NULL, "Abcdef" },
+		{ "re", "\\p{Lu}bcdef", NULL, "Abcdef" },
+		{ "re", "\\Qabc\\E", NULL, "abc" },
+		{ "re", "\\dabcdef", "abcdef", "1abcdef" },
+		{ "re", "\\wxyz12", "xyz12", "qxyz12" },
+		{ "re", "\xc3\xa9?abcdef", "abcdef", "abcdef" },
+		{ "re", "xy\xc3\xa9*abcd", "abcd", "xyabcd" },
+		{ "re", "ab{0,3}cdefg", "cdefg", "acdefg" },
+		{ "re", "abcdefg{0}", "abcdef", "abcdef" },
+		{ "re", "abc{2}defg", "defg", "abccdefg" },
+		{ "re", "ab+cdef", "cdef", "abbbcdef" },
+		{ "re", "[]abcdef]xyz", "xyz", "axyz" },
+		{ "re", "[^]abcdef]wxyz", "wxyz", "qwxyz" },
+		{ "re", "[[:alpha:]abcdef]", NULL, "q" },
+		{ "re", "(abc|def)ghij", "ghij", "defghij" },
+		{ "re", "abcd|efgh", NULL, "efgh" },
+		{ "re", "ssm\\.amazonaws\\.com", "ssm.amazonaws.com", "ssm.amazonaws.com" },
+		{ "re|i", "KELVIN", "elvin", "\xe2\x84\xaa" "elvin" },
+		{ "re|i", "\xc3\xa9tude", "tude", "\xc3\x89tude" },
+		{ "re", "\xc3\xa9tude", "\xc3\xa9tude", "\xc3\xa9tude" },
+	};
+	struct cst_sigma_prefilter pf;
+	struct cst_rs_scratch *sc;
+	struct cst_rs *rs;
+	char text[512], raw[128], what[160];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < N_ELEM(cases); i++) {
+		snprintf(text, sizeof(text), "title: t\nid: r\nlogsource: {product: aws, service: "
+		    "cloudtrail}\ndetection:\n  sel: {a|%s: '%s'}\n  condition: sel\n",
+		    cases[i].mods, cases[i].re);
+		snprintf(raw, sizeof(raw), "{\"eventName\":\"X\",\"a\":\"%s\"}", cases[i].value);
+		snprintf(what, sizeof(what), "%s: %s", cases[i].re, cases[i].lit ? cases[i].lit :
+		    "no literal");
+		rs = set(text);
+		assert_int_equal(cst_rs_scratch_new(rs, &sc), 0);
+		assert_int_equal(cst_sigma_prefilter(cst_rs_rule(rs, 0), &pf), 0);
+		if (cases[i].lit == NULL)
+			CHECK(what, pf.n == 0);
+		else
+			CHECK(what, pf.n == 1 && pf.c[0].n_lits == 1 &&
+			    strcmp(pf.c[0].lits[0], cases[i].lit) == 0);
+		CHECK(what, wants(rs, sc, raw, "X", NULL, strchr(raw, '\\') != NULL));
+		cst_sigma_prefilter_clear(&pf);
+		cst_rs_scratch_free(sc);
+		cst_rs_free(rs);
+	}
+}
+
 /* Matching through the index finds what a set without one (no resolve index) finds. */
 static void
 test_match_candidates(void **state)
@@ -169,6 +233,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_clauses),
 		cmocka_unit_test(test_wants),
+		cmocka_unit_test(test_re_literals),
 		cmocka_unit_test(test_match_candidates),
 	};
 
