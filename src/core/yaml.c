@@ -49,6 +49,19 @@ struct loader {
 	size_t err_len;
 };
 
+/*
+ * Whether s[0..n) is a digit string with a leading zero ("0123", "-007", "012.5"): YAML 1.1
+ * readers (PyYAML, hence pySigma) keep "012345678901", an AWS account id, a string, so it is
+ * one here too, octal-looking or not.
+ */
+static bool
+leading_zero(const char *s, size_t n)
+{
+	size_t i = (n > 0 && s[0] == '-') ? 1 : 0;
+
+	return n >= i + 2 && s[i] == '0' && s[i + 1] >= '0' && s[i + 1] <= '9';
+}
+
 static json_t *
 plain_scalar(const char *s, size_t n)
 {
@@ -64,6 +77,8 @@ plain_scalar(const char *s, size_t n)
 		return json_true();
 	if (cst_str_eq(v, "false") || cst_str_eq(v, "False") || cst_str_eq(v, "FALSE"))
 		return json_false();
+	if (leading_zero(s, n))
+		return json_stringn(s, n);
 	if (s[0] == '-' && n > 1 && cst_parse_u64(cst_str_make(s + 1, n - 1),
 	    (uint64_t)INT64_MAX, &u) == 0)
 		return json_integer(-(json_int_t)u);

@@ -1,7 +1,9 @@
 /*
  * Loads one YAML document into a jansson tree, so that configuration, Kubernetes manifests and
  * Sigma rules are all read through one bounded loader. Plain scalars follow the YAML 1.2 core
- * schema (null, true/false, decimal integers, finite decimal floats, else strings); quoted
+ * schema (null, true/false, decimal integers, finite decimal floats, else strings), except
+ * that digits with a leading zero ("012345678901", "-007", "01.5") stay strings as YAML 1.1
+ * readers keep them; quoted
  * scalars are always strings. Tags: "!", !!str, !!int, !!float, !!bool, !!null (the text must
  * be one), !!map and !!seq; any other tag is refused. Aliases, anchors, scalars containing a
  * NUL character and (in cst_yaml_load) multiple documents are refused.
