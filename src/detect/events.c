@@ -1048,7 +1048,103 @@ deliver_lines(struct file_ctx *fc, const char *p, const char *end)
 	return 0;
 }
 
-/* JSON text: NDJSON when the first line is a whole value and more follows, else a document. */
+/*
+ * The elements of the array text a[0..n) ("[...]", brackets and strings balanced), each
+ * decoded alone and delivered, so that one element jansson refuses (a duplicate key, an
+ * integer past 2^63) is rejected by itself. 0; deliver's error.
+ */
+static int
+deliver_elements(struct file_ctx *fc, const char *a, size_t n)
+{
+	size_t i, start = 1, depth = 0, index = 0, k;
+	bool in_str = false;
+	char err[160];
+	json_t *v;
+	int r;
+
+	for (i = 0; i < n; i++) {
+		char c = a[i];
+
+		if (in_str) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_str = false;
+			continue;
+		}
+		if (c == '"')
+			in_str = true;
+		else if (c == '[' || c == '{')
+			depth++;
+		else if (c == ']' || c == '}')
+			depth--;
+		if (!(depth == 1 && c == ',') && !(depth == 0 && c == ']'))
+			continue;
+		for (k = i; k > start && is_space(a[k - 1]); k--)
+			;
+		while (start < k && is_space(a[start]))
+			start++;
+		if (k > start || c == ',') {
+			if (cst_json_decode(a + start, k - start, fc->rd->lim.max_depth, &v, err,
+			    sizeof(err)) != 0) {
+				reject(fc, index++, "", err);
+			} else {
+				r = deliver(fc, v, index++);
+				json_decref(v);
+				if (r != 0)
+					return r;
+			}
+		}
+		start = i + 1;
+	}
+	return 0;
+}
+
+/* Whether a line of [p, end) other than the first is a JSON value of its own. */
+static bool
+later_line_decodes(const struct file_ctx *fc, const char *p, const char *end)
+{
+	const char *line;
+	size_t n;
+	json_t *v;
+	bool first = true;
+
+	while (next_line(&p, end, &line, &n)) {
+		if (!first && n <= fc->rd->lim.max_record &&
+		    cst_json_decode(line, n, fc->rd->lim.max_depth, &v, NULL, 0) == 0) {
+			json_decref(v);
+			return true;
+		}
+		first = false;
+	}
+	return false;
+}
+
+/*
+ * JSON text jansson refused as a whole: an array or {"Records": [...]} whose brackets and
+ * strings balance is read element by element; else text with a later line that is a JSON value
+ * is read as NDJSON whose bad lines are rejected. 0 when read so (deliver's error otherwise);
+ * 1 when neither applies.
+ */
+static int
+deliver_salvage(struct file_ctx *fc, const char *p, size_t len)
+{
+	struct cst_str m;
+	size_t depth = fc->rd->lim.max_depth;
+
+	if (p[0] == '[' && cst_json_check_depth(p, len, depth) == 0 && p[len - 1] == ']')
+		return deliver_elements(fc, p, len);
+	if (cst_json_member(p, len, depth, "Records", &m) == 0 && m.len >= 2 && m.p[0] == '[')
+		return deliver_elements(fc, m.p, m.len);
+	if (later_line_decodes(fc, p, p + len))
+		return deliver_lines(fc, p, p + len);
+	return 1;
+}
+
+/*
+ * JSON text: NDJSON when the first line is a whole value and more follows, else a document;
+ * a document jansson refuses is salvaged record by record or line by line (deliver_salvage).
+ */
 static int
 deliver_text(struct file_ctx *fc, const char *p, size_t len)
 {
@@ -1067,6 +1163,8 @@ deliver_text(struct file_ctx *fc, const char *p, size_t len)
 		}
 	}
 	if ((r = cst_json_decode(p, len, fc->rd->lim.max_depth, &doc, err, sizeof(err))) != 0) {
+		if (r == CST_EINVAL && (r = deliver_salvage(fc, p, len)) != 1)
+			return r;
 		fc->rd->count[CST_EVC_FILES_FAILED]++;
 		if (r == CST_ELIMIT)
 			warn(fc->sink, fc->name, "JSON nested deeper than %zu levels",

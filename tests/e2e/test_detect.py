@@ -249,3 +249,45 @@ def test_usage():
     assert detect("lint")[0] == 64
     code, _, err = detect("run", "--rules", RULES, "/nonexistent/logs")
     assert code == 2 and "/nonexistent/logs" in err
+
+
+def rec_text(i, extra=""):
+    """A minimal CloudTrail record as JSON text; extra is appended inside the object."""
+    return ('{"eventVersion":"1.08","eventID":"id%d","eventTime":"2024-01-01T00:0%d:00Z",'
+            '"eventSource":"x.amazonaws.com","eventName":"X","awsRegion":"us-east-1"%s}'
+            % (i, i, extra))
+
+
+def run_rule(tmp_path, selection, text, name="e.json"):
+    """Runs one rule (detection selection `sel` given as YAML flow text) over one file."""
+    (tmp_path / "r.yml").write_text("title: t\nid: 11111111-1111-1111-1111-111111111111\n"
+                                    "logsource: {product: aws, service: cloudtrail}\n"
+                                    "detection:\n  sel: %s\n  condition: sel\n" % selection)
+    (tmp_path / name).write_text(text)
+    code, out, err = detect("--no-builtin", "--rules", str(tmp_path / "r.yml"), "--format",
+                            "json", "-j1", str(tmp_path / name))
+    return code, json.loads(out), err
+
+
+def found(rep):
+    return sorted(f["event"]["id"] for f in rep["findings"])
+
+
+def test_one_bad_record_loses_only_itself(tmp_path):
+    # an integer past 2^63 or a duplicate key: jansson refuses the document; only that record
+    for bad in (',"x":18446744073709551615', ',"eventName":"X"'):
+        text = '{"Records":[%s,%s,%s]}' % (rec_text(1), rec_text(2, bad), rec_text(3))
+        code, rep, err = run_rule(tmp_path, "{eventName: X}", text)
+        assert code == 2 and found(rep) == ["id1", "id3"], err
+        assert rep["summary"]["rejected"] == 1 and rep["summary"]["files_failed"] == 0
+        assert "1 record(s) rejected" in err
+        code, rep, err = run_rule(tmp_path, "{eventName: X}",
+                                  "[%s,\n%s]" % (rec_text(1, bad), rec_text(2)))
+        assert found(rep) == ["id2"] and rep["summary"]["rejected"] == 1, err
+    # NDJSON whose first line is broken: the other lines are still read
+    text = '{"eventName":"Stop\n%s\n%s\n%s\n' % (rec_text(1), rec_text(2), rec_text(3))
+    code, rep, err = run_rule(tmp_path, "{eventName: X}", text)
+    assert found(rep) == ["id1", "id2", "id3"] and rep["summary"]["rejected"] == 1, err
+    # a broken document with no good line still fails as a file
+    code, rep, err = run_rule(tmp_path, "{eventName: X}", '{"Records":[%s,\n' % rec_text(1))
+    assert code == 2 and rep["summary"]["files_failed"] == 1 and "not valid JSON" in err

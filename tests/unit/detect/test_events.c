@@ -111,9 +111,19 @@ static const struct {
 	{ "not json", "eventName,eventSource\nA,B\n", 0, NULL, CST_EVC_FILES_SKIPPED, 1 },
 	{ "empty", "  \n", 0, NULL, CST_EVC_FILES_SKIPPED, 1 },
 	{ "broken json", "{\"Records\":[{\"eventID\":\"1\"}", 0, NULL, CST_EVC_FILES_FAILED, 1 },
+	/* a record JSON refuses is rejected alone; the document's other records are read */
 	{ "invalid utf8", "{\"Records\":[{\"eventID\":\"1\",\"eventName\":\"\xff\"}]}", 0, NULL,
-	    CST_EVC_FILES_FAILED, 1 },
+	    CST_EVC_REJECTED, 1 },
 	{ "nul escape", "{\"Records\":[{\"eventID\":\"1\",\"eventName\":\"a\\u0000b\"}]}", 0, NULL,
+	    CST_EVC_REJECTED, 1 },
+	{ "integer past 2^63", "{\"Records\":[{\"eventID\":\"1\",\"x\":18446744073709551615},"
+	    "{\"eventID\":\"2\",\"eventName\":\"B\"}]}", 1, "B", CST_EVC_REJECTED, 1 },
+	{ "duplicate key", "[{\"eventID\":\"1\",\"eventName\":\"A\"},{\"eventID\":\"2\","
+	    "\"eventID\":\"2\"}, {\"eventID\":\"3\",\"eventName\":\"C\"} ]", 2, "A",
+	    CST_EVC_REJECTED, 1 },
+	{ "ndjson bad first line", "{\"eventName\":\"Stop\n{\"eventID\":\"1\",\"eventName\":"
+	    "\"A\"}\n{\"eventID\":\"2\",\"eventName\":\"B\"}\n", 2, "A", CST_EVC_REJECTED, 1 },
+	{ "broken, no good line", "{\"Records\":[\n{\"eventID\":\n", 0, NULL,
 	    CST_EVC_FILES_FAILED, 1 },
 };
 
