@@ -10,6 +10,7 @@
 #include "detect/events.h"
 
 #include <arpa/inet.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -306,20 +307,52 @@ vtext_done(struct vtext *t)
 	t->heap = NULL;
 }
 
+/* Whether s is a number in the JSON grammar: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
+static bool
+json_number_text(const char *s)
+{
+	size_t i = s[0] == '-' ? 1 : 0, d;
+
+	if (s[i] == '0')
+		i++;
+	else if (s[i] >= '1' && s[i] <= '9')
+		while (s[i] >= '0' && s[i] <= '9')
+			i++;
+	else
+		return false;
+	if (s[i] == '.') {
+		for (d = ++i; s[i] >= '0' && s[i] <= '9'; i++)
+			;
+		if (i == d)
+			return false;
+	}
+	if (s[i] == 'e' || s[i] == 'E') {
+		i++;
+		if (s[i] == '+' || s[i] == '-')
+			i++;
+		for (d = i; s[i] >= '0' && s[i] <= '9'; i++)
+			;
+		if (i == d)
+			return false;
+	}
+	return s[i] == '\0';
+}
+
+/* A JSON number, or a string holding one in the JSON grammar with a finite value (not "0x10",
+ * " 7", "inf" or "nan"), as a double. */
 static bool
 number_of(json_t *v, double *out)
 {
 	const char *s;
-	char *end;
 
 	if (json_is_number(v)) {
 		*out = json_number_value(v);
 		return true;
 	}
-	if ((s = json_string_value(v)) == NULL || *s == '\0')
+	if ((s = json_string_value(v)) == NULL || !json_number_text(s))
 		return false;
-	*out = strtod(s, &end);
-	return *end == '\0';
+	*out = strtod(s, NULL);
+	return isfinite(*out);
 }
 
 static bool
@@ -441,9 +474,10 @@ walk(json_t *v, char *const *seg, size_t i, size_t n, bool *present, visit_fn fn
 	}
 	if (!json_is_object(v))
 		return false;
-	if ((child = json_object_get(v, seg[i])) != NULL)
-		return walk(child, seg, i + 1, n, present, fn, arg);
-	/* a key that itself contains dots: "a.b" written for {"a.b": ...} */
+	if ((child = json_object_get(v, seg[i])) != NULL &&
+	    walk(child, seg, i + 1, n, present, fn, arg))
+		return true;
+	/* a key that itself contains dots: "a.b" written for {"a.b": ...}, also beside "a" */
 	len = strlen(seg[i]);
 	memcpy(key, seg[i], len);
 	for (j = i + 1; j < n; j++) {
@@ -455,8 +489,9 @@ walk(json_t *v, char *const *seg, size_t i, size_t n, bool *present, visit_fn fn
 		memcpy(key + len, seg[j], sl);
 		len += sl;
 		key[len] = '\0';
-		if ((child = json_object_get(v, key)) != NULL)
-			return walk(child, seg, j + 1, n, present, fn, arg);
+		if ((child = json_object_get(v, key)) != NULL &&
+		    walk(child, seg, j + 1, n, present, fn, arg))
+			return true;
 	}
 	return false;
 }
