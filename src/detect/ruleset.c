@@ -845,7 +845,7 @@ cst_rs_resolve(struct cst_rs *rs, void (*fn)(void *arg, const char *file, const 
 	long disabled = 0;
 	void (*say)(void *, const char *, const char *) = fn ? fn : quiet;
 	bool changed;
-	size_t i, j;
+	size_t i, j, k;
 
 	cst_free(rs->order);
 	rs->n_order = 0;
@@ -873,6 +873,18 @@ cst_rs_resolve(struct cst_rs *rs, void (*fn)(void *arg, const char *file, const 
 				disabled++;
 			} else {
 				e->refs[j] = (size_t)f;
+				for (k = 0; k < j && e->refs[k] != (size_t)f; k++)
+					;
+				if (k == j)
+					continue;
+				/* each listed rule is one input: a rule listed twice could never
+				   fill both places, so the correlation is refused */
+				snprintf(msg, sizeof(msg), "correlation '%s': rule '%s' is listed "
+				    "twice (also as '%s'): list each rule once; the correlation is "
+				    "disabled", e->meta.title, e->ref_text[j], e->ref_text[k]);
+				say(arg, e->file, msg);
+				e->disabled = true;
+				disabled++;
 			}
 		}
 	}

@@ -354,6 +354,33 @@ test_resolve(void **state)
 	cst_rs_free(rs);
 }
 
+/* A rule listed twice in one correlation (by name, or by name and id) is refused. */
+static void
+test_resolve_listed_twice(void **state)
+{
+	static const char text[] = BASE
+	    "title: twice\ncorrelation:\n  type: temporal_ordered\n  rules: [a, b, a]\n"
+	    "  timespan: 1m\n---\n"
+	    "title: by id\ncorrelation:\n  type: temporal\n  rules: [a, "
+	    "00000000-0000-4000-8000-00000000000a]\n  timespan: 1m\n---\n"
+	    "title: once\ncorrelation:\n  type: temporal\n  rules: [a, b]\n  timespan: 1m\n";
+	struct msgs m;
+	struct cst_rs *rs;
+	char err[256];
+
+	(void)state;
+	memset(&m, 0, sizeof(m));
+	assert_int_equal(cst_rs_new(&rs), 0);
+	assert_int_equal(cst_rs_add(rs, text, strlen(text), "t.yml", err, sizeof(err)), 0);
+	assert_int_equal(cst_rs_resolve(rs, collect, &m), 2);
+	assert_string_equal(m.text[0], "correlation 'twice': rule 'a' is listed twice (also as "
+	    "'a'): list each rule once; the correlation is disabled");
+	assert_string_equal(m.text[1], "correlation 'by id': rule "
+	    "'00000000-0000-4000-8000-00000000000a' is listed twice (also as 'a'): list each "
+	    "rule once; the correlation is disabled");
+	cst_rs_free(rs);
+}
+
 int
 main(void)
 {
@@ -361,6 +388,7 @@ main(void)
 		cmocka_unit_test(test_cases),
 		cmocka_unit_test(test_loads),
 		cmocka_unit_test(test_resolve),
+		cmocka_unit_test(test_resolve_listed_twice),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
