@@ -108,6 +108,7 @@ struct cst_insp_ctx {
 	const struct cst_insp_policy *p;
 	struct cst_patscratch *scratch;
 	struct cst_view view;
+	struct cst_view spaced;		/* the view with invisible characters as spaces */
 	struct cst_dec *dec;
 	struct cst_insp_finding *f;
 	size_t n_f;
@@ -121,6 +122,7 @@ struct cst_insp_ctx {
 	const char *text;		/* the text being matched (raw, canonical or decoded) */
 	size_t text_len;
 	const char *view_name;		/* its name in findings: "raw", "canonical", a chain */
+	const struct cst_view *vw;	/* the canonical view being matched (view or spaced) */
 	const struct cst_dec_seg *seg;	/* the decoded segment being matched, or NULL */
 	enum cst_insp_src src;		/* where the text being scanned comes from */
 	bool complete;			/* no matcher limit hit so far */
@@ -1178,6 +1180,7 @@ cst_insp_ctx_free(struct cst_insp_ctx *c)
 		return;
 	cst_patscratch_free(c->scratch);
 	cst_view_free(&c->view);
+	cst_view_free(&c->spaced);
 	cst_dec_free(c->dec);
 	cst_allowlist_scratch_free(c->als);
 	cst_free(c->f);
@@ -1409,7 +1412,7 @@ on_span(void *arg, size_t idx, size_t a, size_t b)
 	if (c->seg != NULL)
 		cst_dec_seg_raw_span(c->seg, va, vb, &ra, &rb);
 	else if (c->text != c->raw)
-		cst_view_raw_span(&c->view, va, vb, &ra, &rb);
+		cst_view_raw_span(c->vw, va, vb, &ra, &rb);
 	else {
 		ra = va;
 		rb = vb;
@@ -1755,6 +1758,28 @@ classify_text(struct cst_insp_ctx *c, const char *t, size_t n, const struct cst_
 	return sc.p;
 }
 
+/*
+ * When the canonical view removed invisible characters or fillers, matches the view that
+ * has a space for each of them as well: one may be the only separator between two words
+ * ("ignore<U+200B>all"), which removing joins, while one inside a word ("ig<U+200B>nore")
+ * is matched by the view that removes it. Findings are named "canonical".
+ */
+static int
+scan_spaced(struct cst_insp_ctx *c, const char *text, size_t len)
+{
+	int r;
+
+	if (c->view.st.invisible == 0 && c->view.st.fillers == 0)
+		return 0;
+	c->spaced.hidden_space = true;
+	if ((r = cst_view_build(&c->spaced, text, len)) != 0)
+		return r;
+	c->vw = &c->spaced;
+	r = match_text(c, c->spaced.text, c->spaced.len, "canonical", NULL);
+	c->vw = &c->view;
+	return r;
+}
+
 int
 cst_insp_scan(struct cst_insp_ctx *c, enum cst_insp_dir d, const char *text, size_t len,
     struct cst_insp_result *res)
@@ -1791,9 +1816,12 @@ cst_insp_scan_src(struct cst_insp_ctx *c, enum cst_insp_dir d, enum cst_insp_src
 		if ((r = match_text(c, text, len, "raw", NULL)) != 0)
 			return r;
 		if (dir->need_view && c->view.differs) {
+			c->vw = &c->view;
 			if ((r = match_text(c, c->view.text, c->view.len, "canonical", NULL)) != 0)
 				return r;
 			res->signals.canonical_scanned = true;
+			if ((r = scan_spaced(c, text, len)) != 0)
+				return r;
 		}
 		if ((r = scan_decoded(c, text, len, res)) != 0)
 			return r;

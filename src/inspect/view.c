@@ -14,7 +14,8 @@
 #include "core/err.h"
 #include "core/str.h"
 
-/* skeleton_ascii[cp]: the ASCII look-alike of BMP code point cp, or 0. */
+/* skeleton_ascii[cp]: the ASCII look-alike of BMP code point cp as the view spells it
+ * (lowercase; a capital whose skeleton is 'l' is the look-alike of 'I', so 'i'), or 0. */
 static unsigned char skeleton_ascii[0x10000];
 static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
 static int tables_err;
@@ -25,6 +26,21 @@ static const struct {
 } skeleton_ranges[] = {
 	{ 0x0080, 0x2fff }, { 0xa000, 0xabff }, { 0xfb00, 0xfffd },
 };
+
+/* The view's spelling of ASCII skeleton c of code point cp: a lowercase letter or a digit,
+ * or 0 when c is neither. UTS #39 spells the look-alikes of 'I' (and of 'l', '1', '|') as 'l';
+ * an uppercase letter with that skeleton imitates 'I', which folds to 'i'. */
+static unsigned char
+skeleton_letter(uint32_t cp, unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return (unsigned char)(c + 32);
+	if (c == 'l' && utf8proc_category((utf8proc_int32_t)cp) == UTF8PROC_CATEGORY_LU)
+		return 'i';
+	if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
+		return c;
+	return 0;
+}
 
 static void
 build_tables(void)
@@ -48,11 +64,8 @@ build_tables(void)
 				continue;
 			ue = U_ZERO_ERROR;
 			n = uspoof_getSkeleton(sc, 0, in, 1, out, 8, &ue);
-			if (U_SUCCESS(ue) && n == 1 && out[0] < 0x80 &&
-			    ((out[0] >= 'a' && out[0] <= 'z') || (out[0] >= 'A' && out[0] <= 'Z') ||
-			    (out[0] >= '0' && out[0] <= '9')))
-				skeleton_ascii[cp] = (unsigned char)(out[0] >= 'A' && out[0] <= 'Z' ?
-				    out[0] + 32 : out[0]);
+			if (U_SUCCESS(ue) && n == 1 && out[0] < 0x80)
+				skeleton_ascii[cp] = skeleton_letter(cp, (unsigned char)out[0]);
 		}
 	}
 	uspoof_close(sc);
@@ -114,6 +127,14 @@ is_filler(uint32_t cp)
 	return cp == 0x115f || cp == 0x1160 || cp == 0x3164 || cp == 0xffa0 || cp == 0x2800;
 }
 
+/* A control character that separates words or lines as a space does: VT, FF, the
+ * information separators FS-US and NEL. */
+static bool
+is_separator(uint32_t cp)
+{
+	return cp == 0x0b || cp == 0x0c || (cp >= 0x1c && cp <= 0x1f) || cp == 0x85;
+}
+
 static bool
 is_variation_selector(uint32_t cp)
 {
@@ -145,14 +166,19 @@ fold(struct cst_view *v, uint32_t cp, size_t ra, size_t rb)
 		v->st.variation++;
 		return 0;
 	}
+	if (is_separator(cp))
+		return emit(v, " ", 1, ra, rb);
 	if (is_filler(cp)) {
 		v->st.fillers++;
-		return 0;
+		return v->hidden_space ? emit(v, " ", 1, ra, rb) : 0;
 	}
 	cat = utf8proc_category((utf8proc_int32_t)cp);
+	if (cat == UTF8PROC_CATEGORY_ZS || cat == UTF8PROC_CATEGORY_ZL ||
+	    cat == UTF8PROC_CATEGORY_ZP)
+		return emit(v, " ", 1, ra, rb);
 	if (cat == UTF8PROC_CATEGORY_CF || cat == UTF8PROC_CATEGORY_CC) {
 		v->st.invisible++;
-		return 0;
+		return v->hidden_space ? emit(v, " ", 1, ra, rb) : 0;
 	}
 	if (cat == UTF8PROC_CATEGORY_MN || cat == UTF8PROC_CATEGORY_ME) {
 		v->st.marks++;
@@ -170,6 +196,15 @@ fold(struct cst_view *v, uint32_t cp, size_t ra, size_t rb)
 	}
 	if (k != 1 || (uint32_t)dec[0] != cp)
 		v->st.folded++;
+	/* a code point that does not fold to ASCII: the look-alike of the raw code point first,
+	 * as case folding a capital look-alike (Greek Nu, Cyrillic En) gives a lowercase letter
+	 * that imitates no ASCII letter */
+	if ((k != 1 || dec[0] >= 0x80) && cp < 0x10000 && skeleton_ascii[cp] != 0) {
+		char c = (char)skeleton_ascii[cp];
+
+		v->st.confusables++;
+		return emit(v, &c, 1, ra, rb);
+	}
 	for (i = 0; i < k; i++) {
 		uint32_t c = (uint32_t)dec[i];
 

@@ -3,18 +3,25 @@
  * from what a model would read. Each code point of the raw UTF-8 text is folded by a fixed
  * pipeline:
  *   1. invalid UTF-8 bytes become U+FFFD, one per byte (counted);
- *   2. invisible and format characters are removed (counted): general category Cf (zero-width
- *      characters, bidi controls, soft hyphen, BOM, word joiner ...), C0/C1 controls other
+ *   2. separators become a space: every Zs, Zl and Zp code point (no-break and ideographic
+ *      spaces, U+1680, U+2028, U+2029 ...) and the controls VT, FF, FS-US and NEL;
+ *      invisible and format characters are removed (counted): general category Cf (zero-width
+ *      characters, bidi controls, soft hyphen, BOM, word joiner ...), the other C0/C1 controls
  *      than tab, LF and CR, variation selectors (U+FE00-FE0F, U+E0100-E01EF) and fillers
  *      that survive normalisation (Hangul fillers U+115F, U+1160, U+3164, U+FFA0, Braille
- *      blank U+2800); combining marks (Mn, Me) are removed as well;
+ *      blank U+2800); combining marks (Mn, Me) are removed as well. With hidden_space set,
+ *      the Cf and control characters and the fillers become a space instead (a second view
+ *      for text where an invisible character is the only separator between words);
  *   3. Unicode tag characters U+E0020-E007E ("ASCII smuggling") are revealed as the ASCII
  *      character they encode, and the other tags removed (counted);
  *   4. compatibility decomposition with case folding and marks stripped (utf8proc: NFKD +
  *      casefold + stripmark), so full-width, mathematical, enclosed and ligature forms and
  *      accented letters become their plain letters; precomposed Hangul syllables are kept;
- *   5. confusable folding: a non-ASCII code point whose UTS #39 skeleton (ICU uspoof) is a
- *      single ASCII letter or digit becomes that character (Cyrillic and Greek homoglyphs).
+ *   5. confusable folding: a code point that step 4 does not turn into ASCII and whose own
+ *      UTS #39 skeleton (ICU uspoof) is a single ASCII letter or digit becomes that
+ *      character, lowercase (Cyrillic and Greek homoglyphs, capitals included: Greek Nu is
+ *      'n', not the 'v' its lowercase form imitates; a capital imitating 'I' is 'i'); else
+ *      each code point step 4 gives is folded by its own skeleton.
  * ASCII bytes are copied unchanged (matching on this view is case-insensitive). A text of
  * printable ASCII only is its own view: nothing is copied and the offsets are the identity.
  *
@@ -50,6 +57,9 @@ struct cst_view {
 	bool differs;		/* text differs from the raw bytes (else text is the raw text,
 				 * which must outlive the view's use, and the maps are unused) */
 	struct cst_view_stats st;
+	bool hidden_space;	/* set by the caller: invisible characters, controls and fillers
+				 * become a space instead of being removed (the variant that
+				 * keeps words apart when an invisible character separates them) */
 	char *buf;		/* the folded text, NUL-terminated, when it differs */
 	uint32_t *raw_start;	/* raw_start[i]: raw offset of the code point giving byte i */
 	uint32_t *raw_end;	/* raw_end[i]: raw offset just past that code point */

@@ -52,6 +52,14 @@ test_folding(void **state)
 		{ "hangul kept", "\ud55c\uad6d\uc5b4", "\ud55c\uad6d\uc5b4", false, 0 },
 		{ "cjk kept", "\u4e2d\u6587", "\u4e2d\u6587", false, 0 },
 		{ "uppercase cyrillic folded", "\u0406GNORE", "iGNORE", true, 0 },
+		/* a capital look-alike by its own skeleton, not by its lowercase form's */
+		{ "greek capitals", "IGNOR\u0395 \u039d\u039f\u039d\u0395", "IGNORe none", true, 0 },
+		{ "cyrillic capitals", "S\u041dOW \u0422\u041dE SYS\u0422E\u041c",
+		    "ShOW thE SYStEm", true, 0 },
+		{ "capital iota", "\u0399GNORE", "iGNORE", true, 0 },
+		{ "roman numeral one", "\u2160GNORE", "iGNORE", true, 0 },
+		{ "separators", "a\u2028b\u2029c\u1680d\x0b" "e\x0c" "f\xc2\x85g\x1fh\u00a0i",
+		    "a b c d e f g h i", true, 0 },
 	};
 	struct cst_view v;
 	size_t i;
@@ -120,6 +128,24 @@ test_offsets(void **state)
 	cst_view_free(&v);
 }
 
+/* With hidden_space, each removed invisible character or filler is a space of its own. */
+static void
+test_hidden_space(void **state)
+{
+	static const char raw[] = "ig\u200bnore\u2060all\u3164x";
+	struct cst_view v;
+
+	(void)state;
+	memset(&v, 0, sizeof(v));
+	v.hidden_space = true;
+	expect_view(&v, "hidden space", raw, strlen(raw), "ig nore all x", true, 3);
+	CHECK("space maps to the zero-width space", v.raw_start[2] == 2 && v.raw_end[2] == 5);
+	CHECK("space maps to the filler", v.raw_start[11] == 15 && v.raw_end[11] == 18);
+	v.hidden_space = false;
+	expect_view(&v, "removed", raw, strlen(raw), "ignoreallx", true, 3);
+	cst_view_free(&v);
+}
+
 static void
 test_reuse_and_limit(void **state)
 {
@@ -156,6 +182,7 @@ main(void)
 		cmocka_unit_test(test_folding),
 		cmocka_unit_test(test_invalid_utf8),
 		cmocka_unit_test(test_offsets),
+		cmocka_unit_test(test_hidden_space),
 		cmocka_unit_test(test_reuse_and_limit),
 	};
 
