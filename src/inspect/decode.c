@@ -690,7 +690,8 @@ static const char *const leet_words[] = { "ignore", "disregard", "previous", "in
 static const char *const gate_fixed[G_N] = {
 	[G_PERCENT] = "%[0-9a-f]{2}",
 	[G_HTML] = "&(?:#[0-9]{1,7}|#x[0-9a-f]{1,6}|[a-z][a-z0-9]{1,7};)",
-	[G_ESCAPE] = "\\\\(?:u[0-9a-f]{4}|u\\{[0-9a-f]{1,6}\\}|x[0-9a-f]{2})",
+	/* every escape the decoder reads: a key whose quotes or '=' alone are escaped too */
+	[G_ESCAPE] = "\\\\(?:u[0-9a-f]{4}|u\\{[0-9a-f]{1,6}\\}|x[0-9a-f]{2}|[ntr\"'/\\\\])",
 	[G_ROT13_WORD] = "\\brot[ -]?13\\b",
 	/* ROT13 of ignore, disregard, previous, instruction, system, prompt, jailbreak,
 	 * override, bypass, forget, rules */

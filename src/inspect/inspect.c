@@ -1346,8 +1346,10 @@ on_span(void *arg, size_t idx, size_t a, size_t b)
 	}
 	if (vb <= va)
 		return true;
-	if (c->seg != NULL && !cst_dec_seg_changed(c->seg, va, vb))
-		return true;	/* copied text: matched where it was copied from */
+	/* copied text: matched where it was copied from. The whole match is judged, not the
+	 * value: a key whose '=' or quotes alone were encoded matches only here */
+	if (c->seg != NULL && !cst_dec_seg_changed(c->seg, a, b))
+		return true;
 	if (pr->r.keywords != NULL) {
 		/* a pattern's spans come together: its keywords are looked for once per text */
 		if (c->kw_rule != idx) {

@@ -125,6 +125,16 @@ test_decoded(void **state)
 	expect(c, CST_INSP_OUTPUT,
 	    "TlRrMlpETTVOamsxTVRRM05UWXpORFU1TlRjek1UYzNOakkwTnpVMU56VTFPVE15TXprM05BPT0=", "",
 	    false, NULL);
+	/* a key whose '=' or quotes alone are encoded: the whole match was decoded, not copied */
+	expect(c, CST_INSP_OUTPUT, "https://x.test/?q=api_key%3DZx9Qw2Lm7Rt4Yp8Kd3Vb6Nc1",
+	    "secret.generic_assignment@28-52/percent:redact", false,
+	    "https://x.test/?q=api_key%3D[REDACTED:GENERIC_SECRET]");
+	expect(c, CST_INSP_OUTPUT, "{\"api_key\":\\u0020\"Zx9Qw2Lm7Rt4Yp8Kd3Vb6Nc1\"}",
+	    "secret.generic_assignment@18-42/escape:redact", false,
+	    "{\"api_key\":\\u0020\"[REDACTED:GENERIC_SECRET]\"}");
+	expect(c, CST_INSP_OUTPUT, "{\\\"api_key\\\": \\\"Zx9Qw2Lm7Rt4Yp8Kd3Vb6Nc1\\\"}",
+	    "secret.generic_assignment@16-40/escape:redact", false,
+	    "{\\\"api_key\\\": \\\"[REDACTED:GENERIC_SECRET]\\\"}");
 	/* a zero-width character inside the blob: decoded from the canonical view */
 	expect(c, CST_INSP_OUTPUT, "Ym9iQGV4\xe2\x80\x8bYW1wbGUuY29t",
 	    "pii.email@0-23/canonical>base64:redact", false, "[REDACTED:EMAIL_ADDRESS]");
