@@ -822,6 +822,8 @@ struct src {
 struct gate_hits {
 	uint32_t n[G_N];
 	size_t a[G_N], b[G_N];		/* first start, last end */
+	uint32_t spans[G_N];		/* spans reported, changed or not (the matcher's cap) */
+	size_t last[G_N];		/* the end of the last span reported */
 	bool leet_one;			/* a leetspeak match has a '1' */
 	const struct src *p;
 };
@@ -892,6 +894,8 @@ on_gate(void *arg, size_t idx, size_t a, size_t b)
 {
 	struct gate_hits *g = arg;
 
+	g->spans[idx]++;
+	g->last[idx] = b;
 	if (b <= a || !any_changed(g->p, a, b))
 		return true;
 	if (g->n[idx]++ == 0)
@@ -902,6 +906,31 @@ on_gate(void *arg, size_t idx, size_t a, size_t b)
 	return true;
 }
 
+/*
+ * A gate scan cut short: a gate stopped at the matcher's span cap opens its view from where
+ * it stopped to the end of the text (its later matches are unknown; a flood of harmless
+ * entities must not hide an encoded phrase after them). A gate stopped by a PCRE2 limit
+ * leaves the text not fully inspected. Returns 0.
+ */
+static int
+cut_gates(struct cst_dec *d, const struct src *p, struct gate_hits *g)
+{
+	bool capped = false;
+	size_t i;
+
+	for (i = 0; i < G_N; i++) {
+		if (g->spans[i] < CST_PAT_MAX_SPANS)
+			continue;
+		capped = true;
+		if (g->n[i]++ == 0)
+			g->a[i] = g->last[i];
+		g->b[i] = p->len;
+	}
+	if (!capped)
+		d->st->limited = true;
+	return 0;
+}
+
 static int
 scan_gates(struct cst_dec *d, const struct src *p, struct gate_hits *g)
 {
@@ -910,7 +939,9 @@ scan_gates(struct cst_dec *d, const struct src *p, struct gate_hits *g)
 	memset(g, 0, sizeof(*g));
 	g->p = p;
 	r = cst_patset_scan(gates, d->scratch, p->text, p->len, on_gate, g, NULL);
-	return r == CST_ELIMIT ? 0 : r;	/* a gate cut short still opened what it found */
+	if (r == CST_ELIMIT)
+		return cut_gates(d, p, g);
+	return r;
 }
 
 /* The interned decode chain of a child of p made by kind k (plain: p's bytes are raw). */
