@@ -4,6 +4,7 @@ ssl, curl)."""
 import http.client
 import json
 import os
+import random
 import signal
 import socket
 import ssl
@@ -18,10 +19,31 @@ CASTELLAN = os.environ.get("CASTELLAN_BIN", "build/castellan")
 STUB_BIN = os.environ.get("STUB_BIN", "build/stub_upstream")
 
 
+_HANDED_OUT = set()
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port free now, for a server started later. Chosen below the kernel's
+    ephemeral range: a port from that range (what binding port 0 gives) can be taken as the
+    local end of any outgoing connection before the server binds it. Never the same port twice
+    in one run."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            hi = min(32000, int(f.read().split()[0]) - 1)
+    except (OSError, ValueError, IndexError):
+        hi = 32000
+    for _ in range(10000):
+        port = random.randint(10000, hi)
+        if port in _HANDED_OUT:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _HANDED_OUT.add(port)
+        return port
+    raise AssertionError("no free port below the ephemeral range")
 
 
 def run(*args, check=True, **kw):
