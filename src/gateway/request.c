@@ -215,6 +215,26 @@ max_alias(struct cst_model_request *r)
 	}
 }
 
+/*
+ * key's value when present and not null: a non-negative integer into *out; absent or null,
+ * *out is -1. 0, or CST_EINVAL with a message naming key.
+ */
+static int
+nonneg_int(json_t *obj, const char *key, int64_t *out, char *err, size_t len)
+{
+	json_t *v = json_object_get(obj, key);
+
+	*out = -1;
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_integer(v) || json_integer_value(v) < 0) {
+		snprintf(err, len, "'%s' must be a non-negative integer", key);
+		return CST_EINVAL;
+	}
+	*out = json_integer_value(v);
+	return 0;
+}
+
 int
 cst_request_decode(enum cst_route route, const char *body, size_t len,
     const struct cst_request_limits *lim, struct cst_model_request *out, char *err,
@@ -222,7 +242,7 @@ cst_request_decode(enum cst_route route, const char *body, size_t len,
 {
 	struct cst_model_request r;
 	json_t *model, *v;
-	int64_t n = 1;
+	int64_t n = 1, k;
 	int rc;
 
 	memset(&r, 0, sizeof(r));
@@ -286,14 +306,10 @@ cst_request_decode(enum cst_route route, const char *body, size_t len,
 		if ((rc = prompt_text(v, &r.prompt_bytes, err, err_len, "prompt")) != 0)
 			goto fail;
 		rc = CST_EINVAL;
-		if ((v = json_object_get(r.root, "logprobs")) != NULL && !json_is_null(v)) {
-			if (!json_is_integer(v) || json_integer_value(v) < 0) {
-				bad(err, err_len, rc, "'logprobs' must be a non-negative integer");
-				goto fail;
-			}
-			/* Even 0 returns the sampled token's log probability here. */
+		if (nonneg_int(r.root, "logprobs", &k, err, err_len) != 0)
+			goto fail;
+		if (k >= 0)	/* even 0 returns the sampled token's log probability here */
 			r.extraction |= CST_XP_LOGPROBS;
-		}
 		break;
 	case CST_ROUTE_EMBEDDINGS:
 		if ((v = json_object_get(r.root, "input")) == NULL) {
@@ -317,14 +333,10 @@ cst_request_decode(enum cst_route route, const char *body, size_t len,
 		    err_len) != 0)
 			goto fail;
 		max_alias(&r);
-		if ((v = json_object_get(r.root, "top_logprobs")) != NULL && !json_is_null(v)) {
-			if (!json_is_integer(v) || json_integer_value(v) < 0) {
-				bad(err, err_len, rc, "'top_logprobs' must be a non-negative integer");
-				goto fail;
-			}
-			if (json_integer_value(v) > 0)
-				r.extraction |= CST_XP_TOP_LOGPROBS;
-		}
+		if (nonneg_int(r.root, "top_logprobs", &k, err, err_len) != 0)
+			goto fail;
+		if (k > 0)
+			r.extraction |= CST_XP_TOP_LOGPROBS;
 		if ((v = json_object_get(r.root, "logit_bias")) != NULL && !json_is_null(v)) {
 			if (!json_is_object(v)) {
 				bad(err, err_len, rc, "'logit_bias' must be an object");
@@ -344,22 +356,15 @@ cst_request_decode(enum cst_route route, const char *body, size_t len,
 		if (n > 1)
 			r.extraction |= CST_XP_BEST_OF;
 		/* vLLM's prompt_logprobs: even 0 returns the prompt tokens' log probabilities. */
-		if ((v = json_object_get(r.root, "prompt_logprobs")) != NULL && !json_is_null(v)) {
-			if (!json_is_integer(v) || json_integer_value(v) < 0) {
-				bad(err, err_len, rc, "'prompt_logprobs' must be a non-negative integer");
-				goto fail;
-			}
+		if (nonneg_int(r.root, "prompt_logprobs", &k, err, err_len) != 0)
+			goto fail;
+		if (k >= 0)
 			r.extraction |= CST_XP_PROMPT_LOGPROBS;
-		}
 		/* llama.cpp's n_probs: the probabilities of the n likeliest tokens. */
-		if ((v = json_object_get(r.root, "n_probs")) != NULL && !json_is_null(v)) {
-			if (!json_is_integer(v) || json_integer_value(v) < 0) {
-				bad(err, err_len, rc, "'n_probs' must be a non-negative integer");
-				goto fail;
-			}
-			if (json_integer_value(v) > 0)
-				r.extraction |= CST_XP_N_PROBS;
-		}
+		if (nonneg_int(r.root, "n_probs", &k, err, err_len) != 0)
+			goto fail;
+		if (k > 0)
+			r.extraction |= CST_XP_N_PROBS;
 	}
 	*out = r;
 	return 0;

@@ -332,6 +332,15 @@ inspect_messages(struct walk *w, json_t *msgs)
 	}
 }
 
+/* Whether root has member name with a value other than null. */
+static bool
+present(json_t *root, const char *name)
+{
+	json_t *v = json_object_get(root, name);
+
+	return v != NULL && !json_is_null(v);
+}
+
 /*
  * Inspects every text of the request root the model reads (the walk's mode says what for).
  * Chat: the messages; tool and function definitions (the application's, read like a system
@@ -350,15 +359,13 @@ walk_request(struct walk *w, json_t *root)
 		inspect_member(w, root, "functions", CST_INSP_SRC_DIRECT);
 		inspect_member(w, root, "documents", CST_INSP_SRC_INDIRECT);
 		inspect_member(w, root, "chat_template_kwargs", CST_INSP_SRC_DIRECT);
-		if (!json_is_null(json_object_get(root, "chat_template")) &&
-		    json_object_get(root, "chat_template") != NULL)
+		if (present(root, "chat_template"))
 			not_inspectable(w, "chat_template", "a chat template of the caller's");
 		break;
 	case CST_ROUTE_COMPLETIONS:
 		inspect_strings(w, json_object_get(root, "prompt"), "prompt");
 		inspect_string(w, json_object_get(root, "suffix"), "suffix", CST_INSP_SRC_DIRECT);
-		if (!json_is_null(json_object_get(root, "prompt_embeds")) &&
-		    json_object_get(root, "prompt_embeds") != NULL)
+		if (present(root, "prompt_embeds"))
 			not_inspectable(w, "prompt_embeds", "prompt embeddings");
 		break;
 	case CST_ROUTE_EMBEDDINGS:
