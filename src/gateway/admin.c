@@ -275,5 +275,5 @@ admin_abort(struct cst_conn *c, void *arg)
 }
 
 const struct cst_server_ops cst_admin_ops = {
-	admin_limits, admin_request, admin_abort, NULL, 64,
+	admin_limits, admin_request, admin_abort, NULL, 64, NULL,
 };

@@ -104,7 +104,7 @@ cmp_hash(const void *a, const void *b, void *arg)
 }
 
 int
-cst_authdb_load(struct cst_store *st, struct cst_authdb **out)
+cst_authdb_load(struct cst_store *st, struct cst_authdb **out, int64_t *version)
 {
 	struct cst_authdb *db = cst_calloc(1, sizeof(*db));
 	struct loader ld = { db, 0 };
@@ -114,9 +114,19 @@ cst_authdb_load(struct cst_store *st, struct cst_authdb **out)
 	if (db == NULL)
 		return CST_ENOMEM;
 	db->refs = 1;
-	if ((r = cst_store_credentials_each(st, add_cred, &ld)) != 0 ||
-	    (r = cst_store_blocks_each(st, add_block, db)) != 0 ||
-	    (r = cst_store_lockdown_get(st, &db->lockdown)) != 0)
+	if ((r = cst_store_data_version(st, version)) != 0 ||
+	    (r = cst_store_read_begin(st)) != 0) {
+		cst_authdb_unref(db);
+		return r;
+	}
+	r = cst_store_credentials_each(st, add_cred, &ld);
+	if (r == 0)
+		r = cst_store_blocks_each(st, add_block, db);
+	if (r == 0)
+		r = cst_store_lockdown_get(st, &db->lockdown);
+	if (cst_store_read_end(st) != 0 && r == 0)
+		r = CST_EDB;
+	if (r != 0)
 		goto fail;
 	if ((db->by_hash = cst_calloc(db->n_creds ? db->n_creds : 1, sizeof(size_t))) == NULL) {
 		r = CST_ENOMEM;

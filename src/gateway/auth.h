@@ -42,10 +42,14 @@ struct cst_authdb {
 bool cst_principal_name_valid(const char *name);
 
 /*
- * Loads a snapshot from the store. 0, CST_ENOMEM, CST_EDB (also for a damaged row, such as a
- * blocked principal without a name: the caller keeps its previous snapshot).
+ * Loads a snapshot from the store, read in one read transaction: credentials, blocks and
+ * lockdown as one commit left them. *version is the store's data version (cst_store_data_
+ * version) taken before the reads, so a change committed while loading makes the next
+ * comparison differ and is never taken as already loaded. 0, CST_ENOMEM, CST_EDB (also for a
+ * damaged row, such as a blocked principal without a name: the caller keeps its previous
+ * snapshot).
  */
-int cst_authdb_load(struct cst_store *st, struct cst_authdb **out);
+int cst_authdb_load(struct cst_store *st, struct cst_authdb **out, int64_t *version);
 struct cst_authdb *cst_authdb_ref(struct cst_authdb *db);
 void cst_authdb_unref(struct cst_authdb *db);
 bool cst_authdb_blocked(const struct cst_authdb *db, const char *principal);

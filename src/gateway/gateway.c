@@ -81,8 +81,19 @@ on_reject(void *arg, enum cst_server_reject why)
 	cst_metrics_reject(w->gw->metrics, names[why]);
 }
 
+static bool
+admit_head(struct cst_conn *c, void *arg)
+{
+	return cst_authn_head_ok(arg, c);
+}
+
 static struct cst_server_ops worker_ops = {
-	limits_cb, on_request, on_abort, on_reject, 10000,
+	.limits = limits_cb,
+	.on_request = on_request,
+	.on_abort = on_abort,
+	.on_reject = on_reject,
+	.max_connections = 10000,
+	.admit_head = admit_head,
 };
 
 static void *
@@ -123,9 +134,10 @@ int
 cst_gateway_reload_state(struct cst_gateway *gw)
 {
 	struct cst_authdb *db, *old;
+	int64_t version;
 	int i, r;
 
-	if ((r = cst_authdb_load(gw->store, &db)) != 0)
+	if ((r = cst_authdb_load(gw->store, &db, &version)) != 0)
 		return r;
 	pthread_mutex_lock(&gw->mu);
 	old = gw->db;
@@ -133,7 +145,7 @@ cst_gateway_reload_state(struct cst_gateway *gw)
 	__atomic_add_fetch(&gw->snapshot_gen, 1, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&gw->mu);
 	cst_authdb_unref(old);
-	cst_store_data_version(gw->store, &gw->store_version);
+	gw->store_version = version;
 	for (i = 0; i < gw->n_workers; i++)
 		event_base_once(gw->workers[i].base, -1, EV_TIMEOUT, cut_disallowed,
 		    &gw->workers[i], NULL);
@@ -566,8 +578,7 @@ cst_gateway_serve(const char *config_path)
 		    cst_strerror(r));
 		goto out;
 	}
-	if ((r = cst_authdb_load(gw.store, &gw.db)) != 0 ||
-	    (r = cst_store_data_version(gw.store, &gw.store_version)) != 0) {
+	if ((r = cst_authdb_load(gw.store, &gw.db, &gw.store_version)) != 0) {
 		fprintf(stderr, "castellan: cannot read the state database\n");
 		goto out;
 	}

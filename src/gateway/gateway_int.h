@@ -191,9 +191,21 @@ void cst_pipeline_cut(struct cst_txn *t, const char *why);
 enum cst_verdict cst_stage_parse(struct cst_txn *t);
 enum cst_verdict cst_stage_lockdown(struct cst_txn *t);
 enum cst_verdict cst_stage_authn(struct cst_txn *t);
+/*
+ * Whether the request on conn, whose head has arrived, passes AUTHN on the worker's current
+ * snapshot (the server's admit_head: a request that would not is answered without reading
+ * its body).
+ */
+bool cst_authn_head_ok(struct cst_worker *w, struct cst_conn *conn);
 enum cst_verdict cst_stage_decode(struct cst_txn *t);
 enum cst_verdict cst_stage_authz(struct cst_txn *t);
 enum cst_verdict cst_stage_admit(struct cst_txn *t);
+/*
+ * Counts a request that uses no tokens (the model list, a token issued) against the request
+ * limits of ADMIT: requests per minute and in flight, per principal and globally. CST_CONTINUE,
+ * or the 429 ADMIT gives.
+ */
+enum cst_verdict cst_admit_request_only(struct cst_txn *t);
 enum cst_verdict cst_stage_inspect_in(struct cst_txn *t);
 enum cst_verdict cst_stage_route(struct cst_txn *t);
 enum cst_verdict cst_stage_upstream(struct cst_txn *t);

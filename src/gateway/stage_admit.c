@@ -51,3 +51,27 @@ cst_stage_admit(struct cst_txn *t)
 	t->prompt_tokens = cst_request_prompt_estimate(&t->req);
 	return CST_CONTINUE;
 }
+
+enum cst_verdict
+cst_admit_request_only(struct cst_txn *t)
+{
+	struct cst_gateway *gw = t->w->gw;
+	struct cst_rate_limits rl, gl = t->cfg->global;
+	enum cst_limit_verdict v;
+	uint64_t retry;
+
+	cst_txn_rate_limits(t, &rl);
+	rl.tpm = gl.tpm = 0;	/* no tokens: a token budget in debt does not hold these up */
+	v = cst_limiter_admit(gw->limiter, t->cred->principal, &rl, &gl, 0, cst_clock_mono_us(),
+	    &retry);
+	if (v != CST_LIMIT_OK) {
+		cst_metrics_reject(gw->metrics, cst_limit_str(v));
+		cst_txn_decide(t, "admit", "limit", cst_limit_str(v));
+		t->retry_after = retry;
+		return cst_txn_fail(t, 429, "rate_limit_error", "rate limit exceeded (%s); retry "
+		    "after %llu s", cst_limit_str(v), (unsigned long long)retry);
+	}
+	/* answered at once: nothing stays in flight */
+	cst_limiter_release(gw->limiter, t->cred->principal, 0, 0, cst_clock_mono_us());
+	return CST_CONTINUE;
+}

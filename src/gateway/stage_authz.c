@@ -2,7 +2,8 @@
  * AUTHZ: deny by default. A principal reaches only the models its credential grants; unknown
  * and ungranted models get the same 403 so names cannot be probed. Also answers the two
  * routes that never reach a model: /v1/models (only granted models are listed) and
- * /v1/tokens (an API key, and only an API key, is exchanged for a short-lived token).
+ * /v1/tokens (an API key, and only an API key, is exchanged for a short-lived token); each
+ * counts against the request limits like any other request (cst_admit_request_only).
  */
 #include "gateway/gateway_int.h"
 
@@ -97,11 +98,13 @@ enum cst_verdict
 cst_stage_authz(struct cst_txn *t)
 {
 	const char *model;
+	enum cst_verdict v;
 
-	if (t->route == CST_ROUTE_MODELS)
-		return list_models(t);
-	if (t->route == CST_ROUTE_TOKENS)
-		return issue_token(t);
+	if (t->route == CST_ROUTE_MODELS || t->route == CST_ROUTE_TOKENS) {
+		if ((v = cst_admit_request_only(t)) != CST_CONTINUE)
+			return v;
+		return t->route == CST_ROUTE_MODELS ? list_models(t) : issue_token(t);
+	}
 	model = t->req.model;
 	t->model = cst_config_model(t->cfg, model, strlen(model));
 	if (t->model == NULL || !cst_cred_allows(t->cred, model, strlen(model))) {

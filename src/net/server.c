@@ -63,6 +63,7 @@ struct cst_conn {
 	bool close_after;
 	bool got_bytes;			/* a byte of the current request arrived */
 	uint64_t head_deadline_us;	/* when the head must be complete (0: not started) */
+	bool body_skipped;		/* admit_head refused the current request's body */
 	bool linger;			/* after an early answer, discard the rest of the upload */
 	size_t lingered;
 	void *data;
@@ -340,6 +341,13 @@ read_head(struct cst_conn *c, struct evbuffer *in)
 	if (!c->chunked && c->body_left > c->lim.body_bytes) {
 		reject(c, CST_REJECT_BODY_TOO_LARGE);
 		send_error_close(c, 413, "invalid_request_error", "request body too large");
+		return;
+	}
+	c->body_skipped = false;
+	if ((c->chunked || c->body_left > 0) && c->l->ops->admit_head &&
+	    !c->l->ops->admit_head(c, c->l->arg)) {
+		c->body_skipped = c->close_after = c->linger = true;
+		request_ready(c);
 		return;
 	}
 	if (c->chunked)
@@ -670,6 +678,12 @@ struct cst_str
 cst_conn_body(const struct cst_conn *c)
 {
 	return cst_str_make(c->body.p ? c->body.p : "", c->body.len);
+}
+
+bool
+cst_conn_body_skipped(const struct cst_conn *c)
+{
+	return c->body_skipped;
 }
 
 const char *

@@ -55,6 +55,14 @@ struct cst_server_ops {
 	/* The server answered or dropped a request by itself (may be NULL). */
 	void (*on_reject)(void *arg, enum cst_server_reject why);
 	size_t max_connections;
+	/*
+	 * May be NULL. Called once a request's head is parsed and before its body is read,
+	 * for a request that has a body. false: the body is not read; on_request is called
+	 * at once with an empty body (cst_conn_body_skipped is then true), and after the
+	 * answer the connection reads and discards what the client still sends, briefly, and
+	 * closes; the unread bytes are never taken as a request.
+	 */
+	bool (*admit_head)(struct cst_conn *c, void *arg);
 };
 
 /*
@@ -84,6 +92,8 @@ uint16_t cst_socket_port(int fd);
 /* The request being handled (valid until cst_conn_finish / on_abort). */
 const struct cst_http_request *cst_conn_request(const struct cst_conn *c);
 struct cst_str cst_conn_body(const struct cst_conn *c);
+/* Whether admit_head refused the current request's body (it was not read). */
+bool cst_conn_body_skipped(const struct cst_conn *c);
 /* "ip:port" of the peer. */
 const char *cst_conn_peer(const struct cst_conn *c);
 /* Peer IP only. */

@@ -387,3 +387,15 @@ cst_store_data_version(struct cst_store *st, int64_t *out)
 	sqlite3_finalize(s);
 	return rc == SQLITE_ROW ? 0 : db_err(st, "data_version");
 }
+
+int
+cst_store_read_begin(struct cst_store *st)
+{
+	return exec_params(st, "BEGIN", 0, NULL);
+}
+
+int
+cst_store_read_end(struct cst_store *st)
+{
+	return exec_params(st, "COMMIT", 0, NULL);
+}

@@ -85,4 +85,12 @@ int cst_store_audit_cursor_set(struct cst_store *st, int64_t id);
  */
 int cst_store_data_version(struct cst_store *st, int64_t *out);
 
+/*
+ * A read transaction: the reads between cst_store_read_begin and cst_store_read_end see one
+ * committed state of the file, whatever other connections commit meanwhile. 0 or CST_EDB;
+ * after a failed begin there is nothing to end.
+ */
+int cst_store_read_begin(struct cst_store *st);
+int cst_store_read_end(struct cst_store *st);
+
 #endif

@@ -100,6 +100,19 @@ def test_rpm_limit_and_retry_after(make_gateway):
     assert g.chat(g.apikey("bob"))[0] == 200
 
 
+def test_rpm_limit_counts_models_and_tokens(make_gateway):
+    """The model list and the token exchange count against the request limit too."""
+    g = make_gateway()
+    key = g.apikey("alice", "demo-model", "--rpm", "3")
+    assert g.request("GET", "/v1/models", None, key=key)[0] == 200
+    assert g.request("POST", "/v1/tokens", b"", key=key)[0] == 200
+    assert g.chat(key)[0] == 200
+    for method, path, body in (("GET", "/v1/models", None), ("POST", "/v1/tokens", b"")):
+        status, h, resp, _ = g.request(method, path, body, key=key)
+        assert status == 429 and int(h["retry-after"]) >= 1, (path, status, resp)
+    assert g.chat(key)[0] == 429
+
+
 def wait_until(cond, timeout=10):
     deadline = time.time() + timeout
     while not cond():
@@ -661,3 +674,95 @@ def test_cli_conventions(tmp_path):
                  ("admin", "lockdown", "maybe")]:
         p = run(*args, check=False)
         assert p.returncode == 64 and p.stderr, args
+
+
+def raw_request(g, head, body=b"", timeout=3.0):
+    """Sends head (and body) on a new TLS connection; returns (bytes received until the
+    gateway closed or the timeout passed, seconds until the first byte, the socket)."""
+    s = g.ssl_context().wrap_socket(socket.create_connection(("127.0.0.1", g.port)),
+                                    server_hostname="localhost")
+    s.settimeout(timeout)
+    t0 = time.time()
+    s.sendall(head + body)
+    data, first = b"", None
+    try:
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            if first is None:
+                first = time.time() - t0
+            data += chunk
+    except (socket.timeout, TimeoutError, ssl.SSLError, OSError):
+        pass
+    return data, first, s
+
+
+def test_unauthenticated_body_is_not_read(make_gateway, stub):
+    """A request whose credential is refused is answered as soon as its head has arrived:
+    the gateway does not wait for (or hold) a body it would only throw away, and what the
+    client sends after the head is never taken as a request."""
+    g = make_gateway()
+    key = g.apikey()
+    head = (b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Authorization: Bearer cst_0000000000000000_" + b"A" * 43 + b"\r\n"
+            b"Content-Length: 1000000\r\n\r\n")
+    data, first, s = raw_request(g, head, timeout=3)
+    s.close()
+    assert first is not None and first < 2, (first, data[:200])
+    assert data.startswith(b"HTTP/1.1 401 "), data[:200]
+    assert b"connection: close" in data.lower()
+    # bytes sent after the head are discarded, even when they look like a request
+    smuggled = b"GET /v1/models HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + key.encode() + b"\r\n\r\n"
+    data, _, s = raw_request(g, head.replace(b"1000000", str(len(smuggled)).encode()), smuggled)
+    s.close()
+    assert data.count(b"HTTP/1.1 ") == 1 and b" 401 " in data, data[:300]
+    # no credential at all: the same
+    data, first, s = raw_request(g, head.replace(b"Authorization", b"X-Not-Auth"), timeout=3)
+    s.close()
+    assert first is not None and first < 2 and data.startswith(b"HTTP/1.1 401 "), data[:200]
+    # a good key: the body is waited for and read
+    good = head.replace(b"cst_0000000000000000_" + b"A" * 43, key.encode())
+    body = json.dumps({"model": "demo-model",
+                       "messages": [{"role": "user", "content": "hi"}]}).encode()
+    data, first, s = raw_request(g, good.replace(b"1000000", str(len(body)).encode())
+                                 + body[:10], timeout=1)
+    assert data == b"", data[:200]
+    s.settimeout(5)
+    s.sendall(body[10:])
+    assert s.recv(65536).startswith(b"HTTP/1.1 200 ")
+    s.close()
+    # curl with a large body and a bad key sees the 401 (Expect: 100-continue or not)
+    big = os.path.join(g.dir, "big.json")
+    with open(big, "wb") as f:
+        f.write(b"x" * 900000)
+    for expect in ("Expect: 100-continue", "Expect:"):
+        p = subprocess.run(["curl", "-sS", "--cacert", g.ca, "-o", "/dev/null", "-w", "%{http_code}",
+                            "-H", "Authorization: Bearer nonsense", "-H", expect,
+                            "--data-binary", "@" + big,
+                            "https://localhost:%d/v1/chat/completions" % g.port],
+                           capture_output=True, text=True, timeout=20)
+        assert p.stdout == "401", (expect, p.stdout, p.stderr)
+    assert len(stub.requests()) == 1
+    recs = [r for r in g.records() if r.get("status") == 401]
+    assert len(recs) >= 5, recs
+
+
+def test_repeated_authorization_header(make_gateway, stub):
+    """Two Authorization fields are refused whichever comes first: servers and proxies
+    disagree on which one counts."""
+    g = make_gateway()
+    key = g.apikey()
+    body = json.dumps({"model": "demo-model", "messages": [{"role": "user", "content": "hi"}]})
+    for first, second in ((key, "cst_bogus"), ("cst_bogus", key), (key, key)):
+        head = ("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                "Authorization: Bearer %s\r\nauthorization: Bearer %s\r\nContent-Length: %d\r\n"
+                "Connection: close\r\n\r\n" % (first, second, len(body))).encode()
+        data, _, s = raw_request(g, head, body.encode())
+        s.close()
+        assert data.startswith(b"HTTP/1.1 400 "), data[:200]
+        assert b"more than one Authorization" in data
+    assert stub.requests() == []
+    decisions = [d for r in g.records() for d in r.get("decisions", [])
+                 if d.get("stage") == "authn"]
+    assert any("more than one Authorization" in str(d) for d in decisions), decisions

@@ -42,6 +42,7 @@ struct fixture {
 	char path[128];
 	struct cst_store *st;
 	struct cst_authdb *db;
+	int64_t version;	/* the store's data version the last load returned */
 	struct cst_credential c[N_CREDS];
 	char key[4][CST_APIKEY_LEN + 1];	/* API keys of the first four */
 };
@@ -64,7 +65,7 @@ reload(struct fixture *f)
 {
 	cst_authdb_unref(f->db);
 	f->db = NULL;
-	assert_int_equal(cst_authdb_load(f->st, &f->db), 0);
+	assert_int_equal(cst_authdb_load(f->st, &f->db, &f->version), 0);
 }
 
 static int
@@ -104,7 +105,7 @@ setup(void **state)
 	    cst_store_credential_revoke(f->st, f->c[DAVE_BOTH].id, NOW - 500) != 0)
 		return -1;
 	f->c[BOB_REVOKED].revoked_ms = f->c[DAVE_BOTH].revoked_ms = NOW - 500;
-	if (cst_authdb_load(f->st, &f->db) != 0)
+	if (cst_authdb_load(f->st, &f->db, &f->version) != 0)
 		return -1;
 	*state = f;
 	return 0;
@@ -386,7 +387,7 @@ test_authdb(void **state)
 	assert_int_equal(cst_store_lockdown_set(f->st, true), 0);
 	assert_false(cst_authdb_blocked(f->db, "alice"));
 	assert_false(f->db->lockdown);
-	assert_int_equal(cst_authdb_load(f->st, &db2), 0);
+	assert_int_equal(cst_authdb_load(f->st, &db2, &f->version), 0);
 	assert_true(cst_authdb_blocked(db2, "alice"));
 	assert_false(cst_authdb_blocked(db2, "alic"));
 	assert_false(cst_authdb_blocked(db2, "alice2"));
@@ -456,11 +457,65 @@ test_authdb_damaged_block(void **state)
 	assert_int_equal(sqlite3_exec(raw, "INSERT INTO blocks(principal, since_ms) VALUES(NULL, 0)",
 	    NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(raw);
-	assert_int_equal(cst_authdb_load(f->st, &db), CST_EDB);
+	assert_int_equal(cst_authdb_load(f->st, &db, &f->version), CST_EDB);
 	assert_ptr_equal(db, (struct cst_authdb *)f);
 	/* The snapshot the caller already holds is untouched. */
 	assert_false(cst_authdb_blocked(f->db, "mallory"));
 	assert_non_null(cst_authdb_by_id(f->db, f->c[ALICE].id));
+}
+
+/* Whether a row of blocks names principal, read through a connection of its own. */
+static bool
+raw_blocked(const char *path, const char *principal)
+{
+	sqlite3 *raw = NULL;
+	sqlite3_stmt *s = NULL;
+	bool found;
+
+	assert_int_equal(sqlite3_open_v2(path, &raw, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(raw, "SELECT 1 FROM blocks WHERE principal = ?", -1,
+	    &s, NULL), SQLITE_OK);
+	sqlite3_bind_text(s, 1, principal, -1, SQLITE_STATIC);
+	found = sqlite3_step(s) == SQLITE_ROW;
+	sqlite3_finalize(s);
+	sqlite3_close(raw);
+	return found;
+}
+
+/*
+ * The version a load returns is the one its snapshot was read at: unchanged while nothing is
+ * committed, different once another connection commits (the gateway's poll then reloads), and
+ * the load leaves no transaction open (a later write is committed at once, also after a load
+ * that failed).
+ */
+static void
+test_authdb_version(void **state)
+{
+	struct fixture *f = *state;
+	struct cst_authdb *db = NULL;
+	int64_t now, v1;
+	sqlite3 *raw = NULL;
+
+	assert_int_equal(cst_store_data_version(f->st, &now), 0);
+	assert_true(now == f->version);
+	assert_int_equal(sqlite3_open_v2(f->path, &raw, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(raw, "INSERT INTO blocks(principal, since_ms) "
+	    "VALUES('mallory', 0)", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(cst_store_data_version(f->st, &now), 0);
+	assert_true(now != f->version);
+	assert_int_equal(cst_authdb_load(f->st, &db, &v1), 0);
+	assert_true(v1 == now);
+	assert_true(cst_authdb_blocked(db, "mallory"));
+	cst_authdb_unref(db);
+	assert_int_equal(cst_store_block_set(f->st, "trent", true), 0);
+	assert_true(raw_blocked(f->path, "trent"));
+	/* a failed load ends its transaction too */
+	assert_int_equal(sqlite3_exec(raw, "INSERT INTO blocks(principal, since_ms) "
+	    "VALUES(NULL, 0)", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(raw);
+	assert_int_equal(cst_authdb_load(f->st, &db, &v1), CST_EDB);
+	assert_int_equal(cst_store_block_set(f->st, "victor", true), 0);
+	assert_true(raw_blocked(f->path, "victor"));
 }
 
 static void
@@ -993,6 +1048,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_token_forged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_token_key_file, setup, teardown),
 		cmocka_unit_test(test_result_str),
+		cmocka_unit_test_setup_teardown(test_authdb_version, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
