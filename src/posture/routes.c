@@ -1,12 +1,13 @@
 /*
  * Routes into the cluster, read one way for every check that asks what is exposed
  * (posture_int.h): Ingress (networking.k8s.io/v1 paths and defaultBackend, and the old
- * serviceName/servicePort form), Gateway API routes (HTTPRoute, GRPCRoute, TLSRoute, TCPRoute,
- * UDPRoute: rules[].backendRefs to Services, judged with their parent Gateways when those are in
- * the input) and OpenShift Routes (to and alternateBackends). Each backend names the Service,
- * the port asked for, the host names, whether the route carries TLS and whether its load
- * balancer is internal. Only Service backends are reported; a route never makes anything up
- * about resources missing from the input (TLS then stays "not known").
+ * serviceName/servicePort form of extensions/v1beta1 and networking.k8s.io/v1beta1, in paths
+ * and in the default backend spec.backend), Gateway API routes (HTTPRoute, GRPCRoute,
+ * TLSRoute, TCPRoute, UDPRoute: rules[].backendRefs to Services, judged with their parent
+ * Gateways when those are in the input) and OpenShift Routes (to and alternateBackends). Each
+ * backend names the Service, the port asked for, the host names, whether the route carries
+ * TLS and whether its load balancer is internal. Only Service backends are reported; a route
+ * never makes anything up about resources missing from the input (TLS then stays "not known").
  */
 #include "posture/posture_int.h"
 
@@ -100,6 +101,13 @@ ingress(struct cst__pst_ctx *c, const struct cst__pst_res *r, cst__pst_backend_f
 		    "service.port.number") : cst__pst_get(def, "service.port.name"));
 		b.host_path = "spec.defaultBackend";
 		snprintf(b.path, sizeof(b.path), "spec.defaultBackend");
+		if ((rc = fn(c, r, &b, arg)) != 0)
+			return rc;
+	} else if ((b.svc = cst__pst_str(r->obj, "spec.backend.serviceName")) != NULL) {
+		/* extensions/v1beta1 and networking.k8s.io/v1beta1: spec.backend */
+		set_port(&b, cst__pst_get(r->obj, "spec.backend.servicePort"));
+		b.host_path = "spec.backend";
+		snprintf(b.path, sizeof(b.path), "spec.backend");
 		if ((rc = fn(c, r, &b, arg)) != 0)
 			return rc;
 	}

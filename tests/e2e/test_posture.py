@@ -494,3 +494,17 @@ def test_launcher_dashboard_host_forms(tmp_path, flag):
                  "--dashboard-host 0.0.0.01\n")
     _, d = findings(str(f))
     assert "CST-RAY-VM-DASHBOARD-PUBLIC" not in ids(d)
+
+
+# Old Ingress default backend.
+
+@pytest.mark.parametrize("api,port", [("extensions/v1beta1", "8265"),
+                                      ("networking.k8s.io/v1beta1", "dashboard")])
+def test_ray_ingress_v1beta1_default_backend(tmp_path, api, port):
+    ing = "apiVersion: %s\nkind: Ingress\nmetadata: {name: dash, namespace: ml}\nspec:\n" \
+        "  backend: {serviceName: rc-head-svc, servicePort: %s}\n" % (api, port)
+    _, d = findings(manifest(tmp_path, RC_HEAD % ("", ""), ing))
+    exp = [(f["id"], f["path"]) for f in d["findings"] if f["resource"]["kind"] == "Ingress" and
+           f["id"].startswith("CST-RAY-EXPOSED")]
+    assert exp == [("CST-RAY-EXPOSED-NO-AUTH", "spec.backend")]
+    assert "spec.backend" in {f["path"] for f in d["findings"] if f["id"] == "CST-RAY-INGRESS"}
