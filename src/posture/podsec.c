@@ -193,6 +193,37 @@ find_sa(struct cst__pst_ctx *c, const char *ns, const char *name)
 	return NULL;
 }
 
+/* Whether a volume of pod projects a service account token (mounted whatever the
+ * automount settings say). */
+static bool
+projects_token(const struct cst__pst_pod *pod)
+{
+	const json_t *v, *src;
+	size_t i, j;
+
+	json_array_foreach(json_object_get(pod->spec, "volumes"), i, v)
+		json_array_foreach(cst__pst_get(v, "projected.sources"), j, src)
+			if (json_object_get(src, "serviceAccountToken") != NULL)
+				return true;
+	return false;
+}
+
+bool
+cst__pst_sa_token_mounted(struct cst__pst_ctx *c, const struct cst__pst_pod *pod,
+    const char *sa)
+{
+	const json_t *am = json_object_get(pod->spec, "automountServiceAccountToken");
+	const struct cst__pst_res *sa_res;
+
+	if (projects_token(pod) || json_is_true(am))
+		return true;
+	if (json_is_false(am))
+		return false;
+	sa_res = find_sa(c, pod->owner->ns, sa);
+	return !(sa_res != NULL && json_is_false(json_object_get(sa_res->obj,
+	    "automountServiceAccountToken")));
+}
+
 static int
 automount(struct cst__pst_ctx *c, const struct cst__pst_pod *pod)
 {

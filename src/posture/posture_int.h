@@ -148,6 +148,15 @@ const struct cst__pst_res *cst__pst_service(struct cst__pst_ctx *c, const char *
 /* True when annotations name an internal load balancer (AWS, GKE, Azure, ALB). */
 bool cst__pst_internal_lb(const json_t *annotations);
 
+/*
+ * Whether the token of service account sa (the pod's, in the owner's namespace) is mounted
+ * into pod (podsec.c): the pod's automountServiceAccountToken when set, else the
+ * ServiceAccount's when it is in the input, else true (the Kubernetes default); always true
+ * when a projected volume carries a serviceAccountToken.
+ */
+bool cst__pst_sa_token_mounted(struct cst__pst_ctx *c, const struct cst__pst_pod *pod,
+    const char *sa);
+
 /* Checks, one file each. */
 int cst__pst_check_pods(struct cst__pst_ctx *c);	/* podsec.c */
 int cst__pst_check_ray(struct cst__pst_ctx *c);		/* ray.c */

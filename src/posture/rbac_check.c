@@ -2,7 +2,7 @@
  * RBAC findings (R-K8S-08..11): every rule of every Role and ClusterRole (aggregation
  * resolved) for wildcards and dangerous grants, with the subjects bound to the role named in
  * the evidence; bindings of anonymous, all-authenticated and system:masters subjects; and
- * workloads whose service account can take over the cluster.
+ * workloads that mount the token of a service account able to take over the cluster.
  */
 #include "posture/posture_int.h"
 #include "posture/rbac.h"
@@ -171,7 +171,9 @@ check_binding(struct cst__pst_ctx *c, const struct cst_rbac *rb, const struct cs
 	return r;
 }
 
-/* A workload's service account able to take over the cluster (C-0267/C-0272). */
+/* A workload's service account able to take over the cluster (C-0267/C-0272), when the pod
+ * has its token: automountServiceAccountToken false on the pod, or unset on the pod and false
+ * on the ServiceAccount, leaves nothing to take. */
 static int
 takeover(struct cst__pst_ctx *c, const struct cst__pst_pod *pod, void *arg)
 {
@@ -189,6 +191,8 @@ takeover(struct cst__pst_ctx *c, const struct cst__pst_pod *pod, void *arg)
 	}
 	if (sa == NULL || sa[0] == '\0')
 		sa = "default";
+	if (!cst__pst_sa_token_mounted(c, pod, sa))
+		return 0;	/* no token in the pod: nothing to steal from it */
 	s = (struct cst_rbac_subject){ "ServiceAccount", pod->owner->ns, sa };
 	m = cst_rbac_subject_dangers(rb, &s);
 	bad = m & ((1u << CST_RBAC_CLUSTER_ADMIN) | (1u << CST_RBAC_BIND_ESCALATE) |

@@ -508,3 +508,28 @@ def test_ray_ingress_v1beta1_default_backend(tmp_path, api, port):
            f["id"].startswith("CST-RAY-EXPOSED")]
     assert exp == [("CST-RAY-EXPOSED-NO-AUTH", "spec.backend")]
     assert "spec.backend" in {f["path"] for f in d["findings"] if f["id"] == "CST-RAY-INGRESS"}
+
+
+# The takeover check needs the token in the pod.
+
+SA_DOC = "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: app, namespace: prod}\n%s"
+PROJECTED = "  volumes:\n  - name: tok\n    projected:\n      sources:\n" \
+    "      - serviceAccountToken: {path: token}\n"
+
+
+@pytest.mark.parametrize("pod_am,sa_am,extra,reported", [
+    (None, None, "", True),
+    ("false", None, "", False),           # the pod does not mount it
+    (None, "false", "", False),           # the ServiceAccount does not
+    ("true", "false", "", True),          # the pod's setting wins
+    ("false", "true", "", False),
+    ("false", None, PROJECTED, True),     # a projected token is mounted whatever the setting
+])
+def test_rbac_takeover_needs_the_token(tmp_path, pod_am, sa_am, extra, reported):
+    pod = deployment() + ("" if pod_am is None else
+                          "  automountServiceAccountToken: %s\n" % pod_am) + extra
+    docs = [crb("cluster-admin", SA_APP), pod]
+    if sa_am is not None:
+        docs.append(SA_DOC % ("automountServiceAccountToken: %s\n" % sa_am))
+    _, d = findings(manifest(tmp_path, *docs))
+    assert bool(takeover(d)) == reported
