@@ -426,6 +426,15 @@ subject_ns(const json_t *subj, const struct binding *b)
  * The bootstrap ClusterRoles every cluster has (Kubernetes' bootstrappolicy: view, edit and
  * admin are the rules of system:aggregate-to-view, -edit and -admin, each including the ones
  * before it). Built in when a binding references them and the input does not define them.
+ * Checked rule by rule against kubernetes/kubernetes
+ * plugin/pkg/auth/authorizer/rbac/bootstrappolicy/testdata/cluster-roles.yaml at commit
+ * 025f2834a128798cef30018a5e6a6ae82b5ad885 (a master of the v1.28+ line: system:basic-user
+ * there has selfsubjectreviews). The difference found was the leases rule of
+ * system:aggregate-to-edit (added in v1.25 by kubernetes#111472, backported to v1.24 by
+ * #111515). Aggregation there is a chain: view carries the label
+ * aggregate-to-edit and edit the label aggregate-to-admin, so a ClusterRole labelled
+ * aggregate-to-view is also part of edit and admin, and one labelled aggregate-to-edit part of
+ * admin; each built-in role selects the labels of the roles below it as well as its own.
  */
 #define RBAC_R "\"get\",\"list\",\"watch\""
 #define RBAC_W "\"create\",\"delete\",\"deletecollection\",\"patch\",\"update\""
@@ -477,7 +486,8 @@ static const char builtin_edit[] =
 	"\"deployments/rollback\",\"ingresses\",\"networkpolicies\",\"replicasets\","
 	"\"replicasets/scale\",\"replicationcontrollers/scale\"", RBAC_W) ","
     RBAC_RULE("\"policy\"", "\"poddisruptionbudgets\"", RBAC_W) ","
-    RBAC_RULE("\"networking.k8s.io\"", "\"networkpolicies\",\"ingresses\"", RBAC_W);
+    RBAC_RULE("\"networking.k8s.io\"", "\"networkpolicies\",\"ingresses\"", RBAC_W) ","
+    RBAC_RULE("\"coordination.k8s.io\"", "\"leases\"", RBAC_R "," RBAC_W);
 
 static const char builtin_admin[] =
     RBAC_RULE("\"rbac.authorization.k8s.io\"", "\"roles\",\"rolebindings\"", RBAC_R ","
@@ -487,19 +497,24 @@ static const char builtin_admin[] =
 static const char builtin_cluster_admin[] =
     RBAC_RULE("\"*\"", "\"*\"", "\"*\"") ",{\"nonResourceURLs\":[\"*\"],\"verbs\":[\"*\"]}";
 
+#define RBAC_AGG(to) "{\"matchLabels\":{\"rbac.authorization.k8s.io/aggregate-to-" to \
+	"\":\"true\"}}"
+
 static const struct {
 	const char *name;
 	const char *rules[3];	/* joined */
-	const char *aggregate_to;	/* the label value its selector wants, or NULL */
+	const char *agg;	/* its clusterRoleSelectors with those of the roles it
+				 * aggregates, or NULL */
 } builtins[] = {
 	{ "cluster-admin", { builtin_cluster_admin, NULL, NULL }, NULL },
-	{ "admin", { builtin_admin, builtin_edit, builtin_view }, "admin" },
-	{ "edit", { builtin_edit, builtin_view, NULL }, "edit" },
-	{ "view", { builtin_view, NULL, NULL }, "view" },
+	{ "admin", { builtin_admin, builtin_edit, builtin_view },
+	    RBAC_AGG("admin") "," RBAC_AGG("edit") "," RBAC_AGG("view") },
+	{ "edit", { builtin_edit, builtin_view, NULL }, RBAC_AGG("edit") "," RBAC_AGG("view") },
+	{ "view", { builtin_view, NULL, NULL }, RBAC_AGG("view") },
 };
 #define N_BUILTINS (sizeof(builtins) / sizeof(builtins[0]))
 
-/* Adds bootstrap role b: {"rules": [...], "agg": [selector]} owned by the role. */
+/* Adds bootstrap role b: {"rules": [...], "agg": [selectors]} owned by the role. */
 static int
 add_builtin(struct cst_rbac *rb, size_t b)
 {
@@ -508,15 +523,15 @@ add_builtin(struct cst_rbac *rb, size_t b)
 	json_t *def;
 	int w;
 
-	w = snprintf(text, sizeof(text), "{\"rules\":[%s%s%s%s%s],\"agg\":[{\"matchLabels\":"
-	    "{\"rbac.authorization.k8s.io/aggregate-to-%s\":\"true\"}}]}", builtins[b].rules[0],
+	w = snprintf(text, sizeof(text), "{\"rules\":[%s%s%s%s%s],\"agg\":[%s]}",
+	    builtins[b].rules[0],
 	    builtins[b].rules[1] ? "," : "", builtins[b].rules[1] ? builtins[b].rules[1] : "",
 	    builtins[b].rules[2] ? "," : "", builtins[b].rules[2] ? builtins[b].rules[2] : "",
-	    builtins[b].aggregate_to ? builtins[b].aggregate_to : "");
+	    builtins[b].agg ? builtins[b].agg : "");
 	if (w < 0 || (size_t)w >= sizeof(text) || (def = json_loads(text, 0, NULL)) == NULL)
 		return CST_ENOMEM;
 	*ro = (struct role){ "ClusterRole", "", builtins[b].name, NULL,
-		builtins[b].aggregate_to ? json_object_get(def, "agg") : NULL,
+		builtins[b].agg ? json_object_get(def, "agg") : NULL,
 		json_copy(json_object_get(def, "rules")), def };
 	rb->n_roles++;
 	return ro->rules != NULL ? 0 : CST_ENOMEM;

@@ -533,3 +533,25 @@ def test_rbac_takeover_needs_the_token(tmp_path, pod_am, sa_am, extra, reported)
         docs.append(SA_DOC % ("automountServiceAccountToken: %s\n" % sa_am))
     _, d = findings(manifest(tmp_path, *docs))
     assert bool(takeover(d)) == reported
+
+
+def test_rbac_bootstrap_roles_match_kubernetes(tmp_path):
+    # edit (and so admin) writes leases since Kubernetes 1.25.
+    for role in ("edit", "admin"):
+        m = manifest(tmp_path, crb(role, "{kind: User, name: u}"))
+        code, out, _ = posture("--who-can", "update:leases:coordination.k8s.io", m)
+        assert out.startswith("User u: update leases in all namespaces"), role
+    m = manifest(tmp_path, crb("view", "{kind: User, name: u}"))
+    code, out, _ = posture("--who-can", "update:leases:coordination.k8s.io", m)
+    assert out.startswith("no subject")
+    # view is labelled aggregate-to-edit and edit aggregate-to-admin: a ClusterRole labelled
+    # aggregate-to-view is part of edit and admin too, one labelled aggregate-to-edit of admin.
+    widgets = "rules:\n- {apiGroups: [example.com], resources: [widgets], verbs: [get]}\n"
+    for label, roles in (("view", ("view", "edit", "admin")), ("edit", ("edit", "admin")),
+                         ("admin", ("admin",))):
+        for role in ("view", "edit", "admin"):
+            m = manifest(tmp_path, crb(role, "{kind: User, name: u}"),
+                         crole("w", "{rbac.authorization.k8s.io/aggregate-to-%s: \"true\"}" % label,
+                               rules=widgets))
+            code, out, _ = posture("--who-can", "get:widgets:example.com", m)
+            assert out.startswith("User u: get widgets") == (role in roles), (label, role)
