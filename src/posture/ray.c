@@ -4,7 +4,8 @@
  * OpenShift Routes (routes.c; judged by the operator's labels, Ray images and Ray ports, not by
  * names alone), the escalation to critical when an
  * exposed cluster has no authentication, the dashboard's bind address with the operator's
- * default, network isolation, TLS settings and vulnerable Ray versions.
+ * default, network isolation, TLS settings and vulnerable Ray versions (the version the
+ * image runs; rayVersion only declares one).
  */
 #include "posture/posture_int.h"
 #include "posture/rayver.h"
@@ -46,7 +47,9 @@ struct ray {
 	char auth_how[96];
 	bool env_token;
 	bool ver_known;
-	unsigned ver[3];
+	unsigned ver[3];	/* the version run: the first Ray image tag naming one, else
+				 * rayVersion (a declared field only) */
+	char ver_path[192];	/* where ver comes from */
 	json_t *head_labels;	/* rendered head pod labels (owned) */
 	int r;
 	/* TLS: containers seen with RAY_USE_TLS and without the full set. */
@@ -94,6 +97,8 @@ on_pod(struct cst__pst_ctx *c, const struct cst__pst_pod *pod, void *arg)
 		if (!ray->ver_known && cst__pst_rayver_image(cst__pst_str(ct, "image"), v)) {
 			memcpy(ray->ver, v, sizeof(v));
 			ray->ver_known = true;
+			snprintf(p, sizeof(p), "spec.containers[%zu].image", i);
+			cst__pst_pod_path(pod, p, ray->ver_path, sizeof(ray->ver_path));
 		}
 		if (tls != NULL && (strcmp(tls, "1") == 0 || strcmp(tls, "true") == 0))
 			ray->tls_any = true;
@@ -402,6 +407,33 @@ kuberay_ingress_policy(const json_t *cs)
 	return json_is_object(np) && (mode == NULL || strcmp(mode, "DenyAllEgress") != 0);
 }
 
+/*
+ * The Ray version of a cluster whose images name none is its rayVersion. rayVersion is only
+ * what the resource declares (the operator picks features by it); the image is what runs, so
+ * an image tag naming a version wins and a different rayVersion is reported.
+ */
+static int
+declared_version(struct cst__pst_ctx *c, struct ray *ray, const char *rv)
+{
+	unsigned v[3];
+	char path[192];
+
+	if (cst__pst_rayver_parse(rv, v) != 0)
+		return 0;
+	snprintf(path, sizeof(path), "%s.rayVersion", ray->cs_path);
+	if (!ray->ver_known) {
+		memcpy(ray->ver, v, sizeof(v));
+		ray->ver_known = true;
+		snprintf(ray->ver_path, sizeof(ray->ver_path), "%s", path);
+		return 0;
+	}
+	if (cst__pst_rayver_cmp(v, ray->ver) == 0)
+		return 0;
+	return cst__pst_emit(c, ray->res, "CST-RAY-VERSION-MISMATCH", -1, path, "rayVersion %s, "
+	    "but the Ray image at %s runs %u.%u.%u: the version checks use the image's", rv,
+	    ray->ver_path, ray->ver[0], ray->ver[1], ray->ver[2]);
+}
+
 /* Authentication, versions, bind address, isolation of one Ray resource. */
 static int
 check_cluster(struct cst__pst_ctx *c, struct ray *ray)
@@ -410,16 +442,13 @@ check_cluster(struct cst__pst_ctx *c, struct ray *ray)
 	const char *mode = cst__pst_str(ao, "mode"), *rv = cst__pst_str(ray->cs, "rayVersion");
 	const char *dh = cst__pst_str(ray->cs, "headGroupSpec.rayStartParams.dashboard-host");
 	static const unsigned v2_52[3] = { 2, 52, 0 }, v2_61[3] = { 2, 61, 0 };
-	unsigned v[3];
 	char path[192], adv[1024];
 	int r;
 
 	if ((r = cst__pst_ray_pods(c, ray->res, on_pod, ray)) != 0)
 		return r;
-	if (cst__pst_rayver_parse(rv, v) == 0) {
-		memcpy(ray->ver, v, sizeof(v));	/* rayVersion wins over image tags */
-		ray->ver_known = true;
-	}
+	if ((r = declared_version(c, ray, rv)) != 0)
+		return r;
 	if (json_is_object(ao) && (mode == NULL || strcmp(mode, "disabled") != 0)) {
 		ray->auth = true;
 		snprintf(ray->auth_how, sizeof(ray->auth_how), "authOptions.mode %s",
@@ -446,12 +475,9 @@ check_cluster(struct cst__pst_ctx *c, struct ray *ray)
 	    strcmp(ray->res->kind, "RayCluster") != 0)
 		r = cst__pst_emit(c, ray->res, "CST-RAY-AUTH-UNSUPPORTED", -1, path,
 		    "enableK8sTokenAuth is not supported on a %s", ray->res->kind);
-	if (r == 0 && ray->ver_known && cst__pst_rayver_advisories(ray->ver, adv, sizeof(adv))) {
-		snprintf(path, sizeof(path), "%s.%s", ray->cs_path, rv ? "rayVersion" :
-		    "headGroupSpec.template.spec.containers[0].image");
-		r = cst__pst_emit(c, ray->res, "CST-RAY-VULNERABLE-VERSION", -1, path, "Ray "
-		    "%u.%u.%u: %s", ray->ver[0], ray->ver[1], ray->ver[2], adv);
-	}
+	if (r == 0 && ray->ver_known && cst__pst_rayver_advisories(ray->ver, adv, sizeof(adv)))
+		r = cst__pst_emit(c, ray->res, "CST-RAY-VULNERABLE-VERSION", -1, ray->ver_path,
+		    "Ray %u.%u.%u: %s", ray->ver[0], ray->ver[1], ray->ver[2], adv);
 	if (r == 0 && (dh == NULL || strcmp(dh, "0.0.0.0") == 0)) {
 		snprintf(path, sizeof(path), "%s.headGroupSpec.rayStartParams", ray->cs_path);
 		r = cst__pst_emit(c, ray->res, "CST-RAY-DASHBOARD-ALL-INTERFACES", -1, path,

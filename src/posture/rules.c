@@ -203,6 +203,8 @@ static const struct cst_pst_rule rules[] = {
 	{ "CST-RAY-TLS", M, "Ray TLS incomplete or its CA key exposed",
 	    "Set RAY_USE_TLS, RAY_TLS_SERVER_CERT, RAY_TLS_SERVER_KEY and RAY_TLS_CA_CERT on every "
 	    "Ray container; keep the CA private key out of the cluster", "R-RAY-08" },
+	{ "CST-RAY-VERSION-MISMATCH", L, "RayCluster rayVersion differs from the Ray image's "
+	    "version", "Set rayVersion to the version of the Ray image the pods run", "R-RAY-09" },
 	{ "CST-RAY-VM-DASHBOARD-PUBLIC", H, "Ray launcher starts the dashboard on 0.0.0.0 with "
 	    "public IPs", "Set provider.use_internal_ips: true or bind the dashboard to localhost",
 	    "R-RAY-10" },

@@ -555,3 +555,27 @@ def test_rbac_bootstrap_roles_match_kubernetes(tmp_path):
                                rules=widgets))
             code, out, _ = posture("--who-can", "get:widgets:example.com", m)
             assert out.startswith("User u: get widgets") == (role in roles), (label, role)
+
+
+# The version run, TLS on every Ray process.
+
+def test_ray_version_is_the_images(tmp_path):
+    def ver(rv, image):
+        doc = (RC_HEAD % ("  rayVersion: \"%s\"\n" % rv, "")).replace(
+            "rayproject/ray:2.52.0", image)
+        _, d = findings(manifest(tmp_path, doc))
+        return {f["id"]: (f["path"], f["evidence"]) for f in d["findings"]
+                if f["id"] in ("CST-RAY-VULNERABLE-VERSION", "CST-RAY-VERSION-MISMATCH")}
+    image = "spec.headGroupSpec.template.spec.containers[0].image"
+    got = ver("2.55.0", "rayproject/ray:2.52.0-py311")
+    assert got["CST-RAY-VULNERABLE-VERSION"][0] == image
+    assert got["CST-RAY-VULNERABLE-VERSION"][1].startswith("Ray 2.52.0: ")
+    assert got["CST-RAY-VERSION-MISMATCH"][0] == "spec.rayVersion"
+    assert "2.55.0" in got["CST-RAY-VERSION-MISMATCH"][1]
+    # An image 2.55 declared as 2.52: not vulnerable, still a mismatch.
+    assert set(ver("2.52.0", "rayproject/ray:2.55.0")) == {"CST-RAY-VERSION-MISMATCH"}
+    # Equal versions: no mismatch; an image tag naming no version leaves rayVersion.
+    assert set(ver("2.52", "rayproject/ray:2.52.0")) == {"CST-RAY-VULNERABLE-VERSION"}
+    got = ver("2.52.0", "registry.example/ray:latest")
+    assert set(got) == {"CST-RAY-VULNERABLE-VERSION"}
+    assert got["CST-RAY-VULNERABLE-VERSION"][0] == "spec.rayVersion"
