@@ -4,8 +4,8 @@
  * OpenShift Routes (routes.c; judged by the operator's labels, Ray images and Ray ports, not by
  * names alone), the escalation to critical when an
  * exposed cluster has no authentication, the dashboard's bind address with the operator's
- * default, network isolation, TLS settings and vulnerable Ray versions (the version the
- * image runs; rayVersion only declares one).
+ * default, network isolation, TLS settings (on every Ray process once the head turns TLS on)
+ * and vulnerable Ray versions (the version the image runs; rayVersion only declares one).
  */
 #include "posture/posture_int.h"
 #include "posture/rayver.h"
@@ -52,8 +52,8 @@ struct ray {
 	char ver_path[192];	/* where ver comes from */
 	json_t *head_labels;	/* rendered head pod labels (owned) */
 	int r;
-	/* TLS: containers seen with RAY_USE_TLS and without the full set. */
-	bool tls_any;
+	bool tls_any;		/* some container turns TLS on */
+	bool head_tls;		/* the head does */
 };
 
 static const char *
@@ -71,12 +71,59 @@ env_value(const json_t *container, const char *name)
 	return NULL;
 }
 
-/* Per rendered pod: auth env, versions from images, head labels, TLS. */
+/* Whether RAY_USE_TLS turns TLS on in container ct ("1" or "true"). */
+static bool
+tls_on(const json_t *ct)
+{
+	const char *tls = env_value(ct, "RAY_USE_TLS");
+
+	return tls != NULL && (strcmp(tls, "1") == 0 || strcmp(tls, "true") == 0);
+}
+
+/* Whether container i of pod runs a Ray process: the first container (KubeRay's Ray
+ * container), one with a Ray image, or the autoscaler sidecar the operator adds. */
+static bool
+ray_container(const struct cst__pst_pod *pod, size_t i, const json_t *ct)
+{
+	return i == 0 || i >= pod->n_own || cst__pst_is_ray_image(cst__pst_str(ct, "image"));
+}
+
+/* The TLS variables of a container with RAY_USE_TLS on, or the missing RAY_USE_TLS of a Ray
+ * container in a cluster whose head turns TLS on (R-RAY-08). */
 static int
-on_pod(struct cst__pst_ctx *c, const struct cst__pst_pod *pod, void *arg)
+container_tls(struct cst__pst_ctx *c, const struct cst__pst_pod *pod, struct ray *ray,
+    size_t i, const json_t *ct)
 {
 	static const char *const tls_vars[] = { "RAY_TLS_SERVER_CERT", "RAY_TLS_SERVER_KEY",
 		"RAY_TLS_CA_CERT" };
+	const char *name = cst__pst_str(ct, "name") ? cst__pst_str(ct, "name") : "?";
+	const char *tls = env_value(ct, "RAY_USE_TLS");
+	char p[64], out[320];
+	int r = 0;
+
+	snprintf(p, sizeof(p), "spec.containers[%zu].env", i);
+	cst__pst_pod_path(pod, p, out, sizeof(out));
+	if (!tls_on(ct)) {	/* unset, "0" or "false": TLS off, the variables not needed */
+		if (!ray->head_tls || !ray_container(pod, i, ct))
+			return 0;
+		return cst__pst_emit(c, pod->owner, "CST-RAY-TLS", -1, out, "the head sets "
+		    "RAY_USE_TLS but %s container %s %s%s: every Ray process of the cluster "
+		    "must use TLS", i >= pod->n_own ? "the autoscaler" : pod->role, name,
+		    tls ? "sets RAY_USE_TLS=" : "does not set RAY_USE_TLS", tls ? tls : "");
+	}
+	ray->tls_any = true;
+	for (size_t k = 0; k < 3 && r == 0; k++)
+		if (env_value(ct, tls_vars[k]) == NULL)
+			r = cst__pst_emit(c, pod->owner, "CST-RAY-TLS", -1, out, "%s container %s "
+			    "sets RAY_USE_TLS but not %s", pod->role, name, tls_vars[k]);
+	return r;
+}
+
+/* Per rendered pod: auth env, versions from images, head labels, TLS. The head is rendered
+ * first, so whether it turns TLS on is known before the autoscaler and the workers. */
+static int
+on_pod(struct cst__pst_ctx *c, const struct cst__pst_pod *pod, void *arg)
+{
 	struct ray *ray = arg;
 	const json_t *ct;
 	size_t i;
@@ -84,13 +131,16 @@ on_pod(struct cst__pst_ctx *c, const struct cst__pst_pod *pod, void *arg)
 
 	if (strcmp(pod->role, "submitter") == 0)
 		return 0;
-	if (strcmp(pod->role, "head") == 0 && ray->head_labels == NULL)
-		ray->head_labels = json_deep_copy(json_object_get(pod->meta, "labels"));
+	if (strcmp(pod->role, "head") == 0) {
+		if (ray->head_labels == NULL)
+			ray->head_labels = json_deep_copy(json_object_get(pod->meta, "labels"));
+		json_array_foreach(json_object_get(pod->spec, "containers"), i, ct)
+			ray->head_tls = ray->head_tls || (i < pod->n_own && tls_on(ct));
+	}
 	json_array_foreach(json_object_get(pod->spec, "containers"), i, ct) {
 		const char *mode = env_value(ct, "RAY_AUTH_MODE");
-		const char *tls = env_value(ct, "RAY_USE_TLS");
 		unsigned v[3];
-		char p[64], out[320];
+		char p[64];
 
 		if (mode != NULL && strcmp(mode, "token") == 0)
 			ray->env_token = true;
@@ -100,21 +150,8 @@ on_pod(struct cst__pst_ctx *c, const struct cst__pst_pod *pod, void *arg)
 			snprintf(p, sizeof(p), "spec.containers[%zu].image", i);
 			cst__pst_pod_path(pod, p, ray->ver_path, sizeof(ray->ver_path));
 		}
-		if (tls != NULL && (strcmp(tls, "1") == 0 || strcmp(tls, "true") == 0))
-			ray->tls_any = true;
-		else
-			continue;	/* unset, "0" or "false": TLS off, the variables not needed */
-		if (r != 0)
-			continue;
-		for (size_t k = 0; k < 3 && r == 0; k++) {
-			if (env_value(ct, tls_vars[k]) != NULL)
-				continue;
-			snprintf(p, sizeof(p), "spec.containers[%zu].env", i);
-			cst__pst_pod_path(pod, p, out, sizeof(out));
-			r = cst__pst_emit(c, pod->owner, "CST-RAY-TLS", -1, out, "%s container %s sets "
-			    "RAY_USE_TLS but not %s", pod->role, cst__pst_str(ct, "name") ?
-			    cst__pst_str(ct, "name") : "?", tls_vars[k]);
-		}
+		if (r == 0)
+			r = container_tls(c, pod, ray, i, ct);
 	}
 	return r;
 }

@@ -579,3 +579,46 @@ def test_ray_version_is_the_images(tmp_path):
     got = ver("2.52.0", "registry.example/ray:latest")
     assert set(got) == {"CST-RAY-VULNERABLE-VERSION"}
     assert got["CST-RAY-VULNERABLE-VERSION"][0] == "spec.rayVersion"
+
+
+TLS_ENV = "          env:\n          - {name: RAY_USE_TLS, value: \"1\"}\n" \
+    "          - {name: RAY_TLS_SERVER_CERT, value: /tls/tls.crt}\n" \
+    "          - {name: RAY_TLS_SERVER_KEY, value: /tls/tls.key}\n" \
+    "          - {name: RAY_TLS_CA_CERT, value: /tls/ca.crt}\n"
+
+
+def test_ray_tls_on_the_head_needs_it_everywhere(tmp_path):
+    workers = "  workerGroupSpecs:\n  - groupName: g\n    template:\n      spec:\n" \
+        "        containers:\n        - {name: ray-worker, image: \"rayproject/ray:2.52.0\"%s}\n" \
+        "        - {name: logs, image: fluent/fluent-bit}\n"
+    rc = (RC_HEAD % ("  enableInTreeAutoscaling: true\n", TLS_ENV)) + workers % ""
+    _, d = findings(manifest(tmp_path, rc))
+    tls = {f["path"]: f["evidence"] for f in d["findings"] if f["id"] == "CST-RAY-TLS"}
+    assert set(tls) == {"spec.workerGroupSpecs[0].template.spec.containers[0].env",
+                        "spec.autoscalerOptions.env"}
+    assert "worker container ray-worker does not set RAY_USE_TLS" in \
+        tls["spec.workerGroupSpecs[0].template.spec.containers[0].env"]
+    assert "the autoscaler container autoscaler" in tls["spec.autoscalerOptions.env"]
+    # Every Ray process with the variables: nothing to report; RAY_USE_TLS=0 on a worker is.
+    flow = ", env: [{name: RAY_USE_TLS, value: \"1\"}, {name: RAY_TLS_SERVER_CERT, value: a}, " \
+        "{name: RAY_TLS_SERVER_KEY, value: b}, {name: RAY_TLS_CA_CERT, value: c}]"
+    auto = "  autoscalerOptions:\n    env: [{name: RAY_USE_TLS, value: \"1\"}, " \
+        "{name: RAY_TLS_SERVER_CERT, value: a}, {name: RAY_TLS_SERVER_KEY, value: b}, " \
+        "{name: RAY_TLS_CA_CERT, value: c}]\n"
+    rc = (RC_HEAD % ("  enableInTreeAutoscaling: true\n" + auto, TLS_ENV)) + workers % flow
+    _, d = findings(manifest(tmp_path, rc))
+    assert "CST-RAY-TLS" not in ids(d)
+    rc = (RC_HEAD % ("", TLS_ENV)) + workers % ", env: [{name: RAY_USE_TLS, value: \"0\"}]"
+    _, d = findings(manifest(tmp_path, rc))
+    ev = [f["evidence"] for f in d["findings"] if f["id"] == "CST-RAY-TLS"]
+    assert len(ev) == 1 and "sets RAY_USE_TLS=0" in ev[0]
+
+
+def test_ray_tls_sample_with_autoscaling(tmp_path):
+    # The KubeRay TLS sample with its autoscaling lines switched on but not their env.
+    f = tmp_path / "tls.yaml"
+    f.write_text(open(sample("ray-cluster.tls.yaml")).read().replace(
+        "# enableInTreeAutoscaling: true", "enableInTreeAutoscaling: true"))
+    _, d = findings(str(f))
+    assert sorted(f["path"] for f in d["findings"] if f["id"] == "CST-RAY-TLS") == [
+        "spec.autoscalerOptions.env", "spec.headGroupSpec.template.spec.volumes[1].secret"]
