@@ -1,7 +1,8 @@
 /*
  * Ray and KubeRay checks (R-RAY-01..09): authentication, exposure of the dashboard / Jobs API
  * / client / GCS through the head Service, Services, Ingresses, Gateway API routes and
- * OpenShift Routes (routes.c; judged by the operator's labels, Ray images and Ray ports, not by
+ * OpenShift Routes (routes.c; judged by the operator's labels, Ray images and Ray ports, a
+ * target port given by name resolved against the selected pods' container ports, not by
  * names alone), the escalation to critical when an
  * exposed cluster has no authentication, the dashboard's bind address with the operator's
  * default, network isolation, TLS settings (on every Ray process once the head turns TLS on)
@@ -36,6 +37,106 @@ port_what_of(long num, const char *name)
 		    (name != NULL && strcmp(name, ray_ports[i].name) == 0))
 			return ray_ports[i].what;
 	return NULL;
+}
+
+/*
+ * The named container ports of Ray interfaces on every pod of the input (workloads and
+ * rendered KubeRay pods): how a Service's targetPort given by name is resolved, as the
+ * endpoints controller does, against the ports[].name of the pods the Service selects.
+ */
+struct named_port {
+	const char *ns;		/* the pod owner's namespace (borrowed) */
+	json_t *labels;		/* the pod's labels (a reference) */
+	json_t *port;		/* the containers[].ports[] entry (a reference) */
+	const char *what;	/* the Ray interface of its containerPort */
+};
+
+struct named_ports {
+	struct named_port *v;
+	size_t n, cap;
+};
+
+static int
+on_pod_ports(struct cst__pst_ctx *c, const struct cst__pst_pod *pod, void *arg)
+{
+	struct named_ports *np = arg;
+	json_t *labels = json_object_get(pod->meta, "labels");
+	const json_t *ct, *p;
+	size_t i, j;
+
+	(void)c;
+	if (!json_is_object(labels))
+		return 0;	/* no Service selects it */
+	json_array_foreach(json_object_get(pod->spec, "containers"), i, ct)
+		json_array_foreach(json_object_get(ct, "ports"), j, p) {
+			const char *what = port_what_of(json_integer_value(json_object_get(p,
+			    "containerPort")), NULL);
+
+			if (what == NULL || cst__pst_str(p, "name") == NULL)
+				continue;
+			if (np->n == np->cap) {
+				size_t cap = np->cap ? np->cap * 2 : 16;
+				struct named_port *v = cst_reallocarray(np->v, cap, sizeof(*v));
+
+				if (v == NULL)
+					return CST_ENOMEM;
+				np->v = v;
+				np->cap = cap;
+			}
+			np->v[np->n++] = (struct named_port){ pod->owner->ns, json_incref(labels),
+				json_incref((json_t *)p), what };
+		}
+	return 0;
+}
+
+/* Fills np from every pod of the input. 0; CST_ENOMEM (np then holds what was found). */
+static int
+named_ports_collect(struct cst__pst_ctx *c, struct named_ports *np)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < c->n_res && r == 0; i++)
+		r = cst__pst_pods(c, &c->res[i], on_pod_ports, np);
+	return r;
+}
+
+static void
+named_ports_free(struct named_ports *np)
+{
+	for (size_t i = 0; i < np->n; i++) {
+		json_decref(np->v[i].labels);
+		json_decref(np->v[i].port);
+	}
+	cst_free(np->v);
+}
+
+/* The Ray interface behind the container port called name on a pod of namespace ns that
+ * selector sel (a Service's spec.selector) selects, or NULL. */
+static const char *
+named_port_what(const struct named_ports *np, const char *ns, const json_t *sel,
+    const char *name)
+{
+	if (name == NULL || json_object_size(sel) == 0)
+		return NULL;	/* no selector: endpoints are managed by hand */
+	for (size_t i = 0; i < np->n; i++)
+		if (strcmp(np->v[i].ns, ns) == 0 &&
+		    strcmp(cst__pst_str(np->v[i].port, "name"), name) == 0 &&
+		    cst__pst_labels_match(sel, np->v[i].labels))
+			return np->v[i].what;
+	return NULL;
+}
+
+/* The Ray interface a Service port's targetPort reaches: by number, by a Ray port name, or by
+ * the number the selected pods give that name. NULL when none. */
+static const char *
+target_what(const struct named_ports *np, const struct cst__pst_res *svc, const json_t *tp)
+{
+	const char *what = port_what_of(json_integer_value(tp), json_string_value(tp));
+
+	if (what == NULL && json_is_string(tp))
+		what = named_port_what(np, svc->ns, cst__pst_get(svc->obj, "spec.selector"),
+		    json_string_value(tp));
+	return what;
 }
 
 /* What one RayCluster-bearing resource is. */
@@ -244,10 +345,12 @@ ray_of_selector(struct ray *rays, size_t n, const char *ns, const json_t *sel)
 }
 
 /* The Ray interface a route's backend reaches: from the port it asks for, else from the
- * matching port of the Service when the Service is in the input (its port, target port and
- * name), else, for every port, the first Ray port the Service has. NULL when none. */
+ * matching port of the Service when the Service is in the input (its port, target port, the
+ * number the selected pods give a named target port, and name), else, for every port, the
+ * first Ray port the Service has. NULL when none. */
 static const char *
-backend_what(const struct cst__pst_backend *b, const struct cst__pst_res *svc, bool head)
+backend_what(const struct named_ports *np, const struct cst__pst_backend *b,
+    const struct cst__pst_res *svc, bool head)
 {
 	const char *what = port_what_of(b->port, b->port_name);
 	const json_t *p;
@@ -269,7 +372,7 @@ backend_what(const struct cst__pst_backend *b, const struct cst__pst_res *svc, b
 		if (!match)
 			continue;
 		if ((what = port_what_of(json_integer_value(port), name)) != NULL ||
-		    (what = port_what_of(json_integer_value(tp), json_string_value(tp))) != NULL)
+		    (what = target_what(np, svc, tp)) != NULL)
 			return what;
 	}
 	return NULL;
@@ -278,6 +381,7 @@ backend_what(const struct cst__pst_backend *b, const struct cst__pst_res *svc, b
 struct route_walk {
 	struct ray *rays;
 	size_t n;
+	const struct named_ports *np;
 	size_t hits;
 	bool clear;		/* a Ray backend reached in clear text */
 	const char *tls_path;
@@ -299,7 +403,7 @@ on_backend(struct cst__pst_ctx *c, const struct cst__pst_res *route,
 
 	if (ray == NULL && svc != NULL)
 		ray = ray_of_selector(w->rays, w->n, b->ns, cst__pst_get(svc->obj, "spec.selector"));
-	if ((what = backend_what(b, svc, ray != NULL)) == NULL)
+	if ((what = backend_what(w->np, b, svc, ray != NULL)) == NULL)
 		return 0;
 	w->hits++;
 	w->clear = w->clear || b->tls == 0;
@@ -319,14 +423,14 @@ on_backend(struct cst__pst_ctx *c, const struct cst__pst_res *route,
 /* Ingresses, Gateway API routes and OpenShift Routes to Ray interfaces. */
 static int
 check_route(struct cst__pst_ctx *c, const struct cst__pst_res *route, struct ray *rays,
-    size_t n)
+    size_t n, const struct named_ports *np)
 {
 	const json_t *ann = cst__pst_get(route->obj, "metadata.annotations");
 	bool ingress = strcmp(route->kind, "Ingress") == 0;
 	bool auth = json_object_get(ann, "nginx.ingress.kubernetes.io/auth-url") != NULL ||
 	    json_object_get(ann, "nginx.ingress.kubernetes.io/auth-type") != NULL ||
 	    json_object_get(ann, "alb.ingress.kubernetes.io/auth-type") != NULL;
-	struct route_walk w = { .rays = rays, .n = n };
+	struct route_walk w = { .rays = rays, .n = n, .np = np };
 	int r = cst__pst_route_backends(c, route, on_backend, &w);
 
 	if (r == 0 && w.clear)
@@ -344,7 +448,7 @@ check_route(struct cst__pst_ctx *c, const struct cst__pst_res *route, struct ray
 
 static int
 check_service(struct cst__pst_ctx *c, const struct cst__pst_res *svc, struct ray *rays,
-    size_t n)
+    size_t n, const struct named_ports *np)
 {
 	const char *type = cst__pst_str(svc->obj, "spec.type");
 	const json_t *sel = cst__pst_get(svc->obj, "spec.selector"), *p;
@@ -362,7 +466,7 @@ check_service(struct cst__pst_ctx *c, const struct cst__pst_res *svc, struct ray
 		    cst__pst_str(p, "name"));
 
 		if (what == NULL)
-			what = port_what_of(json_integer_value(tp), json_string_value(tp));
+			what = target_what(np, svc, tp);
 		if (what == NULL || r != 0)
 			continue;
 		snprintf(path, sizeof(path), "spec.ports[%zu]", i);
@@ -538,6 +642,7 @@ check_cluster(struct cst__pst_ctx *c, struct ray *ray)
 int
 cst__pst_check_ray(struct cst__pst_ctx *c)
 {
+	struct named_ports np = { NULL, 0, 0 };
 	struct ray *rays = NULL;
 	size_t n = 0, i;
 	int r = 0;
@@ -557,12 +662,15 @@ cst__pst_check_ray(struct cst__pst_ctx *c)
 	}
 	for (i = 0; i < n && r == 0; i++)
 		r = check_cluster(c, &rays[i]);
+	if (r == 0)
+		r = named_ports_collect(c, &np);
 	for (i = 0; i < c->n_res && r == 0; i++) {
 		if (cst__pst_is_route(&c->res[i]))
-			r = check_route(c, &c->res[i], rays, n);
+			r = check_route(c, &c->res[i], rays, n, &np);
 		else if (strcmp(c->res[i].kind, "Service") == 0)
-			r = check_service(c, &c->res[i], rays, n);
+			r = check_service(c, &c->res[i], rays, n, &np);
 	}
+	named_ports_free(&np);
 	for (i = 0; i < n; i++)
 		json_decref(rays[i].head_labels);
 	cst_free(rays);

@@ -622,3 +622,33 @@ def test_ray_tls_sample_with_autoscaling(tmp_path):
     _, d = findings(str(f))
     assert sorted(f["path"] for f in d["findings"] if f["id"] == "CST-RAY-TLS") == [
         "spec.autoscalerOptions.env", "spec.headGroupSpec.template.spec.volumes[1].secret"]
+
+
+# Target ports by name.
+
+DASH_PORT = "          ports: [{name: dash, containerPort: 8265}, " \
+    "{name: web, containerPort: 8080}]\n"
+
+
+@pytest.mark.parametrize("target,reported", [("dash", True), ("web", False)])
+def test_ray_service_named_target_port(tmp_path, target, reported):
+    svc = "apiVersion: v1\nkind: Service\nmetadata: {name: ui, namespace: ml}\nspec:\n" \
+        "  type: LoadBalancer\n  selector: {ray.io/cluster: rc, ray.io/node-type: head}\n" \
+        "  ports: [{name: http, port: 80, targetPort: %s}]\n" % target
+    _, d = findings(manifest(tmp_path, RC_HEAD % ("", DASH_PORT), svc))
+    exp = [(f["id"], f["path"]) for f in d["findings"] if f["resource"]["kind"] == "Service"]
+    assert exp == ([("CST-RAY-EXPOSED-NO-AUTH", "spec.ports[0]")] if reported else [])
+    # A Deployment's pods name the port too; an Ingress reaches it through a ClusterIP Service.
+    dep = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d, namespace: ml}\nspec:\n" \
+        "  template:\n    metadata: {labels: {app: raydash}}\n    spec:\n      containers:\n" \
+        "      - name: c\n        image: example/proxy\n" + DASH_PORT.replace("    ", "  ", 1)
+    svc = "apiVersion: v1\nkind: Service\nmetadata: {name: p, namespace: ml}\nspec:\n" \
+        "  selector: {app: raydash}\n  ports: [{port: 80, targetPort: %s}]\n" % target
+    ing = "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: i, namespace: ml}\n" \
+        "spec:\n  rules:\n  - host: ray.example\n    http:\n      paths:\n      - path: /\n" \
+        "        pathType: Prefix\n        backend: {service: {name: p, port: {number: 80}}}\n"
+    _, d = findings(manifest(tmp_path, dep, svc, ing))
+    exp = [(f["id"], f["path"]) for f in d["findings"] if f["resource"]["kind"] == "Ingress" and
+           f["id"].startswith("CST-RAY-EXPOSED")]
+    assert exp == ([("CST-RAY-EXPOSED", "spec.rules[0].http.paths[0].backend")] if reported
+                   else [])
