@@ -118,7 +118,7 @@ admin_identity(struct cst_gateway *gw, struct cst_conn *c, struct cst_authdb *db
 	SSL *ssl = cst_conn_ssl(c);
 	char fp[65];
 
-	if (ssl == NULL || !cst_tls_peer_fingerprint(ssl, fp) ||
+	if (ssl == NULL || !cst_tls_peer_fingerprint(ssl, gw->cfg->admin.ssl_ctx, fp) ||
 	    cst_auth_cert(db, fp, CST_CRED_ADMIN, cst_clock_unix_ms(), &cred) != CST_AUTH_OK) {
 		cst_metrics_reject(gw->metrics, "admin_denied");
 		return NULL;

@@ -23,10 +23,13 @@ struct judgement {
 	bool blocked;				/* the credential's principal is blocked */
 };
 
-/* Judges the request's credential against the snapshot db at unix time now (ms). */
+/*
+ * Judges the request's credential against the snapshot db at unix time now (ms); a client
+ * certificate counts if it verifies under the current listener context ctx.
+ */
 static void
-judge(struct cst_gateway *gw, const struct cst_authdb *db, struct cst_conn *conn, uint64_t now,
-    struct judgement *j)
+judge(struct cst_gateway *gw, const struct cst_authdb *db, SSL_CTX *ctx, struct cst_conn *conn,
+    uint64_t now, struct judgement *j)
 {
 	const struct cst_http_request *req = cst_conn_request(conn);
 	const struct cst_http_header *h = cst_http_find(req->headers, req->n_headers,
@@ -51,7 +54,7 @@ judge(struct cst_gateway *gw, const struct cst_authdb *db, struct cst_conn *conn
 		else
 			j->r = CST_AUTH_MALFORMED;
 		j->kind = is_token ? "token" : "key";
-	} else if ((ssl = cst_conn_ssl(conn)) != NULL && cst_tls_peer_fingerprint(ssl, fp)) {
+	} else if ((ssl = cst_conn_ssl(conn)) != NULL && cst_tls_peer_fingerprint(ssl, ctx, fp)) {
 		j->r = cst_auth_cert(db, fp, CST_CRED_CERT, now, &j->cred);
 		j->kind = "cert";
 	}
@@ -64,7 +67,7 @@ cst_authn_head_ok(struct cst_worker *w, struct cst_conn *conn)
 	struct judgement j;
 
 	cst_worker_snapshot(w);
-	judge(w->gw, w->db, conn, cst_clock_unix_ms(), &j);
+	judge(w->gw, w->db, w->cfg->listen.ssl_ctx, conn, cst_clock_unix_ms(), &j);
 	return j.r == CST_AUTH_OK && !j.blocked;
 }
 
@@ -75,7 +78,7 @@ cst_stage_authn(struct cst_txn *t)
 	struct judgement j;
 	char reason[48];
 
-	judge(gw, t->db, t->conn, cst_clock_unix_ms(), &j);
+	judge(gw, t->db, t->cfg->listen.ssl_ctx, t->conn, cst_clock_unix_ms(), &j);
 	if (j.repeated) {
 		cst_metrics_reject(gw->metrics, "auth_repeated");
 		cst_txn_decide(t, "authn", "deny", "more than one Authorization field");

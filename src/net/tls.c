@@ -130,12 +130,32 @@ cst_tls_client_ssl(SSL_CTX *ctx, const char *host)
 	return ssl;
 }
 
+/* Whether the peer certificate x of ssl (with the chain it sent) verifies under trust's store,
+ * for a TLS client. */
+static bool
+still_trusted(SSL *ssl, X509 *x, SSL_CTX *trust)
+{
+	X509_STORE_CTX *vc = X509_STORE_CTX_new();
+	bool ok = false;
+
+	if (vc != NULL && X509_STORE_CTX_init(vc, SSL_CTX_get_cert_store(trust), x,
+	    SSL_get_peer_cert_chain(ssl)) == 1 &&
+	    X509_STORE_CTX_set_purpose(vc, X509_PURPOSE_SSL_CLIENT) == 1)
+		ok = X509_verify_cert(vc) == 1;
+	X509_STORE_CTX_free(vc);
+	ERR_clear_error();
+	return ok;
+}
+
 bool
-cst_tls_peer_fingerprint(SSL *ssl, char fp[65])
+cst_tls_peer_fingerprint(SSL *ssl, SSL_CTX *trust, char fp[65])
 {
 	X509 *x = SSL_get0_peer_certificate(ssl);
 
-	if (x == NULL || SSL_get_verify_result(ssl) != X509_V_OK)
+	if (x == NULL || trust == NULL || SSL_get_verify_result(ssl) != X509_V_OK ||
+	    (SSL_CTX_get_verify_mode(trust) & SSL_VERIFY_PEER) == 0)
+		return false;
+	if (SSL_get_SSL_CTX(ssl) != trust && !still_trusted(ssl, x, trust))
 		return false;
 	return cst_x509_fingerprint(x, fp) == 0;
 }

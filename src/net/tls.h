@@ -29,10 +29,13 @@ int cst_tls_client_ctx(const char *ca_file, SSL_CTX **out, char *err, size_t err
 SSL *cst_tls_client_ssl(SSL_CTX *ctx, const char *host);
 
 /*
- * The SHA-256 fingerprint (hex) of the verified client certificate of ssl, if one was
- * presented and verified. Returns true and fills fp, or false.
+ * The SHA-256 fingerprint (hex) of the client certificate of ssl, if one was presented and
+ * verifies under trust, the listener's current context: the one the connection was accepted
+ * with, or one a reload put in its place, whose client CAs must verify the chain again (a
+ * connection accepted under a CA that was since removed is not trusted any more). Returns true
+ * and fills fp, or false (also when trust is NULL or verifies no client certificates).
  */
-bool cst_tls_peer_fingerprint(SSL *ssl, char fp[65]);
+bool cst_tls_peer_fingerprint(SSL *ssl, SSL_CTX *trust, char fp[65]);
 
 /* Describes the last OpenSSL error into buf (for logs). */
 void cst_tls_last_error(char *buf, size_t len);

@@ -4,6 +4,7 @@ upstream received, and on the invocation record."""
 import http.client
 import json
 import os
+import signal
 import socket
 import ssl
 import subprocess
@@ -563,6 +564,37 @@ def test_mtls_client_identity(make_gateway, stub, tmp_path):
     time.sleep(0.6)
     c = g.conn(cert=prefix + ".crt", key=prefix + ".key")
     assert g.request("GET", "/v1/models", conn=c)[0] == 401
+
+
+def test_mtls_identity_follows_a_reload(make_gateway, stub, tmp_path):
+    """A connection opened under a client CA that a reload removed no longer authenticates
+    by its certificate; one still trusted keeps working after an unrelated reload."""
+    g = make_gateway()
+    prefix = str(tmp_path / "svc")
+    run("cert", "issue", "-c", g.config, "--principal", "svc", "--models", "demo-model",
+        "--out", prefix)
+    time.sleep(0.6)
+    kept = g.conn(cert=prefix + ".crt", key=prefix + ".key")
+    assert g.request("GET", "/v1/models", conn=kept)[0] == 200
+    text = open(g.config).read()
+    # an unrelated change: the certificate is still trusted on the open connection
+    with open(g.config, "w") as f:
+        f.write(text.replace("  rpm: 60", "  rpm: 61"))
+    g.proc.send_signal(signal.SIGHUP)
+    time.sleep(1)
+    assert g.request("GET", "/v1/models", conn=kept)[0] == 200
+    # client certificates turned off: the open connection is not trusted any more
+    line = "    client_ca: tls/ca.crt        # client certificates as an alternative identity\n"
+    assert line in text
+    with open(g.config, "w") as f:
+        f.write(text.replace(line, ""))
+    g.proc.send_signal(signal.SIGHUP)
+    time.sleep(1)
+    assert g.request("GET", "/v1/models", conn=kept)[0] == 401
+    status = g.request("POST", "/v1/chat/completions", {"model": "demo-model",
+                       "messages": [{"role": "user", "content": "x"}]}, conn=kept)[0]
+    assert status == 401
+    assert len(stub.requests()) == 0
 
 
 def test_plain_http_refused_on_tls_port(make_gateway):
