@@ -59,7 +59,8 @@ struct cst_conn {
 	bool chunked;
 	struct cst_http_chunked chunk;
 	bool head_sent;			/* response head written */
-	bool streaming;			/* chunked response in progress */
+	bool streaming;			/* streamed response in progress */
+	bool stream_raw;		/* HTTP/1.0 stream: no chunk framing, the close ends it */
 	bool close_after;
 	bool got_bytes;			/* a byte of the current request arrived */
 	uint64_t head_deadline_us;	/* when the head must be complete (0: not started) */
@@ -244,7 +245,7 @@ request_ready(struct cst_conn *c)
 {
 	c->st = ST_HANDLING;
 	evtimer_del(c->timer);
-	c->head_sent = c->streaming = false;
+	c->head_sent = c->streaming = c->stream_raw = false;
 	c->l->ops->on_request(c, c->l->arg);
 }
 
@@ -388,6 +389,20 @@ on_resume(evutil_socket_t fd, short what, void *arg)
 	on_read(c->bev, c);
 }
 
+/*
+ * A graceful close of a TLS connection sends close_notify, so that a client can tell a body
+ * that the close ends (an HTTP/1.0 stream) from one cut short. Best effort: the socket is
+ * non-blocking and about to be closed.
+ */
+static void
+send_close_notify(struct cst_conn *c)
+{
+	SSL *ssl = c->bev ? bufferevent_openssl_get_ssl(c->bev) : NULL;
+
+	if (ssl && SSL_is_init_finished(ssl))
+		(void)SSL_shutdown(ssl);
+}
+
 static void
 on_write(struct bufferevent *bev, void *arg)
 {
@@ -402,6 +417,7 @@ on_write(struct bufferevent *bev, void *arg)
 			arm_timer(c, 2000);
 			return;
 		}
+		send_close_notify(c);
 		conn_free(c);
 		return;
 	}
@@ -766,15 +782,23 @@ cst_conn_send(struct cst_conn *c, int status, const char *extra_headers, const v
 	return send_head(c, status, extra_headers, cl, &iov, len ? 1 : 0);
 }
 
+/*
+ * An HTTP/1.0 client does not know chunked transfer coding (RFC 9112 section 6.1): its stream
+ * is sent as it comes, without Content-Length, and the connection's close ends it.
+ */
 int
 cst_conn_stream_start(struct cst_conn *c, int status, const char *extra_headers)
 {
+	bool raw = c->req.minor_version == 0;
 	int r;
 
-	if ((r = send_head(c, status, extra_headers, "Transfer-Encoding: chunked\r\n", NULL,
-	    0)) != 0)
+	if (raw)
+		c->close_after = true;
+	if ((r = send_head(c, status, extra_headers, raw ? "" : "Transfer-Encoding: chunked\r\n",
+	    NULL, 0)) != 0)
 		return r;
 	c->streaming = true;
+	c->stream_raw = raw;
 	return 0;
 }
 
@@ -788,10 +812,12 @@ cst_conn_stream_write(struct cst_conn *c, const void *data, size_t len)
 		return CST_ESTATE;
 	if (len == 0)
 		return 0;
-	iov[0].iov_base = size;
-	iov[0].iov_len = (size_t)snprintf(size, sizeof(size), "%zx\r\n", len);
 	iov[1].iov_base = (void *)(uintptr_t)data;
 	iov[1].iov_len = len;
+	if (c->stream_raw)
+		return cst_bev_writev(c->bev, &iov[1], 1);
+	iov[0].iov_base = size;
+	iov[0].iov_len = (size_t)snprintf(size, sizeof(size), "%zx\r\n", len);
 	iov[2].iov_base = (void *)(uintptr_t)"\r\n";
 	iov[2].iov_len = 2;
 	return cst_bev_writev(c->bev, iov, 3);
@@ -805,6 +831,10 @@ cst_conn_stream_end(struct cst_conn *c)
 	if (!c->streaming || c->st != ST_HANDLING)
 		return CST_ESTATE;
 	c->streaming = false;
+	if (c->stream_raw) {
+		c->stream_raw = false;
+		return 0;	/* the connection's close ends the body */
+	}
 	return cst_bev_writev(c->bev, &iov, 1);
 }
 

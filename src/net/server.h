@@ -109,11 +109,15 @@ void *cst_conn_data(const struct cst_conn *c);
  */
 int cst_conn_send(struct cst_conn *c, int status, const char *extra_headers, const void *body,
     size_t len);
-/* Starts a chunked response. */
+/*
+ * Starts a streamed response: chunked for HTTP/1.1; for an HTTP/1.0 request, no chunked coding
+ * and no Content-Length, with "Connection: close", the connection's close ending the body.
+ * Returns 0 or CST_ENOMEM / CST_ESTATE.
+ */
 int cst_conn_stream_start(struct cst_conn *c, int status, const char *extra_headers);
-/* Writes one chunk (len > 0). */
+/* Writes one piece of the body (a chunk for HTTP/1.1; as is for HTTP/1.0). len 0 writes nothing. */
 int cst_conn_stream_write(struct cst_conn *c, const void *data, size_t len);
-/* Writes the terminating chunk. */
+/* Writes the terminating chunk (HTTP/1.1); for HTTP/1.0 nothing: cst_conn_finish closes. */
 int cst_conn_stream_end(struct cst_conn *c);
 /* Bytes queued for the client and not yet written to the socket. */
 size_t cst_conn_pending(const struct cst_conn *c);

@@ -345,6 +345,60 @@ def test_stream_cut_short_is_an_error(make_gateway):
                     rec["decisions"], (name, rec)
 
 
+def http10_exchange(g, key, body):
+    """Sends one HTTP/1.0 POST over TLS on a raw socket; returns (status line, headers, body,
+    whether the connection closed with TLS close_notify). Reads until the server closes."""
+    data = json.dumps(body).encode()
+    head = (f"POST /v1/chat/completions HTTP/1.0\r\nHost: localhost\r\n"
+            f"Authorization: Bearer {key}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(data)}\r\n\r\n").encode()
+    raw = socket.create_connection(("127.0.0.1", g.port), timeout=10)
+    s = g.ssl_context().wrap_socket(raw, server_hostname="localhost",
+                                    suppress_ragged_eofs=False)
+    s.sendall(head + data)
+    got, clean = b"", True
+    while True:
+        try:
+            b = s.recv(65536)
+        except ssl.SSLEOFError:
+            clean = False
+            break
+        if not b:
+            break
+        got += b
+    s.close()
+    head, _, payload = got.partition(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+    headers = dict((k.strip().lower(), v.strip()) for k, v in
+                   (l.split(":", 1) for l in lines[1:]))
+    return lines[0], headers, payload, clean
+
+
+def test_http10_client(make_gateway, stub):
+    """HTTP/1.0 has no chunked coding: a stream to an HTTP/1.0 client is sent as it comes,
+    without Content-Length, and ended by the connection's close (with TLS close_notify); a
+    response that is not streamed has its Content-Length. Both close the connection."""
+    g = make_gateway()
+    key = g.apikey()
+    body = {"model": "demo-model", "messages": [{"role": "user", "content": "hello world"}]}
+    status, h, payload, clean = http10_exchange(g, key, {**body, "stream": True})
+    assert status.split()[1] == "200", status
+    assert "transfer-encoding" not in h and "content-length" not in h, h
+    assert h["connection"] == "close" and h["content-type"].startswith("text/event-stream"), h
+    events = [e for e in payload.decode().split("\n\n") if e.strip()]
+    assert len(events) >= 2 and events[-1] == "data: [DONE]", payload
+    for e in events[:-1]:
+        assert json.loads(e[6:])["object"] == "chat.completion.chunk", payload
+    assert clean, "the close ending the stream came without TLS close_notify"
+    assert g.record(h["x-request-id"])["status"] == 200
+    status, h, payload, clean = http10_exchange(g, key, body)
+    assert status.split()[1] == "200", status
+    assert "transfer-encoding" not in h and h["connection"] == "close", h
+    assert int(h["content-length"]) == len(payload), (h, payload)
+    assert json.loads(payload)["object"] == "chat.completion"
+    assert g.proc.poll() is None
+
+
 def test_aborted_request_keeps_its_source(make_gateway, stub):
     """A client that leaves while the upstream works still gets a record naming its
     address."""
