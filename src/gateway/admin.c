@@ -2,7 +2,8 @@
  * The admin API, served on its own listener that requires a client certificate signed by the
  * local CA (checked by TLS) and registered as an admin credential (checked here). User API
  * keys and tokens mean nothing here. Every action is recorded in the state database's history
- * and in the record sink.
+ * and in the record sink; every refused request (no admin certificate, unknown route, a body
+ * that is not an object) leaves a "denied" record in the sink: who, what, from where, why.
  *
  *   GET  /admin/status            lockdown, blocked principals, open requests
  *   POST /admin/lockdown          {"on": true|false}
@@ -110,20 +111,51 @@ status_body(struct cst_gateway *gw, struct cst_buf *b)
 	pthread_mutex_unlock(&gw->mu);
 }
 
-/* The admin whose certificate is on this connection, or NULL (after answering 403). */
-static const struct cst_credential *
-admin_identity(struct cst_gateway *gw, struct cst_conn *c, struct cst_authdb *db)
-{
-	const struct cst_credential *cred = NULL;
-	SSL *ssl = cst_conn_ssl(c);
-	char fp[65];
+/* Who is refused and why, for the audit record of a refused admin request. */
+struct refusal {
+	char actor[CST_PRINCIPAL_MAX + 48];
+	char fp[65];			/* client certificate SHA-256, "" if none */
+	char why[128];
+};
 
-	if (ssl == NULL || !cst_tls_peer_fingerprint(ssl, gw->cfg->admin.ssl_ctx, fp) ||
-	    cst_auth_cert(db, fp, CST_CRED_ADMIN, cst_clock_unix_ms(), &cred) != CST_AUTH_OK) {
-		cst_metrics_reject(gw->metrics, "admin_denied");
-		return NULL;
+/*
+ * The admin whose certificate is on this connection, or NULL after counting the refusal and
+ * filling *no: the actor is the principal and id of the user credential the certificate is,
+ * if it is one in force, else "unidentified".
+ */
+static const struct cst_credential *
+admin_identity(struct cst_gateway *gw, struct cst_conn *c, struct cst_authdb *db,
+    struct refusal *no)
+{
+	const struct cst_credential *cred = NULL, *user = NULL;
+	SSL *ssl = cst_conn_ssl(c);
+	uint64_t now = cst_clock_unix_ms();
+	enum cst_auth_result r, ru;
+
+	snprintf(no->actor, sizeof(no->actor), "unidentified");
+	no->fp[0] = '\0';
+	if (ssl == NULL || !cst_tls_peer_fingerprint(ssl, gw->cfg->admin.ssl_ctx, no->fp)) {
+		no->fp[0] = '\0';
+		snprintf(no->why, sizeof(no->why), "no client certificate");
+		goto refused;
 	}
-	return cred;
+	if ((r = cst_auth_cert(db, no->fp, CST_CRED_ADMIN, now, &cred)) == CST_AUTH_OK)
+		return cred;
+	if (r != CST_AUTH_UNKNOWN) {
+		snprintf(no->why, sizeof(no->why), "admin certificate %s", cst_auth_result_str(r));
+		goto refused;
+	}
+	ru = cst_auth_cert(db, no->fp, CST_CRED_CERT, now, &user);
+	if (ru == CST_AUTH_OK)
+		snprintf(no->actor, sizeof(no->actor), "%s (%s)", user->principal, user->id);
+	if (ru == CST_AUTH_UNKNOWN)
+		snprintf(no->why, sizeof(no->why), "certificate not registered as a credential");
+	else
+		snprintf(no->why, sizeof(no->why), "certificate is a user credential (%s), not an "
+		    "admin one", cst_auth_result_str(ru));
+refused:
+	cst_metrics_reject(gw->metrics, "admin_denied");
+	return NULL;
 }
 
 static int
@@ -173,6 +205,15 @@ apply(struct cst_gateway *gw, const char *path, json_t *body, const char **actio
 	return CST_ENOENT;
 }
 
+/* Refuses an admin's request that names no action: an audit record, then the error reply. */
+static void
+refuse(struct cst_gateway *gw, struct cst_conn *c, const char *actor, const char *what,
+    int status, const char *msg)
+{
+	cst_gateway_admin_denied(gw, actor, what, status, cst_conn_peer(c), NULL, msg);
+	reply_json_error(c, status, msg);
+}
+
 static void
 admin_request(struct cst_conn *c, void *arg)
 {
@@ -181,25 +222,30 @@ admin_request(struct cst_conn *c, void *arg)
 	struct cst_str body = cst_conn_body(c);
 	const struct cst_credential *admin;
 	struct cst_authdb *db;
-	char path[64], err[256] = "", target[128], actor[CST_PRINCIPAL_MAX + 48];
+	struct refusal no;
+	char path[64], err[256] = "", target[128], actor[CST_PRINCIPAL_MAX + 48], what[96];
 	const char *action = "?";
 	struct cst_buf out;
 	json_t *root = NULL;
 	int r;
 
+	snprintf(path, sizeof(path), "%.*s", (int)(req->target.len < 63 ? req->target.len : 63),
+	    req->target.p);
+	snprintf(what, sizeof(what), "%.*s %s", (int)(req->method.len < 16 ? req->method.len : 16),
+	    req->method.p, path);
 	pthread_mutex_lock(&gw->mu);
 	db = cst_authdb_ref(gw->db);
 	pthread_mutex_unlock(&gw->mu);
-	admin = admin_identity(gw, c, db);
+	admin = admin_identity(gw, c, db, &no);
 	if (admin == NULL) {
 		cst_authdb_unref(db);
+		cst_gateway_admin_denied(gw, no.actor, what, 403, cst_conn_peer(c), no.fp, no.why);
+		cst_log_info("admin API refused %s from %s: %s", what, cst_conn_peer(c), no.why);
 		reply_json_error(c, 403, "an admin client certificate is required");
 		return;
 	}
 	snprintf(actor, sizeof(actor), "%s (%s)", admin->principal, admin->id);
 	cst_authdb_unref(db);
-	snprintf(path, sizeof(path), "%.*s", (int)(req->target.len < 63 ? req->target.len : 63),
-	    req->target.p);
 	cst_buf_init(&out, 4 * 1024 * 1024);
 	if (cst_str_eq(req->method, "GET") && strcmp(path, "/metrics") == 0) {
 		cst_metrics_render(gw->metrics, &out);
@@ -212,18 +258,18 @@ admin_request(struct cst_conn *c, void *arg)
 		goto done;
 	}
 	if (!cst_str_eq(req->method, "POST") || strncmp(path, "/admin/", 7) != 0) {
-		reply_json_error(c, 404, "no such admin route");
+		refuse(gw, c, actor, what, 404, "no such admin route");
 		goto done;
 	}
 	if (cst_json_decode(body.p, body.len, 4, &root, err, sizeof(err)) != 0 ||
 	    !json_is_object(root)) {
-		reply_json_error(c, 400, "the body must be a JSON object");
+		refuse(gw, c, actor, what, 400, "the body must be a JSON object");
 		goto done;
 	}
 	target[0] = '\0';
 	r = apply(gw, path, root, &action, target, sizeof(target), err, sizeof(err));
 	if (r == CST_ENOENT && strcmp(err, "no such admin route") == 0) {
-		reply_json_error(c, 404, err);
+		refuse(gw, c, actor, what, 404, err);
 		goto done;
 	}
 	if (r != 0) {

@@ -187,6 +187,28 @@ cst_gateway_admin_record(struct cst_gateway *gw, const char *actor, const char *
 	cst_buf_free(&b);
 }
 
+void
+cst_gateway_admin_denied(struct cst_gateway *gw, const char *actor, const char *target,
+    int status, const char *source, const char *cert_fp, const char *reason)
+{
+	struct cst_buf b;
+
+	cst_buf_init(&b, 4096);
+	admin_record_json(&b, cst_clock_unix_ms(), actor, "denied", target);
+	cst_buf_printf(&b, ",\"status\":%d,\"source\":", status);
+	cst_buf_add_json_str(&b, source, strlen(source));
+	if (cert_fp && cert_fp[0]) {
+		cst_buf_adds(&b, ",\"client_cert\":{\"sha256\":");
+		cst_buf_add_json_str(&b, cert_fp, strlen(cert_fp));
+		cst_buf_adds(&b, "}");
+	}
+	cst_buf_adds(&b, ",\"reason\":");
+	cst_buf_add_json_str(&b, reason, strlen(reason));
+	if (cst_buf_adds(&b, "}") != 0 || gw->sink->append(gw->sink, b.p, b.len, NULL) != 0)
+		cst_log_error("admin refusal record could not be queued");
+	cst_buf_free(&b);
+}
+
 /*
  * The integrity monitor's report of one verification (its thread): an audit record, and a
  * log line when a model fails or recovers.

@@ -268,6 +268,14 @@ int cst_gateway_reload_state(struct cst_gateway *gw);
 /* Appends an admin record to the sink and the store's history. */
 void cst_gateway_admin_record(struct cst_gateway *gw, const char *actor, const char *action,
     const char *target, int status);
+/*
+ * Appends the record of an admin API request refused before any action (action "denied"):
+ * actor (who, as far as known), target (method and path), the status answered, the peer's
+ * address, the client certificate's SHA-256 fingerprint (NULL or "" if none) and why. Sink
+ * only: the state database's history holds actions taken. Failure to queue is logged.
+ */
+void cst_gateway_admin_denied(struct cst_gateway *gw, const char *actor, const char *target,
+    int status, const char *source, const char *cert_fp, const char *reason);
 
 /*
  * Brings w->cfg and w->db up to date with the gateway's (one atomic load when nothing changed,

@@ -592,14 +592,44 @@ def test_admin_requires_admin_certificate(make_gateway, tmp_path):
     assert p.returncode != 0
     # a user client certificate (signed by the same CA) is refused by the admin API
     prefix = str(tmp_path / "user")
-    run("cert", "issue", "-c", g.config, "--principal", "alice", "--models", "demo-model",
-        "--out", prefix)
+    cid = run("cert", "issue", "-c", g.config, "--principal", "alice", "--models", "demo-model",
+              "--out", prefix).stdout.strip()
+    time.sleep(0.6)
     p = subprocess.run(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", g.ca,
-                        "--cert", prefix + ".crt", "--key", prefix + ".key",
-                        f"https://localhost:{g.admin_port}/admin/status"], capture_output=True, text=True)
+                        "--cert", prefix + ".crt", "--key", prefix + ".key", "-X", "POST",
+                        "-d", '{"on": true}', f"https://localhost:{g.admin_port}/admin/lockdown"],
+                       capture_output=True, text=True)
     assert p.stdout == "403"
     # the admin certificate works
     assert json.loads(g.admin("status").stdout)["lockdown"] is False
+    # the refusal is in the tamper-evident log: who, what, from where, why
+    fp = subprocess.run(["openssl", "x509", "-in", prefix + ".crt", "-noout", "-fingerprint",
+                         "-sha256"], capture_output=True, text=True, check=True).stdout
+    fp = fp.strip().split("=", 1)[1].replace(":", "").lower()
+    # so is an admin's request the API refuses
+    p = subprocess.run(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", g.ca,
+                        "--cert", os.path.join(g.dir, "tls", "admin.crt"), "--key",
+                        os.path.join(g.dir, "tls", "admin.key"), "-X", "POST", "-d", "{}",
+                        f"https://localhost:{g.admin_port}/admin/nothing"],
+                       capture_output=True, text=True)
+    assert p.stdout == "404"
+    deadline = time.time() + 5
+    while True:
+        denied = [r for r in g.records() if r["type"] == "admin" and r["action"] == "denied"]
+        if len(denied) >= 2 or time.time() > deadline:
+            break
+        time.sleep(0.05)
+    assert len(denied) == 2, denied
+    d = denied[0]
+    assert d["actor"] == f"alice ({cid})" and d["target"] == "POST /admin/lockdown", d
+    assert d["status"] == 403 and d["source"].startswith("127.0.0.1:"), d
+    assert d["client_cert"] == {"sha256": fp}, d
+    assert "user credential" in d["reason"] and "not an admin" in d["reason"], d
+    d = denied[1]
+    assert d["target"] == "POST /admin/nothing" and d["status"] == 404, d
+    assert d["reason"] == "no such admin route" and d["actor"] != "unidentified", d
+    assert run("log", "verify", os.path.join(g.dir, "log"), "--key",
+               os.path.join(g.dir, "log.key.vkey")).returncode == 0
 
 
 def test_mtls_client_identity(make_gateway, stub, tmp_path):
