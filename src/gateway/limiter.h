@@ -1,8 +1,10 @@
 /*
  * Admission counters shared by all worker threads: requests per minute and tokens per minute
  * (token buckets refilled continuously), and requests in flight, per principal and globally.
- * Tokens are reserved at admission (prompt estimate + max_tokens) and reconciled with the
- * usage the upstream reports, so one request can never overshoot a budget it was not granted.
+ * Tokens are reserved at admission (prompt estimate + max_tokens for each sequence) and
+ * reconciled with the usage the upstream reports, which the caller bounds first by what the
+ * request could consume (pipeline.c), so one request can never overshoot a budget it was not
+ * granted by more than its prompt's real size.
  */
 #ifndef CST_GATEWAY_LIMITER_H
 #define CST_GATEWAY_LIMITER_H

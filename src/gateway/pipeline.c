@@ -100,6 +100,35 @@ txn_unlink(struct cst_txn *t)
 	t->prev = t->next = NULL;
 }
 
+/*
+ * Bounds what an admitted request is charged to what it could consume: completion tokens
+ * (reported, or estimated from the text) to the completion ceiling reserved at admission, and
+ * the prompt tokens the upstream reports to the prompt ceiling of the body sent. An honest
+ * upstream never reaches either; a count beyond one (an upstream misreporting, or ignoring
+ * max_tokens) is charged at the bound and noted in the decisions with the count it replaced.
+ */
+static void
+bound_usage(struct cst_txn *t)
+{
+	char detail[160];
+
+	if (t->completion_tokens > t->completion_ceiling) {
+		snprintf(detail, sizeof(detail), "completion_tokens %lld %s beyond the %lld "
+		    "reserved (max_tokens for each sequence): %lld charged",
+		    (long long)t->completion_tokens, t->completion_from_upstream ? "reported" :
+		    "estimated", (long long)t->completion_ceiling, (long long)t->completion_ceiling);
+		cst_txn_decide(t, "upstream", "usage_bounded", detail);
+		t->completion_tokens = t->completion_ceiling;
+	}
+	if (t->usage_from_upstream && t->prompt_tokens > t->prompt_ceiling) {
+		snprintf(detail, sizeof(detail), "prompt_tokens %lld reported beyond the %lld the "
+		    "request can hold: %lld charged", (long long)t->prompt_tokens,
+		    (long long)t->prompt_ceiling, (long long)t->prompt_ceiling);
+		cst_txn_decide(t, "upstream", "usage_bounded", detail);
+		t->prompt_tokens = t->prompt_ceiling;
+	}
+}
+
 /* LOG, OBSERVE, release everything, hand the connection back. */
 static void
 finish(struct cst_txn *t)
@@ -120,6 +149,8 @@ finish(struct cst_txn *t)
 		cst_metrics_streams(gw->metrics, -1);
 	if (!t->completion_from_upstream)
 		t->completion_tokens = (int64_t)((t->completion_bytes + 3) / 4);
+	if (t->admitted)
+		bound_usage(t);
 	cst_stage_log(t);
 	cst_stage_observe(t);
 	if (t->admitted) {

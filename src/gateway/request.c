@@ -168,6 +168,8 @@ check_messages(json_t *msgs, const struct cst_request_limits *lim, struct cst_mo
 					return CST_EINVAL;
 				}
 				r->prompt_bytes += json_string_length(text);
+			} else {
+				r->n_media++;
 			}
 		}
 	}
@@ -477,6 +479,58 @@ int64_t
 cst_request_prompt_estimate(const struct cst_model_request *r)
 {
 	return (int64_t)((r->prompt_bytes + 3) / 4 + 4 * r->n_messages);
+}
+
+/* a + b, or CST_REQUEST_TOKENS_MAX if that is more (a, b >= 0). */
+static int64_t
+tokens_add(int64_t a, int64_t b)
+{
+	int64_t s;
+
+	if (__builtin_add_overflow(a, b, &s) || s > CST_REQUEST_TOKENS_MAX)
+		return CST_REQUEST_TOKENS_MAX;
+	return s;
+}
+
+/* a * b, or CST_REQUEST_TOKENS_MAX if that is more (a, b >= 0). */
+static int64_t
+tokens_mul(int64_t a, int64_t b)
+{
+	int64_t p;
+
+	if (__builtin_mul_overflow(a, b, &p) || p > CST_REQUEST_TOKENS_MAX)
+		return CST_REQUEST_TOKENS_MAX;
+	return p;
+}
+
+int64_t
+cst_request_completion_ceiling(const struct cst_model_request *r)
+{
+	static const char *const keys[] = { "n", "best_of" };
+	int64_t seqs = 1;
+	size_t i;
+
+	if (r->route == CST_ROUTE_EMBEDDINGS)
+		return 0;
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		json_t *v = json_object_get(r->root, keys[i]);
+
+		/* decode accepted only positive integers (or null) */
+		if (json_is_integer(v) && json_integer_value(v) > seqs)
+			seqs = json_integer_value(v);
+	}
+	return tokens_mul(r->max_tokens > 0 ? r->max_tokens : 0, seqs);
+}
+
+int64_t
+cst_request_prompt_ceiling(const struct cst_model_request *r, uint64_t body_bytes)
+{
+	int64_t n = body_bytes < (uint64_t)CST_REQUEST_TOKENS_MAX ? (int64_t)body_bytes :
+	    CST_REQUEST_TOKENS_MAX;
+
+	n = tokens_add(n, CST_REQUEST_TEMPLATE_TOKENS);
+	n = tokens_add(n, tokens_mul((int64_t)r->n_messages, CST_REQUEST_MESSAGE_TOKENS));
+	return tokens_add(n, tokens_mul((int64_t)r->n_media, CST_REQUEST_MEDIA_TOKENS));
 }
 
 static int

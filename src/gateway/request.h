@@ -56,6 +56,7 @@ struct cst_model_request {
 	bool has_max_tokens;
 	int64_t max_tokens;		/* max_tokens or max_completion_tokens */
 	size_t n_messages;
+	size_t n_media;			/* content parts that are not text (images, audio, ...) */
 	uint64_t prompt_bytes;		/* bytes of prompt text, for the token estimate */
 	unsigned extraction;		/* CST_XP_* the request turns on */
 };
@@ -91,6 +92,35 @@ int cst_request_apply(struct cst_model_request *r, enum cst_param_action extract
 
 /* Estimated prompt tokens (bytes / 4, rounded up, plus 4 per message). */
 int64_t cst_request_prompt_estimate(const struct cst_model_request *r);
+
+/*
+ * The most tokens one count of usage is ever taken as (an upstream's claim, a ceiling): sums
+ * of a few such counts cannot overflow an int64_t.
+ */
+#define CST_REQUEST_TOKENS_MAX ((int64_t)1 << 32)
+/* What the prompt ceiling allows beyond the bytes sent: the chat template's own tokens. */
+#define CST_REQUEST_TEMPLATE_TOKENS 1024
+#define CST_REQUEST_MESSAGE_TOKENS 64	/* for each message (role markers, separators) */
+/* For each content part that is not text: an image or audio clip the model encodes itself. */
+#define CST_REQUEST_MEDIA_TOKENS 65536
+
+/*
+ * The most completion tokens the request, as forwarded, lets an honest upstream generate:
+ * max_tokens for each sequence it asks for (the larger of n and best_of, 1 if absent). Read
+ * after cst_request_apply (which may strip n and best_of). 0 for embeddings; at most
+ * CST_REQUEST_TOKENS_MAX.
+ */
+int64_t cst_request_completion_ceiling(const struct cst_model_request *r);
+
+/*
+ * The most prompt tokens an honest upstream can count for a request whose JSON body, as
+ * received or as sent (the larger), is body_bytes long: a tokenizer makes at most one token of
+ * each byte of text (byte-level BPE, or SentencePiece's byte fallback), and text decoded from
+ * JSON is never longer than its encoding; plus what the chat template adds
+ * (CST_REQUEST_TEMPLATE_TOKENS, CST_REQUEST_MESSAGE_TOKENS for each message) and
+ * CST_REQUEST_MEDIA_TOKENS for each media part. At most CST_REQUEST_TOKENS_MAX.
+ */
+int64_t cst_request_prompt_ceiling(const struct cst_model_request *r, uint64_t body_bytes);
 
 /* Encodes the (possibly rewritten) body. CST_ENOMEM, CST_ELIMIT (out->max). */
 int cst_request_encode(const struct cst_model_request *r, struct cst_buf *out);

@@ -1,8 +1,8 @@
 /*
  * ADMIT: the parameter policy (extraction-prone parameters stripped or rejected, max_tokens
  * clamped or rejected and always set), then the rate limits: requests per minute, tokens per
- * minute with the prompt estimate plus max_tokens reserved now and reconciled later, and
- * requests in flight, per principal and globally.
+ * minute with the prompt estimate plus max_tokens (times n or best_of) reserved now and
+ * reconciled later, and requests in flight, per principal and globally.
  */
 #include "gateway/gateway_int.h"
 
@@ -35,7 +35,9 @@ cst_stage_admit(struct cst_txn *t)
 		snprintf(detail, sizeof(detail), "max_tokens=%lld", (long long)pr.max_tokens);
 		cst_txn_decide(t, "admit", pr.clamped ? "clamp" : "set_default", detail);
 	}
-	t->reserved = cst_request_prompt_estimate(&t->req) + pr.max_tokens;
+	/* max_tokens for each sequence asked for: the most an honest upstream can generate. */
+	t->completion_ceiling = cst_request_completion_ceiling(&t->req);
+	t->reserved = cst_request_prompt_estimate(&t->req) + t->completion_ceiling;
 	cst_txn_rate_limits(t, &rl);
 	v = cst_limiter_admit(gw->limiter, t->cred->principal, &rl, &t->cfg->global, t->reserved,
 	    cst_clock_mono_us(), &retry);

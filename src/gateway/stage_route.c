@@ -35,6 +35,9 @@ cst_stage_route(struct cst_txn *t)
 		cst_buf_free(&body);
 		return cst_txn_fail(t, 413, "invalid_request_error", "request too large once encoded");
 	}
+	/* What the upstream can honestly count as prompt, by the larger of the two bodies. */
+	t->prompt_ceiling = cst_request_prompt_ceiling(&t->req, body.len > t->request_bytes ?
+	    body.len : t->request_bytes);
 	/* Room for everything up front: growing after the credential is in would leave a copy. */
 	r = cst_buf_reserve(&t->up_body, 512 + strlen(u->base_path) + strlen(u->host) +
 	    (u->api_key ? strlen(u->api_key) : 0) + body.len);

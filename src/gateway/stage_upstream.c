@@ -20,15 +20,14 @@
 #define CLIENT_LOW_WATER (64 * 1024)
 
 /*
- * The most tokens one count of an upstream's usage is taken as: a larger claim (a broken or
- * hostile upstream) is cut to it, so that the sums the limiter charges cannot overflow.
+ * A count of an upstream's usage larger than CST_REQUEST_TOKENS_MAX (a broken or hostile
+ * upstream) is cut to it, so that no sum made of counts can overflow; the pipeline then charges
+ * at most the request's ceilings (see bound_usage in pipeline.c).
  */
-#define USAGE_MAX ((int64_t)1 << 32)
-
 static int64_t
 usage_cut(int64_t n)
 {
-	return n < USAGE_MAX ? n : USAGE_MAX;
+	return n < CST_REQUEST_TOKENS_MAX ? n : CST_REQUEST_TOKENS_MAX;
 }
 
 static void

@@ -289,9 +289,8 @@ def test_other_servers_parameter_names(make_gateway, stub):
 
 
 def test_upstream_usage_beyond_reason(make_gateway):
-    """An upstream's usage counts are cut to 2^32 each: the sums the limiter charges cannot
-    overflow; the principal's token budget is spent (429 with a Retry-After) and the gateway
-    goes on serving."""
+    """An upstream's usage counts are cut to 2^32 each, so no sum overflows, and then charged at
+    most the request's ceilings; the gateway goes on serving."""
     answer = json.dumps({"id": "x", "object": "chat.completion", "choices": [
         {"index": 0, "message": {"role": "assistant", "content": "hi"},
          "finish_reason": "stop"}], "usage": {"prompt_tokens": 2 ** 63 - 1,
@@ -299,14 +298,72 @@ def test_upstream_usage_beyond_reason(make_gateway):
     with Scripted(lambda req: ("application/json", answer)) as up:
         g = make_gateway(upstream=up.url)
         key = g.apikey()
-        status, h, _, _ = g.chat(key)
+        status, h, _, _ = g.chat(key, max_tokens=16)
         assert status == 200
         rec = g.record(h["x-request-id"])
-        assert rec["prompt_tokens"] == 2 ** 32 and rec["completion_tokens"] == 2 ** 32, rec
-        status, h, _, _ = g.chat(key)
-        assert status == 429 and int(h["retry-after"]) > 0, (status, h)
+        assert rec["completion_tokens"] == 16 and 1024 < rec["prompt_tokens"] < 2 ** 16, rec
+        details = [d["detail"] for d in rec["decisions"] if d["action"] == "usage_bounded"]
+        assert len(details) == 2 and all(f"{2 ** 32} reported" in d for d in details), rec
+        assert g.chat(key)[0] == 200
         assert g.request("GET", "/v1/models", key=key)[0] == 200
         assert g.proc.poll() is None
+
+
+def test_upstream_usage_bounded_by_request(make_gateway):
+    """A principal is charged for completion tokens at most what was reserved for them
+    (max_tokens), and for prompt tokens at most the prompt ceiling (the body's bytes + 1024 +
+    64 a message), whatever the upstream reports, streamed or not; the record says so. An
+    honest upstream's counts are charged as reported."""
+    usage = {}
+
+    def answer(req):
+        if req.get("stream"):
+            body = chunk({"content": "hi"}, fin="stop") + "data: " + json.dumps(
+                {"id": "chatcmpl-1", "object": "chat.completion.chunk", "choices": [],
+                 "usage": usage}) + "\n\ndata: [DONE]\n\n"
+            return "text/event-stream", body.encode()
+        return "application/json", json.dumps({
+            "id": "x", "object": "chat.completion", "choices": [
+                {"index": 0, "message": {"role": "assistant", "content": "hi"},
+                 "finish_reason": "stop"}], "usage": usage}).encode()
+
+    with Scripted(answer) as up:
+        g = make_gateway(upstream=up.url)
+        key = g.apikey("alice", "demo-model", "--tpm", "600")
+        # an honest count is charged as reported, above the prompt estimate too
+        usage.update(prompt_tokens=40, completion_tokens=12)
+        status, h, _, _ = g.chat(key, max_tokens=16)
+        rec = g.record(h["x-request-id"])
+        assert (rec["prompt_tokens"], rec["completion_tokens"]) == (40, 12), rec
+        assert not [d for d in rec["decisions"] if d["action"] == "usage_bounded"], rec
+        # a completion count far beyond max_tokens: 16 charged, streamed or not
+        usage.update(prompt_tokens=5, completion_tokens=10 ** 9)
+        for stream in (False, True):
+            status, h, _, _ = g.chat(key, max_tokens=16, stream=stream)
+            assert status == 200
+            rec = g.record(h["x-request-id"])
+            assert (rec["prompt_tokens"], rec["completion_tokens"]) == (5, 16), rec
+            assert {"stage": "upstream", "action": "usage_bounded",
+                    "detail": "completion_tokens 1000000000 reported beyond the 16 reserved "
+                              "(max_tokens for each sequence): 16 charged"} \
+                in rec["decisions"], rec
+        # the budget (600 a minute) was charged 52 + 2 x 21 tokens: more requests fit
+        for _ in range(4):
+            assert g.chat(key, max_tokens=16)[0] == 200
+        # a prompt count beyond the prompt ceiling is charged at the ceiling
+        other = g.apikey("bob", "demo-model", "--tpm", "100000")
+        usage.update(prompt_tokens=10 ** 9, completion_tokens=3)
+        body = {"model": "demo-model", "messages": [{"role": "user", "content": "hello world"}],
+                "max_tokens": 16}
+        status, h, _, _ = g.request("POST", "/v1/chat/completions", body, key=other)
+        assert status == 200
+        rec = g.record(h["x-request-id"])
+        ceiling = len(json.dumps(body)) + 1024 + 64
+        assert (rec["prompt_tokens"], rec["completion_tokens"]) == (ceiling, 3), rec
+        assert {"stage": "upstream", "action": "usage_bounded",
+                "detail": f"prompt_tokens 1000000000 reported beyond the {ceiling} the request "
+                          f"can hold: {ceiling} charged"} in rec["decisions"], rec
+        assert g.chat(other, max_tokens=16)[0] == 200
 
 
 def test_stream_cut_short_is_an_error(make_gateway):

@@ -4,8 +4,8 @@
  * the gateway reads, and over invalid bodies with the exact code and client message, *out
  * left alone), the parameter policy (extraction parameters stripped, rejected or allowed;
  * max_tokens injected, clamped or rejected; the upstream model name; include_usage for
- * streams), the prompt estimate and the re-encoded body, compared with json_equal to the
- * expected JSON. Behaviour follows docs/configuration.md section 4. These tests must never
+ * streams), the prompt estimate, the ceilings of what a request is charged, and the
+ * re-encoded body, compared with json_equal to the expected JSON. Behaviour follows docs/configuration.md section 4. These tests must never
  * pass on a stub.
  */
 #include "../check.h"
@@ -686,6 +686,62 @@ test_estimate(void **state)
 	}
 }
 
+/*
+ * The ceilings of what a request can be charged: completion = max_tokens for each sequence the
+ * forwarded request asks for (n or best_of, whichever is larger, once the policy has stripped
+ * or kept them); prompt = body bytes + 1024 + 64 per message + 65536 per media part; both
+ * saturate at CST_REQUEST_TOKENS_MAX.
+ */
+static void
+test_ceilings(void **state)
+{
+	static const struct {
+		enum cst_route route;
+		const char *body;
+		enum cst_param_action xp;
+		int64_t completion;
+		int64_t media;		/* media parts counted */
+	} cases[] = {
+		{ CHAT, "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],"
+		  "\"max_tokens\":16}", CST_PARAM_ALLOW, 16, 0 },
+		{ CHAT, "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],"
+		  "\"max_tokens\":16,\"n\":3}", CST_PARAM_ALLOW, 48, 0 },
+		{ CHAT, "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],"
+		  "\"max_tokens\":16,\"n\":3}", CST_PARAM_STRIP, 16, 0 },
+		{ COMP, "{\"model\":\"c\",\"prompt\":\"a\",\"max_tokens\":10,\"n\":2,\"best_of\":5}",
+		  CST_PARAM_ALLOW, 50, 0 },
+		{ COMP, "{\"model\":\"c\",\"prompt\":\"a\",\"max_tokens\":100,"
+		  "\"n\":9007199254740991}", CST_PARAM_ALLOW, CST_REQUEST_TOKENS_MAX, 0 },
+		{ CHAT, "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":["
+		  "{\"type\":\"text\",\"text\":\"what\"},{\"type\":\"image_url\",\"image_url\":"
+		  "{\"url\":\"http://x/a.png\"}},{\"type\":\"input_audio\",\"input_audio\":{}}]}],"
+		  "\"max_tokens\":7}", CST_PARAM_ALLOW, 7, 2 },
+		{ EMB, "{\"model\":\"e\",\"input\":\"0123456789\"}", CST_PARAM_ALLOW, 0, 0 },
+	};
+	struct cst_request_limits lim = limits();
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < N_ELEM(cases); i++) {
+		struct cst_model_request r;
+		struct cst_policy_result res;
+		char err[256];
+		int64_t want;
+
+		assert_int_equal(decode(cases[i].route, cases[i].body, &lim, &r, err, sizeof(err)),
+		    0);
+		assert_int_equal(cst_request_apply(&r, cases[i].xp, 1000, 100, CST_CLAMP,
+		    NULL, &res, err, sizeof(err)), 0);
+		CHECK_INT(cases[i].body, cst_request_completion_ceiling(&r), cases[i].completion);
+		CHECK_INT(cases[i].body, (int64_t)r.n_media, cases[i].media);
+		want = 1000 + 1024 + 64 * (int64_t)r.n_messages + 65536 * cases[i].media;
+		CHECK_INT(cases[i].body, cst_request_prompt_ceiling(&r, 1000), want);
+		CHECK_INT(cases[i].body, cst_request_prompt_ceiling(&r, UINT64_MAX),
+		    CST_REQUEST_TOKENS_MAX);
+		cst_request_free(&r);
+	}
+}
+
 static void
 test_encode_limit(void **state)
 {
@@ -738,6 +794,7 @@ main(void)
 		cmocka_unit_test(test_model_length),
 		cmocka_unit_test(test_apply),
 		cmocka_unit_test(test_estimate),
+		cmocka_unit_test(test_ceilings),
 		cmocka_unit_test(test_encode_limit),
 		cmocka_unit_test(test_xp_names),
 	};
