@@ -130,6 +130,7 @@ struct cst_txn {
 	const struct cst_upstream_conf *up;
 	char model_root[65];		/* verified root digest of the upstream's model, or "" */
 	int64_t reserved;		/* tokens reserved at admission */
+	struct cst_limit_hold hold;	/* where they were reserved */
 	int64_t completion_ceiling;	/* most completion tokens charged (admission) */
 	int64_t prompt_ceiling;		/* most reported prompt tokens charged (route; 0 before) */
 	bool admitted;

@@ -13,10 +13,9 @@
 struct bucket {
 	double req;		/* request tokens available */
 	double tok;		/* model tokens available (may be negative: debt) */
-	uint64_t last_us;
+	uint64_t req_us, tok_us;	/* when each was last refilled */
 	int64_t inflight;
-	int64_t rpm, tpm;	/* the limits the bucket was last filled under (0: unlimited) */
-	bool fresh;
+	int64_t rpm, tpm;	/* the limits each was last filled under (0: never limited) */
 };
 
 struct entry {
@@ -55,7 +54,6 @@ cst_limiter_new(void)
 	if (l == NULL)
 		return NULL;
 	pthread_mutex_init(&l->mu, NULL);
-	l->global.fresh = true;
 	return l;
 }
 
@@ -118,47 +116,40 @@ find(struct cst_limiter *l, const char *principal, bool create)
 		return NULL;
 	l->n++;
 	memset(&l->v[i].b, 0, sizeof(l->v[i].b));
-	l->v[i].b.fresh = true;
 	return &l->v[i].b;
 }
 
-/* Refills a bucket for the time elapsed, capped at one minute's budget. */
+/*
+ * Refills one counter (*level, last filled under *was at *at) for the time elapsed under the
+ * positive limit per minute, capped at one minute's budget. An unlimited request neither uses
+ * nor refills it: the time it spends unlimited is credited when a limit applies again. A
+ * counter first used under a limit starts full; a lowered limit caps what is left.
+ */
+static void
+refill_one(double *level, int64_t *was, uint64_t *at, int64_t limit, uint64_t now_us)
+{
+	if (limit <= 0)
+		return;
+	if (*was <= 0) {
+		*level = (double)limit;
+		*was = limit;
+		*at = now_us;
+		return;
+	}
+	*was = limit;
+	if (now_us > *at) {	/* clocks read before the lock may arrive out of order */
+		*level += (double)(now_us - *at) / 60e6 * (double)limit;
+		*at = now_us;
+	}
+	if (*level > (double)limit)
+		*level = (double)limit;
+}
+
 static void
 refill(struct bucket *b, const struct cst_rate_limits *rl, uint64_t now_us)
 {
-	double dt;
-
-	if (b->fresh) {
-		b->req = (double)rl->rpm;
-		b->tok = (double)rl->tpm;
-		b->rpm = rl->rpm;
-		b->tpm = rl->tpm;
-		b->last_us = now_us;
-		b->fresh = false;
-		return;
-	}
-	/* A reload or a key change moved a limit: an unlimited bucket starts full, a lowered
-	 * limit caps what is left. */
-	if (b->rpm != rl->rpm) {
-		if (b->rpm <= 0 || b->req > (double)rl->rpm)
-			b->req = (double)rl->rpm;
-		b->rpm = rl->rpm;
-	}
-	if (b->tpm != rl->tpm) {
-		if (b->tpm <= 0 || b->tok > (double)rl->tpm)
-			b->tok = (double)rl->tpm;
-		b->tpm = rl->tpm;
-	}
-	if (now_us <= b->last_us)	/* clocks read before the lock may arrive out of order */
-		return;
-	dt = (double)(now_us - b->last_us) / 60e6;
-	b->last_us = now_us;
-	b->req += dt * (double)rl->rpm;
-	if (b->req > (double)rl->rpm)
-		b->req = (double)rl->rpm;
-	b->tok += dt * (double)rl->tpm;
-	if (b->tok > (double)rl->tpm)
-		b->tok = (double)rl->tpm;
+	refill_one(&b->req, &b->rpm, &b->req_us, rl->rpm, now_us);
+	refill_one(&b->tok, &b->tpm, &b->tok_us, rl->tpm, now_us);
 }
 
 /* Seconds until a bucket with `have` of `need` refills at per_min per minute. */
@@ -210,7 +201,8 @@ take(struct bucket *b, const struct cst_rate_limits *rl, int64_t tokens)
 
 enum cst_limit_verdict
 cst_limiter_admit(struct cst_limiter *l, const char *principal, const struct cst_rate_limits *pl,
-    const struct cst_rate_limits *gl, int64_t tokens, uint64_t now_us, uint64_t *retry_after_s)
+    const struct cst_rate_limits *gl, int64_t tokens, uint64_t now_us, uint64_t *retry_after_s,
+    struct cst_limit_hold *hold)
 {
 	enum cst_limit_verdict v;
 	struct bucket *b;
@@ -228,6 +220,8 @@ cst_limiter_admit(struct cst_limiter *l, const char *principal, const struct cst
 	    (v = check(&l->global, gl, tokens, retry_after_s, true)) == CST_LIMIT_OK) {
 		take(b, pl, tokens);
 		take(&l->global, gl, tokens);
+		hold->principal_tokens = pl->tpm > 0;
+		hold->global_tokens = gl->tpm > 0;
 	}
 	pthread_mutex_unlock(&l->mu);
 	return v;
@@ -235,7 +229,7 @@ cst_limiter_admit(struct cst_limiter *l, const char *principal, const struct cst
 
 void
 cst_limiter_release(struct cst_limiter *l, const char *principal, int64_t reserved,
-    int64_t used, uint64_t now_us)
+    int64_t used, uint64_t now_us, const struct cst_limit_hold *hold)
 {
 	struct bucket *b;
 	double back = (double)(reserved - used);
@@ -244,9 +238,11 @@ cst_limiter_release(struct cst_limiter *l, const char *principal, int64_t reserv
 	pthread_mutex_lock(&l->mu);
 	if ((b = find(l, principal, false)) != NULL) {
 		b->inflight--;
-		b->tok += back;
+		if (hold->principal_tokens)
+			b->tok += back;
 	}
 	l->global.inflight--;
-	l->global.tok += back;
+	if (hold->global_tokens)
+		l->global.tok += back;
 	pthread_mutex_unlock(&l->mu);
 }

@@ -33,21 +33,32 @@ const char *cst_limit_str(enum cst_limit_verdict v);
 struct cst_limiter *cst_limiter_new(void);
 void cst_limiter_free(struct cst_limiter *l);
 
+/* Which token buckets an admitted request reserved its tokens in. */
+struct cst_limit_hold {
+	bool principal_tokens, global_tokens;
+};
+
 /*
  * Admits one request for principal needing `tokens` tokens, under the principal limits pl and
  * the global limits gl, at monotonic time now_us. On CST_LIMIT_OK the request counts as in
- * flight and its tokens are reserved; the caller must call cst_limiter_release exactly once.
- * Otherwise nothing is counted and *retry_after_s says when to try again.
+ * flight, its tokens are reserved in the buckets whose limit is set (*hold says which) and
+ * the caller must call cst_limiter_release exactly once with that hold. Otherwise nothing is
+ * counted and *retry_after_s says when to try again.
+ *
+ * All credentials of a principal share its buckets, each request checked against the limits
+ * of its own credential. A counter (requests, tokens) whose limit is 0 (unlimited) for a
+ * request is neither used nor refilled by it: an unlimited credential's requests leave a
+ * limited credential's budget as it was, neither spent nor topped up.
  */
 enum cst_limit_verdict cst_limiter_admit(struct cst_limiter *l, const char *principal,
     const struct cst_rate_limits *pl, const struct cst_rate_limits *gl, int64_t tokens,
-    uint64_t now_us, uint64_t *retry_after_s);
+    uint64_t now_us, uint64_t *retry_after_s, struct cst_limit_hold *hold);
 
 /*
- * Ends an admitted request: returns reserved - used tokens to the buckets (used may exceed
- * reserved: the difference is charged) and decrements the in-flight counts.
+ * Ends an admitted request: returns reserved - used tokens to the buckets it reserved them in
+ * (used may exceed reserved: the difference is charged) and decrements the in-flight counts.
  */
 void cst_limiter_release(struct cst_limiter *l, const char *principal, int64_t reserved,
-    int64_t used, uint64_t now_us);
+    int64_t used, uint64_t now_us, const struct cst_limit_hold *hold);
 
 #endif

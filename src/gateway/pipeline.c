@@ -157,7 +157,7 @@ finish(struct cst_txn *t)
 		int64_t used = t->prompt_tokens + t->completion_tokens;
 
 		cst_limiter_release(gw->limiter, cst_txn_principal(t), t->reserved, used,
-		    cst_clock_mono_us());
+		    cst_clock_mono_us(), &t->hold);
 	}
 	txn_unlink(t);
 	if (t->has_req)

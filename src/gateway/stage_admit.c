@@ -40,7 +40,7 @@ cst_stage_admit(struct cst_txn *t)
 	t->reserved = cst_request_prompt_estimate(&t->req) + t->completion_ceiling;
 	cst_txn_rate_limits(t, &rl);
 	v = cst_limiter_admit(gw->limiter, t->cred->principal, &rl, &t->cfg->global, t->reserved,
-	    cst_clock_mono_us(), &retry);
+	    cst_clock_mono_us(), &retry, &t->hold);
 	if (v != CST_LIMIT_OK) {
 		cst_metrics_reject(gw->metrics, cst_limit_str(v));
 		cst_txn_decide(t, "admit", "limit", cst_limit_str(v));
@@ -59,13 +59,14 @@ cst_admit_request_only(struct cst_txn *t)
 {
 	struct cst_gateway *gw = t->w->gw;
 	struct cst_rate_limits rl, gl = t->cfg->global;
+	struct cst_limit_hold hold;
 	enum cst_limit_verdict v;
 	uint64_t retry;
 
 	cst_txn_rate_limits(t, &rl);
 	rl.tpm = gl.tpm = 0;	/* no tokens: a token budget in debt does not hold these up */
 	v = cst_limiter_admit(gw->limiter, t->cred->principal, &rl, &gl, 0, cst_clock_mono_us(),
-	    &retry);
+	    &retry, &hold);
 	if (v != CST_LIMIT_OK) {
 		cst_metrics_reject(gw->metrics, cst_limit_str(v));
 		cst_txn_decide(t, "admit", "limit", cst_limit_str(v));
@@ -74,6 +75,6 @@ cst_admit_request_only(struct cst_txn *t)
 		    "after %llu s", cst_limit_str(v), (unsigned long long)retry);
 	}
 	/* answered at once: nothing stays in flight */
-	cst_limiter_release(gw->limiter, t->cred->principal, 0, 0, cst_clock_mono_us());
+	cst_limiter_release(gw->limiter, t->cred->principal, 0, 0, cst_clock_mono_us(), &hold);
 	return CST_CONTINUE;
 }

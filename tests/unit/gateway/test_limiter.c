@@ -23,12 +23,18 @@
 
 static const struct cst_rate_limits unlimited = { 0, 0, 0 };
 
+/* The hold of the last admission (admit below); release gives back to what it names. */
+static struct cst_limit_hold held;
+
+#define release(l, who, reserved, used, now) \
+	cst_limiter_release(l, who, reserved, used, now, &held)
+
 static enum cst_limit_verdict
 admit(struct cst_limiter *l, const char *who, const struct cst_rate_limits *pl,
     const struct cst_rate_limits *gl, int64_t tokens, uint64_t now, uint64_t *retry)
 {
 	*retry = 12345;
-	return cst_limiter_admit(l, who, pl, gl, tokens, now, retry);
+	return cst_limiter_admit(l, who, pl, gl, tokens, now, retry, &held);
 }
 
 static void
@@ -61,7 +67,7 @@ test_unlimited(void **state)
 		assert_int_equal(retry, 0);
 	}
 	for (i = 0; i < 5000; i++)
-		cst_limiter_release(l, "p", 1000000, 1000000, T0);
+		release(l, "p", 1000000, 1000000, T0);
 	cst_limiter_free(l);
 	cst_limiter_free(NULL);
 }
@@ -104,7 +110,7 @@ test_rpm(void **state)
 		for (k = 0; k < c->rpm; k++) {
 			CHECK_INT(c->name, admit(l, "p", &pl, &unlimited, 0, T0, &retry), CST_LIMIT_OK);
 			CHECK_INT(c->name, retry, 0);
-			cst_limiter_release(l, "p", 0, 0, T0);
+			release(l, "p", 0, 0, T0);
 		}
 		CHECK_INT(c->name, admit(l, "p", &pl, &unlimited, 0, T0, &retry), CST_LIMIT_RPM);
 		lo = (c->wait_us + SEC - 1) / SEC;	/* the true wait, rounded up */
@@ -114,12 +120,12 @@ test_rpm(void **state)
 		/* Admitted once at the refill, then refused again. */
 		now = T0 + c->wait_us;
 		CHECK_INT(c->name, admit(l, "p", &pl, &unlimited, 0, now, &retry), CST_LIMIT_OK);
-		cst_limiter_release(l, "p", 0, 0, now);
+		release(l, "p", 0, 0, now);
 		CHECK_INT(c->name, admit(l, "p", &pl, &unlimited, 0, now, &retry), CST_LIMIT_RPM);
 		/* Retrying after the advertised delay succeeds. */
 		now += retry * SEC;
 		CHECK_INT(c->name, admit(l, "p", &pl, &unlimited, 0, now, &retry), CST_LIMIT_OK);
-		cst_limiter_release(l, "p", 0, 0, now);
+		release(l, "p", 0, 0, now);
 		cst_limiter_free(l);
 
 		/* Still refused a moment before the refill (fresh limiter: one refill step). */
@@ -149,11 +155,11 @@ test_limit_changes(void **state)
 	(void)state;
 	assert_non_null(l);
 	CHECK_INT("unlimited", admit(l, "p", &none, &unlimited, 0, T0, &retry), CST_LIMIT_OK);
-	cst_limiter_release(l, "p", 0, 0, T0);
+	release(l, "p", 0, 0, T0);
 	for (k = 0; k < 5; k++) {
 		CHECK_INT("limit set: full at once", admit(l, "p", &five, &unlimited, 0,
 		    T0 + 1, &retry), CST_LIMIT_OK);
-		cst_limiter_release(l, "p", 0, 0, T0 + 1);
+		release(l, "p", 0, 0, T0 + 1);
 	}
 	CHECK_INT("limit set: then refused", admit(l, "p", &five, &unlimited, 0, T0 + 1, &retry),
 	    CST_LIMIT_RPM);
@@ -162,14 +168,68 @@ test_limit_changes(void **state)
 	l = cst_limiter_new();
 	assert_non_null(l);
 	CHECK_INT("five", admit(l, "q", &five, &unlimited, 0, T0, &retry), CST_LIMIT_OK);
-	cst_limiter_release(l, "q", 0, 0, T0);
+	release(l, "q", 0, 0, T0);
 	for (k = 0; k < 2; k++) {
 		CHECK_INT("lowered to two", admit(l, "q", &two, &unlimited, 0, T0 + 1, &retry),
 		    CST_LIMIT_OK);
-		cst_limiter_release(l, "q", 0, 0, T0 + 1);
+		release(l, "q", 0, 0, T0 + 1);
 	}
 	CHECK_INT("lowered: capped", admit(l, "q", &two, &unlimited, 0, T0 + 1, &retry),
 	    CST_LIMIT_RPM);
+	cst_limiter_free(l);
+}
+
+/*
+ * Two credentials of one principal, one limited and one unlimited, interleaved: the unlimited
+ * one's requests neither spend nor top up the limited one's budget (they used to refill it
+ * whole each time the limit switched back on), and time spent on unlimited requests still
+ * refills it.
+ */
+static void
+test_mixed_credentials(void **state)
+{
+	struct cst_rate_limits none = { 0, 0, 0 }, two = { 2, 0, 0 }, tpm = { 0, 1000, 0 };
+	struct cst_limiter *l = cst_limiter_new();
+	uint64_t retry;
+	int k, ok = 0;
+
+	(void)state;
+	assert_non_null(l);
+	for (k = 0; k < 6; k++) {
+		CHECK_INT("unlimited key", admit(l, "p", &none, &unlimited, 500, T0 + (uint64_t)k,
+		    &retry), CST_LIMIT_OK);
+		release(l, "p", 500, 900, T0 + (uint64_t)k);
+		if (admit(l, "p", &two, &unlimited, 0, T0 + (uint64_t)k, &retry) == CST_LIMIT_OK) {
+			ok++;
+			release(l, "p", 0, 0, T0 + (uint64_t)k);
+		}
+	}
+	CHECK_INT("the limited key got its two requests only", ok, 2);
+	/* thirty seconds of unlimited requests refill one request of the limited key */
+	CHECK_INT("unlimited later", admit(l, "p", &none, &unlimited, 0, T0 + 30 * SEC, &retry),
+	    CST_LIMIT_OK);
+	release(l, "p", 0, 0, T0 + 30 * SEC);
+	CHECK_INT("refilled by time", admit(l, "p", &two, &unlimited, 0, T0 + 30 * SEC + 1, &retry),
+	    CST_LIMIT_OK);
+	release(l, "p", 0, 0, T0 + 30 * SEC + 1);
+	CHECK_INT("and no more", admit(l, "p", &two, &unlimited, 0, T0 + 30 * SEC + 2, &retry),
+	    CST_LIMIT_RPM);
+	cst_limiter_free(l);
+
+	/* tokens: 900 reported by each request; the unlimited key's use does not top up */
+	l = cst_limiter_new();
+	assert_non_null(l);
+	ok = 0;
+	for (k = 0; k < 5; k++) {
+		CHECK_INT("unlimited key, tokens", admit(l, "q", &none, &unlimited, 800,
+		    T0 + (uint64_t)k, &retry), CST_LIMIT_OK);
+		release(l, "q", 800, 100, T0 + (uint64_t)k);
+		if (admit(l, "q", &tpm, &unlimited, 800, T0 + (uint64_t)k, &retry) == CST_LIMIT_OK) {
+			ok++;
+			release(l, "q", 800, 900, T0 + (uint64_t)k);
+		}
+	}
+	CHECK_INT("the limited key got one request's worth", ok, 1);
 	cst_limiter_free(l);
 }
 
@@ -222,17 +282,17 @@ test_tpm_reserve_reconcile(void **state)
 	assert_int_equal(admit(l, "p", &pl, &unlimited, 1, now, &retry), CST_LIMIT_TPM);
 	/* Requests needing no tokens pass a drained tpm bucket. */
 	assert_int_equal(admit(l, "p", &pl, &unlimited, 0, now, &retry), CST_LIMIT_OK);
-	cst_limiter_release(l, "p", 0, 0, now);
+	release(l, "p", 0, 0, now);
 
 	/* Over-reservation returned: reserved 600, used 100 gives back 500. */
-	cst_limiter_release(l, "p", 600, 100, now);
+	release(l, "p", 600, 100, now);
 	assert_int_equal(admit(l, "p", &pl, &unlimited, 500, now, &retry), CST_LIMIT_OK);
 	assert_int_equal(admit(l, "p", &pl, &unlimited, 1, now, &retry), CST_LIMIT_TPM);
-	cst_limiter_release(l, "p", 500, 500, now);	/* exact: nothing back */
+	release(l, "p", 500, 500, now);	/* exact: nothing back */
 	assert_int_equal(admit(l, "p", &pl, &unlimited, 1, now, &retry), CST_LIMIT_TPM);
 
 	/* Under-reservation charged: reserved 400, used 700 is 300 of debt. */
-	cst_limiter_release(l, "p", 400, 700, now);
+	release(l, "p", 400, 700, now);
 	/* The bucket is at -300: 301 tokens are missing for one token, about 18.06 s. */
 	assert_int_equal(admit(l, "p", &pl, &unlimited, 1, now, &retry), CST_LIMIT_TPM);
 	assert_true(retry >= 19 && retry <= 20);
@@ -285,12 +345,12 @@ test_concurrency(void **state)
 	/* Another principal has its own count. */
 	assert_int_equal(admit(l, "q", &pl, &unlimited, 0, T0, &retry), CST_LIMIT_OK);
 	/* Releasing one frees exactly one slot, whatever the time. */
-	cst_limiter_release(l, "p", 0, 0, T0);
+	release(l, "p", 0, 0, T0);
 	assert_int_equal(admit(l, "p", &pl, &unlimited, 0, T0, &retry), CST_LIMIT_OK);
 	assert_int_equal(admit(l, "p", &pl, &unlimited, 0, T0 + 3600 * SEC, &retry),
 	    CST_LIMIT_CONCURRENCY);
-	cst_limiter_release(l, "p", 0, 0, T0);
-	cst_limiter_release(l, "p", 0, 0, T0);
+	release(l, "p", 0, 0, T0);
+	release(l, "p", 0, 0, T0);
 	assert_int_equal(admit(l, "p", &pl, &unlimited, 0, T0, &retry), CST_LIMIT_OK);
 	assert_int_equal(admit(l, "p", &pl, &unlimited, 0, T0, &retry), CST_LIMIT_OK);
 	assert_int_equal(admit(l, "p", &pl, &unlimited, 0, T0, &retry), CST_LIMIT_CONCURRENCY);
@@ -301,7 +361,7 @@ test_concurrency(void **state)
 		assert_int_equal(admit(l, "r", &both, &unlimited, 0, T0, &retry), CST_LIMIT_OK);
 		assert_int_equal(admit(l, "r", &both, &unlimited, 0, T0, &retry),
 		    CST_LIMIT_CONCURRENCY);
-		cst_limiter_release(l, "r", 0, 0, T0);
+		release(l, "r", 0, 0, T0);
 		assert_int_equal(admit(l, "r", &both, &unlimited, 0, T0, &retry), CST_LIMIT_RPM);
 		assert_int_equal(admit(l, "r", &both, &unlimited, 0, T0 + 60 * SEC, &retry),
 		    CST_LIMIT_OK);
@@ -327,9 +387,9 @@ test_global(void **state)
 		assert_true(retry >= 30 && retry <= 31);
 		assert_int_equal(admit(l, "c", &unlimited, &gl, 0, T0 + 30 * SEC, &retry),
 		    CST_LIMIT_OK);
-		cst_limiter_release(l, "a", 0, 0, T0);
-		cst_limiter_release(l, "b", 0, 0, T0);
-		cst_limiter_release(l, "c", 0, 0, T0);
+		release(l, "a", 0, 0, T0);
+		release(l, "b", 0, 0, T0);
+		release(l, "c", 0, 0, T0);
 	}
 	cst_limiter_free(l);
 
@@ -341,7 +401,7 @@ test_global(void **state)
 		assert_int_equal(admit(l, "a", &unlimited, &gl, 70, T0, &retry), CST_LIMIT_OK);
 		assert_int_equal(admit(l, "b", &unlimited, &gl, 40, T0, &retry),
 		    CST_LIMIT_GLOBAL_TPM);
-		cst_limiter_release(l, "a", 70, 10, T0);
+		release(l, "a", 70, 10, T0);
 		assert_int_equal(admit(l, "b", &unlimited, &gl, 90, T0, &retry), CST_LIMIT_OK);
 		assert_int_equal(admit(l, "c", &unlimited, &gl, 1, T0, &retry),
 		    CST_LIMIT_GLOBAL_TPM);
@@ -357,7 +417,7 @@ test_global(void **state)
 		assert_int_equal(admit(l, "b", &pl, &gl, 0, T0, &retry),
 		    CST_LIMIT_GLOBAL_CONCURRENCY);
 		assert_int_equal(retry, 1);
-		cst_limiter_release(l, "a", 0, 0, T0);
+		release(l, "a", 0, 0, T0);
 		assert_int_equal(admit(l, "b", &pl, &gl, 0, T0, &retry), CST_LIMIT_OK);
 		assert_int_equal(admit(l, "a", &pl, &gl, 0, T0, &retry),
 		    CST_LIMIT_GLOBAL_CONCURRENCY);
@@ -411,8 +471,8 @@ test_many_principals(void **state)
 	}
 	for (i = 0; i < 700; i++) {
 		snprintf(name, sizeof(name), "principal-%d", i);
-		cst_limiter_release(l, name, 0, 0, T0);
-		cst_limiter_release(l, name, 0, 0, T0);
+		release(l, name, 0, 0, T0);
+		release(l, name, 0, 0, T0);
 	}
 	/* Names that differ only slightly are different principals. */
 	assert_int_equal(admit(l, "principal-1x", &pl, &unlimited, 0, T0, &retry), CST_LIMIT_OK);
@@ -447,11 +507,11 @@ test_oom(void **state)
 	/* Known principals need no allocation. */
 	assert_int_equal(admit(l, "b", &unlimited, &unlimited, 0, T0, &retry), CST_LIMIT_OK);
 	cst_alloc_fail_after(-1);
-	cst_limiter_release(l, "b", 0, 0, T0);
-	cst_limiter_release(l, "b", 0, 0, T0);
+	release(l, "b", 0, 0, T0);
+	release(l, "b", 0, 0, T0);
 	/* Nothing was counted for the refusals: "a" and "c" are admitted now. */
 	assert_int_equal(admit(l, "a", &pl, &gl, 0, T0, &retry), CST_LIMIT_OK);
-	cst_limiter_release(l, "a", 0, 0, T0);
+	release(l, "a", 0, 0, T0);
 	assert_int_equal(admit(l, "c", &pl, &gl, 0, T0, &retry), CST_LIMIT_OK);
 	cst_limiter_free(l);
 }
@@ -465,6 +525,7 @@ main(void)
 		cmocka_unit_test(test_rpm),
 		cmocka_unit_test(test_rpm_refill_cap),
 		cmocka_unit_test(test_limit_changes),
+		cmocka_unit_test(test_mixed_credentials),
 		cmocka_unit_test(test_tpm_reserve_reconcile),
 		cmocka_unit_test(test_tpm_too_large),
 		cmocka_unit_test(test_concurrency),
