@@ -215,16 +215,30 @@ apply_zip64_extra(const unsigned char *x, size_t xlen, uint64_t *usize, uint64_t
 	return need_u || need_c || need_o ? CST_EINVAL : 0;
 }
 
+static unsigned char
+ascii_lower(unsigned char ch)
+{
+	return ch >= 'A' && ch <= 'Z' ? (unsigned char)(ch - 'A' + 'a') : ch;
+}
+
+/*
+ * Orders members by name with ASCII case folded, as miniz (PyTorch's reader) compares names
+ * when it looks one up: two names equal here are one name to PyTorch, whichever zipfile says.
+ */
 static int
 name_cmp(const void *a, const void *b)
 {
 	const struct cst_zip_member *x = *(struct cst_zip_member *const *)a;
 	const struct cst_zip_member *y = *(struct cst_zip_member *const *)b;
-	size_t n = x->name_len < y->name_len ? x->name_len : y->name_len;
-	int c = memcmp(x->name, y->name, n);
+	size_t n = x->name_len < y->name_len ? x->name_len : y->name_len, i;
 
-	if (c != 0)
-		return c;
+	for (i = 0; i < n; i++) {
+		unsigned char cx = ascii_lower((unsigned char)x->name[i]);
+		unsigned char cy = ascii_lower((unsigned char)y->name[i]);
+
+		if (cx != cy)
+			return cx < cy ? -1 : 1;
+	}
 	return x->name_len < y->name_len ? -1 : x->name_len > y->name_len;
 }
 
@@ -353,11 +367,19 @@ check_layout(struct cst_zip *z, unsigned v, size_t first, cst_finding_fn fn, voi
 	for (i = 0; i < cnt; i++)
 		byname[i] = &z->m[first + i];
 	qsort(byname, cnt, sizeof(*byname), name_cmp);
-	for (i = 1; i < cnt; i++)
-		if (name_cmp(&byname[i - 1], &byname[i]) == 0)
-			cst_artifact_emit(fn, arg, "zip.duplicate_name", CST_SEV_HIGH, byname[i]->name,
-			    byname[i]->local_off,
-			    "two central-directory entries are named \"%s\"", byname[i]->name);
+	for (i = 1; i < cnt; i++) {
+		const struct cst_zip_member *p = byname[i - 1], *q = byname[i];
+
+		if (name_cmp(&byname[i - 1], &byname[i]) != 0)
+			continue;
+		if (memcmp(p->name, q->name, q->name_len) == 0)
+			cst_artifact_emit(fn, arg, "zip.duplicate_name", CST_SEV_HIGH, q->name,
+			    q->local_off, "two central-directory entries are named \"%s\"", q->name);
+		else
+			cst_artifact_emit(fn, arg, "zip.duplicate_name", CST_SEV_HIGH, q->name,
+			    q->local_off, "central-directory entries \"%s\" and \"%s\" differ only "
+			    "in case: PyTorch's reader takes them for one name", p->name, q->name);
+	}
 	for (i = first; i < z->n; i++) {
 		if (!z->m[i].local_name || z->m[i].data_off == 0)
 			continue;

@@ -6,8 +6,9 @@ password-protected zip is incomplete, since an encrypted member cannot be scanne
 SARIF outputs are well formed; exit statuses 0/1/2/64; --allow admits an unknown global;
 symbolic links inside a scanned directory are not followed. Files built here that the loaders
 read differently from a naive reader: the last of two end records, a central directory longer
-than its count, a zip moved behind a prefix ("concat"), a tar whose first bytes are a pickle,
-a .keras behind a text prefix, PyTorch storage names that hold a .npy or a pickle.
+than its count, a zip moved behind a prefix ("concat"), two members under one name (or names
+that differ only in case), a tar whose first bytes are a pickle, a .keras behind a text
+prefix, PyTorch storage names that hold a .npy or a pickle.
 """
 import csv
 import io
@@ -158,9 +159,11 @@ def test_symlinks_not_followed(tmp_path):
 
 # ---- archives that the loaders read differently from a naive reader ------------------------
 # Built with struct and zipfile only. EVIL is os.system("true") as a protocol-2 pickle (never
-# loaded here); GOOD_NPY a plain int64 .npy; obj_npy an object array whose body is a pickle.
+# loaded here); GOOD_PKL an empty dict; GOOD_NPY a plain int64 .npy; obj_npy an object array
+# whose body is a pickle.
 
 EVIL = b"\x80\x02cos\nsystem\nq\x00X\x04\x00\x00\x00true\x85R."
+GOOD_PKL = b"\x80\x02}q\x00."
 
 
 def npy(descr, body, shape="(1,)"):
@@ -263,6 +266,26 @@ def test_zip_concat(tmp_path):
     assert dangerous(rep, "!b.npy"), rep
     assert ("zip.concat", "high") in top_rules(rep)
     assert sum(e["path"].endswith("!a.npy") for e in rep["entries"]) == 2, rep
+
+
+@pytest.mark.parametrize("first,second", [("archive/data.pkl", "archive/data.pkl"),
+                                          ("archive/data.pkl", "archive/DATA.pkl")])
+def test_zip_duplicate_names(tmp_path, first, second):
+    """Two members under one name (miniz ignores ASCII case): loaders disagree which one they
+    read, so both are scanned, whichever order the benign and the malicious copy come in."""
+    for i, (a, b) in enumerate([(GOOD_PKL, EVIL), (EVIL, GOOD_PKL)]):
+        m = [(first, a), ("archive/version", b"3\n"), (second, b)]
+        lh, offs = locals_at(0, m)
+        cd = directory(m, offs)
+        f = tmp_path / ("dup%d.pt" % i)
+        f.write_bytes(lh + cd + eocd(3, len(cd), len(lh)))
+        code, rep, err = scan_json(f)
+        assert code == 1, (rep, err)
+        assert ("zip.duplicate_name", "high") in top_rules(rep), rep
+        scanned = [e for e in rep["entries"] if "!archive/data" in e["path"].lower()]
+        assert len(scanned) == 2, rep
+        bad = scanned[1] if a == GOOD_PKL else scanned[0]
+        assert any(f["rule"] == "pickle.global.dangerous" for f in bad["findings"]), rep
 
 
 def test_tar_pickle_polyglot(tmp_path):

@@ -638,6 +638,22 @@ test_built(void **state)
 		cst_zip_free(z);
 		free(copy);
 
+		/* names that differ only in ASCII case are one name to miniz (PyTorch) */
+		m[1] = m[0];
+		m[1].cname = "X.PKL";
+		build(b, m, 2, NULL);
+		CHECK_INT("case", open_mem(b->p, b->len, NULL, &c, &src, &copy, &z), 0);
+		CHECK_INT("case", count(&c, "zip.duplicate_name"), 1);
+		CHECK_INT("case", c.sev[first(&c, "zip.duplicate_name")], CST_SEV_HIGH);
+		cst_zip_free(z);
+		free(copy);
+		m[1].cname = "y.pkl";
+		build(b, m, 2, NULL);
+		CHECK_INT("distinct", open_mem(b->p, b->len, NULL, &c, &src, &copy, &z), 0);
+		CHECK_INT("distinct", count(&c, "zip.duplicate_name"), 0);
+		cst_zip_free(z);
+		free(copy);
+
 		/* second member's central offset points at the first: overlap */
 		m[1] = m[0];
 		m[1].cname = "alias.pkl";
