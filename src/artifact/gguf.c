@@ -226,6 +226,405 @@ flag(struct tscan *ts, const char *subject, uint64_t off, const char *key, const
 	    why);
 }
 
+/* ---- names built at render time ----------------------------------------------------------
+ *
+ * The checks above see names written out. These see names put together while the template
+ * renders, which is how the known bypasses of template scanners reach a dunder: pieces
+ * joined with ~, + or |join ('__cla' ~ 'ss__'), characters made by %c or {:c} from code
+ * points, underscores cut out of a literal or of an object's text (()|select|string), and
+ * such a name used as a subscript key or a filter's attribute name. The code of {{ }} and
+ * {% %} is read as Jinja2 lexes it: strings, names, numbers and operators, a tag ending only
+ * where its brackets balance; comments are skipped and plain text is left to the checks
+ * above.
+ */
+
+#define JX_NEST 64
+
+/* A bracket and what its contents (nested ones included) hold. */
+struct jgrp {
+	char open;		/* '(' '[' '{' */
+	bool operand;		/* right after an operand: a call or a subscript */
+	bool tilde;		/* a ~ */
+	bool literal;		/* a string literal */
+	bool filter;		/* a filter other than a numeric one */
+	bool call;		/* a call */
+	bool strish;		/* a string computed from pieces or from an object (~ |string ...) */
+	bool mixed;		/* a string literal with something else, at one bracket's level */
+	size_t ntok;		/* tokens at this level (a bracket inside is one) */
+};
+
+/* A token; for a closed bracket, k is the closing character. */
+struct jtok {
+	char k;			/* 's' string, 'i' name, 'n' number, else the operator's first byte */
+	char k2;		/* the second byte of a two-byte operator, or 0 */
+	const char *p;		/* a string's contents or a name */
+	size_t len;
+	bool us;		/* a string holding '_' */
+	bool strish;		/* ends a computed string: |string, |join, |format, a (group) with ~ */
+};
+
+struct jx {
+	const char *t;
+	size_t n;
+	uint64_t base;
+	const char *key;
+	cst_finding_fn fn;
+	void *arg;
+	struct tscan *ts;
+	struct jgrp g[JX_NEST];		/* g[0] is the tag's top level */
+	unsigned d;			/* index of the innermost tracked bracket */
+	size_t untracked;		/* brackets open beyond JX_NEST */
+	struct jtok prev, prev2;
+	int attr_arg;			/* 1: an attribute name comes next; 2: it was one literal */
+};
+
+static void
+jflag(struct jx *x, const char *subject, size_t at, const char *why)
+{
+	flag(x->ts, subject, x->base + at, x->key, why, x->fn, x->arg);
+}
+
+static bool
+tok_is(const struct jtok *k, const char *name)
+{
+	return k->k == 'i' && strlen(name) == k->len && memcmp(k->p, name, k->len) == 0;
+}
+
+static bool
+tok_in(const struct jtok *k, const char *const *list)
+{
+	return k->k == 'i' && in_list(k->p, k->len, list);
+}
+
+/* Whether the token ends an operand, so that a '(' or '[' after it is a call or subscript. */
+static bool
+is_operand(const struct jtok *k)
+{
+	static const char *const kw[] = { "and", "or", "not", "in", "is", "if", "else", "elif",
+		"for", "recursive", "set", "with", "without", "import", "from", "as", "context",
+		"ignore", "missing", "include", "extends", "macro", "call", "filter", "block",
+		"print", "do", "return", NULL };
+
+	if (k->k == 'i')
+		return !in_list(k->p, k->len, kw);
+	return k->k == 's' || k->k == 'n' || k->k == ')' || k->k == ']' || k->k == '}';
+}
+
+/* A %c conversion (printf style, as the format filter and the % operator read it). */
+static bool
+has_percent_c(const char *s, size_t n)
+{
+	size_t i, j;
+
+	for (i = 0; i + 1 < n; i++) {
+		if (s[i] != '%')
+			continue;
+		j = i + 1;
+		if (s[j] == '%') {
+			i = j;
+			continue;
+		}
+		if (s[j] == '(')
+			while (j < n && s[j] != ')')
+				j++;
+		if (j < n && s[j] == ')')
+			j++;
+		while (j < n && s[j] != '\0' && strchr("#0- +*.123456789hlL", s[j]) != NULL)
+			j++;
+		if (j < n && s[j] == 'c')
+			return true;
+	}
+	return false;
+}
+
+/* A {...:...c} replacement field (str.format's character presentation). */
+static bool
+has_brace_c(const char *s, size_t n)
+{
+	size_t i, j;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] != '{')
+			continue;
+		for (j = i + 1; j < n && j < i + 64 && s[j] != '}' && s[j] != '{'; j++)
+			;
+		if (j < n && s[j] == '}' && j > i + 2 && s[j - 1] == 'c' &&
+		    memchr(s + i, ':', j - i) != NULL)
+			return true;
+	}
+	return false;
+}
+
+/* The string literal k at t + at: underscore pieces, code-point formats, 'attr'. */
+static void
+jx_string(struct jx *x, const struct jtok *k, size_t at)
+{
+	char subj[72];
+
+	snprintf(subj, sizeof(subj), "'%.*s'", k->len > 62 ? 62 : (int)k->len, k->p);
+	if (k->len > 0 && (k->p[0] == '_' || k->p[k->len - 1] == '_'))
+		jflag(x, subj, at, "an underscore piece of a name built at render time");
+	if (has_percent_c(k->p, k->len) || has_brace_c(k->p, k->len))
+		jflag(x, subj, at, "a character made from its code point");
+	if (k->len == 4 && memcmp(k->p, "attr", 4) == 0)
+		jflag(x, subj, at, "the attr filter by name");
+	x->g[x->d].literal = true;
+}
+
+/* The filter name k after '|'. */
+static void
+jx_filter(struct jx *x, struct jtok *k, size_t at)
+{
+	static const char *const plain[] = { "length", "count", "int", "float", "abs", "round",
+		"lower", "upper", "trim", "first", "last", "default", "d", NULL };
+	static const char *const strish[] = { "string", "join", "format", NULL };
+	static const char *const apart[] = { "list", "first", "last", "batch", "slice",
+		"reverse", "random", "map", "select", "reject", "sort", "unique", "min", "max",
+		"replace", "trim", "center", "truncate", "wordwrap", "indent", "join", "format",
+		"items", "dictsort", "groupby", "selectattr", "rejectattr", "sum", NULL };
+
+	if (!tok_in(k, plain))
+		x->g[x->d].filter = true;
+	if (tok_in(k, strish))
+		x->g[x->d].strish = k->strish = true;
+	if (x->prev2.strish && tok_in(k, apart))
+		jflag(x, "|string", at, "characters taken from a string to build a name");
+	else if (x->prev2.k == 's' && x->prev2.us && tok_in(k, apart))
+		jflag(x, "'_'|", at, "characters taken from a string to build a name");
+}
+
+/* A bracket opens. */
+static void
+jx_open(struct jx *x, const struct jtok *k, size_t at)
+{
+	struct jgrp *g;
+	bool operand = is_operand(&x->prev);
+
+	if (k->k == '[' && x->prev.k == 's')
+		jflag(x, "''[", at, "a subscript of a string literal");
+	else if (k->k == '[' && x->prev.strish)
+		jflag(x, "|string", at, "characters taken from a string to build a name");
+	if (k->k == '(' && operand)
+		x->g[x->d].call = true;
+	if (k->k == '(' && x->prev2.k == '|' && operand) {
+		static const char *const by_attr[] = { "selectattr", "rejectattr", "groupby", NULL };
+
+		if (tok_in(&x->prev, by_attr))
+			x->attr_arg = 1;
+	}
+	if (x->d + 1 >= JX_NEST) {
+		if (x->untracked++ == 0)
+			jflag(x, "((((", at, "brackets nested too deeply to check");
+		return;
+	}
+	g = &x->g[++x->d];
+	memset(g, 0, sizeof(*g));
+	g->open = k->k;
+	g->operand = operand;
+}
+
+/* A bracket closes; k becomes the operand it ends. */
+static void
+jx_close(struct jx *x, struct jtok *k, size_t at)
+{
+	struct jgrp *g, *up;
+
+	if (x->untracked > 0) {
+		x->untracked--;
+		return;
+	}
+	if (x->d == 0)
+		return;		/* unbalanced: Jinja refuses the template */
+	g = &x->g[x->d--];
+	up = &x->g[x->d];
+	g->mixed |= g->literal && g->ntok > 1;
+	if (g->open == '[' && g->operand && (g->tilde || g->filter || g->call || g->mixed))
+		jflag(x, "[...]", at, "a subscript key computed at render time");
+	k->strish = g->open == '(' && !g->operand && g->strish;
+	up->tilde |= g->tilde;
+	up->filter |= g->filter;
+	up->call |= g->call;
+	up->strish |= g->strish;
+	up->mixed |= g->mixed;
+}
+
+/* Whether a computed attribute name is given where a literal one is expected. */
+static void
+jx_attr_arg(struct jx *x, const struct jtok *k, size_t at)
+{
+	if (x->attr_arg == 1) {
+		if (k->k == 's' || k->k == 'n')
+			x->attr_arg = 2;
+		else if (k->k == ')')
+			x->attr_arg = 0;
+		else
+			goto computed;
+		return;
+	}
+	if (x->attr_arg == 2) {
+		x->attr_arg = 0;
+		if (k->k == ',' || k->k == ')')
+			return;
+		goto computed;
+	}
+	return;
+computed:
+	x->attr_arg = 0;
+	jflag(x, "attribute=", at, "an attribute name computed at render time");
+}
+
+/* One token of a tag at t + at. */
+static void
+jx_token(struct jx *x, struct jtok *k, size_t at)
+{
+	bool closer = k->k == ')' || k->k == ']' || k->k == '}';
+
+	jx_attr_arg(x, k, at);
+	if (!closer)
+		x->g[x->d].ntok++;	/* an opening bracket counts in the level it opens in */
+	switch (k->k) {
+	case 's':
+		jx_string(x, k, at);
+		break;
+	case 'i':
+		if (x->prev.k == '|' && x->prev.k2 == 0)
+			jx_filter(x, k, at);
+		break;
+	case '(':
+	case '[':
+	case '{':
+		jx_open(x, k, at);
+		break;
+	case ')':
+	case ']':
+	case '}':
+		jx_close(x, k, at);
+		break;
+	case '~':
+		x->g[x->d].tilde = x->g[x->d].strish = true;
+		break;
+	case '.':
+		if (x->prev.k == 's' && x->prev.us)
+			jflag(x, "'_'.", at, "characters taken from a string to build a name");
+		else if (x->prev.strish)
+			jflag(x, "|string", at, "characters taken from a string to build a name");
+		break;
+	case '=':
+		if (k->k2 != 0 || x->prev.k != 'i' ||
+		    (x->prev2.k != '(' && x->prev2.k != ','))
+			break;
+		if (x->prev.p[0] == '_' || x->prev.p[x->prev.len - 1] == '_')
+			jflag(x, "_=", at, "an underscore keyword whose name becomes a string");
+		if (tok_is(&x->prev, "attribute"))
+			x->attr_arg = 1;
+		break;
+	default:
+		break;
+	}
+	x->prev2 = x->prev;
+	x->prev = *k;
+}
+
+/* Lexes one token at t[i] (not white space); returns the index after it. */
+static size_t
+jx_lex(const struct jx *x, size_t i, struct jtok *k)
+{
+	static const char two[] = "==!=<=>=**//";
+	const char *t = x->t;
+	size_t n = x->n, j, m;
+
+	memset(k, 0, sizeof(*k));
+	if (t[i] == '\'' || t[i] == '"') {
+		for (j = i + 1; j < n && t[j] != t[i]; j++)
+			if (t[j] == '\\')
+				j++;
+		k->k = 's';
+		k->p = t + i + 1;
+		k->len = (j < n ? j : n) - i - 1;
+		k->us = memchr(k->p, '_', k->len) != NULL;
+		return j < n ? j + 1 : n;
+	}
+	if (is_id((unsigned char)t[i]) || (unsigned char)t[i] >= 0x80) {
+		k->k = t[i] >= '0' && t[i] <= '9' ? 'n' : 'i';
+		for (j = i; j < n && (is_id((unsigned char)t[j]) || (unsigned char)t[j] >= 0x80 ||
+		    (k->k == 'n' && t[j] == '.')); j++)
+			;
+		k->p = t + i;
+		k->len = j - i;
+		return j;
+	}
+	k->k = t[i];
+	for (m = 0; i + 1 < n && m < sizeof(two) - 1; m += 2)
+		if (t[i] == two[m] && t[i + 1] == two[m + 1]) {
+			k->k2 = t[i + 1];
+			return i + 2;
+		}
+	return i + 1;
+}
+
+/* Reads the tag whose code starts at t[i], up to end ("}}" or "%}"); returns the index after. */
+static size_t
+jx_tag(struct jx *x, size_t i, const char *end)
+{
+	struct jtok k;
+	size_t at;
+
+	memset(x->g, 0, sizeof(x->g[0]));
+	memset(&x->prev, 0, sizeof(x->prev));
+	memset(&x->prev2, 0, sizeof(x->prev2));
+	x->d = 0;
+	x->untracked = 0;
+	x->attr_arg = 0;
+	while (i < x->n) {
+		if (x->t[i] == ' ' || x->t[i] == '\t' || x->t[i] == '\n' || x->t[i] == '\r') {
+			i++;
+			continue;
+		}
+		if (x->d == 0 && x->untracked == 0 && i + 1 < x->n && x->t[i] == end[0] &&
+		    x->t[i + 1] == end[1])
+			return i + 2;
+		at = i;
+		i = jx_lex(x, i, &k);
+		jx_token(x, &k, at);
+	}
+	return i;
+}
+
+static void
+scan_dynamic(const char *t, size_t n, uint64_t base, const char *key, struct tscan *ts,
+    cst_finding_fn fn, void *arg)
+{
+	struct jx *x;
+	size_t i = 0;
+	const char *c;
+
+	if ((x = calloc(1, sizeof(*x))) == NULL) {
+		flag(ts, "(not checked)", base, key, "no memory to check names built at render "
+		    "time", fn, arg);
+		return;
+	}
+	x->t = t;
+	x->n = n;
+	x->base = base;
+	x->key = key;
+	x->fn = fn;
+	x->arg = arg;
+	x->ts = ts;
+	while (i + 1 < n) {
+		if (t[i] != '{' || (t[i + 1] != '{' && t[i + 1] != '%' && t[i + 1] != '#')) {
+			i++;
+			continue;
+		}
+		if (t[i + 1] == '#') {
+			c = memmem(t + i + 2, n - i - 2, "#}", 2);
+			i = c ? (size_t)(c - t) + 2 : n;
+			continue;
+		}
+		i = jx_tag(x, i + 2, t[i + 1] == '{' ? "}}" : "%}");
+	}
+	free(x);
+}
+
 void
 cst_gguf_scan_template(const char *t, size_t n, uint64_t base, const char *key,
     cst_finding_fn fn, void *arg)
@@ -282,6 +681,9 @@ cst_gguf_scan_template(const char *t, size_t n, uint64_t base, const char *key,
 		if (len > 4 && id[0] == '_' && id[1] == '_' && id[len - 1] == '_' &&
 		    id[len - 2] == '_') {
 			flag(&ts, subj, base + i, key, "dunder attribute", fn, arg);
+		} else if (len >= 2 && ((id[0] == '_' && id[1] == '_') ||
+		    (id[len - 1] == '_' && id[len - 2] == '_'))) {
+			flag(&ts, subj, base + i, key, "a piece of a dunder name", fn, arg);
 		} else if (prev == '.' && id[0] == '_') {
 			flag(&ts, subj, base + i, key, "private attribute", fn, arg);
 		} else if (in_list(id, len, always)) {
@@ -300,6 +702,7 @@ cst_gguf_scan_template(const char *t, size_t n, uint64_t base, const char *key,
 		}
 		i = j;
 	}
+	scan_dynamic(t, n, base, key, &ts, fn, arg);
 }
 
 /* ---- metadata ---------------------------------------------------------------------------- */

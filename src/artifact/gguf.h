@@ -11,7 +11,10 @@
  *   gguf.parse_error      high   malformed (with CST_EINVAL)
  *   gguf.limit            high   a count or length over a limit (with CST_ELIMIT)
  *   gguf.chat_template    high   a dangerous Jinja construct; subject = the construct
- *                                (e.g. "__class__", "os.", "attr(", "|attr", "cycler")
+ *                                (e.g. "__class__", "os.", "attr(", "|attr", "cycler"), or
+ *                                one that builds an attribute name at render time (e.g.
+ *                                "__cla", "'_'", "'%c'", "''[", "|string", "[...]",
+ *                                "attribute=", "_=")
  *   gguf.trailing_data    low    bytes after the last tensor's data (and its padding)
  */
 #ifndef CST_ARTIFACT_GGUF_H

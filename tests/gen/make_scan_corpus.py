@@ -423,6 +423,47 @@ def gen_b17():
         ("tokenizer.chat_template",
          "{% for message in messages %}<|{{ message['role'] }}|>{{ message['content'] }}"
          "{% endfor %}")]), "benign", [], "B17", "an ordinary chat template")
+    # Attribute names built while the template renders (each renders a dunder under Jinja2).
+    for name, tmpl, why in [
+        ("concat", "{{ ''['__cla' ~ 'ss__']['__mr' + 'o__'][1] }}", "dunder joined with ~ and +"),
+        ("join", "{{ ''[['_', '_', 'class', '_', '_']|join] }}", "dunder made by |join"),
+        ("format", "{{ ''['%c%cclass%c%c'|format(95, 95, 95, 95)] }}", "dunder made by %c"),
+        ("attr_concat", "{{ ''|attr('__' ~ 'class' ~ '__') }}", "|attr of a joined name"),
+        ("repr", "{% set u = (()|select|string)[24] %}{{ ''[u ~ u ~ 'class' ~ u ~ u] }}",
+         "underscore cut out of a generator's repr"),
+    ]:
+        put("b17/chat_template_%s.gguf" % name, gguf([("general.architecture", "llama"),
+            ("tokenizer.chat_template", tmpl)]), "malicious", ["gguf.chat_template"], "B17", why)
+    # Real-looking templates that build their text with ~ and + stay clean.
+    for name, tmpl in [
+        ("llama3", "{{- bos_token }}{%- for message in messages %}{{- '<|start_header_id|>' + "
+         "message['role'] + '<|end_header_id|>\n\n' + message['content'] | trim + "
+         "'<|eot_id|>' }}{%- endfor %}{%- if add_generation_prompt %}{{- "
+         "'<|start_header_id|>assistant<|end_header_id|>\n\n' }}{%- endif %}"),
+        ("chatml", "{%- for message in messages %}{{- '<|im_start|>' + message.role + '\n' + "
+         "message.content + '<|im_end|>' + '\n' }}{%- if message.role == 'tool' and "
+         "(loop.last or messages[loop.index0 + 1].role != 'tool') %}{{- '<|im_end|>\n' }}"
+         "{%- endif %}{%- endfor %}{%- if add_generation_prompt %}{{- '<|im_start|>assistant\n'"
+         " }}{%- endif %}"),
+        ("mistral", "{%- set user_messages = messages | selectattr('role', 'equalto', 'user') "
+         "| list %}{%- for message in messages %}{%- if (message['role'] == 'user') != "
+         "(loop.index0 % 2 == 0) %}{{- raise_exception('roles must alternate') }}{%- endif %}"
+         "{%- if message['role'] == 'user' %}{{- '[INST] ' + message['content'] + '[/INST]' }}"
+         "{%- elif message.tool_calls is defined %}{%- for tool_call in message.tool_calls %}"
+         "{{- ', \"id\": \"' + tool_call.id[-9:] + '\"}' }}{%- endfor %}{%- else %}{{- ' ' + "
+         "message['content']|trim + eos_token }}{%- endif %}{%- endfor %}"),
+        ("gemma", "{{ bos_token }}{%- for message in messages -%}{%- set role = 'model' if "
+         "message['role'] == 'assistant' else message['role'] -%}{{ '<start_of_turn>' + role + "
+         "'\n' + message['content'] | trim + '<end_of_turn>\n' }}{%- endfor -%}"
+         "{%- if add_generation_prompt -%}{{ '<start_of_turn>model\n' }}{%- endif -%}"),
+        ("tilde", "{% set sh = '<|start_header_id|>' %}{% set eh = '<|end_header_id|>' %}"
+         "{%- for m in messages -%}{{- sh ~ m.role ~ eh -}}{%- if '</think>' in m.content -%}"
+         "{{ m.content.split('</think>')[-1] }}{%- else -%}{{ m.content }}{%- endif -%}"
+         "{%- endfor -%}"),
+    ]:
+        put("b17/chat_template_benign_%s.gguf" % name, gguf([("general.architecture", "llama"),
+            ("tokenizer.chat_template", tmpl)]), "benign", [], "B17",
+            "a %s-style chat template" % name)
 
 
 def gen_incomplete():

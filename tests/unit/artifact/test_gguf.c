@@ -5,8 +5,9 @@
  * past the end, nested arrays, unknown types, bad bools, empty and duplicate keys, alignment
  * type and power of two, name length, n_dims, negative and overflowing dims, type out of range
  * and removed types, block size, misaligned, non-contiguous and out-of-file offsets, duplicate
- * tensor names), chat templates with each dangerous construct and benign ones that must stay
- * silent, and every prefix of a valid file.
+ * tensor names), chat templates with each dangerous construct (dunder names written out or
+ * built at render time from pieces, code points or an object's text) and real-looking benign
+ * ones that must stay silent, and every prefix of a valid file.
  */
 #include "../check.h"
 
@@ -615,6 +616,87 @@ test_templates(void **state)
 		{ "escape", "{{ x|attr('\\x5f\\x5fclass\\x5f\\x5f') }}", "\\x5f" },
 		{ "private", "{{ x._private }}", "_private" },
 		{ "jinja import", "{% import 'x' as y %}", "import" },
+		/* names built at render time: each row renders a dunder name under Jinja2 */
+		{ "concat tilde", "{{ ''['__cla' ~ 'ss__'] }}", "__cla" },
+		{ "concat plus", "{{ x['__cl' + 'ass__'] }}", "__cl" },
+		{ "adjacent literals", "{{ x['__cla' 'ss__'] }}", "__cla" },
+		{ "attr concat", "{{ x|attr('__' ~ 'globals' ~ '__') }}", "|attr" },
+		{ "join pieces", "{{ x[['_', '_', 'class', '_', '_']|join] }}", "'_'" },
+		{ "join kwargs", "{% set n = dict(__cla=1, ss__=2)|join %}{{ x[n] }}", "__cla" },
+		{ "dict underscore", "{% set u = dict(_=1)|first %}{{ x[u*2 ~ 'class' ~ u*2] }}",
+		    "_=" },
+		{ "format %c", "{{ x['%c%cclass%c%c'|format(95, 95, 95, 95)] }}",
+		    "'%c%cclass%c%c'" },
+		{ "format width %c", "{% set n = '%-1c' % 95 %}", "'%-1c'" },
+		{ "str.format :c", "{{ x['{0:c}{0:c}class{0:c}{0:c}'.format(95)] }}",
+		    "'{0:c}{0:c}class{0:c}{0:c}'" },
+		{ "format pieces", "{% set n = '%sclass%s'|format('__', '__') %}{{ x[n] }}", "__" },
+		{ "center", "{% set n = 'class'.center(9, '_') %}{{ x[n] }}", "'_'" },
+		{ "literal subscript", "{% set u = 'a_b'[1] %}", "''[" },
+		{ "literal method", "{% set u = 'a_b'.split('a') %}", "'_'." },
+		{ "generator repr", "{% set u = (()|select|string)[24] %}", "|string" },
+		{ "repr split", "{{ (()|select|string).split(' ')[2] }}", "|string" },
+		{ "literal filter", "{% set u = 'a_b'|list %}", "'_'|" },
+		{ "repr filter", "{% set u = x|string|list %}", "|string" },
+		{ "tilde repr", "{{ (x ~ '')[3] }}", "|string" },
+		{ "computed key", "{{ x[a ~ b] }}", "[...]" },
+		{ "computed key plus", "{{ x[a + 'b'] }}", "[...]" },
+		{ "computed key filter", "{{ x[y|join] }}", "[...]" },
+		{ "computed key call", "{{ x[y.pop()] }}", "[...]" },
+		{ "computed key group", "{{ x[(a ~ b)] }}", "[...]" },
+		{ "computed key in dict", "{{ {'k': x[a ~ b]} }}", "[...]" },
+		{ "computed attribute", "{{ x|map(attribute=n)|list }}", "attribute=" },
+		{ "computed sort", "{{ x|sort(attribute=a ~ b) }}", "attribute=" },
+		{ "computed selectattr", "{{ x|selectattr(n) }}", "attribute=" },
+		{ "attr by name", "{{ x|map('attr', n)|list }}", "'attr'" },
+		{ "after a comment", "{# ' #}{{ x[a ~ b] }}", "[...]" },
+		{ "string holding }}", "{{ '}}' ~ x[a ~ b] }}", "[...]" },
+		/* real-looking templates that build strings with ~ and + stay silent */
+		{ "benign llama3", "{{- bos_token }}{%- if messages[0]['role'] == 'system' %}"
+		    "{%- set system_message = messages[0]['content']|trim %}{%- set messages = "
+		    "messages[1:] %}{%- endif %}{%- for message in messages %}{{- "
+		    "'<|start_header_id|>' + message['role'] + '<|end_header_id|>\\n\\n' + "
+		    "message['content'] | trim + '<|eot_id|>' }}{%- if 'tool_calls' in message %}"
+		    "{%- set tool_call = message.tool_calls[0].function %}{{- '{\"name\": \"' + "
+		    "tool_call.name + '\", \"parameters\": ' + tool_call.arguments | tojson + '}' }}"
+		    "{%- endif %}{%- endfor %}{%- if add_generation_prompt %}{{- "
+		    "'<|start_header_id|>assistant<|end_header_id|>\\n\\n' }}{%- endif %}", NULL },
+		{ "benign tilde headers", "{% set start_header = \"<|start_header_id|>\" %}{% set "
+		    "end_header = \"<|end_header_id|>\" %}{% set user_token = \"user\" %}{%- for m in "
+		    "messages -%}{{- start_header ~ user_token ~ end_header -}}{{ m.content }}{%- if "
+		    "loop.first or (messages[loop.index0 - 1].role != 'tool') -%}{{ '[' }}{%- endif -%}"
+		    "{{- ', ' if not loop.last and (messages[loop.index0 + 1].role == 'tool') else '' "
+		    "-}}{%- endfor -%}", NULL },
+		{ "benign mistral", "{%- set today = strftime_now(\"%Y-%m-%d\") %}{%- set "
+		    "user_messages = messages | selectattr(\"role\", \"equalto\", \"user\") | list %}"
+		    "{%- for message in messages %}{%- if (message['role'] == 'user') != (loop.index0 "
+		    "% 2 == 0) %}{{- raise_exception('roles must alternate user/assistant') }}"
+		    "{%- endif %}{%- if message['role'] == 'user' %}{{- '[INST] ' + message['content']"
+		    " + '[/INST]' }}{%- elif message.tool_calls is defined %}{%- for tool_call in "
+		    "message.tool_calls %}{%- set out = tool_call.function|tojson %}{{- out[:-1] }}"
+		    "{{- ', \"id\": \"' + tool_call.id[-9:] + '\"}' }}{%- endfor %}{%- elif "
+		    "message['role'] == 'tool' %}{{- '[TOOL_RESULTS] ' + message.content|string + "
+		    "', ' }}{%- else %}{{- ' ' + message['content']|trim + eos_token }}{%- endif %}"
+		    "{%- endfor %}", NULL },
+		{ "benign gemma", "{{ bos_token }}{%- for message in messages -%}{%- set role = "
+		    "'model' if message['role'] == 'assistant' else message['role'] -%}{{ "
+		    "'<start_of_turn>' + role + '\\n' + (first_user_prefix if loop.first else '') }}"
+		    "{%- for item in message['content'] -%}{%- if item['type'] == 'text' -%}{{ "
+		    "item['text'] | trim }}{%- endif -%}{%- endfor -%}{{ value_type | map('upper') | "
+		    "list }}{{ '<end_of_turn>\\n' }}{%- endfor -%}", NULL },
+		{ "benign deepseek", "{% set ns = namespace(is_first=false, system_prompt='') %}"
+		    "{%- for message in messages %}{% set content = message['content'] %}{% if "
+		    "'</think>' in content %}{% set content = content.split('</think>')[-1] %}"
+		    "{% endif %}{{'<\xef\xbd\x9c" "Assistant\xef\xbd\x9c" ">' + content + tool['function']"
+		    "['name'] + '\\n'}}{%- endfor %}", NULL },
+		{ "benign role map", "{% set roles = {'user': 'Human', 'assistant': 'AI'} %}{% for "
+		    "message in messages %}{{ roles[message['role']] + ': ' + message['content'] }}"
+		    "{{ roles[message.role|lower] }}{% endfor %}{{ messages|selectattr('role', "
+		    "'equalto', 'user')|map(attribute='content')|join('\\n') }}{{ messages|sort("
+		    "attribute='role')|first }}{{ messages[messages|length - 1]['content'][:100] }}",
+		    NULL },
+		{ "benign prose", "You're a helpful assistant; say 'n/a' when unsure (100%c of the "
+		    "time), _never_ guess. {{ x }}", NULL },
 		{ "benign chatml", "{% for message in messages %}{{'<|im_start|>' + message['role'] + "
 		    "'\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}"
 		    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}", NULL },
@@ -668,6 +750,23 @@ test_template_in_file(void **state)
 	kv_str(b, "general.description", "{{ ''.__class__ }}");
 	CHECK_INT("other key", scan(b->p, b->len, &c, &info), 0);
 	CHECK_INT("other key", c.templ, 0);
+	/* brackets nested deeper than the checker follows are a finding of their own */
+	{
+		static char tmpl[300];
+		int depth;
+
+		for (depth = 63; depth <= 64; depth++) {
+			size_t n = (size_t)snprintf(tmpl, sizeof(tmpl), "{{ %.*sx%.*s }}", depth,
+			    "((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((",
+			    depth, "))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))");
+
+			memset(&c, 0, sizeof(c));
+			cst_gguf_scan_template(tmpl, n, 0, "k", collect, &c);
+			CHECK_INT("nesting", c.templ, depth == 64);
+			if (depth == 64)
+				CHECK_STR("nesting", c.subjects[0], "((((");
+		}
+	}
 	/* at most 32 findings per template */
 	{
 		static char tmpl[4000];
