@@ -742,6 +742,33 @@ is_template_key(const char *key)
 	    strncmp(key, "tokenizer.chat_template.", 24) == 0;
 }
 
+/*
+ * A chat-template key holding an array of n strings. llama.cpp keeps every metadata value as
+ * text and renders that text, "[\"...\", \"...\"]", as the template: the array is a finding of
+ * its own, and each string is scanned as a template.
+ */
+static int
+read_template_array(struct ctx *c, const char *key, uint64_t at, uint64_t n)
+{
+	uint64_t i, len;
+	char *s = NULL;
+	int r;
+
+	cst_artifact_emit(c->fn, c->arg, "gguf.chat_template", CST_SEV_HIGH, key, at,
+	    "%s is an array (%llu strings), not a string: llama.cpp renders the array's text as "
+	    "the template", key, (unsigned long long)n);
+	for (i = 0; i < n; i++) {
+		uint64_t sat = c->off + 8;
+
+		if ((r = rd_str(c, CST_GGUF_MAX_TEMPLATE, key, &s, &len)) != 0)
+			return r;
+		cst_gguf_scan_template(s, (size_t)len, sat, key, c->fn, c->arg);
+		free(s);
+		s = NULL;
+	}
+	return 0;
+}
+
 static int
 read_kv(struct ctx *c, char **keyp, uint32_t *alignment)
 {
@@ -806,6 +833,8 @@ read_kv(struct ctx *c, char **keyp, uint32_t *alignment)
 		if (n > remaining(c) / 8)
 			return BAD(c, at, "\"%s\" has %llu strings, more than the file holds", key,
 			    (unsigned long long)n);
+		if (is_template_key(key))
+			return read_template_array(c, key, at, n);
 		for (i = 0; i < n; i++)
 			if ((r = rd_str(c, 0, key, NULL, NULL)) != 0)
 				return r;

@@ -434,6 +434,11 @@ def gen_b17():
     ]:
         put("b17/chat_template_%s.gguf" % name, gguf([("general.architecture", "llama"),
             ("tokenizer.chat_template", tmpl)]), "malicious", ["gguf.chat_template"], "B17", why)
+    # A template stored as an array of strings: llama.cpp renders the array's text.
+    arr = (b"GGUF" + struct.pack("<IQQ", 3, 0, 1) + gguf_str("tokenizer.chat_template")
+           + struct.pack("<IIQ", 9, 8, 1) + gguf_str("{{ messages }}"))
+    put("b17/chat_template_array.gguf", arr, "malicious", ["gguf.chat_template"], "B17",
+        "chat template stored as an array of strings")
     # Real-looking templates that build their text with ~ and + stay clean.
     for name, tmpl in [
         ("llama3", "{{- bos_token }}{%- for message in messages %}{{- '<|start_header_id|>' + "

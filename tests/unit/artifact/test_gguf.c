@@ -745,6 +745,19 @@ test_template_in_file(void **state)
 	str(b, "x"), u32(b, 99);
 	CHECK_INT("then error", scan(b->p, b->len, &c, &info), CST_EINVAL);
 	CHECK_INT("then error", c.templ, 1);
+	/* a template stored as an array of strings: llama.cpp renders the array's text */
+	head(b, 3, 0, 1);
+	str(b, "tokenizer.chat_template"), u32(b, 9), u32(b, 8), u64(b, 2);
+	str(b, "{{ messages }}"), str(b, "{{ cycler.__init__.__globals__ }}");
+	CHECK_INT("array", scan(b->p, b->len, &c, &info), 0);
+	CHECK_INT("array", c.templ, 4);
+	CHECK_STR("array", c.subjects[0], "tokenizer.chat_template");
+	CHECK_STR("array", c.subjects[1], "cycler");
+	head(b, 3, 0, 1);
+	str(b, "tokenizer.chat_template.tool_use"), u32(b, 9), u32(b, 8), u64(b, 1);
+	str(b, "{{ messages }}");
+	CHECK_INT("benign array", scan(b->p, b->len, &c, &info), 0);
+	CHECK_INT("benign array", c.templ, 1);
 	/* the same text under another key is not a template */
 	head(b, 3, 0, 1);
 	kv_str(b, "general.description", "{{ ''.__class__ }}");
