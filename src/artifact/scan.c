@@ -17,6 +17,7 @@
 #include "core/alloc.h"
 #include "core/err.h"
 #include "core/fileio.h"
+#include "core/json.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -267,6 +268,95 @@ sniff(const struct cst_artifact_src *src, unsigned char *head, size_t *head_len)
 
 static void scan_src(struct scan *s, const char *path, const struct cst_artifact_src *src,
     unsigned depth);
+
+#define TEMPLATE_FILE_MAX ((uint64_t)16 << 20)	/* bytes of a chat-template file read */
+
+/* Whether path (a file, or an archive member after '!') names a Hugging Face file that holds
+ * a chat template: *.jinja, *.jinja2, or one of the JSON files that carry "chat_template". */
+static int
+template_file_kind(const char *path)
+{
+	static const char *const json_names[] = { "tokenizer_config.json", "chat_template.json",
+		"processor_config.json", NULL };
+	const char *base = path, *p;
+	size_t n, i;
+
+	for (p = path; *p; p++)
+		if (*p == '/' || *p == '!')
+			base = p + 1;
+	n = strlen(base);
+	if ((n > 6 && strcmp(base + n - 6, ".jinja") == 0) ||
+	    (n > 7 && strcmp(base + n - 7, ".jinja2") == 0))
+		return 1;
+	for (i = 0; json_names[i]; i++)
+		if (strcmp(base, json_names[i]) == 0)
+			return 2;
+	return 0;
+}
+
+/* Scans the templates of one "chat_template" value: a string, or a list of {"name",
+ * "template"} objects (tokenizers with several templates). */
+static void
+scan_template_value(struct sink *k, json_t *v)
+{
+	char key[160];
+	size_t i;
+	json_t *e;
+
+	if (json_is_string(v)) {
+		cst_gguf_scan_template(json_string_value(v), json_string_length(v), 0,
+		    "chat_template", on_finding, k);
+		return;
+	}
+	json_array_foreach(v, i, e) {
+		json_t *t = json_object_get(e, "template"), *name = json_object_get(e, "name");
+
+		if (!json_is_string(t))
+			continue;
+		snprintf(key, sizeof(key), "chat_template[%s]",
+		    json_is_string(name) ? json_string_value(name) : "?");
+		cst_gguf_scan_template(json_string_value(t), json_string_length(t), 0, key,
+		    on_finding, k);
+	}
+}
+
+/*
+ * A Hugging Face chat template beside the weights (chat_template.jinja, or "chat_template" in
+ * tokenizer_config.json and its kin) is rendered by the serving stack with Jinja like a GGUF
+ * one, so it gets the same sandbox-escape scan. A file too large or JSON that cannot be read
+ * leaves the entry incomplete.
+ */
+static void
+scan_template_file(struct sink *k, const char *path, const struct cst_artifact_src *src)
+{
+	int kind = template_file_kind(path), r;
+	char err[160];
+	json_t *doc = NULL;
+	char *buf;
+
+	if (kind == 0 || src->size == 0)
+		return;
+	if (src->size > TEMPLATE_FILE_MAX) {
+		incomplete(k, "chat-template file larger than 16 MiB", 0);
+		return;
+	}
+	if ((buf = cst_malloc((size_t)src->size + 1)) == NULL) {
+		k->s->err = CST_ENOMEM;
+		return;
+	}
+	if ((r = src->read(src, 0, buf, (size_t)src->size)) != 0) {
+		incomplete(k, "chat-template file", r);
+	} else if (kind == 1) {
+		cst_gguf_scan_template(buf, (size_t)src->size, 0, "chat_template", on_finding, k);
+	} else if ((r = cst_json_decode(buf, (size_t)src->size, 64, &doc, err,
+	    sizeof(err))) != 0) {
+		incomplete(k, err, 0);
+	} else if (json_is_object(doc) && json_object_get(doc, "chat_template") != NULL) {
+		scan_template_value(k, json_object_get(doc, "chat_template"));
+	}
+	json_decref(doc);
+	cst_free(buf);
+}
 
 static bool
 join(char *out, size_t cap, const char *a, const char *sep, const char *b, size_t blen)
@@ -844,6 +934,7 @@ scan_src(struct scan *s, const char *path, const struct cst_artifact_src *src, u
 		return;
 	}
 	k.idx = (size_t)(e - s->rep->entries);
+	scan_template_file(&k, path, src);
 	switch (kd) {
 	case K_TEXT:
 		scan_tail_zip(s, &k, path, src, depth);

@@ -359,3 +359,30 @@ def test_torch_storages_skipped_exactly(tmp_path):
     assert code == 1, rep
     assert dangerous(rep, "!archive/data/1") and dangerous(rep, "!archive/data/2"), rep
     assert not any(e["path"].endswith("!archive/data/0") for e in rep["entries"]), rep
+
+
+def test_hugging_face_chat_templates(tmp_path):
+    """A chat template beside the weights (chat_template.jinja, or "chat_template" in
+    tokenizer_config.json: a string or a list of named templates) gets the template scan; a
+    benign one stays clean, and JSON that cannot be read leaves the scan incomplete."""
+    evil = "{{ cycler.__init__.__globals__.os.popen('id').read() }}"
+    benign = ("{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + "
+              "message['content'] + '<|im_end|>' + '\\n' }}{% endfor %}")
+    cases = [
+        ("chat_template.jinja", evil, 1),
+        ("tokenizer_config.json", json.dumps({"chat_template": evil}), 1),
+        ("tokenizer_config.json", json.dumps({"chat_template": [
+            {"name": "default", "template": benign}, {"name": "tool_use", "template": evil}]}), 1),
+        ("chat_template.json", json.dumps({"chat_template": evil}), 1),
+        ("chat_template.jinja", benign, 0),
+        ("tokenizer_config.json", json.dumps({"chat_template": benign, "eos_token": "</s>"}), 0),
+        ("tokenizer_config.json", '{"chat_template": "x", "chat_template": "y"}', 2),
+    ]
+    for i, (name, text, want) in enumerate(cases):
+        d = tmp_path / str(i)
+        d.mkdir()
+        (d / name).write_text(text)
+        code, out, err = scan("--format", "json", str(d))
+        assert code == want, (name, text, out, err)
+        if want == 1:
+            assert "gguf.chat_template" in out, out
