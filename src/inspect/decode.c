@@ -793,9 +793,21 @@ build_gates(void)
 #define CUT_WINDOW 512		/* how far back a window's end looks for white space */
 #define PLAUSIBLE_PREFIX 64	/* encoded bytes decoded to judge a run before the rest */
 
+/*
+ * A run of encoded characters with separators inside (a junk byte): the
+ * run's characters without the separators (text) and the offset of each in the text it was
+ * found in (pos). cap entries allocated.
+ */
+struct joined {
+	char *text;
+	uint32_t *pos;
+	size_t len, cap;
+};
+
 struct cst_dec {
 	struct cst_patscratch *scratch;
 	struct cst_dec_out lv[CST_DEC_MAX_DEPTH + 1];	/* lv[k]: segments of depth k */
+	struct joined jn[CST_DEC_MAX_DEPTH];	/* jn[k]: the joined run of a depth-k text */
 	char names[MAX_NAMES][NAME_MAX_LEN];
 	size_t n_names;
 	/* during a walk */
@@ -858,6 +870,10 @@ cst_dec_free(struct cst_dec *d)
 	cst_patscratch_free(d->scratch);
 	for (i = 0; i <= CST_DEC_MAX_DEPTH; i++)
 		cst_dec_out_free(&d->lv[i]);
+	for (i = 0; i < CST_DEC_MAX_DEPTH; i++) {
+		cst_free(d->jn[i].text);
+		cst_free(d->jn[i].pos);
+	}
 	cst_free(d);
 }
 
@@ -1069,26 +1085,36 @@ fit(enum cst_dec_kind k, const char *s, size_t n)
 	return m;
 }
 
+/* The offset in the text of byte i of a run: pos[i], or base + i for a run without gaps. */
+static inline size_t
+run_at(const uint32_t *pos, size_t base, size_t i)
+{
+	return pos != NULL ? pos[i] : base + i;
+}
+
 /*
- * Decodes the run p->text[a..e) as kind k, window by window, from the first alignment
- * (skipping 0 to 3 leading characters, base64 only) whose start decodes plausibly. 1 when
- * something plausible was decoded, 0 when not, or an error.
+ * Decodes the run s[0..n) of p->text (byte i at p->text offset run_at(pos, base, i)) as kind
+ * k, window by window, from the first alignment (skipping 0 to 3 leading characters, base64
+ * only) whose start decodes plausibly. 1 when something plausible was decoded, 0 when not,
+ * or an error; *whole: every window of the run decoded plausibly.
  */
 static int
-decode_run(struct cst_dec *d, const struct src *p, enum cst_dec_kind k, size_t a, size_t e)
+decode_run(struct cst_dec *d, const struct src *p, enum cst_dec_kind k, const char *s,
+    size_t n, const uint32_t *pos, size_t base, bool *whole)
 {
 	struct cst_dec_out *o = &d->lv[p->depth + 1];
-	size_t shift, w, n_shift = k == CST_DEC_BASE64 ? 4 : 1;
+	size_t shift, w, i, n_shift = k == CST_DEC_BASE64 ? 4 : 1;
 	bool ok = false;
 	int r, found = 0;
 
-	for (shift = 0; shift < n_shift && e - a - shift >= CST_DEC_MIN_RUN; shift++) {
-		size_t len = e - a - shift;
+	*whole = false;
+	for (shift = 0; shift < n_shift && n - shift >= CST_DEC_MIN_RUN; shift++) {
+		size_t len = n - shift;
 
 		if ((r = limit(d, o, CST_DEC_MAX_BLOB)) != 0)
 			return r;
-		r = decode(k, p->text + a + shift, len <= PLAUSIBLE_PREFIX ?
-		    fit(k, p->text + a + shift, len) : PLAUSIBLE_PREFIX, o);
+		r = decode(k, s + shift, len <= PLAUSIBLE_PREFIX ? fit(k, s + shift, len) :
+		    PLAUSIBLE_PREFIX, o);
 		if (r == CST_ENOMEM)
 			return r;
 		if (r == 0 && cst_dec_plausible(o->text, o->len)) {
@@ -1098,25 +1124,35 @@ decode_run(struct cst_dec *d, const struct src *p, enum cst_dec_kind k, size_t a
 	}
 	if (!ok)
 		return 0;
-	for (w = a + shift; w < e; w += CST_DEC_MAX_BLOB) {
-		size_t wn = fit(k, p->text + w, e - w < CST_DEC_MAX_BLOB ? e - w : CST_DEC_MAX_BLOB);
+	*whole = true;
+	for (w = shift; w < n; w += CST_DEC_MAX_BLOB) {
+		size_t wn = fit(k, s + w, n - w < CST_DEC_MAX_BLOB ? n - w : CST_DEC_MAX_BLOB);
+		size_t ra, rb;
 		bool plain;
 
 		if (wn == 0)
 			break;
 		if ((r = limit(d, o, CST_DEC_MAX_BLOB)) != 0)
 			return r;
-		r = decode(k, p->text + w, wn, o);
+		r = decode(k, s + w, wn, o);
 		if (r == CST_ELIMIT)
 			d->st->limited = true;
 		if (r == CST_ENOMEM || r == CST_ELIMIT)
 			return r;
-		if (r != 0 || !cst_dec_plausible(o->text, o->len))
+		if (r != 0 || !cst_dec_plausible(o->text, o->len)) {
+			*whole = false;
 			continue;
-		plain = !d->canonical_base || (p->depth == 0 &&
-		    p->re[w + wn - 1] - p->rs[w] == wn &&
-		    memcmp(d->raw + p->rs[w], p->text + w, wn) == 0);
-		if ((r = child(d, p, k, w, plain)) != 0)
+		}
+		for (i = 0; i < o->len; i++) {		/* offsets in p->text */
+			o->src_start[i] = (uint32_t)run_at(pos, base, w + o->src_start[i]);
+			o->src_end[i] = (uint32_t)run_at(pos, base, w + o->src_end[i] - 1) + 1;
+		}
+		ra = run_at(pos, base, w);
+		rb = run_at(pos, base, w + wn - 1) + 1;
+		plain = !d->canonical_base || (p->depth == 0 && pos == NULL &&
+		    p->re[rb - 1] - p->rs[ra] == rb - ra &&
+		    memcmp(d->raw + p->rs[ra], p->text + ra, rb - ra) == 0);
+		if ((r = child(d, p, k, 0, plain)) != 0)
 			return r;
 		found = 1;
 	}
@@ -1151,12 +1187,15 @@ run_classes(const char *s, size_t n)
 	return f;
 }
 
-/* Tries the run p->text[a..e) (padding included) as hex, base32 and base64. */
+/*
+ * Tries the run s[0..m) (padding included; placed as for decode_run) as hex, base32 and
+ * base64. 1, 0 or an error as decode_run, and *whole as the decoding that was kept.
+ */
 static int
-try_run(struct cst_dec *d, const struct src *p, size_t a, size_t e)
+try_run(struct cst_dec *d, const struct src *p, const char *s, size_t m, const uint32_t *pos,
+    size_t base, bool *whole)
 {
-	const char *s = p->text + a;
-	size_t m = e - a, data = m;
+	size_t data = m;
 	unsigned f;
 	int r;
 
@@ -1164,14 +1203,16 @@ try_run(struct cst_dec *d, const struct src *p, size_t a, size_t e)
 		data--;
 	if (data > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X') &&
 	    !(run_classes(s + 2, data - 2) & R_NONHEX) && data == m)
-		return decode_run(d, p, CST_DEC_HEX, a + 2, e);
+		return decode_run(d, p, CST_DEC_HEX, s + 2, m - 2, pos ? pos + 2 : NULL,
+		    base + 2, whole);
 	f = run_classes(s, data);
-	if (!(f & R_NONHEX) && data == m && (r = decode_run(d, p, CST_DEC_HEX, a, e)) != 0)
+	if (!(f & R_NONHEX) && data == m &&
+	    (r = decode_run(d, p, CST_DEC_HEX, s, m, pos, base, whole)) != 0)
 		return r;
 	if (!(f & R_NONB32) && !((f & R_LOWER) && (f & R_UPPER)) &&
-	    (r = decode_run(d, p, CST_DEC_BASE32, a, e)) != 0)
+	    (r = decode_run(d, p, CST_DEC_BASE32, s, m, pos, base, whole)) != 0)
 		return r;
-	return decode_run(d, p, CST_DEC_BASE64, a, e);
+	return decode_run(d, p, CST_DEC_BASE64, s, m, pos, base, whole);
 }
 
 static inline bool
@@ -1180,21 +1221,133 @@ run_byte(unsigned char c)
 	return b64val(c) >= 0;
 }
 
+/* A single byte an attacker may put inside a run to break it: ASCII, none of the run's. */
+static inline bool
+junk_byte(unsigned char c)
+{
+	return c < 0x80 && c != '=' && c != '\n' && c != '\r' && !run_byte(c);
+}
+
+/* The end of the run bytes from i. */
+static size_t
+run_end(const unsigned char *t, size_t n, size_t i)
+{
+	while (i < n && run_byte(t[i]))
+		i++;
+	return i;
+}
+
+/*
+ * The length of the separator at t[e] that joins the piece [s, e) of a run to the piece
+ * after it, or 0: one junk byte between pieces of at least JOIN_MIN characters each (an
+ * injected '!' or space). *next: the next piece's end.
+ */
+#define JOIN_MIN 2
+static size_t
+join_sep(const unsigned char *t, size_t n, size_t s, size_t e, size_t *next)
+{
+	size_t l = 0;
+
+	if (e >= n)
+		return 0;
+	if (junk_byte(t[e]) && e - s >= JOIN_MIN)
+		l = 1;
+	if (l == 0)
+		return 0;
+	*next = run_end(t, n, e + l);
+	if (*next - (e + l) < JOIN_MIN)
+		return 0;
+	return l;
+}
+
+/*
+ * Copies the run [a, z) of p->text without its separators into jn (the pieces as join_sep
+ * finds them, then the padding from e). 0 or CST_ENOMEM.
+ */
+static int
+join_run(struct joined *jn, const unsigned char *t, size_t n, size_t a, size_t e, size_t z)
+{
+	size_t i, s = a, pe = run_end(t, n, a), nx, l;
+
+	if (z - a > jn->cap) {
+		char *nt;
+		uint32_t *np;
+
+		if ((nt = cst_reallocarray(jn->text, z - a, 1)) == NULL)
+			return CST_ENOMEM;
+		jn->text = nt;
+		if ((np = cst_reallocarray(jn->pos, z - a, sizeof(*np))) == NULL)
+			return CST_ENOMEM;
+		jn->pos = np;
+		jn->cap = z - a;
+	}
+	jn->len = 0;
+	for (;;) {
+		for (i = s; i < pe; i++) {
+			jn->text[jn->len] = (char)t[i];
+			jn->pos[jn->len++] = (uint32_t)i;
+		}
+		if (pe >= e || (l = join_sep(t, n, s, pe, &nx)) == 0)
+			break;
+		s = pe + l;
+		pe = nx;
+	}
+	for (i = e; i < z; i++) {
+		jn->text[jn->len] = (char)t[i];
+		jn->pos[jn->len++] = (uint32_t)i;
+	}
+	return 0;
+}
+
+/*
+ * Tries the run [a, z) of p (its characters end at e, padding follows): as it is when it has
+ * no separator; else joined, and when that does not decode plausibly throughout, each piece
+ * of at least CST_DEC_MIN_RUN characters on its own as well.
+ */
+static int
+try_joined(struct cst_dec *d, const struct src *p, size_t a, size_t e, size_t z)
+{
+	const unsigned char *t = (const unsigned char *)p->text;
+	struct joined *jn = &d->jn[p->depth];
+	size_t s, pe, nx, l;
+	bool whole = false;
+	int r;
+
+	if (run_end(t, p->len, a) >= e)
+		return try_run(d, p, p->text + a, z - a, NULL, a, &whole);
+	if ((r = join_run(jn, t, p->len, a, e, z)) != 0)
+		return r;
+	if ((r = try_run(d, p, jn->text, jn->len, jn->pos, 0, &whole)) < 0)
+		return r;
+	if (r > 0 && whole)
+		return r;
+	for (s = a;; s = pe + l) {
+		pe = run_end(t, p->len, s);
+		if (pe - s >= CST_DEC_MIN_RUN && (r = try_run(d, p, p->text + s,
+		    (pe == e ? z : pe) - s, NULL, s, &whole)) < 0)
+			return r;
+		if (pe >= e || (l = join_sep(t, p->len, s, pe, &nx)) == 0)
+			break;
+	}
+	return 0;
+}
+
 /*
  * Finds the runs of at least CST_DEC_MIN_RUN base64 characters (both alphabets, then up to
- * six '=') that hold a changed byte, and tries each. The scan looks at the last byte a run
+ * six '=') that hold a changed byte, and tries each. A run takes in the pieces before and
+ * after it that a separator joins to it (join_sep). The scan looks at the last byte a run
  * starting at i would need first, so plain prose costs a few bytes per word.
  */
 static int
 find_runs(struct cst_dec *d, const struct src *p)
 {
 	const unsigned char *t = (const unsigned char *)p->text;
-	size_t n = p->len, i = 0;
+	size_t n = p->len, i = 0, lo = 0;
 	int r;
 
 	/* invariant: i == 0 or t[i - 1] is not a run byte */
 	while (n >= CST_DEC_MIN_RUN && i <= n - CST_DEC_MIN_RUN) {
-		size_t q = i + CST_DEC_MIN_RUN - 1, k = q, e, z;
+		size_t q = i + CST_DEC_MIN_RUN - 1, k = q, e, z, a, s, nx, l;
 
 		if (!run_byte(t[q])) {
 			i = q + 1;
@@ -1206,15 +1359,23 @@ find_runs(struct cst_dec *d, const struct src *p)
 			i = k;
 			continue;
 		}
-		for (e = q + 1; e < n && run_byte(t[e]); e++)
-			;
+		/* pieces joined before it */
+		for (a = i; a >= lo + 2 && junk_byte(t[a - 1]) && run_byte(t[a - 2]); a = s) {
+			for (s = a - 1; s > lo && run_byte(t[s - 1]); s--)
+				;
+			if (join_sep(t, n, s, a - 1, &nx) == 0)
+				break;
+		}
+		for (s = i, e = run_end(t, n, i); (l = join_sep(t, n, s, e, &nx)) > 0; e = nx)
+			s = e + l;	/* pieces joined after it */
 		for (z = e; z < n && z - e < 6 && t[z] == '='; z++)
 			;
 		if (z < n && run_byte(t[z]))
 			z = e;	/* '=' inside a longer token is no padding */
-		if (any_changed(p, i, z) && (r = try_run(d, p, i, z)) < 0)
+		if (any_changed(p, a, z) && (r = try_joined(d, p, a, e, z)) < 0)
 			return r;
 		i = e + 1;	/* t[e] is '=' or no run byte */
+		lo = z;
 	}
 	return 0;
 }
