@@ -794,7 +794,7 @@ build_gates(void)
 #define PLAUSIBLE_PREFIX 64	/* encoded bytes decoded to judge a run before the rest */
 
 /*
- * A run of encoded characters with separators inside (a junk byte): the
+ * A run of encoded characters with separators inside (a junk byte, a MIME line break): the
  * run's characters without the separators (text) and the offset of each in the text it was
  * found in (pos). cap entries allocated.
  */
@@ -1240,7 +1240,9 @@ run_end(const unsigned char *t, size_t n, size_t i)
 /*
  * The length of the separator at t[e] that joins the piece [s, e) of a run to the piece
  * after it, or 0: one junk byte between pieces of at least JOIN_MIN characters each (an
- * injected '!' or space). *next: the next piece's end.
+ * injected '!' or space), or a line break ("\n", "\r\n") after a whole line of a multiple
+ * of 4 and at least CST_DEC_MIN_RUN characters (MIME and PEM bodies). *next: the next
+ * piece's end.
  */
 #define JOIN_MIN 2
 static size_t
@@ -1252,10 +1254,13 @@ join_sep(const unsigned char *t, size_t n, size_t s, size_t e, size_t *next)
 		return 0;
 	if (junk_byte(t[e]) && e - s >= JOIN_MIN)
 		l = 1;
+	else if ((t[e] == '\n' || (t[e] == '\r' && e + 1 < n && t[e + 1] == '\n')) &&
+	    (s == 0 || t[s - 1] == '\n') && (e - s) % 4 == 0 && e - s >= CST_DEC_MIN_RUN)
+		l = t[e] == '\n' ? 1 : 2;
 	if (l == 0)
 		return 0;
 	*next = run_end(t, n, e + l);
-	if (*next - (e + l) < JOIN_MIN)
+	if (*next - (e + l) < (l == 1 && junk_byte(t[e]) ? JOIN_MIN : 1))
 		return 0;
 	return l;
 }
@@ -1359,7 +1364,7 @@ find_runs(struct cst_dec *d, const struct src *p)
 			i = k;
 			continue;
 		}
-		/* pieces joined before it */
+		/* pieces joined before it (junk bytes only: a line before is a run itself) */
 		for (a = i; a >= lo + 2 && junk_byte(t[a - 1]) && run_byte(t[a - 2]); a = s) {
 			for (s = a - 1; s > lo && run_byte(t[s - 1]); s--)
 				;
