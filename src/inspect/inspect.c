@@ -374,6 +374,53 @@ literal_regex(const char *w)
 	return re;
 }
 
+/*
+ * Adds the rule for the literal w (a denied word or a canary; rule's other members set): its
+ * regex as written and, when the canonical view folds w (non-ASCII capitals and accents,
+ * full-width and compatibility forms, look-alikes, invisible characters), a second rule with
+ * w folded, so that w matches text folded the same way in every view ("ÉCOLE" matches
+ * "école", "ecole" and "ＥＣＯＬＥ"). 0, CST_ENOMEM, or CST_EINVAL when the folding tables
+ * cannot be used.
+ */
+static int
+add_literal(struct cst_insp_policy *p, struct direction *d, struct cst_insp_rule *rule,
+    const char *w, enum cst_insp_action a)
+{
+	struct cst_view v;
+	char *re, *fw;
+	int r;
+
+	if ((r = own(p, re = literal_regex(w))) != 0)
+		return r;
+	rule->regex = re;
+	if ((r = add_rule(d, rule, a, 0)) != 0)
+		return r;
+	memset(&v, 0, sizeof(v));
+	if ((r = cst_view_build(&v, w, strlen(w))) != 0)
+		goto out;
+	if (!v.differs || v.len == 0 || memchr(v.text, '\0', v.len) != NULL)
+		goto out;
+	if ((fw = cst_malloc(v.len + 1)) == NULL) {
+		r = CST_ENOMEM;
+		goto out;
+	}
+	memcpy(fw, v.text, v.len);
+	fw[v.len] = '\0';
+	re = literal_regex(fw);
+	cst_free(fw);
+	if (strcmp(re != NULL ? re : "", rule->regex) == 0) {
+		cst_free(re);
+		goto out;
+	}
+	if ((r = own(p, re)) != 0)
+		goto out;
+	rule->regex = re;
+	r = add_rule(d, rule, a, 0);
+out:
+	cst_view_free(&v);
+	return r;
+}
+
 static int
 load_denied(struct cst_insp_policy *p, struct direction *d, enum cst_insp_dir dir,
     const json_t *o, char *err, size_t err_len)
@@ -406,13 +453,19 @@ load_denied(struct cst_insp_policy *p, struct direction *d, enum cst_insp_dir di
 				return cst_einval(err, err_len, "denied.%s: each entry must be a "
 				    "string of "
 				    "1 to 1024 bytes without NUL", lists[li]);
-			re = li == 0 ? literal_regex(json_string_value(v)) :
-			    cst_strdup(json_string_value(v));
-			if ((r = own(p, re)) != 0)
+			if (li == 0) {
+				r = add_literal(p, d, &rule, json_string_value(v), a);
+				if (r == CST_EINVAL)
+					return cst_einval(err, err_len, "denied.words: the text "
+					    "folding tables cannot be used");
+				if (r != 0)
+					return r;
+				continue;
+			}
+			if ((r = own(p, re = cst_strdup(json_string_value(v)))) != 0)
 				return r;
 			rule.regex = re;
-			if (li == 1)
-				rule.id = "denied.regex";
+			rule.id = "denied.regex";
 			if ((r = add_rule(d, &rule, a, 0)) != 0)
 				return r;
 		}
@@ -511,17 +564,17 @@ load_canaries(struct cst_insp_policy *p, struct direction *d, enum cst_insp_dir 
 		struct cst_insp_rule rule = { "leak.canary", CST_INSP_LEAK, "CANARY", NULL,
 			CST_PAT_CASELESS, 1000, NULL, NULL, 0, 0, CST_RULE_RAW | CST_RULE_CANONICAL,
 			NULL };
-		char *re;
 
 		if (!json_is_string(v) || json_string_length(v) < 8 || json_string_length(v) > 256 ||
 		    memchr(json_string_value(v), '\0', json_string_length(v)) != NULL)
 			return cst_einval(err, err_len, "canaries.strings: each entry must be a "
 			    "string of 8 "
 			    "to 256 bytes without NUL");
-		if ((r = own(p, re = literal_regex(json_string_value(v)))) != 0)
-			return r;
-		rule.regex = re;
-		if ((r = add_rule(d, &rule, a, 0)) != 0)
+		r = add_literal(p, d, &rule, json_string_value(v), a);
+		if (r == CST_EINVAL)
+			return cst_einval(err, err_len, "canaries.strings: the text folding tables "
+			    "cannot be used");
+		if (r != 0)
 			return r;
 	}
 	return 0;

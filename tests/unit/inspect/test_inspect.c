@@ -292,6 +292,38 @@ test_fail_closed(void **state)
 	cst_insp_policy_free(open);
 }
 
+/*
+ * Operator literals with non-ASCII letters are folded like the text: a denied word and a
+ * canary match in any case, accented or not, full-width.
+ */
+static void
+test_folded_literals(void **state)
+{
+	struct cst_insp_policy *p = policy("{\"input\":{\"denied\":{\"words\":[\"\xc3\x89" "COLE "
+	    "Noire\",\"Stra\xc3\x9f" "e\"]},\"injection\":{\"enabled\":false}},\"output\":{"
+	    "\"canaries\":{\"strings\":[\"\xc3\x84PFEL-\xc3\x96L-4711\"]}}}");
+	struct cst_insp_ctx *c;
+
+	(void)state;
+	CHECK("policy", p != NULL);
+	CHECK_INT("ctx", cst_insp_ctx_new(p, &c), 0);
+	expect(c, CST_INSP_INPUT, "at \xc3\x89" "COLE NOIRE now", "denied.word@3-15:block", true,
+	    NULL);
+	expect(c, CST_INSP_INPUT, "at \xc3\xa9" "cole noire now", "denied.word@3-15:block", true,
+	    NULL);
+	expect(c, CST_INSP_INPUT, "at Ecole Noire now", "denied.word@3-14:block", true, NULL);
+	expect(c, CST_INSP_INPUT, "at \xef\xbc\xa5\xef\xbc\xa3OLE noire", "denied.word@3-18:block",
+	    true, NULL);
+	expect(c, CST_INSP_INPUT, "the STRASSE", "denied.word@4-11:block", true, NULL);
+	expect(c, CST_INSP_INPUT, "die stra\xc3\x9f" "e", "denied.word@4-11:block", true, NULL);
+	expect(c, CST_INSP_INPUT, "ecoles noires", "", false, NULL);
+	expect(c, CST_INSP_OUTPUT, "it is \xc3\xa4pfel-\xc3\xb6l-4711.", "leak.canary@6-21:block",
+	    true, NULL);
+	expect(c, CST_INSP_OUTPUT, "it is APFEL-OL-4711.", "leak.canary@6-19:block", true, NULL);
+	cst_insp_ctx_free(c);
+	cst_insp_policy_free(p);
+}
+
 int
 main(void)
 {
@@ -302,6 +334,7 @@ main(void)
 		cmocka_unit_test(test_redaction_complete),
 		cmocka_unit_test(test_policy_errors),
 		cmocka_unit_test(test_fail_closed),
+		cmocka_unit_test(test_folded_literals),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
