@@ -518,16 +518,66 @@ leet_letter(unsigned char c, char one_as)
 	}
 }
 
+/*
+ * Words an injection spells with '1' standing for i in some places and l in others ("a11"
+ * beside "1gnore", "f1na11y"): a word that reads as one of them with some choice of i and l
+ * takes that choice in both leetspeak views.
+ */
+static const char *const leet_dict[] = { "all", "ignore", "previous", "instructions",
+	"instruction", "rules", "rule", "kill", "tell", "will", "still", "reveal", "guidelines",
+	"filter", "filters", "unfiltered", "filtering", "jailbreak", "policies", "policy",
+	"limitations", "limits", "unlimited", "initial", "follow", "following", "illegal",
+	"disable", "enable", "model", "role", "mode", "evil", "unlocked", "lies", "like", "while",
+	"system", "prompt", "bypass", "forget", "override", "disregard", "restrictions",
+	"pretend", "only", "fully", "finally", "legal", "ethical", "helpful", "simulate",
+	"simulation", "developer", "also", "else", "ignoring", "nil", "null" };
+
+#define LEET_DICT_MAX_LEN 16	/* longer words are not looked up */
+#define LEET_DICT_MAX_ONES 6	/* nor words with more 1s (2^6 readings at most) */
+
+/*
+ * The reading of the 1s in the word s[0..n) that makes it a leet_dict word, as a mask (bit
+ * j set: the j-th '1' is l, else i), or -1.
+ */
+static int
+leet_dict_mask(const char *s, size_t n)
+{
+	char w[LEET_DICT_MAX_LEN + 1];
+	size_t ones = 0, i, j, k;
+	unsigned m;
+
+	if (n > LEET_DICT_MAX_LEN)
+		return -1;
+	for (i = 0; i < n; i++)
+		ones += s[i] == '1';
+	if (ones == 0 || ones > LEET_DICT_MAX_ONES)
+		return -1;
+	for (m = 0; m < 1u << ones; m++) {
+		for (i = 0, j = 0; i < n; i++) {
+			unsigned char c = (unsigned char)s[i];
+			char l = c == '1' ? ((m >> j++) & 1 ? 'l' : 'i') : leet_letter(c, 'i');
+
+			w[i] = l ? l : (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+		}
+		w[n] = '\0';
+		for (k = 0; k < sizeof(leet_dict) / sizeof(leet_dict[0]); k++)
+			if (strcmp(w, leet_dict[k]) == 0)
+				return (int)m;
+	}
+	return -1;
+}
+
 int
 cst_dec_leet(const char *s, size_t n, char one_as, struct cst_dec_out *o)
 {
-	size_t i = 0, k;
+	size_t i = 0, k, j;
 	int r;
 
 	start(o);
 	while (i < n) {
 		bool letter = false, leet = false;
 		size_t e = i;
+		int mask;
 
 		/* a word: letters, digits and the leetspeak symbols */
 		while (e < n && (is_alnum((unsigned char)s[e]) || s[e] == '@' || s[e] == '$')) {
@@ -537,8 +587,12 @@ cst_dec_leet(const char *s, size_t n, char one_as, struct cst_dec_out *o)
 		}
 		if (e == i)
 			e = i + 1;
-		for (k = i; k < e; k++) {
+		mask = letter && leet ? leet_dict_mask(s + i, e - i) : -1;
+		for (k = i, j = 0; k < e; k++) {
 			char l = letter && leet ? leet_letter((unsigned char)s[k], one_as) : 0;
+
+			if (s[k] == '1' && mask >= 0)
+				l = (unsigned)mask >> j++ & 1 ? 'l' : 'i';
 
 			if ((r = put(o, l ? &l : s + k, 1, k, k + 1, l != 0)) != 0)
 				return fail(o, r);

@@ -90,7 +90,8 @@ int cst_dec_hex(const char *s, size_t n, struct cst_dec_out *o);
  * or truncated escapes are copied as they are. Invalid code points (zero, surrogates, past
  * U+10FFFF, a lone surrogate) become U+FFFD; \xNN and %XX give the byte, which may leave
  * invalid UTF-8. Leetspeak folds 1 (as one_as), 3, 4, 0, 5, 7, @, $ to letters inside words
- * that hold a letter; spaced letters join runs of at least three one-character words (ASCII
+ * that hold a letter, except that a word which reads as an injection keyword with some 1s as
+ * i and others as l ("a11", "f1na11y") takes that reading whatever one_as is; spaced letters join runs of at least three one-character words (ASCII
  * letters and digits, or one multi-byte code point) each separated from the next by the same
  * one character of " .-_*\/|~".
  * 0, CST_ELIMIT, CST_ENOMEM.
