@@ -124,6 +124,9 @@ struct cst_insp_ctx {
 	const char *view_name;		/* its name in findings: "raw", "canonical", a chain */
 	const struct cst_view *vw;	/* the canonical view being matched (view or spaced) */
 	const struct cst_dec_seg *seg;	/* the decoded segment being matched, or NULL */
+	struct cst_view segview;	/* the canonical view of a decoded segment */
+	const struct cst_view *segvw;	/* the view of seg being matched (segview or spaced),
+					 * or NULL: seg's own bytes */
 	enum cst_insp_src src;		/* where the text being scanned comes from */
 	bool complete;			/* no matcher limit hit so far */
 	size_t kw_rule;			/* the rule whose keywords were last looked for in text */
@@ -1234,6 +1237,7 @@ cst_insp_ctx_free(struct cst_insp_ctx *c)
 	cst_patscratch_free(c->scratch);
 	cst_view_free(&c->view);
 	cst_view_free(&c->spaced);
+	cst_view_free(&c->segview);
 	cst_dec_free(c->dec);
 	cst_allowlist_scratch_free(c->als);
 	cst_free(c->f);
@@ -1355,13 +1359,25 @@ retry_inside(struct cst_insp_ctx *c, size_t a, size_t b)
 		}
 }
 
+/* The segment bytes of [a, b) of the text being matched (a view of the segment, or it). */
+static void
+seg_bytes(const struct cst_insp_ctx *c, size_t a, size_t b, size_t *sa, size_t *sb)
+{
+	if (c->segvw != NULL) {
+		cst_view_raw_span(c->segvw, a, b, sa, sb);
+		return;
+	}
+	*sa = a;
+	*sb = b;
+}
+
 static bool
 on_span(void *arg, size_t idx, size_t a, size_t b)
 {
 	struct cst_insp_ctx *c = arg;
 	const struct prule *pr;
 	struct cst_insp_finding *f;
-	size_t va = a, vb = b, ra, rb;
+	size_t va = a, vb = b, ra, rb, sa, sb;
 	uint64_t al_regex = 0, al_stop = 0;
 	unsigned conf;
 	const char *vres = NULL;
@@ -1401,8 +1417,11 @@ on_span(void *arg, size_t idx, size_t a, size_t b)
 		return true;
 	/* copied text: matched where it was copied from. The whole match is judged, not the
 	 * value: a key whose '=' or quotes alone were encoded matches only here */
-	if (c->seg != NULL && !cst_dec_seg_changed(c->seg, a, b))
-		return true;
+	if (c->seg != NULL) {
+		seg_bytes(c, a, b, &sa, &sb);
+		if (!cst_dec_seg_changed(c->seg, sa, sb))
+			return true;
+	}
 	if (pr->r.keywords != NULL) {
 		/* a pattern's spans come together: its keywords are looked for once per text */
 		if (c->kw_rule != idx) {
@@ -1464,9 +1483,10 @@ on_span(void *arg, size_t idx, size_t a, size_t b)
 		c->overflow = true;
 		return false;
 	}
-	if (c->seg != NULL)
-		cst_dec_seg_raw_span(c->seg, va, vb, &ra, &rb);
-	else if (c->text != c->raw)
+	if (c->seg != NULL) {
+		seg_bytes(c, va, vb, &sa, &sb);
+		cst_dec_seg_raw_span(c->seg, sa, sb, &ra, &rb);
+	} else if (c->text != c->raw)
 		cst_view_raw_span(c->vw, va, vb, &ra, &rb);
 	else {
 		ra = va;
@@ -1715,15 +1735,40 @@ match_text(struct cst_insp_ctx *c, const char *t, size_t n, const char *view,
 static double classify_text(struct cst_insp_ctx *c, const char *t, size_t n,
     const struct cst_dec_seg *seg);
 
-/* A decoded segment: the rules, and the classifier (spaced, leet, ROT13 or encoded text). */
+/*
+ * A decoded segment: the rules on its bytes and, like the text itself, on its canonical view
+ * (and the view with a space for each removed invisible character), so that look-alikes,
+ * full-width forms or invisible characters inside an encoding do not hide what it says; and
+ * the classifier on the canonical view (spaced, leet, ROT13 or encoded text). Findings are
+ * named by the segment's decode chain.
+ */
 static int
 on_segment(void *arg, const struct cst_dec_seg *seg)
 {
 	struct cst_insp_ctx *c = arg;
+	const struct cst_view *v = &c->segview;
 	int r = match_text(c, seg->text, seg->len, seg->view, seg);
 
+	if (r == 0)
+		r = cst_view_build(&c->segview, seg->text, seg->len);
+	if (r != 0)
+		return r;
+	c->segvw = v->differs ? v : NULL;
+	if (v->differs) {
+		r = match_text(c, v->text, v->len, seg->view, seg);
+		if (r == 0 && (v->st.invisible > 0 || v->st.fillers > 0)) {
+			c->spaced.hidden_space = true;
+			if ((r = cst_view_build(&c->spaced, seg->text, seg->len)) == 0) {
+				c->segvw = &c->spaced;
+				r = match_text(c, c->spaced.text, c->spaced.len, seg->view, seg);
+				c->segvw = v;
+			}
+		}
+	}
 	if (r == 0 && c->d->clf != NULL)
-		classify_text(c, seg->text, seg->len, seg);
+		classify_text(c, v->differs ? v->text : seg->text, v->differs ? v->len : seg->len,
+		    seg);
+	c->segvw = NULL;
 	return r;
 }
 
@@ -1792,9 +1837,12 @@ classify_text(struct cst_insp_ctx *c, const char *t, size_t n, const struct cst_
 		c->overflow = true;
 		return sc.p;
 	}
-	if (seg != NULL)
-		cst_dec_seg_raw_span(seg, sc.start, sc.end, &ra, &rb);
-	else if (c->view.differs)
+	if (seg != NULL) {
+		size_t sa, sb;
+
+		seg_bytes(c, sc.start, sc.end, &sa, &sb);
+		cst_dec_seg_raw_span(seg, sa, sb, &ra, &rb);
+	} else if (c->view.differs)
 		cst_view_raw_span(&c->view, sc.start, sc.end, &ra, &rb);
 	else {
 		ra = sc.start;
@@ -1858,6 +1906,7 @@ cst_insp_scan_src(struct cst_insp_ctx *c, enum cst_insp_dir d, enum cst_insp_src
 	c->n_f = 0;
 	c->overflow = false;
 	c->complete = true;
+	c->segvw = NULL;
 	c->raw = text;
 	c->d = dir;
 	c->cur = s;
