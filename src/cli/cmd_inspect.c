@@ -91,6 +91,8 @@ render_json(const struct cst_insp_result *res, enum cst_insp_dir dir, size_t rul
 		r |= cst_buf_printf(b, ",\"block_category\":\"%s\"",
 		    res->block_cat == CST_INSP_N_CAT ? "incomplete" :
 		    cst_insp_cat_name(res->block_cat));
+	if (!res->complete && res->incomplete != NULL)
+		r |= cst_buf_printf(b, ",\"incomplete\":\"%s\"", res->incomplete);
 	r |= cst_buf_printf(b, ",\"complete\":%s,\"signals\":{\"hidden_characters\":%u,"
 	    "\"confusables\":%u,\"canonical_view_scanned\":%s,\"decoded_segments\":%u},"
 	    "\"findings\":[", res->complete ? "true" : "false", res->signals.hidden,
@@ -132,8 +134,8 @@ render_text(const struct cst_insp_result *res, struct cst_buf *b)
 		    f->validator ? ", validator " : "", f->validator ? f->validator : "");
 	}
 	if (!res->complete)
-		r |= cst_buf_adds(b, "note: a matching limit was reached; the text was not fully "
-		    "inspected\n");
+		r |= cst_buf_printf(b, "note: a matching limit was reached (%s); the text was not "
+		    "fully inspected\n", res->incomplete ? res->incomplete : "?");
 	r |= cst_buf_printf(b, "%s: %zu finding%s%s%s\n", res->blocked ? "BLOCKED" : "allowed",
 	    res->n_findings, res->n_findings == 1 ? "" : "s", res->blocked ? ", category " : "",
 	    res->blocked ? (res->block_cat == CST_INSP_N_CAT ? "incomplete" :

@@ -224,9 +224,10 @@ void cst__keep_content(struct cst_txn *t, const char *p, size_t n);
 const struct cst_named_policy *cst__inspect_policy(struct cst_txn *t);
 /* The worker's context for the request's policy. 0 or an error (inspection unavailable). */
 int cst__inspect_ctx(struct cst_txn *t, struct cst_insp_ctx **out);
-/* Adds a decision of stage for the findings of the text named where (nothing if none). */
+/* Adds a decision of stage for the findings of the text named where (nothing if none);
+ * incomplete: why the text was not fully inspected (cst_insp_result.incomplete), or NULL. */
 void cst__inspect_decide(struct cst_txn *t, const char *stage, const char *where,
-    const struct cst_insp_finding *f, size_t n, bool blocked, bool complete);
+    const struct cst_insp_finding *f, size_t n, bool blocked, const char *incomplete);
 
 /*
  * INSPECT_OUT (stage_inspect_out.c): the output policy on the model's answer.

@@ -36,13 +36,13 @@ struct walk {
 
 void
 cst__inspect_decide(struct cst_txn *t, const char *stage, const char *where,
-    const struct cst_insp_finding *f, size_t n, bool blocked, bool complete)
+    const struct cst_insp_finding *f, size_t n, bool blocked, const char *incomplete)
 {
 	enum cst_insp_action top = CST_INSP_LOG;
 	char detail[DETAIL_MAX];
 	size_t i, k;
 
-	if (n == 0 && complete && !blocked)
+	if (n == 0 && incomplete == NULL && !blocked)
 		return;
 	k = (size_t)snprintf(detail, sizeof(detail), "%s:", where);
 	for (i = 0; i < n && k < sizeof(detail); i++) {
@@ -52,8 +52,8 @@ cst__inspect_decide(struct cst_txn *t, const char *stage, const char *where,
 		    f[i].rule, cst_insp_cat_name(f[i].cat), cst_insp_action_name(f[i].action),
 		    f[i].start, f[i].end);
 	}
-	if (!complete && k < sizeof(detail))
-		snprintf(detail + k, sizeof(detail) - k, " incomplete;");
+	if (incomplete != NULL && k < sizeof(detail))
+		snprintf(detail + k, sizeof(detail) - k, " incomplete (%s);", incomplete);
 	cst_txn_decide(t, stage, blocked ? "block" : cst_insp_action_name(top), detail);
 }
 
@@ -128,7 +128,7 @@ inspect_string(struct walk *w, json_t *s, const char *where, enum cst_insp_src s
 		return;
 	}
 	cst__inspect_decide(w->t, "inspect_in", where, r.findings, r.n_findings, r.blocked,
-	    r.complete);
+	    r.incomplete);
 	if (r.blocked) {
 		w->blocked = true;
 		w->block_cat = r.block_cat;
@@ -183,7 +183,7 @@ inspect_name(struct walk *w, const char *key, size_t klen, const char *where,
 	}
 	block = r.blocked || r.rewritten;
 	cst__inspect_decide(w->t, "inspect_in", where, r.findings, r.n_findings, block,
-	    r.complete);
+	    r.incomplete);
 	if (block) {
 		w->blocked = true;
 		w->block_cat = r.blocked ? r.block_cat : r.findings[0].cat;

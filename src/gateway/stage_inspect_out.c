@@ -183,7 +183,7 @@ inspect_text(struct answer *a, json_t *s, const char *where)
 	if (a->blocked || a->err != 0 || s == NULL || json_is_null(s))
 		return;
 	if (!json_is_string(s)) {	/* not a text: cannot be inspected */
-		cst__inspect_decide(a->t, "inspect_out", where, NULL, 0, true, false);
+		cst__inspect_decide(a->t, "inspect_out", where, NULL, 0, true, "not_text");
 		a->blocked = true;
 		a->block_cat = CST_INSP_N_CAT;
 		return;
@@ -194,7 +194,7 @@ inspect_text(struct answer *a, json_t *s, const char *where)
 		return;
 	}
 	cst__inspect_decide(a->t, "inspect_out", where, r.findings, r.n_findings, r.blocked,
-	    r.complete);
+	    r.incomplete);
 	if (r.blocked) {
 		a->blocked = true;
 		a->block_cat = r.block_cat;
@@ -913,7 +913,7 @@ feed(struct pass *ps, struct slot *sl, const char *where, bool content, const ch
 	if (!out.complete)
 		o->incomplete = true;
 	cst__inspect_decide(t, "inspect_out", where, out.findings, out.n_findings, out.blocked,
-	    true);
+	    NULL);
 	if (r != 0 || out.blocked) {
 		if (r != 0)
 			cst_txn_decide(t, "inspect_out", "error", cst_strerror(r));

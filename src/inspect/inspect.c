@@ -129,6 +129,7 @@ struct cst_insp_ctx {
 					 * or NULL: seg's own bytes */
 	enum cst_insp_src src;		/* where the text being scanned comes from */
 	bool complete;			/* no matcher limit hit so far */
+	const char *why;		/* else the first limit hit (cst_insp_result.incomplete) */
 	size_t kw_rule;			/* the rule whose keywords were last looked for in text */
 	bool kw_found;
 	struct cst_allowlist_scratch *als;	/* NULL when the policy has no allowlists */
@@ -1372,9 +1373,8 @@ seg_bytes(const struct cst_insp_ctx *c, size_t a, size_t b, size_t *sa, size_t *
 }
 
 static bool
-on_span(void *arg, size_t idx, size_t a, size_t b)
+judge_span(struct cst_insp_ctx *c, size_t idx, size_t a, size_t b)
 {
-	struct cst_insp_ctx *c = arg;
 	const struct prule *pr;
 	struct cst_insp_finding *f;
 	size_t va = a, vb = b, ra, rb, sa, sb;
@@ -1507,6 +1507,32 @@ on_span(void *arg, size_t idx, size_t a, size_t b)
 	f->allow_regex = al_regex;
 	f->allow_stop = al_stop;
 	return true;
+}
+
+/*
+ * A rule's span: judged, and when it gives no finding (a checksum failed, too little
+ * confidence, allowed, copied text) counted by the matcher as work, not as a value found, so
+ * that many harmless candidates do not stop the rule (match.h).
+ */
+static bool
+on_span(void *arg, size_t idx, size_t a, size_t b)
+{
+	struct cst_insp_ctx *c = arg;
+	size_t n = c->n_f;
+	bool go = judge_span(c, idx, a, b);
+
+	if (c->n_f == n && !c->overflow)
+		cst_patscratch_reject(c->cur);
+	return go;
+}
+
+/* The scan is not complete; why (the first reason given is kept). */
+static void
+incomplete(struct cst_insp_ctx *c, const char *why)
+{
+	if (c->complete)
+		c->why = why;
+	c->complete = false;
 }
 
 /* Raw text first, then the canonical view, then decoded views: the first is kept. */
@@ -1714,6 +1740,7 @@ static int
 match_text(struct cst_insp_ctx *c, const char *t, size_t n, const char *view,
     const struct cst_dec_seg *seg)
 {
+	struct cst_scan_counts counts;
 	int r;
 
 	c->text = t;
@@ -1721,10 +1748,11 @@ match_text(struct cst_insp_ctx *c, const char *t, size_t n, const char *view,
 	c->view_name = view;
 	c->seg = seg;
 	c->kw_rule = SIZE_MAX;
-	r = cst_patset_scan(c->p->ps, c->cur, t, n, on_span, c, NULL);
+	r = cst_patset_scan(c->p->ps, c->cur, t, n, on_span, c, &counts);
 	c->seg = NULL;
 	if (r == CST_ELIMIT) {
-		c->complete = false;
+		incomplete(c, counts.dropped > 0 ? "span_cap" : counts.overworked > 0 ?
+		    "work_cap" : "match_limit");
 		return 0;
 	}
 	return r;
@@ -1790,7 +1818,7 @@ scan_decoded(struct cst_insp_ctx *c, const char *text, size_t len,
 		return r;
 	res->signals.decoded = st.segments;
 	if (st.limited)
-		c->complete = false;
+		incomplete(c, "decode_limit");
 	for (i = 0; i < c->d->n && inj == NULL; i++)
 		if (c->d->rules[i].r.cat == CST_INSP_INJECTION)
 			inj = &c->d->rules[i];
@@ -1906,6 +1934,7 @@ cst_insp_scan_src(struct cst_insp_ctx *c, enum cst_insp_dir d, enum cst_insp_src
 	c->n_f = 0;
 	c->overflow = false;
 	c->complete = true;
+	c->why = NULL;
 	c->segvw = NULL;
 	c->raw = text;
 	c->d = dir;
@@ -1955,11 +1984,13 @@ cst_insp_scan_src(struct cst_insp_ctx *c, enum cst_insp_dir d, enum cst_insp_src
 		f->action = dir->smuggling_action;
 	}
 	if (c->overflow)
-		complete = false;
+		incomplete(c, "finding_cap");
+	complete = c->complete;
 	dedupe(c);
 	res->findings = c->f;
 	res->n_findings = c->n_f;
 	res->complete = complete;
+	res->incomplete = complete ? NULL : c->why;
 	for (i = 0; i < c->n_f; i++)
 		if (c->f[i].action == CST_INSP_BLOCK && !res->blocked) {
 			res->blocked = true;

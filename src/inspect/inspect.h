@@ -87,6 +87,13 @@ struct cst_insp_result {
 				 * inspected and the policy fails closed */
 	enum cst_insp_cat block_cat;	/* the category of the first blocking finding */
 	bool complete;		/* every rule ran to the end (no matcher limit was hit) */
+	const char *incomplete;	/* when not complete, the first limit hit: "span_cap" (a rule
+				 * found more than CST_PAT_MAX_SPANS values), "work_cap" (a rule
+				 * rejected more candidates than CST_PAT_MAX_REJECTED: checksum
+				 * failures and low confidence count as work, not values),
+				 * "match_limit" (a rule hit the PCRE2 limits), "decode_limit"
+				 * (the decoding budget ran out or a decoder's gate hit a limit),
+				 * "finding_cap" (more than CST_INSP_MAX_FINDINGS findings) */
 	bool rewritten;		/* text differs from the input */
 	const char *text;	/* the text to pass on: rewritten, or the input itself */
 	size_t len;

@@ -57,6 +57,7 @@ struct cst_patscratch {
 	struct interval iv[MAX_INTERVALS];	/* in the order made */
 	size_t n_iv;
 	struct interval run[MAX_INTERVALS];	/* one pattern's start ranges, merged */
+	bool rejected;		/* the span callback did not take the span (cst_patscratch_reject) */
 	size_t retry;		/* the span callback did not take the span: go on from here
 				 * (0: from its end) */
 };
@@ -399,6 +400,12 @@ cst_patscratch_retry(struct cst_patscratch *s, size_t from)
 	s->retry = from;
 }
 
+void
+cst_patscratch_reject(struct cst_patscratch *s)
+{
+	s->rejected = true;
+}
+
 static void
 add_candidate(struct cst_patscratch *s, uint32_t idx)
 {
@@ -453,7 +460,7 @@ confirm(struct cst_patscratch *s, uint32_t idx, const char *text, size_t len,
     struct cst_scan_counts *c)
 {
 	PCRE2_SIZE *ov = pcre2_get_ovector_pointer(s->md);
-	size_t start = 0, spans = 0, k;
+	size_t start = 0, taken = 0, rejected = 0, k;
 
 	for (k = 0; k < n_run; k++) {
 		size_t hi = run[k].hi;
@@ -473,17 +480,26 @@ confirm(struct cst_patscratch *s, uint32_t idx, const char *text, size_t len,
 				start = ov[0] + 1;
 				continue;
 			}
-			if (spans++ == CST_PAT_MAX_SPANS) {
+			if (taken == CST_PAT_MAX_SPANS) {
 				/* the rest of the text is not confirmed: the scan is cut short
 				 * here, so that a text made of matches costs no more than the
 				 * cap's worth */
 				c->dropped++;
 				return false;
 			}
+			if (rejected == CST_PAT_MAX_REJECTED(len)) {
+				c->overworked++;	/* as much work as the text may cost */
+				return false;
+			}
 			c->spans++;
 			s->retry = 0;
+			s->rejected = false;
 			if (!fn(arg, idx, ov[0], ov[1]))
 				return true;
+			if (s->rejected)
+				rejected++;
+			else
+				taken++;
 			start = ov[1] == ov[0] ? ov[0] + 1 : s->retry > ov[0] && s->retry < ov[1] ?
 			    s->retry : ov[1];
 		}
@@ -538,16 +554,16 @@ confirm_all(struct cst_patscratch *s, const char *text, size_t len, bool everywh
 
 	c->candidates = (uint32_t)s->n_cand;
 	for (i = 0; i < s->n_cand; i++) {
-		uint32_t capped = c->dropped, idx = s->cand[i];
+		uint32_t capped = c->dropped + c->overworked, idx = s->cand[i];
 		size_t n_run = everywhere ? 0 : start_ranges(s, idx, len);
 		bool ok = n_run > 0 ? confirm(s, idx, text, len, s->run, n_run, fn, arg, c) :
 		    confirm(s, idx, text, len, &whole, 1, fn, arg, c);
 
 		c->regional += n_run > 0;
-		if (!ok && c->dropped == capped)
+		if (!ok && c->dropped + c->overworked == capped)
 			c->limited++;
 	}
-	if (c->limited > 0 || c->dropped > 0)
+	if (c->limited > 0 || c->dropped > 0 || c->overworked > 0)
 		return CST_ELIMIT;
 	return 0;
 }

@@ -48,9 +48,14 @@ struct cst_pattern {
 /* Bounds on the work one confirmation may do (pcre2_set_match_limit / depth_limit). */
 #define CST_PAT_MATCH_LIMIT 200000
 #define CST_PAT_DEPTH_LIMIT 10000
-/* Most spans reported for one pattern in one text: past them the pattern's confirmation
- * stops and the scan is CST_ELIMIT (not fully inspected). */
+/* Most spans of one pattern in one text that the callback takes: past them the pattern's
+ * confirmation stops and the scan is CST_ELIMIT (not fully inspected). */
 #define CST_PAT_MAX_SPANS 1024
+/* Most spans of one pattern in one text of len bytes that the callback rejects
+ * (cst_patscratch_reject: a checksum failed, too little confidence): a cap on the work a text
+ * makes, not on what it holds, so it grows with the text (a long document of numbers that
+ * look like phone numbers is not cut short); past it, as past CST_PAT_MAX_SPANS. */
+#define CST_PAT_MAX_REJECTED(len) (CST_PAT_MAX_SPANS + (size_t)(len) / 4)
 
 struct cst_patset;
 struct cst_patscratch;
@@ -90,10 +95,18 @@ bool cst_patscratch_group(const struct cst_patscratch *s, unsigned g, size_t *st
  */
 void cst_patscratch_retry(struct cst_patscratch *s, size_t from);
 
+/*
+ * During a span callback only: the span was not taken (it failed its checksum, its
+ * confidence is too low, an allowlist allows it ...): it counts towards
+ * CST_PAT_MAX_REJECTED, not CST_PAT_MAX_SPANS.
+ */
+void cst_patscratch_reject(struct cst_patscratch *s);
+
 struct cst_scan_counts {
 	uint32_t candidates;	/* patterns Hyperscan reported (or always confirmed) */
 	uint32_t spans;		/* spans reported */
-	uint32_t dropped;	/* patterns stopped at CST_PAT_MAX_SPANS spans */
+	uint32_t dropped;	/* patterns stopped at CST_PAT_MAX_SPANS spans taken */
+	uint32_t overworked;	/* patterns stopped at CST_PAT_MAX_REJECTED spans rejected */
 	uint32_t limited;	/* patterns whose confirmation hit the PCRE2 limits */
 	uint32_t regional;	/* patterns confirmed only where Hyperscan reported them */
 };

@@ -7,6 +7,7 @@
 #include "../check.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/err.h"
@@ -53,7 +54,11 @@ expect(struct cst_insp_ctx *c, enum cst_insp_dir d, const char *text, const char
 		print_error("text \"%s\"\n  findings: %s\n  want:     %s\n", text, got, want);
 		fail();
 	}
-	CHECK(text, r.blocked == blocked && r.complete);
+	if (r.blocked != blocked || !r.complete) {
+		print_error("text \"%s\": blocked %d, complete %d (%s)\n", text, r.blocked,
+		    r.complete, r.incomplete ? r.incomplete : "-");
+		fail();
+	}
 	if (rewritten != NULL && (!r.rewritten || r.len != strlen(rewritten) ||
 	    memcmp(r.text, rewritten, r.len) != 0)) {
 		print_error("rewritten \"%.*s\"\n  want \"%s\"\n", (int)r.len, r.text, rewritten);
@@ -283,6 +288,7 @@ test_fail_closed(void **state)
 	CHECK_INT("ctx", cst_insp_ctx_new(closed, &c), 0);
 	CHECK_INT("scan", cst_insp_scan(c, CST_INSP_INPUT, text, sizeof(text), &r), 0);
 	CHECK("closed", !r.complete && r.blocked && r.block_cat == CST_INSP_N_CAT);
+	CHECK("named", r.incomplete != NULL && strcmp(r.incomplete, "match_limit") == 0);
 	cst_insp_ctx_free(c);
 	CHECK_INT("ctx", cst_insp_ctx_new(open, &c), 0);
 	CHECK_INT("scan", cst_insp_scan(c, CST_INSP_INPUT, text, sizeof(text), &r), 0);
@@ -290,6 +296,52 @@ test_fail_closed(void **state)
 	cst_insp_ctx_free(c);
 	cst_insp_policy_free(closed);
 	cst_insp_policy_free(open);
+}
+
+/* A text of n lines, each pre, a digit (the line's number mod 10), post. Caller frees. */
+static char *
+lines(const char *pre, const char *post, size_t n)
+{
+	size_t cap = n * 64 + 1, k = 0, i;
+	char *t = malloc(cap);
+
+	for (i = 0; t != NULL && i < n; i++)
+		k += (size_t)snprintf(t + k, cap - k, "%s%u%s", pre, (unsigned)(i % 10), post);
+	return t;
+}
+
+/*
+ * Many candidates that fail their checksum are work, not findings: a long benign document of
+ * them is inspected to its end and not blocked. More values than the cap that one rule found
+ * still fail closed, and the result says why.
+ */
+static void
+test_many_candidates(void **state)
+{
+	struct cst_insp_policy *p = policy(NULL);
+	struct cst_insp_ctx *c;
+	struct cst_insp_result r;
+	char *t;
+
+	(void)state;
+	CHECK_INT("ctx", cst_insp_ctx_new(p, &c), 0);
+	/* 3,000 card-like numbers that fail the Luhn check */
+	CHECK("text", (t = lines("ref 4111 1111 1111 1112 #", " ok\n", 3000)) != NULL);
+	CHECK_INT("benign scan", cst_insp_scan(c, CST_INSP_OUTPUT, t, strlen(t), &r), 0);
+	if (!r.complete || r.blocked || r.n_findings != 0) {
+		print_error("benign: complete %d blocked %d findings %zu (%s)\n", r.complete,
+		    r.blocked, r.n_findings, r.incomplete ? r.incomplete : "-");
+		fail();
+	}
+	free(t);
+	/* 1,100 valid card numbers: over the cap of values one rule takes */
+	CHECK("text", (t = lines("card 4111 1111 1111 1111 #", "\n", 1100)) != NULL);
+	CHECK_INT("capped scan", cst_insp_scan(c, CST_INSP_OUTPUT, t, strlen(t), &r), 0);
+	CHECK("capped", !r.complete && r.blocked && r.block_cat == CST_INSP_N_CAT &&
+	    r.incomplete != NULL && strcmp(r.incomplete, "span_cap") == 0);
+	free(t);
+	cst_insp_ctx_free(c);
+	cst_insp_policy_free(p);
 }
 
 /*
@@ -334,6 +386,7 @@ main(void)
 		cmocka_unit_test(test_redaction_complete),
 		cmocka_unit_test(test_policy_errors),
 		cmocka_unit_test(test_fail_closed),
+		cmocka_unit_test(test_many_candidates),
 		cmocka_unit_test(test_folded_literals),
 	};
 

@@ -154,6 +154,63 @@ test_cap_and_limits(void **state)
 	cst_patset_free(ps);
 }
 
+/* A callback that takes no span (as a failed checksum), counting them. */
+struct rejecter {
+	struct cst_patscratch *s;
+	size_t n;
+};
+
+static bool
+reject_all(void *arg, size_t idx, size_t a, size_t b)
+{
+	struct rejecter *j = arg;
+
+	(void)idx;
+	(void)a;
+	(void)b;
+	j->n++;
+	cst_patscratch_reject(j->s);
+	return true;
+}
+
+/*
+ * Spans the callback rejects are work, not values: they do not count towards the cap of
+ * spans taken (a long text of harmless candidates is inspected to its end), only towards the
+ * work cap, which grows with the text.
+ */
+static void
+test_rejected_spans(void **state)
+{
+	static const struct cst_pattern p[] = { { "a", 0, NULL } };
+	static char text[20001];
+	struct cst_patset *ps;
+	struct rejecter j;
+	struct cst_scan_counts c;
+	char err[200];
+	size_t n;
+
+	(void)state;
+	CHECK_INT("compile", cst_patset_compile(p, 1, &ps, err, sizeof(err)), 0);
+	CHECK_INT("scratch", cst_patscratch_new(ps, &j.s), 0);
+	/* 3 * cap candidates, one in four bytes: all rejected, all seen, the scan complete */
+	memset(text, '.', sizeof(text) - 1);
+	for (n = 0; n < 3 * CST_PAT_MAX_SPANS; n++)
+		text[4 * n] = 'a';
+	j.n = 0;
+	CHECK_INT("rejected scan", cst_patset_scan(ps, j.s, text, 4 * n, reject_all, &j, &c), 0);
+	CHECK_INT("every candidate", j.n, 3 * CST_PAT_MAX_SPANS);
+	CHECK("not capped", c.dropped == 0 && c.overworked == 0);
+	/* a text made only of rejected candidates is cut at the work cap */
+	memset(text, 'a', sizeof(text) - 1);
+	j.n = 0;
+	CHECK_INT("work cap", cst_patset_scan(ps, j.s, text, sizeof(text) - 1, reject_all, &j,
+	    &c), CST_ELIMIT);
+	CHECK_INT("up to the work cap", j.n, CST_PAT_MAX_REJECTED(sizeof(text) - 1));
+	CHECK("named as work", c.overworked == 1 && c.dropped == 0 && c.limited == 0);
+	cst_patscratch_free(j.s);
+	cst_patset_free(ps);
+}
+
 struct worker {
 	const struct cst_patset *ps;
 	const char *text;
@@ -363,6 +420,7 @@ main(void)
 		cmocka_unit_test(test_spans),
 		cmocka_unit_test(test_compile_errors),
 		cmocka_unit_test(test_cap_and_limits),
+		cmocka_unit_test(test_rejected_spans),
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_regional_same_as_reference),
 		cmocka_unit_test(test_backrefs),
