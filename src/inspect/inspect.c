@@ -1329,7 +1329,9 @@ has_context(const char *text, size_t start, const char *words)
 
 /*
  * Whether rule pr matches the text being matched: raw-marked rules the raw text, canonical-
- * marked ones the canonical view; every rule a decoded blob or escape view (decoded bytes are
+ * marked ones the canonical view, and secret rules that view too when it removed invisible
+ * characters (ASCII is copied unchanged there, so a key split by zero-width characters reads
+ * whole; the finding's raw span takes them in); every rule a decoded blob or escape view (decoded bytes are
  * exact: a secret may be inside), and only phrase rules (injection, denied) a letter view.
  */
 static bool
@@ -1339,7 +1341,9 @@ rule_applies(const struct cst_insp_ctx *c, const struct prule *pr)
 		return pr->r.cat != CST_INSP_EXFIL && (!c->seg->letters ||
 		    pr->r.cat == CST_INSP_INJECTION || pr->r.cat == CST_INSP_DENIED);
 	if (c->text != c->raw)
-		return (pr->r.flags & CST_RULE_CANONICAL) != 0;
+		return (pr->r.flags & CST_RULE_CANONICAL) != 0 ||
+		    (pr->r.cat == CST_INSP_SECRET && !c->vw->hidden_space &&
+		    cst_view_hidden(c->vw) > 0);
 	return (pr->r.flags & CST_RULE_RAW) != 0;
 }
 

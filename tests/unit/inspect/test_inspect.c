@@ -376,6 +376,23 @@ test_folded_literals(void **state)
 	cst_insp_policy_free(p);
 }
 
+/* A secret in an answer split by zero-width characters is found and redacted whole. */
+static void
+test_hidden_secret(void **state)
+{
+	struct cst_insp_policy *p = policy(NULL);
+	struct cst_insp_ctx *c;
+
+	(void)state;
+	CHECK_INT("ctx", cst_insp_ctx_new(p, &c), 0);
+	expect(c, CST_INSP_OUTPUT, "key AKIAZ3MSJV\xe2\x80\x8b" "4WWNKW\xe2\x80\x8cW5GQ ok",
+	    "secret.aws_access_key_id@4-30:redact", false, "key [REDACTED:AWS_ACCESS_KEY] ok");
+	expect(c, CST_INSP_INPUT, "key AKIAZ3MSJV\xe2\x81\xa0" "4WWNKWW5GQ",
+	    "secret.aws_access_key_id@4-27:redact", false, "key [REDACTED:AWS_ACCESS_KEY]");
+	cst_insp_ctx_free(c);
+	cst_insp_policy_free(p);
+}
+
 int
 main(void)
 {
@@ -388,6 +405,7 @@ main(void)
 		cmocka_unit_test(test_fail_closed),
 		cmocka_unit_test(test_many_candidates),
 		cmocka_unit_test(test_folded_literals),
+		cmocka_unit_test(test_hidden_secret),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
