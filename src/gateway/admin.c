@@ -166,6 +166,7 @@ apply(struct cst_gateway *gw, const char *path, json_t *body, const char **actio
 	int r;
 
 	if (strcmp(path, "/admin/lockdown") == 0) {
+		*action = "lockdown";	/* until the body says which */
 		v = json_object_get(body, "on");
 		if (!json_is_boolean(v)) {
 			snprintf(err, err_len, "expected {\"on\": true|false}");
@@ -178,6 +179,7 @@ apply(struct cst_gateway *gw, const char *path, json_t *body, const char **actio
 	if (strcmp(path, "/admin/block") == 0 || strcmp(path, "/admin/unblock") == 0) {
 		bool block = path[7] == 'b';
 
+		*action = block ? "block" : "unblock";
 		v = json_object_get(body, "principal");
 		if (!json_is_string(v) || json_string_length(v) == 0 ||
 		    json_string_length(v) > CST_PRINCIPAL_MAX) {
@@ -189,6 +191,7 @@ apply(struct cst_gateway *gw, const char *path, json_t *body, const char **actio
 		return cst_store_block_set(gw->store, json_string_value(v), block);
 	}
 	if (strcmp(path, "/admin/revoke") == 0) {
+		*action = "revoke";
 		v = json_object_get(body, "id");
 		if (!json_is_string(v) || json_string_length(v) > CST_CRED_ID_MAX) {
 			snprintf(err, err_len, "expected {\"id\": \"credential id\"}");

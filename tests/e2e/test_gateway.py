@@ -685,6 +685,20 @@ def test_admin_requires_admin_certificate(make_gateway, tmp_path):
     d = denied[1]
     assert d["target"] == "POST /admin/nothing" and d["status"] == 404, d
     assert d["reason"] == "no such admin route" and d["actor"] != "unidentified", d
+    # a body the route refuses: the record names the route's action, not "?"
+    p = subprocess.run(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", g.ca,
+                        "--cert", os.path.join(g.dir, "tls", "admin.crt"), "--key",
+                        os.path.join(g.dir, "tls", "admin.key"), "-X", "POST", "-d", "{}",
+                        f"https://localhost:{g.admin_port}/admin/lockdown"],
+                       capture_output=True, text=True)
+    assert p.stdout == "400"
+    deadline = time.time() + 5
+    while True:
+        bad = [r for r in g.records() if r["type"] == "admin" and r.get("status") == 400]
+        if bad or time.time() > deadline:
+            break
+        time.sleep(0.05)
+    assert len(bad) == 1 and bad[0]["action"] == "lockdown", bad
     assert run("log", "verify", os.path.join(g.dir, "log"), "--key",
                os.path.join(g.dir, "log.key.vkey")).returncode == 0
 
