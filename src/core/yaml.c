@@ -1,9 +1,9 @@
 /*
  * YAML to jansson, event by event with libyaml. One document without anchors (cst_yaml_load), or
- * a stream of documents whose aliases share the anchored node and count every node they stand
- * for against the limit, so an alias bomb is refused before it costs anything
- * (cst_yaml_load_stream). Never lets depth, node count or scalar size exceed the caller's
- * limits.
+ * a stream of documents whose aliases share the anchored node and count every node and scalar
+ * byte they stand for against the limits, so an alias bomb is refused before it costs anything
+ * (cst_yaml_load_stream). Never lets depth, node count, scalar size or the nodes and bytes the
+ * aliases of a stream expand to exceed the caller's limits.
  */
 #include "core/yaml.h"
 
@@ -32,6 +32,8 @@ struct anchor {
 	json_t *node;	/* borrowed from the document's tree */
 	size_t start;	/* node count when it began */
 	size_t count;	/* nodes it stands for (set when done) */
+	size_t bytes_start;	/* scalar byte count when it began */
+	size_t bytes;	/* scalar bytes it stands for, its aliases' included (set when done) */
 	bool done;
 };
 
@@ -40,8 +42,11 @@ struct loader {
 	const struct cst_yaml_limits *lim;
 	bool stream;	/* anchors, aliases, merge keys and several documents allowed */
 	size_t max_anchors;
+	size_t max_alias_nodes, max_alias_bytes;	/* budget of all aliases of the stream */
 	struct frame stack[YAML_STACK_MAX];
 	size_t depth, nodes;
+	size_t bytes;	/* scalar bytes of the document so far, aliases expanded */
+	size_t alias_nodes, alias_bytes;	/* what the stream's aliases stood for so far */
 	json_t *root;
 	struct anchor *anchors;
 	size_t n_anchors;
@@ -247,9 +252,13 @@ anchors_reset(struct loader *y)
 	y->n_anchors = 0;
 }
 
-/* Records anchor name for node (just begun). Returns its index + 1, or 0 with *r set. */
+/*
+ * Records anchor name for node (just begun, own_bytes the bytes of its text if a scalar, already
+ * counted). Returns its index + 1, or 0 with *r set.
+ */
 static size_t
-anchor_add(struct loader *y, const yaml_char_t *name, json_t *node, size_t line, int *r)
+anchor_add(struct loader *y, const yaml_char_t *name, json_t *node, size_t own_bytes,
+    size_t line, int *r)
 {
 	struct anchor *a;
 
@@ -273,6 +282,8 @@ anchor_add(struct loader *y, const yaml_char_t *name, json_t *node, size_t line,
 	a->node = node;
 	a->start = y->nodes - 1;	/* the node itself is already counted */
 	a->count = 1;
+	a->bytes_start = y->bytes - own_bytes;
+	a->bytes = 0;
 	a->done = false;
 	return ++y->n_anchors;
 }
@@ -283,13 +294,18 @@ anchor_done(struct loader *y, size_t idx)
 	if (idx == 0)
 		return;
 	y->anchors[idx - 1].count = y->nodes - y->anchors[idx - 1].start;
+	y->anchors[idx - 1].bytes = y->bytes - y->anchors[idx - 1].bytes_start;
 	y->anchors[idx - 1].done = true;
 }
 
-/* The node an alias names, a new reference, counted against the node limit; NULL with *r. */
+/*
+ * The node an alias names, a new reference, counted against the document's node limit and
+ * against the stream's alias budget (nodes and scalar bytes); NULL with *r.
+ */
 static json_t *
 alias_node(struct loader *y, const yaml_char_t *name, size_t line, int *r)
 {
+	const struct anchor *a;
 	size_t i;
 
 	for (i = y->n_anchors; i > 0; i--)	/* a later anchor of the same name wins */
@@ -307,14 +323,30 @@ alias_node(struct loader *y, const yaml_char_t *name, size_t line, int *r)
 		*r = CST_EINVAL;
 		return NULL;
 	}
-	if (y->anchors[i - 1].count > y->lim->max_nodes - y->nodes) {
+	a = &y->anchors[i - 1];
+	if (a->count > y->lim->max_nodes - y->nodes) {
 		snprintf(y->err, y->err_len, "line %zu: alias '%.60s' expands past %zu nodes", line,
 		    (const char *)name, y->lim->max_nodes);
 		*r = CST_ELIMIT;
 		return NULL;
 	}
-	y->nodes += y->anchors[i - 1].count;
-	return json_incref(y->anchors[i - 1].node);
+	if (a->count > y->max_alias_nodes - y->alias_nodes) {
+		snprintf(y->err, y->err_len, "line %zu: alias '%.60s': aliases expand past %zu "
+		    "nodes", line, (const char *)name, y->max_alias_nodes);
+		*r = CST_ELIMIT;
+		return NULL;
+	}
+	if (a->bytes > y->max_alias_bytes - y->alias_bytes) {
+		snprintf(y->err, y->err_len, "line %zu: alias '%.60s': aliases expand past %zu "
+		    "bytes", line, (const char *)name, y->max_alias_bytes);
+		*r = CST_ELIMIT;
+		return NULL;
+	}
+	y->nodes += a->count;
+	y->alias_nodes += a->count;
+	y->bytes += a->bytes;
+	y->alias_bytes += a->bytes;
+	return json_incref(a->node);
 }
 
 static const yaml_char_t *
@@ -355,6 +387,7 @@ event_node(struct loader *y, const yaml_event_t *ev, size_t line, int *r)
 		}
 		if ((node = scalar_node(ev, line, r, y->err, y->err_len)) == NULL)
 			return NULL;
+		y->bytes += ev->data.scalar.length;
 		/* A mapping key is its text: "1", "true" and "~" are names too. */
 		if (top != NULL && json_is_object(top->node) && top->key == NULL &&
 		    !json_is_string(node)) {
@@ -447,7 +480,8 @@ on_event(struct loader *y, const yaml_event_t *ev, size_t *docs, bool *doc_end)
 		if ((node = event_node(y, ev, line, &r)) == NULL)
 			return r ? r : CST_ENOMEM;
 		if (event_anchor(ev) != NULL &&
-		    (anchor = anchor_add(y, event_anchor(ev), node, line, &r)) == 0) {
+		    (anchor = anchor_add(y, event_anchor(ev), node, ev->type == YAML_SCALAR_EVENT ?
+		    ev->data.scalar.length : 0, line, &r)) == 0) {
 			json_decref(node);
 			return r;
 		}
@@ -522,6 +556,7 @@ run(struct loader *y, const char *data, size_t len, size_t max_docs, cst_yaml_do
 			json_decref(y->root);
 			y->root = NULL;
 			y->nodes = 0;
+			y->bytes = 0;
 			anchors_reset(y);
 		}
 	}
@@ -555,6 +590,7 @@ cst_yaml_load_stream(const char *data, size_t len, const struct cst_yaml_stream_
     cst_yaml_doc_fn fn, void *arg, char *err, size_t err_len)
 {
 	struct loader y = { .lim = &lim->doc, .stream = true, .max_anchors = lim->max_anchors,
+		.max_alias_nodes = lim->max_alias_nodes, .max_alias_bytes = lim->max_alias_bytes,
 		.err = err, .err_len = err_len };
 	int r;
 
@@ -577,7 +613,8 @@ int
 cst_yaml_load_all(const char *data, size_t len, const struct cst_yaml_limits *lim,
     json_t **out, char *err, size_t err_len)
 {
-	struct cst_yaml_stream_limits sl = { *lim, CST_YAML_MAX_DOCS, CST_YAML_MAX_ANCHORS };
+	struct cst_yaml_stream_limits sl = { *lim, CST_YAML_MAX_DOCS, CST_YAML_MAX_ANCHORS,
+		CST_YAML_MAX_ALIAS_NODES, CST_YAML_MAX_ALIAS_BYTES };
 	json_t *docs = json_array();
 	int r;
 

@@ -33,6 +33,15 @@ struct cst_yaml_stream_limits {
 	struct cst_yaml_limits doc;	/* per document; an alias counts every node it stands for */
 	size_t max_docs;	/* documents in the stream */
 	size_t max_anchors;	/* anchors per document */
+	/*
+	 * The expansion budget of all the aliases of the stream together: the nodes and the
+	 * scalar bytes (keys included, an alias inside the anchored node counted as expanded)
+	 * that they stand for. What the text itself holds is bounded by its length; this bounds
+	 * what a reader that walks the tree (and so copies a shared node once per alias) sees
+	 * beyond it.
+	 */
+	size_t max_alias_nodes;
+	size_t max_alias_bytes;
 };
 
 /*
@@ -46,7 +55,8 @@ typedef int (*cst_yaml_doc_fn)(void *arg, size_t index, size_t line, json_t *doc
  * Parses a stream of documents (Kubernetes manifests, "---" separated) in data[0..len) and
  * hands each to fn as soon as it is complete. Unlike cst_yaml_load, anchors and aliases are
  * allowed (an alias shares the anchored node; the nodes it stands for count against
- * max_nodes, so an alias bomb fails with CST_ELIMIT), and "<<" merge keys are applied (keys the
+ * max_nodes and against max_alias_nodes, its scalar bytes against max_alias_bytes, so an alias
+ * bomb fails with CST_ELIMIT and "line N: alias 'a': aliases expand past M bytes"), and "<<" merge keys are applied (keys the
  * mapping sets itself win). Returns 0 after the last document; CST_EINVAL (syntax, duplicate
  * key, alias without anchor or inside its own anchor, tag, NUL), CST_ELIMIT, CST_ENOMEM with
  * err naming the line and the problem; or what fn returned. Documents before an error have
@@ -55,9 +65,14 @@ typedef int (*cst_yaml_doc_fn)(void *arg, size_t index, size_t line, json_t *doc
 int cst_yaml_load_stream(const char *data, size_t len, const struct cst_yaml_stream_limits *lim,
     cst_yaml_doc_fn fn, void *arg, char *err, size_t err_len);
 
-/* Most documents and anchors per document cst_yaml_load_all accepts. */
+/*
+ * Most documents and anchors per document cst_yaml_load_all accepts, and the nodes and scalar
+ * bytes all the aliases of its stream may stand for together.
+ */
 #define CST_YAML_MAX_DOCS 1024
 #define CST_YAML_MAX_ANCHORS 256
+#define CST_YAML_MAX_ALIAS_NODES 100000
+#define CST_YAML_MAX_ALIAS_BYTES ((size_t)1 << 20)
 
 /*
  * A stream of any number of documents ("---" separated), as cst_yaml_load_stream reads it,

@@ -215,6 +215,9 @@ parse_yaml(struct pending *p, const char *data, size_t len)
 		.doc = { p->d->lim.max_depth, p->d->lim.max_nodes, p->d->lim.max_scalar },
 		.max_docs = p->d->lim.max_docs,
 		.max_anchors = p->d->lim.max_anchors,
+		/* all aliases of a file together: a document's nodes, the file's size in bytes */
+		.max_alias_nodes = p->d->lim.max_nodes,
+		.max_alias_bytes = p->d->lim.max_file,
 	};
 	char yerr[256];
 	int r;

@@ -6,7 +6,8 @@
  * arrays of AWS CLI descriptions, such as {"TrainingJobs": [...]}, with at most a NextToken).
  * Every document keeps its file, its index in the file, its item index and its line. Limits
  * bound the file size, the documents, the nesting, the nodes (aliases count every node they
- * stand for, so alias bombs are refused) and the scalars. Nothing is evaluated or fetched; a
+ * stand for, so alias bombs are refused; all the aliases of a file together stand for at most
+ * max_nodes nodes and max_file scalar bytes) and the scalars. Nothing is evaluated or fetched; a
  * file that fails to parse is reported, never half-trusted.
  */
 #ifndef CST_POSTURE_LOAD_H

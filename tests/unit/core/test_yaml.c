@@ -529,6 +529,93 @@ test_oom(void **state)
 	assert_true(n > 5);	/* several allocation points were actually failed */
 }
 
+/* ---- streams: the alias expansion budget ------------------------------------------ */
+
+struct stream_out {
+	size_t n;
+};
+
+static int
+count_doc(void *arg, size_t index, size_t line, json_t *doc)
+{
+	(void)index;
+	(void)line;
+	(void)doc;
+	((struct stream_out *)arg)->n++;
+	return 0;
+}
+
+static int
+load_stream(const char *s, const struct cst_yaml_stream_limits *lim, size_t *docs, char *err,
+    size_t err_len)
+{
+	struct stream_out o = { 0 };
+	size_t n = strlen(s);
+	char *p = exact(s, n);
+	int r = cst_yaml_load_stream(p, n, lim, count_doc, &o, err, err_len);
+
+	free(p);
+	*docs = o.n;
+	return r;
+}
+
+/*
+ * All the aliases of a stream together stand for at most max_alias_bytes scalar bytes and
+ * max_alias_nodes nodes: exactly at the budget loads, one past it is refused naming the
+ * limit; the budget spans documents, and an alias inside an anchored node counts expanded.
+ */
+static void
+test_stream_alias_budget(void **state)
+{
+	/* "0123456789" is 10 bytes; the anchored sequence [*t, *t] stands for 20 bytes, 3 nodes */
+	static const char three[] = "a: &t '0123456789'\nb: [*t, *t, *t]\n";
+	static const char nested[] = "a: &t '0123456789'\nb: &s [*t, *t]\nc: *s\n";
+	static const char docs2[] = "a: &t '0123456789'\nb: *t\n---\nc: &u '0123456789'\nd: *u\n";
+	struct cst_yaml_stream_limits l = { { 10, 1000, 1000 }, 10, 10, 1000, 30 };
+	size_t nd;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(load_stream(three, &l, &nd, err, sizeof(err)), 0);
+	assert_int_equal(nd, 1);
+	l.max_alias_bytes = 29;
+	assert_int_equal(load_stream(three, &l, &nd, err, sizeof(err)), CST_ELIMIT);
+	assert_string_equal(err, "line 2: alias 't': aliases expand past 29 bytes");
+	assert_int_equal(nd, 0);
+	/* c: *s stands for the 20 bytes of its two aliases: 20 + 20 */
+	l.max_alias_bytes = 40;
+	assert_int_equal(load_stream(nested, &l, &nd, err, sizeof(err)), 0);
+	l.max_alias_bytes = 39;
+	assert_int_equal(load_stream(nested, &l, &nd, err, sizeof(err)), CST_ELIMIT);
+	assert_string_equal(err, "line 3: alias 's': aliases expand past 39 bytes");
+	/* the budget is the stream's, not each document's */
+	l.max_alias_bytes = 20;
+	assert_int_equal(load_stream(docs2, &l, &nd, err, sizeof(err)), 0);
+	assert_int_equal(nd, 2);
+	l.max_alias_bytes = 19;
+	assert_int_equal(load_stream(docs2, &l, &nd, err, sizeof(err)), CST_ELIMIT);
+	assert_string_equal(err, "line 5: alias 'u': aliases expand past 19 bytes");
+	assert_int_equal(nd, 1);
+	/* nodes: *t is 1, *s is 3 (the sequence and its two aliases) */
+	l.max_alias_bytes = 1000;
+	l.max_alias_nodes = 5;
+	assert_int_equal(load_stream(nested, &l, &nd, err, sizeof(err)), 0);
+	l.max_alias_nodes = 4;
+	assert_int_equal(load_stream(nested, &l, &nd, err, sizeof(err)), CST_ELIMIT);
+	assert_string_equal(err, "line 3: alias 's': aliases expand past 4 nodes");
+	/* a billion-laughs shape: each level doubles the one before */
+	{
+		static const char lol[] = "a: &a 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'\n"
+		    "b: &b [*a, *a]\nc: &c [*b, *b]\nd: &d [*c, *c]\ne: &e [*d, *d]\n"
+		    "f: &f [*e, *e]\ng: &g [*f, *f]\nh: &h [*g, *g]\ni: [*h, *h]\n";
+		struct cst_yaml_stream_limits big_l = { { 64, 100000, 100000 }, 10, 100,
+			CST_YAML_MAX_ALIAS_NODES, 4096 };
+
+		assert_int_equal(load_stream(lol, &big_l, &nd, err, sizeof(err)), CST_ELIMIT);
+		assert_non_null(strstr(err, "aliases expand past 4096 bytes"));
+	}
+}
+
 int
 main(void)
 {
@@ -541,6 +628,7 @@ main(void)
 		cmocka_unit_test(test_limit_scalar),
 		cmocka_unit_test(test_prefixes),
 		cmocka_unit_test(test_oom),
+		cmocka_unit_test(test_stream_alias_budget),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

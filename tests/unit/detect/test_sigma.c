@@ -7,6 +7,7 @@
 
 #include "core/alloc.h"
 #include "core/err.h"
+#include "detect/ruleset.h"
 #include "detect/sigma.h"
 
 #define HEAD "title: t\nlogsource:\n    product: aws\ndetection:\n"
@@ -465,6 +466,50 @@ test_alloc_failures(void **state)
 	CHECK("alloc eventually succeeds", n < 400);
 }
 
+/*
+ * A rule file's aliases: a few load; a file whose aliases expand past the loader's budget
+ * (eleven aliases of a 100,000-byte value, 1.1 MB expanded from a file of 100 KB) is refused
+ * with the limit named, before any value is compiled.
+ */
+static void
+test_alias_budget(void **state)
+{
+	static const char few[] = HEAD "    a:\n        eventName: &n CreateUser\n"
+	    "    b:\n        eventSource: iam.amazonaws.com\n        eventName: *n\n"
+	    "    c:\n        eventName: [*n, DeleteUser, *n]\n    condition: a and b or c\n";
+	struct cst_rs *rs;
+	char err[512], *doc;
+	size_t o, i, cap = 150000;
+	int r;
+
+	(void)state;
+	assert_int_equal(cst_rs_new(&rs), 0);
+	r = cst_rs_add(rs, few, strlen(few), "few.yml", err, sizeof(err));
+	if (r != 0) {
+		print_error("few aliases: %s\n", err);
+		fail();
+	}
+	assert_int_equal(cst_rs_count(rs), 1);
+	cst_rs_free(rs);
+
+	doc = malloc(cap);
+	assert_non_null(doc);
+	o = (size_t)snprintf(doc, cap, "%s    a:\n        f: &x '", HEAD);
+	memset(doc + o, 'a', 100000);
+	o += 100000;
+	o += (size_t)snprintf(doc + o, cap - o, "'\n    s:\n        f:\n");
+	for (i = 0; i < 11; i++)
+		o += (size_t)snprintf(doc + o, cap - o, "            - *x\n");
+	o += (size_t)snprintf(doc + o, cap - o, "    condition: a or s\n");
+	assert_int_equal(cst_rs_new(&rs), 0);
+	r = cst_rs_add(rs, doc, o, "bomb.yml", err, sizeof(err));
+	free(doc);
+	CHECK_INT("bomb", r, CST_ELIMIT);
+	assert_string_equal(err, "YAML: line 19: alias 'x': aliases expand past 1048576 bytes");
+	assert_int_equal(cst_rs_count(rs), 0);
+	cst_rs_free(rs);
+}
+
 int
 main(void)
 {
@@ -473,6 +518,7 @@ main(void)
 		cmocka_unit_test(test_conditions),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_alloc_failures),
+		cmocka_unit_test(test_alias_budget),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
