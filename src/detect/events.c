@@ -1022,6 +1022,28 @@ deliver_document(struct file_ctx *fc, json_t *doc)
 	return 0;
 }
 
+/*
+ * The value of one NDJSON line: a CloudTrail delivery document ({"Records": [...]}, as in a file
+ * that joins delivered files one a line) is its records, as a delivered file is read; any other
+ * value is one record. *index counts the records of the file so far, each of a document's
+ * records included, and moves past them. 0, CST_ENOMEM or the sink's.
+ */
+static int
+deliver_line_value(struct file_ctx *fc, json_t *v, size_t *index)
+{
+	json_t *arr = json_is_object(v) ? json_object_get(v, "Records") : NULL, *e;
+	size_t i;
+	int r;
+
+	if (!json_is_array(arr))
+		return deliver(fc, v, (*index)++);
+	json_array_foreach(arr, i, e)
+		if ((r = deliver(fc, e, (*index)++)) != 0)
+			return r;
+	return 0;
+}
+
+/* NDJSON: each line a record or a delivery document (deliver_line_value); bad lines rejected. */
 static int
 deliver_lines(struct file_ctx *fc, const char *p, const char *end)
 {
@@ -1040,7 +1062,7 @@ deliver_lines(struct file_ctx *fc, const char *p, const char *end)
 			reject(fc, index++, "", err);
 			continue;
 		}
-		r = deliver(fc, v, index++);
+		r = deliver_line_value(fc, v, &index);
 		json_decref(v);
 		if (r != 0)
 			return r;
@@ -1491,13 +1513,19 @@ prepare_records(const struct cst_ev_reader *rd, struct ev_worker *w, struct ev_j
 	return 0;
 }
 
-/* NDJSON, line by line as deliver_lines reads it. */
+/*
+ * NDJSON, line by line as deliver_lines reads it: a {"Records": [...]} line is split into its
+ * records, each counted in the index; a line the scanner refuses is decoded by jansson here.
+ * 0; 1 (fall back to the tree path: a refused line is such a document); CST_ENOMEM.
+ */
 static int
 prepare_lines(const struct cst_ev_reader *rd, struct ev_worker *w, struct ev_job *job)
 {
 	const char *p = job->text, *end = p + job->text_len, *line;
-	size_t index = 0, n;
+	const struct cst_jscan_rec *recs;
+	size_t index = 0, n, k;
 	struct ev_item *it;
+	json_t *v;
 	int r;
 
 	while (next_line(&p, end, &line, &n)) {
@@ -1506,12 +1534,28 @@ prepare_lines(const struct cst_ev_reader *rd, struct ev_worker *w, struct ev_job
 				return CST_ENOMEM;
 			continue;
 		}
-		r = cst_jscan_scan(w->js, line, n, false);
+		/* an object line is split when it is a delivery document; an array line is not */
+		r = cst_jscan_scan(w->js, line, n, line[0] == '{');
 		if (r == CST_ENOMEM)
 			return r;
-		if (r == 2) {
-			if ((r = prepare_records(rd, w, job, line, index++)) != 0)
+		if (r == 1 || r == 2) {
+			k = cst_jscan_records(w->js, &recs);
+			if ((r = prepare_records(rd, w, job, line, index)) != 0)
 				return r;
+			index += k;
+			continue;
+		}
+		/* refused: jansson decides, as deliver_lines would */
+		if (cst_json_decode(line, n, rd->lim.max_depth, &v, NULL, 0) == 0) {
+			if (json_is_object(v) && json_is_array(json_object_get(v, "Records"))) {
+				json_decref(v);
+				return 1;
+			}
+			if ((it = push_item(job, IT_TREE, index++)) == NULL) {
+				json_decref(v);
+				return CST_ENOMEM;
+			}
+			it->rec = v;
 			continue;
 		}
 		if ((it = push_item(job, IT_LINE, index++)) == NULL)

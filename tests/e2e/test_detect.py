@@ -291,3 +291,15 @@ def test_one_bad_record_loses_only_itself(tmp_path):
     # a broken document with no good line still fails as a file
     code, rep, err = run_rule(tmp_path, "{eventName: X}", '{"Records":[%s,\n' % rec_text(1))
     assert code == 2 and rep["summary"]["files_failed"] == 1 and "not valid JSON" in err
+
+
+def test_ndjson_of_delivery_documents(tmp_path):
+    # delivered files joined one a line, mixed with single records: each document's records
+    # are read (they were rejected as neither a CloudTrail record nor a Bedrock log), indexed
+    # as the records of the file in order
+    text = ('{"Records":[%s,%s]}\n%s\n{"Records":[%s]}\n%s\n'
+            % (rec_text(1), rec_text(2), rec_text(3), rec_text(4), rec_text(5)))
+    code, rep, err = run_rule(tmp_path, "{eventName: X}", text, name="joined.ndjson")
+    assert code == 1 and found(rep) == ["id1", "id2", "id3", "id4", "id5"], err
+    assert sorted(f["event"]["index"] for f in rep["findings"]) == [0, 1, 2, 3, 4]
+    assert rep["summary"]["records"] == 5 and rep["summary"]["rejected"] == 0

@@ -516,6 +516,68 @@ test_parsers(void **state)
 	CHECK_INT("base digits only", cst_ev_name_base_len("20150331"), 8);
 }
 
+/*
+ * NDJSON whose lines are whole CloudTrail delivery documents ({"Records":[...]}, delivered
+ * files joined one a line) mixed with lines of single records: each document is read as its
+ * records, on the fast path and on the tree path alike, with the same indices (records of the
+ * file, in order); an empty document has none, an array line stays one (rejected) value. The
+ * second text adds a document with a key written with an escape, which the fast path's
+ * scanner leaves to jansson (the file falls back to the tree path).
+ */
+#define JOINED_HEAD \
+	"{\"Records\":[{\"eventID\":\"1\",\"eventName\":\"A\"}," \
+	"{\"eventID\":\"2\",\"eventName\":\"B\"}]}\n" \
+	"{\"eventID\":\"3\",\"eventName\":\"C\"}\n" \
+	"\n" \
+	"  {\"Records\":[{\"eventID\":\"4\",\"eventName\":\"D\"}]}  \n" \
+	"{\"eventID\":\"5\",\"eventName\":\"E\"}\n"
+#define JOINED_TAIL \
+	"{\"Records\":[]}\n" \
+	"[{\"eventID\":\"7\",\"eventName\":\"G\"}]\n" \
+	"{\"eventID\":\"8\",\"eventName\":\"H\"}\n"
+
+static void
+test_ndjson_delivery_lines(void **state)
+{
+	static const struct {
+		const char *text;
+		size_t n;
+		const char *names[8];
+		size_t index[8];
+	} cases[] = {
+		{ JOINED_HEAD JOINED_TAIL, 6, { "A", "B", "C", "D", "E", "H" },
+		  { 0, 1, 2, 3, 4, 6 } },
+		{ JOINED_HEAD "{\"Records\":[{\"eventID\":\"6\",\"eventName\":\"F\",\"x\\u0041\":1}],"
+		  "\"y\":2}\n" JOINED_TAIL, 7, { "A", "B", "C", "D", "E", "F", "H" },
+		  { 0, 1, 2, 3, 4, 5, 7 } },
+	};
+	size_t c, i;
+	int fast;
+
+	(void)state;
+	for (c = 0; c < N_ELEM(cases); c++) {
+		for (fast = 0; fast < 2; fast++) {
+			char name[32];
+			struct cst_ev_reader *rd = reader(NULL);
+			struct got g;
+
+			snprintf(name, sizeof(name), "text %zu, %s", c, fast ? "fast" : "tree");
+			cst_ev_reader_set_fast(rd, fast != 0);
+			memset(&g, 0, sizeof(g));
+			CHECK_INT(name, feed(rd, "joined.json", cases[c].text, &g), 0);
+			CHECK_INT(name, g.n, cases[c].n);
+			for (i = 0; i < cases[c].n && i < g.n; i++) {
+				CHECK_STR(name, g.names[i], cases[c].names[i]);
+				CHECK_INT(name, g.index[i], cases[c].index[i]);
+			}
+			CHECK_U64(name, cst_ev_count(rd, CST_EVC_RECORDS), cases[c].n);
+			CHECK_U64(name, cst_ev_count(rd, CST_EVC_REJECTED), 1);	/* the array */
+			CHECK_U64(name, cst_ev_count(rd, CST_EVC_FILES_FAILED), 0);
+			cst_ev_reader_free(rd);
+		}
+	}
+}
+
 int
 main(void)
 {
@@ -529,6 +591,7 @@ main(void)
 		cmocka_unit_test(test_stop),
 		cmocka_unit_test(test_walk),
 		cmocka_unit_test(test_parsers),
+		cmocka_unit_test(test_ndjson_delivery_lines),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
