@@ -16,7 +16,7 @@
 
 struct input {
 	struct rs_hit *h;
-	char *key;		/* the group: each group-by value, separated by 0x1f */
+	char *key;		/* the group: its group-by values, encoded by make_input */
 	char *val;		/* value_count: the field's text; NULL if absent */
 	double num;		/* value_sum, value_avg: the field as a number ... */
 	bool has_num;		/* ... if it is one */
@@ -42,7 +42,10 @@ field_for(const struct rs_entry *c, const struct cst_sigma_meta *m, const char *
 	return g;
 }
 
-/* A field of a match: a chained correlation's group-by value, else its first event's. */
+/*
+ * A field of a match: a chained correlation's group-by value (JSON null when its group had
+ * none), else its first event's.
+ */
 static json_t *
 value_of(const struct rs_hit *h, const char *field)
 {
@@ -52,6 +55,24 @@ value_of(const struct rs_hit *h, const char *field)
 		return v;
 	return cst__rs_get(h->ev[0].rec->json, field);
 }
+
+/*
+ * The group-by value v (borrowed, NULL when the field is missing) as text in *out (owned):
+ * a string, number or boolean has its text; a missing field, null, an object or an array has
+ * no value (*out NULL): the events without one form a group of their own, as SQL's GROUP BY
+ * groups NULL. 0; CST_ENOMEM.
+ */
+static int
+group_value(json_t *v, char **out)
+{
+	*out = NULL;
+	if (v == NULL || !(json_is_string(v) || json_is_number(v) || json_is_boolean(v)))
+		return 0;
+	return (*out = cst__rs_text(v)) != NULL ? 0 : CST_ENOMEM;
+}
+
+/* How the group text shows a group-by name without a value. */
+#define GROUP_NONE "(none)"
 
 static bool
 number_of(json_t *v, double *out)
@@ -134,7 +155,10 @@ evref_cmp(const void *pa, const void *pb)
 	return a->index < b->index ? -1 : a->index > b->index;
 }
 
-/* Appends "g=value" for each group-by name to the group text and the values object. */
+/*
+ * Appends "g=value" ("g=(none)" for no value, group_value) for each group-by name to the group
+ * text, and the value (JSON null for none) to the values object.
+ */
 static int
 group_of(const struct rs_entry *c, const struct cst_rs *rs, const struct input *in,
     json_t *fields, char **text)
@@ -151,13 +175,17 @@ group_of(const struct rs_entry *c, const struct cst_rs *rs, const struct input *
 		size_t need;
 
 		v = value_of(in->h, f);
-		t = v ? cst__rs_text(v) : NULL;
-		if (v && json_object_set(fields, c->group[i], v) != 0) {
+		if (group_value(v, &t) != 0) {
+			cst_free(out);
+			return CST_ENOMEM;
+		}
+		/* a chain sees null for a group without a value, never its first event's field */
+		if (json_object_set_new(fields, c->group[i], t ? json_incref(v) : json_null()) != 0) {
 			cst_free(t);
 			cst_free(out);
 			return CST_ENOMEM;
 		}
-		need = len + strlen(c->group[i]) + (t ? strlen(t) : 1) + 4;
+		need = len + strlen(c->group[i]) + (t ? strlen(t) : strlen(GROUP_NONE)) + 4;
 		if (need > cap) {
 			cap = need * 2;
 			if ((nv = cst_reallocarray(out, cap, 1)) == NULL) {
@@ -168,7 +196,7 @@ group_of(const struct rs_entry *c, const struct cst_rs *rs, const struct input *
 			out = nv;
 		}
 		len += (size_t)snprintf(out + len, cap - len, "%s%s=%s", i ? ", " : "", c->group[i],
-		    t ? t : "-");
+		    t ? t : GROUP_NONE);
 		cst_free(t);
 	}
 	*text = out;
@@ -408,13 +436,18 @@ run_ordered(struct cst_rs *rs, size_t ci, struct input *in, size_t lo, size_t hi
 	return 0;
 }
 
-/* The group key of one input: each group-by value's text, or 0x1e when absent. */
+/*
+ * The group key of one input: for each group-by value in order, "-" when it has none
+ * (group_value), else its text's length in decimal, ':' and the text. Every value is
+ * delimited by its length, so no text (one holding '-', ':' or any control character
+ * included) can make two different tuples of values one key, nor a value look like none.
+ */
 static int
 make_input(struct cst_rs *rs, const struct rs_entry *c, struct rs_hit *h, size_t ref,
     struct input *in)
 {
 	const struct cst_sigma_meta *m = cst_rs_meta(rs, h->entry);
-	size_t i, len = 0, cap = 64;
+	size_t i, len = 0, cap = 64, tl, need;
 	char *key = cst_malloc(cap), *t, *nv;
 	json_t *v;
 
@@ -424,9 +457,14 @@ make_input(struct cst_rs *rs, const struct rs_entry *c, struct rs_hit *h, size_t
 	key[0] = '\0';
 	for (i = 0; i < c->n_group; i++) {
 		v = value_of(h, field_for(c, m, c->group[i]));
-		t = v ? cst__rs_text(v) : NULL;
-		if (len + (t ? strlen(t) : 1) + 2 > cap) {
-			cap = (len + (t ? strlen(t) : 1) + 2) * 2;
+		if (group_value(v, &t) != 0) {
+			cst_free(key);
+			return CST_ENOMEM;
+		}
+		tl = t ? strlen(t) : 0;
+		need = len + tl + 24;	/* the length's digits, ':' or '-', and the NUL */
+		if (need > cap) {
+			cap = need * 2;
 			if ((nv = cst_reallocarray(key, cap, 1)) == NULL) {
 				cst_free(t);
 				cst_free(key);
@@ -434,7 +472,10 @@ make_input(struct cst_rs *rs, const struct rs_entry *c, struct rs_hit *h, size_t
 			}
 			key = nv;
 		}
-		len += (size_t)snprintf(key + len, cap - len, "%s\x1f", t ? t : "\x1e");
+		if (t != NULL)
+			len += (size_t)snprintf(key + len, cap - len, "%zu:%s", tl, t);
+		else
+			len += (size_t)snprintf(key + len, cap - len, "-");
 		cst_free(t);
 	}
 	in->key = key;

@@ -381,6 +381,121 @@ test_resolve_listed_twice(void **state)
 	cst_rs_free(rs);
 }
 
+/*
+ * Loads BASE + corr, feeds the CloudTrail records js[0..n) (JSON, one a second), correlates,
+ * and gives the number of findings of the correlation titled "corr", and its first finding's
+ * group and event count.
+ */
+static size_t
+run_records(const char *corr, const char *const *js, size_t n, char *group, size_t group_len,
+    size_t *events)
+{
+	struct cst_sigma_ctx *ctx;
+	const struct cst_finding *f;
+	struct cst_rs *rs;
+	char *text, err[256];
+	size_t len = strlen(BASE) + strlen(corr), i, nf, found = 0;
+
+	group[0] = '\0';
+	*events = 0;
+	text = malloc(len + 1);
+	assert_non_null(text);
+	snprintf(text, len + 1, "%s%s", BASE, corr);
+	assert_int_equal(cst_rs_new(&rs), 0);
+	if (cst_rs_add(rs, text, len, "t.yml", err, sizeof(err)) != 0) {
+		print_error("load: %s\n", err);
+		fail();
+	}
+	free(text);
+	assert_int_equal(cst_rs_resolve(rs, NULL, NULL), 0);
+	assert_int_equal(cst_sigma_ctx_new(&ctx), 0);
+	for (i = 0; i < n; i++) {
+		struct cst_event ev;
+		json_error_t je;
+
+		memset(&ev, 0, sizeof(ev));
+		ev.rec = json_loads(js[i], 0, &je);
+		if (ev.rec == NULL) {
+			print_error("bad test record %s: %s\n", js[i], je.text);
+			fail();
+		}
+		ev.kind = CST_EV_CLOUDTRAIL;
+		ev.file = "f.json";
+		ev.index = i;
+		ev.time_ms = 1704067200000LL + (int64_t)i * 1000;
+		assert_int_equal(cst_rs_match(rs, ctx, &ev), 0);
+		json_decref(ev.rec);
+	}
+	assert_int_equal(cst_rs_correlate(rs), 0);
+	nf = cst_rs_findings(rs, &f);
+	for (i = 0; i < nf; i++) {
+		if (strcmp(cst_rs_meta(rs, f[i].rule)->title, "corr") != 0)
+			continue;
+		if (found++ == 0) {
+			snprintf(group, group_len, "%s", f[i].group ? f[i].group : "");
+			*events = f[i].n_total;
+		}
+	}
+	cst_sigma_ctx_free(ctx);
+	cst_rs_free(rs);
+	return found;
+}
+
+#define REC(id, uid) "{\"eventID\":\"" id "\",\"eventName\":\"A\",\"eventTime\":" \
+	"\"2024-01-01T00:00:00Z\"" uid "}"
+
+/*
+ * Group-by without a value: a missing field, null, an object or an array is no value, and the
+ * events without one are one group of their own, shown as "(none)"; a value whose text is a
+ * control character (the old internal separators 0x1e, 0x1f) is a value like any other, never
+ * that group, and values holding them never make two tuples of values one group.
+ */
+static void
+test_group_missing(void **state)
+{
+	static const char *const none_and_sep[] = {
+		REC("1", ""),
+		REC("2", ",\"userIdentity\":{\"arn\":\"\\u001e\"}"),
+		REC("3", ",\"userIdentity\":{\"arn\":null}"),
+		REC("4", ",\"userIdentity\":{\"type\":\"Root\"}"),
+		REC("5", ",\"userIdentity\":{\"arn\":[\"x\"]}"),
+	};
+	static const char *const sep_only[] = {
+		REC("1", ",\"userIdentity\":{\"arn\":\"\\u001e\"}"),
+		REC("2", ",\"userIdentity\":{\"arn\":\"\\u001e\"}"),
+		REC("3", ""),
+	};
+	static const char *const split_tuple[] = {
+		REC("1", ",\"userIdentity\":{\"arn\":\"a\\u001fb\"},\"other\":{\"user\":\"c\"}"),
+		REC("2", ",\"userIdentity\":{\"arn\":\"a\"},\"other\":{\"user\":\"b\\u001fc\"}"),
+		REC("3", ",\"userIdentity\":{\"arn\":\"1:a\"},\"other\":{\"user\":\"-\"}"),
+		REC("4", ",\"userIdentity\":{\"arn\":\"1:a1:-\"}"),
+	};
+	const char *by_arn = CORR("event_count", "  rules: [a]\n  group-by: [userIdentity.arn]\n"
+	    "  timespan: 1h\n  condition: {gte: 4}\n");
+	const char *by_arn2 = CORR("event_count", "  rules: [a]\n  group-by: [userIdentity.arn]\n"
+	    "  timespan: 1h\n  condition: {gte: 2}\n");
+	const char *by_two = CORR("event_count", "  rules: [a]\n"
+	    "  group-by: [userIdentity.arn, other.user]\n  timespan: 1h\n  condition: {gte: 2}\n");
+	char group[128];
+	size_t events;
+
+	(void)state;
+	/* "a\x1fb", "c" and "a", "b\x1fc" (and the others) are four groups of one event */
+	CHECK_INT("tuples", run_records(by_two, split_tuple, N_ELEM(split_tuple), group,
+	    sizeof(group), &events), 0);
+	/* 1, 3, 4 and 5 have no value: one group of four; 2 is a group of its own */
+	CHECK_INT("none", run_records(by_arn, none_and_sep, N_ELEM(none_and_sep), group,
+	    sizeof(group), &events), 1);
+	CHECK_INT("none", events, 4);
+	CHECK_STR("none", group, "userIdentity.arn=(none)");
+	/* the two events whose value is 0x1e are their group, the one without a value is not */
+	CHECK_INT("separator value", run_records(by_arn2, sep_only, N_ELEM(sep_only), group,
+	    sizeof(group), &events), 1);
+	CHECK_INT("separator value", events, 2);
+	CHECK_STR("separator value", group, "userIdentity.arn=\x1e");
+}
+
 int
 main(void)
 {
@@ -389,6 +504,7 @@ main(void)
 		cmocka_unit_test(test_loads),
 		cmocka_unit_test(test_resolve),
 		cmocka_unit_test(test_resolve_listed_twice),
+		cmocka_unit_test(test_group_missing),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
