@@ -138,6 +138,12 @@ int cst__sg_pat_compile(const unsigned char *b, const unsigned char *wild, size_
     bool cased, struct sg_pat *p);
 /* 1 if s[0..n) matches p (case-insensitively unless cased). */
 bool cst__sg_pat_match(const struct sg_pat *p, bool cased, const char *s, size_t n);
+/*
+ * Whether the NUL-terminated s is a number in the JSON grammar,
+ * -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?, and nothing else: no space, sign '+', hex,
+ * leading zero, "inf" or "nan".
+ */
+bool cst__sg_number_text(const char *s);
 /* Parses "a.b.c.d[/n]" or an IPv6 address with an optional prefix; leading zeros in IPv4
  * octets are read as decimal. 0; CST_EINVAL. */
 int cst__sg_parse_ip(const char *s, int *family, unsigned char addr[16], unsigned *prefix,

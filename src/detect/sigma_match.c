@@ -307,9 +307,8 @@ vtext_done(struct vtext *t)
 	t->heap = NULL;
 }
 
-/* Whether s is a number in the JSON grammar: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
-static bool
-json_number_text(const char *s)
+bool
+cst__sg_number_text(const char *s)
 {
 	size_t i = s[0] == '-' ? 1 : 0, d;
 
@@ -349,7 +348,7 @@ number_of(json_t *v, double *out)
 		*out = json_number_value(v);
 		return true;
 	}
-	if ((s = json_string_value(v)) == NULL || !json_number_text(s))
+	if ((s = json_string_value(v)) == NULL || !cst__sg_number_text(s))
 		return false;
 	*out = strtod(s, NULL);
 	return isfinite(*out);

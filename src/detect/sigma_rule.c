@@ -596,20 +596,28 @@ path_parse(const char *text, struct sg_path *p, const char *where, char *err, si
 	return 0;
 }
 
+/*
+ * A numeric modifier's value: a YAML number (the loader types only finite decimal ones), or a
+ * string holding a number in the JSON grammar with a finite value, as event values are read
+ * (sigma_match.c). "0x10", "inf", "nan", " 7", "+7", "012" and "" are refused. 0; CST_EINVAL.
+ */
 static int
 parse_number(json_t *v, double *out)
 {
 	const char *s;
-	char *end;
+	double d;
 
 	if (json_is_number(v)) {
-		*out = json_number_value(v);
-		return 0;
+		d = json_number_value(v);
+	} else {
+		if ((s = json_string_value(v)) == NULL || !cst__sg_number_text(s))
+			return CST_EINVAL;
+		d = strtod(s, NULL);	/* the grammar was checked: decimal only */
 	}
-	if ((s = json_string_value(v)) == NULL || *s == '\0')
+	if (!isfinite(d))
 		return CST_EINVAL;
-	*out = strtod(s, &end);
-	return (*end == '\0' && isfinite(*out)) ? 0 : CST_EINVAL;
+	*out = d;
+	return 0;
 }
 
 /* One written value to its group of compiled alternatives. */
