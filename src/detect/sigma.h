@@ -24,6 +24,11 @@
 #include <stdint.h>
 
 #define CST_SIGMA_MAX_RULE_BYTES ((size_t)1 << 20)
+/*
+ * Most bytes the values of one rule may compile to: each written value's text and the
+ * variants its transformations give (windash, base64offset, utf16...), summed over the rule.
+ */
+#define CST_SIGMA_MAX_VALUE_BYTES ((size_t)32 << 20)
 
 struct cst_sigma_rule;
 

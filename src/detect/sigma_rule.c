@@ -620,10 +620,40 @@ parse_number(json_t *v, double *out)
 	return 0;
 }
 
-/* One written value to its group of compiled alternatives. */
+/*
+ * Charges n bytes of compiled values to the rule's budget *left (CST_SIGMA_MAX_VALUE_BYTES for
+ * the rule). 0; CST_ELIMIT with err set when they do not fit.
+ */
+static int
+charge(size_t *left, size_t n, const char *where, char *err, size_t err_len)
+{
+	if (n > *left) {
+		snprintf(err, err_len, "%s: the rule's values compile to more than %zu bytes", where,
+		    CST_SIGMA_MAX_VALUE_BYTES);
+		return CST_ELIMIT;
+	}
+	*left -= n;
+	return 0;
+}
+
+/* The bytes of the variants in l. */
+static size_t
+wlist_bytes(const struct wlist *l)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < l->n; i++)
+		n += l->v[i].len;
+	return n;
+}
+
+/*
+ * One written value to its group of compiled alternatives; its text and the variants its
+ * transformations give are charged to the rule's budget *left (charge()).
+ */
 static int
 compile_value(struct sg_leaf *l, const struct mods *m, json_t *v, bool keyword,
-    struct sg_group *g, const char *where, char *err, size_t err_len)
+    struct sg_group *g, size_t *left, const char *where, char *err, size_t err_len)
 {
 	struct wlist cur = { NULL, 0 }, next = { NULL, 0 };
 	struct sg_val *val;
@@ -638,6 +668,10 @@ compile_value(struct sg_leaf *l, const struct mods *m, json_t *v, bool keyword,
 		    where);
 	if ((text = scalar_text(v)) == NULL)
 		return CST_ENOMEM;
+	if ((r = charge(left, strlen(text), where, err, err_len)) != 0) {
+		cst_free(text);
+		return r;
+	}
 	if (l->kind != SG_STR) {
 		if ((val = cst_calloc(1, sizeof(*val))) == NULL) {
 			cst_free(text);
@@ -716,6 +750,8 @@ compile_value(struct sg_leaf *l, const struct mods *m, json_t *v, bool keyword,
 		next.v = NULL;
 		next.n = 0;
 	}
+	if (r == 0)
+		r = charge(left, wlist_bytes(&cur), where, err, err_len);
 	if (r == 0 && (g->alt = cst_calloc(cur.n, sizeof(*g->alt))) == NULL)
 		r = CST_ENOMEM;
 	for (i = 0; r == 0 && i < cur.n; i++) {
@@ -736,8 +772,8 @@ compile_value(struct sg_leaf *l, const struct mods *m, json_t *v, bool keyword,
 
 /* One "field|mods: value(s)" entry, or a keyword list (key NULL), into leaf l. */
 static int
-build_leaf(const char *key, json_t *value, struct sg_leaf *l, const char *sid, char *err,
-    size_t err_len)
+build_leaf(const char *key, json_t *value, struct sg_leaf *l, const char *sid, size_t *left,
+    char *err, size_t err_len)
 {
 	char where[SG_MAX_FIELD + 160], field[SG_MAX_FIELD + 1];
 	const char *bar = key ? strchr(key, '|') : NULL;
@@ -822,7 +858,7 @@ build_leaf(const char *key, json_t *value, struct sg_leaf *l, const char *sid, c
 		return CST_ENOMEM;
 	for (i = 0; i < n; i++) {
 		e = vals ? vals[i] : json_array_get(value, i);
-		r = compile_value(l, &m, e, keyword, &l->groups[i], where, err, err_len);
+		r = compile_value(l, &m, e, keyword, &l->groups[i], left, where, err, err_len);
 		l->n_groups++;
 		if (r != 0)
 			return r;
@@ -832,7 +868,8 @@ build_leaf(const char *key, json_t *value, struct sg_leaf *l, const char *sid, c
 
 /* A map: its entries AND'ed into one conjunction. */
 static int
-build_conj_map(json_t *map, struct sg_conj *c, const char *sid, char *err, size_t err_len)
+build_conj_map(json_t *map, struct sg_conj *c, const char *sid, size_t *left, char *err,
+    size_t err_len)
 {
 	const char *k;
 	json_t *v;
@@ -844,7 +881,7 @@ build_conj_map(json_t *map, struct sg_conj *c, const char *sid, char *err, size_
 	if ((c->leaf = cst_calloc(json_object_size(map), sizeof(*c->leaf))) == NULL)
 		return CST_ENOMEM;
 	json_object_foreach(map, k, v) {
-		r = build_leaf(k, v, &c->leaf[c->n_leaf], sid, err, err_len);
+		r = build_leaf(k, v, &c->leaf[c->n_leaf], sid, left, err, err_len);
 		c->n_leaf++;
 		if (r != 0)
 			return r;
@@ -853,7 +890,8 @@ build_conj_map(json_t *map, struct sg_conj *c, const char *sid, char *err, size_
 }
 
 static int
-build_search(const char *name, json_t *v, struct sg_search *s, char *err, size_t err_len)
+build_search(const char *name, json_t *v, struct sg_search *s, size_t *left, char *err,
+    size_t err_len)
 {
 	size_t i, n_maps = 0;
 	json_t *e;
@@ -868,7 +906,7 @@ build_search(const char *name, json_t *v, struct sg_search *s, char *err, size_t
 		if ((s->alt = cst_calloc(1, sizeof(*s->alt))) == NULL)
 			return CST_ENOMEM;
 		s->n_alt = 1;
-		return build_conj_map(v, &s->alt[0], name, err, err_len);
+		return build_conj_map(v, &s->alt[0], name, left, err, err_len);
 	}
 	if (!json_is_array(v) || json_array_size(v) == 0)
 		return cst_einval(err, err_len, "detection.%s: a search identifier must be a "
@@ -881,7 +919,7 @@ build_search(const char *name, json_t *v, struct sg_search *s, char *err, size_t
 		if ((s->alt = cst_calloc(n_maps, sizeof(*s->alt))) == NULL)
 			return CST_ENOMEM;
 		json_array_foreach(v, i, e) {
-			r = build_conj_map(e, &s->alt[i], name, err, err_len);
+			r = build_conj_map(e, &s->alt[i], name, left, err, err_len);
 			s->n_alt++;
 			if (r != 0)
 				return r;
@@ -897,7 +935,7 @@ build_search(const char *name, json_t *v, struct sg_search *s, char *err, size_t
 		return CST_ENOMEM;
 	s->n_alt = 1;
 	s->alt[0].n_leaf = 1;
-	return build_leaf(NULL, v, &s->alt[0].leaf[0], name, err, err_len);
+	return build_leaf(NULL, v, &s->alt[0].leaf[0], name, left, err, err_len);
 }
 
 /* ---- the document ---- */
@@ -985,6 +1023,7 @@ static int
 load_detection(struct cst_sigma_rule *rule, char *err, size_t err_len)
 {
 	json_t *det = json_object_get(rule->doc, "detection"), *cond, *v, *e;
+	size_t left = CST_SIGMA_MAX_VALUE_BYTES;	/* the rule's compiled values */
 	const char *k;
 	size_t i, n;
 	int r;
@@ -1006,7 +1045,7 @@ load_detection(struct cst_sigma_rule *rule, char *err, size_t err_len)
 	json_object_foreach(det, k, v) {
 		if (strcmp(k, "condition") == 0)
 			continue;
-		r = build_search(k, v, &rule->search[rule->n_search], err, err_len);
+		r = build_search(k, v, &rule->search[rule->n_search], &left, err, err_len);
 		rule->n_search++;
 		if (r != 0)
 			return r;

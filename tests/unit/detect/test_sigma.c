@@ -538,6 +538,56 @@ test_alias_budget(void **state)
 	cst_rs_free(rs);
 }
 
+/* Appends "    <id>:\n        f|windash: '<n bytes: 4 dashes, then x>'\n" to doc at *o. */
+static void
+windash_search(char *doc, size_t cap, size_t *o, const char *id, size_t n)
+{
+	*o += (size_t)snprintf(doc + *o, cap - *o, "    %s:\n        f|windash: '-a-b-c-", id);
+	memset(doc + *o, 'x', n - 7);
+	*o += n - 7;
+	*o += (size_t)snprintf(doc + *o, cap - *o, "'\n");
+}
+
+/*
+ * The values of one rule compile to at most CST_SIGMA_MAX_VALUE_BYTES: windash of a value
+ * with 4 dashes is 625 variants, so two 20,000-byte values (25 MB) load and a third one
+ * (37.5 MB) refuses the rule, naming the limit.
+ */
+static void
+test_value_budget(void **state)
+{
+	struct cst_sigma_rule *rule;
+	size_t cap = 100000, o, k;
+	char err[512], *doc;
+	int r;
+
+	(void)state;
+	doc = malloc(cap);
+	assert_non_null(doc);
+	for (k = 2; k <= 3; k++) {
+		o = (size_t)snprintf(doc, cap, "%s", HEAD);
+		windash_search(doc, cap, &o, "s1", 20000);
+		windash_search(doc, cap, &o, "s2", 20000);
+		if (k == 3)
+			windash_search(doc, cap, &o, "s3", 20000);
+		o += (size_t)snprintf(doc + o, cap - o, "    condition: 1 of s*\n");
+		err[0] = '\0';
+		r = cst_sigma_rule_load(doc, o, "big.yml", &rule, err, sizeof(err));
+		if (k == 2) {
+			if (r != 0) {
+				print_error("two values: %s\n", err);
+				fail();
+			}
+			cst_sigma_rule_free(rule);
+			continue;
+		}
+		CHECK_INT("three values", r, CST_ELIMIT);
+		assert_string_equal(err, "detection.s3: field f|windash: the rule's values compile "
+		    "to more than 33554432 bytes");
+	}
+	free(doc);
+}
+
 int
 main(void)
 {
@@ -547,6 +597,7 @@ main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_alloc_failures),
 		cmocka_unit_test(test_alias_budget),
+		cmocka_unit_test(test_value_budget),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
