@@ -631,6 +631,26 @@ def test_block_cuts_principal_stream(make_gateway):
     assert g.chat(key)[0] == 200
 
 
+def admin_post(g, cert_prefix, path, data):
+    """The status code curl gets for POST path on the admin listener with the certificate at
+    cert_prefix.crt/.key."""
+    p = subprocess.run(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", g.ca,
+                        "--cert", cert_prefix + ".crt", "--key", cert_prefix + ".key", "-X",
+                        "POST", "-d", data, f"https://localhost:{g.admin_port}{path}"],
+                       capture_output=True, text=True)
+    return p.stdout
+
+
+def wait_records(g, cond, timeout=5):
+    """The records of g matching cond, once there are some or the timeout has passed."""
+    deadline = time.time() + timeout
+    while True:
+        found = [r for r in g.records() if cond(r)]
+        if found or time.time() > deadline:
+            return found
+        time.sleep(0.05)
+
+
 def test_admin_requires_admin_certificate(make_gateway, tmp_path):
     g = make_gateway()
     key = g.apikey()
@@ -652,11 +672,7 @@ def test_admin_requires_admin_certificate(make_gateway, tmp_path):
     cid = run("cert", "issue", "-c", g.config, "--principal", "alice", "--models", "demo-model",
               "--out", prefix).stdout.strip()
     time.sleep(0.6)
-    p = subprocess.run(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", g.ca,
-                        "--cert", prefix + ".crt", "--key", prefix + ".key", "-X", "POST",
-                        "-d", '{"on": true}', f"https://localhost:{g.admin_port}/admin/lockdown"],
-                       capture_output=True, text=True)
-    assert p.stdout == "403"
+    assert admin_post(g, prefix, "/admin/lockdown", '{"on": true}') == "403"
     # the admin certificate works
     assert json.loads(g.admin("status").stdout)["lockdown"] is False
     # the refusal is in the tamper-evident log: who, what, from where, why
@@ -664,18 +680,11 @@ def test_admin_requires_admin_certificate(make_gateway, tmp_path):
                          "-sha256"], capture_output=True, text=True, check=True).stdout
     fp = fp.strip().split("=", 1)[1].replace(":", "").lower()
     # so is an admin's request the API refuses
-    p = subprocess.run(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", g.ca,
-                        "--cert", os.path.join(g.dir, "tls", "admin.crt"), "--key",
-                        os.path.join(g.dir, "tls", "admin.key"), "-X", "POST", "-d", "{}",
-                        f"https://localhost:{g.admin_port}/admin/nothing"],
-                       capture_output=True, text=True)
-    assert p.stdout == "404"
-    deadline = time.time() + 5
-    while True:
-        denied = [r for r in g.records() if r["type"] == "admin" and r["action"] == "denied"]
-        if len(denied) >= 2 or time.time() > deadline:
-            break
-        time.sleep(0.05)
+    admin = os.path.join(g.dir, "tls", "admin")
+    assert admin_post(g, admin, "/admin/nothing", "{}") == "404"
+    denied = wait_records(g, lambda r: r["type"] == "admin" and r["action"] == "denied"
+                          and r["status"] == 404)
+    denied = [r for r in g.records() if r["type"] == "admin" and r["action"] == "denied"]
     assert len(denied) == 2, denied
     d = denied[0]
     assert d["actor"] == f"alice ({cid})" and d["target"] == "POST /admin/lockdown", d
@@ -686,18 +695,8 @@ def test_admin_requires_admin_certificate(make_gateway, tmp_path):
     assert d["target"] == "POST /admin/nothing" and d["status"] == 404, d
     assert d["reason"] == "no such admin route" and d["actor"] != "unidentified", d
     # a body the route refuses: the record names the route's action, not "?"
-    p = subprocess.run(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", g.ca,
-                        "--cert", os.path.join(g.dir, "tls", "admin.crt"), "--key",
-                        os.path.join(g.dir, "tls", "admin.key"), "-X", "POST", "-d", "{}",
-                        f"https://localhost:{g.admin_port}/admin/lockdown"],
-                       capture_output=True, text=True)
-    assert p.stdout == "400"
-    deadline = time.time() + 5
-    while True:
-        bad = [r for r in g.records() if r["type"] == "admin" and r.get("status") == 400]
-        if bad or time.time() > deadline:
-            break
-        time.sleep(0.05)
+    assert admin_post(g, admin, "/admin/lockdown", "{}") == "400"
+    bad = wait_records(g, lambda r: r["type"] == "admin" and r.get("status") == 400)
     assert len(bad) == 1 and bad[0]["action"] == "lockdown", bad
     assert run("log", "verify", os.path.join(g.dir, "log"), "--key",
                os.path.join(g.dir, "log.key.vkey")).returncode == 0
