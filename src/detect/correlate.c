@@ -5,6 +5,7 @@
  * input again and never depends on the order the matches were found in.
  */
 #include "detect/ruleset_int.h"
+#include "detect/sigma_int.h"
 
 #include "core/alloc.h"
 #include "core/err.h"
@@ -84,7 +85,9 @@ number_of(json_t *v, double *out)
 		*out = json_number_value(v);
 		return isfinite(*out);
 	}
-	if ((s = json_string_value(v)) == NULL || *s == '\0')
+	/* text only in the JSON number grammar, as rule matching reads numbers: no hex, no
+	 * spaces, no "inf" */
+	if ((s = json_string_value(v)) == NULL || !cst__sg_number_text(s))
 		return false;
 	*out = strtod(s, &end);
 	return *end == '\0' && isfinite(*out);

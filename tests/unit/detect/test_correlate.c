@@ -450,6 +450,24 @@ run_records(const char *corr, const char *const *js, size_t n, char *group, size
  * control character (the old internal separators 0x1e, 0x1f) is a value like any other, never
  * that group, and values holding them never make two tuples of values one group.
  */
+/* value_sum reads a string as a number only in the JSON number grammar, as rule matching
+ * does: "0x10", " 8", "inf" and "1e999" are not numbers and add nothing. */
+static void
+test_value_number_text(void **state)
+{
+	static const struct ev evs[] = {
+		{ 0, 0, "A", "7", 0 }, { 0, 10, "A", "0x10", 0 }, { 0, 20, "A", " 8", 0 },
+		{ 0, 30, "A", "inf", 0 }, { 0, 40, "A", "1e999", 0 }, { 0, 50, "A", "2.5e0", 0 },
+	};
+	struct result res;
+
+	(void)state;
+	run(CORR("value_sum", "  rules: [a]\n  timespan: 5m\n"
+	    "  condition: {field: other.user, gte: 1}\n"), evs, 6, false, &res);
+	assert_int_equal(res.findings, 1);
+	assert_true(res.value == 9.5);
+}
+
 static void
 test_group_missing(void **state)
 {
@@ -505,6 +523,7 @@ main(void)
 		cmocka_unit_test(test_resolve),
 		cmocka_unit_test(test_resolve_listed_twice),
 		cmocka_unit_test(test_group_missing),
+		cmocka_unit_test(test_value_number_text),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
