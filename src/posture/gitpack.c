@@ -445,6 +445,76 @@ cache_get(const struct cst_gitpack *p, const struct pk *pk, uint64_t off)
 	return s->data != NULL && s->pk == pk && s->off == off ? s : NULL;
 }
 
+/*
+ * The bytes that resolving one object may produce (deltas inflated and results written), for
+ * objects of at most max bytes: a chain of 4,096 deltas each as large as the object would
+ * otherwise cost 4,096 times its size from a pack of a few kilobytes.
+ */
+static size_t
+work_budget(size_t max)
+{
+	size_t b;
+
+	if (__builtin_mul_overflow(max, (size_t)CST_GITPACK_WORK_FACTOR, &b))
+		return SIZE_MAX;
+	return b;
+}
+
+/* Takes n bytes of work from *left: 0, or CST_E2BIG when the budget has not that much. */
+static int
+spend(size_t *left, uint64_t n)
+{
+	if (n > *left)
+		return CST_E2BIG;
+	*left -= (size_t)n;
+	return 0;
+}
+
+/* Resolves chain[depth - 1 .. 0] over the base cur (owned, cur_len bytes, type t), all within
+ * *left, the last result at most max bytes; *out the object at chain[0]. */
+static int
+apply_chain(struct cst_gitpack *p, const struct pk *pk, size_t depth, size_t bottom, int t,
+    char *cur, size_t cur_len, size_t max, size_t *left, char **out, size_t *out_len)
+{
+	struct hdr h;
+	int r = 0;
+
+	while (depth > 0) {
+		char *delta, *next;
+		size_t next_len;
+
+		depth--;
+		if ((r = hdr_parse(pk, p->chain[depth], &h)) != 0)
+			goto out;
+		if ((r = spend(left, h.size)) != 0)
+			goto out;
+		if ((r = inflate_new(p, pk, &h, (size_t)h.size, &delta)) != 0)
+			goto out;
+		/* a result over the budget left (or, the object itself, over max) is refused
+		 * before it is written */
+		r = cst_gitpack_delta((const unsigned char *)cur, cur_len,
+		    (const unsigned char *)delta, (size_t)h.size, depth > 0 || max > *left ? *left :
+		    max, &next, &next_len);
+		cst_free(delta);
+		if (r == CST_ELIMIT && (depth > 0 || max > *left))
+			r = CST_E2BIG;	/* the budget spent */
+		if (r != 0)
+			goto out;
+		*left -= next_len;
+		cst_free(cur);
+		cur = next;
+		cur_len = next_len;
+		/* the next read is likely a delta against this one (a later version) */
+		cache_put(p, pk, p->chain[depth], t, bottom - depth, cur, cur_len);
+	}
+	*out = cur;
+	*out_len = cur_len;
+	cur = NULL;
+out:
+	cst_free(cur);
+	return r;
+}
+
 /* Reads the object at off of pk, resolving its delta chain. */
 static int
 read_at(struct cst_gitpack *p, const struct pk *pk, uint64_t off, size_t max, int *type,
@@ -454,8 +524,7 @@ read_at(struct cst_gitpack *p, const struct pk *pk, uint64_t off, size_t max, in
 	struct hdr h;
 	const struct slot *s = NULL;
 	char *cur = NULL;
-	size_t depth = 0, cur_len = 0, bottom, lim = max > CST_GITPACK_MAX_BASE ? max :
-	    CST_GITPACK_MAX_BASE;
+	size_t depth = 0, cur_len = 0, bottom, left = work_budget(max);
 	int r = 0, t = 0;
 
 	chain[0] = off;
@@ -471,46 +540,30 @@ read_at(struct cst_gitpack *p, const struct pk *pk, uint64_t off, size_t max, in
 	}
 	for (;;) {	/* down to a full object or a cached base */
 		if ((r = hdr_parse(pk, chain[depth], &h)) != 0)
-			goto out;
+			return r;
 		if (h.type != OBJ_OFS_DELTA && h.type != OBJ_REF_DELTA)
 			break;
-		if (depth == CST_GITPACK_MAX_DEPTH) {	/* git writes at most 4095: a cycle */
-			r = CST_EINVAL;
-			goto out;
-		}
+		if (depth == CST_GITPACK_MAX_DEPTH)	/* git writes at most 4095: a cycle */
+			return CST_EINVAL;
 		if (h.type == OBJ_REF_DELTA) {
 			int64_t e = pk_find(pk, h.base_id);
 
-			if (e < 0) {
-				r = CST_ENOENT;
-				goto out;
-			}
-			if (!pk_offset(pk, (uint32_t)e, &chain[depth + 1])) {
-				r = CST_EINVAL;
-				goto out;
-			}
+			if (e < 0)
+				return CST_ENOENT;
+			if (!pk_offset(pk, (uint32_t)e, &chain[depth + 1]))
+				return CST_EINVAL;
 		} else {
 			chain[depth + 1] = h.base;
 		}
 		depth++;
 		if ((s = cache_get(p, pk, chain[depth])) != NULL) {
-			if (depth + s->depth > CST_GITPACK_MAX_DEPTH) {	/* as when read afresh */
-				r = CST_EINVAL;
-				goto out;
-			}
+			if (depth + s->depth > CST_GITPACK_MAX_DEPTH)	/* as when read afresh */
+				return CST_EINVAL;
 			break;
 		}
 	}
 	bottom = depth + (s != NULL ? s->depth : 0);	/* the chain depth of chain[0] */
-	if (s != NULL) {
-		if ((cur = cst_malloc(s->len + 1)) == NULL) {
-			r = CST_ENOMEM;
-			goto out;
-		}
-		memcpy(cur, s->data, s->len + 1);
-		cur_len = s->len;
-		t = s->type;
-	} else if (depth == 0) {	/* a whole object: straight into the caller's buffer */
+	if (depth == 0) {	/* a whole object: straight into the caller's buffer */
 		if (h.size > max)
 			return CST_ELIMIT;
 		if ((r = grow(buf, cap, (size_t)h.size + 1)) != 0 ||
@@ -521,44 +574,32 @@ read_at(struct cst_gitpack *p, const struct pk *pk, uint64_t off, size_t max, in
 		if (h.type == CST_GIT_TREE)	/* trees are the usual delta bases */
 			cache_put(p, pk, off, h.type, 0, *buf, *len);
 		return 0;
+	}
+	if (s != NULL) {
+		if (spend(&left, s->len) != 0)
+			return CST_E2BIG;
+		if ((cur = cst_malloc(s->len + 1)) == NULL)
+			return CST_ENOMEM;
+		memcpy(cur, s->data, s->len + 1);
+		cur_len = s->len;
+		t = s->type;
 	} else {
-		if ((r = inflate_new(p, pk, &h, lim, &cur)) != 0)
-			goto out;
+		if (spend(&left, h.size) != 0)
+			return CST_E2BIG;
+		if ((r = inflate_new(p, pk, &h, (size_t)h.size, &cur)) != 0)
+			return r;
 		cur_len = (size_t)h.size;
 		t = h.type;
 	}
-	while (depth > 0) {
-		char *delta, *next;
-		size_t next_len;
-
-		depth--;
-		if ((r = hdr_parse(pk, chain[depth], &h)) != 0 ||
-		    (r = inflate_new(p, pk, &h, lim, &delta)) != 0)
-			goto out;
-		r = cst_gitpack_delta((const unsigned char *)cur, cur_len,
-		    (const unsigned char *)delta, (size_t)h.size, lim, &next, &next_len);
-		cst_free(delta);
-		if (r != 0)
-			goto out;
-		cst_free(cur);
-		cur = next;
-		cur_len = next_len;
-		/* the next read is likely a delta against this one (a later version) */
-		cache_put(p, pk, chain[depth], t, bottom - depth, cur, cur_len);
-	}
-	if (cur_len > max) {
-		r = CST_ELIMIT;
-		goto out;
-	}
+	if ((r = apply_chain(p, pk, depth, bottom, t, cur, cur_len, max, &left, &cur,
+	    &cur_len)) != 0)
+		return r;
 	cst_free(*buf);
 	*type = t;
 	*buf = cur;
 	*cap = cur_len + 1;
 	*len = cur_len;
-	cur = NULL;
-out:
-	cst_free(cur);
-	return r;
+	return 0;
 }
 
 int

@@ -20,8 +20,9 @@ enum { CST_GIT_COMMIT = 1, CST_GIT_TREE = 2, CST_GIT_BLOB = 3, CST_GIT_TAG = 4 }
 
 /* Longest delta chain followed (git's own packs stay far below). */
 #define CST_GITPACK_MAX_DEPTH 4096
-/* Largest delta base (or delta) resolved on the way to an object, whatever its own limit. */
-#define CST_GITPACK_MAX_BASE ((size_t)1 << 30)
+/* The bytes resolving one object of at most max bytes may produce (deltas inflated and their
+ * results written, over its whole chain): CST_GITPACK_WORK_FACTOR times max. */
+#define CST_GITPACK_WORK_FACTOR 16
 /* Largest pack or index file read (a larger pack is left to the caller's fallback). */
 #define CST_GITPACK_MAX_FILE ((size_t)4 << 30)
 
@@ -47,10 +48,11 @@ void cst_gitpack_free(struct cst_gitpack *p);
  * Reads object id (20 bytes): *type (CST_GIT_*), the content into the caller's buffer *buf of
  * *cap bytes (grown or replaced as needed; the caller frees it with cst_free; one spare NUL
  * after the content) and *len. Objects larger than max bytes are not read, nor are objects
- * whose delta chain passes through a base or a delta larger than CST_GITPACK_MAX_BASE (or max
- * when larger): a small file stored as a delta of a large old version is read.
+ * whose delta chain would inflate and produce more than CST_GITPACK_WORK_FACTOR * max bytes
+ * in all (a small file stored as a delta of a larger old version is read within that).
  * 0; CST_ENOENT (not in a pack, or a delta against an object outside its pack); CST_ELIMIT
- * (over max); CST_EINVAL (the pack is malformed at that object, or its delta chain is over
+ * (over max); CST_E2BIG (its chain over that budget);
+ * CST_EINVAL (the pack is malformed at that object, or its delta chain is over
  * CST_GITPACK_MAX_DEPTH, as a cycle is); CST_ENOMEM.
  */
 int cst_gitpack_read(struct cst_gitpack *p, const unsigned char *id, size_t max, int *type,

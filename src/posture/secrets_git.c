@@ -360,6 +360,12 @@ obj_read(struct wk *w, const git_oid *id, int want, size_t max, char **buf, size
 		return r;
 	if (r == CST_ELIMIT)
 		goto too_large;
+	if (r == CST_E2BIG) {
+		snprintf(w->why, sizeof(w->why), "its delta chain would produce over %zu bytes in "
+		    "all (%d times the limit)", max < SIZE_MAX / CST_GITPACK_WORK_FACTOR ? max *
+		    CST_GITPACK_WORK_FACTOR : SIZE_MAX, CST_GITPACK_WORK_FACTOR);
+		return CST_EIO;
+	}
 	if (r != CST_ENOENT) {
 		snprintf(w->why, sizeof(w->why), "the pack is malformed at this object");
 		return CST_EIO;
@@ -1748,7 +1754,9 @@ fastodb_read(void **out, size_t *len, git_object_t *type, git_odb_backend *be, c
 	if (r == CST_ENOENT)
 		return GIT_ENOTFOUND;	/* libgit2's own backends look */
 	git_error_set_str(GIT_ERROR_ODB, r == CST_ENOMEM ? "out of memory" : r == CST_ELIMIT ?
-	    "object larger than the pack reader's limit" : "malformed pack at this object");
+	    "object larger than the pack reader's limit" : r == CST_E2BIG ? "its delta chain "
+	    "would produce over 16 times the limit in all" :
+	    "malformed pack at this object");
 	return GIT_ERROR;	/* a pack holds it: no other backend is asked */
 }
 

@@ -280,6 +280,8 @@ test_pack(void **state)
 	/* a small object whose chain passes through a larger base (a file cut down) */
 	CHECK("chain through a base over max", read_id(b, 2, 20, &type, &buf, &cap, &len) == 0 &&
 	    len == 9 && memcmp(buf, "line 3 x\n", 9) == 0);
+	/* ... within the budget: 18 + 15 + 27 + 5 + 9 bytes inflated and produced */
+	CHECK("chain over the budget", read_id(b, 2, 4, &type, &buf, &cap, &len) == CST_E2BIG);
 	/* read twice through one reader: the second read of the chain comes from the cache */
 	assert_int_equal(cst_gitpack_open_mem(b->idx.b, b->idx.n, b->pack.b, b->pack.n, &p), 0);
 	for (i = 0; i < 2; i++)
@@ -384,7 +386,7 @@ test_damaged(void **state)
 			int r = cst_gitpack_read(p, d->id[k], 1024, &type, &buf, &cap, &len);
 
 			CHECK("flipped", r == 0 || r == CST_EINVAL || r == CST_ELIMIT ||
-			    r == CST_ENOENT);
+			    r == CST_E2BIG || r == CST_ENOENT);
 			CHECK("flipped", r != 0 || (len <= 1024 && buf[len] == '\0'));
 		}
 		cst_gitpack_free(p);
@@ -409,6 +411,99 @@ test_damaged(void **state)
 	free(d);
 }
 
+/* A chain of n identity deltas over BLOB (each copies it whole), object i + 1 a delta of i. */
+static void
+build_chain(struct built *b, unsigned char *pack, size_t n)
+{
+	static const unsigned char same[] = { 18, 18, 0x91, 0, 18 };
+	size_t i, at = 0, prev = 0;
+
+	(void)b;
+	memcpy(pack + at, "PACK\0\0\0\2", 8);
+	at += 8;
+	pack[at++] = 0;
+	pack[at++] = 0;
+	pack[at++] = 0;
+	pack[at++] = (unsigned char)(n + 1);
+	for (i = 0; i <= n; i++) {
+		struct buf o = { { 0 }, 0 };
+		size_t here = at;
+
+		if (i == 0) {
+			obj_hdr(&o, CST_GIT_BLOB, sizeof(BLOB) - 1);
+			zput(&o, BLOB, sizeof(BLOB) - 1);
+		} else {
+			unsigned char c = (unsigned char)(here - prev);	/* < 128 */
+
+			obj_hdr(&o, 6, sizeof(same));
+			put(&o, &c, 1);
+			zput(&o, same, sizeof(same));
+		}
+		memcpy(pack + at, o.b, o.n);
+		at += o.n;
+		prev = here;
+		b->off[i < 4 ? i : 3] = (uint32_t)here;
+	}
+	memset(pack + at, 0, 20);
+	b->pack.n = at + 20;
+}
+
+/* The work of resolving one object is bounded: a chain whose results add up to more than
+ * CST_GITPACK_WORK_FACTOR times max is refused, however small each step. */
+static void
+test_chain_budget(void **state)
+{
+	enum { N = CST_GITPACK_WORK_FACTOR + 2 };
+	struct built *b = calloc(1, sizeof(*b));
+	struct cst_gitpack *p;
+	unsigned char id[20];
+	char *buf = NULL;
+	size_t cap = 0, len = 0, k;
+	uint32_t off[N + 1];
+	int type = 0;
+
+	(void)state;
+	assert_non_null(b);
+	build_chain(b, b->pack.b, N);
+	/* the offsets again: the objects are all the same size after the first */
+	off[0] = 12;
+	off[1] = b->off[1];
+	for (k = 2; k <= N; k++)
+		off[k] = off[1] + (uint32_t)(k - 1) * (b->off[2] - b->off[1]);
+	/* an index of the N + 1 objects, ids k + 1 repeated (sorted) */
+	put(&b->idx, "\377tOc", 4);
+	put32(&b->idx, 2);
+	for (k = 0; k < 256; k++)
+		put32(&b->idx, (uint32_t)(k < N + 1 ? k : N + 1));
+	for (k = 0; k <= N; k++) {
+		memset(id, (int)(k + 1), 20);
+		put(&b->idx, id, 20);
+	}
+	for (k = 0; k <= N; k++)
+		put32(&b->idx, 0);
+	for (k = 0; k <= N; k++)
+		put32(&b->idx, off[k]);
+	for (k = 0; k < 40; k++)
+		put(&b->idx, "", 1);
+	memset(id, N + 1, 20);
+	assert_int_equal(cst_gitpack_open_mem(b->idx.b, b->idx.n, b->pack.b, b->pack.n, &p), 0);
+	CHECK("the deep end over the budget", cst_gitpack_read(p, id, sizeof(BLOB) - 1, &type,
+	    &buf, &cap, &len) == CST_E2BIG);
+	cst_gitpack_free(p);
+	memset(id, 3, 20);
+	assert_int_equal(cst_gitpack_open_mem(b->idx.b, b->idx.n, b->pack.b, b->pack.n, &p), 0);
+	CHECK("a short chain within it", cst_gitpack_read(p, id, sizeof(BLOB) - 1, &type, &buf,
+	    &cap, &len) == 0 && len == sizeof(BLOB) - 1 && memcmp(buf, BLOB, len) == 0);
+	cst_gitpack_free(p);
+	memset(id, N + 1, 20);
+	assert_int_equal(cst_gitpack_open_mem(b->idx.b, b->idx.n, b->pack.b, b->pack.n, &p), 0);
+	CHECK("the deep end with a larger max", cst_gitpack_read(p, id, 1024, &type, &buf, &cap,
+	    &len) == 0 && len == sizeof(BLOB) - 1);
+	cst_gitpack_free(p);
+	cst_free(buf);
+	free(b);
+}
+
 int
 main(void)
 {
@@ -418,6 +513,7 @@ main(void)
 		cmocka_unit_test(test_pack),
 		cmocka_unit_test(test_size_lie),
 		cmocka_unit_test(test_delta_cycle),
+		cmocka_unit_test(test_chain_budget),
 		cmocka_unit_test(test_damaged),
 	};
 
