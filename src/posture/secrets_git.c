@@ -71,8 +71,10 @@
 /* Tree entries compared for one commit: trees that name one subtree many times over make a
  * few objects a walk of 2^depth entries even when no file is in them. */
 #define MAX_COMMIT_ENTRIES ((size_t)1 << 22)
-/* Largest tree read from a pack (a larger one is read through libgit2). */
+/* Largest tree read (an error past it; git's largest real trees are a few MiB) and largest
+ * commit or tag read (an error past it: real ones are kilobytes, a long message included). */
 #define MAX_TREE ((size_t)64 << 20)
+#define MAX_COMMIT ((size_t)16 << 20)
 /* Most bytes of line-hash sets kept: past it, a blob's set is built again when needed. */
 #define LSET_BUDGET ((size_t)1 << 30)
 /* The change, blob and (blob, kind) lists: chunks of CH_SIZE entries, at most CH_MAX. */
@@ -1741,7 +1743,9 @@ fastodb_read(void **out, size_t *len, git_object_t *type, git_odb_backend *be, c
 	size_t n;
 
 	pthread_mutex_lock(&f->mu);
-	r = cst_gitpack_read(f->packs, id->id, CST_GITPACK_MAX_FILE, &t, &f->buf, &f->cap, &n);
+	r = cst_gitpack_read(f->packs, id->id, MAX_TREE, &t, &f->buf, &f->cap, &n);
+	if (r == 0 && t != CST_GIT_TREE && n > MAX_COMMIT)
+		r = CST_ELIMIT;
 	if (r == 0 && (*out = git_odb_backend_data_alloc(be, n + 1)) != NULL) {
 		memcpy(*out, f->buf, n);
 		((char *)*out)[n] = '\0';
@@ -1754,8 +1758,8 @@ fastodb_read(void **out, size_t *len, git_object_t *type, git_odb_backend *be, c
 	if (r == CST_ENOENT)
 		return GIT_ENOTFOUND;	/* libgit2's own backends look */
 	git_error_set_str(GIT_ERROR_ODB, r == CST_ENOMEM ? "out of memory" : r == CST_ELIMIT ?
-	    "object larger than the pack reader's limit" : r == CST_E2BIG ? "its delta chain "
-	    "would produce over 16 times the limit in all" :
+	    "object larger than the limit (trees 64 MiB, commits and tags 16 MiB)" :
+	    r == CST_E2BIG ? "its delta chain would produce over 16 times the limit in all" :
 	    "malformed pack at this object");
 	return GIT_ERROR;	/* a pack holds it: no other backend is asked */
 }

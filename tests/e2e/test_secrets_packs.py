@@ -1,6 +1,6 @@
 """castellan secrets --git on hostile packs written here: the work of resolving one object is
-bounded (a delta chain through a base over --max-file-size is an error, not read). The
-credentials are fake."""
+bounded (a delta chain over 16 times --max-file-size is an error, not read) and commits are
+read up to 16 MiB. The credentials are fake."""
 import hashlib
 import json
 import os
@@ -130,3 +130,19 @@ def test_chain_over_the_work_budget(tmp_path):
     code, r, err = scan(repo)   # within the limit: read, the key found
     assert code == 1, err
     assert [f["path"] for f in r["findings"]] == ["a.txt"]
+
+
+def test_commit_over_limit(tmp_path):
+    """A commit over 16 MiB is an error, not read into a buffer of whatever size the pack
+    says (a few kilobytes of pack could otherwise ask for gigabytes)."""
+    repo = tmp_path / "r"
+    p = Pack()
+    t, _ = p.whole("tree", tree([]))
+    c, _ = p.whole("commit", commit(t, b"m" * ((16 << 20) + 1)))
+    bare_repo(repo, c)
+    p.write(repo / "objects")
+    code, r, err = scan(repo)
+    assert code == 2, err
+    # libgit2 reads the ref's commit through the pack reader, which refuses it
+    assert [(e["path"], e["message"].split(":")[0]) for e in r["errors"]] == [
+        ("refs/heads/main", "cannot read the ref's commit")], r["errors"]
