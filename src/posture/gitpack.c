@@ -1,7 +1,8 @@
 /*
  * Git pack reader (gitpack.h). Index version 2: magic, version, 256-entry fan-out, sorted
  * ids, CRCs, 31-bit offsets (the top bit selecting a 64-bit offset), the 64-bit offsets, two
- * checksums. Pack: "PACK", version, object count, then objects (a type and size varint, for
+ * checksums. Index version 1: the fan-out, then a 32-bit offset and the id of each object,
+ * two checksums. Pack: "PACK", version, object count, then objects (a type and size varint, for
  * an offset delta a base distance, for a reference delta the base id, then zlib data), then
  * a checksum.
  */
@@ -33,8 +34,9 @@ struct pk {
 	size_t idx_len, pack_len;
 	void *map_idx, *map_pack;	/* mapped from files, or NULL (borrowed) */
 	uint32_t n;
-	const unsigned char *ids, *off32, *off64;
+	const unsigned char *fan, *ids, *off32, *off64;
 	size_t n64;
+	size_t stride;	/* between ids: 20 (index version 2), 24 (version 1) */
 };
 
 struct slot {
@@ -61,29 +63,68 @@ be32(const unsigned char *p)
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-/* Checks the index and pack of pk and fills its tables. 0; CST_EINVAL. */
+/* Reads the 256-entry fan-out at f (never decreasing): the object count. */
 static int
-pk_init(struct pk *pk)
+fan_count(const unsigned char *f, uint32_t *n)
 {
-	const unsigned char *f;
-	size_t need, i;
 	uint32_t prev = 0, v;
+	size_t i;
 
-	if (pk->idx_len < 8 + 1024 + 40 || memcmp(pk->idx, "\377tOc", 4) != 0 ||
-	    be32(pk->idx + 4) != 2)
-		return CST_EINVAL;
-	f = pk->idx + 8;
 	for (i = 0; i < 256; i++, prev = v)
 		if ((v = be32(f + 4 * i)) < prev)
 			return CST_EINVAL;
-	pk->n = prev;
+	*n = prev;
+	return 0;
+}
+
+/* Index version 1 (no magic): the fan-out, then per object a 32-bit offset and the id, then
+ * two checksums. */
+static int
+idx_v1(struct pk *pk)
+{
+	if (pk->idx_len < 1024 + 40 || fan_count(pk->idx, &pk->n) != 0 ||
+	    pk->idx_len != 1024 + (size_t)pk->n * 24 + 40)
+		return CST_EINVAL;
+	pk->fan = pk->idx;
+	pk->off32 = pk->idx + 1024;
+	pk->ids = pk->off32 + 4;
+	pk->stride = 24;
+	return 0;
+}
+
+/* Index version 2. */
+static int
+idx_v2(struct pk *pk)
+{
+	size_t need;
+
+	if (pk->idx_len < 8 + 1024 + 40 || be32(pk->idx + 4) != 2 ||
+	    fan_count(pk->idx + 8, &pk->n) != 0)
+		return CST_EINVAL;
 	need = 8 + 1024 + (size_t)pk->n * 28 + 40;
 	if (need > pk->idx_len || (pk->idx_len - need) % 8 != 0)
 		return CST_EINVAL;
-	pk->ids = f + 1024;
+	pk->fan = pk->idx + 8;
+	pk->ids = pk->fan + 1024;
 	pk->off32 = pk->ids + (size_t)pk->n * 24;
 	pk->off64 = pk->off32 + (size_t)pk->n * 4;
 	pk->n64 = (pk->idx_len - need) / 8;
+	pk->stride = 20;
+	return 0;
+}
+
+/* Checks the index (version 1 or 2) and pack of pk and fills its tables. 0; CST_EINVAL. */
+static int
+pk_init(struct pk *pk)
+{
+	int r;
+
+	if (pk->idx_len >= 4 && memcmp(pk->idx, "\377tOc", 4) == 0)
+		r = idx_v2(pk);
+	else
+		r = idx_v1(pk);
+	if (r != 0)
+		return r;
 	if (pk->pack_len < 12 + 20 || memcmp(pk->pack, "PACK", 4) != 0 ||
 	    (be32(pk->pack + 4) != 2 && be32(pk->pack + 4) != 3) || be32(pk->pack + 8) != pk->n)
 		return CST_EINVAL;
@@ -94,9 +135,11 @@ pk_init(struct pk *pk)
 static bool
 pk_offset(const struct pk *pk, uint32_t i, uint64_t *off)
 {
-	uint32_t o = be32(pk->off32 + 4 * (size_t)i);
+	uint32_t o = be32(pk->off32 + (pk->stride == 24 ? 24 : 4) * (size_t)i);
 
-	if (o & UINT32_C(0x80000000)) {
+	if (pk->stride == 24) {	/* version 1: 32-bit offsets only */
+		*off = o;
+	} else if (o & UINT32_C(0x80000000)) {
 		const unsigned char *p;
 
 		o &= UINT32_C(0x7fffffff);
@@ -114,12 +157,12 @@ pk_offset(const struct pk *pk, uint32_t i, uint64_t *off)
 static int64_t
 pk_find(const struct pk *pk, const unsigned char *id)
 {
-	const unsigned char *f = pk->idx + 8;
+	const unsigned char *f = pk->fan;
 	uint32_t lo = id[0] ? be32(f + 4 * (size_t)(id[0] - 1)) : 0, hi = be32(f + 4 * id[0]);
 
 	while (lo < hi) {
 		uint32_t mid = lo + (hi - lo) / 2;
-		int c = memcmp(pk->ids + 20 * (size_t)mid, id, 20);
+		int c = memcmp(pk->ids + pk->stride * (size_t)mid, id, 20);
 
 		if (c == 0)
 			return mid;
@@ -167,7 +210,8 @@ int
 cst_gitpack_open_mem(const unsigned char *idx, size_t idx_len, const unsigned char *pack,
     size_t pack_len, struct cst_gitpack **out)
 {
-	struct pk pk = { idx, pack, idx_len, pack_len, NULL, NULL, 0, NULL, NULL, NULL, 0 };
+	struct pk pk = { idx, pack, idx_len, pack_len, NULL, NULL, 0, NULL, NULL, NULL, NULL, 0,
+		0 };
 	int r;
 
 	*out = NULL;

@@ -1,8 +1,8 @@
 /*
- * A reader of git pack files (objects/pack/pack-*.idx version 2 and pack-*.pack version 2 or
+ * A reader of git pack files (objects/pack/pack-*.idx version 1 or 2 and pack-*.pack version 2 or
  * 3) for the history secret scan: objects by id, deltas resolved, inflated with libdeflate
  * (the whole object at once: its size is in the pack), with a cache of delta bases. Only what a pack holds is read here; the caller asks
- * libgit2 for anything else (loose objects, alternates, packs of another form).
+ * libgit2 for anything else (loose objects, alternates).
  *
  * The files are untrusted input: every offset, size, varint and delta instruction is checked
  * against the bytes present and the limits below; a malformed pack is an error, never a read
@@ -29,7 +29,7 @@ enum { CST_GIT_COMMIT = 1, CST_GIT_TREE = 2, CST_GIT_BLOB = 3, CST_GIT_TAG = 4 }
 struct cst_gitpack;
 
 /*
- * Opens the packs of objdir/pack: each pack-X.idx of version 2 whose pack-X.pack exists and
+ * Opens the packs of objdir/pack: each pack-X.idx of version 1 or 2 whose pack-X.pack exists and
  * whose header and object count agree; other packs are skipped (*skipped counts them, may be
  * NULL). No pack at all is not an error. 0; CST_ENOMEM.
  */

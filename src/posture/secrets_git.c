@@ -1705,18 +1705,28 @@ push_refs(struct gs *g, git_revwalk *w)
 
 /* ---- libgit2 reads through the pack reader ---- */
 
-/* Opens the packs of the repository's object directory for one thread. */
+/* Opens the packs of the repository's object directory for one thread. 0; CST_EINVAL (a
+ * pack that cannot be opened: the scan stops rather than have libgit2 read it); CST_ENOMEM. */
 static int
 open_packs(struct gs *g, struct cst_gitpack **out)
 {
 	const char *common = git_repository_commondir(g->repo);
 	char dir[MAX_PATH + 16];
+	size_t skipped = 0;
+	int r;
 
 	*out = NULL;
 	if (common == NULL || (size_t)snprintf(dir, sizeof(dir), "%sobjects", common) >=
 	    sizeof(dir))
 		return 0;	/* everything through libgit2 */
-	return cst_gitpack_open(dir, out, NULL);
+	if ((r = cst_gitpack_open(dir, out, &skipped)) != 0)
+		return r;
+	if (skipped > 0) {
+		cst_gitpack_free(*out);
+		*out = NULL;
+		return CST_EINVAL;
+	}
+	return 0;
 }
 
 
@@ -2041,8 +2051,14 @@ cst_sec_scan_git(struct cst_sec_scanner *s, const char *repo, struct cst_sec_rep
 		rc = rc == 0 ? CST_EIO : rc;
 		goto out;
 	}
-	if ((rc = fastodb_add(g)) != 0)
+	if ((rc = fastodb_add(g)) != 0) {
+		if (rc == CST_EINVAL)	/* a pack the reader cannot open */
+			rc = (rc = cst__sec_error(r, repo, NULL, "a pack file cannot be read (not a "
+			    "version 1 or 2 index with its pack, or over %zu bytes): its objects are "
+			    "not read through libgit2, which follows cyclic deltas without bound",
+			    CST_GITPACK_MAX_FILE)) == 0 ? CST_EIO : rc;
 		goto out;
+	}
 	g->n_w = jobs(s);
 	if ((g->w = cst_calloc(g->n_w, sizeof(*g->w))) == NULL ||
 	    (g->par = cst_calloc(MAX_PARENTS, sizeof(*g->par))) == NULL ||

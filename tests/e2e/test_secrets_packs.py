@@ -1,6 +1,8 @@
 """castellan secrets --git on hostile packs written here: the work of resolving one object is
-bounded (a delta chain over 16 times --max-file-size is an error, not read) and commits are
-read up to 16 MiB. The credentials are fake."""
+bounded (a delta chain over 16 times --max-file-size is an error, not read), commits are
+read up to 16 MiB, and a pack with a version-1 index is read by the pack reader, its cyclic
+delta an error (libgit2 would follow it for ever), while a pack the reader cannot open stops
+the scan. The credentials are fake."""
 import hashlib
 import json
 import os
@@ -146,3 +148,44 @@ def test_commit_over_limit(tmp_path):
     # libgit2 reads the ref's commit through the pack reader, which refuses it
     assert [(e["path"], e["message"].split(":")[0]) for e in r["errors"]] == [
         ("refs/heads/main", "cannot read the ref's commit")], r["errors"]
+
+
+def test_version_1_index_cyclic_delta(tmp_path):
+    """A pack with a version-1 index is read by the pack reader: its cyclic reference delta is
+    an error, and the scan ends (libgit2 would follow the cycle without bound)."""
+    repo = tmp_path / "r"
+    x, y = hashlib.sha1(b"X").digest(), hashlib.sha1(b"Y").digest()
+    d = varint(10) + varint(10) + bytes([0x90, 10])
+    cyc = Pack()
+    cyc.ref_delta(y, d, x)
+    cyc.ref_delta(x, d, y)
+    p = Pack()
+    t, _ = p.whole("tree", tree([(b"f.txt", x)]))
+    c, _ = p.whole("commit", commit(t))
+    bare_repo(repo, c)
+    p.write(repo / "objects")
+    cyc.write(repo / "objects", version=1)
+    code, r, err = scan(repo, timeout=30)
+    assert code == 2, err
+    assert [(e["path"], e["message"]) for e in r["errors"]] == [
+        ("f.txt", "cannot read the blob: the pack is malformed at this object")], r["errors"]
+
+
+def test_unreadable_pack_stops_the_scan(tmp_path):
+    """A pack whose index the reader cannot open (version 3 here) is an error for the whole
+    scan: its objects are not left to libgit2."""
+    repo = tmp_path / "r"
+    p = Pack()
+    blob = f"aws_access_key_id = {AWS}\n".encode()
+    b, _ = p.whole("blob", blob)
+    t, _ = p.whole("tree", tree([(b"a.txt", b)]))
+    c, _ = p.whole("commit", commit(t))
+    bare_repo(repo, c)
+    p.write(repo / "objects")
+    idx = next((repo / "objects" / "pack").glob("*.idx"))
+    raw = bytearray(idx.read_bytes())
+    raw[7] = 3
+    idx.write_bytes(bytes(raw))
+    code, r, err = scan(repo)
+    assert code == 2, err
+    assert any("a pack file cannot be read" in e["message"] for e in r["errors"]), r["errors"]

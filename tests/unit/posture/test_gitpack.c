@@ -411,6 +411,47 @@ test_damaged(void **state)
 	free(d);
 }
 
+/* The same objects through a version-1 index (offset and id per object, no magic). */
+static void
+test_index_v1(void **state)
+{
+	struct built *b = calloc(1, sizeof(*b));
+	struct buf *v1 = calloc(1, sizeof(*v1));
+	struct cst_gitpack *p;
+	char *buf = NULL;
+	size_t cap = 0, len = 0, i, k;
+	int type = 0;
+
+	(void)state;
+	assert_non_null(b);
+	assert_non_null(v1);
+	build(b);
+	for (i = 0; i < 256; i++) {
+		uint32_t c = 0;
+
+		for (k = 0; k < 4; k++)
+			c += b->id[k][0] <= i;
+		put32(v1, c);
+	}
+	for (k = 0; k < 4; k++) {
+		put32(v1, b->off[k]);
+		put(v1, b->id[k], 20);
+	}
+	for (i = 0; i < 40; i++)
+		put(v1, "", 1);
+	assert_int_equal(cst_gitpack_open_mem(v1->b, v1->n, b->pack.b, b->pack.n, &p), 0);
+	CHECK("v1: reference delta of a delta", cst_gitpack_read(p, b->id[2], 1024, &type, &buf,
+	    &cap, &len) == 0 && len == 9 && memcmp(buf, "line 3 x\n", 9) == 0);
+	CHECK("v1: tree", cst_gitpack_read(p, b->id[3], 1024, &type, &buf, &cap, &len) == 0 &&
+	    type == CST_GIT_TREE);
+	cst_gitpack_free(p);
+	CHECK("v1: one byte short", cst_gitpack_open_mem(v1->b, v1->n - 1, b->pack.b, b->pack.n,
+	    &p) == CST_EINVAL);
+	cst_free(buf);
+	free(v1);
+	free(b);
+}
+
 /* A chain of n identity deltas over BLOB (each copies it whole), object i + 1 a delta of i. */
 static void
 build_chain(struct built *b, unsigned char *pack, size_t n)
@@ -514,6 +555,7 @@ main(void)
 		cmocka_unit_test(test_size_lie),
 		cmocka_unit_test(test_delta_cycle),
 		cmocka_unit_test(test_chain_budget),
+		cmocka_unit_test(test_index_v1),
 		cmocka_unit_test(test_damaged),
 	};
 
