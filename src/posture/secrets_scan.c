@@ -448,9 +448,11 @@ struct scanstate {
 };
 
 /*
- * Whether findings a and b are one secret found twice: at the same place by one rule, or by
- * the engine decoding the raw text and by a context decoding the same value, placed at the
- * value's key (the one on a line of the value's lines that the other spans).
+ * Whether findings a and b are one secret found twice: at the same place by one rule (two
+ * found by contexts also with the same bytes: every secret a decoded value holds is placed at
+ * the value's key), or by the engine decoding the raw text and by a context decoding the same
+ * value, placed at the value's key (the one on a line of the value's lines that the other
+ * spans; the engine's holds the encoded bytes, so their hashes differ).
  */
 static bool
 same_secret(const struct cst_sec_finding *a, const struct cst_sec_finding *b)
@@ -459,6 +461,8 @@ same_secret(const struct cst_sec_finding *a, const struct cst_sec_finding *b)
 
 	if (strcmp(a->rule, b->rule) != 0)
 		return false;
+	if (a->where != NULL && b->where != NULL)
+		return a->line == b->line && a->col == b->col && a->secret_hash == b->secret_hash;
 	if (a->line == b->line && a->col == b->col)
 		return true;
 	return raw->where == NULL && ctx->where != NULL && (a->decoded_view || b->decoded_view) &&

@@ -219,3 +219,20 @@ def test_usage_and_unreadable(tmp_path):
     assert secrets("--git", str(tmp_path)).returncode == 2       # not a repository
     assert secrets("--rules", str(tmp_path / "none.toml"), str(tmp_path)).returncode == 2
     assert "usage: castellan secrets" in secrets("--help").stdout
+
+
+def test_two_secrets_in_one_decoded_value(tmp_path):
+    """A Kubernetes Secret data value holding two AWS keys (folded or on one line) gives one
+    finding for each key, with the decoded key's preview and length, not one finding (the
+    second dropped as a duplicate of the first at the value's key) nor the encoded text."""
+    env = base64.b64encode(f"AWS_KEY_1={AWS}\nAWS_KEY_2={AWS2}\n".encode()).decode()
+    folded = "\n".join("    " + env[i:i + 20] for i in range(0, len(env), 20))
+    head = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: cloud\ndata:\n"
+    (tmp_path / "folded.yaml").write_text(head + "  creds.env: >-\n" + folded + "\n")
+    (tmp_path / "oneline.yaml").write_text(head + f"  creds.env: {env}\n")
+    code, r = report(str(tmp_path))
+    assert code == 1
+    got = sorted((os.path.basename(f["path"]), f["preview"], f["context"]) for f in r["findings"])
+    assert got == [(name, "AKIA...(20 chars)",
+                    f"Secret cloud data.creds.env (base64-decoded) line {n}")
+                   for name in ("folded.yaml", "oneline.yaml") for n in (1, 2)], got
