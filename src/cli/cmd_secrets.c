@@ -53,12 +53,16 @@ add_list(const char **v, size_t *n, const char *s, const char *what)
 	return 0;
 }
 
-/* .castellanignore and .gitleaksignore at the root of a directory, when present. */
+/*
+ * .castellanignore and .gitleaksignore at the root of a directory, when present. One that
+ * cannot be read (a link, a directory, a FIFO: what the scanned tree holds is not the user's
+ * choice) is an error in rep and the scan goes on without it. 0; CST_ENOMEM.
+ */
 static int
-default_ignores(struct cst_sec_scanner *s, const char *dir)
+default_ignores(struct cst_sec_scanner *s, const char *dir, struct cst_sec_report *rep)
 {
 	static const char *const names[] = { ".castellanignore", ".gitleaksignore" };
-	char path[4200];
+	char path[4200], msg[300];
 	size_t i;
 	int r;
 
@@ -68,10 +72,14 @@ default_ignores(struct cst_sec_scanner *s, const char *dir)
 		return 0;
 	for (i = 0; i < 2; i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-		if ((r = cst_sec_scanner_ignore_file(s, path, true)) != 0) {
-			fprintf(stderr, "castellan secrets: %s: %s\n", path, cst_strerror(r));
+		if ((r = cst_sec_scanner_ignore_file(s, path, true)) == 0)
+			continue;
+		if (r == CST_ENOMEM)
 			return r;
-		}
+		snprintf(msg, sizeof(msg), "cannot read the ignore file (%s): its fingerprints are "
+		    "not applied", r == CST_EINVAL ? "not a regular file" : cst_strerror(r));
+		if ((r = cst_sec_report_error(rep, path, msg)) != 0)
+			return r;
 	}
 	return 0;
 }
@@ -183,14 +191,16 @@ cst_cmd_secrets(int argc, char **argv)
 		fprintf(stderr, "%s", warn);
 	cst_free(warn);
 	if (git != NULL) {
-		if ((r = default_ignores(s, git)) != 0) {
+		if ((r = default_ignores(s, git, &rep)) != 0) {
+			fprintf(stderr, "castellan secrets: out of memory\n");
 			status = SECRETS_EXIT_ERROR;
 			goto out;
 		}
 		r = cst_sec_scan_git(s, git, &rep);
 	} else {
 		for (i = (size_t)optind; i < (size_t)argc; i++)
-			if ((r = default_ignores(s, argv[i])) != 0) {
+			if ((r = default_ignores(s, argv[i], &rep)) != 0) {
+				fprintf(stderr, "castellan secrets: out of memory\n");
 				status = SECRETS_EXIT_ERROR;
 				goto out;
 			}

@@ -148,6 +148,9 @@ int cst_sec_scan_git(struct cst_sec_scanner *s, const char *repo, struct cst_sec
 int cst_sec_scan_buffer(struct cst_sec_scanner *s, const char *path, const char *data,
     size_t len, struct cst_sec_report *r);
 
+/* Appends an error about path (msg copied) to r, as a scan lists one. 0; CST_ENOMEM. */
+int cst_sec_report_error(struct cst_sec_report *r, const char *path, const char *msg);
+
 /* Sorts findings (path, line, column, rule) and errors, for stable output. */
 void cst_sec_report_sort(struct cst_sec_report *r);
 void cst_sec_report_free(struct cst_sec_report *r);

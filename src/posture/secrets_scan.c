@@ -819,6 +819,12 @@ cst__sec_as_warning(struct cst_sec_report *r, int rc)
 }
 
 int
+cst_sec_report_error(struct cst_sec_report *r, const char *path, const char *msg)
+{
+	return cst__sec_error(r, path, NULL, "%s", msg);
+}
+
+int
 cst__sec_error(struct cst_sec_report *r, const char *path, const char *commit,
     const char *fmt, ...)
 {

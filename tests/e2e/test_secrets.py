@@ -236,3 +236,29 @@ def test_two_secrets_in_one_decoded_value(tmp_path):
     assert got == [(name, "AKIA...(20 chars)",
                     f"Secret cloud data.creds.env (base64-decoded) line {n}")
                    for name in ("folded.yaml", "oneline.yaml") for n in (1, 2)], got
+
+
+def test_unreadable_root_ignore_file(tmp_path):
+    """A root .gitleaksignore that is a symbolic link (committed so by anyone) or a
+    .castellanignore that is a directory or a FIFO is an error: the scan goes on without it
+    and its findings are printed (exit 2), in a directory and in a history."""
+    (tmp_path / "a.env").write_text(f"A={AWS}\n")
+    (tmp_path / ".gitleaksignore").symlink_to("/etc/hostname")
+    (tmp_path / ".castellanignore").mkdir()
+    code, r = report(str(tmp_path))
+    assert code == 2
+    assert [f["path"] for f in r["findings"]] == [f"{tmp_path}/a.env"]
+    assert sorted(e["path"] for e in r["errors"]) == [
+        f"{tmp_path}/.castellanignore", f"{tmp_path}/.gitleaksignore"], r["errors"]
+    assert "cannot read the ignore file (not a regular file)" in r["errors"][0]["message"]
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    (repo / "app.py").write_text(f"KEY = '{AWS}'\n")
+    (repo / ".gitleaksignore").symlink_to("/etc/hostname")
+    commit_all(repo, "add")
+    os.mkfifo(repo / ".castellanignore")
+    code, r = report("--git", str(repo))
+    assert code == 2
+    assert [f["path"] for f in r["findings"]] == ["app.py"]
+    assert len(r["errors"]) == 2, r["errors"]
