@@ -136,7 +136,9 @@ int cst__sec_as_warning(struct cst_sec_report *r, int rc);
 
 void cst__sec_finding_clear(struct cst_sec_finding *f);
 
-/* A 64-bit hash of p[0..n) (not kept anywhere: it may change between versions). */
+/* A 64-bit hash of p[0..n), keyed with a random key of the process (set when the first
+ * scanner is made): not kept anywhere, different in each run, so that no text can be crafted
+ * to collide with another's. */
 uint64_t cst__sec_hash(const void *p, size_t n);
 
 size_t cst__sec_max_file(const struct cst_sec_scanner *s);

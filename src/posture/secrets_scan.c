@@ -20,6 +20,7 @@
 #include "core/alloc.h"
 #include "core/err.h"
 #include "core/fileio.h"
+#include "crypto/hash.h"
 #include "inspect/allowlist.h"
 #include "inspect/decode.h"
 #include "inspect/gitleaks.h"
@@ -92,12 +93,27 @@ fmix64(uint64_t x)
 	return x;
 }
 
+/*
+ * The hash's key, random for each process (set once, before any scanner exists, by
+ * hash_key_init): whether a line is "added" is judged by its hash, and a line crafted to
+ * collide with a secret's under a fixed hash made that secret look present already.
+ */
+static uint64_t hash_key;
+static pthread_once_t hash_key_once = PTHREAD_ONCE_INIT;
+static int hash_key_err;
+
+static void
+hash_key_init(void)
+{
+	hash_key_err = cst_random_bytes(&hash_key, sizeof(hash_key));
+}
+
 uint64_t
 cst__sec_hash(const void *p, size_t n)
 {
 	const unsigned char *b = p;
-	uint64_t h = UINT64_C(0x9e3779b97f4a7c15) ^ ((uint64_t)n * UINT64_C(0x9fb21c651e98df25)),
-	    w;
+	uint64_t h = UINT64_C(0x9e3779b97f4a7c15) ^ hash_key ^ ((uint64_t)n *
+	    UINT64_C(0x9fb21c651e98df25)), w;
 	size_t i;
 
 	for (i = 0; i + 8 <= n; i += 8) {
@@ -255,6 +271,11 @@ cst_sec_scanner_new(const struct cst_sec_opts *o, struct cst_sec_scanner **out, 
 		*warn = NULL;
 	if (s == NULL)
 		return CST_ENOMEM;
+	if (pthread_once(&hash_key_once, hash_key_init) != 0 || hash_key_err != 0) {
+		cst_free(s);
+		snprintf(err, err_len, "no random bytes for the line hash key");
+		return CST_EIO;
+	}
 	s->max_file = o->max_file ? o->max_file : DEFAULT_MAX_FILE;
 	s->full_blobs = o->full_blobs;
 	s->jobs = o->jobs;

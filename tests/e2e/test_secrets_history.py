@@ -646,3 +646,64 @@ def test_tree_dag_bomb(tmp_path):
     r = errors_of(repo)
     assert [e["message"] for e in r["errors"]] == [
         "more than 4,194,304 tree entries compared: the rest of the commit is not scanned"]
+
+
+def unkeyed_collision(line):
+    """A printable line other than line (its length, a multiple of 8, at least 16) with the
+    same hash under the fixed, invertible 64-bit hash the history scan once judged "added"
+    lines by (secrets_scan.c before it was keyed)."""
+    m = (1 << 64) - 1
+    k1, k2 = 0x9e3779b97f4a7c15, 0x9fb21c651e98df25
+    c1, c2 = 0xff51afd7ed558ccd, 0xc4ceb9fe1a85ec53
+
+    def inv(a):
+        return pow(a, -1, 1 << 64)
+
+    def fmix(x):
+        x ^= x >> 33
+        x = x * c1 & m
+        x ^= x >> 33
+        x = x * c2 & m
+        return x ^ (x >> 33)
+
+    def funmix(x):
+        x ^= x >> 33
+        x = x * inv(c2) & m
+        x ^= x >> 33
+        x = x * inv(c1) & m
+        return x ^ (x >> 33)
+
+    def state(b, n):
+        h = k1 ^ (n * k2 & m)
+        for i in range(0, len(b), 8):
+            h = ((h ^ fmix(struct.unpack("<Q", b[i:i + 8])[0])) * k2) & m
+            h ^= h >> 29
+        return h
+
+    n = len(line)
+    assert n % 8 == 0 and n >= 16
+    t = state(line, n)
+    v = (t ^ (t >> 29) ^ (t >> 58)) * inv(k2) & m    # the last block's input
+    for i in range(1 << 20):
+        prefix = b"#" + hashlib.sha256(b"%d" % i).hexdigest().encode()[:n - 9]
+        w = struct.pack("<Q", funmix(v ^ state(prefix, n)))
+        if all(0x20 < c < 0x7f for c in w):
+            return prefix + w
+    raise AssertionError("no printable collision")
+
+
+def test_crafted_line_hash_collision(tmp_path):
+    """A line crafted to collide with a secret's line under a fixed hash does not make the
+    secret look present in the parent: the hash is keyed per run, and the key is found when
+    it is added, by the default scan and --full-blobs alike."""
+    line = f"aws_access_key_id = {AWS}".encode()
+    decoy = unkeyed_collision(line)
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    (repo / "a.txt").write_bytes(b"x\n" + decoy + b"\n")
+    commit_all(repo, "decoy")
+    (repo / "a.txt").write_bytes(b"x\n" + decoy + b"\n" + line + b"\n")
+    added = commit_all(repo, "key")
+    r = same_as_reference(repo)
+    assert [(f["commit"], f["line"]) for f in r["findings"]] == [(added, 3)], r["findings"]
