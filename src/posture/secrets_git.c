@@ -715,7 +715,9 @@ parents_table(struct wk *w, struct blob *const *pb, size_t np, struct lref *out)
  * Whether the added lines of d[0..len) (line hashes lh[], in order; a line is added when its
  * hash is not in the parents' table par) are worth the whole-blob inspection: *worth when lines are
  * added and they, each run with one line of context before and after, inspected as plain
- * text, give a finding or an error (or hold a NUL or a PEM "-----BEGIN" line).
+ * text, give a finding or an error (or hold a NUL or a PEM "-----BEGIN" line). The rules'
+ * keywords found in the whole blob are added as a line of their own (the keyword gates are
+ * those of the whole blob's inspection).
  */
 static int
 added_worth(struct wk *w, const char *d, size_t len, const uint64_t *lh,
@@ -761,6 +763,10 @@ added_worth(struct wk *w, const char *d, size_t len, const uint64_t *lh,
 		*worth = true;
 		return 0;
 	}
+	/* rules with keywords: those of the whole blob, as its inspection would find them */
+	if ((r = cst__sec_keywords_of(w->g->s, d, len, &w->text, &w->text_cap, &tl)) != 0)
+		return r;
+	text = w->text;
 	if ((r = cst__sec_scan_content(w->g->s, w->tls, CST_SEC_PLAIN, text, tl, &wb)) != 0)
 		return r;
 	*worth = wb.n > 0 || wb.error[0] != '\0';

@@ -125,6 +125,16 @@ void cst__sec_blob_clear(struct cst_sec_blob *b);
 int cst__sec_emit(struct cst_sec_scanner *s, const struct cst_sec_finding *f, const char *path,
     const char *commit, const char *author, int64_t when, struct cst_sec_report *r);
 
+/*
+ * Appends to the text *buf (*n bytes of *cap, grown as needed) a line of the keywords of the
+ * scanner's rule files that occur in whole[0..wn) (ASCII case-insensitively) and not in the
+ * text: a part of a text, inspected for whether it is worth inspecting whole, then passes the
+ * keyword gates that the whole text passes (the engine looks for a rule's keywords in the
+ * whole text it is given). Nothing when no rule has keywords. 0; CST_ENOMEM.
+ */
+int cst__sec_keywords_of(const struct cst_sec_scanner *s, const char *whole, size_t wn,
+    char **buf, size_t *cap, size_t *n);
+
 /* Appends an error (message formatted) to r. 0; CST_ENOMEM. */
 int cst__sec_error(struct cst_sec_report *r, const char *path, const char *commit,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));

@@ -839,6 +839,60 @@ cst__sec_as_warning(struct cst_sec_report *r, int rc)
 	return rc;
 }
 
+/* Whether the lower-case word kw[0..kn) occurs in t[0..n), ASCII letters in either case. */
+static bool
+has_word_ci(const char *t, size_t n, const char *kw, size_t kn)
+{
+	size_t i, j;
+
+	if (kn == 0 || kn > n)
+		return kn == 0;
+	for (i = 0; i + kn <= n; i++) {
+		if (tolower((unsigned char)t[i]) != (unsigned char)kw[0])
+			continue;
+		for (j = 1; j < kn && tolower((unsigned char)t[i + j]) == (unsigned char)kw[j]; j++)
+			;
+		if (j == kn)
+			return true;
+	}
+	return false;
+}
+
+int
+cst__sec_keywords_of(const struct cst_sec_scanner *s, const char *whole, size_t wn,
+    char **buf, size_t *cap, size_t *n)
+{
+	size_t i, j, k, need;
+	bool first = true;
+
+	for (i = 0; i < s->n_gl; i++)
+		for (j = 0; j < s->gl[i]->n_rules; j++)
+			for (k = 0; k < s->gl[i]->rules[j].n_keywords; k++) {
+				const char *kw = s->gl[i]->rules[j].keywords[k];
+				size_t kn = strlen(kw);
+
+				if (!has_word_ci(whole, wn, kw, kn) ||
+				    has_word_ci(*buf, *n, kw, kn))
+					continue;	/* absent, or there already */
+				need = *n + kn + 3;
+				if (need > *cap) {
+					char *g = cst_reallocarray(*buf, need * 2, 1);
+
+					if (g == NULL)
+						return CST_ENOMEM;
+					*buf = g;
+					*cap = need * 2;
+				}
+				(*buf)[(*n)++] = first ? '\n' : ' ';
+				memcpy(*buf + *n, kw, kn);
+				*n += kn;
+				first = false;
+			}
+	if (!first)
+		(*buf)[(*n)++] = '\n';
+	return 0;
+}
+
 int
 cst_sec_report_error(struct cst_sec_report *r, const char *path, const char *msg)
 {

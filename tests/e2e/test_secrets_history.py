@@ -707,3 +707,23 @@ def test_crafted_line_hash_collision(tmp_path):
     added = commit_all(repo, "key")
     r = same_as_reference(repo)
     assert [(f["commit"], f["line"]) for f in r["findings"]] == [(added, 3)], r["findings"]
+
+
+def test_keyword_elsewhere_in_the_file(tmp_path):
+    """A rule with keywords whose keyword is in the file but not near the added line is found
+    by the default scan as by --full-blobs: the engine looks for keywords in the whole text it
+    inspects, so the added lines' inspection is given the whole blob's keywords."""
+    rules = tmp_path / "kw.toml"
+    rules.write_text('title = "kw"\n[[rules]]\nid = "acme-token"\ndescription = "Acme token"\n'
+                     "regex = '''\\b([0-9a-f]{32})\\b'''\nkeywords = [\"acme\"]\n")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    head = "# ACME client settings\nurl = https://example.com\nretries = 3\ntimeout = 10\n"
+    (repo / "app.cfg").write_text(head)
+    commit_all(repo, "settings")
+    (repo / "app.cfg").write_text(head + "x = 1\ny = 2\ntoken = 4f1c2d3e5a6b7c8d9e0f1a2b3c4d5e6f\n")
+    added = commit_all(repo, "token")
+    r = same_as_reference(repo, "--rules", str(rules), "--no-builtin")
+    assert [(f["commit"], f["line"], f["rule"]) for f in r["findings"]] == [
+        (added, 7, "acme-token")], r["findings"]
