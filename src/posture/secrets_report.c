@@ -49,6 +49,49 @@ hard_errors(const struct cst_sec_report *r)
 	return n;
 }
 
+/* Whether s needs quoting in text output: a control character (or, name: '"' or '\\'). */
+static bool
+needs_quote(const char *s, bool name)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f || (name && (*s == '"' || *s == '\\')))
+			return true;
+	return false;
+}
+
+/*
+ * Writes s, a name or text from the scanned files, as git's core.quotePath does for control
+ * characters: as it is when it has none of them (nor, a name, '"' or '\\'), else in double
+ * quotes with C escapes (\t \n \r \" \\, other control bytes as \ooo). A name holding a
+ * newline or a terminal escape cannot forge a report line nor drive the terminal.
+ */
+static void
+put_q(FILE *out, const char *s, bool name)
+{
+	if (!needs_quote(s, name)) {
+		fputs(s, out);
+		return;
+	}
+	fputc('"', out);
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			fprintf(out, "\\%c", c);
+		else if (c == '\t')
+			fputs("\\t", out);
+		else if (c == '\n')
+			fputs("\\n", out);
+		else if (c == '\r')
+			fputs("\\r", out);
+		else if (c < 0x20 || c == 0x7f)
+			fprintf(out, "\\%03o", c);
+		else
+			fputc(c, out);
+	}
+	fputc('"', out);
+}
+
 static int
 write_text(const struct cst_sec_report *r, bool show_suppressed, FILE *out)
 {
@@ -59,24 +102,38 @@ write_text(const struct cst_sec_report *r, bool show_suppressed, FILE *out)
 
 		if (f->suppressed != NULL && !show_suppressed)
 			continue;
-		fprintf(out, "%s:%u:%u: %s %s %s%s%s%s%s\n", f->path, f->line, f->col,
-		    cst_sec_sev_name(f->severity), f->rule, f->preview,
-		    f->validator ? " checksum " : "", f->validator ? f->validator : "",
-		    f->where ? " in " : "", f->where ? f->where : "");
+		put_q(out, f->path, true);
+		fprintf(out, ":%u:%u: %s %s ", f->line, f->col, cst_sec_sev_name(f->severity),
+		    f->rule);
+		put_q(out, f->preview, false);
+		if (f->validator)
+			fprintf(out, " checksum %s", f->validator);
+		if (f->where) {
+			fputs(" in ", out);
+			put_q(out, f->where, false);
+		}
+		fputc('\n', out);
 		if (f->commit[0] != '\0') {
 			char t[32];
 
 			iso(f->time, t);
-			fprintf(out, "    commit %s by %s at %s\n", f->commit,
-			    f->author ? f->author : "?", t);
+			fprintf(out, "    commit %s by ", f->commit);
+			put_q(out, f->author ? f->author : "?", false);
+			fprintf(out, " at %s\n", t);
 		}
-		if (f->suppressed != NULL)
-			fprintf(out, "    suppressed: %s\n", f->suppressed);
+		if (f->suppressed != NULL) {
+			fputs("    suppressed: ", out);
+			put_q(out, f->suppressed, false);
+			fputc('\n', out);
+		}
 	}
-	for (i = 0; i < r->n_err; i++)
-		fprintf(out, "%s: %s%s%s: %s\n", r->err[i].warning ? "warning" : "error",
-		    r->err[i].path, r->err[i].commit[0] ? "@" : "", r->err[i].commit,
-		    r->err[i].msg);
+	for (i = 0; i < r->n_err; i++) {
+		fprintf(out, "%s: ", r->err[i].warning ? "warning" : "error");
+		put_q(out, r->err[i].path, true);
+		fprintf(out, "%s%s: ", r->err[i].commit[0] ? "@" : "", r->err[i].commit);
+		put_q(out, r->err[i].msg, false);
+		fputc('\n', out);
+	}
 	fprintf(out, "%zu finding%s (%llu suppressed); %llu file%s%s, %llu bytes scanned",
 	    unsuppressed(r), unsuppressed(r) == 1 ? "" : "s",
 	    (unsigned long long)r->st.suppressed, (unsigned long long)r->st.files,

@@ -262,3 +262,16 @@ def test_unreadable_root_ignore_file(tmp_path):
     assert code == 2
     assert [f["path"] for f in r["findings"]] == ["app.py"]
     assert len(r["errors"]) == 2, r["errors"]
+
+
+def test_text_output_quotes_control_characters(tmp_path):
+    """A file name with a newline or a terminal escape is written quoted with C escapes, as
+    git's core.quotePath does: it cannot forge a report line nor drive the terminal."""
+    (tmp_path / "a\nerror: forged.env").write_text(f"A={AWS}\n")
+    (tmp_path / "b\x1b[2Jc.env").write_text(f"B={AWS2}\n")
+    p = secrets(str(tmp_path))
+    assert p.returncode == 1
+    assert "\x1b" not in p.stdout
+    assert not any(l.startswith("error: forged") for l in p.stdout.split("\n")), p.stdout
+    assert f'"{tmp_path}/a\\nerror: forged.env":1:3: high' in p.stdout, p.stdout
+    assert f'"{tmp_path}/b\\033[2Jc.env":1:3: high' in p.stdout, p.stdout
