@@ -20,6 +20,7 @@
 #include "core/alloc.h"
 #include "core/err.h"
 #include "core/fileio.h"
+#include "core/str.h"
 #include "crypto/hash.h"
 #include "inspect/allowlist.h"
 #include "inspect/decode.h"
@@ -466,6 +467,8 @@ struct scanstate {
 	struct lineidx li;
 	struct cst_sec_blob *out;
 	size_t cap;
+	struct cst_str *raw;	/* the secrets the raw text's findings hold, in data */
+	size_t n_raw, cap_raw;
 };
 
 /*
@@ -488,6 +491,76 @@ same_secret(const struct cst_sec_finding *a, const struct cst_sec_finding *b)
 		return true;
 	return raw->where == NULL && ctx->where != NULL && (a->decoded_view || b->decoded_view) &&
 	    raw->line >= ctx->line && raw->line - ctx->line < ctx->n_lines;
+}
+
+/*
+ * Replaces each occurrence of the secret sec[0..n) in the context label *where (owned) by its
+ * masked preview: a secret used as a key (an env map's name) is part of the label, which is
+ * printed. 0; CST_ENOMEM.
+ */
+static int
+mask_label(char **where, const char *sec, size_t n, const char *preview)
+{
+	size_t wl = strlen(*where), pl = strlen(preview), k = 0;
+	const char *p = *where, *end = *where + wl, *hit;
+	char *o;
+
+	if (n == 0 || memmem(p, wl, sec, n) == NULL)
+		return 0;
+	if ((o = cst_malloc(wl / n * pl + wl + 1)) == NULL)
+		return CST_ENOMEM;
+	while ((hit = memmem(p, (size_t)(end - p), sec, n)) != NULL) {
+		memcpy(o + k, p, (size_t)(hit - p));
+		k += (size_t)(hit - p);
+		memcpy(o + k, preview, pl);
+		k += pl;
+		p = hit + n;
+	}
+	memcpy(o + k, p, (size_t)(end - p));
+	k += (size_t)(end - p);
+	o[k] = '\0';
+	cst_free(*where);
+	*where = o;
+	return 0;
+}
+
+/*
+ * A raw finding's secret sec[0..n) is kept (a view into the file) for the labels of the
+ * context findings after it; a context finding's label has its own secret and every raw
+ * finding's masked (a secret key holding a secret value: the value's label names the key).
+ * 0; CST_ENOMEM.
+ */
+static int
+label_secrets(struct scanstate *st, struct cst_sec_finding *f, const char *sec, size_t n)
+{
+	char pv[sizeof(f->preview)];
+	size_t i;
+	int r;
+
+	if (f->where == NULL) {
+		if (sec < st->data || n > st->len || sec > st->data + (st->len - n))
+			return 0;
+		if (st->n_raw == st->cap_raw) {
+			size_t nc = st->cap_raw ? st->cap_raw * 2 : 8;
+			struct cst_str *g = cst_reallocarray(st->raw, nc, sizeof(*g));
+
+			if (g == NULL)
+				return CST_ENOMEM;
+			st->raw = g;
+			st->cap_raw = nc;
+		}
+		st->raw[st->n_raw].p = sec;
+		st->raw[st->n_raw++].len = n;
+		return 0;
+	}
+	if ((r = mask_label(&f->where, sec, n, f->preview)) != 0)
+		return r;
+	for (i = 0; i < st->n_raw; i++) {
+		mask(st->raw[i].p, st->raw[i].len, pv, sizeof(pv));
+		if ((r = mask_label(&f->where, st->raw[i].p, st->raw[i].len, pv)) != 0)
+			return r;
+	}
+	return 0;
 }
 
 /*
@@ -559,6 +632,8 @@ record(struct scanstate *st, const struct cst_insp_finding *ef, const char *sec,
 	f->inline_allow = memmem(st->data + ls, le - ls, "gitleaks:allow", 14) != NULL ||
 	    memmem(st->data + ls, le - ls, "castellan:allow", 15) != NULL;
 	mask(sec, n, f->preview, sizeof(f->preview));
+	if ((r = label_secrets(st, f, sec, n)) != 0)
+		return r;
 	f->secret_len = (uint32_t)n;
 	f->secret_hash = cst__sec_hash(sec, n);
 	f->confidence = ef->confidence;
@@ -698,7 +773,8 @@ int
 cst__sec_scan_content(struct cst_sec_scanner *s, struct cst_sec_tls *t, enum cst_sec_kind k,
     const char *data, size_t len, struct cst_sec_blob *out)
 {
-	struct scanstate st = { s, t != NULL ? t : &s->own, data, len, { NULL, 0 }, out, 0 };
+	struct scanstate st = { s, t != NULL ? t : &s->own, data, len, { NULL, 0 }, out, 0, NULL,
+		0, 0 };
 	struct cst_sec_segs segs;
 	size_t i, w;
 	int r;
@@ -740,6 +816,7 @@ cst__sec_scan_content(struct cst_sec_scanner *s, struct cst_sec_tls *t, enum cst
 out:
 	cst__sec_segs_free(&segs);
 	cst_free(st.li.start);
+	cst_free(st.raw);
 	if (r != 0)
 		cst__sec_blob_clear(out);
 	return r;

@@ -275,3 +275,18 @@ def test_text_output_quotes_control_characters(tmp_path):
     assert not any(l.startswith("error: forged") for l in p.stdout.split("\n")), p.stdout
     assert f'"{tmp_path}/a\\nerror: forged.env":1:3: high' in p.stdout, p.stdout
     assert f'"{tmp_path}/b\\033[2Jc.env":1:3: high' in p.stdout, p.stdout
+
+
+def test_secret_used_as_a_key_masked_in_context(tmp_path):
+    """A secret used as a YAML key is masked in the context label of a finding under it (the
+    label names the key): no report prints a secret whole."""
+    wf = tmp_path / ".github" / "workflows"
+    wf.mkdir(parents=True)
+    (wf / "ci.yml").write_text("on: push\njobs:\n  b:\n    runs-on: x\n    steps:\n"
+                               f"      - run: echo\n        with:\n          {AWS}: \"{AWS2}\"\n")
+    code, r = report(str(tmp_path))
+    assert code == 1
+    assert "workflow jobs.b.steps[0].with.AKIA...(20 chars)" in [f["context"] for f in r["findings"]], \
+        r["findings"]
+    no_secret_printed(secrets(str(tmp_path)))
+    no_secret_printed(secrets("--format", "json", str(tmp_path)))
