@@ -1674,10 +1674,12 @@ push_ref(struct gs *g, git_revwalk *w, git_reference *ref)
 	return 0;
 }
 
+static int push_stashes(struct gs *g, git_revwalk *w);
+
 /*
- * Starts the walk from every ref (peeled to a commit) and HEAD. A ref whose object is missing
- * is an error, one that leads to no commit a warning; the others are walked. 0; CST_EIO (the
- * refs cannot be listed: recorded); CST_ENOMEM.
+ * Starts the walk from every ref (peeled to a commit), the older stashes and HEAD. A ref
+ * whose object is missing is an error, one that leads to no commit a warning; the others are
+ * walked. 0; CST_EIO (the refs cannot be listed: recorded); CST_ENOMEM.
  */
 static int
 push_refs(struct gs *g, git_revwalk *w)
@@ -1699,6 +1701,8 @@ push_refs(struct gs *g, git_revwalk *w)
 	if (r != GIT_ITEROVER)
 		return r == CST_ENOMEM ? r :
 		    (r = gerr(g, "", "cannot list the refs")) != 0 ? r : CST_EIO;
+	if ((r = push_stashes(g, w)) != 0)
+		return r;
 	if (git_reference_lookup(&ref, g->repo, "HEAD") == 0) {
 		if (git_reference_peel(&obj, ref, GIT_OBJECT_COMMIT) == 0) {
 			git_revwalk_push(w, git_object_id(obj));
@@ -1707,6 +1711,35 @@ push_refs(struct gs *g, git_revwalk *w)
 		git_reference_free(ref);
 	}
 	return 0;
+}
+
+/*
+ * Pushes the older stashes: stash@{1} and on are entries of refs/stash's reflog, not refs
+ * (stash@{0} is the ref itself, pushed with the others). Each counts as a ref; one whose
+ * commit cannot be walked from is an error naming it. 0; CST_ENOMEM.
+ */
+static int
+push_stashes(struct gs *g, git_revwalk *w)
+{
+	git_reflog *log = NULL;
+	size_t i, n;
+	char name[32];
+	int r = 0;
+
+	if (git_reflog_read(&log, g->repo, "refs/stash") != 0)
+		return 0;	/* no stash */
+	n = git_reflog_entrycount(log);
+	for (i = 1; i < n && r == 0; i++) {
+		const git_reflog_entry *e = git_reflog_entry_byindex(log, i);
+
+		snprintf(name, sizeof(name), "stash@{%zu}", i);
+		if (e == NULL || git_revwalk_push(w, git_reflog_entry_id_new(e)) != 0)
+			r = gerr(g, name, "cannot walk the history from the stash");
+		else
+			g->r->st.refs++;
+	}
+	git_reflog_free(log);
+	return r;
 }
 
 /* ---- libgit2 reads through the pack reader ---- */

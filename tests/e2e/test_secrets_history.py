@@ -727,3 +727,21 @@ def test_keyword_elsewhere_in_the_file(tmp_path):
     r = same_as_reference(repo, "--rules", str(rules), "--no-builtin")
     assert [(f["commit"], f["line"], f["rule"]) for f in r["findings"]] == [
         (added, 7, "acme-token")], r["findings"]
+
+
+def test_older_stashes(tmp_path):
+    """Every stash is scanned, not only the newest: stash@{1} and on are entries of the
+    refs/stash reflog, walked as refs are."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    (repo / "app.txt").write_text("a\n")
+    commit_all(repo, "base")
+    (repo / "app.txt").write_text(f"a\naws_access_key_id = {AWS}\n")
+    git(repo, "stash", "-q")
+    (repo / "app.txt").write_text(f"a\ntoken = {GHP}\n")
+    git(repo, "stash", "-q")
+    r = same_as_reference(repo)
+    assert sorted(f["rule"] for f in r["findings"]) == [
+        "secret.aws_access_key_id", "secret.github_token"], r["findings"]
+    assert r["stats"]["refs"] == 3, r["stats"]
