@@ -1313,10 +1313,13 @@ tree_find(struct tree *t, const char *name, size_t nl, size_t *cur)
 	return &t->e[i];
 }
 
+/* Whether an entry of mode m has content to scan: a file, or a symbolic link (its blob is the
+ * link's target, text that git log -p shows as a file's). */
 static bool
 is_blob_mode(git_filemode_t m)
 {
-	return m == GIT_FILEMODE_BLOB || m == GIT_FILEMODE_BLOB_EXECUTABLE;
+	return m == GIT_FILEMODE_BLOB || m == GIT_FILEMODE_BLOB_EXECUTABLE ||
+	    m == GIT_FILEMODE_LINK;
 }
 
 /* Stops comparing the trees of the walked commit, with an error naming why. */
@@ -1385,7 +1388,7 @@ diff_tree(struct gs *g, const struct tree *t, struct tree *pt, size_t np, size_t
 				same = true;	/* unchanged against this parent: nothing new */
 		}
 		if (same || (e->mode != GIT_FILEMODE_TREE && !is_blob_mode(e->mode)))
-			continue;	/* symbolic links and submodules hold no file content */
+			continue;	/* submodules hold no file content */
 		if (plen + e->nl + 2 > sizeof(g->path)) {
 			r = cst__sec_error(g->r, g->path, g->commit, "a path below is too long: "
 			    "not scanned");

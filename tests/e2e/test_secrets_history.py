@@ -637,8 +637,8 @@ def test_tree_dag_bomb(tmp_path):
     repo = tmp_path / "bomb"
     repo.mkdir()
     git(repo, "init", "-q", "-b", "main")
-    link = git_in(repo, b"x", "hash-object", "-w", "--stdin")
-    t = git_in(repo, f"120000 blob {link}\tl\n".encode(), "mktree")
+    sub = "1" * 40   # a submodule entry: no file content, its commit not in the repository
+    t = git_in(repo, f"160000 commit {sub}\tl\n".encode(), "mktree")
     for _ in range(30):
         t = git_in(repo, f"040000 tree {t}\ta\n040000 tree {t}\tb\n".encode(), "mktree")
     git(repo, "update-ref", "refs/heads/main", git(repo, "commit-tree", "-m", "bomb", t))
@@ -745,3 +745,19 @@ def test_older_stashes(tmp_path):
     assert sorted(f["rule"] for f in r["findings"]) == [
         "secret.aws_access_key_id", "secret.github_token"], r["findings"]
     assert r["stats"]["refs"] == 3, r["stats"]
+
+
+def test_symbolic_link_target_scanned(tmp_path):
+    """A symbolic link committed with a secret as its target is scanned (git log -p shows the
+    target as the file's text) and counted, by the default scan as by --full-blobs."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    (repo / "a.txt").write_text("a\n")
+    commit_all(repo, "base")
+    os.symlink(f"/run/aws_access_key_id={AWS}", repo / "creds")
+    added = commit_all(repo, "link")
+    r = same_as_reference(repo)
+    assert [(f["commit"], f["path"], f["rule"]) for f in r["findings"]] == [
+        (added, "creds", "secret.aws_access_key_id")], r["findings"]
+    assert r["stats"]["files"] == 2, r["stats"]
