@@ -350,7 +350,8 @@ scan_template_file(struct sink *k, const char *path, const struct cst_artifact_s
 		cst_gguf_scan_template(buf, (size_t)src->size, 0, "chat_template", on_finding, k);
 	} else if ((r = cst_json_decode(buf, (size_t)src->size, 64, &doc, err,
 	    sizeof(err))) != 0) {
-		incomplete(k, err, 0);
+		snprintf(k->why, sizeof(k->why), "%s", err);
+		incomplete(k, "chat-template JSON", 0);
 	} else if (json_is_object(doc) && json_object_get(doc, "chat_template") != NULL) {
 		scan_template_value(k, json_object_get(doc, "chat_template"));
 	}
